@@ -1,0 +1,95 @@
+"""The ``keepwell`` command: the Typer root; each capability adds its own sub-commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from keepwell import __version__
+from keepwell.console import OutputFormat, err, out, print_json, print_rows, workspace
+from keepwell.contract.cli import import_command
+from keepwell.core.errors import KeepwellError
+from keepwell.core.settings import get_settings
+from keepwell.core.workspace import init_workspace
+from keepwell.demo.cli import demo_app
+
+app = typer.Typer(
+    name="keepwell",
+    help="Keepwell: customer success for subscription businesses.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+settings_app = typer.Typer(help="Settings of the workspace's data.", no_args_is_help=True)
+app.add_typer(settings_app, name="settings")
+app.add_typer(demo_app, name="demo")
+app.command("import")(import_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"keepwell {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """Keepwell: customer success for subscription businesses."""
+
+
+@app.command()
+def init(
+    path: Annotated[
+        Path | None, typer.Argument(help="Workspace directory (default: KEEPWELL_HOME).")
+    ] = None,
+    currency: Annotated[str, typer.Option(help="Base currency (ISO 4217).")] = "USD",
+    timezone: Annotated[str, typer.Option(help="Time zone of the data (IANA).")] = "UTC",
+) -> None:
+    """Create a workspace (database, analytics store, config); safe to run again."""
+    settings = get_settings()
+    root = path or settings.home
+    ws = init_workspace(root, settings=settings, base_currency=currency, timezone=timezone)
+    out.print(f"Workspace ready at [bold]{ws.root}[/bold]")
+    ws.close()
+
+
+@settings_app.command("show")
+def settings_show(
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+) -> None:
+    """Show the workspace settings."""
+    ws = workspace()
+    values = ws.settings()
+    if fmt is OutputFormat.JSON:
+        print_json(values)
+    else:
+        print_rows([{"setting": k, "value": v} for k, v in values.items()], fmt)
+
+
+@settings_app.command("set")
+def settings_set(key: str, value: str) -> None:
+    """Set a workspace setting (base_currency, timezone)."""
+    ws = workspace()
+    ws.set_setting(key, value)
+    out.print(f"{key} = {ws.setting(key)}")
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and an exit code, never a traceback."""
+    try:
+        app()
+    except KeepwellError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False)
+        if exc.hint:
+            err.print(f"  hint: {exc.hint}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

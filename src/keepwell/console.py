@@ -1,0 +1,94 @@
+"""What every CLI face shares: the consoles, the workspace of the command, output formats.
+
+Faces only: nothing below the faces imports this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from keepwell.core.settings import get_settings
+from keepwell.core.workspace import Workspace, open_workspace
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+def workspace() -> Workspace:
+    """The workspace of this command (``KEEPWELL_HOME``, default ``./.keepwell``)."""
+    return open_workspace(get_settings())
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON values: decimals become numbers, dates ISO strings, None stays null."""
+    if isinstance(value, Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, float) and value != value:  # NaN: undefined
+        return None
+    return value
+
+
+def print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(to_jsonable(payload), indent=2, ensure_ascii=False) + "\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if value != value else f"{value:,.4g}" if abs(value) < 10 else f"{value:,.2f}"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    return str(to_jsonable(value))
+
+
+def print_rows(
+    rows: Sequence[Mapping[str, Any]],
+    fmt: OutputFormat,
+    *,
+    title: str | None = None,
+    columns: Iterable[str] | None = None,
+) -> None:
+    """Rows as a Rich table, CSV or JSON (a list of objects) on standard output."""
+    cols = list(columns) if columns is not None else (list(rows[0]) if rows else [])
+    if fmt is OutputFormat.JSON:
+        print_json([{c: r.get(c) for c in cols} for r in rows])
+        return
+    if fmt is OutputFormat.CSV:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(cols)
+        for row in rows:
+            writer.writerow([to_jsonable(row.get(c)) if row.get(c) is not None else "" for c in cols])
+        sys.stdout.write(buffer.getvalue())
+        return
+    table = Table(title=title, header_style="bold")
+    for c in cols:
+        numeric = any(isinstance(r.get(c), int | float | Decimal) for r in rows[:50])
+        table.add_column(c, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in cols))
+    out.print(table)

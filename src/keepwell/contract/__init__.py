@@ -1,0 +1,1 @@
+"""The data contract in code: entity schemas, row validation, file readers, import."""

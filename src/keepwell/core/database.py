@@ -1,0 +1,135 @@
+"""The operational store: SQLAlchemy engine, sessions, declarative base and column types.
+
+SQLite (a file in the workspace) by default, PostgreSQL through psycopg 3 when
+``KEEPWELL_DATABASE_URL`` says so. The schema is owned by Alembic migrations
+(:func:`migrate`); models are declared on :class:`Base` inside each capability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from keepwell.core.errors import StoreError
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every operational table."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+MONEY_SCALE = 6
+#: Money amounts: exact decimals, 6 places (sub-cent MRR such as 1000/12 stays exact enough).
+Money = sa.Numeric(18, MONEY_SCALE, asdecimal=True)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and returned as an aware UTC ``datetime``.
+
+    Naive input is taken to be UTC (the data contract's rule).
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; raises :class:`StoreError` with the URL if it is unusable."""
+    try:
+        engine = sa.create_engine(url, future=True)
+    except (ArgumentError, ImportError) as exc:
+        raise StoreError(
+            f"database URL {_redact(url)!r} is not usable: {exc}",
+            hint="use sqlite:///path/keepwell.db or postgresql+psycopg://user@host:5432/db",
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise :class:`StoreError` naming the server when the database cannot be reached."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except OperationalError as exc:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StoreError(
+            f"cannot reach the database at {_redact(str(engine.url))}: {first}",
+            hint="check KEEPWELL_DATABASE_URL and that the server is running",
+        ) from exc
+
+
+def _redact(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False, future=True)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on any error."""
+    with session_factory(engine)() as session, session.begin():
+        yield session
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema of ``engine``'s database to ``revision`` with Alembic."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "keepwell:migrations")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def to_decimal(value: Any) -> Decimal:
+    """A money value from the store as a :class:`Decimal` (SQLite may hand back floats)."""
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))

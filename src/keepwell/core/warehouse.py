@@ -1,0 +1,205 @@
+"""The analytics store: product-usage events and their daily rollup, reached through Ibis.
+
+Raw events (one row per event or pre-aggregated row) land in ``events``; ``event_daily``
+holds ``(day, account_id, user_id, event) -> count`` and is maintained incrementally by
+:meth:`AnalyticsStore.append_events`, so measures read the small rollup instead of raw
+events. ``day`` is the calendar day of the event in the workspace time zone.
+
+Reads are Ibis expressions (engine-neutral); writes use the engine's SQL because an
+append must dedupe and merge in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import ibis
+import pyarrow as pa
+from ibis.backends.duckdb import Backend as DuckDBBackend
+
+from keepwell.core.errors import ConfigurationError, StoreError
+
+EVENTS = "events"
+ROLLUP = "event_daily"
+
+#: Arrow schema of an event batch handed to :meth:`AnalyticsStore.append_events`.
+EVENT_BATCH_SCHEMA = pa.schema(
+    [
+        ("timestamp", pa.timestamp("us")),  # naive UTC
+        ("account_id", pa.string()),
+        ("user_id", pa.string()),
+        ("event", pa.string()),
+        ("count", pa.int64()),
+        ("message_id", pa.string()),
+        ("properties", pa.string()),  # a JSON object as text, or null
+    ]
+)
+
+_DDL = f"""
+CREATE TABLE IF NOT EXISTS {EVENTS} (
+    timestamp TIMESTAMP NOT NULL,
+    account_id VARCHAR NOT NULL,
+    user_id VARCHAR,
+    event VARCHAR NOT NULL,
+    count BIGINT NOT NULL,
+    message_id VARCHAR NOT NULL,
+    properties VARCHAR
+);
+CREATE TABLE IF NOT EXISTS {ROLLUP} (
+    day DATE NOT NULL,
+    account_id VARCHAR NOT NULL,
+    user_id VARCHAR,
+    event VARCHAR NOT NULL,
+    count BIGINT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What an append did: rows stored, and rows skipped as already seen (messageId)."""
+
+    inserted: int
+    duplicates: int
+
+
+def parse_duckdb_url(url: str) -> str:
+    """The database path of a ``duckdb:///path`` URL (``duckdb://`` alone is in memory)."""
+    match = re.fullmatch(r"duckdb://(/?)(.*)", url)
+    if not match:
+        raise ConfigurationError(
+            f"analytics URL {url!r} is not a DuckDB URL",
+            hint="use duckdb:///path/to/analytics.duckdb",
+        )
+    path = match.group(2)
+    return path or ":memory:"
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(
+            f"unknown time zone {name!r}", hint="use an IANA name such as UTC or Europe/Paris"
+        ) from exc
+    return name
+
+
+class AnalyticsStore:
+    """Events and their rollup on one Ibis backend (DuckDB by default)."""
+
+    def __init__(self, con: DuckDBBackend, *, timezone: str = "UTC") -> None:
+        self.con = con
+        self.timezone = check_timezone(timezone)
+
+    @classmethod
+    def open(
+        cls, url: str, *, timezone: str = "UTC", memory_limit: str | None = None
+    ) -> AnalyticsStore:
+        path = parse_duckdb_url(url)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = ibis.duckdb.connect(path)
+        except Exception as exc:  # duckdb raises several unrelated types here
+            raise StoreError(f"cannot open the analytics store {path}: {exc}") from exc
+        if memory_limit:
+            con.raw_sql(f"SET memory_limit = '{memory_limit}'")
+        store = cls(con, timezone=timezone)
+        store.ensure_schema()
+        return store
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+    def ensure_schema(self) -> None:
+        self._sql(_DDL)
+
+    def events(self) -> ibis.Table:
+        return self.con.table(EVENTS)
+
+    def rollup(self) -> ibis.Table:
+        return self.con.table(ROLLUP)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction: every append inside is committed together or not at all."""
+        raw = self.con.con
+        raw.begin()
+        try:
+            yield
+        except BaseException:
+            raw.rollback()
+            raise
+        raw.commit()
+
+    def append_events(self, batch: pa.Table) -> AppendResult:
+        """Store ``batch`` (schema :data:`EVENT_BATCH_SCHEMA`) and fold it into the rollup.
+
+        Rows whose ``message_id`` is already stored, or repeated within the batch, are
+        skipped and counted as duplicates.
+        """
+        batch = batch.select(EVENT_BATCH_SCHEMA.names).cast(EVENT_BATCH_SCHEMA)
+        raw = self.con.con
+        raw.register("_kw_batch", batch)
+        try:
+            self._sql(
+                f"""
+                CREATE OR REPLACE TEMP TABLE _kw_new AS
+                SELECT b.* EXCLUDE (rn) FROM (
+                    SELECT *, row_number() OVER (PARTITION BY message_id) AS rn FROM _kw_batch
+                ) AS b
+                ANTI JOIN {EVENTS} AS e ON e.message_id = b.message_id
+                WHERE b.rn = 1
+                """
+            )
+            inserted = int(self._scalar("SELECT count(*) FROM _kw_new"))
+            self._sql(
+                f"""
+                INSERT INTO {EVENTS} SELECT * FROM _kw_new;
+                CREATE OR REPLACE TEMP TABLE _kw_agg AS
+                SELECT {self._day_sql("timestamp")} AS day, account_id, user_id, event,
+                       sum(count)::BIGINT AS count
+                FROM _kw_new GROUP BY ALL;
+                UPDATE {ROLLUP} AS r SET count = r.count + a.count FROM _kw_agg AS a
+                WHERE r.day = a.day AND r.account_id = a.account_id
+                  AND r.user_id IS NOT DISTINCT FROM a.user_id AND r.event = a.event;
+                INSERT INTO {ROLLUP}
+                SELECT a.* FROM _kw_agg AS a ANTI JOIN {ROLLUP} AS r
+                  ON r.day = a.day AND r.account_id = a.account_id
+                 AND r.user_id IS NOT DISTINCT FROM a.user_id AND r.event = a.event;
+                DROP TABLE _kw_new; DROP TABLE _kw_agg;
+                """
+            )
+        finally:
+            raw.unregister("_kw_batch")
+        return AppendResult(inserted=inserted, duplicates=batch.num_rows - inserted)
+
+    def rebuild_rollup(self) -> None:
+        """Recompute the whole rollup from raw events (after a time-zone change)."""
+        self._sql(
+            f"""
+            DELETE FROM {ROLLUP};
+            INSERT INTO {ROLLUP}
+            SELECT {self._day_sql("timestamp")} AS day, account_id, user_id, event,
+                   sum(count)::BIGINT FROM {EVENTS} GROUP BY ALL;
+            """
+        )
+
+    def _day_sql(self, column: str) -> str:
+        if self.timezone == "UTC":
+            return f"CAST({column} AS DATE)"
+        return f"CAST(({column} AT TIME ZONE 'UTC') AT TIME ZONE '{self.timezone}' AS DATE)"
+
+    def _sql(self, sql: str) -> None:
+        self.con.con.execute(sql)
+
+    def _scalar(self, sql: str) -> Any:
+        row = self.con.con.execute(sql).fetchone()
+        return None if row is None else row[0]

@@ -1,0 +1,9 @@
+"""Every capability's tables on one metadata, for Alembic and the schema tests."""
+
+from __future__ import annotations
+
+import keepwell.contract.models
+import keepwell.core.models  # noqa: F401  (registers the workspace tables)
+from keepwell.core.database import Base
+
+metadata = Base.metadata

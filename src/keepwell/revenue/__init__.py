@@ -1,0 +1,1 @@
+"""Revenue and retention analytics: MRR ledger, movements, KPIs, renewals, cohorts."""
