@@ -1,0 +1,1 @@
+"""Customer health: measures, scorecards, segments, journey stages, snapshots, back-test."""

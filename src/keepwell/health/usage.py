@@ -1,0 +1,179 @@
+"""Usage measures per account as of a date, as Ibis expressions over the event rollup.
+
+The rollup has one row per ``(day, account_id, user_id, event)`` with a ``count``.
+Windows end on the as-of day, inclusive: "30d" is the days ``(as_of - 30, as_of]``.
+Nothing dated after ``as_of`` is read, so a value never changes when later data arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+import ibis
+
+#: The measures :func:`usage_measures` returns, besides ``account_id``.
+USAGE_MEASURES = (
+    "active_users_7d",
+    "active_users_30d",
+    "events_30d",
+    "events_trend_30d",
+    "active_users_trend_30d",
+    "usage_slope_90d",
+    "logins_per_active_user_week",
+    "feature_breadth_30d",
+    "days_since_last_activity",
+    "users_added_quarter",
+    "users_removed_quarter",
+)
+SLOPE_DAYS = 90
+LAPSE_DAYS = 30
+
+
+class Aggregation(StrEnum):
+    """How a custom measure aggregates the rollup rows of its events."""
+
+    COUNT = "count"
+    ACTIVE_USERS = "active_users"
+    ACTIVE_DAYS = "active_days"
+
+
+@dataclass(frozen=True)
+class UsageConfig:
+    """Which events are key features, and which event is a login."""
+
+    key_features: tuple[str, ...] = ()
+    login_event: str = "login"
+
+
+@dataclass(frozen=True)
+class CustomMeasure:
+    """A measure declared in configuration: an aggregation of events over a window."""
+
+    name: str
+    events: tuple[str, ...]
+    window_days: int = 30
+    aggregation: Aggregation = Aggregation.COUNT
+    per_active_user: bool = False
+    description: str = field(default="", compare=False)
+
+
+def _ratio_change(now: ibis.Value, before: ibis.Value) -> ibis.Value:
+    """now / before - 1, null when ``before`` is 0 or null."""
+    return ibis.cases((before > 0, now.cast("float64") / before - 1.0), else_=ibis.null())
+
+
+def _window_aggregates(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis.Table:
+    start = as_of - timedelta(days=SLOPE_DAYS)
+    recent = rollup.filter(rollup.day > start, rollup.day <= as_of)
+    in_30 = recent.day > as_of - timedelta(days=30)
+    in_prev_30 = (recent.day > as_of - timedelta(days=60)) & ~in_30
+    # x = day index 0..89 within the 90-day window (89 = as_of)
+    x = (SLOPE_DAYS - 1) - ibis.literal(as_of).delta(recent.day, unit="day")
+    key = list(config.key_features) or ["\x00none"]
+    return recent.group_by("account_id").aggregate(
+        active_users_7d=recent.user_id.nunique(where=recent.day > as_of - timedelta(days=7)),
+        active_users_30d=recent.user_id.nunique(where=in_30),
+        active_users_prev_30d=recent.user_id.nunique(where=in_prev_30),
+        events_30d=recent["count"].sum(where=in_30),
+        events_prev_30d=recent["count"].sum(where=in_prev_30),
+        logins_30d=recent["count"].sum(where=in_30 & (recent.event == config.login_event)),
+        key_features_30d=recent.event.nunique(where=in_30 & recent.event.isin(key)),
+        sum_y=recent["count"].sum(),
+        sum_xy=(recent["count"] * x).sum(),
+    )
+
+
+def _user_history(rollup: ibis.Table, as_of: date) -> ibis.Table:
+    """Per account: last active day, users first seen this quarter, users lapsed this quarter.
+
+    A user is *added* on the day of their first event and *removed* (lapsed) 30 days after
+    their last event; both are counted from the first day of the as-of quarter to as_of.
+    """
+    quarter_start = date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)
+    past = rollup.filter(rollup.day <= as_of)
+    users = past.group_by(["account_id", "user_id"]).aggregate(
+        first_day=past.day.min(), last_day=past.day.max()
+    )
+    lapsed_from = quarter_start - timedelta(days=LAPSE_DAYS)
+    lapsed_to = as_of - timedelta(days=LAPSE_DAYS)
+    named = users.user_id.notnull()
+    return users.group_by("account_id").aggregate(
+        last_day=users.last_day.max(),
+        users_added_quarter=(named & (users.first_day >= quarter_start)).sum(),
+        users_removed_quarter=(
+            named & users.last_day.between(lapsed_from, lapsed_to)
+            if lapsed_to >= lapsed_from
+            else ibis.literal(False)
+        ).sum(),
+    )
+
+
+def usage_measures(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis.Table:
+    """Usage measures per account as of ``as_of`` (one row per account with any event).
+
+    - ``active_users_7d`` / ``_30d``: distinct users with an event in the window.
+    - ``events_trend_30d``, ``active_users_trend_30d``: last 30d / the 30d before − 1.
+    - ``usage_slope_90d``: least-squares slope of daily event totals over 90 days
+      (missing days count 0), × 30 / mean daily events: relative change per 30 days.
+    - ``logins_per_active_user_week``: login events in 30d / active users 30d × 7 / 30.
+    - ``feature_breadth_30d``: share (0–1) of the key features used in 30d.
+    - ``days_since_last_activity``: days from the last event day to as_of.
+    - ``users_added_quarter`` / ``users_removed_quarter``: see :func:`_user_history`.
+    """
+    w = _window_aggregates(rollup, as_of, config)
+    h = _user_history(rollup, as_of)
+    n = SLOPE_DAYS
+    sum_x, sum_xx = n * (n - 1) / 2, (n - 1) * n * (2 * n - 1) / 6
+    slope = (n * w.sum_xy - sum_x * w.sum_y) / (n * sum_xx - sum_x**2)
+    mean_y = w.sum_y.cast("float64") / n
+    breadth = (
+        w.key_features_30d.cast("float64") / len(config.key_features)
+        if config.key_features
+        else ibis.null("float64")
+    )
+    joined = h.left_join(w, "account_id")
+    return joined.select(
+        account_id=h.account_id,
+        active_users_7d=w.active_users_7d.fill_null(0),
+        active_users_30d=w.active_users_30d.fill_null(0),
+        events_30d=w.events_30d.fill_null(0),
+        events_trend_30d=_ratio_change(w.events_30d.fill_null(0), w.events_prev_30d),
+        active_users_trend_30d=_ratio_change(w.active_users_30d, w.active_users_prev_30d),
+        usage_slope_90d=ibis.cases((mean_y > 0, slope * 30 / mean_y), else_=ibis.null()),
+        logins_per_active_user_week=ibis.cases(
+            (w.active_users_30d > 0, w.logins_30d.fill_null(0) / w.active_users_30d * 7 / 30),
+            else_=ibis.null(),
+        ),
+        feature_breadth_30d=breadth.fill_null(0) if config.key_features else breadth,
+        days_since_last_activity=ibis.literal(as_of).delta(h.last_day, unit="day"),
+        users_added_quarter=h.users_added_quarter,
+        users_removed_quarter=h.users_removed_quarter,
+    )
+
+
+def custom_measure(rollup: ibis.Table, as_of: date, measure: CustomMeasure) -> ibis.Table:
+    """``measure`` per account: its aggregation over the rollup rows of its events in the
+    window ``(as_of - window_days, as_of]``, divided by the active users of that window
+    when ``per_active_user`` (null when there were none)."""
+    window = rollup.filter(
+        rollup.day > as_of - timedelta(days=measure.window_days), rollup.day <= as_of
+    )
+    mine = window.event.isin(list(measure.events))
+    value: ibis.Value
+    if measure.aggregation is Aggregation.COUNT:
+        value = window["count"].sum(where=mine)
+    elif measure.aggregation is Aggregation.ACTIVE_USERS:
+        value = window.user_id.nunique(where=mine)
+    else:
+        value = window.day.nunique(where=mine)
+    agg = window.group_by("account_id").aggregate(
+        value=value.fill_null(0).cast("float64"), users=window.user_id.nunique()
+    )
+    result = (
+        ibis.cases((agg.users > 0, agg.value / agg.users), else_=ibis.null())
+        if measure.per_active_user
+        else agg.value
+    )
+    return agg.select("account_id", **{measure.name: result})
