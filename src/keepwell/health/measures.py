@@ -1,0 +1,139 @@
+"""All health measures of every customer as of a date: one wide Ibis table.
+
+Inputs are Ibis tables (the event rollup and the data-contract entities); the output has
+one row per account that is a customer on the as-of day (not a prospect, MRR > 0), its
+account columns (including custom attributes, usable by segment rules) and one column
+per measure. A null measure means "no data", which the scorecard renormalizes away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import ibis
+
+from keepwell.health.operational import (
+    payment_measures,
+    relationship_measures,
+    sentiment_measures,
+    subscription_measures,
+    support_measures,
+)
+from keepwell.health.usage import (
+    USAGE_MEASURES,
+    CustomMeasure,
+    UsageConfig,
+    custom_measure,
+    usage_measures,
+)
+
+#: Built-in measures: name -> (category, what it is and its unit).
+MEASURES: dict[str, tuple[str, str]] = {
+    "active_users_7d": ("usage", "distinct users with an event in the last 7 days"),
+    "active_users_30d": ("usage", "distinct users with an event in the last 30 days"),
+    "events_30d": ("usage", "events in the last 30 days"),
+    "license_utilization": ("usage", "active users 30d / licensed seats (0-1+)"),
+    "events_trend_30d": ("usage", "events last 30d / the 30d before - 1"),
+    "active_users_trend_30d": ("usage", "active users last 30d / the 30d before - 1"),
+    "usage_slope_90d": ("usage", "90-day slope of daily events, relative change per 30 days"),
+    "logins_per_active_user_week": ("usage", "logins per active user per week (30d)"),
+    "feature_breadth_30d": ("usage", "share of key features used in 30 days (0-1)"),
+    "days_since_last_activity": ("usage", "days since the last event"),
+    "users_added_quarter": ("usage", "users first seen this quarter"),
+    "users_removed_quarter": ("usage", "users lapsed (30 days inactive) this quarter"),
+    "has_sponsor": ("relationship", "a sponsor is present (0/1)"),
+    "has_champion": ("relationship", "a champion is present (0/1)"),
+    "key_contact_left_90d": ("relationship", "a sponsor or champion left in 90 days (0/1)"),
+    "days_since_meeting": ("relationship", "days since the last meeting or review"),
+    "days_since_business_review": ("relationship", "days since the last business review"),
+    "open_urgent_tickets": ("support", "open tickets of priority high or urgent"),
+    "ticket_volume_trend": ("support", "(tickets 90d - 90d before) / max(before, 1)"),
+    "csat_90d": ("support", "mean CSAT (1-5) of tickets closed in 90 days"),
+    "nps_180d": ("sentiment", "NPS (-100..100), latest response per contact in 180 days"),
+    "nps_change_90d": ("sentiment", "NPS now - NPS 90 days earlier (points)"),
+    "max_days_past_due": ("financial", "days past due of the oldest unpaid invoice"),
+    "late_share_180d": ("financial", "share of invoices due in 180 days paid late (0-1)"),
+    "late_share_change": ("financial", "late share 180d - late share of the 180d before"),
+    "mrr_change_90d": ("financial", "MRR / MRR 90 days earlier - 1"),
+    "share_of_wallet": ("financial", "ARR / category budget"),
+    "tenure_days": ("lifecycle", "days since the first subscription started"),
+    "days_to_renewal": ("lifecycle", "days to the end of the earliest active line"),
+}
+#: Columns every measure table carries besides the measures (usable in rules).
+CONTEXT_COLUMNS = ("mrr", "arr", "licensed_seats")
+ENTITIES = ("accounts", "contacts", "subscriptions", "invoices", "tickets", "surveys", "activities")
+_COUNTS = ("active_users_7d", "active_users_30d", "events_30d")
+
+
+@dataclass(frozen=True)
+class MeasureInputs:
+    """The tables measures are computed from (data-contract columns, Arrow types)."""
+
+    rollup: ibis.Table
+    accounts: ibis.Table
+    contacts: ibis.Table
+    subscriptions: ibis.Table
+    invoices: ibis.Table
+    tickets: ibis.Table
+    surveys: ibis.Table
+    activities: ibis.Table
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    """Configuration of the measures: key features, login event, custom measures."""
+
+    usage: UsageConfig = field(default_factory=UsageConfig)
+    custom: tuple[CustomMeasure, ...] = ()
+
+
+def measure_names(config: MeasureConfig) -> list[str]:
+    """Every measure name available with ``config`` (built-in, then custom)."""
+    return [*MEASURES, *(m.name for m in config.custom)]
+
+
+def compute_measures(inputs: MeasureInputs, as_of: date, config: MeasureConfig) -> ibis.Table:
+    """Every measure of every customer as of ``as_of`` (see :data:`MEASURES` for units).
+
+    Customers are accounts that are not prospects, were created on or before as_of and
+    have MRR > 0 on as_of. Usage counts of a customer without events are 0.
+    """
+    acc = inputs.accounts
+    acc = acc.filter(
+        ~acc.is_prospect.fill_null(False), acc.created_at.isnull() | (acc.created_at <= as_of)
+    )
+    parts = [
+        subscription_measures(inputs.subscriptions, as_of),
+        usage_measures(inputs.rollup, as_of, config.usage),
+        relationship_measures(inputs.contacts, inputs.activities, as_of),
+        support_measures(inputs.tickets, as_of),
+        sentiment_measures(inputs.surveys, as_of),
+        payment_measures(inputs.invoices, as_of),
+        *(custom_measure(inputs.rollup, as_of, m) for m in config.custom),
+    ]
+    wide = acc
+    for part in parts:
+        wide = wide.left_join(part, "account_id").drop("account_id_right")
+    wide = wide.filter(wide.mrr > 0)
+    seats = wide.licensed_seats
+    budget = wide.category_budget.cast("float64")
+    return wide.mutate(
+        **{name: wide[name].fill_null(0) for name in _COUNTS},
+        license_utilization=ibis.cases(
+            (seats > 0, wide.active_users_30d.fill_null(0) / seats), else_=ibis.null()
+        ),
+        share_of_wallet=ibis.cases((budget > 0, wide.arr / budget), else_=ibis.null()),
+    )
+
+
+__all__ = [
+    "CONTEXT_COLUMNS",
+    "ENTITIES",
+    "MEASURES",
+    "USAGE_MEASURES",
+    "MeasureConfig",
+    "MeasureInputs",
+    "compute_measures",
+    "measure_names",
+]
