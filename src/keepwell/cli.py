@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,11 +11,10 @@ import typer
 
 from keepwell import __version__
 from keepwell.console import OutputFormat, err, out, print_json, print_rows, workspace
-from keepwell.contract.cli import import_command
+from keepwell.contract import cli as contract_cli
 from keepwell.core.errors import KeepwellError
 from keepwell.core.settings import get_settings
 from keepwell.core.workspace import init_workspace
-from keepwell.demo.cli import demo_app
 
 app = typer.Typer(
     name="keepwell",
@@ -25,8 +25,7 @@ app = typer.Typer(
 )
 settings_app = typer.Typer(help="Settings of the workspace's data.", no_args_is_help=True)
 app.add_typer(settings_app, name="settings")
-app.add_typer(demo_app, name="demo")
-app.command("import")(import_command)
+contract_cli.register(app)
 
 
 def _version(value: bool) -> None:
@@ -86,10 +85,18 @@ def main() -> None:
     try:
         app()
     except KeepwellError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc.message}", highlight=False)
+        err.print("[bold red]error:[/bold red] ", end="")
+        err.print(exc.message, highlight=False, markup=False)
         if exc.hint:
-            err.print(f"  hint: {exc.hint}", highlight=False)
+            err.print(f"  hint: {exc.hint}", highlight=False, markup=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception as exc:  # the last safety net: a bug, never the user's fault
+        if os.environ.get("KEEPWELL_DEBUG"):
+            raise
+        err.print("[bold red]internal error:[/bold red] ", end="")
+        err.print(f"{type(exc).__name__}: {exc}", highlight=False, markup=False)
+        err.print("  please report it; set KEEPWELL_DEBUG=1 to see the traceback", highlight=False)
+        sys.exit(3)

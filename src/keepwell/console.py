@@ -82,7 +82,9 @@ def print_rows(
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(cols)
         for row in rows:
-            writer.writerow([to_jsonable(row.get(c)) if row.get(c) is not None else "" for c in cols])
+            writer.writerow(
+                [to_jsonable(row.get(c)) if row.get(c) is not None else "" for c in cols]
+            )
         sys.stdout.write(buffer.getvalue())
         return
     table = Table(title=title, header_style="bold")

@@ -13,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from keepwell.core.database import Base, Money, UTCDateTime
+from keepwell.core.database import Base, JSONData, Money, UTCDateTime
 
-JSONDict = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+JSONDict = JSONData
 
 
 def _account_fk() -> Any:

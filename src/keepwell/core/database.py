@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -35,6 +36,9 @@ class Base(DeclarativeBase):
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
+
+#: JSON documents (JSONB on PostgreSQL): custom attributes, tags.
+JSONData = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 MONEY_SCALE = 6
 #: Money amounts: exact decimals, 6 places (sub-cent MRR such as 1000/12 stays exact enough).

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from keepwell.core.database import Base
+from keepwell.core.database import Base, JSONData
 
 
 class WorkspaceSetting(Base):
@@ -32,3 +33,4 @@ class FxRate(Base):
     currency: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
     month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     rate: Mapped[Decimal] = mapped_column(sa.Numeric(18, 8, asdecimal=True))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)

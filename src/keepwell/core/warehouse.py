@@ -128,8 +128,11 @@ class AnalyticsStore:
         return self.con.table(ROLLUP)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One transaction: every append inside is committed together or not at all."""
+    def transaction(self, *, commit: bool = True) -> Iterator[None]:
+        """One transaction: every append inside is committed together or not at all.
+
+        With ``commit=False`` (a dry run) everything is rolled back at the end.
+        """
         raw = self.con.con
         raw.begin()
         try:
@@ -137,7 +140,10 @@ class AnalyticsStore:
         except BaseException:
             raw.rollback()
             raise
-        raw.commit()
+        if commit:
+            raw.commit()
+        else:
+            raw.rollback()
 
     def append_events(self, batch: pa.Table) -> AppendResult:
         """Store ``batch`` (schema :data:`EVENT_BATCH_SCHEMA`) and fold it into the rollup.

@@ -74,8 +74,8 @@ class Workspace:
 
     def settings(self) -> dict[str, str]:
         with self.engine.connect() as conn:
-            stored = dict(conn.execute(sa.select(WorkspaceSetting.key, WorkspaceSetting.value)))
-        return {**DEFAULTS, **{k: str(v) for k, v in stored.items()}}
+            rows = conn.execute(sa.select(WorkspaceSetting.key, WorkspaceSetting.value)).all()
+        return {**DEFAULTS, **{key: str(value) for key, value in rows}}
 
     def set_setting(self, key: str, value: str) -> None:
         value = _check_setting(key, value)

@@ -51,6 +51,11 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("month", sa.Date(), nullable=False),
         sa.Column("rate", sa.Numeric(precision=18, scale=8), nullable=False),
+        sa.Column(
+            "attributes",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("currency", "month", name=op.f("pk_fx_rates")),
     )
     op.create_table(

@@ -1,0 +1,90 @@
+"""``keepwell import``: load a contract file into the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from keepwell.console import OutputFormat, err, out, print_json, workspace
+from keepwell.contract.schema import ENTITIES
+from keepwell.contract.service import ImportReport, import_file
+
+
+def import_command(
+    entity: Annotated[str, typer.Argument(help=f"One of: {', '.join(ENTITIES)}.")],
+    file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON Lines, optionally .gz.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and count; write nothing.")
+    ] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(help="Where rejected rows go (default: NAME.rejects.EXT beside FILE)."),
+    ] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Summary format.")] = (
+        OutputFormat.TABLE
+    ),
+) -> None:
+    """Import ENTITY rows from FILE. Exit 0: all loaded; 1: some rejected; 2: unusable input."""
+    ws = workspace()
+    with Progress(
+        TextColumn(f"importing {entity}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("import", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = import_file(
+            ws, entity, file, dry_run=dry_run, rejects_path=rejects, on_progress=on_progress
+        )
+    ws.close()
+    _print_report(report, fmt)
+    raise typer.Exit(report.exit_code)
+
+
+def _print_report(report: ImportReport, fmt: OutputFormat) -> None:
+    c = report.counts
+    if fmt is OutputFormat.JSON:
+        print_json(
+            {
+                "entity": report.entity,
+                "file": str(report.path),
+                "dry_run": report.dry_run,
+                "read": report.read,
+                "loaded": report.loaded,
+                "new": c.new,
+                "updated": c.updated,
+                "unchanged": c.unchanged,
+                "rejected": report.rejected,
+                "rejects_file": str(report.rejects_path) if report.rejects_path else None,
+                "rejects": [{"line": r.line, "reason": r.reason} for r in report.examples],
+            }
+        )
+        return
+    verb = "would load" if report.dry_run else "loaded"
+    out.print(
+        f"{report.entity}: read {report.read:,}, {verb} {report.loaded:,} "
+        f"(new {c.new:,}, updated {c.updated:,}, unchanged {c.unchanged:,}), "
+        f"rejected {report.rejected:,}"
+        + ("  [dry run: nothing written]" if report.dry_run else ""),
+        highlight=False,
+    )
+    for rejected in report.examples[:20]:
+        err.print(f"  line {rejected.line}: {rejected.reason}", highlight=False, markup=False)
+    if report.rejected > 20:
+        err.print(f"  ... and {report.rejected - 20:,} more", highlight=False)
+    if report.rejects_path:
+        err.print(f"  rejected rows written to {report.rejects_path}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)

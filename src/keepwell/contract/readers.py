@@ -1,0 +1,398 @@
+"""Streaming readers of contract files (CSV, Parquet, JSON Lines; optionally gzipped)
+and writers of rejects files in the same format.
+
+A reader yields batches of :class:`RawRow`: the line (CSV, JSON Lines) or row number
+(Parquet) of each row, its values by column, and what is needed to write it back
+unchanged. File-level problems raise :class:`UnusableFileError`; row-level ones travel
+with the row, so that one bad line never stops the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any, Protocol, cast
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from keepwell.contract.schema import REJECT_REASON_COLUMN
+from keepwell.core.errors import UnusableFileError
+
+csv.field_size_limit(64 * 1024 * 1024)
+
+
+class Format(StrEnum):
+    CSV = "csv"
+    PARQUET = "parquet"
+    JSONL = "jsonl"
+
+
+_SUFFIXES = {".csv": Format.CSV, ".parquet": Format.PARQUET, ".jsonl": Format.JSONL}
+_SUFFIXES[".ndjson"] = Format.JSONL
+_UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+@dataclass(frozen=True)
+class FileKind:
+    format: Format
+    gzipped: bool
+
+
+def file_kind(path: Path) -> FileKind:
+    """The format from the extension: ``.csv``, ``.parquet``, ``.jsonl``/``.ndjson``, ``+.gz``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    gzipped = bool(suffixes) and suffixes[-1] == ".gz"
+    if gzipped:
+        suffixes = suffixes[:-1]
+    fmt = _SUFFIXES.get(suffixes[-1]) if suffixes else None
+    if fmt is None:
+        raise UnusableFileError(
+            f"{path}: unknown file format",
+            hint="name the file .csv, .parquet, .jsonl or .ndjson, optionally followed by .gz",
+        )
+    return FileKind(fmt, gzipped)
+
+
+@dataclass
+class RawRow:
+    """One row as read: ``problem`` is set when the row could not even be split."""
+
+    line: int
+    values: dict[str, Any]
+    original: Any = None
+    problem: str | None = None
+
+
+class Source(Protocol):
+    path: Path
+    format: Format
+    columns: list[str] | None
+
+    def batches(self, size: int) -> Iterator[list[RawRow]]: ...
+
+    def progress(self) -> tuple[int, int]: ...
+
+    def close(self) -> None: ...
+
+
+def open_source(path: Path) -> Source:
+    """A streaming reader of ``path``; :class:`UnusableFileError` if it cannot be read."""
+    kind = file_kind(path)
+    if not path.is_file():
+        raise UnusableFileError(f"{path}: no such file")
+    if kind.format is Format.PARQUET:
+        return ParquetSource(path, kind.gzipped)
+    if kind.format is Format.JSONL:
+        return JsonLinesSource(path, kind.gzipped)
+    return CsvSource(path, kind.gzipped)
+
+
+class _ByteStream:
+    """The file's bytes (decompressed when gzipped) and how far into the file we are."""
+
+    def __init__(self, path: Path, gzipped: bool) -> None:
+        self.path = path
+        self.raw = path.open("rb")
+        self.total = os.fstat(self.raw.fileno()).st_size
+        self.stream = cast(IO[bytes], gzip.GzipFile(fileobj=self.raw) if gzipped else self.raw)
+        try:
+            head = cast(Any, self.stream).peek(4)  # both GzipFile and BufferedReader peek
+        except (OSError, EOFError) as exc:
+            self.close()
+            raise UnusableFileError(f"{path}: not a readable gzip file ({exc})") from exc
+        if not head:
+            self.close()
+            raise UnusableFileError(f"{path}: the file is empty", hint="expected a header row")
+        if head.startswith(_UTF16_32_BOMS):
+            self.close()
+            raise UnusableFileError(
+                f"{path}: unreadable encoding (UTF-16/UTF-32)", hint="save the file as UTF-8"
+            )
+
+    def done(self) -> int:
+        return self.raw.tell()
+
+    def close(self) -> None:
+        self.stream.close()
+        self.raw.close()
+
+
+class CsvSource:
+    """CSV with a header row; line numbers count physical lines (header = line 1)."""
+
+    format = Format.CSV
+
+    def __init__(self, path: Path, gzipped: bool) -> None:
+        self.path = path
+        self._bytes = _ByteStream(path, gzipped)
+        self._text = io.TextIOWrapper(
+            self._bytes.stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
+        self._reader = csv.reader(self._text)
+        try:
+            header = next(self._reader, None)
+        except (csv.Error, OSError, EOFError) as exc:
+            self.close()
+            raise UnusableFileError(f"{path}: line 1: unreadable header ({exc})") from exc
+        if not header or not any(h.strip() for h in header):
+            self.close()
+            raise UnusableFileError(
+                f"{path}: line 1: no header row", hint="the first line names the columns"
+            )
+        self.columns: list[str] | None = _check_header(path, [h.strip() for h in header])
+
+    def batches(self, size: int) -> Iterator[list[RawRow]]:
+        header = self.columns or []
+        width = len(header)
+        batch: list[RawRow] = []
+        previous_end = self._reader.line_num
+        try:
+            for fields in self._reader:
+                line = previous_end + 1
+                previous_end = self._reader.line_num
+                if not fields:
+                    continue
+                if len(fields) != width:
+                    problem = f"{len(fields)} fields where the header has {width}"
+                    batch.append(RawRow(line, {}, fields, problem))
+                else:
+                    batch.append(RawRow(line, dict(zip(header, fields, strict=True)), fields))
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+        except csv.Error as exc:
+            raise UnusableFileError(f"{self.path}: line {previous_end + 1}: {exc}") from exc
+        except (OSError, EOFError) as exc:
+            raise UnusableFileError(
+                f"{self.path}: unreadable after line {previous_end} ({exc})"
+            ) from exc
+        if batch:
+            yield batch
+
+    def progress(self) -> tuple[int, int]:
+        return self._bytes.done(), self._bytes.total
+
+    def close(self) -> None:
+        self._bytes.close()
+
+
+def _check_header(path: Path, header: list[str]) -> list[str]:
+    for name in header:
+        if any(0xDC80 <= ord(ch) < 0xDD00 for ch in name):
+            raise UnusableFileError(
+                f"{path}: line 1: unreadable encoding in the header", hint="save the file as UTF-8"
+            )
+        if not name:
+            raise UnusableFileError(f"{path}: line 1: a column has no name")
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise UnusableFileError(f"{path}: line 1: column {name!r} appears twice")
+        seen.add(name)
+    return header
+
+
+class JsonLinesSource:
+    """One JSON object per line; columns may differ from line to line."""
+
+    format = Format.JSONL
+    columns: list[str] | None = None
+
+    def __init__(self, path: Path, gzipped: bool) -> None:
+        self.path = path
+        self._bytes = _ByteStream(path, gzipped)
+
+    def batches(self, size: int) -> Iterator[list[RawRow]]:
+        batch: list[RawRow] = []
+        try:
+            for line, data in enumerate(self._bytes.stream, start=1):
+                if not data.strip():
+                    continue
+                batch.append(_json_row(line, data))
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+        except (OSError, EOFError) as exc:
+            raise UnusableFileError(f"{self.path}: unreadable ({exc})") from exc
+        if batch:
+            yield batch
+
+    def progress(self) -> tuple[int, int]:
+        return self._bytes.done(), self._bytes.total
+
+    def close(self) -> None:
+        self._bytes.close()
+
+
+def _json_row(line: int, data: bytes) -> RawRow:
+    text = data.decode("utf-8", errors="surrogateescape").rstrip("\r\n")
+    try:
+        value = json.loads(data)
+    except UnicodeDecodeError:
+        return RawRow(line, {}, text, "bytes that are not valid UTF-8")
+    except json.JSONDecodeError as exc:
+        return RawRow(line, {}, text, f"not valid JSON ({exc.msg} at column {exc.colno})")
+    if not isinstance(value, dict):
+        return RawRow(line, {}, text, "not a JSON object")
+    return RawRow(line, value, value)
+
+
+class ParquetSource:
+    """Parquet; the "line" of a row is its row number (1 = the first row)."""
+
+    format = Format.PARQUET
+
+    def __init__(self, path: Path, gzipped: bool) -> None:
+        self.path = path
+        self._tmp: Path | None = None
+        if gzipped:
+            self._tmp = _gunzip_to_temp(path)
+        if (self._tmp or path).stat().st_size == 0:
+            raise UnusableFileError(f"{path}: the file is empty")
+        try:
+            self._file = pq.ParquetFile(self._tmp or path)
+        except (pa.ArrowException, OSError) as exc:
+            self.close()
+            raise UnusableFileError(f"{path}: not a readable Parquet file ({exc})") from exc
+        self.columns: list[str] | None = _check_header(path, list(self._file.schema_arrow.names))
+        self._total = self._file.metadata.num_rows
+        self._done = 0
+
+    def batches(self, size: int) -> Iterator[list[RawRow]]:
+        try:
+            for record_batch in self._file.iter_batches(batch_size=size):
+                rows = record_batch.to_pylist()
+                start = self._done + 1
+                self._done += len(rows)
+                yield [RawRow(start + i, row, row) for i, row in enumerate(rows)]
+        except (pa.ArrowException, OSError) as exc:
+            raise UnusableFileError(
+                f"{self.path}: unreadable after row {self._done} ({exc})"
+            ) from exc
+
+    def progress(self) -> tuple[int, int]:
+        return self._done, self._total
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+
+
+def _gunzip_to_temp(path: Path) -> Path:
+    fd, name = tempfile.mkstemp(suffix=".parquet")
+    try:
+        with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+    except (OSError, EOFError) as exc:
+        Path(name).unlink(missing_ok=True)
+        raise UnusableFileError(f"{path}: not a readable gzip file ({exc})") from exc
+    return Path(name)
+
+
+@dataclass
+class RejectsWriter:
+    """Writes rejected rows in the format of ``path``, each with its reason in an extra
+    column (``_rejected_reason``) that a later import ignores."""
+
+    path: Path
+    columns: Sequence[str] | None
+    count: int = 0
+    _kind: FileKind = field(init=False)
+    _handle: Any = field(default=None, init=False)
+    _csv: Any = field(default=None, init=False)
+    _parquet: pq.ParquetWriter | None = field(default=None, init=False)
+    _pending: list[dict[str, str | None]] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self._kind = file_kind(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, row: RawRow, reason: str) -> None:
+        self.count += 1
+        if self._kind.format is Format.CSV:
+            self._write_csv(row, reason)
+        elif self._kind.format is Format.JSONL:
+            self._write_jsonl(row, reason)
+        else:
+            self._write_parquet(row, reason)
+
+    def _open_text(self) -> IO[str]:
+        binary = cast(
+            IO[bytes],
+            gzip.GzipFile(self.path, "wb") if self._kind.gzipped else self.path.open("wb"),
+        )
+        return io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline="")
+
+    def _write_csv(self, row: RawRow, reason: str) -> None:
+        header = [c for c in (self.columns or []) if c != REJECT_REASON_COLUMN]
+        if self._handle is None:
+            self._handle = self._open_text()
+            self._csv = csv.writer(self._handle, lineterminator="\n")
+            self._csv.writerow([*header, REJECT_REASON_COLUMN])
+        if isinstance(row.original, list):
+            cells = [
+                v
+                for c, v in zip(self.columns or [], row.original, strict=False)
+                if c != REJECT_REASON_COLUMN
+            ]
+            cells += row.original[len(self.columns or []) :]
+        else:
+            cells = [_text(row.values.get(c)) for c in header]
+        self._csv.writerow([*cells, reason])
+
+    def _write_jsonl(self, row: RawRow, reason: str) -> None:
+        if self._handle is None:
+            self._handle = self._open_text()
+        if isinstance(row.original, dict):
+            payload: dict[str, Any] = {**row.original, REJECT_REASON_COLUMN: reason}
+        else:
+            payload = {REJECT_REASON_COLUMN: reason, "_rejected_line": row.original}
+        self._handle.write(json.dumps(payload, default=str, ensure_ascii=False) + "\n")
+
+    def _write_parquet(self, row: RawRow, reason: str) -> None:
+        names = [c for c in (self.columns or []) if c != REJECT_REASON_COLUMN]
+        record = {c: _text(row.values.get(c)) or None for c in names}
+        record[REJECT_REASON_COLUMN] = reason
+        self._pending.append(record)
+        if len(self._pending) >= 10_000:
+            self._flush_parquet()
+
+    def _flush_parquet(self) -> None:
+        if not self._pending:
+            return
+        schema = pa.schema([(c, pa.string()) for c in self._pending[0]])
+        if self._parquet is None:
+            self._handle = gzip.GzipFile(self.path, "wb") if self._kind.gzipped else None
+            self._parquet = pq.ParquetWriter(self._handle or self.path, schema)
+        self._parquet.write_table(pa.Table.from_pylist(self._pending, schema=schema))
+        self._pending.clear()
+
+    def close(self) -> None:
+        self._flush_parquet()
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)

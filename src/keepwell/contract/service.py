@@ -1,0 +1,218 @@
+"""Use cases of the data contract: import a file, read an entity back as a table.
+
+This is the public surface of the ``contract`` slice; faces and other slices call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from keepwell.contract.readers import RawRow, RejectsWriter, Source, file_kind, open_source
+from keepwell.contract.schema import REJECT_REASON_COLUMN, Entity, Kind, Store, get_entity
+from keepwell.contract.store import MODELS, Counts, append_events, known_accounts, upsert
+from keepwell.contract.validation import Problem, Record, RowValidator
+from keepwell.core.database import session_factory
+from keepwell.core.errors import InputError, UnusableFileError
+from keepwell.core.workspace import Workspace
+
+ProgressCallback = Callable[[int, int], None]
+#: How many rejected rows a report keeps in memory for display (all go to the file).
+SHOWN_REJECTS = 200
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(str(p) for p in self.problems)
+
+
+@dataclass
+class ImportReport:
+    """What an import did. ``read == loaded + rejected`` always holds."""
+
+    entity: str
+    path: Path
+    dry_run: bool = False
+    read: int = 0
+    counts: Counts = field(default_factory=Counts)
+    rejected: int = 0
+    rejects_path: Path | None = None
+    examples: list[RejectedRow] = field(default_factory=list)
+
+    @property
+    def loaded(self) -> int:
+        return self.counts.new + self.counts.updated + self.counts.unchanged
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.rejected else 0
+
+
+def default_rejects_path(path: Path) -> Path:
+    """``accounts.csv.gz`` -> ``accounts.rejects.csv.gz`` beside the input."""
+    suffix = "".join(path.suffixes)
+    stem = path.name[: -len(suffix)] if suffix else path.name
+    return path.with_name(f"{stem}.rejects{suffix}")
+
+
+def import_file(
+    workspace: Workspace,
+    entity_name: str,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    rejects_path: Path | None = None,
+    batch_size: int = 50_000,
+    on_progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Validate every row of ``path`` and load the valid ones in one transaction.
+
+    Rejected rows go to ``rejects_path`` (default: ``NAME.rejects.EXT`` beside the
+    input) in the input's format with their reasons. ``dry_run`` validates and counts
+    but writes nothing to the stores. Raises :class:`InputError` when the input cannot
+    be used at all (unknown entity, missing file or required column, bad encoding).
+    """
+    entity = get_entity(entity_name)
+    source = open_source(path)
+    try:
+        _check_columns(entity, source)
+        rejects_path = rejects_path or default_rejects_path(path)
+        file_kind(rejects_path)
+        report = ImportReport(entity.name, path, dry_run=dry_run)
+        rejects = RejectsWriter(rejects_path, source.columns)
+        try:
+            with _loader(workspace, entity, commit=not dry_run) as (load, validator):
+                for batch in source.batches(batch_size):
+                    good = _validate_batch(batch, validator, rejects, report)
+                    if good:
+                        report.counts.add(load(good))
+                    if on_progress:
+                        on_progress(*source.progress())
+        finally:
+            rejects.close()
+        if rejects.count:
+            report.rejects_path = rejects_path
+        elif rejects_path.exists() and rejects_path.stat().st_size == 0:
+            rejects_path.unlink()
+        return report
+    finally:
+        source.close()
+
+
+def _check_columns(entity: Entity, source: Source) -> None:
+    if source.columns is None:  # JSON Lines: checked row by row
+        return
+    missing = [c for c in entity.required if c not in source.columns]
+    if missing:
+        raise UnusableFileError(
+            f"{source.path}: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} for {entity.name}",
+            hint=f"the header has: {', '.join(source.columns)}",
+        )
+
+
+def _validate_batch(
+    batch: list[RawRow], validator: RowValidator, rejects: RejectsWriter, report: ImportReport
+) -> list[Record]:
+    good: list[Record] = []
+    for row in batch:
+        report.read += 1
+        if row.problem is not None:
+            problems: list[Problem] = [Problem("", row.problem)]
+        else:
+            record, problems = validator.validate(row.values, row.line)
+            if record is not None:
+                good.append(record)
+                continue
+        rejected = RejectedRow(row.line, tuple(problems))
+        report.rejected += 1
+        if len(report.examples) < SHOWN_REJECTS:
+            report.examples.append(rejected)
+        rejects.write(row, f"line {row.line}: {rejected.reason}")
+    return good
+
+
+Loader = Callable[[list[Record]], Counts]
+
+
+@contextmanager
+def _loader(
+    workspace: Workspace, entity: Entity, *, commit: bool
+) -> Iterator[tuple[Loader, RowValidator]]:
+    """A loader of validated batches inside one transaction, committed at the end (or
+    rolled back for a dry run or on any error)."""
+    session = session_factory(workspace.engine)()
+    try:
+        accounts = known_accounts(session) if entity.references_account else set()
+        validator = RowValidator(
+            entity, accounts.__contains__ if entity.references_account else None
+        )
+        if entity.store is Store.ANALYTICS:
+            store = workspace.analytics(memory_limit="512MB")
+            with store.transaction(commit=commit):
+                yield (lambda records: append_events(store, records)), validator
+        else:
+            yield (lambda records: upsert(session, entity, records)), validator
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+_ARROW_TYPES: dict[Kind, pa.DataType] = {
+    Kind.INTEGER: pa.int64(),
+    Kind.DECIMAL: pa.decimal128(18, 6),
+    Kind.DATE: pa.date32(),
+    Kind.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+    Kind.BOOLEAN: pa.bool_(),
+    Kind.TAGS: pa.list_(pa.string()),
+    Kind.JSON_OBJECT: pa.string(),
+}
+
+
+def read_table(workspace: Workspace, entity_name: str) -> pa.Table:
+    """All rows of an operational entity as an Arrow table.
+
+    Contract columns come first with their types (money ``decimal128(18, 6)``, dates
+    ``date32``, timestamps ``timestamp[us, UTC]``, tags ``list<string>``); then one
+    string column per custom attribute, named by the attribute (``attr_NAME`` where it
+    would collide with a contract column).
+    """
+    entity = get_entity(entity_name)
+    if entity.store is not Store.OPERATIONAL:
+        raise InputError(
+            f"{entity.name} live in the analytics store",
+            hint="use workspace.analytics().events() or .rollup()",
+        )
+    model = MODELS[entity.name]
+    with Session(workspace.engine) as session:
+        rows = session.execute(sa.select(model)).scalars().all()
+    columns: dict[str, pa.Array] = {}
+    for column in entity.columns:
+        values = [getattr(r, column.name) for r in rows]
+        arrow_type = _ARROW_TYPES.get(column.kind, pa.string())
+        if entity.name == "fx_rates" and column.name == "rate":
+            arrow_type = pa.decimal128(18, 8)
+        columns[column.name] = pa.array(values, type=arrow_type)
+    attribute_names = sorted({k for r in rows for k in (getattr(r, "attributes", None) or {})})
+    for name in attribute_names:
+        target = f"attr_{name}" if name in columns or name == REJECT_REASON_COLUMN else name
+        values = [(getattr(r, "attributes", None) or {}).get(name) for r in rows]
+        columns[target] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    return pa.table(columns)
