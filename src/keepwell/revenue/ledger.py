@@ -1,0 +1,164 @@
+"""The MRR ledger: subscription lines in the base currency, and MRR per account per month.
+
+Months are integer indexes (``year * 12 + month - 1``) so that every engine compares
+them cheaply. A line ``[starts_on, ends_on)`` has MRR at the end of month ``m`` when
+``starts_on <= last_day(m) < ends_on``; that is exactly when
+``month(starts_on) <= m < month(ends_on)`` (a line ending on the last day of a month
+does not count in that month; one starting on it does).
+
+Money is ``decimal(18, 6)``: conversion rounds once per line, and every figure after
+that is a sum of those exact values, so movement identities hold to the cent.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from keepwell.core.errors import InputError
+
+MONEY = dt.Decimal(18, 6)
+RATE = dt.Decimal(18, 8)
+#: A month index far in the future: "open-ended" lines end there.
+OPEN_END = 999_999
+
+
+def month_index(value: date) -> int:
+    """The integer index of the calendar month of ``value`` (year * 12 + month - 1)."""
+    return value.year * 12 + value.month - 1
+
+
+def month_start(index: int) -> date:
+    """The first day of the month with index ``index``."""
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_label(index: int) -> str:
+    """``YYYY-MM`` of a month index."""
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_expr(column: ir.DateValue) -> ir.IntegerValue:
+    """Month index of a date column (an Ibis expression)."""
+    return column.year().cast("int64") * 12 + column.month().cast("int64") - 1
+
+
+def converted_lines(subscriptions: ir.Table, fx_rates: ir.Table, base_currency: str) -> ir.Table:
+    """Subscription lines with ``mrr`` in the base currency and their month range.
+
+    Columns: line_id, account_id, product, mrr (decimal(18,6), base currency),
+    starts_on, ends_on, auto_renew, start_m, end_m (``OPEN_END`` when open-ended).
+    Each line converts at the rate of its ``starts_on`` month, or the latest earlier
+    month with a rate: ``mrr_base = round(mrr * rate, 6)``. Lines in the base currency
+    (or with no currency) keep their amount. Raises :class:`InputError` naming the
+    currency and month of a line that has no rate at all.
+    """
+    base = base_currency.upper()
+    lines = subscriptions.mutate(
+        currency=subscriptions.currency.upper().fill_null(base),
+        start_m=month_expr(subscriptions.starts_on),
+    )
+    foreign = lines.filter(lines.currency != base)
+    fx = fx_rates.select(
+        fx_currency=fx_rates.currency.upper(), fx_m=month_expr(fx_rates.month), rate=fx_rates.rate
+    )
+    candidates = foreign.join(
+        fx, (foreign.currency == fx.fx_currency) & (fx.fx_m <= foreign.start_m), how="left"
+    )
+    latest = candidates.group_by(["line_id", "currency", "start_m"]).aggregate(
+        fx_m=candidates.fx_m.max()
+    )
+    _check_rates(latest)
+    rated = latest.join(fx, (latest.currency == fx.fx_currency) & (latest.fx_m == fx.fx_m))
+    rates = rated.select(rate_line_id=rated.line_id, rate=rated.rate.cast(RATE))
+    joined = lines.left_join(rates, lines.line_id == rates.rate_line_id)
+    converted = ibis.cases(
+        (joined.currency == base, joined.mrr.cast(MONEY)),
+        else_=(joined.mrr.cast(MONEY) * joined.rate).round(6).cast(MONEY),
+    )
+    return joined.select(
+        "line_id",
+        "account_id",
+        "product",
+        mrr=converted,
+        starts_on=joined.starts_on,
+        ends_on=joined.ends_on,
+        auto_renew=joined.auto_renew,
+        start_m=joined.start_m,
+        end_m=month_expr(joined.ends_on).fill_null(OPEN_END),
+    )
+
+
+def _check_rates(latest: ir.Table) -> None:
+    missing = latest.filter(latest.fx_m.isnull())
+    row = missing.select("currency", "start_m").order_by("start_m").limit(1).to_pyarrow()
+    if row.num_rows:
+        currency = row.column("currency")[0].as_py()
+        month = month_label(int(row.column("start_m")[0].as_py()))
+        raise InputError(
+            f"no fx rate for {currency} in {month} or any earlier month",
+            hint=f"load fx_rates with a rate for {currency} (currency, month, rate)",
+        )
+
+
+def mrr_changes(lines: ir.Table, key: tuple[str, ...] = ("account_id",)) -> ir.Table:
+    """Months in which the MRR of each ``key`` (an account by default) changes.
+
+    One row per (key, month) with a line starting or ending: ``prev`` = MRR at the end
+    of the month before, ``curr`` = MRR at the end of the month, and ``first_m`` = the
+    first month with MRR of that key. Sparse: months without a line boundary carry
+    the MRR of the last row. Formula: curr = running sum of (+mrr at start_m,
+    -mrr at end_m).
+    """
+    cols = list(key)
+    starts = lines.select(*cols, m=lines.start_m, delta=lines.mrr)
+    ends = lines.filter(lines.end_m < OPEN_END).select(
+        *cols, m=lines.end_m, delta=(-lines.mrr).cast(MONEY)
+    )
+    deltas = starts.union(ends, distinct=False)
+    net = deltas.group_by([*cols, "m"]).aggregate(delta=deltas.delta.sum().cast(MONEY))
+    window = ibis.window(group_by=cols, order_by="m", rows=(None, 0))
+    running = net.mutate(curr=net.delta.sum().over(window).cast(MONEY))
+    running = running.mutate(prev=(running.curr - running.delta).cast(MONEY))
+    positive = running.filter(running.curr > 0)
+    first = positive.group_by(cols).aggregate(first_m=positive.m.min())
+    return running.join(first, cols, how="left").select(*cols, "m", "prev", "curr", "first_m")
+
+
+def mrr_at(lines: ir.Table, month: int, key: tuple[str, ...] = ("account_id",)) -> ir.Table:
+    """MRR of each ``key`` with MRR at the end of month index ``month`` (columns key, mrr)."""
+    active = lines.filter((lines.start_m <= month) & (lines.end_m > month))
+    return active.group_by(list(key)).aggregate(mrr=active.mrr.sum().cast(MONEY))
+
+
+def mrr_on_day(lines: ir.Table, day: date) -> ir.Table:
+    """MRR of each account on ``day`` (``starts_on <= day < ends_on``): account_id, mrr."""
+    active = lines.filter(
+        (lines.starts_on <= day) & (lines.ends_on.isnull() | (lines.ends_on > day))
+    )
+    return active.group_by("account_id").aggregate(mrr=active.mrr.sum().cast(MONEY))
+
+
+def dense_ledger(lines: ir.Table, first: int, last: int) -> ir.Table:
+    """MRR per account per month for months ``first..last`` (only rows with MRR > 0).
+
+    Columns: account_id, m, mrr.
+    """
+    months = ibis.memtable({"m": list(range(first, last + 1))})
+    lines = lines.select("account_id", "start_m", "end_m", "mrr")  # a fresh relation to join
+    joined = lines.join(months, (lines.start_m <= months.m) & (lines.end_m > months.m))
+    dense = joined.group_by(["account_id", "m"]).aggregate(mrr=joined.mrr.sum().cast(MONEY))
+    return dense.filter(dense.mrr > 0)
+
+
+def require_columns(table: ir.Table, columns: list[str], what: str) -> None:
+    """Raise :class:`InputError` when ``table`` lacks one of ``columns``."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"{what} has no column {', '.join(missing)}",
+            hint=f"available: {', '.join(table.columns)}",
+        )

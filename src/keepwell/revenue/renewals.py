@@ -1,0 +1,110 @@
+"""Renewals: lines up for renewal, whether they renewed, and renewal rates.
+
+A line is up for renewal in a period when its ``ends_on`` falls in it. It renewed when
+the same account has another line of the same product starting within
+``GRACE_DAYS`` of its end (``[ends_on - 30 days, ends_on + 30 days]``); the successor
+MRR is the sum of those lines.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+
+import ibis
+import ibis.expr.types as ir
+
+from keepwell.revenue.ledger import MONEY
+
+GRACE_DAYS = 30
+
+
+class Outcome(StrEnum):
+    RENEWED = "renewed"
+    EXPANDED = "expanded"
+    CONTRACTED = "contracted"
+    CHURNED = "churned"
+
+
+def with_successors(expiring: ir.Table, lines: ir.Table) -> ir.Table:
+    """``expiring`` lines with ``successors`` (count) and ``successor_mrr`` (sum, 0 when
+    none) of lines of the same account and product starting within the grace window."""
+    left = expiring.select("line_id", "account_id", "product", "mrr", "ends_on", "auto_renew")
+    right = lines.select(
+        s_line=lines.line_id,
+        s_account=lines.account_id,
+        s_product=lines.product,
+        s_starts=lines.starts_on,
+        s_mrr=lines.mrr,
+    )
+    grace = ibis.interval(days=GRACE_DAYS)
+    cond = (
+        (left.account_id == right.s_account)
+        & (left.product == right.s_product)
+        & (left.line_id != right.s_line)
+        & (right.s_starts >= left.ends_on - grace)
+        & (right.s_starts <= left.ends_on + grace)
+    )
+    joined = left.left_join(right, cond)
+    return joined.group_by(list(left.columns)).aggregate(
+        successors=joined.s_line.count(),
+        successor_mrr=joined.s_mrr.sum().fill_null(0).cast(MONEY),
+    )
+
+
+def upcoming_renewals(lines: ir.Table, as_of: date, within_days: int) -> ir.Table:
+    """Lines ending in (as_of, as_of + within_days], soonest first: account_id,
+    product, line_id, ends_on, arr (12 x MRR, base currency), auto_renew,
+    has_successor."""
+    end = as_of + timedelta(days=within_days)
+    expiring = lines.filter((lines.ends_on > as_of) & (lines.ends_on <= end))
+    rows = with_successors(expiring, lines)
+    return rows.select(
+        "account_id",
+        "product",
+        "line_id",
+        "ends_on",
+        arr=(rows.mrr * 12).cast(MONEY),
+        auto_renew=rows.auto_renew,
+        has_successor=rows.successors > 0,
+    ).order_by(["ends_on", "account_id", "product", "line_id"])
+
+
+def past_renewals(lines: ir.Table, start: date, end: date) -> ir.Table:
+    """Lines with ``ends_on`` in [start, end] and their outcome: account_id, product,
+    line_id, ends_on, expiring_mrr, successor_mrr, outcome (an :class:`Outcome`)."""
+    expiring = lines.filter((lines.ends_on >= start) & (lines.ends_on <= end))
+    rows = with_successors(expiring, lines)
+    outcome = ibis.cases(
+        (rows.successors == 0, str(Outcome.CHURNED)),
+        (rows.successor_mrr > rows.mrr, str(Outcome.EXPANDED)),
+        (rows.successor_mrr < rows.mrr, str(Outcome.CONTRACTED)),
+        else_=str(Outcome.RENEWED),
+    )
+    return rows.select(
+        "account_id",
+        "product",
+        "line_id",
+        "ends_on",
+        expiring_mrr=rows.mrr,
+        successor_mrr=rows.successor_mrr,
+        outcome=outcome,
+    ).order_by(["ends_on", "account_id", "product", "line_id"])
+
+
+def renewal_totals(past: ir.Table) -> ir.Table:
+    """One row over :func:`past_renewals`: expiring, successor and floor MRR, accounts
+    up for renewal and accounts with at least one renewed line.
+
+    gross dollar renewal rate = floor / expiring, where floor = sum of
+    min(successor MRR, expiring MRR); net dollar renewal rate = successor / expiring;
+    logo renewal rate = renewed_accounts / accounts.
+    """
+    renewed = past.outcome != str(Outcome.CHURNED)
+    return past.aggregate(
+        expiring=past.expiring_mrr.sum().cast(MONEY),
+        successor=past.successor_mrr.sum().cast(MONEY),
+        floor=ibis.least(past.successor_mrr, past.expiring_mrr).sum().cast(MONEY),
+        accounts=past.account_id.nunique(),
+        renewed_accounts=past.account_id.nunique(where=renewed),
+    )
