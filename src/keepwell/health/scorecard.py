@@ -1,0 +1,239 @@
+"""Scoring: measures to points, points to group scores, groups to an overall score and band.
+
+Pure logic over plain rows (one mapping of measure values per account). Formulas:
+
+- measure points (0–100): thresholds or percentile within the segment (see
+  :class:`~keepwell.health.config.MeasureRule`);
+- group score = Σ wᵢ·pᵢ / Σ wᵢ over the measures *with data* (renormalized); with
+  ``any_red`` a red measure caps the group at that measure's points, so the group is red;
+- overall score = Σ W_g·s_g / Σ W_g over the groups with data; null when nothing has data;
+- each measure's contribution = points × its effective weight (its share of the overall
+  score), so contributions sum to the overall score.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from keepwell.core.errors import ConfigurationError
+from keepwell.health.config import Bands, Group, HealthConfig, MeasureRule, Scorecard
+
+
+class Band(StrEnum):
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+    UNKNOWN = "unknown"
+
+
+def band_of(score: float | None, bands: Bands) -> Band:
+    """Red below ``red_below``, green above ``green_above``, else yellow; unknown if null."""
+    if score is None:
+        return Band.UNKNOWN
+    if score < bands.red_below:
+        return Band.RED
+    if score > bands.green_above:
+        return Band.GREEN
+    return Band.YELLOW
+
+
+def threshold_points(value: float, red: float, green: float) -> float:
+    """``clamp(50 + 25 × (value − red) / (green − red), 0, 100)``: red → 50, green → 75."""
+    return min(100.0, max(0.0, 50.0 + 25.0 * (value - red) / (green - red)))
+
+
+def percentile_points(value: float, ordered: Sequence[float], higher_is_better: bool) -> float:
+    """Percentile rank (0–100) of ``value`` in ``ordered`` (sorted), ties counting half."""
+    if not ordered:
+        return 50.0
+    below = bisect_left(ordered, value)
+    equal = bisect_right(ordered, value) - below
+    rank = 100.0 * (below + 0.5 * equal) / len(ordered)
+    return rank if higher_is_better else 100.0 - rank
+
+
+def as_number(value: Any) -> float | None:
+    """A measure value as a float; None (no data) for null and NaN."""
+    if isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, int | float | Decimal):
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+@dataclass(frozen=True)
+class MeasureScore:
+    measure: str
+    group: str
+    value: float | None
+    points: float | None
+    weight: float
+    effective_weight: float
+    contribution: float
+    band: Band
+
+
+@dataclass(frozen=True)
+class GroupScore:
+    name: str
+    score: float | None
+    weight: float
+    effective_weight: float
+    capped_by_red: bool
+    band: Band
+
+
+@dataclass(frozen=True)
+class AccountScore:
+    account_id: str
+    segment: str
+    scorecard: str
+    score: float | None
+    band: Band
+    groups: tuple[GroupScore, ...]
+    measures: tuple[MeasureScore, ...]
+    missing: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class PercentileIndex:
+    """Sorted values of each measure per segment, for percentile mapping."""
+
+    def __init__(self, rows: Sequence[Mapping[str, Any]], measures: set[str]) -> None:
+        values: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for row in rows:
+            for measure in measures:
+                number = as_number(row.get(measure))
+                if number is not None:
+                    values[(str(row["segment"]), measure)].append(number)
+        self._sorted = {key: sorted(v) for key, v in values.items()}
+
+    def points(self, segment: str, rule: MeasureRule, value: float) -> float:
+        ordered = self._sorted.get((segment, rule.measure), [])
+        return percentile_points(value, ordered, rule.higher_is_better)
+
+
+def _points(rule: MeasureRule, value: float, segment: str, index: PercentileIndex) -> float:
+    if rule.percentile:
+        return index.points(segment, rule, value)
+    if rule.red is None or rule.green is None:
+        raise ConfigurationError(f"measure {rule.measure}: no thresholds and no percentile")
+    return threshold_points(value, rule.red, rule.green)
+
+
+@dataclass(frozen=True)
+class _Scored:
+    group: Group
+    raw: float | None
+    score: float | None
+    points: dict[str, float]
+    values: dict[str, float | None]
+
+
+def _score_group(
+    group: Group, row: Mapping[str, Any], segment: str, index: PercentileIndex, bands: Bands
+) -> _Scored:
+    values = {r.measure: as_number(row.get(r.measure)) for r in group.measures}
+    points = {
+        r.measure: _points(r, v, segment, index)
+        for r in group.measures
+        if (v := values[r.measure]) is not None
+    }
+    weights = {r.measure: r.weight for r in group.measures if r.measure in points}
+    if not points:
+        return _Scored(group, None, None, points, values)
+    raw = sum(weights[m] * p for m, p in points.items()) / sum(weights.values())
+    score = raw
+    red = [p for p in points.values() if p < bands.red_below]
+    if group.any_red and red:
+        score = min(raw, min(red))
+    return _Scored(group, raw, score, points, values)
+
+
+def score_account(
+    row: Mapping[str, Any], scorecard: Scorecard, bands: Bands, index: PercentileIndex
+) -> AccountScore:
+    """The score of one account (``row`` holds ``account_id``, ``segment`` and measures)."""
+    segment = str(row["segment"])
+    scored = [_score_group(g, row, segment, index, bands) for g in scorecard.groups]
+    with_data = [s for s in scored if s.score is not None]
+    total_weight = sum(s.group.weight for s in with_data)
+    overall = (
+        sum(s.group.weight * (s.score or 0.0) for s in with_data) / total_weight
+        if with_data
+        else None
+    )
+    groups: list[GroupScore] = []
+    measures: list[MeasureScore] = []
+    for s in scored:
+        share = s.group.weight / total_weight if s.score is not None else 0.0
+        groups.append(
+            GroupScore(
+                s.group.name, s.score, s.group.weight, share,
+                s.score is not None and s.raw is not None and s.score < s.raw,
+                band_of(s.score, bands),
+            )
+        )  # fmt: skip
+        measures.extend(_measure_scores(s, share, bands))
+    missing = tuple(m.measure for m in measures if m.points is None)
+    return AccountScore(
+        account_id=str(row["account_id"]),
+        segment=segment,
+        scorecard=scorecard.name,
+        score=overall,
+        band=band_of(overall, bands),
+        groups=tuple(groups),
+        measures=tuple(measures),
+        missing=missing,
+    )
+
+
+def _measure_scores(s: _Scored, share: float, bands: Bands) -> list[MeasureScore]:
+    in_group = sum(r.weight for r in s.group.measures if r.measure in s.points)
+    scale = s.score / s.raw if s.score is not None and s.raw else 1.0
+    result = []
+    for rule in s.group.measures:
+        points = s.points.get(rule.measure)
+        effective = share * rule.weight / in_group if points is not None else 0.0
+        result.append(
+            MeasureScore(
+                measure=rule.measure,
+                group=s.group.name,
+                value=s.values[rule.measure],
+                points=points,
+                weight=rule.weight,
+                effective_weight=effective,
+                contribution=(points or 0.0) * effective * scale,
+                band=band_of(points, bands),
+            )
+        )
+    return result
+
+
+def score_portfolio(rows: Sequence[Mapping[str, Any]], config: HealthConfig) -> list[AccountScore]:
+    """Score every row (each with ``account_id``, ``segment`` and measure values).
+
+    Percentiles are taken within each segment over the rows given.
+    """
+    measures = {
+        r.measure
+        for card in config.scorecards.values()
+        for g in card.groups
+        for r in g.measures
+        if r.percentile
+    }
+    index = PercentileIndex(rows, measures)
+    return [
+        score_account(row, config.scorecard_for(str(row["segment"])), config.bands, index)
+        for row in rows
+    ]
