@@ -22,6 +22,7 @@ from keepwell.contract.service import read_table
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
 from keepwell.revenue import cmrr, kpis, renewals
+from keepwell.revenue.cohorts import cohort_table
 from keepwell.revenue.ledger import (
     converted_lines,
     month_index,
@@ -31,6 +32,9 @@ from keepwell.revenue.ledger import (
     require_columns,
 )
 from keepwell.revenue.movements import ALL, COLUMNS, monthly_movements
+from keepwell.revenue.sbg import ShiftedBetaGeometric
+from keepwell.revenue.simulator import Scenario, compare
+from keepwell.revenue.survival import SurvivalPoint, kaplan_meier
 
 #: ``--by`` value that groups by product (movements per account and product).
 PRODUCT = "product"
@@ -253,3 +257,83 @@ def past_renewals(
     contracted, churned)."""
     book = _book(workspace, book)
     return book.rows(renewals.past_renewals(book.lines, start, end))
+
+
+def _groups(book: Book, by: str | None) -> ir.Table | None:
+    if by is None:
+        return None
+    require_columns(book.accounts, [by], "accounts")
+    acc = book.accounts
+    return acc.select("account_id", group=acc[by].cast("string").fill_null(NONE_LABEL))
+
+
+def _first_month(book: Book) -> int | None:
+    value = book.rows(book.lines.aggregate(m=book.lines.start_m.min()))[0]["m"]
+    return None if value is None else int(value)
+
+
+def cohort_retention(
+    workspace: Workspace, as_of: date, by: str | None = None, *, book: Book | None = None
+) -> list[dict[str, Any]]:
+    """Logo and revenue retention by cohort month x age (months), up to the last
+    complete month of ``as_of``; optionally split by an account attribute."""
+    book = _book(workspace, book)
+    first, last = _first_month(book), last_complete_month(as_of)
+    if first is None or first > last:
+        return []
+    rows = book.rows(cohort_table(book.lines, first, last, _groups(book, by)))
+    for row in rows:
+        row["cohort"] = month_label(row["cohort"])
+    return rows
+
+
+def survival_curves(
+    workspace: Workspace,
+    as_of: date,
+    by: str | None = None,
+    *,
+    confidence: float = 0.95,
+    book: Book | None = None,
+) -> dict[str, list[SurvivalPoint]]:
+    """Kaplan–Meier curves of months from first MRR to first churn, censored at the last
+    complete month of ``as_of``, per group ("all" when ungrouped)."""
+    book = _book(workspace, book)
+    last = last_complete_month(as_of)
+    changes = mrr_changes(book.lines)
+    changes = changes.filter((changes.m <= last) & changes.first_m.notnull())
+    churned = changes.filter((changes.prev > 0) & (changes.curr == 0))
+    churns = churned.group_by("account_id").aggregate(churn_m=churned.m.min())
+    firsts = changes.group_by("account_id").aggregate(first_m=changes.first_m.min())
+    firsts = firsts.filter(firsts.first_m <= last)
+    joined = firsts.left_join(churns, firsts.account_id == churns.account_id)
+    subjects = joined.select(
+        "account_id",
+        duration=joined.churn_m.fill_null(last) - joined.first_m,
+        event=joined.churn_m.notnull(),
+    )
+    groups = _groups(book, by)
+    if groups is not None:
+        subjects = subjects.join(groups, "account_id")
+    else:
+        subjects = subjects.mutate(group=ibis.literal(ALL))
+    data = book.rows(subjects.order_by(["group", "account_id"]))
+    curves: dict[str, list[SurvivalPoint]] = {}
+    for name in sorted({r["group"] for r in data}):
+        rows = [r for r in data if r["group"] == name]
+        curves[name] = kaplan_meier(
+            [r["duration"] for r in rows], [r["event"] for r in rows], confidence=confidence
+        )
+    return curves
+
+
+def fit_retention(
+    survivors: list[int], project: int | None = None, discount_rate: float = 0.1
+) -> dict[str, Any]:
+    """sBG fit of counts still active per renewal period, with its projection."""
+    model = ShiftedBetaGeometric().fit(survivors)
+    return model.summary(periods=project, discount_rate=discount_rate)
+
+
+def simulate_retention(a: Scenario, b: Scenario) -> dict[str, Any]:
+    """Retention economics of scenario ``a`` against ``b`` (see simulator.compare)."""
+    return compare(a, b)
