@@ -100,6 +100,8 @@ def compute_measures(inputs: MeasureInputs, as_of: date, config: MeasureConfig) 
     have MRR > 0 on as_of. Usage counts of a customer without events are 0.
     """
     acc = inputs.accounts
+    reserved = {*measure_names(config), *CONTEXT_COLUMNS, "segment", "stage"}
+    acc = acc.drop(*[c for c in acc.columns if c in reserved])  # attributes named like measures
     acc = acc.filter(
         ~acc.is_prospect.fill_null(False), acc.created_at.isnull() | (acc.created_at <= as_of)
     )

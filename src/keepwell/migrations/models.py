@@ -5,5 +5,6 @@ from __future__ import annotations
 import keepwell.contract.models
 import keepwell.core.models  # noqa: F401  (registers the workspace tables)
 from keepwell.core.database import Base
+from keepwell.health import models as health_models  # noqa: F401  (health snapshots)
 
 metadata = Base.metadata

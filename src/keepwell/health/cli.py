@@ -1,0 +1,97 @@
+"""CLI face of customer health: ``keepwell score`` and ``keepwell health show``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import typer
+
+from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
+from keepwell.core.errors import InputError
+from keepwell.health import service
+
+
+def parse_day(value: str | None) -> date:
+    """``YYYY-MM-DD``, or today (UTC) when not given."""
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"--as-of {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+
+
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Day to score as of (YYYY-MM-DD).")]
+Format = Annotated[OutputFormat, typer.Option("--format")]
+
+
+def score_command(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
+    """Score every customer as of a day and store the snapshot."""
+    ws = workspace()
+    try:
+        run = service.compute_scores(ws, parse_day(as_of))
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(
+            {
+                "as_of": run.as_of,
+                "accounts": run.accounts,
+                "bands": run.bands,
+                "previous_as_of": run.previous_as_of,
+                "movers": run.movers,
+            }
+        )
+        return
+    rows = [{"band": b, "accounts": n} for b, n in run.bands.items()]
+    print_rows(rows, fmt, title=f"Health as of {run.as_of.isoformat()}: {run.accounts} accounts")
+    if run.movers:
+        since = run.previous_as_of.isoformat() if run.previous_as_of else ""
+        print_rows(run.movers, fmt, title=f"Biggest movers since {since}")
+
+
+def show_command(
+    account: Annotated[str, typer.Argument(help="Account id.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Latest snapshot on or before this day.")
+    ] = None,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Explain one account's health: every measure, what was missing, what changed."""
+    ws = workspace()
+    try:
+        day = parse_day(as_of) if as_of else None
+        explanation = service.explain_account(ws, account, day)
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(explanation)
+        return
+    _print_explanation(explanation, fmt)
+
+
+def _print_explanation(e: dict[str, Any], fmt: OutputFormat) -> None:
+    score = "n/a" if e["score"] is None else f"{e['score']:.1f}"
+    out.print(
+        f"[bold]{e['account_id']}[/bold] as of {e['as_of']}: score {score} ({e['band']}), "
+        f"segment {e['segment']}, stage {e['stage']}"
+        + (" [red](overdue)[/red]" if e["stage_overdue"] else "")
+    )
+    columns = ["group", "measure", "value", "points", "weight", "contribution"]
+    print_rows(e["measures"], fmt, columns=columns, title="Measures")
+    if e["missing"]:
+        out.print("No data (weights renormalized over the rest): " + ", ".join(e["missing"]))
+    previous = e["previous"]
+    if previous:
+        change = "n/a" if previous["change"] is None else f"{previous['change']:+.1f}"
+        out.print(f"Change since {previous['as_of']}: {change} (was {previous['band']})")
+        print_rows(previous["drivers"][:5], fmt, title="Drivers of the change")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``score`` and ``health show`` to the root ``app``."""
+    app.command("score")(score_command)
+    health_app = typer.Typer(help="Customer health: scores and explanations.", no_args_is_help=True)
+    health_app.command("show")(show_command)
+    app.add_typer(health_app, name="health")

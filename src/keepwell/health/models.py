@@ -1,0 +1,37 @@
+"""Health snapshots: the score of every customer as of a date, kept as history."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from keepwell.core.database import Base, JSONData
+
+
+class HealthScore(Base):
+    """One account's health as of one day: segment, stage, score, band and its explanation.
+
+    ``details`` holds the explanation: every measure's value, points, weight and
+    contribution, the group scores, and the measures without data.
+    """
+
+    __tablename__ = "health_scores"
+
+    as_of: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        sa.String(255),
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    )
+    segment: Mapped[str] = mapped_column(sa.String(64))
+    scorecard: Mapped[str] = mapped_column(sa.String(64))
+    stage: Mapped[str] = mapped_column(sa.String(64))
+    stage_overdue: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    days_in_stage: Mapped[float | None] = mapped_column(sa.Float)
+    score: Mapped[float | None] = mapped_column(sa.Float)
+    band: Mapped[str] = mapped_column(sa.String(16))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)

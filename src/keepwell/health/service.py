@@ -1,0 +1,216 @@
+"""Use cases of customer health: score the portfolio, keep snapshots, explain an account.
+
+The public surface of the health slice: faces (CLI, API, pages) and other slices call
+these functions only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import ibis
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from keepwell.contract import service as contract_service
+from keepwell.core.database import transaction
+from keepwell.core.errors import NotFoundError
+from keepwell.core.workspace import Workspace
+from keepwell.health.config import HealthConfig, ensure_config_file, load_config
+from keepwell.health.measures import ENTITIES, MeasureInputs
+from keepwell.health.models import HealthScore
+from keepwell.health.portfolio import AccountHealth, assess_portfolio
+from keepwell.health.scorecard import Band
+
+MOVERS = 10
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    """What one scoring run stored: its date, accounts, bands and biggest movers."""
+
+    as_of: date
+    accounts: int
+    bands: dict[str, int]
+    previous_as_of: date | None
+    movers: list[dict[str, Any]] = field(default_factory=list)
+
+
+def health_config(workspace: Workspace) -> HealthConfig:
+    """The workspace's ``health.yaml`` (written from the default on first use), validated."""
+    return load_config(ensure_config_file(workspace.root))
+
+
+def measure_inputs(workspace: Workspace) -> MeasureInputs:
+    """The rollup and every operational entity as Ibis tables for the measures."""
+    tables = {
+        name: ibis.memtable(contract_service.read_table(workspace, name)) for name in ENTITIES
+    }
+    return MeasureInputs(rollup=workspace.analytics().rollup(), **tables)
+
+
+def assess(workspace: Workspace, as_of: date) -> list[AccountHealth]:
+    """The health of every customer as of ``as_of`` (computed, not stored)."""
+    return assess_portfolio(measure_inputs(workspace), as_of, health_config(workspace))
+
+
+def compute_scores(workspace: Workspace, as_of: date) -> ScoreRun:
+    """Score every customer as of ``as_of`` and store the snapshot (replacing one of the
+    same date). Returns the band counts and the biggest score changes since the previous
+    snapshot."""
+    assessed = assess(workspace, as_of)
+    with transaction(workspace.engine) as session:
+        session.execute(sa.delete(HealthScore).where(HealthScore.as_of == as_of))
+        session.add_all(_snapshot_row(a) for a in assessed)
+    bands = Counter(a.score.band.value for a in assessed)
+    previous = _previous_as_of(workspace, as_of)
+    return ScoreRun(
+        as_of=as_of,
+        accounts=len(assessed),
+        bands={b.value: bands.get(b.value, 0) for b in Band},
+        previous_as_of=previous,
+        movers=_movers(workspace, as_of, previous) if previous else [],
+    )
+
+
+def _snapshot_row(health: AccountHealth) -> HealthScore:
+    return HealthScore(
+        as_of=health.as_of,
+        account_id=health.score.account_id,
+        segment=health.score.segment,
+        scorecard=health.score.scorecard,
+        stage=health.stage,
+        stage_overdue=health.stage_overdue,
+        days_in_stage=health.days_in_stage,
+        score=health.score.score,
+        band=health.score.band.value,
+        details=_jsonable(health.details()),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _previous_as_of(
+    workspace: Workspace, as_of: date, account_id: str | None = None
+) -> date | None:
+    query = sa.select(sa.func.max(HealthScore.as_of)).where(HealthScore.as_of < as_of)
+    if account_id is not None:
+        query = query.where(HealthScore.account_id == account_id)
+    with Session(workspace.engine) as session:
+        return session.execute(query).scalar_one_or_none()
+
+
+def _movers(workspace: Workspace, as_of: date, previous: date) -> list[dict[str, Any]]:
+    now, before = sa.orm.aliased(HealthScore), sa.orm.aliased(HealthScore)
+    query = (
+        sa.select(now.account_id, before.score, now.score, before.band, now.band)
+        .join(before, sa.and_(before.account_id == now.account_id, before.as_of == previous))
+        .where(now.as_of == as_of, now.score.is_not(None), before.score.is_not(None))
+    )
+    with Session(workspace.engine) as session:
+        rows = session.execute(query).all()
+    moves: list[dict[str, Any]] = [
+        {
+            "account_id": account_id,
+            "score_before": before_score,
+            "score": score,
+            "change": float(score or 0.0) - float(before_score or 0.0),
+            "band_before": before_band,
+            "band": band,
+        }
+        for account_id, before_score, score, before_band, band in rows
+    ]
+    moves.sort(key=lambda m: (-abs(m["change"]), m["account_id"]))
+    return moves[:MOVERS]
+
+
+def list_snapshots(workspace: Workspace) -> list[date]:
+    """The dates of the stored snapshots, oldest first."""
+    with Session(workspace.engine) as session:
+        return list(
+            session.execute(
+                sa.select(HealthScore.as_of).distinct().order_by(HealthScore.as_of)
+            ).scalars()
+        )
+
+
+def explain_account(
+    workspace: Workspace, account_id: str, as_of: date | None = None
+) -> dict[str, Any]:
+    """Why ``account_id`` has its score: the latest snapshot on or before ``as_of`` (the
+    latest of all when None) with every measure's value, points, weight and contribution,
+    the measures without data, and the change since the previous snapshot with the
+    measures that drove it (largest change of contribution first)."""
+    current = _snapshot(workspace, account_id, as_of)
+    if current is None:
+        raise NotFoundError(
+            f"no health snapshot for account {account_id!r}"
+            + (f" on or before {as_of.isoformat()}" if as_of else ""),
+            hint="run `keepwell score` first, and check the account id",
+        )
+    previous_date = _previous_as_of(workspace, current.as_of, account_id)
+    previous = _snapshot(workspace, account_id, previous_date) if previous_date else None
+    return {
+        "account_id": account_id,
+        "as_of": current.as_of,
+        "segment": current.segment,
+        "scorecard": current.scorecard,
+        "stage": current.stage,
+        "stage_overdue": current.stage_overdue,
+        "days_in_stage": current.days_in_stage,
+        "score": current.score,
+        "band": current.band,
+        **current.details,
+        "previous": _change(current, previous),
+    }
+
+
+def _snapshot(workspace: Workspace, account_id: str, as_of: date | None) -> HealthScore | None:
+    query = sa.select(HealthScore).where(HealthScore.account_id == account_id)
+    if as_of is not None:
+        query = query.where(HealthScore.as_of <= as_of)
+    with Session(workspace.engine) as session:
+        return session.execute(
+            query.order_by(HealthScore.as_of.desc()).limit(1)
+        ).scalar_one_or_none()
+
+
+def _change(current: HealthScore, previous: HealthScore | None) -> dict[str, Any] | None:
+    if previous is None:
+        return None
+    before = {m["measure"]: m for m in previous.details.get("measures", [])}
+    drivers = []
+    for m in current.details.get("measures", []):
+        old = before.get(m["measure"], {})
+        delta = (m.get("contribution") or 0.0) - (old.get("contribution") or 0.0)
+        if abs(delta) > 1e-9:
+            drivers.append(
+                {
+                    "measure": m["measure"],
+                    "contribution_change": delta,
+                    "value_before": old.get("value"),
+                    "value": m.get("value"),
+                }
+            )
+    drivers.sort(key=lambda d: -abs(d["contribution_change"]))
+    change = None
+    if current.score is not None and previous.score is not None:
+        change = current.score - previous.score
+    return {
+        "as_of": previous.as_of,
+        "score": previous.score,
+        "band": previous.band,
+        "change": change,
+        "drivers": drivers,
+    }
