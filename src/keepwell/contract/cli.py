@@ -75,7 +75,7 @@ def _print_report(report: ImportReport, fmt: OutputFormat) -> None:
         f"{report.entity}: read {report.read:,}, {verb} {report.loaded:,} "
         f"(new {c.new:,}, updated {c.updated:,}, unchanged {c.unchanged:,}), "
         f"rejected {report.rejected:,}"
-        + ("  [dry run: nothing written]" if report.dry_run else ""),
+        + ("  (dry run: nothing written)" if report.dry_run else ""),
         highlight=False,
     )
     for rejected in report.examples[:20]:

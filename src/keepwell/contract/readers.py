@@ -63,7 +63,7 @@ def file_kind(path: Path) -> FileKind:
     return FileKind(fmt, gzipped)
 
 
-@dataclass
+@dataclass(slots=True)
 class RawRow:
     """One row as read: ``problem`` is set when the row could not even be split."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -133,20 +132,26 @@ def event_batch(records: Sequence[Record]) -> pa.Table:
 
     Extra columns of an event row are kept inside its ``properties``.
     """
-    columns: dict[str, list[Any]] = {name: [] for name in EVENT_BATCH_SCHEMA.names}
-    for r in records:
-        props = r.get("properties")
-        if r["attributes"]:
-            props = {**(props or {}), **r["attributes"]}
-        columns["timestamp"].append(r["timestamp"].astimezone(UTC).replace(tzinfo=None))
-        columns["account_id"].append(r["account_id"])
-        columns["user_id"].append(r.get("user_id"))
-        columns["event"].append(r["event"])
-        columns["count"].append(r.get("count") or 1)
-        columns["message_id"].append(event_message_id(r))
-        columns["properties"].append(
-            None if props is None else json.dumps(props, sort_keys=True, default=str)
-        )
+    properties = [
+        {**(r.get("properties") or {}), **r["attributes"]}
+        if r["attributes"]
+        else r.get("properties")
+        for r in records
+    ]
+    columns = {
+        # aware UTC datetimes in, naive UTC out: the cast keeps the instant
+        "timestamp": pa.array([r["timestamp"] for r in records], pa.timestamp("us", tz="UTC")).cast(
+            pa.timestamp("us")
+        ),
+        "account_id": [r["account_id"] for r in records],
+        "user_id": [r.get("user_id") for r in records],
+        "event": [r["event"] for r in records],
+        "count": [r.get("count") or 1 for r in records],
+        "message_id": [event_message_id(r) for r in records],
+        "properties": [
+            None if p is None else json.dumps(p, sort_keys=True, default=str) for p in properties
+        ],
+    }
     return pa.Table.from_pydict(columns, schema=EVENT_BATCH_SCHEMA)
 
 

@@ -16,9 +16,6 @@ from typing import Any
 from keepwell.contract.schema import REJECT_REASON_COLUMN, Entity
 from keepwell.contract.values import parser_for
 
-#: The value of a CSV cell that could not be decoded (see readers.py) contains these.
-_SURROGATES = range(0xDC80, 0xDD00)
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -33,11 +30,14 @@ Record = dict[str, Any]
 
 
 def _undecodable(text: str) -> bool:
-    return any(ord(ch) in _SURROGATES for ch in text)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
+    """True when ``text`` carries bytes the reader could not decode (lone surrogates)."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class RowValidator:
@@ -63,15 +63,18 @@ class RowValidator:
         for name, value in raw.items():
             if name == REJECT_REASON_COLUMN:
                 continue
-            if isinstance(value, str) and _undecodable(value):
-                problems.append(Problem(name, "contains bytes that are not valid UTF-8"))
-                continue
+            if isinstance(value, str):
+                if not value or value.isspace():
+                    value = None
+                elif _undecodable(value):
+                    problems.append(Problem(name, "contains bytes that are not valid UTF-8"))
+                    continue
             parse = self._parsers.get(name)
             if parse is None:
-                if not _missing(value):
+                if value is not None:
                     attributes[name] = value
                 continue
-            if _missing(value):
+            if value is None:
                 if name in self._required:
                     problems.append(Problem(name, "is required but empty"))
                 else:

@@ -1,0 +1,123 @@
+"""Import benchmark: events files of N rows (default 10 million) in CSV and Parquet.
+
+Prints rows per second and the peak memory (RSS) of each import, run in a child
+process so that one import's memory does not hide in another's. The baseline, run in
+the same process, is DuckDB reading the same file straight into a table with no
+validation at all: the ratio says what per-row contract checking costs.
+
+    .venv/bin/python bench/bench_import.py [--rows 10000000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+EVENTS = ["login", "report_created", "dashboard_viewed", "export_run", "alert_configured"]
+
+
+def write_events(path: Path, rows: int, accounts: int = 5000, chunk: int = 1_000_000) -> None:
+    """A file of ``rows`` synthetic events over ``accounts`` accounts (seeded)."""
+    rng = np.random.default_rng(7)
+    start = np.datetime64("2025-01-01T00:00:00", "us")
+    writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
+    for offset in range(0, rows, chunk):
+        n = min(chunk, rows - offset)
+        acct = rng.integers(0, accounts, n)
+        seconds = rng.integers(0, 365 * 86400, n).astype("timedelta64[s]")
+        table = pa.table(
+            {
+                "timestamp": pa.array(
+                    np.datetime_as_string(start + seconds, unit="s", timezone="UTC")
+                ),
+                "account_id": pa.array([f"A{a:05d}" for a in acct]),
+                "user_id": pa.array(
+                    [f"A{a:05d}-u{u}" for a, u in zip(acct, rng.integers(0, 20, n), strict=True)]
+                ),
+                "event": pa.array(np.array(EVENTS)[rng.integers(0, len(EVENTS), n)]),
+                "count": pa.array(rng.integers(1, 5, n)),
+                "message_id": pa.array([f"m{offset + i}" for i in range(n)]),
+            }
+        )
+        if writer is None:
+            writer = (
+                pq.ParquetWriter(path, table.schema)
+                if path.suffix == ".parquet"
+                else pacsv.CSVWriter(path, table.schema)
+            )
+        writer.write_table(table)
+    assert writer is not None
+    writer.close()
+
+
+def write_accounts(path: Path, accounts: int = 5000) -> None:
+    lines = ["account_id,name"] + [f"A{a:05d},Account {a}" for a in range(accounts)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _import(args: tuple[Path, Path, Path]) -> tuple[float, int, int]:
+    from keepwell.contract.service import import_file
+    from keepwell.core.settings import Settings
+    from keepwell.core.workspace import init_workspace
+
+    root, accounts, events = args
+    ws = init_workspace(root, settings=Settings(home=root))
+    import_file(ws, "accounts", accounts)
+    started = time.perf_counter()
+    report = import_file(ws, "events", events)
+    elapsed = time.perf_counter() - started
+    ws.close()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return elapsed, report.loaded, peak_kib
+
+
+def _baseline(path: Path) -> float:
+    started = time.perf_counter()
+    con = duckdb.connect()
+    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
+    con.execute(f"CREATE TABLE e AS SELECT * FROM {reader}('{path}')")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--keep", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="kw-bench-import-"))
+    work.mkdir(parents=True, exist_ok=True)
+    accounts = work / "accounts.csv"
+    write_accounts(accounts)
+    ctx = mp.get_context("spawn")
+    print(f"events import, {args.rows:,} rows (baseline: DuckDB load with no validation)")
+    print(
+        f"{'format':8} {'rows/s':>10} {'seconds':>8} {'peak RSS':>9} {'baseline s':>10} {'ratio':>6}"
+    )
+    for suffix in (".csv", ".parquet"):
+        events = work / f"events{suffix}"
+        if not events.exists():
+            write_events(events, args.rows)
+        with ctx.Pool(1) as pool:
+            elapsed, loaded, peak_kib = pool.apply(
+                _import, ((work / f"ws{suffix}", accounts, events),)
+            )
+        assert loaded == args.rows, f"loaded {loaded} of {args.rows}"
+        base = _baseline(events)
+        print(
+            f"{suffix[1:]:8} {args.rows / elapsed:>10,.0f} {elapsed:>8.1f} "
+            f"{peak_kib / 1024:>7,.0f}MB {base:>10.2f} {elapsed / base:>6.1f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
