@@ -1,0 +1,173 @@
+"""CLI face of revenue analytics: ``keepwell metrics ...``, ``renewals``, ``retention
+fit`` and ``simulate``. Every command is one service call; dates default to today here
+(faces may read the clock, services never do)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+
+from keepwell.console import OutputFormat, print_json, print_rows, workspace
+from keepwell.core.errors import InputError
+from keepwell.revenue import service
+from keepwell.revenue.simulator import Renewal, Scenario
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
+ByOption = Annotated[
+    str | None, typer.Option("--by", help="Account attribute (industry, owner, ...) or product.")
+]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Date (default: today).")]
+
+
+def parse_day(value: str | None, *, end_of_month: bool = False) -> date:
+    """``YYYY-MM-DD``, or ``YYYY-MM`` (its first day, or last with ``end_of_month``)."""
+    if value is None:
+        return date.today()
+    try:
+        if len(value) == 7:
+            first = datetime.strptime(value, "%Y-%m").date()
+            return service.month_end(first.year * 12 + first.month - 1) if end_of_month else first
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"{value!r} is not a date", hint="use YYYY-MM or YYYY-MM-DD") from exc
+
+
+def register(app: typer.Typer) -> None:
+    """Add the revenue commands to the root ``app``."""
+    metrics = typer.Typer(help="Revenue and retention metrics.", no_args_is_help=True)
+    metrics.command("mrr")(mrr)
+    metrics.command("summary")(summary)
+    metrics.command("cohorts")(cohorts)
+    metrics.command("survival")(survival)
+    app.add_typer(metrics, name="metrics")
+    retention = typer.Typer(help="Retention projection (sBG).", no_args_is_help=True)
+    retention.command("fit")(retention_fit)
+    app.add_typer(retention, name="retention")
+    app.command("renewals")(renewals)
+    app.command("simulate")(simulate)
+
+
+def mrr(
+    start: Annotated[str | None, typer.Option("--from", help="First month (YYYY-MM).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last month (YYYY-MM).")] = None,
+    by: ByOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """MRR and its movements per month (month-end method: an account that starts and
+    stops within one month never shows)."""
+    last = parse_day(end, end_of_month=True)
+    first = parse_day(start) if start else date(last.year - 1, last.month, 1)
+    rows = service.mrr_movements(workspace(), first, last, by)
+    print_rows(rows, fmt, title="MRR movements (base currency)")
+
+
+def summary(
+    as_of: AsOfOption = None,
+    cac: Annotated[float | None, typer.Option(help="Acquisition cost per new account.")] = None,
+    gross_margin: Annotated[float, typer.Option(help="Gross margin, 0..1.")] = 1.0,
+    horizon: Annotated[int, typer.Option(help="CMRR horizon in days.")] = 90,
+    renewal_days: Annotated[int, typer.Option(help="Renewal period in days.")] = 365,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Portfolio summary as of a date: MRR, ARR, churn, NRR/GRR, LTV, CMRR, renewals."""
+    result = service.portfolio_summary(
+        workspace(),
+        parse_day(as_of),
+        cac=None if cac is None else Decimal(str(cac)),
+        gross_margin=gross_margin,
+        horizon_days=horizon,
+        renewal_days=renewal_days,
+    ).as_dict()
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+    else:
+        print_rows([{"figure": k, "value": v} for k, v in result.items()], fmt, title="Summary")
+
+
+def cohorts(
+    as_of: AsOfOption = None, by: ByOption = None, fmt: FormatOption = OutputFormat.CSV
+) -> None:
+    """Logo and revenue retention by cohort month x age."""
+    print_rows(service.cohort_retention(workspace(), parse_day(as_of), by), fmt, title="Cohorts")
+
+
+def survival(
+    as_of: AsOfOption = None, by: ByOption = None, fmt: FormatOption = OutputFormat.JSON
+) -> None:
+    """Kaplan–Meier survival (months from first MRR to churn) with 95 % log-log CIs."""
+    curves = service.survival_curves(workspace(), parse_day(as_of), by)
+    rows = [{"group": g, **asdict(p)} for g, points in curves.items() for p in points]
+    if fmt is OutputFormat.JSON:
+        print_json({g: [asdict(p) for p in points] for g, points in curves.items()})
+    else:
+        print_rows(rows, fmt, title="Survival")
+
+
+def renewals(
+    within: Annotated[int, typer.Option(help="Days ahead.")] = 120,
+    as_of: AsOfOption = None,
+    past: Annotated[
+        int | None, typer.Option(help="Instead: lines that ended in the last N days, with outcome.")
+    ] = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Upcoming renewals (or past ones with their outcome)."""
+    day = parse_day(as_of)
+    if past is not None:
+        rows = service.past_renewals(workspace(), day - timedelta(days=past), day)
+    else:
+        rows = service.upcoming_renewals(workspace(), day, within)
+    print_rows(rows, fmt, title="Renewals")
+
+
+def retention_fit(
+    survivors: Annotated[str, typer.Option(help="Counts active per period, e.g. 1000,631,468")],
+    project: Annotated[int | None, typer.Option(help="Periods to project.")] = None,
+    discount_rate: Annotated[float, typer.Option(help="For DERL.")] = 0.1,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Fit the shifted-beta-geometric model to survivor counts and project them."""
+    try:
+        counts = [int(v) for v in survivors.split(",")]
+    except ValueError as exc:
+        raise InputError(f"--survivors {survivors!r} must be integers separated by commas") from exc
+    result = service.fit_retention(counts, project, discount_rate)
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+        return
+    head = {k: v for k, v in result.items() if k != "periods"}
+    print_rows([{"figure": k, "value": v} for k, v in head.items()], fmt, title="sBG fit")
+    print_rows(result["periods"], fmt, title="Projection")
+
+
+def simulate(
+    new_per_month: Annotated[float, typer.Option()] = 10,
+    mrr: Annotated[float, typer.Option()] = 1000.0,
+    cac: Annotated[float, typer.Option()] = 12000.0,
+    retention: Annotated[float, typer.Option(help="Annual retention of A.")] = 0.95,
+    vs_retention: Annotated[float, typer.Option(help="Annual retention of B.")] = 0.80,
+    months: Annotated[int, typer.Option()] = 60,
+    expansion: Annotated[float, typer.Option(help="Annual expansion of kept MRR.")] = 0.0,
+    gross_margin: Annotated[float, typer.Option()] = 1.0,
+    multiple: Annotated[float, typer.Option(help="Valuation = ARR x multiple.")] = 5.0,
+    renewal: Annotated[Renewal, typer.Option()] = Renewal.MONTHLY,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Retention economics: company A against company B, same acquisition."""
+    a = Scenario(
+        new_per_month, mrr, cac, retention, months, expansion, gross_margin, multiple, renewal
+    )
+    result = service.simulate_retention(a, Scenario(**{**asdict(a), "retention": vs_retention}))
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+        return
+    rows: list[dict[str, Any]] = [
+        {"figure": k, "a": v, "b": result["b"][k], "difference": result["difference"][k]}
+        for k, v in result["a"].items()
+    ]
+    print_rows(rows, fmt, title="Company A vs B")
+    print_rows(result["sensitivity"], fmt, title="Valuation sensitivity")
