@@ -15,6 +15,9 @@ from keepwell.contract import cli as contract_cli
 from keepwell.core.errors import KeepwellError
 from keepwell.core.settings import get_settings
 from keepwell.core.workspace import init_workspace
+from keepwell.demo import cli as demo_cli
+from keepwell.health import cli as health_cli
+from keepwell.revenue import cli as revenue_cli
 
 app = typer.Typer(
     name="keepwell",
@@ -25,7 +28,8 @@ app = typer.Typer(
 )
 settings_app = typer.Typer(help="Settings of the workspace's data.", no_args_is_help=True)
 app.add_typer(settings_app, name="settings")
-contract_cli.register(app)
+for slice_cli in (contract_cli, demo_cli, revenue_cli, health_cli):
+    slice_cli.register(app)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,75 @@
+"""The demo as one use case: generate a company, import it, and read it back.
+
+``keepwell demo`` is the single entry point of the demo; each capability that lands
+adds its step here (scores now; risk, playbooks and the web app later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from keepwell.contract.service import ImportReport, import_file
+from keepwell.core.workspace import Workspace
+from keepwell.demo.service import DemoSummary, generate_demo
+from keepwell.health.service import ScoreRun, compute_scores
+from keepwell.revenue.service import Summary, portfolio_summary
+
+#: Import order: accounts first, every other entity refers to them.
+IMPORT_ORDER = (
+    "accounts",
+    "contacts",
+    "subscriptions",
+    "invoices",
+    "tickets",
+    "surveys",
+    "activities",
+    "events",
+)
+
+Step = Callable[[str], None]
+
+
+@dataclass
+class DemoRun:
+    data: DemoSummary
+    imports: list[ImportReport] = field(default_factory=list)
+    as_of: date | None = None
+    summary: Summary | None = None
+    scores: ScoreRun | None = None
+
+
+def month_end(first_day: date) -> date:
+    """The last day of the month that starts on ``first_day``."""
+    following = (first_day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def run_demo(
+    workspace: Workspace,
+    data_dir: Path,
+    *,
+    accounts: int,
+    months: int,
+    seed: int,
+    end_month: date,
+    on_step: Step | None = None,
+) -> DemoRun:
+    """Generate a demo company into ``data_dir``, import it into ``workspace``, and
+    compute its portfolio summary and health scores as of the end of ``end_month``."""
+    step = on_step or (lambda _message: None)
+    step(f"generating {accounts:,} accounts over {months} months (seed {seed})")
+    run = DemoRun(
+        generate_demo(data_dir, accounts=accounts, months=months, seed=seed, end_month=end_month)
+    )
+    for entity in IMPORT_ORDER:
+        step(f"importing {entity} ({run.data.rows[entity]:,} rows)")
+        run.imports.append(import_file(workspace, entity, run.data.files[entity]))
+    run.as_of = month_end(end_month)
+    step(f"computing the portfolio as of {run.as_of}")
+    run.summary = portfolio_summary(workspace, run.as_of)
+    step("scoring customer health")
+    run.scores = compute_scores(workspace, run.as_of)
+    return run
