@@ -87,7 +87,8 @@ def test_dry_run_says_so_and_writes_nothing(
     dry = run_cli(["import", "accounts", str(path), "--dry-run"], home, capsys, monkeypatch)
     real = run_cli(["import", "accounts", str(path)], home, capsys, monkeypatch)
 
-    assert "would load 1" in dry.out and "dry run" in dry.out
+    assert "would load 1" in dry.out
+    assert "dry run" in dry.out
     assert "new 1" in real.out
 
 
@@ -97,7 +98,8 @@ def test_commands_outside_a_workspace_say_how_to_start(
     result = run_cli(["import", "accounts", "a.csv"], tmp_path / "none", capsys, monkeypatch)
 
     assert result.code == 2
-    assert "no Keepwell workspace" in result.err and "keepwell init" in result.err
+    assert "no Keepwell workspace" in result.err
+    assert "keepwell init" in result.err
 
 
 def test_settings_show_and_set(
@@ -107,4 +109,5 @@ def test_settings_show_and_set(
     shown = run_cli(["settings", "show", "--format", "json"], home, capsys, monkeypatch)
     assert json.loads(shown.out) == {"base_currency": "EUR", "timezone": "UTC"}
     bad = run_cli(["settings", "set", "timezone", "Nowhere/Land"], home, capsys, monkeypatch)
-    assert bad.code == 2 and "unknown time zone" in bad.err
+    assert bad.code == 2
+    assert "unknown time zone" in bad.err
