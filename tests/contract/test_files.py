@@ -188,3 +188,19 @@ def test_events_failure_mid_file_leaves_the_analytics_store_as_before(
     store = sqlite_workspace.analytics()
     assert store.events().count().execute() == 0
     assert store.rollup().count().execute() == 0
+
+
+def test_rows_given_as_mappings_follow_the_same_rules(sqlite_workspace: Workspace) -> None:
+    from keepwell.contract.service import load_rows
+
+    rows = [
+        {"account_id": "0042", "name": "Acme", "employees": 12, "tier": "gold"},
+        {"account_id": "0043", "name": "Beta", "employees": -1},
+    ]
+    report = load_rows(sqlite_workspace, "accounts", rows)
+    again = load_rows(sqlite_workspace, "accounts", rows[:1])
+
+    assert (report.read, report.counts.new, report.rejected) == (2, 1, 1)
+    assert report.examples[0].line == 2
+    assert report.examples[0].reason == "employees: must be at least 0, got -1"
+    assert again.counts.unchanged == 1

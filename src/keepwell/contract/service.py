@@ -5,10 +5,11 @@ This is the public surface of the ``contract`` slice; faces and other slices cal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -94,7 +95,7 @@ def import_file(
         try:
             with _loader(workspace, entity, commit=not dry_run) as (load, validator):
                 for batch in source.batches(batch_size):
-                    good = _validate_batch(batch, validator, rejects, report)
+                    good = _validate_batch(batch, validator, report, rejects.write)
                     if good:
                         report.counts.add(load(good))
                     if on_progress:
@@ -122,8 +123,36 @@ def _check_columns(entity: Entity, source: Source) -> None:
         )
 
 
+def load_rows(
+    workspace: Workspace,
+    entity_name: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Validate and load rows given as mappings (an API body, a webhook, a connector).
+
+    The same rules and semantics as :func:`import_file`, in one transaction; the "line"
+    of a row is its position in ``rows`` (1 = the first) and every rejected row is in
+    ``report.examples``.
+    """
+    entity = get_entity(entity_name)
+    report = ImportReport(entity.name, Path("<rows>"), dry_run=dry_run)
+    batch = [RawRow(i, dict(row), dict(row)) for i, row in enumerate(rows, start=1)]
+    with _loader(workspace, entity, commit=not dry_run) as (load, validator):
+        good = _validate_batch(batch, validator, report, None, keep=len(batch))
+        if good:
+            report.counts.add(load(good))
+    return report
+
+
 def _validate_batch(
-    batch: list[RawRow], validator: RowValidator, rejects: RejectsWriter, report: ImportReport
+    batch: list[RawRow],
+    validator: RowValidator,
+    report: ImportReport,
+    on_reject: Callable[[RawRow, str], None] | None,
+    *,
+    keep: int = SHOWN_REJECTS,
 ) -> list[Record]:
     good: list[Record] = []
     for row in batch:
@@ -137,9 +166,10 @@ def _validate_batch(
                 continue
         rejected = RejectedRow(row.line, tuple(problems))
         report.rejected += 1
-        if len(report.examples) < SHOWN_REJECTS:
+        if len(report.examples) < keep:
             report.examples.append(rejected)
-        rejects.write(row, f"line {row.line}: {rejected.reason}")
+        if on_reject is not None:
+            on_reject(row, f"line {row.line}: {rejected.reason}")
     return good
 
 
