@@ -123,9 +123,8 @@ def mrr_changes(lines: ir.Table, key: tuple[str, ...] = ("account_id",)) -> ir.T
     window = ibis.window(group_by=cols, order_by="m", rows=(None, 0))
     running = net.mutate(curr=net.delta.sum().over(window).cast(MONEY))
     running = running.mutate(prev=(running.curr - running.delta).cast(MONEY))
-    positive = running.filter(running.curr > 0)
-    first = positive.group_by(cols).aggregate(first_m=positive.m.min())
-    return running.join(first, cols, how="left").select(*cols, "m", "prev", "curr", "first_m")
+    first = running.m.min(where=running.curr > 0).over(ibis.window(group_by=cols))
+    return running.select(*cols, "m", "prev", "curr", first_m=first)
 
 
 def mrr_at(lines: ir.Table, month: int, key: tuple[str, ...] = ("account_id",)) -> ir.Table:

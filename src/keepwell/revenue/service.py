@@ -50,6 +50,20 @@ class Book:
     lines: ir.Table
     accounts: ir.Table
     base_currency: str
+    _changes: ir.Table | None = None
+
+    def changes(self) -> ir.Table:
+        """:func:`mrr_changes` per account, computed once and kept in the engine."""
+        if self._changes is None:
+            self._changes = self.materialize("kw_changes", mrr_changes(self.lines))
+        return self._changes
+
+    def materialize(self, name: str, expr: ir.Table) -> ir.Table:
+        """Store ``expr`` as a temporary table ``name`` of the backend and return it."""
+        sql = ibis.to_sql(expr, dialect=self.con.name)
+        self.con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+        table: ir.Table = self.con.table(name)
+        return table
 
     def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.con.to_pyarrow(expr).to_pylist()
@@ -78,9 +92,10 @@ def book_from_arrow(
     raw.register("kw_subscriptions", subscriptions)
     raw.register("kw_fx_rates", fx_rates)
     lines = converted_lines(con.table("kw_subscriptions"), con.table("kw_fx_rates"), base_currency)
-    raw.register("kw_lines", con.to_pyarrow(lines))
     raw.register("kw_accounts", accounts)
-    return Book(con, con.table("kw_lines"), con.table("kw_accounts"), base_currency)
+    book = Book(con, lines, con.table("kw_accounts"), base_currency)
+    book.lines = book.materialize("kw_lines", lines)
+    return book
 
 
 def _book(workspace: Workspace, book: Book | None) -> Book:
@@ -103,14 +118,13 @@ def grouped_changes(book: Book, by: str | None) -> ir.Table:
     """:func:`mrr_changes` with a string ``group`` column: "all", the product
     (movements per account and product) or an account attribute."""
     if by is None:
-        changes = mrr_changes(book.lines)
-        return changes.mutate(group=ibis.literal(ALL))
+        return book.changes().mutate(group=ibis.literal(ALL))
     if by == PRODUCT:
         changes = mrr_changes(book.lines, ("account_id", "product"))
         return changes.mutate(group=changes.product.fill_null(NONE_LABEL)).drop("product")
     require_columns(book.accounts, [by], "accounts")
     attrs = book.accounts.select(attr_id=book.accounts.account_id, attr=book.accounts[by])
-    changes = mrr_changes(book.lines)
+    changes = book.changes()
     joined = changes.left_join(attrs, changes.account_id == attrs.attr_id)
     group = joined.attr.cast("string").fill_null(NONE_LABEL)
     return joined.mutate(group=group).drop("attr", "attr_id")
@@ -299,7 +313,7 @@ def survival_curves(
     complete month of ``as_of``, per group ("all" when ungrouped)."""
     book = _book(workspace, book)
     last = last_complete_month(as_of)
-    changes = mrr_changes(book.lines)
+    changes = book.changes()
     changes = changes.filter((changes.m <= last) & changes.first_m.notnull())
     churned = changes.filter((changes.prev > 0) & (changes.curr == 0))
     churns = churned.group_by("account_id").aggregate(churn_m=churned.m.min())
