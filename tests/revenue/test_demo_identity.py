@@ -18,7 +18,9 @@ KEYS = ("new", "reactivation", "expansion", "contraction", "churn")
 
 @pytest.mark.slow
 def test_identity_holds_on_the_demo_company(tmp_path: Path) -> None:
-    demo = generate_demo(tmp_path / "demo", accounts=80, months=24, seed=3, end_month=date(2026, 10, 1))
+    demo = generate_demo(
+        tmp_path / "demo", accounts=80, months=24, seed=3, end_month=date(2026, 10, 1)
+    )
     ws = init_workspace(tmp_path / "ws")
     try:
         for entity in ("accounts", "subscriptions", "fx_rates"):
