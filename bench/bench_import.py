@@ -100,9 +100,8 @@ def main() -> None:
     write_accounts(accounts)
     ctx = mp.get_context("spawn")
     print(f"events import, {args.rows:,} rows (baseline: DuckDB load with no validation)")
-    print(
-        f"{'format':8} {'rows/s':>10} {'seconds':>8} {'peak RSS':>9} {'baseline s':>10} {'ratio':>6}"
-    )
+    header = ("format", "rows/s", "seconds", "peak RSS", "baseline s", "ratio")
+    print("{:8} {:>10} {:>8} {:>9} {:>10} {:>6}".format(*header))
     for suffix in (".csv", ".parquet"):
         events = work / f"events{suffix}"
         if not events.exists():
