@@ -13,7 +13,6 @@ from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from keepwell.contract.readers import RawRow, RejectsWriter, Source, file_kind, open_source
 from keepwell.contract.schema import REJECT_REASON_COLUMN, Entity, Kind, Store, get_entity
@@ -230,19 +229,22 @@ def read_table(workspace: Workspace, entity_name: str) -> pa.Table:
             f"{entity.name} live in the analytics store",
             hint="use workspace.analytics().events() or .rollup()",
         )
-    model = MODELS[entity.name]
-    with Session(workspace.engine) as session:
-        rows = session.execute(sa.select(model)).scalars().all()
+    table = MODELS[entity.name].__table__
+    names = [c.name for c in entity.columns]
+    with workspace.engine.connect() as conn:
+        rows = conn.execute(sa.select(*(table.c[n] for n in [*names, "attributes"]))).all()
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(names) + 1)]
     columns: dict[str, pa.Array] = {}
-    for column in entity.columns:
-        values = [getattr(r, column.name) for r in rows]
+    for index, column in enumerate(entity.columns):
         arrow_type = _ARROW_TYPES.get(column.kind, pa.string())
         if entity.name == "fx_rates" and column.name == "rate":
             arrow_type = pa.decimal128(18, 8)
-        columns[column.name] = pa.array(values, type=arrow_type)
-    attribute_names = sorted({k for r in rows for k in (getattr(r, "attributes", None) or {})})
-    for name in attribute_names:
+        columns[column.name] = pa.array(values[index], type=arrow_type)
+    attributes: Sequence[dict[str, Any] | None] = values[-1]
+    for name in sorted({k for a in attributes for k in (a or {})}):
         target = f"attr_{name}" if name in columns or name == REJECT_REASON_COLUMN else name
-        values = [(getattr(r, "attributes", None) or {}).get(name) for r in rows]
-        columns[target] = pa.array([None if v is None else str(v) for v in values], pa.string())
+        columns[target] = pa.array(
+            [None if (v := (a or {}).get(name)) is None else str(v) for a in attributes],
+            pa.string(),
+        )
     return pa.table(columns)
