@@ -8,3 +8,6 @@ from keepwell.core.database import Base
 from keepwell.health import models as health_models  # noqa: F401  (health snapshots)
 
 metadata = Base.metadata
+
+from keepwell.auth import models as auth_models  # noqa: E402, F401  (users, tokens, audit)
+from keepwell.ingest import models as ingest_models  # noqa: E402, F401  (sources, stripe)

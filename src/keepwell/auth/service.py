@@ -1,0 +1,235 @@
+"""Use cases of auth: users, passwords, API tokens and the audit log.
+
+The public surface of the auth slice. Nothing here reads the clock: every ``now`` is
+passed in by a face (timezone-aware UTC).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from keepwell.auth.errors import AuthenticationError
+from keepwell.auth.models import ApiToken, AuditEntry, User
+from keepwell.auth.principal import Principal, Role, Scope
+from keepwell.core.database import transaction
+from keepwell.core.errors import InputError, NotFoundError
+from keepwell.core.workspace import Workspace
+
+TOKEN_PREFIX = "kw_"
+#: ``last_used_at`` is rewritten at most this often per token (one write per minute).
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+MIN_PASSWORD_LENGTH = 12
+_hasher = PasswordHasher()
+#: A hash to verify against when the user is unknown, so timing does not reveal emails.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 hex digest of a high-entropy secret (tokens, write keys)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def record_audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str | None,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add one audit row inside the caller's transaction (it commits with the write)."""
+    session.add(
+        AuditEntry(at=now, actor=actor, action=action, target=target, details=details or {})
+    )
+
+
+def audit(
+    workspace: Workspace,
+    *,
+    actor: str,
+    action: str,
+    target: str | None,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record one audit row in a transaction of its own."""
+    with transaction(workspace.engine) as session:
+        record_audit(session, actor=actor, action=action, target=target, now=now, details=details)
+
+
+def list_audit(workspace: Workspace, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest ``limit`` audit rows, newest first."""
+    query = sa.select(AuditEntry).order_by(AuditEntry.entry_id.desc()).limit(limit)
+    with Session(workspace.engine) as session:
+        rows = session.execute(query).scalars().all()
+    return [
+        {"at": r.at, "actor": r.actor, "action": r.action, "target": r.target, "details": r.details}
+        for r in rows
+    ]
+
+
+def _normal_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320 or email.startswith("@") or email.endswith("@"):
+        raise InputError(f"{email!r} is not an email address")
+    return email
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise InputError(
+            f"unknown role {value!r}", hint=f"use one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def add_user(
+    workspace: Workspace,
+    email: str,
+    role: str,
+    *,
+    password: str | None,
+    now: datetime,
+    actor: str,
+) -> dict[str, Any]:
+    """Create a user with an argon2 hash of ``password`` (None: tokens only)."""
+    email, checked = _normal_email(email), parse_role(role)
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    with transaction(workspace.engine) as session:
+        if session.execute(sa.select(User.user_id).where(User.email == email)).first():
+            raise InputError(f"a user {email} already exists")
+        hashed = _hasher.hash(password) if password is not None else None
+        session.add(User(email=email, role=checked.value, password_hash=hashed, created_at=now))
+        record_audit(
+            session, actor=actor, action="user.add", target=email, now=now,
+            details={"role": checked.value},
+        )  # fmt: skip
+    return {"email": email, "role": checked.value}
+
+
+def list_users(workspace: Workspace) -> list[dict[str, Any]]:
+    """Every user with role and whether a password is set."""
+    with Session(workspace.engine) as session:
+        users = session.execute(sa.select(User).order_by(User.email)).scalars().all()
+    return [
+        {"email": u.email, "role": u.role, "password": u.password_hash is not None,
+         "active": u.is_active}
+        for u in users
+    ]  # fmt: skip
+
+
+def _principal(user: User, scope: Scope) -> Principal:
+    return Principal(user.user_id, user.email, Role(user.role), scope)
+
+
+def verify_password(workspace: Workspace, email: str, password: str) -> Principal:
+    """The user of ``email`` if ``password`` is theirs; :class:`AuthenticationError` else
+    (the same message whether the email or the password was wrong)."""
+    with Session(workspace.engine) as session:
+        user = session.execute(
+            sa.select(User).where(User.email == email.strip().lower())
+        ).scalar_one_or_none()
+    stored = user.password_hash if user is not None and user.is_active else None
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password)
+        ok = stored is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None:
+        raise AuthenticationError("wrong email or password")
+    return _principal(user, Scope.WRITE)
+
+
+def principal_for(workspace: Workspace, user_id: int) -> Principal:
+    """The principal of a signed-in session's user; fails if the user is gone or inactive."""
+    with Session(workspace.engine) as session:
+        user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationError("the session's user no longer exists", hint="sign in again")
+    return _principal(user, Scope.WRITE)
+
+
+def create_token(workspace: Workspace, email: str, scope: str, *, now: datetime, actor: str) -> str:
+    """A new personal API token for ``email``; the secret is returned once and only its
+    SHA-256 is stored."""
+    try:
+        checked = Scope(scope)
+    except ValueError:
+        raise InputError(f"unknown scope {scope!r}", hint="use read or write") from None
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction(workspace.engine) as session:
+        user = _user(session, email)
+        token = ApiToken(
+            user_id=user.user_id, token_hash=hash_secret(secret), prefix=secret[:10],
+            scope=checked.value, created_at=now,
+        )  # fmt: skip
+        session.add(token)
+        session.flush()
+        record_audit(
+            session, actor=actor, action="token.create", target=user.email, now=now,
+            details={"token_id": token.token_id, "scope": checked.value},
+        )  # fmt: skip
+    return secret
+
+
+def _user(session: Session, email: str) -> User:
+    user = session.execute(
+        sa.select(User).where(User.email == email.strip().lower())
+    ).scalar_one_or_none()
+    if user is None:
+        raise NotFoundError(f"no user {email!r}", hint="create one with `keepwell users add`")
+    return user
+
+
+def list_tokens(workspace: Workspace, email: str) -> list[dict[str, Any]]:
+    """The tokens of ``email`` (never their secrets)."""
+    with Session(workspace.engine) as session:
+        user = _user(session, email)
+        tokens = session.execute(
+            sa.select(ApiToken).where(ApiToken.user_id == user.user_id).order_by(ApiToken.token_id)
+        ).scalars()
+        return [
+            {"token_id": t.token_id, "prefix": t.prefix, "scope": t.scope,
+             "created_at": t.created_at, "last_used_at": t.last_used_at,
+             "revoked_at": t.revoked_at}
+            for t in tokens
+        ]  # fmt: skip
+
+
+def revoke_token(workspace: Workspace, token_id: int, *, now: datetime, actor: str) -> None:
+    """Revoke a token: it stops working with the next request."""
+    with transaction(workspace.engine) as session:
+        token = session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFoundError(f"no API token {token_id}")
+        if token.revoked_at is None:
+            token.revoked_at = now
+        record_audit(session, actor=actor, action="token.revoke", target=str(token_id), now=now)
+
+
+def authenticate_token(workspace: Workspace, secret: str, *, now: datetime) -> Principal:
+    """The principal of a bearer token; :class:`AuthenticationError` when it is unknown,
+    revoked or its user inactive. Keeps ``last_used_at`` (to the minute)."""
+    with transaction(workspace.engine) as session:
+        row = session.execute(
+            sa.select(ApiToken, User)
+            .join(User, User.user_id == ApiToken.user_id)
+            .where(ApiToken.token_hash == hash_secret(secret))
+        ).first()
+        if row is None or row[0].revoked_at is not None or not row[1].is_active:
+            raise AuthenticationError("the API token is not valid (unknown or revoked)")
+        token, user = row
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+            token.last_used_at = now
+        return _principal(user, Scope(token.scope))

@@ -1,0 +1,193 @@
+"""Read use cases of the contract entities for the API: account lists, account detail,
+usage, and the visibility rule that limits a user to the accounts they own.
+
+``owner`` is always the scope of the caller: None sees every account, an email sees
+only accounts whose ``owner`` is that email; an account out of scope is reported as
+not found, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from keepwell.contract.models import (
+    Account,
+    Activity,
+    Contact,
+    Invoice,
+    Subscription,
+    Survey,
+    Ticket,
+)
+from keepwell.core.errors import NotFoundError
+from keepwell.core.warehouse import AnalyticsStore
+from keepwell.core.workspace import Workspace
+
+#: The most rows of each related entity an account detail carries.
+DETAIL_LIMIT = 200
+
+
+class AccountSort(StrEnum):
+    NAME = "name"
+    NAME_DESC = "-name"
+    ACCOUNT_ID = "account_id"
+    ACCOUNT_ID_DESC = "-account_id"
+    CREATED_AT = "created_at"
+    CREATED_AT_DESC = "-created_at"
+    EMPLOYEES = "employees"
+    EMPLOYEES_DESC = "-employees"
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    """Filters of the account list; None means "any". ``search`` matches a substring of
+    the name or the id, case-insensitively."""
+
+    search: str | None = None
+    industry: str | None = None
+    country: str | None = None
+    owner: str | None = None
+    is_prospect: bool | None = None
+
+
+def account_fields(account: Account) -> dict[str, Any]:
+    return {
+        "account_id": account.account_id,
+        "name": account.name,
+        "parent_account_id": account.parent_account_id,
+        "industry": account.industry,
+        "employees": account.employees,
+        "country": account.country,
+        "owner": account.owner,
+        "created_at": account.created_at,
+        "category_budget": account.category_budget,
+        "is_prospect": account.is_prospect,
+        "attributes": account.attributes or {},
+    }
+
+
+def _conditions(filters: AccountFilter, scope: str | None) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if scope is not None:
+        conditions.append(Account.owner == scope)
+    if filters.search:
+        needle = filters.search.lower()
+        conditions.append(
+            sa.or_(
+                sa.func.lower(Account.name).contains(needle, autoescape=True),
+                sa.func.lower(Account.account_id).contains(needle, autoescape=True),
+            )
+        )
+    for column, value in (
+        (Account.industry, filters.industry),
+        (Account.country, filters.country),
+        (Account.owner, filters.owner),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if filters.is_prospect is not None:
+        conditions.append(Account.is_prospect.is_(filters.is_prospect))
+    return conditions
+
+
+def list_accounts(
+    workspace: Workspace,
+    *,
+    scope: str | None,
+    filters: AccountFilter | None = None,
+    sort: AccountSort = AccountSort.NAME,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of accounts visible to ``scope`` matching ``filters``, and the total
+    number that match. Ties of the sort key are broken by ``account_id``."""
+    conditions = _conditions(filters or AccountFilter(), scope)
+    column = getattr(Account, sort.value.lstrip("-"))
+    order = column.desc() if sort.value.startswith("-") else column.asc()
+    query = sa.select(Account).where(*conditions).order_by(order, Account.account_id)
+    with Session(workspace.engine) as session:
+        total = session.execute(
+            sa.select(sa.func.count()).select_from(Account).where(*conditions)
+        ).scalar_one()
+        rows = session.execute(query.limit(limit).offset(offset)).scalars().all()
+    return [account_fields(a) for a in rows], int(total)
+
+
+def visible_account(workspace: Workspace, account_id: str, *, scope: str | None) -> Account:
+    """The account ``account_id`` if ``scope`` may see it, else :class:`NotFoundError`."""
+    with Session(workspace.engine) as session:
+        account = session.get(Account, account_id)
+    if account is None or (scope is not None and account.owner != scope):
+        raise NotFoundError(f"no account {account_id!r}")
+    return account
+
+
+def _rows(session: Session, model: Any, account_id: str, order: Any) -> list[dict[str, Any]]:
+    query = sa.select(model).where(model.account_id == account_id).order_by(order)
+    result = []
+    for row in session.execute(query.limit(DETAIL_LIMIT)).scalars():
+        result.append({c.key: getattr(row, c.key) for c in sa.inspect(model).column_attrs})
+    return result
+
+
+def account_detail(workspace: Workspace, account_id: str, *, scope: str | None) -> dict[str, Any]:
+    """An account with its subscription lines, contacts, invoices, tickets, surveys and
+    timeline (activities, newest first); at most :data:`DETAIL_LIMIT` of each."""
+    account = visible_account(workspace, account_id, scope=scope)
+    with Session(workspace.engine) as session:
+        return {
+            **account_fields(account),
+            "subscriptions": _rows(session, Subscription, account_id, Subscription.starts_on),
+            "contacts": _rows(session, Contact, account_id, Contact.contact_id),
+            "invoices": _rows(session, Invoice, account_id, Invoice.issued_on.desc()),
+            "tickets": _rows(session, Ticket, account_id, Ticket.opened_at.desc()),
+            "surveys": _rows(session, Survey, account_id, Survey.responded_at.desc()),
+            "timeline": _rows(session, Activity, account_id, Activity.occurred_at.desc()),
+        }
+
+
+def account_usage(
+    store: AnalyticsStore, account_id: str, start: date | None = None, end: date | None = None
+) -> list[dict[str, Any]]:
+    """Events of ``account_id`` per day and event name from the rollup (counts summed
+    over users), oldest first; ``start``/``end`` bound the day inclusively."""
+    rollup = store.rollup()
+    expr = rollup.filter(rollup.account_id == account_id)
+    if start is not None:
+        expr = expr.filter(expr.day >= start)
+    if end is not None:
+        expr = expr.filter(expr.day <= end)
+    expr = expr.group_by(["day", "event"]).aggregate(
+        count=expr["count"].sum(), users=expr.user_id.nunique()
+    )
+    rows: list[dict[str, Any]] = expr.order_by(["day", "event"]).to_pyarrow().to_pylist()
+    return rows
+
+
+def subscription_lines(workspace: Workspace, prefix: str) -> list[dict[str, Any]]:
+    """Every subscription line whose ``line_id`` starts with ``prefix``, as contract rows
+    (custom attributes merged in)."""
+    query = sa.select(Subscription).where(Subscription.line_id.startswith(prefix, autoescape=True))
+    with Session(workspace.engine) as session:
+        lines: Sequence[Subscription] = session.execute(query).scalars().all()
+    return [
+        {**(line.attributes or {}),
+         **{c.key: getattr(line, c.key) for c in sa.inspect(Subscription).column_attrs
+            if c.key != "attributes"}}
+        for line in lines
+    ]  # fmt: skip
+
+
+def event_count(store: AnalyticsStore, account_id: str | None = None) -> int:
+    """How many raw events are stored (for one account, or in all)."""
+    events = store.events()
+    if account_id is not None:
+        events = events.filter(events.account_id == account_id)
+    return int(events.count().to_pyarrow().as_py())

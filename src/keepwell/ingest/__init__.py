@@ -1,0 +1,1 @@
+"""Event ingestion: the Segment-compatible tracking API and Stripe webhooks."""

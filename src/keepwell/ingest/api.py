@@ -1,0 +1,166 @@
+"""HTTP face of ingestion: the Segment-compatible tracking API and the Stripe webhook.
+
+Tracking calls authenticate with HTTP Basic, the source's write key as user name (what
+every Segment and RudderStack SDK sends); the Stripe webhook with its signature. The
+server's state is ``request.app.state.keepwell`` (workspace, settings, event writer).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import zlib
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from keepwell.auth.errors import AuthenticationError
+from keepwell.core.errors import ConfigurationError, InputError
+from keepwell.ingest import billing, service
+from keepwell.ingest.errors import PayloadTooLargeError
+from keepwell.ingest.messages import (
+    MAX_BATCH_BYTES,
+    MAX_MESSAGE_BYTES,
+    Message,
+    MessageType,
+    parse_batch,
+    parse_single,
+)
+
+tracking = APIRouter(prefix="/v1", tags=["tracking"])
+webhooks = APIRouter(tags=["webhooks"])
+
+_OK = {"success": True}
+#: Largest Stripe event body accepted, in bytes.
+MAX_STRIPE_BYTES = 1024 * 1024
+
+
+def _write_key(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    kind, _, value = header.partition(" ")
+    if kind.lower() != "basic" or not value:
+        raise AuthenticationError(
+            "send the source's write key with HTTP Basic auth (write key as user name)"
+        )
+    try:
+        user, _, _ = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise AuthenticationError("the Basic credentials are not valid base64") from None
+    if not user:
+        raise AuthenticationError("the write key (Basic auth user name) is empty")
+    return user
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"the body is {declared} bytes; the limit is {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLargeError(f"the body is larger than the limit of {limit} bytes")
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        try:
+            decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            data = decoder.decompress(bytes(body), limit + 1)
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            raise InputError(f"the gzip body cannot be decompressed: {exc}") from None
+        if len(data) > limit or decoder.unconsumed_tail:
+            raise PayloadTooLargeError(f"the decompressed body is larger than {limit} bytes")
+        return data
+    return bytes(body)
+
+
+async def _ingest(request: Request, messages: list[Message]) -> dict[str, Any]:
+    state = request.app.state.keepwell
+    key = _write_key(request)
+    source = await run_in_threadpool(service.source_for_key, state.workspace, key)
+    await run_in_threadpool(
+        lambda: service.ingest(
+            state.workspace, messages, writer=state.writer, source=source,
+            now=datetime.now(UTC), timeout=state.settings.ingest_wait_seconds,
+        )
+    )  # fmt: skip
+    return _OK
+
+
+@tracking.post("/batch")
+async def batch(request: Request) -> dict[str, Any]:
+    """Segment's batch call: ``{"batch": [identify|group|track|page|screen, ...]}``, up to
+    500 KB per request and 32 KB per message. 200 once every event is durable."""
+    _write_key(request)
+    body = await _body(request, MAX_BATCH_BYTES)
+    return await _ingest(request, parse_batch(body, datetime.now(UTC)))
+
+
+@tracking.post("/import")
+async def import_batch(request: Request) -> dict[str, Any]:
+    """Segment's import call: the same as ``/v1/batch``."""
+    return await batch(request)
+
+
+def _single(kind: MessageType) -> Any:
+    async def call(request: Request) -> dict[str, Any]:
+        _write_key(request)
+        body = await _body(request, MAX_MESSAGE_BYTES)
+        return await _ingest(request, [parse_single(body, kind, datetime.now(UTC))])
+
+    call.__name__ = kind.value
+    call.__doc__ = f"Segment's {kind.value} call (one message, up to 32 KB)."
+    return call
+
+
+for _kind in MessageType:
+    tracking.add_api_route(f"/{_kind.value}", _single(_kind), methods=["POST"])
+
+
+@webhooks.post("/webhooks/stripe")
+async def stripe_webhook(request: Request) -> dict[str, Any]:
+    """A Stripe event: the ``Stripe-Signature`` header is verified with the endpoint
+    secret (``KEEPWELL_STRIPE_WEBHOOK_SECRET``) and a tolerance on its age; subscription
+    and invoice events update lines and invoices once, newest state first."""
+    state = request.app.state.keepwell
+    secret = state.settings.stripe_webhook_secret
+    if secret is None:
+        raise ConfigurationError(
+            "Stripe webhooks are not configured", hint="set KEEPWELL_STRIPE_WEBHOOK_SECRET"
+        )
+    payload = await _body(request, MAX_STRIPE_BYTES)
+    header = request.headers.get("stripe-signature")
+    if not header:
+        raise AuthenticationError("the Stripe-Signature header is missing")
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), header, secret.get_secret_value(),
+            state.settings.stripe_tolerance,
+        )  # fmt: skip
+        event = json.loads(payload)
+    except stripe.SignatureVerificationError as exc:
+        raise AuthenticationError(f"the Stripe signature is not valid: {exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError("the Stripe event is not JSON") from None
+    _check_event(event)
+    outcome = await run_in_threadpool(
+        billing.apply_stripe_event, state.workspace, event, now=datetime.now(UTC)
+    )
+    return {"received": True, "outcome": outcome.value}
+
+
+def _check_event(event: Any) -> None:
+    ok = (
+        isinstance(event, dict)
+        and isinstance(event.get("id"), str)
+        and isinstance(event.get("type"), str)
+        and isinstance(event.get("created"), int)
+        and isinstance(event.get("data"), dict)
+        and isinstance(event["data"].get("object"), dict)
+        and isinstance(event["data"]["object"].get("id"), str)
+    )
+    if not ok:
+        raise InputError("the Stripe event lacks id, type, created or data.object.id")

@@ -1,0 +1,57 @@
+"""HTTP face of revenue analytics: summary KPIs, MRR movements and cohorts.
+
+A CSM limited to their own accounts (``request.state.owner_scope``, set by the server's
+authentication) gets the figures of their own book only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Query, Request
+
+from keepwell.core.workspace import Workspace
+from keepwell.revenue import service
+from keepwell.revenue.scoped import scoped_book
+
+router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
+ByQuery = Annotated[str | None, Query(max_length=64, description="Account attribute or 'product'.")]
+MIN_DAY, MAX_DAY = date(1970, 1, 1), date(2200, 12, 31)
+
+
+def _book(request: Request) -> service.Book:
+    workspace = cast(Workspace, request.app.state.workspace)
+    return scoped_book(workspace, cast(str | None, request.state.owner_scope))
+
+
+def _day(value: date | None) -> date:
+    day = value or datetime.now(UTC).date()
+    return min(max(day, MIN_DAY), MAX_DAY)
+
+
+@router.get("/summary")
+def summary(request: Request, as_of: date | None = None) -> dict[str, Any]:
+    """Every summary KPI of metrics.md as of ``as_of`` (default today); money in the
+    base currency, rates as fractions."""
+    ws = cast(Workspace, request.app.state.workspace)
+    return service.portfolio_summary(ws, _day(as_of), book=_book(request)).as_dict()
+
+
+@router.get("/mrr")
+def mrr_movements(
+    request: Request, start: date, end: date | None = None, by: ByQuery = None
+) -> list[dict[str, Any]]:
+    """MRR and its movements (new, expansion, contraction, churn, reactivation) per month
+    from ``start``'s month to ``end``'s month (default today)."""
+    ws = cast(Workspace, request.app.state.workspace)
+    return service.mrr_movements(ws, _day(start), _day(end), by, book=_book(request))
+
+
+@router.get("/cohorts")
+def cohorts(
+    request: Request, as_of: date | None = None, by: ByQuery = None
+) -> list[dict[str, Any]]:
+    """Logo and revenue retention by cohort month and age in months."""
+    ws = cast(Workspace, request.app.state.workspace)
+    return service.cohort_retention(ws, _day(as_of), by, book=_book(request))

@@ -1,0 +1,1 @@
+"""The HTTP face: app assembly, error mapping, authentication dependencies."""

@@ -1,0 +1,83 @@
+"""The HTTP server: :func:`create_app` assembles every slice's router over one workspace.
+
+Public routes: ``/healthz``, ``/docs``, ``/openapi.json``, the sign-in form, the tracking
+API (its own write-key auth) and the Stripe webhook (its own signature). Every other
+route runs :func:`keepwell.web.deps.authenticate` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI
+
+from keepwell import __version__
+from keepwell.auth import api as auth_api
+from keepwell.auth.sessions import SessionSigner
+from keepwell.contract import api as contract_api
+from keepwell.core.workspace import Workspace
+from keepwell.health import api as health_api
+from keepwell.ingest import api as ingest_api
+from keepwell.ingest.writer import EventWriter
+from keepwell.revenue import api as revenue_api
+from keepwell.web import accounts as accounts_api
+from keepwell.web.audit import install_audit
+from keepwell.web.deps import authenticate, require_manager
+from keepwell.web.errors import install_error_handlers
+from keepwell.web.settings import ServerSettings
+from keepwell.web.state import ServerState
+
+
+def create_app(workspace: Workspace, settings: ServerSettings | None = None) -> FastAPI:
+    """The Keepwell server over ``workspace``; refuses default secrets outside development."""
+    settings = (settings or ServerSettings()).check()
+    writer = EventWriter(workspace.analytics, max_pending=settings.ingest_queue)
+    state = ServerState(
+        workspace=workspace,
+        settings=settings,
+        sessions=SessionSigner(
+            settings.secret_key.get_secret_value(), max_age=settings.session_max_age
+        ),
+        writer=writer,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        writer.close()
+
+    app = FastAPI(
+        title="Keepwell",
+        version=__version__,
+        description="Customer success for subscription businesses: REST API, "
+        "Segment-compatible tracking API and Stripe webhooks.",
+        lifespan=lifespan,
+    )
+    app.state.keepwell = state
+    app.state.workspace = workspace
+    app.state.analytics_lock = writer.lock
+    install_error_handlers(app)
+    install_audit(app)
+    _routes(app)
+    return app
+
+
+def _routes(app: FastAPI) -> None:
+    signed_in = [Depends(authenticate)]
+
+    @app.get("/healthz", tags=["server"])
+    def healthz() -> dict[str, Any]:
+        """Liveness: the server answers (no authentication)."""
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(auth_api.pages)
+    app.include_router(auth_api.router, dependencies=signed_in)
+    app.include_router(ingest_api.tracking)
+    app.include_router(ingest_api.webhooks)
+    app.include_router(contract_api.router, dependencies=signed_in)
+    app.include_router(accounts_api.router, dependencies=signed_in)
+    app.include_router(contract_api.imports, dependencies=[Depends(require_manager)])
+    app.include_router(revenue_api.router, dependencies=signed_in)
+    app.include_router(health_api.router, dependencies=signed_in)

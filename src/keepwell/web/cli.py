@@ -1,0 +1,33 @@
+"""``keepwell serve``: the HTTP server (Uvicorn) on the workspace."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from keepwell.console import err, workspace
+from keepwell.web.settings import ServerSettings
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Start the server: REST API under /api/v1, tracking API under /v1, docs at /docs."""
+    import uvicorn
+
+    from keepwell.web.app import create_app
+
+    ws = workspace()
+    app = create_app(ws, ServerSettings())
+    err.print(f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    finally:
+        ws.close()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the root ``app``."""
+    app.command("serve")(serve)

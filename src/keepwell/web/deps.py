@@ -1,0 +1,65 @@
+"""Request dependencies: who is asking (bearer token or session cookie) and may they.
+
+:func:`authenticate` runs before every non-public route. It stores the principal in
+``request.state.principal`` and the account owner the principal is limited to in
+``request.state.owner_scope`` (None: every account), which the slices' routers pass to
+their services.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import Depends, Request
+
+from keepwell.auth import service as auth_service
+from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
+from keepwell.auth.principal import Principal
+from keepwell.auth.sessions import CSRF_HEADER, SESSION_COOKIE, same_token
+from keepwell.web.state import server_state
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    kind, _, value = header.partition(" ")
+    if kind.lower() != "bearer" or not value.strip():
+        raise AuthenticationError("the Authorization header must be 'Bearer TOKEN'")
+    return value.strip()
+
+
+def authenticate(request: Request) -> Principal:
+    """The principal of this request; 401 without valid credentials, 403 when a read-only
+    principal tries to write or a cookie-authenticated write lacks its CSRF token."""
+    state = server_state(request)
+    token = _bearer(request)
+    if token is not None:
+        principal = auth_service.authenticate_token(state.workspace, token, now=datetime.now(UTC))
+    else:
+        session = state.sessions.read(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            raise AuthenticationError(
+                "sign in or send an API token", hint="Authorization: Bearer TOKEN"
+            )
+        principal = auth_service.principal_for(state.workspace, session.user_id)
+        if request.method not in SAFE_METHODS and not same_token(
+            session.csrf, request.headers.get(CSRF_HEADER)
+        ):
+            raise PermissionDeniedError(f"missing or wrong {CSRF_HEADER} header")
+    if request.method not in SAFE_METHODS and not principal.can_write:
+        raise PermissionDeniedError(
+            f"{principal.email} may not write ({principal.role} with a {principal.scope} scope)"
+        )
+    request.state.principal = principal
+    request.state.owner_scope = principal.owner_scope(state.settings.restrict_csm)
+    return principal
+
+
+def require_manager(principal: Principal = Depends(authenticate)) -> Principal:
+    """Only admins and managers with a write scope (imports, user management)."""
+    if not principal.can_manage:
+        raise PermissionDeniedError(f"{principal.email} is not an admin or manager")
+    return principal

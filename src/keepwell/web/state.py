@@ -1,0 +1,25 @@
+"""What the app holds for its requests: the workspace, settings, signer, event writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from fastapi import Request
+
+from keepwell.auth.sessions import SessionSigner
+from keepwell.core.workspace import Workspace
+from keepwell.ingest.writer import EventWriter
+from keepwell.web.settings import ServerSettings
+
+
+@dataclass
+class ServerState:
+    workspace: Workspace
+    settings: ServerSettings
+    sessions: SessionSigner
+    writer: EventWriter
+
+
+def server_state(request: Request) -> ServerState:
+    return cast(ServerState, request.app.state.keepwell)
