@@ -9,9 +9,9 @@ Targets (per year, measured on 2000 accounts x 36 months; tests assert ranges):
 - logo churn 10-16% overall (SMB ~17%, mid-market ~10%, enterprise ~5%); month-to-month
   SMB churns most; 10% of churns are exogenous (budget cut, acquisition, closure);
 - 20-35% of accounts expand (seats, add-ons or list-price uplift at renewal);
-- contraction (seats down, add-on dropped) for 5-10% of accounts;
+- 8-15% of accounts contract (seats down, add-on dropped);
 - about 15% of churned accounts come back (reactivation) within the window;
-- trailing-twelve-month NRR 100-112%, GRR 86-92%;
+- trailing-twelve-month NRR 103-112%, GRR 86-92%;
 - ARR at the end: about 9% of customers >= 100k, 24% 20k-100k, 67% below 20k.
 All money is USD (no other currency).
 """

@@ -3,12 +3,12 @@
 Latent health ``h`` (unitless, about N(0, 0.85) across the book) follows an AR(1)
 around the account's long-run mean ``mu``::
 
-    h[m] = mu + 0.8 * (h[m-1] - mu) + 0.35 * eps[m] + shocks[m] - 0.35 * disengaging
+    h[m] = mu + 0.8 * (h[m-1] - mu) + 0.35 * eps[m] + shocks[m] - 0.6 * disengaging
 
 Shocks (per active month): sponsor leaves (1.0%, -1.1), champion leaves (1.5%, -0.6),
 bad support incident (1.5%, -0.7), executive alignment (1.5%, +0.6). An account that
-decides to leave for health reasons *disengages*: its health keeps falling by 0.35 a
-month from the decision until it churns (1-2 months later on a monthly contract, at the
+decides to leave for health reasons *disengages*: its health keeps falling by 0.6 a
+month from the decision until it churns (2-3 months later on a monthly contract, at the
 renewal date, 3 months later, on an annual one), which is what makes usage, tickets,
 NPS and payments lead churn. A small exogenous hazard (budget cut, acquisition, closure:
 0.2%/month) churns accounts whatever their health, so some healthy-looking ones leave.
@@ -16,7 +16,8 @@ NPS and payments lead churn. A small exogenous hazard (budget cut, acquisition, 
 Monthly decision probabilities (``sig`` = logistic; SMB/mid/ent offsets in code):
 - churn, month-to-month: sig(c - 1.5 h) ≈ 1.3%/month at h = 0 for SMB;
 - churn, annual: decided 3 months before the renewal, sig(c - 1.8 h), ≈ 5-7% at h = 0;
-- seat expansion: sig(-4.1 + h) ≈ 1.6-2.7%/month; annual contracts expand mid-term on a
+- seat expansion: sig(-4.9 + h + bonus) ≈ 0.7-1.3%/month, by 10-50% of seats (x1.15
+  mid-market, x1.3 enterprise); annual contracts expand mid-term on a
   co-termed line; at renewal: +10-60% seats with sig(-1.6 + h), -10-40% with
   sig(-2.3 - 1.3 h), list-price uplift of 3-7% on half the renewals;
 - contraction on month-to-month contracts: sig(-5 - 1.2 h);
@@ -36,7 +37,7 @@ from keepwell.demo.catalog import Segment
 from keepwell.demo.firms import Firms
 from keepwell.demo.timeline import Timeline, add_months
 
-PHI, SIGMA, DRIFT = 0.8, 0.35, 0.35
+PHI, SIGMA, DRIFT = 0.8, 0.35, 0.6
 SHOCKS: tuple[tuple[str, float, float], ...] = (  # name, monthly probability, effect on h
     ("sponsor_left", 0.010, -1.1),
     ("champion_left", 0.015, -0.6),
@@ -216,7 +217,7 @@ class _Simulator:
         u, seg, h = self.u[a, m], self.firms.segment[a], st.h
         if self.firms.monthly[a]:
             if u[4] < sig(CHURN_MONTHLY[seg] - 1.5 * h):
-                st.intent_month, st.drifting = m + 1 + int(u[6] < 0.4), True
+                st.intent_month, st.drifting = m + 2 + int(u[6] < 0.4), True
                 st.intent_reason = self._health_reason(st, m, float(u[15]))
                 self.out.marks.append(Mark(a, m, "churn_decision"))
             elif u[5] < EXOGENOUS:
@@ -256,7 +257,9 @@ class _Simulator:
         seats, products = st.seats, set(st.products)
         leaving = st.intent_month >= 0
         if not leaving and u[7] < sig(-4.9 + h + EXPAND_BONUS[seg]):
-            seats += max(1, round(seats * (0.1 + 0.4 * float(u[8]))))
+            seats += max(
+                1, round(seats * (0.1 + 0.4 * float(u[8])) * (1 + 0.5 * EXPAND_BONUS[seg]))
+            )
             self.out.marks.append(Mark(a, m, "expansion"))
         elif self.firms.monthly[a] and seats > 1 and u[9] < sig(-5.0 - 1.2 * h):
             seats = max(1, seats - max(1, round(seats * (0.1 + 0.3 * float(u[10])))))
@@ -275,7 +278,9 @@ class _Simulator:
         u, h, seg = self.u[a, m], st.h, self.firms.segment[a]
         seats, products = st.seats, set(st.products)
         if u[7] < sig(-2.2 + h + EXPAND_BONUS[seg]):
-            seats += max(1, round(seats * (0.1 + 0.5 * float(u[8]))))
+            seats += max(
+                1, round(seats * (0.1 + 0.5 * float(u[8])) * (1 + 0.5 * EXPAND_BONUS[seg]))
+            )
             self.out.marks.append(Mark(a, m, "expansion"))
         elif u[9] < sig(-2.3 - 1.3 * h):
             seats = max(1, seats - max(1, round(seats * (0.1 + 0.3 * float(u[10])))))

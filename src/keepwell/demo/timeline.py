@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class Timeline:
         if self.months < 3:
             raise InputError(f"months must be at least 3, got {self.months}")
 
-    @property
+    @cached_property
     def start(self) -> date:
         """First day of month 0."""
         return add_months(self.end_month, -(self.months - 1))

@@ -1,9 +1,9 @@
 """Product-usage events: one row per user, day and event, with a ``count``.
 
 Each customer has a roster of users (at most its peak seat count). In a month, the
-first ``seats * util(h)`` users are provisioned, with ``util(h) = 0.45 + 0.5 sig(1.5 h
-+ 0.5)``, so a failing account loses active users. A provisioned user is active on a
-day with probability ``trait * (0.04 + 0.46 sig(1.6 h + 0.2))`` on weekdays (x0.1 on
+first ``seats * util(h)`` users are provisioned, with ``util(h) = 0.2 + 0.75 sig(1.8 h
++ 0.8)``, so a failing account loses active users. A provisioned user is active on a
+day with probability ``trait * (0.02 + 0.5 sig(2 h + 0.2))`` on weekdays (x0.1 on
 weekends), ``trait`` a per-user engagement (gamma, mean 1). Health is interpolated
 linearly between months, so declines are gradual. An active user logs in
 (``count = 1 + Poisson(0.3 + 1.5 sig(h))``) and uses each feature of a product the
@@ -110,7 +110,7 @@ def _active_cells(
     acc = np.flatnonzero(life.use_hi[:, m] > life.use_lo[:, m])
     h = life.health[acc, m]
     n_users = np.minimum(
-        np.round(life.seats[acc, m] * (0.45 + 0.5 * _sig(1.5 * h + 0.5))), roster.size[acc]
+        np.round(life.seats[acc, m] * (0.2 + 0.75 * _sig(1.8 * h + 0.8))), roster.size[acc]
     )
     n_users = n_users.astype(np.int64)
     acc_u = np.repeat(acc, n_users)
@@ -122,7 +122,7 @@ def _active_cells(
     inside = (day_c >= life.use_lo[acc_c, m]) & (day_c < life.use_hi[acc_c, m])
     h_c = _daily_health(life, m, acc_c, (day_c - bounds[m]) / days)
     weekend = (weekday0 + day_c) % 7 >= 5
-    p = roster.trait[user_c] * (0.04 + 0.46 * _sig(1.6 * h_c + 0.2)) * np.where(weekend, 0.1, 1.0)
+    p = roster.trait[user_c] * (0.02 + 0.5 * _sig(2.0 * h_c + 0.2)) * np.where(weekend, 0.1, 1.0)
     keep = inside & (rng.random(len(p)) < np.minimum(p, 0.97))
     seconds = (7.0 + 10.0 * rng.random(int(keep.sum()))) * 3600.0
     return _Cells(acc_c[keep], user_c[keep], day_c[keep], h_c[keep], seconds)
@@ -157,7 +157,9 @@ def _rows(
         parts["count"].append(1 + rng.poisson(extra))
         parts["seconds"].append(cells.seconds[use] + 60.0 + 7200.0 * rng.random(hits))
     rows = {key: np.concatenate(value) for key, value in parts.items()}
-    order = np.lexsort((rows["code"], rows["user"], rows["seconds"], rows["day"]))
+    when = rows["day"] * 86_400 + rows["seconds"].astype(np.int64)  # < 2**27 for 4 years
+    key = (when * roster.trait.size + rows["user"]) * 16 + rows["code"]
+    order = np.argsort(key, kind="stable")
     return {key: value[order] for key, value in rows.items()}
 
 

@@ -8,10 +8,11 @@ CSV: UTF-8, header row, comma, ``\\n`` line ends; dates ``2026-03-01``; timestam
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,15 +20,35 @@ import pyarrow.parquet as pq
 from keepwell.demo.table import Cell, Table
 from keepwell.demo.usage import EVENTS_SCHEMA
 
+DICTIONARY_COLUMNS = ["account_id", "user_id", "event", "properties"]  # low cardinality
+
+
+def _stamp(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+FORMATS: dict[type, Callable[[Any], str]] = {  # exact type -> formatter (fast path)
+    str: str,
+    int: str,
+    Decimal: str,
+    bool: lambda v: "true" if v else "false",
+    date: date.isoformat,
+    datetime: _stamp,
+    type(None): lambda v: "",
+}
+
 
 def format_cell(value: Cell) -> str:
     """The CSV text of one value (see module docstring)."""
+    fast = FORMATS.get(type(value))
+    if fast is not None:
+        return fast(value)
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return _stamp(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list):
@@ -51,7 +72,9 @@ def write_csv(path: Path, table: Table) -> int:
 def write_events(path: Path, batches: Iterable[pa.Table]) -> int:
     """Stream event batches into one Parquet file; returns the number of rows."""
     rows = 0
-    with pq.ParquetWriter(path, EVENTS_SCHEMA, compression="zstd", write_statistics=True) as writer:
+    with pq.ParquetWriter(
+        path, EVENTS_SCHEMA, compression="zstd", use_dictionary=DICTIONARY_COLUMNS
+    ) as writer:
         for batch in batches:
             writer.write_table(batch, row_group_size=max(batch.num_rows, 1))
             rows += batch.num_rows
