@@ -37,9 +37,10 @@ def make_app(workspace: Workspace, **overrides: Any) -> FastAPI:
     return create_app(workspace, make_settings(**overrides))
 
 
-def client(app: FastAPI, token: str | None = None) -> TestClient:
+def client(app: FastAPI, token: str | None = None, *, https: bool = False) -> TestClient:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return TestClient(app, headers=headers, raise_server_exceptions=False)
+    base = "https://testserver" if https else "http://testserver"
+    return TestClient(app, base_url=base, headers=headers, raise_server_exceptions=False)
 
 
 def add_user(
