@@ -168,11 +168,11 @@ def test_a_failure_mid_file_leaves_the_store_as_before(
 def test_events_failure_mid_file_leaves_the_analytics_store_as_before(
     sqlite_workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import keepwell.contract.service as service
+    from keepwell.core.warehouse import AnalyticsStore
 
     import_file(sqlite_workspace, "accounts", write_rows(tmp_path / "a.csv", [make_account()]))
     path = write_rows(tmp_path / "e.csv", [nth_row("events", i) for i in range(1, 6)])
-    real = service.append_events
+    real = AnalyticsStore.append_events
     calls = {"n": 0}
 
     def crash_on_second_batch(*args: object, **kwargs: object) -> object:
@@ -181,7 +181,7 @@ def test_events_failure_mid_file_leaves_the_analytics_store_as_before(
             raise RuntimeError("power cut")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(service, "append_events", crash_on_second_batch)
+    monkeypatch.setattr(AnalyticsStore, "append_events", crash_on_second_batch)
     with pytest.raises(RuntimeError):
         import_file(sqlite_workspace, "events", path, batch_size=2)
 

@@ -268,6 +268,18 @@ class ParquetSource:
         self._total = self._file.metadata.num_rows
         self._done = 0
 
+    def arrow_batches(self, size: int) -> Iterator[tuple[pa.Table, int]]:
+        """Batches as Arrow tables with the row number of their first row."""
+        try:
+            for record_batch in self._file.iter_batches(batch_size=size):
+                start = self._done + 1
+                self._done += record_batch.num_rows
+                yield pa.Table.from_batches([record_batch]), start
+        except (pa.ArrowException, OSError) as exc:
+            raise UnusableFileError(
+                f"{self.path}: unreadable after row {self._done} ({exc})"
+            ) from exc
+
     def batches(self, size: int) -> Iterator[list[RawRow]]:
         try:
             for record_batch in self._file.iter_batches(batch_size=size):

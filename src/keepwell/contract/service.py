@@ -14,12 +14,21 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from keepwell.contract.readers import RawRow, RejectsWriter, Source, file_kind, open_source
+from keepwell.contract import fastpath
+from keepwell.contract.readers import (
+    ParquetSource,
+    RawRow,
+    RejectsWriter,
+    Source,
+    file_kind,
+    open_source,
+)
 from keepwell.contract.schema import REJECT_REASON_COLUMN, Entity, Kind, Store, get_entity
 from keepwell.contract.store import MODELS, Counts, append_events, known_accounts, upsert
 from keepwell.contract.validation import Problem, Record, RowValidator
 from keepwell.core.database import session_factory
 from keepwell.core.errors import InputError, UnusableFileError
+from keepwell.core.warehouse import AnalyticsStore
 from keepwell.core.workspace import Workspace
 
 ProgressCallback = Callable[[int, int], None]
@@ -92,11 +101,12 @@ def import_file(
         report = ImportReport(entity.name, path, dry_run=dry_run)
         rejects = RejectsWriter(rejects_path, source.columns)
         try:
-            with _loader(workspace, entity, commit=not dry_run) as (load, validator):
-                for batch in source.batches(batch_size):
-                    good = _validate_batch(batch, validator, report, rejects.write)
-                    if good:
-                        report.counts.add(load(good))
+            with _loader(workspace, entity, commit=not dry_run) as loading:
+                if loading.store is not None and fastpath.supports(source.columns or []):
+                    batches = _events_fast(source, loading, report, rejects, batch_size)
+                else:
+                    batches = _rows(source, loading, report, rejects, batch_size)
+                for _ in batches:
                     if on_progress:
                         on_progress(*source.progress())
         finally:
@@ -138,10 +148,10 @@ def load_rows(
     entity = get_entity(entity_name)
     report = ImportReport(entity.name, Path("<rows>"), dry_run=dry_run)
     batch = [RawRow(i, dict(row), dict(row)) for i, row in enumerate(rows, start=1)]
-    with _loader(workspace, entity, commit=not dry_run) as (load, validator):
-        good = _validate_batch(batch, validator, report, None, keep=len(batch))
+    with _loader(workspace, entity, commit=not dry_run) as loading:
+        good = _validate_batch(batch, loading.validator, report, None, keep=len(batch))
         if good:
-            report.counts.add(load(good))
+            report.counts.add(loading.load(good))
     return report
 
 
@@ -172,13 +182,98 @@ def _validate_batch(
     return good
 
 
+def _rows(
+    source: Source,
+    loading: Loading,
+    report: ImportReport,
+    rejects: RejectsWriter,
+    batch_size: int,
+) -> Iterator[None]:
+    """Row by row: every row through the Python validator."""
+    for batch in source.batches(batch_size):
+        good = _validate_batch(batch, loading.validator, report, rejects.write)
+        if good:
+            report.counts.add(loading.load(good))
+        yield
+
+
+def _events_fast(
+    source: Source,
+    loading: Loading,
+    report: ImportReport,
+    rejects: RejectsWriter,
+    batch_size: int,
+) -> Iterator[None]:
+    """Events checked a batch at a time by the engine; rows it is unsure of (and every
+    row it rejects) go through the Python validator, which decides and words them."""
+    assert loading.store is not None
+    accounts = pa.table({"account_id": pa.array(sorted(loading.accounts), pa.string())})
+    for table, undecided_rows in _arrow_batches(source, batch_size):
+        result = fastpath.check_events(loading.store.con.con, table, accounts)
+        if result.accepted.num_rows:
+            outcome = loading.store.append_events(result.accepted)
+            report.counts.add(Counts(new=outcome.inserted, unchanged=outcome.duplicates))
+            report.read += result.accepted.num_rows
+        good = _validate_batch(
+            undecided_rows(result.undecided), loading.validator, report, rejects.write
+        )
+        if good:
+            report.counts.add(loading.load(good))
+        yield
+
+
+RowsAt = Callable[[list[int]], list[RawRow]]
+
+
+def _arrow_batches(source: Source, batch_size: int) -> Iterator[tuple[pa.Table, RowsAt]]:
+    """Each batch as an Arrow table, with a way back to the raw rows at some positions.
+
+    CSV rows that could not be split, or cells with undecodable bytes, are never in the
+    table: they always come back as undecided.
+    """
+    if isinstance(source, ParquetSource):
+        for table, first in source.arrow_batches(batch_size):
+
+            def rows_at(positions: list[int], t: pa.Table = table, f: int = first) -> list[RawRow]:
+                picked = t.take(positions).to_pylist() if positions else []
+                return [RawRow(f + p, v, v) for p, v in zip(positions, picked, strict=True)]
+
+            yield table, rows_at
+        return
+    columns = source.columns or []
+    for batch in source.batches(batch_size):
+        whole = [r for r in batch if r.problem is None]
+        broken = [r for r in batch if r.problem is not None]
+        table = fastpath.as_text_table(columns, [r.original for r in whole])
+        if table is None:
+            table, broken = fastpath.as_text_table(columns, []), batch
+            whole = []
+
+        def csv_rows_at(
+            positions: list[int], w: list[RawRow] = whole, b: list[RawRow] = broken
+        ) -> list[RawRow]:
+            return sorted([w[p] for p in positions] + b, key=lambda row: row.line)
+
+        assert table is not None
+        yield table, csv_rows_at
+
+
 Loader = Callable[[list[Record]], Counts]
 
 
+@dataclass
+class Loading:
+    """What loading one file needs: the loader of validated records, the validator,
+    the known accounts and, for events, the analytics store (inside its transaction)."""
+
+    load: Loader
+    validator: RowValidator
+    accounts: set[str]
+    store: AnalyticsStore | None = None
+
+
 @contextmanager
-def _loader(
-    workspace: Workspace, entity: Entity, *, commit: bool
-) -> Iterator[tuple[Loader, RowValidator]]:
+def _loader(workspace: Workspace, entity: Entity, *, commit: bool) -> Iterator[Loading]:
     """A loader of validated batches inside one transaction, committed at the end (or
     rolled back for a dry run or on any error)."""
     session = session_factory(workspace.engine)()
@@ -190,9 +285,9 @@ def _loader(
         if entity.store is Store.ANALYTICS:
             store = workspace.analytics(memory_limit="512MB")
             with store.transaction(commit=commit):
-                yield (lambda records: append_events(store, records)), validator
+                yield Loading(lambda rs: append_events(store, rs), validator, accounts, store)
         else:
-            yield (lambda records: upsert(session, entity, records)), validator
+            yield Loading(lambda rs: upsert(session, entity, rs), validator, accounts)
         if commit:
             session.commit()
         else:

@@ -148,11 +148,14 @@ def event_batch(records: Sequence[Record]) -> pa.Table:
         "event": [r["event"] for r in records],
         "count": [r.get("count") or 1 for r in records],
         "message_id": [event_message_id(r) for r in records],
-        "properties": [
-            None if p is None else json.dumps(p, sort_keys=True, default=str) for p in properties
-        ],
+        "properties": [None if p is None else _compact_json(p) for p in properties],
     }
     return pa.Table.from_pydict(columns, schema=EVENT_BATCH_SCHEMA)
+
+
+def _compact_json(value: dict[str, Any]) -> str:
+    """JSON text as the analytics engine writes it (compact, keys in their order)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def append_events(store: AnalyticsStore, records: Sequence[Record]) -> Counts:

@@ -109,6 +109,7 @@ class AnalyticsStore:
             con = ibis.duckdb.connect(path)
         except Exception as exc:  # duckdb raises several unrelated types here
             raise StoreError(f"cannot open the analytics store {path}: {exc}") from exc
+        con.raw_sql("SET TimeZone = 'UTC'")
         if memory_limit:
             con.raw_sql(f"SET memory_limit = '{memory_limit}'")
         store = cls(con, timezone=timezone)
@@ -152,14 +153,16 @@ class AnalyticsStore:
         skipped and counted as duplicates.
         """
         batch = batch.select(EVENT_BATCH_SCHEMA.names).cast(EVENT_BATCH_SCHEMA)
+        ordered = batch.append_column("_kw_ord", pa.array(range(batch.num_rows), pa.int64()))
         raw = self.con.con
-        raw.register("_kw_batch", batch)
+        raw.register("_kw_batch", ordered)
         try:
             self._sql(
                 f"""
                 CREATE OR REPLACE TEMP TABLE _kw_new AS
-                SELECT b.* EXCLUDE (rn) FROM (
-                    SELECT *, row_number() OVER (PARTITION BY message_id) AS rn FROM _kw_batch
+                SELECT b.* EXCLUDE (rn, _kw_ord) FROM (
+                    SELECT *, row_number() OVER (PARTITION BY message_id ORDER BY _kw_ord) AS rn
+                    FROM _kw_batch
                 ) AS b
                 ANTI JOIN {EVENTS} AS e ON e.message_id = b.message_id
                 WHERE b.rn = 1
