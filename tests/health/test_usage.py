@@ -107,3 +107,17 @@ def test_custom_measure_active_days_ignores_later_data() -> None:
     for rows in (ROWS, ROWS + later):
         result = custom_measure(rollup(rows), AS_OF, measure).to_pyarrow().to_pylist()
         assert {r["account_id"]: r["login_days"] for r in result} == {"A": 5.0, "B": 0.0}
+
+
+def test_custom_measure_user_days_per_active_user() -> None:
+    measure = CustomMeasure(
+        name="days_per_user",
+        events=("login", "report_created"),
+        aggregation=Aggregation.USER_DAYS,
+        per_active_user=True,
+    )
+    rows = custom_measure(rollup(ROWS), AS_OF, measure).to_pyarrow().to_pylist()
+    values = {r["account_id"]: r["days_per_user"] for r in rows}
+    # u1 on day 0, u2 on day 3 (two events, one user-day), u3 on day 10: 3 user-days, 3 users
+    assert values["A"] == pytest.approx(1.0)
+    assert values["B"] is None

@@ -32,11 +32,14 @@ LAPSE_DAYS = 30
 
 
 class Aggregation(StrEnum):
-    """How a custom measure aggregates the rollup rows of its events."""
+    """How a custom measure aggregates the rollup rows of its events: ``count`` sums
+    their counts, ``active_users`` counts distinct users, ``active_days`` distinct days,
+    ``user_days`` distinct (user, day) pairs."""
 
     COUNT = "count"
     ACTIVE_USERS = "active_users"
     ACTIVE_DAYS = "active_days"
+    USER_DAYS = "user_days"
 
 
 @dataclass(frozen=True)
@@ -161,13 +164,20 @@ def custom_measure(rollup: ibis.Table, as_of: date, measure: CustomMeasure) -> i
         rollup.day > as_of - timedelta(days=measure.window_days), rollup.day <= as_of
     )
     mine = window.event.isin(list(measure.events))
+    if measure.aggregation is Aggregation.USER_DAYS:
+        window = window.group_by(["account_id", "user_id", "day"]).aggregate(
+            count=window["count"].sum(where=mine), hit=mine.any()
+        )
+        mine = window.hit & window.user_id.notnull()
     value: ibis.Value
     if measure.aggregation is Aggregation.COUNT:
         value = window["count"].sum(where=mine)
     elif measure.aggregation is Aggregation.ACTIVE_USERS:
         value = window.user_id.nunique(where=mine)
-    else:
+    elif measure.aggregation is Aggregation.ACTIVE_DAYS:
         value = window.day.nunique(where=mine)
+    else:
+        value = mine.sum()
     agg = window.group_by("account_id").aggregate(
         value=value.fill_null(0).cast("float64"), users=window.user_id.nunique()
     )
