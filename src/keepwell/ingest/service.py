@@ -145,7 +145,7 @@ def _accounts_of(session: Session, messages: Iterable[Message]) -> dict[str, str
     query = sa.select(Identity.user_id, Identity.account_id).where(
         Identity.user_id.in_(users), Identity.account_id.is_not(None)
     )
-    return {user: account for user, account in session.execute(query).tuples() if account}
+    return {user: account for user, account in session.execute(query) if account}
 
 
 def _keep_pending(session: Session, messages: Sequence[Message]) -> None:
