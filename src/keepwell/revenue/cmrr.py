@@ -14,11 +14,11 @@ from keepwell.revenue.ledger import MONEY
 SUCCESSOR_DAYS = 30
 
 
-def successor_starts(lines: ir.Table) -> ir.Table:
-    """For each line, the earliest start of a successor: another line of the same
-    account and product starting after it and no later than ``SUCCESSOR_DAYS`` after
-    its end. Columns: line_id, successor_on (null when there is none)."""
-    left = lines.select("line_id", "account_id", "product", "starts_on", "ends_on")
+def successor_starts(expiring: ir.Table, lines: ir.Table) -> ir.Table:
+    """For each line of ``expiring``, the earliest start of a successor: another line of
+    ``lines`` with the same account and product starting after it and no later than
+    ``SUCCESSOR_DAYS`` after its end. Columns: line_id, successor_on (null when none)."""
+    left = expiring.select("line_id", "account_id", "product", "starts_on", "ends_on")
     right = lines.select(
         s_line=lines.line_id,
         s_account=lines.account_id,
@@ -42,20 +42,24 @@ def cmrr_parts(lines: ir.Table, day: date, horizon_days: int = 90) -> ir.Table:
     mrr: lines active on ``day``; added: lines starting in (day, day + h];
     removed: active lines ending in (day, day + h] that have ``auto_renew`` false or
     unknown and no successor, or whose successor itself starts within the horizon
-    (it is counted in ``added`` and replaces its predecessor).
+    (it is counted in ``added`` and replaces its predecessor). Only the lines ending
+    within the horizon are matched with their successors.
     """
     end = day + timedelta(days=horizon_days)
-    succ = successor_starts(lines).rename(succ_line="line_id")
-    joined = lines.left_join(succ, lines.line_id == succ.succ_line)
-    active = (joined.starts_on <= day) & (joined.ends_on.isnull() | (joined.ends_on > day))
-    starting = (joined.starts_on > day) & (joined.starts_on <= end)
-    ending = active & joined.ends_on.notnull() & (joined.ends_on <= end)
-    no_successor = joined.successor_on.isnull()
-    lapsing = ~joined.auto_renew.fill_null(False) & no_successor
-    replaced = joined.successor_on.notnull() & (joined.successor_on <= end)
     zero = ibis.literal(0).cast(MONEY)
-    return joined.aggregate(
-        mrr=active.ifelse(joined.mrr, zero).sum().cast(MONEY),
-        added=starting.ifelse(joined.mrr, zero).sum().cast(MONEY),
-        removed=(ending & (lapsing | replaced)).ifelse(joined.mrr, zero).sum().cast(MONEY),
+    active = (lines.starts_on <= day) & (lines.ends_on.isnull() | (lines.ends_on > day))
+    starting = (lines.starts_on > day) & (lines.starts_on <= end)
+    totals = lines.aggregate(
+        mrr=active.ifelse(lines.mrr, zero).sum().cast(MONEY),
+        added=starting.ifelse(lines.mrr, zero).sum().cast(MONEY),
     )
+    ending = lines.filter(active & lines.ends_on.notnull() & (lines.ends_on <= end))
+    soon = lines.filter(lines.starts_on <= end + timedelta(days=SUCCESSOR_DAYS))
+    succ = successor_starts(ending, soon).rename(succ_line="line_id")
+    joined = ending.join(succ, ending.line_id == succ.succ_line)
+    lapsing = ~joined.auto_renew.fill_null(False) & joined.successor_on.isnull()
+    replaced = joined.successor_on.notnull() & (joined.successor_on <= end)
+    removed = joined.aggregate(
+        removed=(lapsing | replaced).ifelse(joined.mrr, zero).sum().fill_null(0).cast(MONEY)
+    )
+    return totals.cross_join(removed)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from keepwell.revenue.ledger import MONEY, mrr_at
+from keepwell.revenue.ledger import MONEY
 
 ZERO = Decimal(0)
 
@@ -91,28 +92,44 @@ def cac_payback(
     return float(cac / (new_arpa * Decimal(str(gross_margin))))
 
 
-def ttm_retention(lines: ir.Table, month: int) -> ir.Table:
-    """One row: base, current and floor MRR of the accounts with MRR at the end of
-    month ``month - 12``: NRR = current / base, GRR = floor / base, where
-    current = sum of MRR_T and floor = sum of min(MRR_T, MRR_{T-12})."""
-    before = mrr_at(lines, month - 12).rename(before="mrr")
-    after = mrr_at(lines, month).rename(after="mrr", after_id="account_id")
-    joined = before.left_join(after, before.account_id == after.after_id)
-    now = joined.after.fill_null(0).cast(MONEY)
-    floor = ibis.least(now, joined.before).cast(MONEY)
-    return joined.aggregate(
-        base=joined.before.sum().cast(MONEY),
-        current=now.sum().cast(MONEY),
-        floor=floor.sum().cast(MONEY),
+def point_figures(lines: ir.Table, accounts: ir.Table, day: date, month: int) -> ir.Table:
+    """One row of figures from each account's MRR on ``day``, at the end of month
+    ``month`` (T) and at the end of month ``month - 12``, in one pass over the lines.
+
+    mrr = Σ MRR on day; paying = accounts with MRR > 0 on day; over the accounts with
+    MRR at T-12: ttm_base = Σ MRR_{T-12}, ttm_current = Σ MRR_T, ttm_floor =
+    Σ min(MRR_T, MRR_{T-12}) (TTM NRR = current / base, GRR = floor / base);
+    over accounts paying on day with a known, positive ``category_budget``:
+    wallet_arr = Σ 12 x MRR, wallet_budget = Σ budget (share of wallet = arr / budget).
+    """
+    zero = ibis.literal(0).cast(MONEY)
+    flags = lines.select(
+        "account_id",
+        "mrr",
+        on_day=(lines.starts_on <= day) & (lines.ends_on.isnull() | (lines.ends_on > day)),
+        now=_active_at(lines, month),
+        before=_active_at(lines, month - 12),
     )
-
-
-def share_of_wallet(mrr: ir.Table, accounts: ir.Table) -> ir.Table:
-    """One row: ARR and category budget summed over paying accounts with a known
-    budget; share of wallet = arr / budget."""
+    f = flags.filter(flags.on_day | flags.now | flags.before)
+    per = f.group_by("account_id").aggregate(
+        day=f.on_day.ifelse(f.mrr, zero).sum().cast(MONEY),
+        now=f.now.ifelse(f.mrr, zero).sum().cast(MONEY),
+        before=f.before.ifelse(f.mrr, zero).sum().cast(MONEY),
+    )
     budgets = accounts.filter(accounts.category_budget.notnull() & (accounts.category_budget > 0))
     budgets = budgets.select(budget_id=budgets.account_id, budget=budgets.category_budget)
-    joined = mrr.join(budgets, mrr.account_id == budgets.budget_id)
-    return joined.aggregate(
-        arr=(joined.mrr * 12).sum().cast(MONEY), budget=joined.budget.sum().cast(MONEY)
+    t = per.left_join(budgets, per.account_id == budgets.budget_id)
+    kept, wallet = t.before > 0, (t.day > 0) & t.budget.notnull()
+    return t.aggregate(
+        mrr=t.day.sum().fill_null(0).cast(MONEY),
+        paying=(t.day > 0).cast("int64").sum().fill_null(0),
+        ttm_base=kept.ifelse(t.before, zero).sum().fill_null(0).cast(MONEY),
+        ttm_current=kept.ifelse(t.now, zero).sum().fill_null(0).cast(MONEY),
+        ttm_floor=kept.ifelse(ibis.least(t.now, t.before), zero).sum().fill_null(0).cast(MONEY),
+        wallet_arr=wallet.ifelse(t.day * 12, zero).sum().fill_null(0).cast(MONEY),
+        wallet_budget=wallet.ifelse(t.budget, zero).sum().fill_null(0).cast(MONEY),
     )
+
+
+def _active_at(lines: ir.Table, month: int) -> ir.BooleanValue:
+    return (lines.start_m <= month) & (lines.end_m > month)

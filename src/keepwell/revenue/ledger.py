@@ -108,23 +108,34 @@ def mrr_changes(lines: ir.Table, key: tuple[str, ...] = ("account_id",)) -> ir.T
     """Months in which the MRR of each ``key`` (an account by default) changes.
 
     One row per (key, month) with a line starting or ending: ``prev`` = MRR at the end
-    of the month before, ``curr`` = MRR at the end of the month, and ``first_m`` = the
-    first month with MRR of that key. Sparse: months without a line boundary carry
-    the MRR of the last row. Formula: curr = running sum of (+mrr at start_m,
-    -mrr at end_m).
+    of the month before, ``curr`` = MRR at the end of the month, and ``had_before`` =
+    whether the key had MRR at the end of an earlier month. Sparse: months without a
+    line boundary carry the MRR of the last row. Formula: curr = running sum of
+    (+mrr at start_m, -mrr at end_m); had_before = a line with mrr > 0 and
+    start_m < end_m started before the month (such a line has MRR at the end of its
+    first month, and mrr is never negative). One window pass, no self-join.
     """
     cols = list(key)
-    starts = lines.select(*cols, m=lines.start_m, delta=lines.mrr)
+    paying = ((lines.mrr > 0) & (lines.end_m > lines.start_m)).cast("int64")
+    starts = lines.select(*cols, m=lines.start_m, delta=lines.mrr, opened=paying)
     ends = lines.filter(lines.end_m < OPEN_END).select(
-        *cols, m=lines.end_m, delta=(-lines.mrr).cast(MONEY)
+        *cols, m=lines.end_m, delta=(-lines.mrr).cast(MONEY), opened=ibis.literal(0, "int64")
     )
     deltas = starts.union(ends, distinct=False)
-    net = deltas.group_by([*cols, "m"]).aggregate(delta=deltas.delta.sum().cast(MONEY))
+    net = deltas.group_by([*cols, "m"]).aggregate(
+        delta=deltas.delta.sum().cast(MONEY), opened=deltas.opened.sum()
+    )
     window = ibis.window(group_by=cols, order_by="m", rows=(None, 0))
-    running = net.mutate(curr=net.delta.sum().over(window).cast(MONEY))
-    running = running.mutate(prev=(running.curr - running.delta).cast(MONEY))
-    first = running.m.min(where=running.curr > 0).over(ibis.window(group_by=cols))
-    return running.select(*cols, "m", "prev", "curr", first_m=first)
+    running = net.mutate(
+        curr=net.delta.sum().over(window).cast(MONEY), opened_so_far=net.opened.sum().over(window)
+    )
+    return running.select(
+        *cols,
+        "m",
+        prev=(running.curr - running.delta).cast(MONEY),
+        curr=running.curr,
+        had_before=running.opened_so_far > running.opened,
+    )
 
 
 def mrr_at(lines: ir.Table, month: int, key: tuple[str, ...] = ("account_id",)) -> ir.Table:

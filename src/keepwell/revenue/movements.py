@@ -10,7 +10,10 @@ Starting MRR + the five movements = ending MRR for every month, to the cent.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -19,6 +22,8 @@ from keepwell.revenue.ledger import MONEY
 
 #: The group of every row when movements are not grouped.
 ALL = "all"
+#: Zero in the scale of money amounts (decimal(18, 6)).
+ZERO = Decimal("0.000000")
 
 
 class Movement(StrEnum):
@@ -47,8 +52,8 @@ def classify(changes: ir.Table) -> dict[Movement, ir.BooleanValue]:
     """Which movement each row of :func:`keepwell.revenue.ledger.mrr_changes` is."""
     p, c = changes.prev, changes.curr
     return {
-        Movement.NEW: (p == 0) & (c > 0) & (changes.m == changes.first_m),
-        Movement.REACTIVATION: (p == 0) & (c > 0) & (changes.m > changes.first_m),
+        Movement.NEW: (p == 0) & (c > 0) & ~changes.had_before,
+        Movement.REACTIVATION: (p == 0) & (c > 0) & changes.had_before,
         Movement.EXPANSION: (p > 0) & (c > p),
         Movement.CONTRACTION: (c > 0) & (c < p),
         Movement.CHURN: (p > 0) & (c == 0),
@@ -56,8 +61,11 @@ def classify(changes: ir.Table) -> dict[Movement, ir.BooleanValue]:
 
 
 def movement_amounts(changes: ir.Table) -> ir.Table:
-    """Per (group, m): the amount and the count of each movement, and the change in
-    the number of keys with MRR (``accounts_delta``)."""
+    """Per (group, m) with any change: the amount and the count of each movement, and
+    the change in the number of keys with MRR (``accounts_delta``).
+
+    ``changes`` has the columns of ``mrr_changes`` plus ``group`` (a string).
+    """
     kinds = classify(changes)
     diff = (changes.curr - changes.prev).cast(MONEY)
     zero = ibis.literal(0).cast(MONEY)
@@ -72,37 +80,49 @@ def movement_amounts(changes: ir.Table) -> ir.Table:
     return changes.group_by(["group", "m"]).aggregate(**metrics)
 
 
-def monthly_movements(changes: ir.Table, first: int, last: int) -> ir.Table:
+def monthly_movements(
+    amounts: Iterable[Mapping[str, Any]], first: int, last: int, groups: Iterable[str] = ()
+) -> list[dict[str, Any]]:
     """Movements of every month ``first..last`` (month indexes) and every group.
 
-    ``changes`` has the columns of ``mrr_changes`` plus ``group`` (a string). Columns
-    of the result: :data:`COLUMNS`; amounts are decimal(18, 6) in the base currency.
-    Starting MRR of a month is the ending MRR of the month before (sum of all earlier
-    movements), so months without any change still appear.
+    ``amounts`` are rows of :func:`movement_amounts` for any months (a few rows per
+    group and month, already aggregated in the engine). Rows of the result have the keys
+    :data:`COLUMNS`, ordered by group and month; amounts are exact decimals in the base
+    currency. Starting MRR of ``first`` = sum of all earlier movements; then
+    ending = starting + new + reactivation + expansion + contraction + churn, and the
+    next month starts where this one ended, so months without a change still appear.
+    Every group of ``groups`` appears, even without any change.
     """
-    amounts = movement_amounts(changes.filter(changes.m <= last))
-    groups = amounts.select("group").distinct()
-    grid = groups.cross_join(ibis.memtable({"m": list(range(first, last + 1))}))
-    zero = ibis.literal(0).cast(MONEY)
-    filler = grid.mutate(
-        **{str(k): zero for k in MOVEMENTS},
-        **{f"{k}_accounts": ibis.literal(0).cast("int64") for k in MOVEMENTS},
-        accounts_delta=ibis.literal(0).cast("int64"),
-    )
-    both = amounts.union(filler.select(*amounts.columns), distinct=False)
-    names = [c for c in amounts.columns if c not in ("group", "m")]
-    summed = both.group_by(["group", "m"]).aggregate(
-        **{n: both[n].sum().cast(MONEY if n in MOVEMENTS else "int64") for n in names}
-    )
-    net = sum((summed[str(k)] for k in MOVEMENTS), zero).cast(MONEY)
-    window = ibis.window(group_by="group", order_by="m", rows=(None, 0))
-    running = summed.mutate(
-        ending_mrr=net.sum().over(window).cast(MONEY),
-        ending_accounts=summed.accounts_delta.sum().over(window).cast("int64"),
-        net=net,
-    )
-    running = running.mutate(
-        starting_mrr=(running.ending_mrr - running.net).cast(MONEY),
-        starting_accounts=running.ending_accounts - running.accounts_delta,
-    )
-    return running.filter(running.m >= first).select(*COLUMNS).order_by(["group", "m"])
+    by_group: dict[str, dict[int, Mapping[str, Any]]] = {g: {} for g in groups}
+    for row in amounts:
+        if row["m"] <= last:
+            by_group.setdefault(str(row["group"]), {})[int(row["m"])] = row
+    result: list[dict[str, Any]] = []
+    for group in sorted(by_group):
+        months = by_group[group]
+        before = [r for m, r in months.items() if m < first]
+        mrr = sum((_net(r) for r in before), ZERO)
+        accounts = sum(int(r["accounts_delta"]) for r in before)
+        for m in range(first, last + 1):
+            row = _month_row(group, m, months.get(m), mrr, accounts)
+            mrr, accounts = row["ending_mrr"], row["ending_accounts"]
+            result.append(row)
+    return result
+
+
+def _net(row: Mapping[str, Any]) -> Decimal:
+    return sum((row[k] for k in MOVEMENTS), ZERO)
+
+
+def _month_row(
+    group: str, m: int, change: Mapping[str, Any] | None, mrr: Decimal, accounts: int
+) -> dict[str, Any]:
+    row: dict[str, Any] = {"group": group, "m": m, "starting_mrr": mrr}
+    row.update({k: ZERO if change is None else change[k] for k in MOVEMENTS})
+    row["ending_mrr"] = mrr + _net(row)
+    row["starting_accounts"] = accounts
+    for k in MOVEMENTS:
+        row[f"{k}_accounts"] = 0 if change is None else int(change[f"{k}_accounts"])
+    delta = 0 if change is None else int(change["accounts_delta"])
+    row["ending_accounts"] = accounts + delta
+    return {k: row[k] for k in COLUMNS}

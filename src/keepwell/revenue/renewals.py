@@ -26,10 +26,16 @@ class Outcome(StrEnum):
     CHURNED = "churned"
 
 
-def with_successors(expiring: ir.Table, lines: ir.Table) -> ir.Table:
-    """``expiring`` lines with ``successors`` (count) and ``successor_mrr`` (sum, 0 when
-    none) of lines of the same account and product starting within the grace window."""
+def with_successors(expiring: ir.Table, lines: ir.Table, start: date, end: date) -> ir.Table:
+    """``expiring`` lines (all ending in [start, end]) with ``successors`` (count) and
+    ``successor_mrr`` (sum, 0 when none) of lines of the same account and product
+    starting within the grace window."""
     left = expiring.select("line_id", "account_id", "product", "mrr", "ends_on", "auto_renew")
+    grace = ibis.interval(days=GRACE_DAYS)
+    near = (lines.starts_on >= start - timedelta(days=GRACE_DAYS)) & (
+        lines.starts_on <= end + timedelta(days=GRACE_DAYS)
+    )
+    lines = lines.filter(near)
     right = lines.select(
         s_line=lines.line_id,
         s_account=lines.account_id,
@@ -37,7 +43,6 @@ def with_successors(expiring: ir.Table, lines: ir.Table) -> ir.Table:
         s_starts=lines.starts_on,
         s_mrr=lines.mrr,
     )
-    grace = ibis.interval(days=GRACE_DAYS)
     cond = (
         (left.account_id == right.s_account)
         & (left.product == right.s_product)
@@ -58,7 +63,7 @@ def upcoming_renewals(lines: ir.Table, as_of: date, within_days: int) -> ir.Tabl
     has_successor."""
     end = as_of + timedelta(days=within_days)
     expiring = lines.filter((lines.ends_on > as_of) & (lines.ends_on <= end))
-    rows = with_successors(expiring, lines)
+    rows = with_successors(expiring, lines, as_of, end)
     return rows.select(
         "account_id",
         "product",
@@ -72,9 +77,16 @@ def upcoming_renewals(lines: ir.Table, as_of: date, within_days: int) -> ir.Tabl
 
 def past_renewals(lines: ir.Table, start: date, end: date) -> ir.Table:
     """Lines with ``ends_on`` in [start, end] and their outcome: account_id, product,
-    line_id, ends_on, expiring_mrr, successor_mrr, outcome (an :class:`Outcome`)."""
+    line_id, ends_on, expiring_mrr, successor_mrr, outcome (an :class:`Outcome`),
+    ordered by end date, account, product and line."""
+    outcomes = renewal_outcomes(lines, start, end)
+    return outcomes.order_by(["ends_on", "account_id", "product", "line_id"])
+
+
+def renewal_outcomes(lines: ir.Table, start: date, end: date) -> ir.Table:
+    """:func:`past_renewals` without an order (to aggregate)."""
     expiring = lines.filter((lines.ends_on >= start) & (lines.ends_on <= end))
-    rows = with_successors(expiring, lines)
+    rows = with_successors(expiring, lines, start, end)
     outcome = ibis.cases(
         (rows.successors == 0, str(Outcome.CHURNED)),
         (rows.successor_mrr > rows.mrr, str(Outcome.EXPANDED)),
@@ -89,11 +101,11 @@ def past_renewals(lines: ir.Table, start: date, end: date) -> ir.Table:
         expiring_mrr=rows.mrr,
         successor_mrr=rows.successor_mrr,
         outcome=outcome,
-    ).order_by(["ends_on", "account_id", "product", "line_id"])
+    )
 
 
 def renewal_totals(past: ir.Table) -> ir.Table:
-    """One row over :func:`past_renewals`: expiring, successor and floor MRR, accounts
+    """One row over :func:`renewal_outcomes`: expiring, successor and floor MRR, accounts
     up for renewal and accounts with at least one renewed line.
 
     gross dollar renewal rate = floor / expiring, where floor = sum of

@@ -16,58 +16,24 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from keepwell.contract.service import read_table
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
 from keepwell.revenue import cmrr, kpis, renewals
+from keepwell.revenue.book import Book, book_from_arrow
 from keepwell.revenue.cohorts import cohort_table
-from keepwell.revenue.ledger import (
-    converted_lines,
-    month_index,
-    month_label,
-    mrr_changes,
-    mrr_on_day,
-    require_columns,
-)
-from keepwell.revenue.movements import ALL, COLUMNS, monthly_movements
+from keepwell.revenue.ledger import month_index, month_label, mrr_changes, require_columns
+from keepwell.revenue.movements import ALL, COLUMNS, monthly_movements, movement_amounts
 from keepwell.revenue.sbg import ShiftedBetaGeometric
 from keepwell.revenue.simulator import Scenario, compare
 from keepwell.revenue.survival import SurvivalPoint, kaplan_meier
 
+__all__ = ["Book", "book_from_arrow"]
+
 #: ``--by`` value that groups by product (movements per account and product).
 PRODUCT = "product"
 NONE_LABEL = "(none)"
-
-
-@dataclass
-class Book:
-    """The inputs of revenue analytics, loaded once: subscription lines converted to the
-    base currency (``lines``) and ``accounts``, as Ibis tables on ``con``."""
-
-    con: Any
-    lines: ir.Table
-    accounts: ir.Table
-    base_currency: str
-    _changes: ir.Table | None = None
-
-    def changes(self) -> ir.Table:
-        """:func:`mrr_changes` per account, computed once and kept in the engine."""
-        if self._changes is None:
-            self._changes = self.materialize("kw_changes", mrr_changes(self.lines))
-        return self._changes
-
-    def materialize(self, name: str, expr: ir.Table) -> ir.Table:
-        """Store ``expr`` as a temporary table ``name`` of the backend and return it."""
-        sql = ibis.to_sql(expr, dialect=self.con.name)
-        self.con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
-        table: ir.Table = self.con.table(name)
-        return table
-
-    def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.con.to_pyarrow(expr).to_pylist()
-        return result
 
 
 def load_book(workspace: Workspace) -> Book:
@@ -81,21 +47,6 @@ def load_book(workspace: Workspace) -> Book:
         read_table(workspace, "fx_rates"),
         workspace.setting("base_currency"),
     )
-
-
-def book_from_arrow(
-    subscriptions: pa.Table, accounts: pa.Table, fx_rates: pa.Table, base_currency: str
-) -> Book:
-    """A :class:`Book` from Arrow tables in the contract's layout."""
-    con = ibis.duckdb.connect()
-    raw = con.con
-    raw.register("kw_subscriptions", subscriptions)
-    raw.register("kw_fx_rates", fx_rates)
-    lines = converted_lines(con.table("kw_subscriptions"), con.table("kw_fx_rates"), base_currency)
-    raw.register("kw_accounts", accounts)
-    book = Book(con, lines, con.table("kw_accounts"), base_currency)
-    book.lines = book.materialize("kw_lines", lines)
-    return book
 
 
 def _book(workspace: Workspace, book: Book | None) -> Book:
@@ -114,17 +65,15 @@ def last_complete_month(as_of: date) -> int:
     return index if month_end(index) == as_of else index - 1
 
 
-def grouped_changes(book: Book, by: str | None) -> ir.Table:
-    """:func:`mrr_changes` with a string ``group`` column: "all", the product
-    (movements per account and product) or an account attribute."""
-    if by is None:
-        return book.changes().mutate(group=ibis.literal(ALL))
+def grouped_changes(book: Book, by: str) -> ir.Table:
+    """:func:`mrr_changes` with a string ``group`` column: the product (movements per
+    account and product) or an account attribute."""
     if by == PRODUCT:
         changes = mrr_changes(book.lines, ("account_id", "product"))
         return changes.mutate(group=changes.product.fill_null(NONE_LABEL)).drop("product")
     require_columns(book.accounts, [by], "accounts")
     attrs = book.accounts.select(attr_id=book.accounts.account_id, attr=book.accounts[by])
-    changes = book.changes()
+    changes = mrr_changes(book.lines)
     joined = changes.left_join(attrs, changes.account_id == attrs.attr_id)
     group = joined.attr.cast("string").fill_null(NONE_LABEL)
     return joined.mutate(group=group).drop("attr", "attr_id")
@@ -148,16 +97,19 @@ def mrr_movements(
         raise InputError(f"--to {end} is before --from {start}")
     book = _book(workspace, book)
     first, last = month_index(start), month_index(end)
-    rows = book.rows(monthly_movements(grouped_changes(book, by), first, last))
+    if by is None:
+        amounts = book.movement_amounts()
+    else:
+        amounts = book.rows(movement_amounts(grouped_changes(book, by)))
     result = []
-    for row in rows:
+    for row in monthly_movements(amounts, first, last):
         row["month"] = month_label(row.pop("m"))
         result.append({k: row[k] for k in ("group", "month", *COLUMNS[2:])})
     return result
 
 
 def _totals(book: Book, first: int, last: int) -> dict[int, dict[str, Any]]:
-    rows = book.rows(monthly_movements(grouped_changes(book, None), first, last))
+    rows = monthly_movements(book.movement_amounts(), first, last, groups=(ALL,))
     return {int(r["m"]): r for r in rows}
 
 
@@ -216,17 +168,15 @@ def portfolio_summary(
     current = month_index(as_of)
     totals = _totals(book, min(month, current - 6), max(month, current - 1))
     rates = kpis.monthly_rates(totals[month])
-    on_day = mrr_on_day(book.lines, as_of)
-    day = book.rows(on_day.aggregate(mrr=on_day.mrr.sum(), n=on_day.count()))[0]
-    mrr, paying = day["mrr"] or Decimal(0), int(day["n"])
+    renewal_start = as_of - timedelta(days=renewal_days - 1)
+    point = kpis.point_figures(book.lines, book.accounts, as_of, month)
+    parts = cmrr.cmrr_parts(book.lines, as_of, horizon_days).drop("mrr")
+    outcomes = renewals.renewal_outcomes(book.lines, renewal_start, as_of)
+    one = point.cross_join(parts).cross_join(renewals.renewal_totals(outcomes))
+    fig = book.rows(one)[0]
+    mrr, paying = fig["mrr"], int(fig["paying"])
     arpa = kpis.arpa(mrr, paying)
     churn6 = [kpis.monthly_rates(totals[m]).logo_churn_rate for m in range(current - 6, current)]
-    ttm = book.rows(kpis.ttm_retention(book.lines, month))[0]
-    parts = book.rows(cmrr.cmrr_parts(book.lines, as_of, horizon_days))[0]
-    renewal_start = as_of - timedelta(days=renewal_days - 1)
-    past = renewals.past_renewals(book.lines, renewal_start, as_of)
-    ren = book.rows(renewals.renewal_totals(past))[0]
-    wallet = book.rows(kpis.share_of_wallet(on_day, book.accounts))[0]
     return Summary(
         as_of=as_of,
         month=month_label(month),
@@ -239,19 +189,19 @@ def portfolio_summary(
         gross_mrr_churn_rate=rates.gross_mrr_churn_rate,
         nrr_monthly=rates.nrr,
         grr_monthly=rates.grr,
-        nrr_ttm=kpis.ratio(ttm["current"] or 0, ttm["base"] or 0),
-        grr_ttm=kpis.ratio(ttm["floor"] or 0, ttm["base"] or 0),
+        nrr_ttm=kpis.ratio(fig["ttm_current"], fig["ttm_base"]),
+        grr_ttm=kpis.ratio(fig["ttm_floor"], fig["ttm_base"]),
         quick_ratio=kpis.quick_ratio([totals[month]]),
         ltv=kpis.ltv(arpa, gross_margin, churn6),
         cac_payback_months=kpis.cac_payback(
             cac, totals[month]["new"], totals[month]["new_accounts"], gross_margin
         ),
-        cmrr=parts["mrr"] + parts["added"] - parts["removed"],
+        cmrr=mrr + fig["added"] - fig["removed"],
         renewal_period_start=renewal_start,
-        logo_renewal_rate=kpis.ratio(ren["renewed_accounts"] or 0, ren["accounts"] or 0),
-        gross_dollar_renewal_rate=kpis.ratio(ren["floor"] or 0, ren["expiring"] or 0),
-        net_dollar_renewal_rate=kpis.ratio(ren["successor"] or 0, ren["expiring"] or 0),
-        share_of_wallet=kpis.ratio(wallet["arr"] or 0, wallet["budget"] or 0),
+        logo_renewal_rate=kpis.ratio(fig["renewed_accounts"] or 0, fig["accounts"] or 0),
+        gross_dollar_renewal_rate=kpis.ratio(fig["floor"] or 0, fig["expiring"] or 0),
+        net_dollar_renewal_rate=kpis.ratio(fig["successor"] or 0, fig["expiring"] or 0),
+        share_of_wallet=kpis.ratio(fig["wallet_arr"], fig["wallet_budget"]),
     )
 
 
@@ -313,12 +263,12 @@ def survival_curves(
     complete month of ``as_of``, per group ("all" when ungrouped)."""
     book = _book(workspace, book)
     last = last_complete_month(as_of)
-    changes = book.changes()
-    changes = changes.filter((changes.m <= last) & changes.first_m.notnull())
+    changes = mrr_changes(book.lines)
+    changes = changes.filter(changes.m <= last)
+    paying = changes.filter(changes.curr > 0)
+    firsts = paying.group_by("account_id").aggregate(first_m=paying.m.min())
     churned = changes.filter((changes.prev > 0) & (changes.curr == 0))
     churns = churned.group_by("account_id").aggregate(churn_m=churned.m.min())
-    firsts = changes.group_by("account_id").aggregate(first_m=changes.first_m.min())
-    firsts = firsts.filter(firsts.first_m <= last)
     joined = firsts.left_join(churns, firsts.account_id == churns.account_id)
     subjects = joined.select(
         "account_id",
