@@ -147,3 +147,27 @@ def test_cli_score_and_show(
         assert bad.exit_code != 0
     finally:
         get_settings.cache_clear()
+
+
+def test_cli_backtest(
+    sqlite_workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load(sqlite_workspace, tmp_path)
+    monkeypatch.setenv("KEEPWELL_HOME", str(sqlite_workspace.root))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        args = ["health", "backtest", "--from", "2025-05", "--to", "2025-06", "--horizon", "30"]
+        result = runner.invoke(_app(), [*args, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        payload = json.loads(result.output)
+        # the data ends on 2025-07-31 (the last events): both months have a known outcome
+        assert payload["months"] == ["2025-05-31", "2025-06-30"]
+        assert payload["observations"] == 4
+        assert payload["churn_rate"] == 0
+        table = runner.invoke(_app(), args)
+        assert "ROC AUC of the score for churn: n/a" in table.output
+        bad = runner.invoke(_app(), ["health", "backtest", "--from", "2025-13", "--to", "2025-06"])
+        assert bad.exit_code != 0
+    finally:
+        get_settings.cache_clear()

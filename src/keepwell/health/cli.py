@@ -1,7 +1,9 @@
-"""CLI face of customer health: ``keepwell score`` and ``keepwell health show``."""
+"""CLI face of customer health: ``keepwell score``, ``keepwell health show`` and
+``keepwell health backtest``."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -89,9 +91,65 @@ def _print_explanation(e: dict[str, Any], fmt: OutputFormat) -> None:
         print_rows(previous["drivers"][:5], fmt, title="Drivers of the change")
 
 
+def parse_month(value: str, option: str) -> date:
+    """``YYYY-MM`` as the first day of that month."""
+    try:
+        return date.fromisoformat(f"{value}-01")
+    except ValueError as exc:
+        raise InputError(f"{option} {value!r} is not a month", hint="use YYYY-MM") from exc
+
+
+def backtest_command(
+    first: Annotated[str, typer.Option("--from", help="First month scored (YYYY-MM).")],
+    last: Annotated[str, typer.Option("--to", help="Last month scored (YYYY-MM).")],
+    horizon: Annotated[int, typer.Option(help="Days after each month end to watch.")] = 180,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Back-test the health score: does it predict churn in the following days?"""
+    ws = workspace()
+    try:
+        report = service.backtest_scores(
+            ws, parse_month(first, "--from"), parse_month(last, "--to"), horizon
+        )
+    finally:
+        ws.close()
+    payload = asdict(report)
+    if fmt is OutputFormat.JSON:
+        print_json(payload)
+        return
+    _print_backtest(payload, fmt)
+
+
+def _number(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _print_backtest(r: dict[str, Any], fmt: OutputFormat) -> None:
+    months = r["months"]
+    span = f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}" if months else "no month"
+    out.print(
+        f"Back-test {span}, horizon {r['horizon_days']} days: {r['observations']} "
+        f"account-months, churn rate {_number(r['churn_rate'])}"
+    )
+    if r["skipped_months"]:
+        out.print(f"Skipped (outcome not known yet): {len(r['skipped_months'])} months")
+    out.print(
+        f"ROC AUC of the score for churn: {_number(r['auc_churn'])} "
+        f"(usage only: {_number(r['usage_only_auc_churn'])}; churn or contraction: "
+        f"{_number(r['auc_churn_or_contraction'])}); lift of the red band: "
+        f"{_number(r['red_lift'])}"
+    )
+    print_rows(r["bands"], fmt, title="Churn per band")
+    print_rows(r["measures"], fmt, title="Per-measure AUC for churn")
+    print_rows(r["suggested_weights"], fmt, title="Suggested weights (logistic, L2)")
+    if r["holdout"]:
+        print_rows([r["holdout"]], fmt, title="Out-of-time check of the suggested weights")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``score`` and ``health show`` to the root ``app``."""
     app.command("score")(score_command)
     health_app = typer.Typer(help="Customer health: scores and explanations.", no_args_is_help=True)
     health_app.command("show")(show_command)
+    health_app.command("backtest")(backtest_command)
     app.add_typer(health_app, name="health")

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
 from keepwell.core.database import transaction
-from keepwell.core.errors import NotFoundError
+from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
+from keepwell.health.backtest import BacktestReport, month_ends, run_backtest
 from keepwell.health.config import HealthConfig, ensure_config_file, load_config
 from keepwell.health.measures import ENTITIES, MeasureInputs
 from keepwell.health.models import HealthScore
@@ -214,3 +215,40 @@ def _change(current: HealthScore, previous: HealthScore | None) -> dict[str, Any
         "change": change,
         "drivers": drivers,
     }
+
+
+def data_end(inputs: MeasureInputs) -> date | None:
+    """The last day the stores hold facts for: the latest event day or line start."""
+    days = [
+        inputs.rollup.day.max().to_pyarrow().as_py(),
+        inputs.subscriptions.starts_on.max().to_pyarrow().as_py(),
+    ]
+    known = [d for d in days if d is not None]
+    return max(known) if known else None
+
+
+def backtest_scores(
+    workspace: Workspace,
+    first_month: date,
+    last_month: date,
+    horizon_days: int = 180,
+    *,
+    until: date | None = None,
+) -> BacktestReport:
+    """Score the portfolio as of each month end from ``first_month`` to ``last_month``
+    (only data available then) and compare with churn and contraction in the following
+    ``horizon_days``. Months whose horizon passes ``until`` (default: the last day with
+    data) are skipped, since what happened next is not known yet."""
+    if horizon_days < 1:
+        raise InputError(f"horizon must be at least 1 day, got {horizon_days}")
+    if last_month < first_month:
+        raise InputError(
+            f"--to {last_month:%Y-%m} is before --from {first_month:%Y-%m}",
+            hint="give the earlier month first",
+        )
+    inputs = measure_inputs(workspace)
+    end = until or data_end(inputs)
+    if end is None:
+        raise InputError("the workspace holds no data to back-test", hint="import data first")
+    months = month_ends(first_month, last_month)
+    return run_backtest(inputs, health_config(workspace), months, horizon_days, end)

@@ -1,0 +1,222 @@
+"""The back-test: does the health score predict what happened next?
+
+For each month end in the range, the portfolio is scored with only the data available
+then (every measure is as-of), and joined with what happened in the following
+``horizon`` days, read from the subscriptions:
+
+- *churn*: MRR is 0 at a month end in ``(as_of, as_of + horizon]`` or on the last day;
+- *contraction*: not churned, and MRR on ``as_of + horizon`` < 80 % of MRR on as_of.
+
+Month ends whose horizon passes ``data_end`` are left out (their outcome is not known).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import ibis
+import numpy as np
+
+from keepwell.health.config import HealthConfig
+from keepwell.health.evaluation import LogisticWeights, roc_auc
+from keepwell.health.measures import MeasureInputs
+from keepwell.health.operational import subscription_measures
+from keepwell.health.portfolio import AccountHealth, assess_portfolio
+from keepwell.health.scorecard import Band
+
+CONTRACTION = 0.8
+USAGE_GROUP = "usage"
+TRAIN_SHARE = 0.6
+
+
+def month_end(year: int, month: int) -> date:
+    """The last day of a calendar month."""
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def month_ends(first: date, last: date) -> list[date]:
+    """Month ends of every month from ``first``'s month to ``last``'s month, inclusive."""
+    result, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        result.append(month_end(year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return result
+
+
+def _mrr_on(subscriptions: ibis.Table, day: date) -> dict[str, float]:
+    rows = subscription_measures(subscriptions, day).select("account_id", "mrr").to_pyarrow()
+    return dict(zip(rows["account_id"].to_pylist(), rows["mrr"].to_pylist(), strict=True))
+
+
+def outcomes(subscriptions: ibis.Table, as_of: date, horizon: int) -> dict[str, tuple[bool, bool]]:
+    """``account_id -> (churned, contracted)`` over ``(as_of, as_of + horizon]``."""
+    end = as_of + timedelta(days=horizon)
+    checks = [d for d in month_ends(as_of + timedelta(days=1), end) if d <= end]
+    if not checks or checks[-1] != end:
+        checks.append(end)
+    start = _mrr_on(subscriptions, as_of)
+    later = [_mrr_on(subscriptions, d) for d in checks]
+    result = {}
+    for account, mrr in start.items():
+        if mrr <= 0:
+            continue
+        churned = any(m.get(account, 0.0) <= 0 for m in later)
+        contracted = not churned and later[-1].get(account, 0.0) < CONTRACTION * mrr
+        result[account] = (churned, contracted)
+    return result
+
+
+@dataclass
+class BacktestReport:
+    """What the back-test found (see the module docstring for the definitions)."""
+
+    months: list[date]
+    skipped_months: list[date]
+    horizon_days: int
+    observations: int = 0
+    churn_rate: float | None = None
+    auc_churn: float | None = None
+    auc_churn_or_contraction: float | None = None
+    usage_only_auc_churn: float | None = None
+    bands: list[dict[str, Any]] = field(default_factory=list)
+    red_lift: float | None = None
+    measures: list[dict[str, Any]] = field(default_factory=list)
+    suggested_weights: list[dict[str, Any]] = field(default_factory=list)
+    holdout: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Observation:
+    month: date
+    health: AccountHealth
+    churned: bool
+    contracted: bool
+
+
+def run_backtest(
+    inputs: MeasureInputs,
+    config: HealthConfig,
+    months: list[date],
+    horizon: int,
+    data_end: date,
+) -> BacktestReport:
+    """Score as of each month end in ``months`` and compare with the outcomes."""
+    usable = [m for m in months if m + timedelta(days=horizon) <= data_end]
+    report = BacktestReport(usable, [m for m in months if m not in usable], horizon)
+    observations: list[_Observation] = []
+    for as_of in usable:
+        happened = outcomes(inputs.subscriptions, as_of, horizon)
+        for health in assess_portfolio(inputs, as_of, config):
+            churned, contracted = happened.get(health.score.account_id, (False, False))
+            observations.append(_Observation(as_of, health, churned, contracted))
+    _summarize(report, observations, config)
+    return report
+
+
+def _risk(score: float | None) -> float:
+    return 50.0 if score is None else -score
+
+
+def _summarize(report: BacktestReport, obs: list[_Observation], config: HealthConfig) -> None:
+    report.observations = len(obs)
+    if not obs:
+        return
+    churn = [o.churned for o in obs]
+    report.churn_rate = sum(churn) / len(obs)
+    report.auc_churn = roc_auc([_risk(o.health.score.score) for o in obs], churn)
+    report.auc_churn_or_contraction = roc_auc(
+        [_risk(o.health.score.score) for o in obs], [o.churned or o.contracted for o in obs]
+    )
+    report.usage_only_auc_churn = roc_auc([_risk(_group_score(o, USAGE_GROUP)) for o in obs], churn)
+    report.bands = _bands(obs)
+    red = next((b for b in report.bands if b["band"] == Band.RED.value), None)
+    if red and red["churn_rate"] is not None and report.churn_rate:
+        report.red_lift = red["churn_rate"] / report.churn_rate
+    report.measures = _measure_aucs(obs)
+    _suggest_weights(report, obs)
+
+
+def _group_score(o: _Observation, name: str) -> float | None:
+    return next((g.score for g in o.health.score.groups if g.name == name), None)
+
+
+def _bands(obs: list[_Observation]) -> list[dict[str, Any]]:
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for o in obs:
+        c = counts[o.health.score.band.value]
+        c[0] += 1
+        c[1] += o.churned
+        c[2] += o.churned or o.contracted
+    return [
+        {
+            "band": band.value,
+            "accounts": counts[band.value][0],
+            "churned": counts[band.value][1],
+            "churn_rate": counts[band.value][1] / counts[band.value][0]
+            if counts[band.value][0]
+            else None,
+            "churn_or_contraction_rate": counts[band.value][2] / counts[band.value][0]
+            if counts[band.value][0]
+            else None,
+        }
+        for band in Band
+    ]
+
+
+def _measure_aucs(obs: list[_Observation]) -> list[dict[str, Any]]:
+    values: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for o in obs:
+        for m in o.health.score.measures:
+            if m.value is not None:
+                values[m.measure].append((m.value, o.churned))
+    rows = []
+    for name, pairs in values.items():
+        auc = roc_auc([v for v, _ in pairs], [c for _, c in pairs])
+        rows.append(
+            {
+                "measure": name,
+                "observations": len(pairs),
+                "auc": None if auc is None else max(auc, 1 - auc),
+                "direction": None
+                if auc is None
+                else ("higher, more churn" if auc > 0.5 else "lower, more churn"),
+            }
+        )
+    return sorted(rows, key=lambda r: -(r["auc"] or 0))
+
+
+def _points_matrix(obs: list[_Observation], names: list[str]) -> np.ndarray:
+    x = np.full((len(obs), len(names)), np.nan)
+    index = {n: i for i, n in enumerate(names)}
+    for row, o in enumerate(obs):
+        for m in o.health.score.measures:
+            if m.points is not None:
+                x[row, index[m.measure]] = m.points
+    return x
+
+
+def _suggest_weights(report: BacktestReport, obs: list[_Observation]) -> None:
+    names = sorted({m.measure for o in obs for m in o.health.score.measures})
+    x = _points_matrix(obs, names)
+    y = np.array([o.churned for o in obs])
+    if y.sum() == 0 or y.all():
+        return
+    report.suggested_weights = LogisticWeights().fit(x, y, names).summary()
+    months = sorted({o.month for o in obs})
+    cut = months[max(1, int(len(months) * TRAIN_SHARE)) - 1]
+    train = np.array([o.month <= cut for o in obs])
+    if train.all() or y[train].sum() == 0 or y[~train].sum() == 0:
+        return
+    model = LogisticWeights().fit(x[train], y[train], names)
+    current = [_risk(o.health.score.score) for o, t in zip(obs, train, strict=True) if not t]
+    report.holdout = {
+        "trained_through": cut,
+        "observations": int((~train).sum()),
+        "auc_current_weights": roc_auc(current, y[~train]),
+        "auc_suggested_weights": roc_auc(-model.weighted_score(x[~train]), y[~train]),
+        "auc_logistic": roc_auc(model.predict_risk(x[~train]), y[~train]),
+    }
