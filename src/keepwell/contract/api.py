@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tempfile
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -41,7 +42,7 @@ class AccountRead(BaseModel):
     country: str | None
     owner: str | None
     created_at: date | None
-    category_budget: float | None
+    category_budget: Decimal | None  # exact, serialised as a string
     is_prospect: bool
     attributes: dict[str, Any]
 
