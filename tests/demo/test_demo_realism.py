@@ -12,26 +12,34 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from conftest import MONTHS, Company, month_start
 
 
+def _by_account(
+    company: Company, events: pa.Table, column: str
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """account_id -> (day index, integer code of ``column``) of the given event rows."""
+    origin = np.datetime64(company.start.isoformat(), "us")
+    stamps = events.column("timestamp").to_numpy().astype("datetime64[us]")
+    days = ((stamps - origin) // np.timedelta64(1, "D")).astype(np.int64)
+    codes = pc.dictionary_encode(events.column(column)).combine_chunks().indices.to_numpy()
+    accounts = np.array(events.column("account_id").to_pylist())
+    order = np.argsort(accounts, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, accounts[order][1:] != accounts[order][:-1], True])
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for lo, hi in itertools.pairwise(bounds):
+        rows = order[lo:hi]
+        out[str(accounts[rows[0]])] = (days[rows], codes[rows])
+    return out
+
+
 def _logins(company: Company) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """account_id -> (day index, user code) of every login row."""
     logins = company.events.filter(pc.equal(company.events.column("event"), "login"))
-    origin = np.datetime64(company.start.isoformat(), "us")
-    stamps = logins.column("timestamp").to_numpy().astype("datetime64[us]")
-    days = ((stamps - origin) // np.timedelta64(1, "D")).astype(np.int64)
-    users = pc.dictionary_encode(logins.column("user_id")).combine_chunks().indices.to_numpy()
-    accounts = np.array(logins.column("account_id").to_pylist())
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    order = np.argsort(accounts, kind="stable")
-    bounds = np.flatnonzero(np.r_[True, accounts[order][1:] != accounts[order][:-1], True])
-    for lo, hi in itertools.pairwise(bounds):
-        rows = order[lo:hi]
-        out[str(accounts[rows[0]])] = (days[rows], users[rows])
-    return out
+    return _by_account(company, logins, "user_id")
 
 
 def _active_users(logins: tuple[np.ndarray, np.ndarray], lo: int, hi: int) -> int:
@@ -164,3 +172,33 @@ def test_window_covers_the_requested_months(company: Company) -> None:
     assert month_start(0) == date(2023, 4, 1)
     last = pc.max(company.events.column("timestamp")).as_py().date()
     assert date(2026, 3, 25) <= last < date(2026, 4, 1)
+
+
+def _feature_use(company: Company) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """account_id -> (day index, event code) of every feature row (login excluded)."""
+    features = company.events.filter(pc.not_equal(company.events.column("event"), "login"))
+    return _by_account(company, features, "event")
+
+
+def _narrowed(company: Company, use: dict, account: str, day: date) -> bool | None:
+    """Fewer distinct features used in the 30 days before ``day`` than in days -90..-60."""
+    d = (day - company.start).days
+    if d < 90 or account not in use:
+        return None
+    days, codes = use[account]
+    early = len(np.unique(codes[(days >= d - 90) & (days < d - 60)]))
+    late = len(np.unique(codes[(days >= d - 30) & (days < d)]))
+    return None if early == 0 else late < early
+
+
+def test_feature_breadth_narrows_before_churn(company: Company) -> None:
+    use = _feature_use(company)
+    churns = [
+        (r["account_id"], date.fromisoformat(r["churned_on"])) for r in company.truth["churn"]
+    ]
+    first, last = min(d for _, d in churns), max(d for _, d in churns)
+    renewals = [(a, d) for a, d in _renewals(company) if first <= d <= last]
+    churn_flags = [f for a, d in churns if (f := _narrowed(company, use, a, d)) is not None]
+    renew_flags = [f for a, d in renewals if (f := _narrowed(company, use, a, d)) is not None]
+    churn_rate, renew_rate = float(np.mean(churn_flags)), float(np.mean(renew_flags))
+    assert churn_rate >= renew_rate + 0.2, (churn_rate, renew_rate)

@@ -83,7 +83,7 @@ class Feature:
 
 LOGIN = "login"
 FEATURES: tuple[Feature, ...] = (
-    Feature("dashboard_viewed", False, 0.55, -1.6, PLATFORM, 2.0),
+    Feature("dashboard_viewed", False, 0.45, -1.6, PLATFORM, 2.0),
     Feature("comment_added", False, 0.18, -0.8, PLATFORM, 1.0),
     Feature("data_exported", False, 0.08, -1.2, PLATFORM, 0.3),
     Feature("integration_synced", True, 0.12, -0.4, PLATFORM, 3.0),

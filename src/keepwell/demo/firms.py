@@ -137,14 +137,23 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", name.lower())
 
 
-def draw_firms(rng: np.random.Generator, n: int, timeline: Timeline) -> Firms:
-    """Draw ``n`` accounts (customers and prospects) for the window of ``timeline``."""
-    prospect = rng.random(n) < PROSPECT_SHARE
-    shares = [catalog.SEGMENTS[s].share for s in catalog.SEGMENT_ORDER]
-    segments = [catalog.SEGMENT_ORDER[i] for i in rng.choice(3, size=n, p=shares)]
-    spec = [catalog.SEGMENTS[s] for s in segments]
-    seats = _seats(rng, segments)
-    employees = _employees(rng, segments, seats)
+@dataclass(frozen=True)
+class _Terms:
+    start: np.ndarray
+    term_start: np.ndarray
+    monthly: np.ndarray
+    anchor: np.ndarray
+    created: list[date]
+
+
+def _terms(
+    rng: np.random.Generator,
+    prospect: np.ndarray,
+    spec: list[catalog.SegmentSpec],
+    timeline: Timeline,
+) -> _Terms:
+    """When each account signs, on which contract, and since when it is a customer."""
+    n = len(spec)
     start = np.where(prospect, -1, _start_months(rng, n, timeline.months))
     tenure = np.where(start == 0, rng.integers(1, 31, size=n), 0)
     monthly = rng.random(n) < np.array([s.monthly_share for s in spec])
@@ -157,13 +166,31 @@ def draw_firms(rng: np.random.Generator, n: int, timeline: Timeline) -> Firms:
         )
         for i in range(n)
     ]
+    return _Terms(start, term_start, monthly, anchor, created)
+
+
+def _weighted(
+    rng: np.random.Generator,
+    table: tuple[tuple[str, str, float], ...] | tuple[tuple[str, float], ...],
+    n: int,
+) -> list[str]:
+    return _pick(rng, tuple(row[0] for row in table), tuple(float(row[-1]) for row in table), n)
+
+
+def draw_firms(rng: np.random.Generator, n: int, timeline: Timeline) -> Firms:
+    """Draw ``n`` accounts (customers and prospects) for the window of ``timeline``."""
+    prospect = rng.random(n) < PROSPECT_SHARE
+    shares = [catalog.SEGMENTS[s].share for s in catalog.SEGMENT_ORDER]
+    segments = [catalog.SEGMENT_ORDER[i] for i in rng.choice(3, size=n, p=shares)]
+    spec = [catalog.SEGMENTS[s] for s in segments]
+    seats = _seats(rng, segments)
+    employees = _employees(rng, segments, seats)
+    terms = _terms(rng, prospect, spec, timeline)
     attach = np.array([[catalog.ADDON_ATTACH[a][s] for a in catalog.ADDONS] for s in segments])
     addons = rng.random((n, len(catalog.ADDONS))) < attach
     tiers = [s.tier for s in spec]
     wallet = np.array([_list_arr(tiers[i], int(seats[i]), addons[i]) for i in range(n)])
-    countries = _pick(
-        rng, tuple(c[0] for c in catalog.COUNTRIES), tuple(c[2] for c in catalog.COUNTRIES), n
-    )
+    countries = _weighted(rng, catalog.COUNTRIES, n)
     region_of = {c[0]: c[1] for c in catalog.COUNTRIES}
     ids = [f"ACC-{i + 1:05d}" for i in range(n)]
     names = _names(rng, n)
@@ -178,24 +205,20 @@ def draw_firms(rng: np.random.Generator, n: int, timeline: Timeline) -> Firms:
         industry=_pick(rng, catalog.INDUSTRIES, catalog.INDUSTRY_WEIGHTS, n),
         country=countries,
         region=[region_of[c] for c in countries],
-        channel=_pick(
-            rng, tuple(c[0] for c in catalog.CHANNELS), tuple(c[1] for c in catalog.CHANNELS), n
-        ),
+        channel=_weighted(rng, catalog.CHANNELS, n),
         owner=[None if prospect[i] else catalog.CSMS[owners[i]] for i in range(n)],
         tier=tiers,
-        monthly=monthly,
-        auto_renew=np.where(
-            monthly, True, rng.random(n) < np.array([s.auto_renew_share for s in spec])
-        ),
-        anchor=anchor,
-        start_month=start,
-        term_start_month=term_start,
-        created_at=created,
+        monthly=terms.monthly,
+        auto_renew=terms.monthly | (rng.random(n) < np.array([s.auto_renew_share for s in spec])),
+        anchor=terms.anchor,
+        start_month=terms.start,
+        term_start_month=terms.term_start,
+        created_at=terms.created,
         health_mean=np.array([s.health_mean for s in spec]) + 0.6 * rng.standard_normal(n),
         slow_payer=rng.random(n) < np.array([s.slow_payer_share for s in spec]),
         seats=seats,
         addons=addons,
-        discount=np.where(monthly, 0.0, np.round(rng.uniform(0.0, 0.25, size=n), 2)),
-        parent=_parents(rng, ids, segments, start, prospect),
+        discount=np.where(terms.monthly, 0.0, np.round(rng.uniform(0.0, 0.25, size=n), 2)),
+        parent=_parents(rng, ids, segments, terms.start, prospect),
         category_budget=np.round(wallet * rng.uniform(1.5, 6.0, size=n), -2),
     )

@@ -3,7 +3,7 @@
 Each customer has a roster of users (at most its peak seat count). In a month, the
 first ``seats * util(h)`` users are provisioned, with ``util(h) = 0.2 + 0.75 sig(1.8 h
 + 0.8)``, so a failing account loses active users. A provisioned user is active on a
-day with probability ``trait * (0.02 + 0.5 sig(2 h + 0.2))`` on weekdays (x0.1 on
+day with probability ``trait * (0.02 + 0.42 sig(2 h + 0.2))`` on weekdays (x0.1 on
 weekends), ``trait`` a per-user engagement (gamma, mean 1). Health is interpolated
 linearly between months, so declines are gradual. An active user logs in
 (``count = 1 + Poisson(0.3 + 1.5 sig(h))``) and uses each feature of a product the
@@ -122,7 +122,7 @@ def _active_cells(
     inside = (day_c >= life.use_lo[acc_c, m]) & (day_c < life.use_hi[acc_c, m])
     h_c = _daily_health(life, m, acc_c, (day_c - bounds[m]) / days)
     weekend = (weekday0 + day_c) % 7 >= 5
-    p = roster.trait[user_c] * (0.02 + 0.5 * _sig(2.0 * h_c + 0.2)) * np.where(weekend, 0.1, 1.0)
+    p = roster.trait[user_c] * (0.02 + 0.42 * _sig(2.0 * h_c + 0.2)) * np.where(weekend, 0.1, 1.0)
     keep = inside & (rng.random(len(p)) < np.minimum(p, 0.97))
     seconds = (7.0 + 10.0 * rng.random(int(keep.sum()))) * 3600.0
     return _Cells(acc_c[keep], user_c[keep], day_c[keep], h_c[keep], seconds)
