@@ -183,7 +183,7 @@ def test_events_failure_mid_file_leaves_the_analytics_store_as_before(
 
     monkeypatch.setattr(AnalyticsStore, "append_events", crash_on_second_batch)
     with pytest.raises(RuntimeError):
-        import_file(sqlite_workspace, "events", path, batch_size=2)
+        import_file(sqlite_workspace, "events", path, batch_size=1)
 
     store = sqlite_workspace.analytics()
     assert store.events().count().execute() == 0

@@ -32,6 +32,8 @@ from keepwell.core.warehouse import AnalyticsStore
 from keepwell.core.workspace import Workspace
 
 ProgressCallback = Callable[[int, int], None]
+#: The vectorised events path takes batches this many times larger than the row path.
+FAST_BATCH_FACTOR = 4
 #: How many rejected rows a report keeps in memory for display (all go to the file).
 SHOWN_REJECTS = 200
 
@@ -208,7 +210,7 @@ def _events_fast(
     row it rejects) go through the Python validator, which decides and words them."""
     assert loading.store is not None
     accounts = pa.table({"account_id": pa.array(sorted(loading.accounts), pa.string())})
-    for table, undecided_rows in _arrow_batches(source, batch_size):
+    for table, undecided_rows in _arrow_batches(source, batch_size * FAST_BATCH_FACTOR):
         result = fastpath.check_events(loading.store.con.con, table, accounts)
         if result.accepted.num_rows:
             outcome = loading.store.append_events(result.accepted)

@@ -97,6 +97,7 @@ class AnalyticsStore:
     def __init__(self, con: DuckDBBackend, *, timezone: str = "UTC") -> None:
         self.con = con
         self.timezone = check_timezone(timezone)
+        self._in_transaction = False
 
     @classmethod
     def open(
@@ -132,15 +133,24 @@ class AnalyticsStore:
     def transaction(self, *, commit: bool = True) -> Iterator[None]:
         """One transaction: every append inside is committed together or not at all.
 
-        With ``commit=False`` (a dry run) everything is rolled back at the end.
+        The rollup is brought up to date once, at the end, from the aggregates of what
+        was appended. With ``commit=False`` (a dry run) everything is rolled back.
         """
         raw = self.con.con
         raw.begin()
+        self._in_transaction = True
         try:
+            self._sql(
+                "CREATE OR REPLACE TEMP TABLE _kw_pending "
+                "(day DATE, account_id VARCHAR, user_id VARCHAR, event VARCHAR, count BIGINT)"
+            )
             yield
+            self._merge_pending()
         except BaseException:
             raw.rollback()
             raise
+        finally:
+            self._in_transaction = False
         if commit:
             raw.commit()
         else:
@@ -149,9 +159,13 @@ class AnalyticsStore:
     def append_events(self, batch: pa.Table) -> AppendResult:
         """Store ``batch`` (schema :data:`EVENT_BATCH_SCHEMA`) and fold it into the rollup.
 
-        Rows whose ``message_id`` is already stored, or repeated within the batch, are
-        skipped and counted as duplicates.
+        Rows whose ``message_id`` is already stored, or repeated within the batch (the
+        first one counts), are skipped and counted as duplicates. Outside
+        :meth:`transaction` the append is a transaction of its own.
         """
+        if not self._in_transaction:
+            with self.transaction():
+                return self.append_events(batch)
         batch = batch.select(EVENT_BATCH_SCHEMA.names).cast(EVENT_BATCH_SCHEMA)
         ordered = batch.append_column("_kw_ord", pa.array(range(batch.num_rows), pa.int64()))
         raw = self.con.con
@@ -160,35 +174,44 @@ class AnalyticsStore:
             self._sql(
                 f"""
                 CREATE OR REPLACE TEMP TABLE _kw_new AS
-                SELECT b.* EXCLUDE (rn, _kw_ord) FROM (
-                    SELECT *, row_number() OVER (PARTITION BY message_id ORDER BY _kw_ord) AS rn
-                    FROM _kw_batch
-                ) AS b
+                SELECT b.* EXCLUDE (_kw_ord) FROM _kw_batch AS b
                 ANTI JOIN {EVENTS} AS e ON e.message_id = b.message_id
-                WHERE b.rn = 1
+                QUALIFY row_number() OVER (PARTITION BY b.message_id ORDER BY b._kw_ord) = 1
                 """
             )
             inserted = int(self._scalar("SELECT count(*) FROM _kw_new"))
             self._sql(
                 f"""
                 INSERT INTO {EVENTS} SELECT * FROM _kw_new;
-                CREATE OR REPLACE TEMP TABLE _kw_agg AS
+                INSERT INTO _kw_pending
                 SELECT {self._day_sql("timestamp")} AS day, account_id, user_id, event,
                        sum(count)::BIGINT AS count
                 FROM _kw_new GROUP BY ALL;
-                UPDATE {ROLLUP} AS r SET count = r.count + a.count FROM _kw_agg AS a
-                WHERE r.day = a.day AND r.account_id = a.account_id
-                  AND r.user_id IS NOT DISTINCT FROM a.user_id AND r.event = a.event;
-                INSERT INTO {ROLLUP}
-                SELECT a.* FROM _kw_agg AS a ANTI JOIN {ROLLUP} AS r
-                  ON r.day = a.day AND r.account_id = a.account_id
-                 AND r.user_id IS NOT DISTINCT FROM a.user_id AND r.event = a.event;
-                DROP TABLE _kw_new; DROP TABLE _kw_agg;
+                DROP TABLE _kw_new;
                 """
             )
         finally:
             raw.unregister("_kw_batch")
         return AppendResult(inserted=inserted, duplicates=batch.num_rows - inserted)
+
+    def _merge_pending(self) -> None:
+        """Add the pending aggregates to the rollup: update the days it has, insert the
+        others."""
+        self._sql(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _kw_agg AS
+            SELECT day, account_id, user_id, event, sum(count)::BIGINT AS count
+            FROM _kw_pending GROUP BY ALL;
+            UPDATE {ROLLUP} AS r SET count = r.count + a.count FROM _kw_agg AS a
+            WHERE r.day = a.day AND r.account_id = a.account_id
+              AND r.user_id IS NOT DISTINCT FROM a.user_id AND r.event = a.event;
+            INSERT INTO {ROLLUP}
+            SELECT a.* FROM _kw_agg AS a ANTI JOIN {ROLLUP} AS r
+              ON r.day = a.day AND r.account_id = a.account_id
+             AND r.user_id IS NOT DISTINCT FROM a.user_id AND r.event = a.event;
+            DROP TABLE _kw_agg; DROP TABLE _kw_pending;
+            """
+        )
 
     def rebuild_rollup(self) -> None:
         """Recompute the whole rollup from raw events (after a time-zone change)."""
