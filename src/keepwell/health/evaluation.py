@@ -68,7 +68,7 @@ class LogisticWeights:
         result = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B")
         self.intercept_ = float(result.x[0])
         self.coef_ = np.asarray(result.x[1:])
-        protective = np.maximum(0.0, -self.coef_)
+        protective = np.maximum(0.0, -self.coef_) + 0.0  # no negative zeros
         total = protective.sum()
         self.weights_ = protective / total * 100 if total > 0 else protective
         return self
