@@ -19,6 +19,7 @@ from keepwell.core.settings import get_settings
 from keepwell.core.workspace import Workspace, init_workspace
 from keepwell.revenue import cli as revenue_cli
 from keepwell.revenue import service
+from keepwell.revenue.renewal_cohorts import RenewalPeriod
 
 runner = CliRunner()
 
@@ -142,3 +143,21 @@ def test_bad_attribute_is_an_input_error(app, ws) -> None:
     result = runner.invoke(app, ["metrics", "mrr", "--by", "segment"])
     assert result.exit_code != 0
     assert "no column segment" in str(result.exception)
+
+
+def test_retention_fit_from_the_workspace(app, ws) -> None:
+    args = ["retention", "fit", "--from-workspace", "--as-of", "2026-01-31"]
+    annual = run_json(app, *args, "--period", "annual", "--cohort", "2025-01")
+    api = service.fit_workspace_retention(
+        ws, date(2026, 1, 31), RenewalPeriod.ANNUAL, cohort="2025-01"
+    )
+    assert annual["counts"] == [1, 1]  # account a renewed its annual contract
+    assert annual["alpha"] == pytest.approx(api["alpha"])
+    monthly = run_json(app, *args, "--period", "monthly", "--by-cohort")
+    # account b (open-ended from March 2025) is the only monthly one: March..January
+    assert [(f["cohort"], f["counts"]) for f in monthly["cohorts"]] == [("2025-03", [1] * 11)]
+    table = runner.invoke(app, [*args, "--period", "monthly"])
+    assert table.exit_code == 0, table.output
+    neither = runner.invoke(app, ["retention", "fit"])
+    assert neither.exit_code != 0
+    assert "--survivors or --from-workspace" in str(neither.exception)

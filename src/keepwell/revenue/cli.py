@@ -14,6 +14,7 @@ import typer
 from keepwell.console import OutputFormat, print_json, print_rows, workspace
 from keepwell.core.errors import InputError
 from keepwell.revenue import service
+from keepwell.revenue.renewal_cohorts import RenewalPeriod
 from keepwell.revenue.simulator import Renewal, Scenario
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
@@ -125,21 +126,59 @@ def renewals(
 
 
 def retention_fit(
-    survivors: Annotated[str, typer.Option(help="Counts active per period, e.g. 1000,631,468")],
+    survivors: Annotated[
+        str | None, typer.Option(help="Counts active per period, e.g. 1000,631,468")
+    ] = None,
+    from_workspace: Annotated[
+        bool, typer.Option("--from-workspace", help="Count the workspace's cohorts instead.")
+    ] = False,
+    period: Annotated[
+        RenewalPeriod, typer.Option(help="With --from-workspace: renewal period.")
+    ] = RenewalPeriod.ANNUAL,
+    cohort: Annotated[
+        str | None, typer.Option(help="With --from-workspace: one cohort (YYYY-MM).")
+    ] = None,
+    by_cohort: Annotated[
+        bool, typer.Option("--by-cohort", help="With --from-workspace: one fit per cohort.")
+    ] = False,
+    as_of: AsOfOption = None,
     project: Annotated[int | None, typer.Option(help="Periods to project.")] = None,
     discount_rate: Annotated[float, typer.Option(help="For DERL.")] = 0.1,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Fit the shifted-beta-geometric model to survivor counts and project them."""
-    try:
-        counts = [int(v) for v in survivors.split(",")]
-    except ValueError as exc:
-        raise InputError(f"--survivors {survivors!r} must be integers separated by commas") from exc
-    result = service.fit_retention(counts, project, discount_rate)
+    """Fit the shifted-beta-geometric model to survivor counts (given, or counted per
+    cohort of the workspace's accounts on annual or monthly renewals) and project them.
+    Without --cohort or --by-cohort, the workspace's cohorts are fitted together."""
+    if from_workspace == (survivors is not None):
+        raise InputError("give either --survivors or --from-workspace")
+    if survivors is not None:
+        result = service.fit_retention(_counts(survivors), project, discount_rate)
+    else:
+        result = service.fit_workspace_retention(
+            workspace(),
+            parse_day(as_of),
+            period,
+            cohort=cohort,
+            by_cohort=by_cohort,
+            project=project,
+            discount_rate=discount_rate,
+        )
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
-    head = {k: v for k, v in result.items() if k != "periods"}
+    for fit in result.get("cohorts", [result]):
+        _print_fit(fit, fmt)
+
+
+def _counts(survivors: str) -> list[int]:
+    try:
+        return [int(v) for v in survivors.split(",")]
+    except ValueError as exc:
+        raise InputError(f"--survivors {survivors!r} must be integers separated by commas") from exc
+
+
+def _print_fit(result: dict[str, Any], fmt: OutputFormat) -> None:
+    head = {k: v for k, v in result.items() if k not in ("periods", "counts", "cohorts")}
     print_rows([{"figure": k, "value": v} for k, v in head.items()], fmt, title="sBG fit")
     print_rows(result["periods"], fmt, title="Projection")
 

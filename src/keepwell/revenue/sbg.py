@@ -34,16 +34,29 @@ class ShiftedBetaGeometric:
     def fit(self, survivors: Sequence[int | float]) -> ShiftedBetaGeometric:
         """Maximise LL = sum_t n_t log P(T = t) + S_n log S(n), with n_t = S_{t-1} - S_t
         churned in period t and S_n still active after the last period."""
-        counts = np.asarray(survivors, dtype=float)
-        if counts.ndim != 1 or len(counts) < 2 or counts[0] <= 0:
-            raise InputError("survivors must hold at least two counts, the first above zero")
-        if np.any(np.diff(counts) > 0) or np.any(counts < 0):
-            raise InputError("survivors must never increase and never be negative")
-        churned = -np.diff(counts)
+        counts = _checked(survivors)
+        self._maximise([counts])
+        self.n_periods_ = len(counts) - 1
+        self.survivors_ = [float(c) for c in counts]
+        return self
 
+    def fit_cohorts(self, cohorts: Sequence[Sequence[int | float]]) -> ShiftedBetaGeometric:
+        """Pooled fit of several cohorts, each observed for its own number of periods
+        (a younger cohort is censored earlier): LL = sum over cohorts of the LL of
+        :meth:`fit`. ``survivors_`` holds only the pooled start (period 0), so
+        :meth:`summary` projects from it and shows no actual count after period 0."""
+        if not cohorts:
+            raise InputError("fit_cohorts needs at least one cohort")
+        checked = [_checked(c) for c in cohorts]
+        self._maximise(checked)
+        self.n_periods_ = max(len(c) for c in checked) - 1
+        self.survivors_ = [float(sum(c[0] for c in checked))]
+        return self
+
+    def _maximise(self, cohorts: list[np.ndarray]) -> None:
         def negative_ll(log_params: np.ndarray) -> float:
             alpha, beta = np.exp(log_params)
-            return -_loglik(alpha, beta, churned, counts[-1])
+            return -sum(_loglik(alpha, beta, -np.diff(c), c[-1]) for c in cohorts)
 
         start = np.log(np.asarray(self.initial, dtype=float))
         result = minimize(
@@ -54,9 +67,6 @@ class ShiftedBetaGeometric:
         )
         self.alpha_, self.beta_ = (float(v) for v in np.exp(result.x))
         self.loglik_ = float(-result.fun)
-        self.n_periods_ = len(counts) - 1
-        self.survivors_ = [float(c) for c in counts]
-        return self
 
     def survival(self, t: int) -> float:
         """S(t) = B(alpha, beta + t) / B(alpha, beta): share still active after t periods."""
@@ -119,6 +129,15 @@ class ShiftedBetaGeometric:
             "derl": self.discounted_expected_residual_lifetime(discount_rate),
             "periods": rows,
         }
+
+
+def _checked(survivors: Sequence[int | float]) -> np.ndarray:
+    counts = np.asarray(survivors, dtype=float)
+    if counts.ndim != 1 or len(counts) < 2 or counts[0] <= 0:
+        raise InputError("survivors must hold at least two counts, the first above zero")
+    if np.any(np.diff(counts) > 0) or np.any(counts < 0):
+        raise InputError("survivors must never increase and never be negative")
+    return counts
 
 
 def _loglik(alpha: float, beta: float, churned: np.ndarray, remaining: float) -> float:

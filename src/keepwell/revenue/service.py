@@ -25,6 +25,7 @@ from keepwell.revenue.book import Book, book_from_arrow
 from keepwell.revenue.cohorts import cohort_table
 from keepwell.revenue.ledger import month_index, month_label, mrr_changes, require_columns
 from keepwell.revenue.movements import ALL, COLUMNS, monthly_movements, movement_amounts
+from keepwell.revenue.renewal_cohorts import RenewalPeriod, survivor_counts
 from keepwell.revenue.sbg import ShiftedBetaGeometric
 from keepwell.revenue.simulator import Scenario, compare
 from keepwell.revenue.survival import SurvivalPoint, kaplan_meier
@@ -296,6 +297,71 @@ def fit_retention(
     """sBG fit of counts still active per renewal period, with its projection."""
     model = ShiftedBetaGeometric().fit(survivors)
     return model.summary(periods=project, discount_rate=discount_rate)
+
+
+def retention_counts(
+    workspace: Workspace, as_of: date, period: RenewalPeriod, *, book: Book | None = None
+) -> dict[str, list[int]]:
+    """Per cohort (``YYYY-MM`` of first MRR) of accounts on ``period`` renewals: the
+    accounts still active after each complete period 0, 1, ... up to the last complete
+    month of ``as_of`` (see ``renewal_cohorts``), oldest cohort first."""
+    book = _book(workspace, book)
+    first, last = _first_month(book), last_complete_month(as_of)
+    if first is None or first > last:
+        return {}
+    counts: dict[str, list[int]] = {}
+    for row in book.rows(survivor_counts(book.lines, period, first, last)):
+        counts.setdefault(month_label(row["cohort"]), []).append(int(row["active"]))
+    return counts
+
+
+def fit_workspace_retention(
+    workspace: Workspace,
+    as_of: date,
+    period: RenewalPeriod,
+    *,
+    cohort: str | None = None,
+    by_cohort: bool = False,
+    project: int | None = None,
+    discount_rate: float = 0.1,
+    book: Book | None = None,
+) -> dict[str, Any]:
+    """sBG fit of the workspace's accounts on ``period`` renewals, from the counts of
+    :func:`retention_counts`: of one ``cohort`` (``YYYY-MM``), of each cohort with a
+    complete period (``by_cohort``), or by default pooled over those cohorts (each
+    censored at its own last complete period; see ``ShiftedBetaGeometric.fit_cohorts``).
+    """
+    counts = retention_counts(workspace, as_of, period, book=book)
+    head: dict[str, Any] = {"period": str(period), "as_of": as_of}
+    if cohort is not None:
+        survivors = counts.get(cohort, [])
+        if len(survivors) < 2:
+            raise InputError(
+                f"cohort {cohort} has no account on {period} renewals with a complete "
+                f"period by {as_of}",
+                hint=f"cohorts with a complete period: {_observed_list(counts)}",
+            )
+        fit = fit_retention(survivors, project, discount_rate)
+        return {**head, "cohort": cohort, "counts": survivors, **fit}
+    observed = {c: n for c, n in counts.items() if len(n) >= 2}
+    if not observed:
+        raise InputError(
+            f"no account on {period} renewals has a complete period by {as_of}",
+            hint="use a later --as-of, or the other --period",
+        )
+    if by_cohort:
+        fits = [
+            {"cohort": c, "counts": n, **fit_retention(n, project, discount_rate)}
+            for c, n in observed.items()
+        ]
+        return {**head, "cohorts": fits}
+    model = ShiftedBetaGeometric().fit_cohorts(list(observed.values()))
+    summary = model.summary(periods=project, discount_rate=discount_rate)
+    return {**head, "cohort": "all", "counts": observed, **summary}
+
+
+def _observed_list(counts: dict[str, list[int]]) -> str:
+    return ", ".join(c for c, n in counts.items() if len(n) >= 2) or "none"
 
 
 def simulate_retention(a: Scenario, b: Scenario) -> dict[str, Any]:
