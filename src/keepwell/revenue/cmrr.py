@@ -46,20 +46,20 @@ def cmrr_parts(lines: ir.Table, day: date, horizon_days: int = 90) -> ir.Table:
     within the horizon are matched with their successors.
     """
     end = day + timedelta(days=horizon_days)
-    zero = ibis.literal(0).cast(MONEY)
     active = (lines.starts_on <= day) & (lines.ends_on.isnull() | (lines.ends_on > day))
-    starting = (lines.starts_on > day) & (lines.starts_on <= end)
-    totals = lines.aggregate(
-        mrr=active.ifelse(lines.mrr, zero).sum().cast(MONEY),
-        added=starting.ifelse(lines.mrr, zero).sum().cast(MONEY),
+    flags = lines.select(
+        "mrr", active=active, starting=(lines.starts_on > day) & (lines.starts_on <= end)
+    )
+    totals = flags.aggregate(
+        mrr=flags.mrr.sum(where=flags.active).fill_null(0).cast(MONEY),
+        added=flags.mrr.sum(where=flags.starting).fill_null(0).cast(MONEY),
     )
     ending = lines.filter(active & lines.ends_on.notnull() & (lines.ends_on <= end))
     soon = lines.filter(lines.starts_on <= end + timedelta(days=SUCCESSOR_DAYS))
     succ = successor_starts(ending, soon).rename(succ_line="line_id")
-    joined = ending.join(succ, ending.line_id == succ.succ_line)
-    lapsing = ~joined.auto_renew.fill_null(False) & joined.successor_on.isnull()
-    replaced = joined.successor_on.notnull() & (joined.successor_on <= end)
-    removed = joined.aggregate(
-        removed=(lapsing | replaced).ifelse(joined.mrr, zero).sum().fill_null(0).cast(MONEY)
-    )
+    j = ending.join(succ, ending.line_id == succ.succ_line)
+    lapsing = ~j.auto_renew.fill_null(False) & j.successor_on.isnull()
+    replaced = j.successor_on.notnull() & (j.successor_on <= end)
+    gone = j.select("mrr", gone=lapsing | replaced)
+    removed = gone.aggregate(removed=gone.mrr.sum(where=gone.gone).fill_null(0).cast(MONEY))
     return totals.cross_join(removed)

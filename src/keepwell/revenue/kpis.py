@@ -13,8 +13,6 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from keepwell.revenue.ledger import MONEY
-
 ZERO = Decimal(0)
 
 
@@ -102,7 +100,6 @@ def point_figures(lines: ir.Table, accounts: ir.Table, day: date, month: int) ->
     over accounts paying on day with a known, positive ``category_budget``:
     wallet_arr = Σ 12 x MRR, wallet_budget = Σ budget (share of wallet = arr / budget).
     """
-    zero = ibis.literal(0).cast(MONEY)
     flags = lines.select(
         "account_id",
         "mrr",
@@ -112,23 +109,27 @@ def point_figures(lines: ir.Table, accounts: ir.Table, day: date, month: int) ->
     )
     f = flags.filter(flags.on_day | flags.now | flags.before)
     per = f.group_by("account_id").aggregate(
-        day=f.on_day.ifelse(f.mrr, zero).sum().cast(MONEY),
-        now=f.now.ifelse(f.mrr, zero).sum().cast(MONEY),
-        before=f.before.ifelse(f.mrr, zero).sum().cast(MONEY),
+        day=_sum(f.mrr, f.on_day), now=_sum(f.mrr, f.now), before=_sum(f.mrr, f.before)
     )
     budgets = accounts.filter(accounts.category_budget.notnull() & (accounts.category_budget > 0))
     budgets = budgets.select(budget_id=budgets.account_id, budget=budgets.category_budget)
-    t = per.left_join(budgets, per.account_id == budgets.budget_id)
-    kept, wallet = t.before > 0, (t.day > 0) & t.budget.notnull()
-    return t.aggregate(
-        mrr=t.day.sum().fill_null(0).cast(MONEY),
-        paying=(t.day > 0).cast("int64").sum().fill_null(0),
-        ttm_base=kept.ifelse(t.before, zero).sum().fill_null(0).cast(MONEY),
-        ttm_current=kept.ifelse(t.now, zero).sum().fill_null(0).cast(MONEY),
-        ttm_floor=kept.ifelse(ibis.least(t.now, t.before), zero).sum().fill_null(0).cast(MONEY),
-        wallet_arr=wallet.ifelse(t.day * 12, zero).sum().fill_null(0).cast(MONEY),
-        wallet_budget=wallet.ifelse(t.budget, zero).sum().fill_null(0).cast(MONEY),
+    j = per.left_join(budgets, per.account_id == budgets.budget_id)
+    t = j.select(
+        "day", "now", "before", "budget", kept=j.before > 0, wallet=(j.day > 0) & j.budget.notnull()
     )
+    return t.aggregate(
+        mrr=_sum(t.day),
+        paying=t.count(where=t.day > 0),
+        ttm_base=_sum(t.before, t.kept),
+        ttm_current=_sum(t.now, t.kept),
+        ttm_floor=_sum(ibis.least(t.now, t.before), t.kept),
+        wallet_arr=_sum(t.day * 12, t.wallet),
+        wallet_budget=_sum(t.budget, t.wallet),
+    )
+
+
+def _sum(value: ir.NumericColumn, where: ir.BooleanValue | None = None) -> ir.NumericScalar:
+    return value.sum(where=where).fill_null(0)
 
 
 def _active_at(lines: ir.Table, month: int) -> ir.BooleanValue:

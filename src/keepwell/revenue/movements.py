@@ -62,22 +62,24 @@ def classify(changes: ir.Table) -> dict[Movement, ir.BooleanValue]:
 
 def movement_amounts(changes: ir.Table) -> ir.Table:
     """Per (group, m) with any change: the amount and the count of each movement, and
-    the change in the number of keys with MRR (``accounts_delta``).
+    the change in the number of keys with MRR (``accounts_delta``). A movement absent
+    from a month has a null amount and a zero count.
 
-    ``changes`` has the columns of ``mrr_changes`` plus ``group`` (a string).
+    ``changes`` has the columns of ``mrr_changes`` plus ``group`` (a string). Each row
+    is labelled with its movement first (the five are mutually exclusive), so the
+    aggregates stay small expressions.
     """
-    kinds = classify(changes)
-    diff = (changes.curr - changes.prev).cast(MONEY)
-    zero = ibis.literal(0).cast(MONEY)
+    kind = ibis.cases(*((flag, str(k)) for k, flag in classify(changes).items()), else_=None)
+    rows = changes.select("group", "m", kind=kind, diff=changes.curr - changes.prev)
     metrics: dict[str, ir.Value] = {}
-    for kind, flag in kinds.items():
-        metrics[str(kind)] = flag.ifelse(diff, zero).sum().cast(MONEY)
-        metrics[f"{kind}_accounts"] = flag.cast("int64").sum()
-    gained = kinds[Movement.NEW] | kinds[Movement.REACTIVATION]
-    metrics["accounts_delta"] = (
-        gained.cast("int64").sum() - kinds[Movement.CHURN].cast("int64").sum()
+    for k in MOVEMENTS:
+        metrics[k] = rows.diff.sum(where=rows.kind == k).cast(MONEY)
+        metrics[f"{k}_accounts"] = rows.count(where=rows.kind == k)
+    gained = rows.kind.isin([str(Movement.NEW), str(Movement.REACTIVATION)])
+    metrics["accounts_delta"] = rows.count(where=gained) - rows.count(
+        where=rows.kind == str(Movement.CHURN)
     )
-    return changes.group_by(["group", "m"]).aggregate(**metrics)
+    return rows.group_by(["group", "m"]).aggregate(**metrics)
 
 
 def monthly_movements(
@@ -111,14 +113,14 @@ def monthly_movements(
 
 
 def _net(row: Mapping[str, Any]) -> Decimal:
-    return sum((row[k] for k in MOVEMENTS), ZERO)
+    return sum((row[k] or ZERO for k in MOVEMENTS), ZERO)
 
 
 def _month_row(
     group: str, m: int, change: Mapping[str, Any] | None, mrr: Decimal, accounts: int
 ) -> dict[str, Any]:
     row: dict[str, Any] = {"group": group, "m": m, "starting_mrr": mrr}
-    row.update({k: ZERO if change is None else change[k] for k in MOVEMENTS})
+    row.update({k: ZERO if change is None else change[k] or ZERO for k in MOVEMENTS})
     row["ending_mrr"] = mrr + _net(row)
     row["starting_accounts"] = accounts
     for k in MOVEMENTS:
