@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from keepwell.auth.errors import AuthenticationError
+from keepwell.auth.service import hash_secret
 from keepwell.core.errors import ConfigurationError, InputError
 from keepwell.ingest import billing, service
 from keepwell.ingest.errors import PayloadTooLargeError
@@ -80,7 +81,10 @@ async def _body(request: Request, limit: int) -> bytes:
 async def _ingest(request: Request, messages: list[Message]) -> dict[str, Any]:
     state = request.app.state.keepwell
     key = _write_key(request)
-    source = await run_in_threadpool(service.source_for_key, state.workspace, key)
+    source = state.sources.get(hash_secret(key))
+    if source is None:
+        source = await run_in_threadpool(service.source_for_key, state.workspace, key)
+        state.sources[hash_secret(key)] = source
     await run_in_threadpool(
         lambda: service.ingest(
             state.workspace, messages, writer=state.writer, source=source,

@@ -9,13 +9,13 @@ when ``group`` names the account, so nothing is dropped.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -85,7 +85,38 @@ def ingest(
     now: datetime,
     timeout: float = 30.0,
 ) -> IngestResult:
-    """Apply ``messages`` in order; returns once every event is committed."""
+    """Apply ``messages`` in order; returns once every event is committed.
+
+    The common case, events that all name their account (``context.groupId``), goes
+    straight to the writer without touching the operational store.
+    """
+    if all(m.type in EVENT_TYPES and m.group_id for m in messages):
+        grouped: dict[str, str] = {}
+        ready: list[tuple[Message, str | None]] = [(m, m.group_id) for m in messages]
+        unattributed: list[Message] = []
+        moved: list[tuple[Message, str]] = []
+    else:
+        grouped, ready, unattributed, moved = _resolve(workspace, messages, source, now)
+    rows = [(m, a) for m, a in ready if a is not None] + moved
+    if rows:
+        writer.submit(event_batch(rows)).result(timeout=timeout)
+    if moved:
+        with transaction(workspace.engine) as session:
+            ids = [m.message_id for m, _ in moved]
+            session.execute(sa.delete(PendingEvent).where(PendingEvent.message_id.in_(ids)))
+    return IngestResult(stored=len(rows), pending=len(unattributed), identities=len(grouped))
+
+
+_Resolved = tuple[
+    dict[str, str], list[tuple[Message, str | None]], list[Message], list[tuple[Message, str]]
+]
+
+
+def _resolve(
+    workspace: Workspace, messages: Sequence[Message], source: str, now: datetime
+) -> _Resolved:
+    """Apply identities; each event with its account (None: kept as pending); pending
+    events moved by this request's group calls."""
     with transaction(workspace.engine) as session:
         grouped = _apply_identities(session, messages, now)
         if grouped:
@@ -99,14 +130,7 @@ def ingest(
         unattributed = [m for m, account in ready if account is None]
         _keep_pending(session, unattributed)
         moved = _take_pending(session, grouped)
-    rows = [(m, a) for m, a in ready if a is not None] + moved
-    if rows:
-        writer.submit(event_batch(rows)).result(timeout=timeout)
-    if moved:
-        with transaction(workspace.engine) as session:
-            ids = [m.message_id for m, _ in moved]
-            session.execute(sa.delete(PendingEvent).where(PendingEvent.message_id.in_(ids)))
-    return IngestResult(stored=len(rows), pending=len(unattributed), identities=len(grouped))
+    return grouped, ready, unattributed, moved
 
 
 def _apply_identities(
@@ -196,7 +220,7 @@ def event_batch(rows: Sequence[tuple[Message, str]]) -> pa.Table:
             "count": [1] * len(rows),
             "message_id": [m.message_id for m, _ in rows],
             "properties": [
-                json.dumps(m.properties, ensure_ascii=False) if m.properties else None
+                orjson.dumps(m.properties).decode("utf-8") if m.properties else None
                 for m, _ in rows
             ],
         },

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from fastapi import Request
@@ -19,6 +19,8 @@ class ServerState:
     settings: ServerSettings
     sessions: SessionSigner
     writer: EventWriter
+    #: write key hash -> source name, of keys already checked (sources cannot be removed)
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def server_state(request: Request) -> ServerState:

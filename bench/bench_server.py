@@ -1,0 +1,237 @@
+"""Server benchmark: sustained ingestion through ``/v1/batch`` and read latency.
+
+Starts the real server (Uvicorn, one process) on a fresh workspace holding N accounts
+(default 50,000), then from separate load processes:
+
+1. ingestion: W workers (threads in P processes) each POST batches of B track events
+   to ``/v1/batch`` for D seconds; prints events/s and the p50/p99 latency of a batch
+   (a 200 means the events are committed);
+2. reads: the accounts list (a page of 50 under several sorts, filters and offsets)
+   and the account detail of random accounts; prints p50/p99 of each.
+
+Goals (issue 5): at least 20,000 events/s on one server process; p99 under 200 ms
+for reads.
+
+    .venv/bin/python bench/bench_server.py [--accounts 50000] [--seconds 20]
+        [--batch 500] [--workers 8] [--processes 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import json
+import multiprocessing as mp
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from keepwell.auth import service as auth_service
+from keepwell.contract.service import import_file
+from keepwell.core.settings import Settings
+from keepwell.core.workspace import init_workspace
+from keepwell.ingest import service as ingest_service
+
+INDUSTRIES = ["Software", "Retail", "Finance", "Health", "Education", "Logistics"]
+EVENTS = ["login", "report_created", "dashboard_viewed", "export_run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seed(root: Path, accounts: int) -> tuple[str, str]:
+    """A workspace with ``accounts`` accounts and a line each; returns (write key, token)."""
+    ws = init_workspace(root, settings=Settings(home=root))
+    rng = random.Random(7)
+    acc_path, sub_path = root / "accounts.csv", root / "subscriptions.csv"
+    with acc_path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["account_id", "name", "industry", "country", "employees", "owner"])
+        for i in range(accounts):
+            w.writerow([f"A{i:06d}", f"Company {i:06d}", rng.choice(INDUSTRIES),
+                        rng.choice(["DE", "FR", "US", "GB"]), rng.randint(5, 5000),
+                        f"csm{i % 40}@example.com"])  # fmt: skip
+    with sub_path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["line_id", "account_id", "product", "mrr", "starts_on"])
+        for i in range(accounts):
+            w.writerow([f"L{i:06d}", f"A{i:06d}", "core", rng.randint(50, 5000), "2025-01-01"])
+    import_file(ws, "accounts", acc_path)
+    import_file(ws, "subscriptions", sub_path)
+    now = datetime.now(UTC)
+    key = ingest_service.add_source(ws, "bench", now=now, actor="bench")
+    auth_service.add_user(ws, "bench@example.com", "admin", password=None, now=now, actor="b")
+    token = auth_service.create_token(ws, "bench@example.com", "read", now=now, actor="bench")
+    ws.close()
+    return key, token
+
+
+def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
+    code = (
+        "import uvicorn;from pathlib import Path;"
+        "from keepwell.core.settings import Settings;from keepwell.core.workspace import "
+        "open_workspace;from keepwell.web.app import create_app;"
+        f"ws=open_workspace(Settings(home=Path({str(root)!r})));"
+        f"uvicorn.run(create_app(ws),host='127.0.0.1',port={port},log_level='warning')"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+def _template(rng: random.Random, size: int, accounts: int) -> bytes:
+    """A batch body whose message ids carry the placeholder ``@PFX@``: replacing it
+    gives a batch of fresh messages at the cost of one bytes.replace."""
+    ts = datetime.now(UTC).isoformat()
+    messages = []
+    for i in range(size):
+        account = f"A{rng.randrange(accounts):06d}"
+        messages.append({
+            "type": "track", "userId": f"{account}-u{rng.randrange(20)}",
+            "event": rng.choice(EVENTS), "messageId": f"@PFX@-{i}", "timestamp": ts,
+            "context": {"groupId": account, "library": {"name": "bench"}},
+            "properties": {"plan": "pro", "n": rng.randrange(100)},
+        })  # fmt: skip
+    return json.dumps({"batch": messages}).encode()
+
+
+def _ingest_process(args: tuple[str, str, int, int, float, int, int], out: Any) -> None:
+    base, key, workers, size, seconds, accounts, seed_ = args
+    auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    stop = time.monotonic() + seconds
+
+    def work(n: int) -> None:
+        rng = random.Random(seed_ * 1000 + n)
+        templates = [_template(rng, size, accounts) for _ in range(4)]
+        with httpx.Client(base_url=base, timeout=60) as http:
+            while time.monotonic() < stop:
+                body = rng.choice(templates).replace(b"@PFX@", uuid.uuid4().hex.encode())
+                t0 = time.perf_counter()
+                r = http.post("/v1/batch", content=body, headers={
+                    "Authorization": auth, "Content-Type": "application/json"})  # fmt: skip
+                took = time.perf_counter() - t0
+                with lock:
+                    statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                    if r.status_code == 200:
+                        latencies.append(took)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put((latencies, statuses))
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def bench_ingest(base: str, key: str, opts: argparse.Namespace) -> None:
+    queue: Any = mp.Queue()
+    per = max(1, opts.workers // opts.processes)
+    procs = [
+        mp.Process(target=_ingest_process,
+                   args=((base, key, per, opts.batch, opts.seconds, opts.accounts, i), queue))
+        for i in range(opts.processes)
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed = time.perf_counter() - t0
+    latencies = [x for lat, _ in results for x in lat]
+    statuses: dict[int, int] = {}
+    for _, st in results:
+        for code, n in st.items():
+            statuses[code] = statuses.get(code, 0) + n
+    events = len(latencies) * opts.batch
+    print(f"ingestion: {events:,} events in {elapsed:.1f} s = {events / elapsed:,.0f} events/s "
+          f"({opts.workers} concurrent senders, batches of {opts.batch})")  # fmt: skip
+    print(f"  batch latency p50 {_pct(latencies, 0.5):.1f} ms, p99 {_pct(latencies, 0.99):.1f} ms;"
+          f" statuses {statuses}")  # fmt: skip
+
+
+def _reads(base: str, token: str, accounts: int, n: int) -> dict[str, list[float]]:
+    rng = random.Random(11)
+    lists = [
+        {"limit": 50}, {"limit": 50, "sort": "-employees"}, {"limit": 50, "industry": "Retail"},
+        {"limit": 50, "search": "company 01"}, {"limit": 50, "offset": 25_000},
+        {"limit": 50, "owner": "csm7@example.com", "sort": "-name"},
+    ]  # fmt: skip
+    timings: dict[str, list[float]] = {"list": [], "detail": []}
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
+        for i in range(n):
+            t0 = time.perf_counter()
+            r = http.get("/api/v1/accounts", params=lists[i % len(lists)])
+            timings["list"].append(time.perf_counter() - t0)
+            assert r.status_code == 200, r.text
+            t0 = time.perf_counter()
+            r = http.get(f"/api/v1/accounts/A{rng.randrange(accounts):06d}")
+            timings["detail"].append(time.perf_counter() - t0)
+            assert r.status_code == 200, r.text
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=50_000)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--reads", type=int, default=300)
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="keepwell-bench-") as tmp:
+        root = Path(tmp) / "ws"
+        t0 = time.perf_counter()
+        key, token = seed(root, opts.accounts)
+        print(f"seeded {opts.accounts:,} accounts in {time.perf_counter() - t0:.1f} s")
+        port = _free_port()
+        server = start_server(root, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            timings = _reads(base, token, opts.accounts, opts.reads)
+            for name, values in timings.items():
+                print(f"read {name} ({opts.accounts:,} accounts): p50 {_pct(values, 0.5):.1f} ms,"
+                      f" p99 {_pct(values, 0.99):.1f} ms over {len(values)} requests")  # fmt: skip
+            bench_ingest(base, key, opts)
+            timings = _reads(base, token, opts.accounts, opts.reads // 3)
+            for name, values in timings.items():
+                print(f"read {name} after ingestion: p50 {_pct(values, 0.5):.1f} ms,"
+                      f" p99 {_pct(values, 0.99):.1f} ms")  # fmt: skip
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
