@@ -13,7 +13,9 @@ import stripe
 from fastapi.testclient import TestClient
 
 from keepwell.contract.service import read_table
+from keepwell.core.errors import ConfigurationError
 from keepwell.core.workspace import Workspace
+from keepwell.ingest.stripe_map import AccountRule
 from tests.web.helpers import STRIPE_SECRET, client, load, make_app
 
 T0 = int(datetime(2026, 1, 10, tzinfo=UTC).timestamp())
@@ -171,3 +173,23 @@ def test_tampered_payload_is_refused(workspace: Workspace, http: TestClient) -> 
 
 def test_missing_signature_is_refused(http: TestClient) -> None:
     assert http.post("/webhooks/stripe", json={"id": "x"}).status_code == 401
+
+
+def test_a_configured_metadata_key_maps_the_account(workspace: Workspace) -> None:
+    load(workspace, "accounts", [{"account_id": "CRM-7", "name": "Acme"}])
+    http = client(make_app(workspace, stripe_account_rule="metadata:crm_id"))
+    sub = _sub(metadata={"crm_id": "CRM-7"})
+    _send(http, _event("customer.subscription.created", sub, T0, "evt_1"))
+    assert read_table(workspace, "subscriptions")["account_id"].to_pylist() == ["CRM-7"]
+
+
+def test_the_customer_rule_uses_the_stripe_customer_id(sqlite_workspace: Workspace) -> None:
+    load(sqlite_workspace, "accounts", [{"account_id": "cus_1", "name": "Acme"}])
+    http = client(make_app(sqlite_workspace, stripe_account_rule="customer"))
+    _send(http, _event("customer.subscription.created", _sub(metadata={}), T0, "evt_1"))
+    assert read_table(sqlite_workspace, "subscriptions")["account_id"].to_pylist() == ["cus_1"]
+
+
+def test_a_bad_account_rule_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="not understood"):
+        AccountRule.parse("email")

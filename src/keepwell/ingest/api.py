@@ -32,6 +32,7 @@ from keepwell.ingest.messages import (
     parse_batch,
     parse_single,
 )
+from keepwell.ingest.stripe_map import AccountRule
 
 tracking = APIRouter(prefix="/v1", tags=["tracking"])
 webhooks = APIRouter(tags=["webhooks"])
@@ -150,8 +151,9 @@ async def stripe_webhook(request: Request) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InputError("the Stripe event is not JSON") from None
     _check_event(event)
+    rule = AccountRule.parse(state.settings.stripe_account_rule)
     outcome = await run_in_threadpool(
-        billing.apply_stripe_event, state.workspace, event, now=datetime.now(UTC)
+        lambda: billing.apply_stripe_event(state.workspace, event, now=datetime.now(UTC), rule=rule)
     )
     return {"received": True, "outcome": outcome.value}
 

@@ -51,8 +51,15 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
 
 
-def apply_stripe_event(workspace: Workspace, event: dict[str, Any], *, now: datetime) -> Outcome:
-    """Apply one signature-verified Stripe event (a dict of its JSON)."""
+def apply_stripe_event(
+    workspace: Workspace,
+    event: dict[str, Any],
+    *,
+    now: datetime,
+    rule: stripe_map.AccountRule | None = None,
+) -> Outcome:
+    """Apply one signature-verified Stripe event (a dict of its JSON); ``rule`` maps
+    Stripe objects to accounts (default: ``metadata.account_id``)."""
     event_id, kind, created = str(event["id"]), str(event["type"]), int(event["created"])
     obj: dict[str, Any] = event["data"]["object"]
     with Session(workspace.engine) as session:
@@ -65,7 +72,7 @@ def apply_stripe_event(workspace: Workspace, event: dict[str, Any], *, now: date
     elif newest is not None and newest.event_created > created:
         outcome = Outcome.STALE
     else:
-        _apply(workspace, kind, obj, stripe_map.day_of(created) or now.date())
+        _apply(workspace, kind, obj, stripe_map.day_of(created) or now.date(), rule)
         outcome = Outcome.APPLIED
     with transaction(workspace.engine) as session:
         if session.get(StripeEvent, event_id) is not None:
@@ -81,11 +88,17 @@ def apply_stripe_event(workspace: Workspace, event: dict[str, Any], *, now: date
     return outcome
 
 
-def _apply(workspace: Workspace, kind: str, obj: dict[str, Any], event_day: date) -> None:
+def _apply(
+    workspace: Workspace,
+    kind: str,
+    obj: dict[str, Any],
+    event_day: date,
+    rule: stripe_map.AccountRule | None,
+) -> None:
     if kind in CUSTOMER_EVENTS:
-        _remember_customer(workspace, obj)
+        _remember_customer(workspace, obj, rule)
         return
-    account_id = _account(workspace, obj)
+    account_id = _account(workspace, obj, rule)
     if kind in INVOICE_EVENTS:
         rows = [stripe_map.invoice_row(obj, account_id, kind)]
         _load(workspace, "invoices", rows)
@@ -98,17 +111,19 @@ def _apply(workspace: Workspace, kind: str, obj: dict[str, Any], event_day: date
     )
 
 
-def _remember_customer(workspace: Workspace, customer: dict[str, Any]) -> None:
-    account_id = stripe_map.account_hint(customer)
+def _remember_customer(
+    workspace: Workspace, customer: dict[str, Any], rule: stripe_map.AccountRule | None
+) -> None:
+    account_id = stripe_map.account_hint(customer, rule)
     if account_id is None:
         return
     with transaction(workspace.engine) as session:
         session.merge(StripeCustomer(customer_id=str(customer["id"]), account_id=account_id))
 
 
-def _account(workspace: Workspace, obj: dict[str, Any]) -> str:
+def _account(workspace: Workspace, obj: dict[str, Any], rule: stripe_map.AccountRule | None) -> str:
     """The account of a Stripe object: its metadata, else the customer's known account."""
-    hinted = stripe_map.account_hint(obj)
+    hinted = stripe_map.account_hint(obj, rule)
     customer = stripe_map.customer_of(obj)
     with transaction(workspace.engine) as session:
         if hinted is not None:

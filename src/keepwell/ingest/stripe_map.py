@@ -9,9 +9,12 @@ day * 365 / 12, divided by ``interval_count``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+
+from keepwell.core.errors import ConfigurationError
 
 ZERO_DECIMAL = frozenset(
     [
@@ -156,20 +159,46 @@ def invoice_row(invoice: dict[str, Any], account_id: str, event_type: str) -> di
     return row
 
 
-def account_hint(obj: dict[str, Any]) -> str | None:
-    """``metadata.account_id`` of the object, of its subscription details, or of an
-    expanded customer."""
+@dataclass(frozen=True)
+class AccountRule:
+    """How a Stripe object maps to an account: ``metadata:KEY`` (KEY of the metadata of
+    the object, of its subscription details or of an expanded customer) or ``customer``
+    (the Stripe customer id is the account id)."""
+
+    source: str = "metadata"
+    key: str = "account_id"
+
+    @classmethod
+    def parse(cls, text: str) -> AccountRule:
+        if text == "customer":
+            return cls("customer", "")
+        kind, _, key = text.partition(":")
+        if kind != "metadata" or not key:
+            raise ConfigurationError(
+                f"Stripe account rule {text!r} is not understood",
+                hint="use metadata:KEY (e.g. metadata:account_id) or customer",
+            )
+        return cls("metadata", key)
+
+
+def account_hint(obj: dict[str, Any], rule: AccountRule | None = None) -> str | None:
+    """The account ``rule`` finds on ``obj`` (None when it finds none)."""
+    rule = rule or AccountRule()
+    if rule.source == "customer":
+        return customer_of(obj)
+    parent = obj.get("parent")
+    customer = obj.get("customer")
     candidates = [
         obj.get("metadata"),
         (obj.get("subscription_details") or {}).get("metadata"),
-        (obj.get("parent") or {}).get("subscription_details", {}).get("metadata")
-        if isinstance(obj.get("parent"), dict)
+        (parent.get("subscription_details") or {}).get("metadata")
+        if isinstance(parent, dict)
         else None,
-        obj.get("customer", {}).get("metadata") if isinstance(obj.get("customer"), dict) else None,
+        customer.get("metadata") if isinstance(customer, dict) else None,
     ]
     for meta in candidates:
-        if isinstance(meta, dict) and meta.get("account_id"):
-            return str(meta["account_id"])
+        if isinstance(meta, dict) and meta.get(rule.key):
+            return str(meta[rule.key])
     return None
 
 

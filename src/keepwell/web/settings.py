@@ -22,6 +22,8 @@ class ServerSettings(BaseSettings):
     ``restrict_csm`` limits CSMs to the accounts they own; ``cookie_secure`` sets the
     Secure flag of cookies (turn it off only for plain-HTTP development);
     ``stripe_tolerance`` is the oldest signature accepted, in seconds;
+    ``stripe_account_rule`` maps Stripe objects to accounts: ``metadata:KEY`` or
+    ``customer`` (the Stripe customer id is the account id);
     ``ingest_queue`` is how many batches may wait for the event writer before the
     server answers 503."""
 
@@ -34,6 +36,7 @@ class ServerSettings(BaseSettings):
     cookie_secure: bool = True
     session_max_age: int = 14 * 24 * 3600
     stripe_tolerance: int = 300
+    stripe_account_rule: str = "metadata:account_id"
     ingest_queue: int = 256
     ingest_wait_seconds: float = 10.0
 
