@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import stripe
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPBasic
 
 from keepwell.auth.errors import AuthenticationError
 from keepwell.auth.service import hash_secret
@@ -34,10 +35,34 @@ from keepwell.ingest.messages import (
 )
 from keepwell.ingest.stripe_map import AccountRule
 
-tracking = APIRouter(prefix="/v1", tags=["tracking"])
+#: Declared for the OpenAPI schema: the write key is the Basic user name (checked below).
+_basic = HTTPBasic(auto_error=False, description="The source's write key as user name.")
+tracking = APIRouter(prefix="/v1", tags=["tracking"], dependencies=[Depends(_basic)])
 webhooks = APIRouter(tags=["webhooks"])
 
 _OK = {"success": True}
+_MESSAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "userId": {"type": "string"},
+        "anonymousId": {"type": "string"},
+        "messageId": {"type": "string"},
+        "event": {"type": "string"},
+        "groupId": {"type": "string"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "context": {"type": "object"},
+        "properties": {"type": "object"},
+        "traits": {"type": "object"},
+    },
+}
+
+
+def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
 #: Largest Stripe event body accepted, in bytes.
 MAX_STRIPE_BYTES = 1024 * 1024
 
@@ -95,7 +120,13 @@ async def _ingest(request: Request, messages: list[Message]) -> dict[str, Any]:
     return _OK
 
 
-@tracking.post("/batch")
+_BATCH_DOC = _body_doc(
+    {"type": "object", "required": ["batch"],
+     "properties": {"batch": {"type": "array", "items": _MESSAGE_SCHEMA}}}
+)  # fmt: skip
+
+
+@tracking.post("/batch", openapi_extra=_BATCH_DOC)
 async def batch(request: Request) -> dict[str, Any]:
     """Segment's batch call: ``{"batch": [identify|group|track|page|screen, ...]}``, up to
     500 KB per request and 32 KB per message. 200 once every event is durable."""
@@ -104,7 +135,7 @@ async def batch(request: Request) -> dict[str, Any]:
     return await _ingest(request, parse_batch(body, datetime.now(UTC)))
 
 
-@tracking.post("/import")
+@tracking.post("/import", openapi_extra=_BATCH_DOC)
 async def import_batch(request: Request) -> dict[str, Any]:
     """Segment's import call: the same as ``/v1/batch``."""
     return await batch(request)
@@ -122,7 +153,12 @@ def _single(kind: MessageType) -> Any:
 
 
 for _kind in MessageType:
-    tracking.add_api_route(f"/{_kind.value}", _single(_kind), methods=["POST"])
+    tracking.add_api_route(
+        f"/{_kind.value}",
+        _single(_kind),
+        methods=["POST"],
+        openapi_extra=_body_doc(_MESSAGE_SCHEMA),
+    )
 
 
 @webhooks.post("/webhooks/stripe")

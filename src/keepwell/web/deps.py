@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from keepwell.auth import service as auth_service
 from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
@@ -19,6 +20,11 @@ from keepwell.auth.sessions import CSRF_HEADER, SESSION_COOKIE, same_token
 from keepwell.web.state import server_state
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Declared for the OpenAPI schema (the "Authorize" button of /docs); checked below.
+_bearer_scheme = HTTPBearer(auto_error=False, description="A personal API token.")
+_cookie_scheme = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, description="The session cookie of a sign-in."
+)
 
 
 def _bearer(request: Request) -> str | None:
@@ -31,7 +37,11 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def authenticate(request: Request) -> Principal:
+def authenticate(
+    request: Request,
+    _token: HTTPAuthorizationCredentials | None = Depends(_bearer_scheme),
+    _cookie: str | None = Depends(_cookie_scheme),
+) -> Principal:
     """The principal of this request; 401 without valid credentials, 403 when a read-only
     principal tries to write or a cookie-authenticated write lacks its CSRF token."""
     state = server_state(request)
