@@ -17,10 +17,10 @@ import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from keepwell.core.errors import ConfigurationError
 from keepwell.health.config import Bands, Group, HealthConfig, MeasureRule, Scorecard
@@ -61,16 +61,18 @@ def percentile_points(value: float, ordered: Sequence[float], higher_is_better: 
 
 def as_number(value: Any) -> float | None:
     """A measure value as a float; None (no data) for null and NaN."""
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is float:
+        return None if value != value else value
+    if kind is int or kind is bool:
         return float(value)
-    if not isinstance(value, int | float | Decimal):
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
+    if isinstance(value, int | float | Decimal):
+        number = float(value)
+        return None if math.isnan(number) else number
+    return None
 
 
-@dataclass(frozen=True)
-class MeasureScore:
+class MeasureScore(NamedTuple):
     measure: str
     group: str
     value: float | None
@@ -81,8 +83,7 @@ class MeasureScore:
     band: Band
 
 
-@dataclass(frozen=True)
-class GroupScore:
+class GroupScore(NamedTuple):
     name: str
     score: float | None
     weight: float
@@ -103,7 +104,16 @@ class AccountScore:
     missing: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "account_id": self.account_id,
+            "segment": self.segment,
+            "scorecard": self.scorecard,
+            "score": self.score,
+            "band": self.band,
+            "groups": [g._asdict() for g in self.groups],
+            "measures": [m._asdict() for m in self.measures],
+            "missing": list(self.missing),
+        }
 
 
 class PercentileIndex:
@@ -143,20 +153,23 @@ class _Scored:
 def _score_group(
     group: Group, row: Mapping[str, Any], segment: str, index: PercentileIndex, bands: Bands
 ) -> _Scored:
-    values = {r.measure: as_number(row.get(r.measure)) for r in group.measures}
-    points = {
-        r.measure: _points(r, v, segment, index)
-        for r in group.measures
-        if (v := values[r.measure]) is not None
-    }
-    weights = {r.measure: r.weight for r in group.measures if r.measure in points}
+    values: dict[str, float | None] = {}
+    points: dict[str, float] = {}
+    weight_sum = weighted = 0.0
+    lowest_red: float | None = None
+    for rule in group.measures:
+        value = values[rule.measure] = as_number(row.get(rule.measure))
+        if value is None:
+            continue
+        p = points[rule.measure] = _points(rule, value, segment, index)
+        weight_sum += rule.weight
+        weighted += rule.weight * p
+        if p < bands.red_below and (lowest_red is None or p < lowest_red):
+            lowest_red = p
     if not points:
         return _Scored(group, None, None, points, values)
-    raw = sum(weights[m] * p for m, p in points.items()) / sum(weights.values())
-    score = raw
-    red = [p for p in points.values() if p < bands.red_below]
-    if group.any_red and red:
-        score = min(raw, min(red))
+    raw = weighted / weight_sum
+    score = min(raw, lowest_red) if group.any_red and lowest_red is not None else raw
     return _Scored(group, raw, score, points, values)
 
 

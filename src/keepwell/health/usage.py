@@ -67,49 +67,56 @@ def _ratio_change(now: ibis.Value, before: ibis.Value) -> ibis.Value:
     return ibis.cases((before > 0, now.cast("float64") / before - 1.0), else_=ibis.null())
 
 
-def _window_aggregates(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis.Table:
-    start = as_of - timedelta(days=SLOPE_DAYS)
-    recent = rollup.filter(rollup.day > start, rollup.day <= as_of)
-    in_30 = recent.day > as_of - timedelta(days=30)
-    in_prev_30 = (recent.day > as_of - timedelta(days=60)) & ~in_30
-    # x = day index 0..89 within the 90-day window (89 = as_of)
-    x = (SLOPE_DAYS - 1) - ibis.literal(as_of).delta(recent.day, unit="day")
-    key = list(config.key_features) or ["\x00none"]
-    return recent.group_by("account_id").aggregate(
-        active_users_7d=recent.user_id.nunique(where=recent.day > as_of - timedelta(days=7)),
-        active_users_30d=recent.user_id.nunique(where=in_30),
-        active_users_prev_30d=recent.user_id.nunique(where=in_prev_30),
-        events_30d=recent["count"].sum(where=in_30),
-        events_prev_30d=recent["count"].sum(where=in_prev_30),
-        logins_30d=recent["count"].sum(where=in_30 & (recent.event == config.login_event)),
-        key_features_30d=recent.event.nunique(where=in_30 & recent.event.isin(key)),
-        sum_y=recent["count"].sum(),
-        sum_xy=(recent["count"] * x).sum(),
-    )
-
-
-def _user_history(rollup: ibis.Table, as_of: date) -> ibis.Table:
-    """Per account: last active day, users first seen this quarter, users lapsed this quarter.
-
-    A user is *added* on the day of their first event and *removed* (lapsed) 30 days after
-    their last event; both are counted from the first day of the as-of quarter to as_of.
-    """
-    quarter_start = date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)
+def _per_user(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis.Table:
+    """One scan: per (account, user) the first and last day and the window figures."""
     past = rollup.filter(rollup.day <= as_of)
-    users = past.group_by(["account_id", "user_id"]).aggregate(
-        first_day=past.day.min(), last_day=past.day.max()
+    in_7 = past.day > as_of - timedelta(days=7)
+    in_30 = past.day > as_of - timedelta(days=30)
+    in_prev = ~in_30 & (past.day > as_of - timedelta(days=60))
+    in_90 = past.day > as_of - timedelta(days=SLOPE_DAYS)
+    # x = day index 0..89 within the 90-day window (89 = as_of)
+    x = (SLOPE_DAYS - 1) - ibis.literal(as_of).delta(past.day, unit="day")
+    c = past["count"]
+    keys = {
+        f"key_{i}": (in_30 & (past.event == k)).any() for i, k in enumerate(config.key_features)
+    }
+    return past.group_by(["account_id", "user_id"]).aggregate(
+        first_day=past.day.min(),
+        last_day=past.day.max(),
+        in_7=in_7.any(),
+        in_30=in_30.any(),
+        in_prev=in_prev.any(),
+        events_30d=c.sum(where=in_30),
+        events_prev_30d=c.sum(where=in_prev),
+        logins_30d=c.sum(where=in_30 & (past.event == config.login_event)),
+        sum_y=c.sum(where=in_90),
+        sum_xy=(c * x).sum(where=in_90),
+        **keys,
     )
+
+
+def _per_account(users: ibis.Table, as_of: date, config: UsageConfig) -> ibis.Table:
+    """Per account from :func:`_per_user`. A user is *added* on the day of their first
+    event and *removed* (lapsed) 30 days after their last; both are counted from the
+    first day of the as-of quarter to as_of."""
+    quarter_start = date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)
     lapsed_from = quarter_start - timedelta(days=LAPSE_DAYS)
     lapsed_to = as_of - timedelta(days=LAPSE_DAYS)
     named = users.user_id.notnull()
+    keys = [users[f"key_{i}"].max().cast("int64") for i in range(len(config.key_features))]
     return users.group_by("account_id").aggregate(
         last_day=users.last_day.max(),
         users_added_quarter=(named & (users.first_day >= quarter_start)).sum(),
-        users_removed_quarter=(
-            named & users.last_day.between(lapsed_from, lapsed_to)
-            if lapsed_to >= lapsed_from
-            else ibis.literal(False)
-        ).sum(),
+        users_removed_quarter=(named & users.last_day.between(lapsed_from, lapsed_to)).sum(),
+        active_users_7d=(named & users.in_7).sum(),
+        active_users_30d=(named & users.in_30).sum(),
+        active_users_prev_30d=(named & users.in_prev).sum(),
+        events_30d=users.events_30d.sum(),
+        events_prev_30d=users.events_prev_30d.sum(),
+        logins_30d=users.logins_30d.sum(),
+        sum_y=users.sum_y.sum(),
+        sum_xy=users.sum_xy.sum(),
+        key_features_30d=sum(keys[1:], keys[0]) if keys else ibis.literal(0),
     )
 
 
@@ -123,24 +130,24 @@ def usage_measures(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis
     - ``logins_per_active_user_week``: login events in 30d / active users 30d × 7 / 30.
     - ``feature_breadth_30d``: share (0–1) of the key features used in 30d.
     - ``days_since_last_activity``: days from the last event day to as_of.
-    - ``users_added_quarter`` / ``users_removed_quarter``: see :func:`_user_history`.
+    - ``users_added_quarter`` / ``users_removed_quarter``: see :func:`_per_account`.
+
+    One scan of the rollup up to as_of, grouped by (account, user), then by account.
     """
-    w = _window_aggregates(rollup, as_of, config)
-    h = _user_history(rollup, as_of)
+    w = _per_account(_per_user(rollup, as_of, config), as_of, config)
     n = SLOPE_DAYS
     sum_x, sum_xx = n * (n - 1) / 2, (n - 1) * n * (2 * n - 1) / 6
     slope = (n * w.sum_xy - sum_x * w.sum_y) / (n * sum_xx - sum_x**2)
     mean_y = w.sum_y.cast("float64") / n
     breadth = (
-        w.key_features_30d.cast("float64") / len(config.key_features)
+        (w.key_features_30d.cast("float64") / len(config.key_features)).fill_null(0)
         if config.key_features
         else ibis.null("float64")
     )
-    joined = h.left_join(w, "account_id")
-    return joined.select(
-        account_id=h.account_id,
-        active_users_7d=w.active_users_7d.fill_null(0),
-        active_users_30d=w.active_users_30d.fill_null(0),
+    return w.select(
+        "account_id",
+        "active_users_7d",
+        "active_users_30d",
         events_30d=w.events_30d.fill_null(0),
         events_trend_30d=_ratio_change(w.events_30d.fill_null(0), w.events_prev_30d),
         active_users_trend_30d=_ratio_change(w.active_users_30d, w.active_users_prev_30d),
@@ -149,10 +156,10 @@ def usage_measures(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis
             (w.active_users_30d > 0, w.logins_30d.fill_null(0) / w.active_users_30d * 7 / 30),
             else_=ibis.null(),
         ),
-        feature_breadth_30d=breadth.fill_null(0) if config.key_features else breadth,
-        days_since_last_activity=ibis.literal(as_of).delta(h.last_day, unit="day"),
-        users_added_quarter=h.users_added_quarter,
-        users_removed_quarter=h.users_removed_quarter,
+        feature_breadth_30d=breadth,
+        days_since_last_activity=ibis.literal(as_of).delta(w.last_day, unit="day"),
+        users_added_quarter=w.users_added_quarter,
+        users_removed_quarter=w.users_removed_quarter,
     )
 
 
