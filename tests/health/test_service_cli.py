@@ -71,10 +71,8 @@ def _load(ws: Workspace, tmp_path: Path) -> None:
         assert report.rejected == 0, (entity, report)
 
 
-def test_compute_scores_stores_snapshots_and_explains(
-    sqlite_workspace: Workspace, tmp_path: Path
-) -> None:
-    ws = sqlite_workspace
+def test_compute_scores_stores_snapshots_and_explains(workspace: Workspace, tmp_path: Path) -> None:
+    ws = workspace
     _load(ws, tmp_path)
     first = service.compute_scores(ws, FIRST)
     assert first.accounts == 2  # the prospect is not scored
