@@ -27,6 +27,7 @@ from keepwell.health.portfolio import AccountHealth, assess_portfolio
 from keepwell.health.scorecard import Band
 
 MOVERS = 10
+SNAPSHOT_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,9 @@ def compute_scores(workspace: Workspace, as_of: date) -> ScoreRun:
     assessed = assess(workspace, as_of)
     with transaction(workspace.engine) as session:
         session.execute(sa.delete(HealthScore).where(HealthScore.as_of == as_of))
-        session.add_all(_snapshot_row(a) for a in assessed)
+        rows = [_snapshot_row(a) for a in assessed]
+        for start in range(0, len(rows), SNAPSHOT_BATCH):
+            session.execute(sa.insert(HealthScore), rows[start : start + SNAPSHOT_BATCH])
     bands = Counter(a.score.band.value for a in assessed)
     previous = _previous_as_of(workspace, as_of)
     return ScoreRun(
@@ -77,19 +80,19 @@ def compute_scores(workspace: Workspace, as_of: date) -> ScoreRun:
     )
 
 
-def _snapshot_row(health: AccountHealth) -> HealthScore:
-    return HealthScore(
-        as_of=health.as_of,
-        account_id=health.score.account_id,
-        segment=health.score.segment,
-        scorecard=health.score.scorecard,
-        stage=health.stage,
-        stage_overdue=health.stage_overdue,
-        days_in_stage=health.days_in_stage,
-        score=health.score.score,
-        band=health.score.band.value,
-        details=_jsonable(health.details()),
-    )
+def _snapshot_row(health: AccountHealth) -> dict[str, Any]:
+    return {
+        "as_of": health.as_of,
+        "account_id": health.score.account_id,
+        "segment": health.score.segment,
+        "scorecard": health.score.scorecard,
+        "stage": health.stage,
+        "stage_overdue": health.stage_overdue,
+        "days_in_stage": health.days_in_stage,
+        "score": health.score.score,
+        "band": health.score.band.value,
+        "details": _jsonable(health.details()),
+    }
 
 
 def _jsonable(value: Any) -> Any:
