@@ -3,8 +3,8 @@
 Month-to-month lines are invoiced every month on the billing day and paid by card (due
 on issue). Annual lines are invoiced upfront for the whole term (a mid-term co-termed
 change invoices only the MRR difference for the remaining months), net 30 (net 45 for
-enterprise). An invoice is late with probability ``0.04 + 0.25 slow_payer + 0.5
-sig(-2.5 h - 2.5)``: late payers pay 5+ days after due (exponential, mean 20 days); a late
+enterprise). An invoice is late with probability ``0.04 + 0.25 slow_payer + 0.6
+sig(-3 h - 3)``: late payers pay 5+ days after due (exponential, mean 20 days); a late
 invoice of an account that churns is uncollectible 30% of the time. About 0.5% of
 invoices are voided and re-issued. Amounts are USD with cents.
 """
@@ -119,7 +119,7 @@ def invoices_table(
         month = min(max(timeline.month_of(issued), 0), timeline.months - 1)
         h = life.health[a, month]
         h = float(firms.health_mean[a]) if np.isnan(h) else float(h)
-        late_p = 0.04 + 0.25 * float(firms.slow_payer[a]) + 0.5 * sig(-2.5 * h - 2.5)
+        late_p = 0.04 + 0.25 * float(firms.slow_payer[a]) + 0.6 * sig(-3.0 * h - 3.0)
         churner = any(0 <= (day - issued).days <= 120 for day in churned_on.get(a, []))
         paid, status = _payment(rng, issued, due, late_p, churner, timeline.end)
         if rng.random() < 0.005:

@@ -10,18 +10,23 @@ bad support incident (1.5%, -0.7), executive alignment (1.5%, +0.6). An account 
 decides to leave for health reasons *disengages*: its health keeps falling by 0.6 a
 month from the decision until it churns (2-3 months later on a monthly contract, at the
 renewal date, 3 months later, on an annual one), which is what makes usage, tickets,
-NPS and payments lead churn. A small exogenous hazard (budget cut, acquisition, closure:
-0.2%/month) churns accounts whatever their health, so some healthy-looking ones leave.
+NPS and payments lead churn. A small exogenous hazard (budget cut, acquisition,
+closure: 0.25%/month SMB, 0.15% mid-market, 0.08% enterprise) churns accounts whatever
+their health, so some healthy-looking ones leave.
 
-Monthly decision probabilities (``sig`` = logistic; SMB/mid/ent offsets in code):
-- churn, month-to-month: sig(c - 1.5 h) ≈ 1.3%/month at h = 0 for SMB;
-- churn, annual: decided 3 months before the renewal, sig(c - 1.8 h), ≈ 5-7% at h = 0;
-- seat expansion: sig(-4.9 + h + bonus) ≈ 0.7-1.3%/month, by 10-50% of seats (x1.15
-  mid-market, x1.3 enterprise); annual contracts expand mid-term on a
-  co-termed line; at renewal: +10-60% seats with sig(-1.6 + h), -10-40% with
-  sig(-2.3 - 1.3 h), list-price uplift of 3-7% on half the renewals;
-- contraction on month-to-month contracts: sig(-5 - 1.2 h);
-- cross-sell of a missing add-on: sig(-5.6 + h) per add-on per month;
+Decision probabilities (``sig`` = logistic; constants below):
+- churn, month-to-month, per month: sig(c - 1.5 h), c = -4.9 SMB, -5.3 mid, -5.7 ent
+  (0.7% a month for an SMB at h = 0, 3% at h = -1);
+- churn, annual, decided 3 months before the renewal: sig(c - 1.8 h), c = -2.9 SMB,
+  -3.2 mid, -3.8 ent (5%, 4%, 2% at h = 0);
+- seat expansion, per month: sig(-4.9 + h + bonus), bonus 0 / 0.3 / 0.6 (0.7-1.3% at
+  h = 0), by 10-50% of the seats (x1.15 mid-market, x1.3 enterprise); annual contracts
+  expand mid-term on a co-termed line;
+- at an annual renewal: +10-60% seats with sig(-2.2 + h + bonus), else -10-40% with
+  sig(-2.3 - 1.3 h), else a 3-7% list-price uplift on a quarter of the renewals;
+  an add-on is cross-sold with sig(-3.5 + h) or dropped with sig(-2.5 - 1.3 h);
+- month-to-month contraction: sig(-5 - 1.2 h) a month, add-on dropped sig(-5.5 - 1.2 h);
+- cross-sell of a missing add-on: sig(-6.4 + h) per add-on per month;
 - reactivation of a churned account (not closed) after 3+ months: 1.5%/month.
 """
 
@@ -45,9 +50,9 @@ SHOCKS: tuple[tuple[str, float, float], ...] = (  # name, monthly probability, e
     ("exec_alignment", 0.015, 0.6),
 )
 CHURN_MONTHLY = {Segment.SMB: -4.9, Segment.MID: -5.3, Segment.ENT: -5.7}
-CHURN_ANNUAL = {Segment.SMB: -2.9, Segment.MID: -3.2, Segment.ENT: -3.5}
+CHURN_ANNUAL = {Segment.SMB: -2.9, Segment.MID: -3.2, Segment.ENT: -3.8}
 EXPAND_BONUS = {Segment.SMB: 0.0, Segment.MID: 0.3, Segment.ENT: 0.6}
-EXOGENOUS = 0.002
+EXOGENOUS = {Segment.SMB: 0.0025, Segment.MID: 0.0015, Segment.ENT: 0.0008}
 REACTIVATION = 0.015
 HEALTH_REASONS = ("poor_adoption", "competitor", "price")
 EXOGENOUS_REASONS = ("budget_cut", "acquired", "business_closed")
@@ -220,7 +225,7 @@ class _Simulator:
                 st.intent_month, st.drifting = m + 2 + int(u[6] < 0.4), True
                 st.intent_reason = self._health_reason(st, m, float(u[15]))
                 self.out.marks.append(Mark(a, m, "churn_decision"))
-            elif u[5] < EXOGENOUS:
+            elif u[5] < EXOGENOUS[seg]:
                 st.intent_month, st.drifting = m + 1, False
                 st.intent_reason = EXOGENOUS_REASONS[int(u[15] * 3)]
             return
@@ -232,7 +237,7 @@ class _Simulator:
                 st.intent_reason = self._health_reason(st, m, float(u[15]))
                 self.out.marks.append(Mark(a, m, "churn_decision"))
                 return
-        if u[5] < EXOGENOUS:
+        if u[5] < EXOGENOUS[seg]:
             st.intent_month, st.drifting = st.term_end, False
             st.intent_reason = EXOGENOUS_REASONS[int(u[15] * 3)]
 
