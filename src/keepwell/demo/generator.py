@@ -12,7 +12,7 @@ Targets (per year, measured on 2000 accounts x 36 months; tests assert ranges):
 - 8-15% of accounts contract (seats down, add-on dropped);
 - about 15% of churned accounts come back (reactivation) within the window;
 - trailing-twelve-month NRR 103-112%, GRR 86-92%;
-- ARR at the end: about 9% of customers >= 100k, 24% 20k-100k, 67% below 20k.
+- ARR at the end: about 8% of customers >= 100k, 21% 20k-100k, 71% below 20k.
 All money is USD (no other currency).
 """
 
