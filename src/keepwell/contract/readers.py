@@ -151,25 +151,19 @@ class CsvSource:
             )
         self.columns: list[str] | None = _check_header(path, [h.strip() for h in header])
 
-    def batches(self, size: int) -> Iterator[list[RawRow]]:
-        header = self.columns or []
-        width = len(header)
-        batch: list[RawRow] = []
+    def records(self, size: int) -> Iterator[list[tuple[int, list[str]]]]:
+        """Batches of (line, fields): the cheap form, before any row is built."""
+        batch: list[tuple[int, list[str]]] = []
         previous_end = self._reader.line_num
         try:
             for fields in self._reader:
                 line = previous_end + 1
                 previous_end = self._reader.line_num
-                if not fields:
-                    continue
-                if len(fields) != width:
-                    problem = f"{len(fields)} fields where the header has {width}"
-                    batch.append(RawRow(line, {}, fields, problem))
-                else:
-                    batch.append(RawRow(line, dict(zip(header, fields, strict=True)), fields))
-                if len(batch) >= size:
-                    yield batch
-                    batch = []
+                if fields:
+                    batch.append((line, fields))
+                    if len(batch) >= size:
+                        yield batch
+                        batch = []
         except csv.Error as exc:
             raise UnusableFileError(f"{self.path}: line {previous_end + 1}: {exc}") from exc
         except (OSError, EOFError) as exc:
@@ -178,6 +172,17 @@ class CsvSource:
             ) from exc
         if batch:
             yield batch
+
+    def row(self, line: int, fields: list[str]) -> RawRow:
+        header = self.columns or []
+        if len(fields) != len(header):
+            problem = f"{len(fields)} fields where the header has {len(header)}"
+            return RawRow(line, {}, fields, problem)
+        return RawRow(line, dict(zip(header, fields, strict=True)), fields)
+
+    def batches(self, size: int) -> Iterator[list[RawRow]]:
+        for records in self.records(size):
+            yield [self.row(line, fields) for line, fields in records]
 
     def progress(self) -> tuple[int, int]:
         return self._bytes.done(), self._bytes.total

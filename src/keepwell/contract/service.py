@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from keepwell.contract import fastpath
 from keepwell.contract.readers import (
+    CsvSource,
     ParquetSource,
     RawRow,
     RejectsWriter,
@@ -242,19 +243,23 @@ def _arrow_batches(source: Source, batch_size: int) -> Iterator[tuple[pa.Table, 
 
             yield table, rows_at
         return
-    columns = source.columns or []
-    for batch in source.batches(batch_size):
-        whole = [r for r in batch if r.problem is None]
-        broken = [r for r in batch if r.problem is not None]
-        table = fastpath.as_text_table(columns, [r.original for r in whole])
-        if table is None:
-            table, broken = fastpath.as_text_table(columns, []), batch
-            whole = []
+    assert isinstance(source, CsvSource)
+    width = len(source.columns or [])
+    for records in source.records(batch_size):
+        whole = [r for r in records if len(r[1]) == width]
+        table = fastpath.as_text_table(source.columns or [], [fields for _, fields in whole])
+        if table is None:  # undecodable bytes somewhere: the row path words it
+            whole, table = [], fastpath.as_text_table(source.columns or [], [])
+        taken = {line for line, _ in whole}
+        broken = [source.row(line, fields) for line, fields in records if line not in taken]
 
         def csv_rows_at(
-            positions: list[int], w: list[RawRow] = whole, b: list[RawRow] = broken
+            positions: list[int],
+            w: list[tuple[int, list[str]]] = whole,
+            b: list[RawRow] = broken,
         ) -> list[RawRow]:
-            return sorted([w[p] for p in positions] + b, key=lambda row: row.line)
+            picked = [source.row(*w[p]) for p in positions]
+            return sorted(picked + b, key=lambda row: row.line)
 
         assert table is not None
         yield table, csv_rows_at
@@ -285,7 +290,7 @@ def _loader(workspace: Workspace, entity: Entity, *, commit: bool) -> Iterator[L
             entity, accounts.__contains__ if entity.references_account else None
         )
         if entity.store is Store.ANALYTICS:
-            store = workspace.analytics(memory_limit="512MB")
+            store = workspace.analytics(memory_limit="384MB")
             with store.transaction(commit=commit):
                 yield Loading(lambda rs: append_events(store, rs), validator, accounts, store)
         else:
