@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from keepwell import __version__
+from keepwell.auth import cli as auth_cli
 from keepwell.console import OutputFormat, err, out, print_json, print_rows, workspace
 from keepwell.contract import cli as contract_cli
 from keepwell.core.errors import KeepwellError
@@ -17,7 +18,9 @@ from keepwell.core.settings import get_settings
 from keepwell.core.workspace import init_workspace
 from keepwell.demo import cli as demo_cli
 from keepwell.health import cli as health_cli
+from keepwell.ingest import cli as ingest_cli
 from keepwell.revenue import cli as revenue_cli
+from keepwell.web import cli as web_cli
 
 app = typer.Typer(
     name="keepwell",
@@ -28,7 +31,7 @@ app = typer.Typer(
 )
 settings_app = typer.Typer(help="Settings of the workspace's data.", no_args_is_help=True)
 app.add_typer(settings_app, name="settings")
-for slice_cli in (contract_cli, demo_cli, revenue_cli, health_cli):
+for slice_cli in (contract_cli, demo_cli, revenue_cli, health_cli, auth_cli, ingest_cli, web_cli):
     slice_cli.register(app)
 
 

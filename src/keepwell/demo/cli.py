@@ -53,8 +53,16 @@ def demo(
     months: Months = 36,
     seed: Seed = 42,
     end: End = None,
+    serve: Annotated[
+        bool | None,
+        typer.Option(
+            "--serve/--no-serve",
+            help="Start the server at the end (default: when run from a terminal).",
+        ),
+    ] = None,
 ) -> None:
-    """Create a workspace, generate a demo company, import it and show the portfolio."""
+    """Create a workspace, generate a demo company, import it, show the portfolio and
+    start the server."""
     if ctx.invoked_subcommand is not None:
         return
     settings = get_settings()
