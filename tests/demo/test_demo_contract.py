@@ -12,72 +12,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from conftest import Company
+from keepwell.contract.schema import ENTITIES
 from keepwell.demo.catalog import CSMS, EVENT_NAMES
 
+#: the contract's columns, stated once in keepwell.contract.schema
 COLUMNS = {
-    "accounts": {
-        "account_id",
-        "name",
-        "parent_account_id",
-        "industry",
-        "employees",
-        "country",
-        "owner",
-        "created_at",
-        "category_budget",
-        "is_prospect",
-    },
-    "contacts": {
-        "contact_id",
-        "account_id",
-        "email",
-        "name",
-        "title",
-        "role",
-        "is_active",
-        "left_on",
-    },
-    "subscriptions": {
-        "line_id",
-        "account_id",
-        "product",
-        "mrr",
-        "currency",
-        "quantity",
-        "starts_on",
-        "ends_on",
-        "auto_renew",
-    },
-    "invoices": {
-        "invoice_id",
-        "account_id",
-        "amount",
-        "currency",
-        "issued_on",
-        "due_on",
-        "paid_on",
-        "status",
-    },
-    "tickets": {"ticket_id", "account_id", "opened_at", "closed_at", "priority", "csat", "subject"},
-    "surveys": {
-        "response_id",
-        "account_id",
-        "contact_id",
-        "responded_at",
-        "kind",
-        "score",
-        "comment",
-    },
-    "activities": {
-        "activity_id",
-        "account_id",
-        "occurred_at",
-        "kind",
-        "author",
-        "subject",
-        "body",
-        "tags",
-    },
+    name: set(entity.names)
+    for name, entity in ENTITIES.items()
+    if name not in ("fx_rates", "events")
 }
 KEYS = {
     "accounts": "account_id",
