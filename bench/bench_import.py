@@ -84,6 +84,7 @@ def _import(args: tuple[Path, Path, Path]) -> tuple[float, int, int]:
 def _baseline(path: Path) -> float:
     started = time.perf_counter()
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
     con.execute(f"CREATE TABLE e AS SELECT * FROM {reader}('{path}')")
     return time.perf_counter() - started

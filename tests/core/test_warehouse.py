@@ -105,3 +105,12 @@ def test_a_rolled_back_transaction_keeps_nothing() -> None:
         store.append_events(batch([("2026-01-01T10:00", "a", "u1", "login", 1, "m1")]))
     assert store.events().count().execute() == 0
     assert store.rollup().count().execute() == 0
+
+
+def test_memory_limit_is_applied_and_checked() -> None:
+    store = AnalyticsStore.open("duckdb://")
+    store.limit_memory("384MB")
+    [(value,)] = store.con.con.execute("SELECT current_setting('memory_limit')").fetchall()
+    assert value.startswith("366")  # DuckDB shows 384 MB in MiB
+    with pytest.raises(ConfigurationError, match="not a size"):
+        store.limit_memory("1GB'; DROP TABLE events; --")

@@ -33,6 +33,9 @@ from keepwell.core.warehouse import AnalyticsStore
 from keepwell.core.workspace import Workspace
 
 ProgressCallback = Callable[[int, int], None]
+#: The analytics engine's working memory during an import: files of any size stream
+#: through it with the whole process under 1 GB (it spills to disk beyond this).
+IMPORT_MEMORY_LIMIT = "384MB"
 #: The vectorised events path takes batches this many times larger than the row path.
 FAST_BATCH_FACTOR = 4
 #: How many rejected rows a report keeps in memory for display (all go to the file).
@@ -290,7 +293,8 @@ def _loader(workspace: Workspace, entity: Entity, *, commit: bool) -> Iterator[L
             entity, accounts.__contains__ if entity.references_account else None
         )
         if entity.store is Store.ANALYTICS:
-            store = workspace.analytics(memory_limit="384MB")
+            store = workspace.analytics()
+            store.limit_memory(IMPORT_MEMORY_LIMIT)
             with store.transaction(commit=commit):
                 yield Loading(lambda rs: append_events(store, rs), validator, accounts, store)
         else:

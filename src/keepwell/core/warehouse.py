@@ -111,14 +111,20 @@ class AnalyticsStore:
         except Exception as exc:  # duckdb raises several unrelated types here
             raise StoreError(f"cannot open the analytics store {path}: {exc}") from exc
         con.raw_sql("SET TimeZone = 'UTC'")
-        if memory_limit:
-            con.raw_sql(f"SET memory_limit = '{memory_limit}'")
         store = cls(con, timezone=timezone)
+        if memory_limit:
+            store.limit_memory(memory_limit)
         store.ensure_schema()
         return store
 
     def close(self) -> None:
         self.con.disconnect()
+
+    def limit_memory(self, limit: str) -> None:
+        """Cap the engine's working memory (e.g. ``"384MB"``); it spills to disk beyond."""
+        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
+            raise ConfigurationError(f"memory limit {limit!r} is not a size like 512MB")
+        self._sql(f"SET memory_limit = '{limit}'")
 
     def ensure_schema(self) -> None:
         self._sql(_DDL)
