@@ -26,6 +26,8 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 from keepwell.core.errors import ConfigurationError, StoreError
 
 EVENTS = "events"
+#: Pending rollup rows above which an open transaction folds them into the rollup.
+PENDING_MERGE_ROWS = 1_000_000
 ROLLUP = "event_daily"
 
 #: Arrow schema of an event batch handed to :meth:`AnalyticsStore.append_events`.
@@ -98,6 +100,7 @@ class AnalyticsStore:
         self.con = con
         self.timezone = check_timezone(timezone)
         self._in_transaction = False
+        self._pending_rows = 0
 
     @classmethod
     def open(
@@ -150,8 +153,10 @@ class AnalyticsStore:
                 "CREATE OR REPLACE TEMP TABLE _kw_pending "
                 "(day DATE, account_id VARCHAR, user_id VARCHAR, event VARCHAR, count BIGINT)"
             )
+            self._pending_rows = 0
             yield
             self._merge_pending()
+            self._sql("DROP TABLE _kw_pending")
         except BaseException:
             raw.rollback()
             raise
@@ -196,6 +201,9 @@ class AnalyticsStore:
                 DROP TABLE _kw_new;
                 """
             )
+            self._pending_rows = int(self._scalar("SELECT count(*) FROM _kw_pending"))
+            if self._pending_rows > PENDING_MERGE_ROWS:  # keep memory flat on long files
+                self._merge_pending()
         finally:
             raw.unregister("_kw_batch")
         return AppendResult(inserted=inserted, duplicates=batch.num_rows - inserted)
@@ -215,9 +223,10 @@ class AnalyticsStore:
             SELECT a.* FROM _kw_agg AS a ANTI JOIN {ROLLUP} AS r
               ON r.day = a.day AND r.account_id = a.account_id
              AND r.user_id IS NOT DISTINCT FROM a.user_id AND r.event = a.event;
-            DROP TABLE _kw_agg; DROP TABLE _kw_pending;
+            DROP TABLE _kw_agg; DELETE FROM _kw_pending;
             """
         )
+        self._pending_rows = 0
 
     def rebuild_rollup(self) -> None:
         """Recompute the whole rollup from raw events (after a time-zone change)."""
@@ -239,5 +248,5 @@ class AnalyticsStore:
         self.con.con.execute(sql)
 
     def _scalar(self, sql: str) -> Any:
-        row = self.con.con.execute(sql).fetchone()
-        return None if row is None else row[0]
+        rows = self.con.con.execute(sql).fetchall()
+        return rows[0][0] if rows else None
