@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from keepwell.revenue.ledger import MONEY
+from keepwell.revenue.ledger import MONEY, same_contract, successor_candidates
 
 #: Days after a line's end within which a line of the same product is its successor.
 SUCCESSOR_DAYS = 30
@@ -19,16 +19,9 @@ def successor_starts(expiring: ir.Table, lines: ir.Table) -> ir.Table:
     ``lines`` with the same account and product starting after it and no later than
     ``SUCCESSOR_DAYS`` after its end. Columns: line_id, successor_on (null when none)."""
     left = expiring.select("line_id", "account_id", "product", "starts_on", "ends_on")
-    right = lines.select(
-        s_line=lines.line_id,
-        s_account=lines.account_id,
-        s_product=lines.product,
-        s_starts=lines.starts_on,
-    )
+    right = successor_candidates(lines)
     cond = (
-        (left.account_id == right.s_account)
-        & (left.product == right.s_product)
-        & (left.line_id != right.s_line)
+        same_contract(left, right)
         & (right.s_starts > left.starts_on)
         & (right.s_starts <= left.ends_on + ibis.interval(days=SUCCESSOR_DAYS))
     )

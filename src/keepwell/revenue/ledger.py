@@ -172,3 +172,25 @@ def require_columns(table: ir.Table, columns: list[str], what: str) -> None:
             f"{what} has no column {', '.join(missing)}",
             hint=f"available: {', '.join(table.columns)}",
         )
+
+
+def successor_candidates(lines: ir.Table, *extra: str) -> ir.Table:
+    """``lines`` renamed ``s_*`` so they can be joined as possible successors of other
+    lines (``s_line``, ``s_account``, ``s_product``, ``s_starts`` and ``s_<extra>``)."""
+    return lines.select(
+        s_line=lines.line_id,
+        s_account=lines.account_id,
+        s_product=lines.product,
+        s_starts=lines.starts_on,
+        **{f"s_{name}": lines[name] for name in extra},
+    )
+
+
+def same_contract(left: ir.Table, right: ir.Table) -> ir.BooleanValue:
+    """A candidate of :func:`successor_candidates` that is another line of the same
+    account and product as the ``left`` line."""
+    return (
+        (left.account_id == right.s_account)
+        & (left.product == right.s_product)
+        & (left.line_id != right.s_line)
+    )

@@ -14,7 +14,7 @@ from enum import StrEnum
 import ibis
 import ibis.expr.types as ir
 
-from keepwell.revenue.ledger import MONEY
+from keepwell.revenue.ledger import MONEY, same_contract, successor_candidates
 
 GRACE_DAYS = 30
 
@@ -36,17 +36,9 @@ def with_successors(expiring: ir.Table, lines: ir.Table, start: date, end: date)
         lines.starts_on <= end + timedelta(days=GRACE_DAYS)
     )
     lines = lines.filter(near)
-    right = lines.select(
-        s_line=lines.line_id,
-        s_account=lines.account_id,
-        s_product=lines.product,
-        s_starts=lines.starts_on,
-        s_mrr=lines.mrr,
-    )
+    right = successor_candidates(lines, "mrr")
     cond = (
-        (left.account_id == right.s_account)
-        & (left.product == right.s_product)
-        & (left.line_id != right.s_line)
+        same_contract(left, right)
         & (right.s_starts >= left.ends_on - grace)
         & (right.s_starts <= left.ends_on + grace)
     )
