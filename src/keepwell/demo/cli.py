@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from keepwell.console import OutputFormat, err, out, print_rows
+from keepwell.core.periods import previous_month
 from keepwell.core.settings import get_settings
 from keepwell.core.workspace import init_workspace
 from keepwell.demo.pipeline import DemoRun, run_demo
@@ -20,18 +21,9 @@ demo_app = typer.Typer(
 )
 
 
-def _last_complete_month(today: date) -> date:
-    first = today.replace(day=1)
-    return (
-        first.replace(year=first.year - 1, month=12)
-        if first.month == 1
-        else first.replace(month=first.month - 1)
-    )
-
-
 def _parse_month(value: str | None) -> date:
     if value is None:
-        return _last_complete_month(date.today())
+        return previous_month(date.today())
     try:
         return date.fromisoformat(f"{value}-01")
     except ValueError:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from keepwell.contract.service import ImportReport, import_file
+from keepwell.core.periods import month_end
 from keepwell.core.workspace import Workspace
 from keepwell.demo.service import DemoSummary, generate_demo
 from keepwell.health.service import ScoreRun, compute_scores
@@ -39,12 +40,6 @@ class DemoRun:
     as_of: date | None = None
     summary: Summary | None = None
     scores: ScoreRun | None = None
-
-
-def month_end(first_day: date) -> date:
-    """The last day of the month that starts on ``first_day``."""
-    following = (first_day.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return following - timedelta(days=1)
 
 
 def run_demo(

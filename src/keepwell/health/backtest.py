@@ -20,6 +20,7 @@ from typing import Any
 import ibis
 import numpy as np
 
+from keepwell.core import periods
 from keepwell.health.config import HealthConfig
 from keepwell.health.evaluation import LogisticWeights, roc_auc
 from keepwell.health.measures import MeasureInputs
@@ -34,8 +35,7 @@ TRAIN_SHARE = 0.6
 
 def month_end(year: int, month: int) -> date:
     """The last day of a calendar month."""
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return following - timedelta(days=1)
+    return periods.month_end(date(year, month, 1))
 
 
 def month_ends(first: date, last: date) -> list[date]:

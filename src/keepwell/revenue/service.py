@@ -8,7 +8,6 @@ passed to several calls to load the workspace once.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -18,12 +17,19 @@ import ibis
 import ibis.expr.types as ir
 
 from keepwell.contract.service import read_table
+from keepwell.core import periods
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
 from keepwell.revenue import cmrr, kpis, renewals
 from keepwell.revenue.book import Book, book_from_arrow
 from keepwell.revenue.cohorts import cohort_table
-from keepwell.revenue.ledger import month_index, month_label, mrr_changes, require_columns
+from keepwell.revenue.ledger import (
+    month_index,
+    month_label,
+    month_start,
+    mrr_changes,
+    require_columns,
+)
 from keepwell.revenue.movements import ALL, COLUMNS, monthly_movements, movement_amounts
 from keepwell.revenue.renewal_cohorts import RenewalPeriod, survivor_counts
 from keepwell.revenue.sbg import ShiftedBetaGeometric
@@ -56,8 +62,7 @@ def _book(workspace: Workspace, book: Book | None) -> Book:
 
 def month_end(index: int) -> date:
     """Last day of the month with index ``index``."""
-    year, month = index // 12, index % 12 + 1
-    return date(year, month, calendar.monthrange(year, month)[1])
+    return periods.month_end(month_start(index))
 
 
 def last_complete_month(as_of: date) -> int:
