@@ -1,0 +1,1 @@
+"""Business reviews (QBR) as HTML and PDF."""
