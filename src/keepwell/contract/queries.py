@@ -191,3 +191,41 @@ def event_count(store: AnalyticsStore, account_id: str | None = None) -> int:
     if account_id is not None:
         events = events.filter(events.account_id == account_id)
     return int(events.count().to_pyarrow().as_py())
+
+
+def account_contacts(
+    session: Session, account_id: str, *, role: str | None = None
+) -> list[dict[str, Any]]:
+    """Active contacts of ``account_id`` with an email (of ``role`` when given), in the
+    caller's session: contact_id, email, name, title, role and the account's name."""
+    query = (
+        sa.select(Contact, Account.name)
+        .join(Account, Account.account_id == Contact.account_id)
+        .where(Contact.account_id == account_id, Contact.is_active.is_(True))
+        .where(Contact.email.is_not(None), Contact.email != "")
+        .order_by(Contact.contact_id)
+    )
+    if role is not None:
+        query = query.where(Contact.role == role)
+    return [
+        {"contact_id": c.contact_id, "email": c.email, "name": c.name, "title": c.title,
+         "role": c.role, "account_id": account_id, "account_name": name}
+        for c, name in session.execute(query).all()
+    ]  # fmt: skip
+
+
+def account_activities(
+    workspace: Workspace, account_id: str, *, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Activities (the timeline) of ``account_id``, newest first, at most ``limit``."""
+    query = (
+        sa.select(Activity)
+        .where(Activity.account_id == account_id)
+        .order_by(Activity.occurred_at.desc(), Activity.activity_id)
+        .limit(limit)
+    )
+    with Session(workspace.engine) as session:
+        return [
+            {c.key: getattr(row, c.key) for c in sa.inspect(Activity).column_attrs}
+            for row in session.execute(query).scalars()
+        ]
