@@ -103,7 +103,10 @@ def _per_account(users: ibis.Table, as_of: date, config: UsageConfig) -> ibis.Ta
     lapsed_from = quarter_start - timedelta(days=LAPSE_DAYS)
     lapsed_to = as_of - timedelta(days=LAPSE_DAYS)
     named = users.user_id.notnull()
-    keys = [users[f"key_{i}"].max().cast("int64") for i in range(len(config.key_features))]
+    # CASE, not a cast: PostgreSQL has no boolean -> bigint cast
+    keys = [
+        users[f"key_{i}"].ifelse(1, 0).cast("int64").max() for i in range(len(config.key_features))
+    ]
     return users.group_by("account_id").aggregate(
         last_day=users.last_day.max(),
         users_added_quarter=(named & (users.first_day >= quarter_start)).sum(),
@@ -137,8 +140,11 @@ def usage_measures(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis
     w = _per_account(_per_user(rollup, as_of, config), as_of, config)
     n = SLOPE_DAYS
     sum_x, sum_xx = n * (n - 1) / 2, (n - 1) * n * (2 * n - 1) / 6
-    slope = (n * w.sum_xy - sum_x * w.sum_y) / (n * sum_xx - sum_x**2)
-    mean_y = w.sum_y.cast("float64") / n
+    # float64 before any literal: Spark reads 4005.0 as a decimal and divides decimals
+    # to 6 places, which would differ from DuckDB and PostgreSQL in the 8th digit
+    sum_xy, sum_y = w.sum_xy.cast("float64"), w.sum_y.cast("float64")
+    slope = (n * sum_xy - sum_x * sum_y) / (n * sum_xx - sum_x**2)
+    mean_y = sum_y / n
     breadth = (
         (w.key_features_30d.cast("float64") / len(config.key_features)).fill_null(0)
         if config.key_features

@@ -116,7 +116,8 @@ def mrr_changes(lines: ir.Table, key: tuple[str, ...] = ("account_id",)) -> ir.T
     first month, and mrr is never negative). One window pass, no self-join.
     """
     cols = list(key)
-    paying = ((lines.mrr > 0) & (lines.end_m > lines.start_m)).cast("int64")
+    # CASE, not a cast: PostgreSQL has no boolean -> bigint cast
+    paying = ((lines.mrr > 0) & (lines.end_m > lines.start_m)).ifelse(1, 0).cast("int64")
     starts = lines.select(*cols, m=lines.start_m, delta=lines.mrr, opened=paying)
     ends = lines.filter(lines.end_m < OPEN_END).select(
         *cols, m=lines.end_m, delta=(-lines.mrr).cast(MONEY), opened=ibis.literal(0, "int64")

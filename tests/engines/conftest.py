@@ -1,0 +1,69 @@
+"""One fixture, three engines: DuckDB (in memory), PostgreSQL (a schema of its own per
+test) and Spark in local mode (one session for the whole run: it takes ~20 s to start).
+
+``engine`` is parametrized over the three; a test puts its Arrow fixtures on the engine
+with :meth:`Engine.put` and runs the same Ibis functions on each. Spark cases are marked
+``slow``; PostgreSQL cases ``postgres`` (skipped when unreachable, failing under CI=true).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import ibis.expr.types as ir
+import pyarrow as pa
+import pytest
+
+from keepwell.core.engines import connect, fetch, put_table
+
+SPARK_URL = "spark://local[2]"
+
+
+@dataclass
+class Engine:
+    """An Ibis backend and the names of the tables a test put there."""
+
+    name: str
+    backend: Any
+
+    def put(self, name: str, data: pa.Table) -> ir.Table:
+        return put_table(self.backend, name, data)
+
+    def rows(self, expr: ir.Table) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = fetch(self.backend, expr).to_pylist()
+        return result
+
+
+@pytest.fixture(scope="session")
+def spark_backend() -> Any:
+    """The Spark backend of this test process (local mode, 2 threads)."""
+    return connect(SPARK_URL)
+
+
+@pytest.fixture(
+    params=[
+        "duckdb",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("spark", marks=pytest.mark.slow),
+    ]
+)
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    name = str(request.param)
+    if name == "duckdb":
+        backend = connect("duckdb://")
+        yield Engine(name, backend)
+        backend.disconnect()
+    elif name == "postgres":
+        backend = connect(str(request.getfixturevalue("postgres_url")))
+        yield Engine(name, backend)
+        backend.disconnect()
+    else:
+        yield Engine(name, request.getfixturevalue("spark_backend"))
+
+
+@pytest.fixture
+def reference() -> Engine:
+    """DuckDB in memory: the engine every other one is compared with."""
+    return Engine("duckdb", connect("duckdb://"))
