@@ -21,12 +21,14 @@ from keepwell.core.workspace import Workspace
 from keepwell.health import api as health_api
 from keepwell.ingest import api as ingest_api
 from keepwell.ingest.writer import EventWriter
+from keepwell.notify import api as notify_api
 from keepwell.revenue import api as revenue_api
 from keepwell.web import accounts as accounts_api
 from keepwell.web.audit import install_audit
 from keepwell.web.deps import authenticate, require_manager
 from keepwell.web.errors import install_error_handlers
 from keepwell.web.settings import ServerSettings
+from keepwell.web.site import install_site
 from keepwell.web.state import ServerState
 
 
@@ -60,6 +62,7 @@ def create_app(workspace: Workspace, settings: ServerSettings | None = None) -> 
     app.state.analytics_lock = writer.lock
     install_error_handlers(app)
     install_audit(app)
+    install_site(app)
     _routes(app)
     return app
 
@@ -76,6 +79,7 @@ def _routes(app: FastAPI) -> None:
     app.include_router(auth_api.router, dependencies=signed_in)
     app.include_router(ingest_api.tracking)
     app.include_router(ingest_api.webhooks)
+    app.include_router(notify_api.public)
     app.include_router(contract_api.router, dependencies=signed_in)
     app.include_router(accounts_api.router, dependencies=signed_in)
     app.include_router(contract_api.imports, dependencies=[Depends(require_manager)])

@@ -1,0 +1,209 @@
+"""Use cases of notifications: the public surface of ``notify``.
+
+Other slices queue messages with :func:`enqueue` and :func:`send_tech_touch` inside
+their own transaction (the message exists exactly when their change commits); workers
+deliver them with :func:`deliver_pending`. Nothing here reads the clock: ``now`` and
+``as_of`` are given.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from keepwell.core.database import transaction
+from keepwell.core.errors import InputError, NotFoundError
+from keepwell.core.workspace import Workspace
+from keepwell.notify import outbox
+from keepwell.notify.email import send_email
+from keepwell.notify.errors import DeliveryError
+from keepwell.notify.models import Channel, Notification, Status, Unsubscribe
+from keepwell.notify.outbox import Message
+from keepwell.notify.retry import RetryPolicy
+from keepwell.notify.settings import NotifySettings
+from keepwell.notify.slack import send_slack
+from keepwell.notify.techtouch import is_unsubscribed, send_tech_touch
+from keepwell.notify.tokens import read_unsubscribe_token
+from keepwell.notify.webhooks import send_webhook
+
+__all__ = [
+    "DeliveryReport",
+    "NotifySettings",
+    "deliver_pending",
+    "enqueue",
+    "is_unsubscribed",
+    "list_notifications",
+    "retry_notification",
+    "send_tech_touch",
+    "unsubscribe",
+]
+
+Sender = Callable[[Message, NotifySettings, datetime], None]
+SENDERS: dict[str, Sender] = {
+    Channel.EMAIL.value: send_email,
+    Channel.SLACK.value: send_slack,
+    Channel.WEBHOOK.value: send_webhook,
+}
+#: How many notifications a worker claims at a time.
+CLAIM_BATCH = 10
+
+
+def enqueue(
+    session: Session,
+    *,
+    channel: str,
+    target: str,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    account_id: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """Queue one notification in the caller's transaction; False when ``dedupe_key`` is
+    already queued (whatever its status), so the caller's re-runs never send twice.
+
+    ``channel`` is email (``target`` an address), slack or webhook (``target`` a URL, or
+    empty for the configured one). Delivery happens in :func:`deliver_pending`.
+    """
+    if channel not in SENDERS:
+        raise InputError(f"unknown notification channel {channel!r}", hint="email, slack, webhook")
+    if not dedupe_key:
+        raise InputError("a notification needs a dedupe key")
+    values = {"channel": channel, "target": target, "subject": subject, "body": body,
+              "dedupe_key": dedupe_key, "account_id": account_id, "payload": payload}  # fmt: skip
+    return outbox.insert(session, values)
+
+
+@dataclass
+class DeliveryReport:
+    """One delivery run: ``claimed`` = ``sent`` + ``retrying`` + ``failed`` (given up in
+    this run) + ``lost_claims``; ``failed_total`` counts every failed notification in
+    the store, so none is ever lost silently; ``errors`` are (id, message) pairs."""
+
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    lost_claims: int = 0
+    failed_total: int = 0
+    pending_total: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _policy(settings: NotifySettings) -> RetryPolicy:
+    return RetryPolicy(
+        settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
+    )
+
+
+def _deliver_one(
+    workspace: Workspace, message: Message, settings: NotifySettings, now: datetime
+) -> tuple[Status | None, str | None]:
+    """Send one claimed message and record the outcome; (new status or None if the
+    claim was lost, error message)."""
+    error: str | None = None
+    try:
+        SENDERS[message.channel](message, settings, now)
+    except DeliveryError as exc:
+        error = str(exc)
+    except Exception as exc:  # a bug in a channel must not lose the message either
+        error = f"{type(exc).__name__}: {exc}"
+    with transaction(workspace.engine) as session:
+        if error is None:
+            return (Status.SENT if outbox.record_sent(session, message, now) else None), None
+        return outbox.record_failure(session, message, now, error, _policy(settings)), error
+
+
+def deliver_pending(
+    workspace: Workspace,
+    *,
+    now: datetime,
+    settings: NotifySettings | None = None,
+    limit: int | None = None,
+) -> DeliveryReport:
+    """Deliver every notification due at ``now`` (at most ``limit``), a batch of
+    :data:`CLAIM_BATCH` claimed at a time; safe to run in several processes at once.
+
+    A failed attempt n is retried ``retry_base_seconds`` x 2^(n-1) seconds later (at most
+    ``retry_max_seconds``); after ``max_attempts`` the notification is ``failed``.
+    """
+    settings = settings or NotifySettings()
+    lease = timedelta(seconds=settings.claim_lease_seconds)
+    report = DeliveryReport()
+    while limit is None or report.claimed < limit:
+        size = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - report.claimed)
+        with transaction(workspace.engine) as session:
+            batch = outbox.claim(session, token=uuid.uuid4().hex, now=now, lease=lease, limit=size)
+        if not batch:
+            break
+        report.claimed += len(batch)
+        for message in batch:
+            _count(report, message, *_deliver_one(workspace, message, settings, now))
+    with workspace.engine.connect() as conn, Session(conn) as session:
+        counts = outbox.count_by_status(session)
+    report.failed_total = counts.get(Status.FAILED.value, 0)
+    report.pending_total = counts.get(Status.PENDING.value, 0)
+    return report
+
+
+def _count(
+    report: DeliveryReport, message: Message, status: Status | None, error: str | None
+) -> None:
+    if status is None:
+        report.lost_claims += 1
+    elif status is Status.SENT:
+        report.sent += 1
+    elif status is Status.FAILED:
+        report.failed += 1
+    else:
+        report.retrying += 1
+    if error is not None:
+        report.errors.append((message.notification_id, error))
+
+
+def _row(n: Notification) -> dict[str, Any]:
+    return {
+        "id": n.notification_id, "status": n.status, "channel": n.channel,
+        "target": n.target, "subject": n.subject, "account_id": n.account_id,
+        "attempts": n.attempts, "next_attempt_at": n.next_attempt_at, "sent_at": n.sent_at,
+        "last_error": n.last_error, "dedupe_key": n.dedupe_key,
+    }  # fmt: skip
+
+
+def list_notifications(
+    workspace: Workspace, *, status: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Notifications, newest first (of ``status``: pending, sending, sent, failed)."""
+    if status is not None and status not in {s.value for s in Status}:
+        raise InputError(f"unknown status {status!r}", hint=", ".join(s.value for s in Status))
+    with transaction(workspace.engine) as session:
+        return [_row(n) for n in outbox.list_rows(session, status=status, limit=limit)]
+
+
+def retry_notification(workspace: Workspace, notification_id: int) -> dict[str, Any]:
+    """Make notification ``notification_id`` due again with a fresh count of attempts
+    (a failed one, typically); a sent or sending one is refused."""
+    with transaction(workspace.engine) as session:
+        row = outbox.requeue(session, notification_id)
+        if row is None:
+            raise NotFoundError(f"no notification {notification_id}")
+        if row.status != Status.PENDING.value:
+            raise InputError(
+                f"notification {notification_id} is {row.status}: only a pending or failed "
+                "notification can be retried"
+            )
+        return _row(row)
+
+
+def unsubscribe(workspace: Workspace, token: str, *, at: datetime, secret: str) -> str:
+    """Record the unsubscribe of the address signed in ``token`` (idempotent: the first
+    time is kept); the address. :class:`InputError` for a token we did not sign."""
+    email = read_unsubscribe_token(token, secret)
+    with transaction(workspace.engine) as session:
+        outbox.insert_once(session, Unsubscribe, {"email": email, "unsubscribed_at": at}, "email")
+    return email
