@@ -28,6 +28,7 @@ from keepwell.web.audit import install_audit
 from keepwell.web.deps import authenticate, require_manager
 from keepwell.web.errors import install_error_handlers
 from keepwell.web.settings import ServerSettings
+from keepwell.web.site import install_site
 from keepwell.web.state import ServerState
 
 
@@ -61,6 +62,7 @@ def create_app(workspace: Workspace, settings: ServerSettings | None = None) -> 
     app.state.analytics_lock = writer.lock
     install_error_handlers(app)
     install_audit(app)
+    install_site(app)
     _routes(app)
     return app
 

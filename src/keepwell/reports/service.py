@@ -1,0 +1,172 @@
+"""Use cases of business reviews (QBRs): gather one account's review and render it as
+HTML or PDF. The public surface of ``reports``.
+
+A review covers the ``PERIOD_DAYS`` days up to ``as_of``: usage trends, health and what
+moved it, progress against the success plan, peer benchmarks (percentiles among the
+accounts of the same segment and industry), support and NPS, the renewal recap, and
+goals for the next period.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, timedelta
+from statistics import mean
+from typing import Any
+
+from keepwell.core.workspace import Workspace
+from keepwell.reports import builder, goals
+from keepwell.reports.peers import median, percentile_rank
+from keepwell.web.account_view import account_view
+from keepwell.web.directory import directory
+
+PERIOD_DAYS = 90
+#: Key measures benchmarked against peers: key, label, unit.
+BENCHMARKS = (
+    ("arr", "ARR", "base currency"),
+    ("score", "Health score", "0–100"),
+    ("active_users", "Active users, last 30 days", "people"),
+    ("events_per_user", "Events per active user, last 30 days", "events"),
+)
+
+
+def _peer_usage(
+    workspace: Workspace, lock: threading.Lock, ids: list[str], as_of: date
+) -> dict[str, dict[str, float | None]]:
+    """Distinct users and events per account over the 30 days up to ``as_of``."""
+    with lock:
+        rollup = workspace.analytics().rollup()
+        recent = rollup.filter(
+            rollup.account_id.isin(ids)
+            & (rollup.day > as_of - timedelta(days=30))
+            & (rollup.day <= as_of)
+        )
+        rows = (
+            recent.group_by("account_id")
+            .aggregate(users=recent.user_id.nunique(), events=recent["count"].sum())
+            .to_pyarrow()
+            .to_pylist()
+        )
+    return {
+        r["account_id"]: {
+            "active_users": float(r["users"]),
+            "events_per_user": float(r["events"]) / r["users"] if r["users"] else None,
+        }
+        for r in rows
+    }
+
+
+def peer_benchmarks(
+    workspace: Workspace, lock: threading.Lock, account_id: str, as_of: date
+) -> dict[str, Any]:
+    """The account's :data:`BENCHMARKS` as percentiles among customers (not prospects)
+    of the same segment and industry, with the peers' median."""
+    rows = directory(workspace, as_of).rows
+    me = next((r for r in rows if r["account_id"] == account_id), None)
+    if me is None:
+        return {"peers": 0, "measures": []}
+    peers = [
+        r
+        for r in rows
+        if r["segment"] == me["segment"]
+        and r["industry"] == me["industry"]
+        and not r["is_prospect"]
+        and r["account_id"] != account_id
+    ]
+    usage = _peer_usage(workspace, lock, [account_id] + [p["account_id"] for p in peers], as_of)
+
+    def value(row: dict[str, Any], key: str) -> float | None:
+        if key in ("arr", "score"):
+            return None if row[key] is None else float(row[key])
+        return usage.get(row["account_id"], {}).get(key)
+
+    measures = []
+    for key, label, unit in BENCHMARKS:
+        values = [value(p, key) for p in peers]
+        mine = value(me, key)
+        measures.append(
+            {
+                "key": key,
+                "label": label,
+                "unit": unit,
+                "value": mine,
+                "median": median(values),
+                "percentile": percentile_rank(mine, values),
+            }
+        )
+    return {
+        "segment": me["segment"],
+        "industry": me["industry"],
+        "peers": len(peers),
+        "measures": measures,
+    }
+
+
+def _support(view: dict[str, Any], start: date) -> dict[str, Any]:
+    tickets = [t for t in view["account"]["tickets"] if t["opened_at"].date() > start]
+    closed = [t for t in tickets if t["closed_at"] is not None]
+    hours = [(t["closed_at"] - t["opened_at"]).total_seconds() / 3600 for t in closed]
+    csat = [t["csat"] for t in tickets if t["csat"] is not None]
+    nps_recent = [s["score"] for s in view["nps"] if s["responded_at"].date() > start]
+    return {
+        "opened": len(tickets),
+        "closed": len(closed),
+        "urgent": sum(1 for t in tickets if t["priority"] in ("high", "urgent")),
+        "median_hours": median(hours),
+        "csat": mean(csat) if csat else None,
+        "nps_latest": view["nps"][0]["score"] if view["nps"] else None,
+        "nps_period": mean(nps_recent) if nps_recent else None,
+        "nps_answers": len(nps_recent),
+    }
+
+
+def _renewal(view: dict[str, Any], as_of: date) -> dict[str, Any]:
+    lines = view["account"]["subscriptions"]
+    ended = [
+        s for s in lines if s["ends_on"] and as_of - timedelta(days=365) < s["ends_on"] <= as_of
+    ]
+    active = [
+        s for s in lines if s["starts_on"] <= as_of and (not s["ends_on"] or s["ends_on"] > as_of)
+    ]
+    return {
+        "next_renewal": view["row"].get("next_renewal"),
+        "renewal_arr": view["row"].get("renewal_arr"),
+        "auto_renew": any(s["auto_renew"] for s in active),
+        "active_lines": active,
+        "ended_last_year": ended,
+    }
+
+
+def business_review(
+    workspace: Workspace,
+    account_id: str,
+    as_of: date,
+    *,
+    scope: str | None = None,
+    lock: threading.Lock | None = None,
+) -> dict[str, Any]:
+    """Everything the review of ``account_id`` shows as of ``as_of`` (see the module
+    docstring). NotFoundError when the account is unknown or out of ``scope``."""
+    lock = lock or threading.Lock()
+    view = account_view(workspace, lock, account_id, as_of, scope)
+    start = as_of - timedelta(days=PERIOD_DAYS)
+    review = {
+        **view,
+        "as_of": as_of,
+        "period_start": start,
+        "support": _support(view, start),
+        "renewal": _renewal(view, as_of),
+        "peers": peer_benchmarks(workspace, lock, account_id, as_of),
+    }
+    review["goals"] = goals.next_period_goals(review)
+    return review
+
+
+def review_html(review: dict[str, Any], *, generated_at: datetime) -> str:
+    """The review as a standalone HTML page (charts as inline SVG)."""
+    return builder.render_html(review, generated_at=generated_at)
+
+
+def review_pdf(review: dict[str, Any], *, generated_at: datetime) -> bytes:
+    """The review as a PDF (WeasyPrint)."""
+    return builder.render_pdf(review, generated_at=generated_at)

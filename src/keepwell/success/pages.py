@@ -1,0 +1,67 @@
+"""Web pages of customer-success work: the signed-in CSM's CTAs and tasks by due date
+(complete, snooze, close), and the product feedback board."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from keepwell.core.errors import InputError
+from keepwell.web import success_view
+from keepwell.web.pages import (
+    PageUser,
+    check_form,
+    page_user,
+    render,
+    safe_next,
+    today,
+    workspace_of,
+)
+
+router = APIRouter(include_in_schema=False)
+User = Annotated[PageUser, Depends(page_user)]
+
+
+@router.get("/my-work", response_class=HTMLResponse)
+def my_work(request: Request, user: User) -> HTMLResponse:
+    """The user's open CTAs and tasks, soonest due first."""
+    work = success_view.my_work(workspace_of(request), user.principal.email, today())
+    return render(request, user, "my_work.html", title="My work", v={"work": work})
+
+
+@router.post("/work/{kind}/{item_id}/{action}")
+async def act(
+    request: Request,
+    user: User,
+    kind: str,
+    item_id: int,
+    action: str,
+    csrf_token: Annotated[str, Form(max_length=200)],
+    back: Annotated[str, Form(max_length=2000)] = "/my-work",
+) -> Response:
+    """Complete, snooze or close a CTA or task, then back to the page it came from."""
+    check_form(user, csrf_token)
+    if kind not in success_view.KINDS or action not in success_view.ACTIONS:
+        raise InputError(f"cannot {action!r} a {kind!r}", hint="complete, snooze or close")
+    await run_in_threadpool(
+        success_view.act,
+        workspace_of(request),
+        kind,
+        item_id,
+        action,
+        actor=user.principal.email,
+        scope=user.owner_scope,
+        now=datetime.now(UTC),
+    )
+    return RedirectResponse(safe_next(back), status_code=303)
+
+
+@router.get("/feedback", response_class=HTMLResponse)
+def feedback(request: Request, user: User) -> HTMLResponse:
+    """Product feedback from customers, grouped by topic with the ARR asking for it."""
+    board = success_view.feedback_board(workspace_of(request), user.owner_scope)
+    return render(request, user, "feedback.html", title="Product feedback", board=board)

@@ -1,0 +1,162 @@
+"""Plotly figures as plain dicts (data + layout) for the pages: every chart has a title
+and axis titles with units. Text that comes from users (names, notes) is HTML-escaped
+here, since plotly.js interprets a few tags and entities in labels."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+BAND_COLOURS = {"green": "#1f8a4c", "yellow": "#d69e2e", "red": "#c53030", "unknown": "#a0aec0"}
+PALETTE = ["#2458d6", "#1f8a4c", "#c53030", "#d69e2e", "#6b46c1", "#00a3c4", "#718096"]
+
+
+def label(value: Any) -> str:
+    """A user-supplied label made inert for plotly.js."""
+    return html.escape(str(value), quote=True)
+
+
+def layout(title: str, x_title: str = "", y_title: str = "", **extra: Any) -> dict[str, Any]:
+    """The house layout: title, axis titles, compact margins, legend below."""
+    base: dict[str, Any] = {
+        "title": {"text": title, "font": {"size": 14}, "x": 0, "xanchor": "left"},
+        "xaxis": {"title": {"text": x_title}, "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "automargin": True, "rangemode": "tozero"},
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
+        "legend": {"orientation": "h", "y": -0.2},
+        "height": 320,
+        "font": {"family": "system-ui, sans-serif", "size": 12},
+        "paper_bgcolor": "#fff",
+        "plot_bgcolor": "#fff",
+    }
+    base.update(extra)
+    return base
+
+
+def figure(chart_id: str, data: list[dict[str, Any]], lay: dict[str, Any]) -> dict[str, Any]:
+    """A chart for the layout's chart loader: the target element id and the figure."""
+    return {"id": chart_id, "figure": {"data": data, "layout": lay}}
+
+
+def line(
+    chart_id: str,
+    title: str,
+    x: Sequence[Any],
+    series: Mapping[str, Sequence[Any]],
+    *,
+    x_title: str = "",
+    y_title: str = "",
+    y_range: tuple[float, float] | None = None,
+) -> dict[str, Any]:
+    """Lines sharing ``x``, one per entry of ``series``."""
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": label(name),
+            "x": list(x),
+            "y": list(values),
+            "line": {"color": PALETTE[i % len(PALETTE)]},
+        }
+        for i, (name, values) in enumerate(series.items())
+    ]
+    lay = layout(title, x_title, y_title)
+    if y_range is not None:
+        lay["yaxis"]["range"] = list(y_range)
+    return figure(chart_id, data, lay)
+
+
+def stacked_bands(chart_id: str, title: str, trend: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accounts per health band over snapshots, stacked."""
+    x = [str(t["as_of"]) for t in trend]
+    data = [
+        {
+            "type": "bar",
+            "name": band,
+            "x": x,
+            "y": [t[band] for t in trend],
+            "marker": {"color": colour},
+        }
+        for band, colour in BAND_COLOURS.items()
+    ]
+    return figure(chart_id, data, layout(title, "snapshot", "accounts", barmode="stack"))
+
+
+def bars(
+    chart_id: str,
+    title: str,
+    x: Sequence[Any],
+    series: Mapping[str, Sequence[Any]],
+    *,
+    x_title: str = "",
+    y_title: str = "",
+    stacked: bool = False,
+    colours: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Grouped (or stacked) bars sharing ``x``."""
+    colours = colours or PALETTE
+    data = [
+        {
+            "type": "bar",
+            "name": label(name),
+            "x": [label(v) for v in x],
+            "y": list(values),
+            "marker": {"color": colours[i % len(colours)]},
+        }
+        for i, (name, values) in enumerate(series.items())
+    ]
+    mode = "stack" if stacked else "group"
+    return figure(chart_id, data, layout(title, x_title, y_title, barmode=mode))
+
+
+def waterfall(
+    chart_id: str, title: str, steps: list[tuple[str, float, str]], y_title: str
+) -> dict[str, Any]:
+    """A waterfall of ``(label, amount, measure)`` steps; measure is ``absolute``,
+    ``relative`` or ``total`` (plotly's)."""
+    data = [
+        {
+            "type": "waterfall",
+            "x": [s[0] for s in steps],
+            "y": [s[1] for s in steps],
+            "measure": [s[2] for s in steps],
+            "connector": {"line": {"color": "#cbd2dd"}},
+            "increasing": {"marker": {"color": "#1f8a4c"}},
+            "decreasing": {"marker": {"color": "#c53030"}},
+            "totals": {"marker": {"color": "#2458d6"}},
+        }
+    ]
+    lay = layout(title, "", y_title, showlegend=False)
+    lay["yaxis"]["rangemode"] = "normal"
+    return figure(chart_id, data, lay)
+
+
+def heatmap(
+    chart_id: str,
+    title: str,
+    x: Sequence[Any],
+    y: Sequence[Any],
+    z: list[list[float | None]],
+    *,
+    x_title: str,
+    y_title: str,
+) -> dict[str, Any]:
+    """A heatmap of fractions shown as percentages (0 to 100%)."""
+    data = [
+        {
+            "type": "heatmap",
+            "x": list(x),
+            "y": list(y),
+            "z": z,
+            "zmin": 0,
+            "zmax": 1,
+            "colorscale": "Blues",
+            "hovertemplate": "%{y}, month %{x}: %{z:.0%}<extra></extra>",
+            "colorbar": {"tickformat": ".0%"},
+        }
+    ]
+    lay = layout(title, x_title, y_title, height=max(320, 22 * len(y) + 120))
+    lay["yaxis"]["autorange"] = "reversed"
+    lay["yaxis"]["type"] = "category"
+    return figure(chart_id, data, lay)

@@ -1,0 +1,275 @@
+"""The pages' account directory: one row per account with its latest health and revenue,
+built once and kept for a short while, so the accounts page filters, sorts and pages
+50,000 accounts in memory instead of re-reading every store on each request.
+
+A row joins the contract's account with the latest health snapshot (segment, stage,
+score, band) and the revenue book on the directory's day: ARR (12 x the MRR of lines
+active that day, base currency) and the next renewal (the earliest end of a line after
+that day, with the ARR of the lines ending then).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from keepwell.contract import service as contract_service
+from keepwell.core.workspace import Workspace
+from keepwell.health.models import HealthScore
+from keepwell.revenue import service as revenue_service
+
+#: Seconds a built directory is reused before it is built again.
+TTL_SECONDS = 60.0
+PAGE_SIZE = 50
+SORTS = ("name", "arr", "score", "renewal", "owner", "segment", "band")
+COLUMNS = (
+    "account_id",
+    "name",
+    "industry",
+    "country",
+    "owner",
+    "segment",
+    "stage",
+    "band",
+    "score",
+    "arr",
+    "next_renewal",
+    "renewal_arr",
+)
+BANDS = ("green", "yellow", "red", "unknown")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the accounts page asks for; None or "" means any."""
+
+    search: str | None = None
+    segment: str | None = None
+    band: str | None = None
+    owner: str | None = None
+    stage: str | None = None
+    industry: str | None = None
+    renewal_days: int | None = None
+    sort: str = "name"
+    descending: bool = False
+    page: int = 1
+
+
+@dataclass
+class Directory:
+    """Every account's row on ``as_of`` (see the module docstring)."""
+
+    as_of: date
+    snapshot: date | None
+    rows: list[dict[str, Any]]
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def options(self, rows: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
+        """The distinct values of each filterable column among ``rows``."""
+        found: dict[str, set[str]] = {k: set() for k in ("segment", "owner", "stage", "industry")}
+        for row in rows:
+            for key, values in found.items():
+                if row[key]:
+                    values.add(row[key])
+        return {k: sorted(v) for k, v in found.items()}
+
+
+_cache: dict[tuple[int, date], tuple[float, Directory]] = {}
+_lock = threading.Lock()
+
+
+def directory(workspace: Workspace, as_of: date) -> Directory:
+    """The directory of ``workspace`` on ``as_of``, rebuilt after :data:`TTL_SECONDS`."""
+    key = (id(workspace), as_of)
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < TTL_SECONDS:
+            return hit[1]
+        built = build_directory(workspace, as_of)
+        _cache[key] = (time.monotonic(), built)
+        return built
+
+
+def forget(workspace: Workspace) -> None:
+    """Drop the cached directories of ``workspace`` (after a write that changes rows)."""
+    with _lock:
+        for key in [k for k in _cache if k[0] == id(workspace)]:
+            del _cache[key]
+
+
+def build_directory(workspace: Workspace, as_of: date) -> Directory:
+    """Read accounts, the latest snapshot on or before ``as_of`` and the book."""
+    snapshot, health = _latest_health(workspace, as_of)
+    revenue = _revenue(workspace, as_of)
+    rows = []
+    for account in contract_service.read_table(workspace, "accounts").to_pylist():
+        h = health.get(account["account_id"], {})
+        r = revenue.get(account["account_id"], {})
+        rows.append(
+            {
+                "account_id": account["account_id"],
+                "name": account["name"],
+                "industry": account["industry"],
+                "country": account["country"],
+                "owner": account["owner"],
+                "employees": account["employees"],
+                "is_prospect": bool(account["is_prospect"]),
+                "segment": h.get("segment"),
+                "stage": h.get("stage"),
+                "band": h.get("band", "unknown"),
+                "score": h.get("score"),
+                "arr": r.get("arr", Decimal(0)),
+                "next_renewal": r.get("next_renewal"),
+                "renewal_arr": r.get("renewal_arr"),
+            }
+        )
+    rows.sort(key=lambda row: (row["name"].lower(), row["account_id"]))
+    return Directory(as_of, snapshot, rows, {row["account_id"]: row for row in rows})
+
+
+def _latest_health(workspace: Workspace, as_of: date) -> tuple[date | None, dict[str, Any]]:
+    with Session(workspace.engine) as session:
+        snapshot = session.execute(
+            sa.select(sa.func.max(HealthScore.as_of)).where(HealthScore.as_of <= as_of)
+        ).scalar_one_or_none()
+        if snapshot is None:
+            return None, {}
+        query = sa.select(
+            HealthScore.account_id,
+            HealthScore.segment,
+            HealthScore.stage,
+            HealthScore.band,
+            HealthScore.score,
+        ).where(HealthScore.as_of == snapshot)
+        return snapshot, {r.account_id: dict(r._mapping) for r in session.execute(query)}
+
+
+def _revenue(workspace: Workspace, as_of: date) -> dict[str, dict[str, Any]]:
+    book = revenue_service.load_book(workspace)
+    lines = book.lines
+    active = lines.filter(
+        (lines.starts_on <= as_of) & (lines.ends_on.isnull() | (lines.ends_on > as_of))
+    )
+    arr = active.group_by("account_id").aggregate(arr=(active.mrr.sum() * 12))
+    ending = active.filter(active.ends_on.notnull())
+    first = ending.group_by("account_id").aggregate(next_renewal=ending.ends_on.min())
+    joined = ending.join(first, "account_id")
+    due = joined.filter(joined.ends_on == joined.next_renewal)
+    renewal = due.group_by(["account_id", "next_renewal"]).aggregate(renewal_arr=due.mrr.sum() * 12)
+    result: dict[str, dict[str, Any]] = {r["account_id"]: dict(r) for r in book.rows(arr)}
+    for row in book.rows(renewal):
+        result.setdefault(row["account_id"], {"arr": Decimal(0)}).update(row)
+    return result
+
+
+def visible(rows: Iterable[dict[str, Any]], scope: str | None) -> list[dict[str, Any]]:
+    """The rows a caller limited to ``scope`` (an owner's email; None: all) may see."""
+    return list(rows) if scope is None else [r for r in rows if r["owner"] == scope]
+
+
+def _matches(row: dict[str, Any], f: Filters, until: date | None, needle: str) -> bool:
+    for key in ("segment", "band", "owner", "stage", "industry"):
+        wanted = getattr(f, key)
+        if wanted and row[key] != wanted:
+            return False
+    if until is not None and (row["next_renewal"] is None or row["next_renewal"] > until):
+        return False
+    return not needle or needle in row["name"].lower() or needle in row["account_id"].lower()
+
+
+def _sort_key(sort: str) -> Any:
+    if sort == "name":
+        return lambda r: (r["name"].lower(), r["account_id"])
+    if sort in ("arr", "score"):
+        return lambda r: (r[sort] is None, r[sort] or 0, r["account_id"])
+    if sort == "renewal":
+        return lambda r: (r["next_renewal"] is None, r["next_renewal"] or date.max)
+    return lambda r: ((r[sort] or "").lower(), r["name"].lower())
+
+
+def search(d: Directory, scope: str | None, f: Filters) -> list[dict[str, Any]]:
+    """Every row visible to ``scope`` matching ``f``, sorted (ties: name, then id)."""
+    until = d.as_of + timedelta(days=f.renewal_days) if f.renewal_days else None
+    needle = (f.search or "").strip().lower()
+    rows = [r for r in visible(d.rows, scope) if _matches(r, f, until, needle)]
+    if f.sort != "name" or f.descending:
+        sort = f.sort if f.sort in SORTS else "name"
+        rows.sort(key=_sort_key(sort), reverse=f.descending)
+    return rows
+
+
+def page_of(rows: list[dict[str, Any]], f: Filters) -> tuple[list[dict[str, Any]], Filters, int]:
+    """One page of ``rows``, the filters with the page clamped, and the page count."""
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    current = replace(f, page=min(max(1, f.page), pages))
+    start = (current.page - 1) * PAGE_SIZE
+    return rows[start : start + PAGE_SIZE], current, pages
+
+
+def to_csv(rows: Iterable[dict[str, Any]]) -> str:
+    """Rows as CSV with the :data:`COLUMNS` header. Cells that a spreadsheet would run
+    as a formula (starting with ``= + - @``) are prefixed with a quote."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(row[c]) for c in COLUMNS])
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def band_counts(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """How many of ``rows`` (customers with a score) fall in each band."""
+    counts = dict.fromkeys(BANDS, 0)
+    for row in rows:
+        counts[row["band"] if row["band"] in counts else "unknown"] += 1
+    return counts
+
+
+def band_trend(
+    workspace: Workspace, scope: str | None, snapshots: int = 12
+) -> list[dict[str, Any]]:
+    """Band counts of the last ``snapshots`` stored snapshots (oldest first), limited to
+    the accounts of ``scope`` when given."""
+    from keepwell.contract.models import Account
+
+    with Session(workspace.engine) as session:
+        dates = list(
+            session.execute(
+                sa.select(HealthScore.as_of)
+                .distinct()
+                .order_by(HealthScore.as_of.desc())
+                .limit(snapshots)
+            ).scalars()
+        )
+        if not dates:
+            return []
+        query = (
+            sa.select(HealthScore.as_of, HealthScore.band, sa.func.count())
+            .where(HealthScore.as_of.in_(dates))
+            .group_by(HealthScore.as_of, HealthScore.band)
+        )
+        if scope is not None:
+            query = query.join(Account, Account.account_id == HealthScore.account_id).where(
+                Account.owner == scope
+            )
+        found = session.execute(query).all()
+    trend = {d: dict.fromkeys(BANDS, 0) for d in sorted(dates)}
+    for as_of, band, count in found:
+        trend[as_of][band if band in BANDS else "unknown"] += int(count)
+    return [{"as_of": d, **counts} for d, counts in trend.items()]

@@ -1,0 +1,130 @@
+"""The web pages: sign-in, every page renders for a signed-in user, filters and CSV,
+Account 360, the CSM restriction, CSRF on forms, and hostile strings escaped."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from keepwell.core.workspace import Workspace
+from tests.web.helpers import client, make_app
+from tests.web.pages_helpers import (
+    HOSTILE,
+    add_person,
+    page_book,
+    sign_in,
+)
+
+PAGES = ["/", "/accounts", "/accounts/A1", "/my-work", "/renewals", "/cohorts", "/survival",
+         "/simulator", "/evidence", "/feedback", "/accounts/A1/qbr"]  # fmt: skip
+
+
+@pytest.fixture
+def boss(sqlite_workspace: Workspace) -> TestClient:
+    page_book(sqlite_workspace)
+    add_person(sqlite_workspace, "boss@example.com", "admin")
+    return sign_in(make_app(sqlite_workspace), "boss@example.com")
+
+
+def test_pages_send_anonymous_users_to_sign_in(sqlite_workspace: Workspace) -> None:
+    http = client(make_app(sqlite_workspace))
+    answers = {p: http.get(p, follow_redirects=False) for p in PAGES}
+    assert {
+        p: (r.status_code, r.headers["location"].split("?")[0]) for p, r in answers.items()
+    } == (dict.fromkeys(PAGES, (303, "/login")))
+
+
+def test_wrong_password_shows_the_form_again(sqlite_workspace: Workspace) -> None:
+    add_person(sqlite_workspace, "boss@example.com", "admin")
+    http = client(make_app(sqlite_workspace))
+    form = http.get("/login").text
+    token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    answer = http.post("/login", data={"email": "boss@example.com", "password": "nope",
+                                       "csrf_token": token})  # fmt: skip
+    assert (answer.status_code, "wrong email or password" in answer.text) == (401, True)
+
+
+def test_every_page_renders_with_the_user_and_role(boss: TestClient) -> None:
+    answers = {p: boss.get(p) for p in PAGES}
+    assert {p: r.status_code for p, r in answers.items()} == dict.fromkeys(PAGES, 200)
+    assert all("boss@example.com" in r.text for p, r in answers.items() if "qbr" not in p)
+    assert ">admin<" in answers["/"].text
+
+
+def test_overview_shows_arr_and_bands(boss: TestClient) -> None:
+    page = boss.get("/").text
+    assert "21.6k" in page  # ARR = 12 x (1000 + 300 + 500)
+    assert 'id="bridge"' in page
+    assert "kw-chart" in page
+
+
+def test_accounts_filter_sort_and_search(boss: TestClient) -> None:
+    by_arr = boss.get("/accounts", params={"sort": "-arr"}).text
+    assert by_arr.index("Beta") < by_arr.index("Apex")
+    found = boss.get("/accounts", params={"search": "ape"}).text
+    assert "Apex" in found
+    assert "Beta" not in found
+
+
+def test_accounts_csv_exports_every_match(boss: TestClient) -> None:
+    answer = boss.get("/accounts.csv", params={"owner": "ann@example.com"})
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert sorted(r["account_id"] for r in rows) == ["A1", "A2"]
+    assert next(r for r in rows if r["account_id"] == "A1")["name"] == HOSTILE
+
+
+def test_hostile_strings_are_escaped_everywhere(boss: TestClient) -> None:
+    pages = {p: boss.get(p).text for p in ("/accounts", "/accounts/A1", "/", "/renewals",
+                                            "/accounts/A1/qbr")}  # fmt: skip
+    for text in pages.values():
+        assert "<script>alert(" not in text
+        assert "<img src=x" not in text
+    assert "&lt;script&gt;alert(" in pages["/accounts/A1"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in pages["/accounts/A1"]
+
+
+def test_account_360_warns_when_the_sponsor_left(boss: TestClient) -> None:
+    page = boss.get("/accounts/A1").text
+    assert "Key contact left" in page
+    assert "sponsor" in page
+
+
+def test_restricted_csm_sees_only_their_book(sqlite_workspace: Workspace) -> None:
+    page_book(sqlite_workspace)
+    add_person(sqlite_workspace, "ann@example.com", "csm")
+    ann = sign_in(make_app(sqlite_workspace, restrict_csm=True), "ann@example.com")
+    listing = ann.get("/accounts").text
+    assert ("Apex" in listing, "Beta" in listing) == (True, False)
+    assert [ann.get(p).status_code for p in ("/accounts/B1", "/accounts/B1/qbr.pdf")] == [404, 404]
+
+
+def test_forms_need_the_session_csrf_token(boss: TestClient) -> None:
+    answer = boss.post("/accounts/A1/notes", data={"body": "hi", "csrf_token": "forged"})
+    assert answer.status_code == 403
+
+
+def test_viewer_may_not_post_forms(sqlite_workspace: Workspace) -> None:
+    page_book(sqlite_workspace)
+    add_person(sqlite_workspace, "vera@example.com", "viewer")
+    vera = sign_in(make_app(sqlite_workspace), "vera@example.com")
+    page = vera.get("/accounts/A1").text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    answer = vera.post("/accounts/A1/notes", data={"body": "hi", "csrf_token": token})
+    assert answer.status_code == 403
+
+
+def test_simulator_compares_two_companies(boss: TestClient) -> None:
+    page = boss.get("/simulator", params={"a_retention": "95", "b_retention": "70"}).text
+    assert "Customers kept" in page
+    assert 'id="sim-arr"' in page
+
+
+def test_plotly_is_served_locally(boss: TestClient) -> None:
+    answer = boss.get("/assets/plotly.min.js")
+    assert answer.status_code == 200
+    assert len(answer.content) > 1_000_000
+    assert "cdn" not in boss.get("/").text.lower()
