@@ -7,6 +7,7 @@ import email
 import email.policy
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class HttpSink:
     requests: list[Received] = field(default_factory=list)
     status: int = 200
     statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -84,6 +86,7 @@ def http_server() -> Iterator[HttpSink]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            time.sleep(sink.delay)
             status = sink.answer()
             if status < 300:
                 with sink.lock:

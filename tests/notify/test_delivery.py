@@ -195,3 +195,15 @@ def test_an_abandoned_claim_is_taken_over_after_the_lease(
     later = service.deliver_pending(workspace, now=NOW + lease, settings=settings)
     assert later.sent == 1
     assert len(smtp.messages) == 1
+
+
+def test_a_run_claims_no_more_than_its_limit(
+    workspace: Workspace, receiver: HttpSink, settings: NotifySettings
+) -> None:
+    for i in range(25):
+        _enqueue(workspace, f"lim-{i}", channel="webhook", target="")
+    first = service.deliver_pending(workspace, now=NOW, settings=settings, limit=3)
+    assert (first.claimed, first.sent, first.pending_total) == (3, 3, 22)
+    rest = service.deliver_pending(workspace, now=NOW, settings=settings)
+    assert (rest.claimed, rest.sent, rest.pending_total) == (22, 22, 0)
+    assert len(receiver.requests) == 25

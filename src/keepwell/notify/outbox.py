@@ -2,10 +2,10 @@
 
 Exactly once under concurrency rests on the database, not on timing:
 - ``dedupe_key`` is unique and inserts are ``ON CONFLICT DO NOTHING``;
-- a worker claims due rows with one conditional ``UPDATE`` (status pending -> sending,
-  a fresh ``claim_token``); on PostgreSQL the candidate rows are picked with
-  ``FOR UPDATE SKIP LOCKED`` and the due condition is re-checked on the locked row, so
-  two workers never claim the same row; SQLite runs one writer at a time;
+- a worker claims due rows with a conditional ``UPDATE`` (status pending -> sending, a
+  fresh ``claim_token``) that re-checks the due condition; on PostgreSQL the candidate
+  rows are first locked with ``SELECT .. FOR UPDATE SKIP LOCKED``, so two workers never
+  claim the same row; SQLite runs the one statement under its single-writer lock;
 - outcomes are written only where the row still carries the worker's claim token.
 """
 
@@ -87,11 +87,17 @@ def claim(
     """
     candidates = sa.select(N.notification_id).where(_due(now, lease))
     candidates = candidates.order_by(N.notification_id).limit(limit)
+    picked: Any = candidates.scalar_subquery()
     if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # Lock the candidates first, in their own statement: as a subquery of the UPDATE,
+        # PostgreSQL may re-run it and claim more than ``limit`` rows.
+        locked = candidates.with_for_update(skip_locked=True)
+        picked = list(session.execute(locked).scalars())
+        if not picked:
+            return []
     session.execute(
         sa.update(N)
-        .where(N.notification_id.in_(candidates.scalar_subquery()), _due(now, lease))
+        .where(N.notification_id.in_(picked), _due(now, lease))
         .values(status=Status.SENDING.value, claim_token=token, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
