@@ -3,6 +3,7 @@ the per-book results every figure starts from, computed once and kept."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,8 +11,13 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from keepwell.revenue.compiled import Builder, Template, Value, compile_template
 from keepwell.revenue.ledger import converted_lines, mrr_changes
 from keepwell.revenue.movements import ALL, movement_amounts
+
+#: Compiled templates by (query name, dialect, names and schemas of the inputs, names and
+#: types of the parameters): shared by every book of the process.
+_TEMPLATES: dict[tuple[Any, ...], Template] = {}
 
 
 @dataclass
@@ -33,9 +39,35 @@ class Book:
         book: the MRR report and every monthly figure of the summary read from it.
         """
         if self._amounts is None:
-            changes = mrr_changes(self.lines).mutate(group=ibis.literal(ALL))
-            self._amounts = self.rows(movement_amounts(changes))
+            self._amounts = self.query("movement_amounts", self._all_amounts, {})
         return self._amounts
+
+    def _all_amounts(self, _: Mapping[str, Any]) -> ir.Table:
+        changes = mrr_changes(self.lines).mutate(group=ibis.literal(ALL))
+        return movement_amounts(changes)
+
+    def query(self, name: str, build: Builder, values: Mapping[str, Value]) -> list[dict[str, Any]]:
+        """Rows of the expression ``build(values)`` over this book's tables.
+
+        On DuckDB its SQL is compiled once per process for the shape of the inputs
+        (see :mod:`keepwell.revenue.compiled`) and later calls only substitute
+        ``values``; ``name`` must identify ``build``. Other engines compile each call.
+        """
+        if self.con.name != "duckdb":
+            return self.rows(build(values))
+        key = (
+            name,
+            self.con.name,
+            *((t.get_name(), t.schema()) for t in (self.lines, self.accounts)),
+            tuple((k, type(v)) for k, v in values.items()),
+        )
+        template = _TEMPLATES.get(key)
+        if template is None:
+            template = _TEMPLATES[key] = compile_template(build, values, self.con.name)
+        result: list[dict[str, Any]] = (
+            self.con.con.sql(template.render(values)).to_arrow_table().to_pylist()
+        )
+        return result
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         """Store ``expr`` as a temporary table ``name`` of the backend and return it.

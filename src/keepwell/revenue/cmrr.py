@@ -29,16 +29,16 @@ def successor_starts(expiring: ir.Table, lines: ir.Table) -> ir.Table:
     return joined.group_by("line_id").aggregate(successor_on=joined.s_starts.min())
 
 
-def cmrr_parts(lines: ir.Table, day: date, horizon_days: int = 90) -> ir.Table:
+def cmrr_parts(lines: ir.Table, day: date | ir.DateValue, end: date | ir.DateValue) -> ir.Table:
     """One row with mrr, added, removed (decimal(18,6)); CMRR = mrr + added - removed.
 
-    mrr: lines active on ``day``; added: lines starting in (day, day + h];
-    removed: active lines ending in (day, day + h] that have ``auto_renew`` false or
-    unknown and no successor, or whose successor itself starts within the horizon
-    (it is counted in ``added`` and replaces its predecessor). Only the lines ending
-    within the horizon are matched with their successors.
+    mrr: lines active on ``day``; added: lines starting in (day, end] (the horizon,
+    ``end`` = day + horizon days); removed: active lines ending in (day, end] that have
+    ``auto_renew`` false or unknown and no successor, or whose successor itself starts
+    within the horizon (it is counted in ``added`` and replaces its predecessor). Only
+    the lines ending within the horizon are matched with their successors. ``day`` and
+    ``end`` may be Ibis scalars (parameters of a template).
     """
-    end = day + timedelta(days=horizon_days)
     active = (lines.starts_on <= day) & (lines.ends_on.isnull() | (lines.ends_on > day))
     flags = lines.select(
         "mrr", active=active, starting=(lines.starts_on > day) & (lines.starts_on <= end)

@@ -90,7 +90,12 @@ def cac_payback(
     return float(cac / (new_arpa * Decimal(str(gross_margin))))
 
 
-def point_figures(lines: ir.Table, accounts: ir.Table, day: date, month: int) -> ir.Table:
+def point_figures(
+    lines: ir.Table,
+    accounts: ir.Table,
+    day: date | ir.DateValue,
+    month: int | ir.IntegerValue,
+) -> ir.Table:
     """One row of figures from each account's MRR on ``day``, at the end of month
     ``month`` (T) and at the end of month ``month - 12``, in one pass over the lines.
 
@@ -99,6 +104,7 @@ def point_figures(lines: ir.Table, accounts: ir.Table, day: date, month: int) ->
     Σ min(MRR_T, MRR_{T-12}) (TTM NRR = current / base, GRR = floor / base);
     over accounts paying on day with a known, positive ``category_budget``:
     wallet_arr = Σ 12 x MRR, wallet_budget = Σ budget (share of wallet = arr / budget).
+    ``day`` and ``month`` may be Ibis scalars (parameters of a template).
     """
     flags = lines.select(
         "account_id",
@@ -132,5 +138,5 @@ def _sum(value: ir.NumericColumn, where: ir.BooleanValue | None = None) -> ir.Nu
     return value.sum(where=where).fill_null(0)
 
 
-def _active_at(lines: ir.Table, month: int) -> ir.BooleanValue:
+def _active_at(lines: ir.Table, month: int | ir.IntegerValue) -> ir.BooleanValue:
     return (lines.start_m <= month) & (lines.end_m > month)

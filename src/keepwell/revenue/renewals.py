@@ -26,7 +26,9 @@ class Outcome(StrEnum):
     CHURNED = "churned"
 
 
-def with_successors(expiring: ir.Table, lines: ir.Table, start: date, end: date) -> ir.Table:
+def with_successors(
+    expiring: ir.Table, lines: ir.Table, start: date | ir.DateValue, end: date | ir.DateValue
+) -> ir.Table:
     """``expiring`` lines (all ending in [start, end]) with ``successors`` (count) and
     ``successor_mrr`` (sum, 0 when none) of lines of the same account and product
     starting within the grace window."""
@@ -75,8 +77,11 @@ def past_renewals(lines: ir.Table, start: date, end: date) -> ir.Table:
     return outcomes.order_by(["ends_on", "account_id", "product", "line_id"])
 
 
-def renewal_outcomes(lines: ir.Table, start: date, end: date) -> ir.Table:
-    """:func:`past_renewals` without an order (to aggregate)."""
+def renewal_outcomes(
+    lines: ir.Table, start: date | ir.DateValue, end: date | ir.DateValue
+) -> ir.Table:
+    """:func:`past_renewals` without an order (to aggregate); ``start`` and ``end`` may
+    be Ibis scalars (parameters of a template)."""
     expiring = lines.filter((lines.ends_on >= start) & (lines.ends_on <= end))
     rows = with_successors(expiring, lines, start, end)
     outcome = ibis.cases(

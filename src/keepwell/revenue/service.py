@@ -8,6 +8,7 @@ passed to several calls to load the workspace once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from keepwell.core.workspace import Workspace
 from keepwell.revenue import cmrr, kpis, renewals
 from keepwell.revenue.book import Book, book_from_arrow
 from keepwell.revenue.cohorts import cohort_table
+from keepwell.revenue.compiled import Value
 from keepwell.revenue.ledger import (
     month_index,
     month_label,
@@ -175,11 +177,7 @@ def portfolio_summary(
     totals = _totals(book, min(month, current - 6), max(month, current - 1))
     rates = kpis.monthly_rates(totals[month])
     renewal_start = as_of - timedelta(days=renewal_days - 1)
-    point = kpis.point_figures(book.lines, book.accounts, as_of, month)
-    parts = cmrr.cmrr_parts(book.lines, as_of, horizon_days).drop("mrr")
-    outcomes = renewals.renewal_outcomes(book.lines, renewal_start, as_of)
-    one = point.cross_join(parts).cross_join(renewals.renewal_totals(outcomes))
-    fig = book.rows(one)[0]
+    fig = _summary_figures(book, as_of, month, as_of + timedelta(days=horizon_days), renewal_start)
     mrr, paying = fig["mrr"], int(fig["paying"])
     arpa = kpis.arpa(mrr, paying)
     churn6 = [kpis.monthly_rates(totals[m]).logo_churn_rate for m in range(current - 6, current)]
@@ -209,6 +207,23 @@ def portfolio_summary(
         net_dollar_renewal_rate=kpis.ratio(fig["successor"] or 0, fig["expiring"] or 0),
         share_of_wallet=kpis.ratio(fig["wallet_arr"], fig["wallet_budget"]),
     )
+
+
+def _summary_figures(
+    book: Book, as_of: date, month: int, horizon_end: date, renewal_start: date
+) -> dict[str, Any]:
+    """The one row of engine figures of the summary: point figures, CMRR parts and
+    renewal totals, in one query (a template: compiled once per process)."""
+
+    def build(v: Mapping[str, Any]) -> ir.Table:
+        point = kpis.point_figures(book.lines, book.accounts, v["day"], v["month"])
+        parts = cmrr.cmrr_parts(book.lines, v["day"], v["horizon_end"]).drop("mrr")
+        outcomes = renewals.renewal_outcomes(book.lines, v["renewal_start"], v["day"])
+        return point.cross_join(parts).cross_join(renewals.renewal_totals(outcomes))
+
+    values: dict[str, Value] = {"day": as_of, "month": month, "horizon_end": horizon_end}
+    values["renewal_start"] = renewal_start
+    return book.query("portfolio_summary", build, values)[0]
 
 
 def upcoming_renewals(
