@@ -134,7 +134,9 @@ def test_csv_fast_path_and_jsonl_row_path_load_and_reject_the_same(
     ]
     fast = import_file(sqlite_workspace, "events", write_rows(tmp_path / "e.csv", rows))
     stored_fast = _events(sqlite_workspace)
-    sqlite_workspace.analytics().con.con.execute("DELETE FROM events; DELETE FROM event_daily")
+    sqlite_workspace.analytics().con.con.execute(
+        "DELETE FROM events; DELETE FROM event_daily; DELETE FROM event_keys"
+    )
     slow = import_file(sqlite_workspace, "events", write_rows(tmp_path / "e.jsonl", rows))
 
     assert fast.read == slow.read == len(rows)

@@ -285,7 +285,8 @@ class Loading:
 @contextmanager
 def _loader(workspace: Workspace, entity: Entity, *, commit: bool) -> Iterator[Loading]:
     """A loader of validated batches inside one transaction, committed at the end (or
-    rolled back for a dry run or on any error)."""
+    rolled back for a dry run or on any error). Events are staged batch by batch and
+    published together at the end (:meth:`AnalyticsStore.staged`)."""
     session = session_factory(workspace.engine)()
     try:
         accounts = known_accounts(session) if entity.references_account else set()
@@ -295,7 +296,7 @@ def _loader(workspace: Workspace, entity: Entity, *, commit: bool) -> Iterator[L
         if entity.store is Store.ANALYTICS:
             store = workspace.analytics()
             store.limit_memory(IMPORT_MEMORY_LIMIT)
-            with store.transaction(commit=commit):
+            with store.staged(commit=commit):
                 yield Loading(lambda rs: append_events(store, rs), validator, accounts, store)
         else:
             yield Loading(lambda rs: upsert(session, entity, rs), validator, accounts)

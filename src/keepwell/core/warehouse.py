@@ -5,6 +5,16 @@ holds ``(day, account_id, user_id, event) -> count`` and is maintained increment
 :meth:`AnalyticsStore.append_events`, so measures read the small rollup instead of raw
 events. ``day`` is the calendar day of the event in the workspace time zone.
 
+Deduplication on ``message_id`` reads ``event_keys``, one 128-bit MD5 of each stored
+message id (``md5_number``), instead of the raw events: a batch is checked against a
+narrow fixed-width column, not against every stored string. Two distinct message ids
+share a key with probability about n^2 / 2^129 (below 1e-14 for a trillion events).
+
+A file is imported through :meth:`AnalyticsStore.staged`: its batches are checked and
+written to a temporary staging table, each in a short transaction of its own, and the
+whole file is published in one final transaction, so readers never see half a file, a
+failure leaves the store as it was, and memory does not grow with the file.
+
 Reads are Ibis expressions (engine-neutral); writes use the engine's SQL because an
 append must dedupe and merge in one transaction.
 """
@@ -26,9 +36,12 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 from keepwell.core.errors import ConfigurationError, StoreError
 
 EVENTS = "events"
+#: One MD5 (``UHUGEINT``) per stored message id: what deduplication checks.
+KEYS = "event_keys"
 #: Pending rollup rows above which an open transaction folds them into the rollup.
 PENDING_MERGE_ROWS = 1_000_000
 ROLLUP = "event_daily"
+_STAGE = "_kw_stage"
 
 #: Arrow schema of an event batch handed to :meth:`AnalyticsStore.append_events`.
 EVENT_BATCH_SCHEMA = pa.schema(
@@ -60,7 +73,13 @@ CREATE TABLE IF NOT EXISTS {ROLLUP} (
     event VARCHAR NOT NULL,
     count BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {KEYS} (key UHUGEINT NOT NULL);
 """
+_COLUMNS = ", ".join(EVENT_BATCH_SCHEMA.names)
+_ROLLUP_MATCH = (
+    "r.day = a.day AND r.account_id = a.account_id"
+    " AND r.user_id IS NOT DISTINCT FROM a.user_id AND r.event = a.event"
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +119,7 @@ class AnalyticsStore:
         self.con = con
         self.timezone = check_timezone(timezone)
         self._in_transaction = False
+        self._staging = False
         self._pending_rows = 0
 
     @classmethod
@@ -130,7 +150,12 @@ class AnalyticsStore:
         self._sql(f"SET memory_limit = '{limit}'")
 
     def ensure_schema(self) -> None:
+        """Create the tables; a store made before ``event_keys`` existed gets its keys."""
         self._sql(_DDL)
+        if self._scalar(f"SELECT count(*) FROM {KEYS}") == 0 and self._scalar(
+            f"SELECT EXISTS (SELECT 1 FROM {EVENTS})"
+        ):
+            self._sql(f"INSERT INTO {KEYS} SELECT DISTINCT md5_number(message_id) FROM {EVENTS}")
 
     def events(self) -> ibis.Table:
         return self.con.table(EVENTS)
@@ -167,14 +192,43 @@ class AnalyticsStore:
         else:
             raw.rollback()
 
+    @contextmanager
+    def staged(self, *, commit: bool = True) -> Iterator[None]:
+        """Appends inside are staged, then published together when the block ends.
+
+        Each append checks its batch (against the store and what is already staged)
+        and writes the new rows to a temporary table in a short transaction of its
+        own, so the engine's transaction state stays small however long the file.
+        Publishing is one transaction: readers see all of the staged rows or none, and
+        on any error (or ``commit=False``, a dry run) nothing is published. The
+        staging table is temporary: a crashed process leaves nothing behind.
+        """
+        if self._in_transaction or self._staging:
+            raise StoreError("an import cannot be staged inside another transaction")
+        self._sql(
+            f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS "
+            f"SELECT {_COLUMNS}, NULL::UHUGEINT AS key FROM {EVENTS} LIMIT 0"
+        )
+        keys_before = self._scalar(f"SELECT count(*) FROM {KEYS}")
+        self._staging = True
+        try:
+            yield
+            self._staging = False
+            if commit:
+                self._publish(changed=self._scalar(f"SELECT count(*) FROM {KEYS}") != keys_before)
+        finally:
+            self._staging = False
+            self._sql(f"DROP TABLE IF EXISTS {_STAGE}")
+
     def append_events(self, batch: pa.Table) -> AppendResult:
         """Store ``batch`` (schema :data:`EVENT_BATCH_SCHEMA`) and fold it into the rollup.
 
-        Rows whose ``message_id`` is already stored, or repeated within the batch (the
-        first one counts), are skipped and counted as duplicates. Outside
-        :meth:`transaction` the append is a transaction of its own.
+        Rows whose ``message_id`` is already stored (or staged), or repeated within the
+        batch (the first one counts), are skipped and counted as duplicates. Inside
+        :meth:`staged` the new rows are staged; outside :meth:`transaction` the append
+        is a transaction of its own.
         """
-        if not self._in_transaction:
+        if not self._in_transaction and not self._staging:
             with self.transaction():
                 return self.append_events(batch)
         batch = batch.select(EVENT_BATCH_SCHEMA.names).cast(EVENT_BATCH_SCHEMA)
@@ -182,51 +236,104 @@ class AnalyticsStore:
         raw = self.con.con
         raw.register("_kw_batch", ordered)
         try:
-            self._sql(
-                f"""
-                CREATE OR REPLACE TEMP TABLE _kw_new AS
-                SELECT b.* EXCLUDE (_kw_ord) FROM _kw_batch AS b
-                ANTI JOIN {EVENTS} AS e ON e.message_id = b.message_id
-                QUALIFY row_number() OVER (PARTITION BY b.message_id ORDER BY b._kw_ord) = 1
-                """
-            )
-            inserted = int(self._scalar("SELECT count(*) FROM _kw_new"))
-            self._sql(
-                f"""
-                INSERT INTO {EVENTS} SELECT * FROM _kw_new;
-                INSERT INTO _kw_pending
-                SELECT {self._day_sql("timestamp")} AS day, account_id, user_id, event,
-                       sum(count)::BIGINT AS count
-                FROM _kw_new GROUP BY ALL;
-                DROP TABLE _kw_new;
-                """
-            )
-            self._pending_rows = int(self._scalar("SELECT count(*) FROM _kw_pending"))
-            if self._pending_rows > PENDING_MERGE_ROWS:  # keep memory flat on long files
-                self._merge_pending()
+            if self._staging:
+                raw.begin()
+                try:
+                    inserted = self._new_rows(f"ANTI JOIN {_STAGE} AS s ON s.key = b.key")
+                    self._sql(f"INSERT INTO {_STAGE} SELECT * FROM _kw_new; DROP TABLE _kw_new")
+                except BaseException:
+                    raw.rollback()
+                    raise
+                raw.commit()
+            else:
+                inserted = self._new_rows("")
+                self._store_new()
         finally:
             raw.unregister("_kw_batch")
         return AppendResult(inserted=inserted, duplicates=batch.num_rows - inserted)
 
-    def _merge_pending(self) -> None:
-        """Add the pending aggregates to the rollup: update the days it has, insert the
-        others."""
+    def _new_rows(self, also_unseen_in: str) -> int:
+        """Rows of ``_kw_batch`` never stored (nor seen earlier in it) into ``_kw_new``
+        with their ``key``; returns how many."""
         self._sql(
             f"""
-            CREATE OR REPLACE TEMP TABLE _kw_agg AS
-            SELECT day, account_id, user_id, event, sum(count)::BIGINT AS count
-            FROM _kw_pending GROUP BY ALL;
-            UPDATE {ROLLUP} AS r SET count = r.count + a.count FROM _kw_agg AS a
-            WHERE r.day = a.day AND r.account_id = a.account_id
-              AND r.user_id IS NOT DISTINCT FROM a.user_id AND r.event = a.event;
-            INSERT INTO {ROLLUP}
-            SELECT a.* FROM _kw_agg AS a ANTI JOIN {ROLLUP} AS r
-              ON r.day = a.day AND r.account_id = a.account_id
-             AND r.user_id IS NOT DISTINCT FROM a.user_id AND r.event = a.event;
-            DROP TABLE _kw_agg; DELETE FROM _kw_pending;
+            CREATE OR REPLACE TEMP TABLE _kw_new AS
+            SELECT b.* EXCLUDE (_kw_ord)
+            FROM (SELECT *, md5_number(message_id) AS key FROM _kw_batch) AS b
+            ANTI JOIN {KEYS} AS k ON k.key = b.key {also_unseen_in}
+            QUALIFY row_number() OVER (PARTITION BY b.message_id ORDER BY b._kw_ord) = 1
             """
         )
+        return int(self._scalar("SELECT count(*) FROM _kw_new"))
+
+    def _store_new(self) -> None:
+        """Append ``_kw_new`` to the events, their keys and the pending aggregates."""
+        self._sql(
+            f"""
+            INSERT INTO {EVENTS} SELECT {_COLUMNS} FROM _kw_new;
+            INSERT INTO {KEYS} SELECT key FROM _kw_new;
+            """
+        )
+        self._pending_rows += int(
+            self._scalar(
+                f"""
+                INSERT INTO _kw_pending
+                SELECT {self._day_sql("timestamp")} AS day, account_id, user_id, event,
+                       sum(count)::BIGINT AS count
+                FROM _kw_new GROUP BY ALL
+                """
+            )
+        )
+        self._sql("DROP TABLE _kw_new")
+        if self._pending_rows > PENDING_MERGE_ROWS:  # keep memory flat on long transactions
+            self._merge_pending()
+
+    def _publish(self, *, changed: bool) -> None:
+        """Move the staged rows into the store in one transaction. ``changed``: keys
+        were stored since staging began (then those rows are dropped from the stage)."""
+        raw = self.con.con
+        raw.begin()
+        try:
+            if changed:
+                self._sql(f"DELETE FROM {_STAGE} AS s USING {KEYS} AS k WHERE s.key = k.key")
+            self._sql(
+                f"""
+                SET preserve_insertion_order = false;
+                INSERT INTO {EVENTS} SELECT {_COLUMNS} FROM {_STAGE};
+                INSERT INTO {KEYS} SELECT key FROM {_STAGE};
+                """
+            )
+            self._merge_into_rollup(
+                f"SELECT {self._day_sql('timestamp')} AS day, account_id, user_id, event, "
+                f"sum(count)::BIGINT AS count FROM {_STAGE} GROUP BY ALL"
+            )
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            self._sql("RESET preserve_insertion_order")
+        raw.commit()
+
+    def _merge_pending(self) -> None:
+        """Add the pending aggregates to the rollup and empty them."""
+        self._merge_into_rollup(
+            "SELECT day, account_id, user_id, event, sum(count)::BIGINT AS count "
+            "FROM _kw_pending GROUP BY ALL"
+        )
+        self._sql("DELETE FROM _kw_pending")
         self._pending_rows = 0
+
+    def _merge_into_rollup(self, aggregates: str) -> None:
+        """Add ``aggregates`` (one row per rollup key) to the rollup: one MERGE updates
+        the keys it has and inserts the others (one pass over the rollup)."""
+        self._sql(
+            f"""
+            MERGE INTO {ROLLUP} AS r USING ({aggregates}) AS a ON ({_ROLLUP_MATCH})
+            WHEN MATCHED THEN UPDATE SET count = r.count + a.count
+            WHEN NOT MATCHED THEN INSERT VALUES (a.day, a.account_id, a.user_id, a.event,
+                                                 a.count)
+            """
+        )
 
     def rebuild_rollup(self) -> None:
         """Recompute the whole rollup from raw events (after a time-zone change)."""
