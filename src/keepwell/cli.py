@@ -19,8 +19,10 @@ from keepwell.core.workspace import init_workspace
 from keepwell.demo import cli as demo_cli
 from keepwell.health import cli as health_cli
 from keepwell.ingest import cli as ingest_cli
+from keepwell.notify import cli as notify_cli
 from keepwell.reports import cli as reports_cli
 from keepwell.revenue import cli as revenue_cli
+from keepwell.success import timeline_cli
 from keepwell.web import cli as web_cli
 
 app = typer.Typer(
@@ -35,6 +37,8 @@ app.add_typer(settings_app, name="settings")
 for slice_cli in (contract_cli, demo_cli, revenue_cli, health_cli, auth_cli, ingest_cli, web_cli):
     slice_cli.register(app)
 reports_cli.register(app)
+notify_cli.register(app)
+timeline_cli.register(app)
 
 
 def _version(value: bool) -> None:

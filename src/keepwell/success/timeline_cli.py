@@ -1,0 +1,127 @@
+"""CLI face of the timeline and product feedback: ``keepwell timeline ACCOUNT``,
+``keepwell notes add``, ``keepwell feedback add`` and ``keepwell feedback top``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+import typer
+
+from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
+from keepwell.core.errors import InputError
+from keepwell.success import feedback, timeline
+
+notes_app = typer.Typer(help="Notes on an account's timeline.", no_args_is_help=True)
+feedback_app = typer.Typer(help="Product feedback: feature requests.", no_args_is_help=True)
+
+Format = Annotated[OutputFormat, typer.Option("--format")]
+Author = Annotated[str | None, typer.Option(help="Who wrote it (email).")]
+At = Annotated[str | None, typer.Option("--at", help="When (ISO timestamp; default now).")]
+
+
+def _when(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(
+            f"--at {value!r} is not a timestamp", hint="use 2026-03-01T10:00Z"
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _day(value: str | None) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"--as-of {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+
+
+def timeline_command(
+    account: Annotated[str, typer.Argument(help="Account id.")],
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    tag: Annotated[str | None, typer.Option(help="Only activities with this tag.")] = None,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Show an account's timeline: meetings, calls, emails, notes, reviews and tags."""
+    ws = workspace()
+    try:
+        rows = timeline.account_timeline(ws, account, limit, tag=tag)
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(rows)
+        return
+    shown = [{**r, "tags": ";".join(r["tags"])} for r in rows]
+    print_rows(shown, fmt, columns=timeline.FIELDS, title=f"Timeline of {account}")
+
+
+@notes_app.command("add")
+def notes_add(
+    account: Annotated[str, typer.Argument(help="Account id.")],
+    body: Annotated[str, typer.Option(help="The note.")],
+    tags: Annotated[str | None, typer.Option(help="Tags separated by ';'.")] = None,
+    kind: Annotated[str, typer.Option(help=f"One of {', '.join(timeline.KINDS)}.")] = "note",
+    subject: Annotated[str | None, typer.Option(help="A title.")] = None,
+    author: Author = None,
+    at: At = None,
+) -> None:
+    """Add a note (or a meeting, call... record) to an account's timeline."""
+    ws = workspace()
+    try:
+        row = timeline.add_note(ws, account, author, body, tags, kind, _when(at), subject=subject)
+    finally:
+        ws.close()
+    out.print(f"added {row['kind']} {row['activity_id']} to {account}")
+
+
+@feedback_app.command("add")
+def feedback_add(
+    account: Annotated[str, typer.Argument(help="Account id.")],
+    request: Annotated[str, typer.Option(help="What the customer asks for.")],
+    body: Annotated[str | None, typer.Option(help="Details.")] = None,
+    author: Author = None,
+    at: At = None,
+) -> None:
+    """Record a feature request of an account (a note tagged feature_request)."""
+    ws = workspace()
+    try:
+        row = feedback.add_feedback(
+            ws, account, request, author=author, occurred_at=_when(at), body=body
+        )
+    finally:
+        ws.close()
+    out.print(f"recorded request {row['subject']!r} of {account} ({row['activity_id']})")
+
+
+@feedback_app.command("top")
+def feedback_top(
+    limit: Annotated[int, typer.Option(help="How many requests.")] = 20,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Requests up to and ARR on this day.")
+    ] = None,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """The most requested features: accounts asking, mentions and their ARR."""
+    ws = workspace()
+    try:
+        rows = feedback.top_requests(ws, _day(as_of), limit)
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(rows)
+        return
+    shown = [{**r, "account_ids": ";".join(r["account_ids"])} for r in rows]
+    columns = ["request", "accounts", "mentions", "arr", "account_ids", "last_at"]
+    print_rows(shown, fmt, columns=columns, title="Top feature requests")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``timeline``, ``notes`` and ``feedback`` to the root ``app``."""
+    app.command("timeline")(timeline_command)
+    app.add_typer(notes_app, name="notes")
+    app.add_typer(feedback_app, name="feedback")
