@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from keepwell.core.errors import InputError
 from keepwell.web import success_view
+from keepwell.web.directory import directory, visible
 from keepwell.web.pages import (
     PageUser,
     check_form,
@@ -29,7 +30,9 @@ User = Annotated[PageUser, Depends(page_user)]
 @router.get("/my-work", response_class=HTMLResponse)
 def my_work(request: Request, user: User) -> HTMLResponse:
     """The user's open CTAs and tasks, soonest due first."""
-    work = success_view.my_work(workspace_of(request), user.principal.email, today())
+    ws = workspace_of(request)
+    names = {r["account_id"]: r["name"] for r in directory(ws, today()).rows}
+    work = success_view.my_work(ws, user.principal.email, today(), names)
     return render(request, user, "my_work.html", title="My work", v={"work": work})
 
 
@@ -41,6 +44,7 @@ async def act(
     item_id: int,
     action: str,
     csrf_token: Annotated[str, Form(max_length=200)],
+    cta_id: Annotated[int, Form()],
     back: Annotated[str, Form(max_length=2000)] = "/my-work",
 ) -> Response:
     """Complete, snooze or close a CTA or task, then back to the page it came from."""
@@ -53,7 +57,7 @@ async def act(
         kind,
         item_id,
         action,
-        actor=user.principal.email,
+        cta_id=cta_id,
         scope=user.owner_scope,
         now=datetime.now(UTC),
     )
@@ -63,5 +67,8 @@ async def act(
 @router.get("/feedback", response_class=HTMLResponse)
 def feedback(request: Request, user: User) -> HTMLResponse:
     """Product feedback from customers, grouped by topic with the ARR asking for it."""
-    board = success_view.feedback_board(workspace_of(request), user.owner_scope)
+    ws = workspace_of(request)
+    rows = visible(directory(ws, today()).rows, user.owner_scope)
+    names = {r["account_id"]: r["name"] for r in rows}
+    board = success_view.feedback_board(ws, today(), names, user.owner_scope)
     return render(request, user, "feedback.html", title="Product feedback", board=board)

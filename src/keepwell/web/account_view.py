@@ -94,7 +94,7 @@ def account_view(
         "nps": [s for s in surveys if s["kind"] == "nps"],
         "csat": [s for s in surveys if s["kind"] == "csat"],
         "risk": risk_view.account_risk(workspace, account_id, as_of),
-        "work": success_view.account_work(workspace, account_id),
-        "plan": success_view.success_plan(workspace, account_id),
+        "work": success_view.account_work(workspace, account_id, as_of, scope),
+        "plan": success_view.success_plan(workspace, account_id, as_of),
         "timeline": success_view.timeline(workspace, account_id, detail["timeline"]),
     }

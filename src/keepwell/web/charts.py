@@ -23,8 +23,8 @@ def layout(title: str, x_title: str = "", y_title: str = "", **extra: Any) -> di
         "title": {"text": title, "font": {"size": 14}, "x": 0, "xanchor": "left"},
         "xaxis": {"title": {"text": x_title}, "automargin": True},
         "yaxis": {"title": {"text": y_title}, "automargin": True, "rangemode": "tozero"},
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
-        "legend": {"orientation": "h", "y": -0.2},
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
+        "legend": {"orientation": "h", "y": -0.3},
         "height": 320,
         "font": {"family": "system-ui, sans-serif", "size": 12},
         "paper_bgcolor": "#fff",
@@ -80,7 +80,9 @@ def stacked_bands(chart_id: str, title: str, trend: list[dict[str, Any]]) -> dic
         }
         for band, colour in BAND_COLOURS.items()
     ]
-    return figure(chart_id, data, layout(title, "snapshot", "accounts", barmode="stack"))
+    lay = layout(title, "snapshot", "accounts", barmode="stack")
+    lay["xaxis"]["type"] = "category"
+    return figure(chart_id, data, lay)
 
 
 def bars(
@@ -128,7 +130,15 @@ def waterfall(
         }
     ]
     lay = layout(title, "", y_title, showlegend=False)
-    lay["yaxis"]["rangemode"] = "normal"
+    levels, level = [], 0.0
+    for _, amount, measure in steps:
+        level = amount if measure != "relative" else level + amount
+        levels.append(level)
+    low, high = min(levels, default=0.0), max(levels, default=1.0)
+    lay["yaxis"].update(
+        rangemode="normal",
+        range=[max(0.0, low - 0.25 * (high - low + 1)), high + 0.1 * (high - low + 1)],
+    )
     return figure(chart_id, data, lay)
 
 
