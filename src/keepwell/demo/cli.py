@@ -98,6 +98,8 @@ def _show(run: DemoRun) -> None:
     if run.scores is not None:
         bands = ", ".join(f"{band} {n}" for band, n in run.scores.bands.items())
         rows.append({"figure": "health bands", "value": bands})
+    if run.cycle is not None:
+        rows.append({"figure": "CTAs opened", "value": f"{run.cycle.opened:,} (ctas list)"})
     print_rows(rows, OutputFormat.TABLE, title=f"Portfolio as of {s.as_of}")
 
 

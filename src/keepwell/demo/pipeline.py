@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from keepwell.contract.service import ImportReport, import_file
@@ -17,6 +17,7 @@ from keepwell.core.workspace import Workspace
 from keepwell.demo.service import DemoSummary, generate_demo
 from keepwell.health.service import ScoreRun, compute_scores
 from keepwell.revenue.service import Summary, portfolio_summary
+from keepwell.success import service as success_service
 
 #: Import order: accounts first, every other entity refers to them.
 IMPORT_ORDER = (
@@ -40,6 +41,7 @@ class DemoRun:
     as_of: date | None = None
     summary: Summary | None = None
     scores: ScoreRun | None = None
+    cycle: success_service.CycleReport | None = None
 
 
 def run_demo(
@@ -67,4 +69,7 @@ def run_demo(
     run.summary = portfolio_summary(workspace, run.as_of)
     step("scoring customer health")
     run.scores = compute_scores(workspace, run.as_of)
+    step("running a success cycle (rules, CTAs, tech-touch email queued)")
+    stamp = datetime.combine(run.as_of, time(23, 59), tzinfo=UTC)
+    run.cycle = success_service.run_cycle(workspace, run.as_of, clock=lambda: stamp, deliver=False)
     return run

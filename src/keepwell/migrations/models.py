@@ -12,3 +12,4 @@ metadata = Base.metadata
 from keepwell.auth import models as auth_models  # noqa: E402, F401  (users, tokens, audit)
 from keepwell.ingest import models as ingest_models  # noqa: E402, F401  (sources, stripe)
 from keepwell.notify import models as notify_models  # noqa: E402, F401  (outbox, unsubscribes)
+from keepwell.success import models as success_models  # noqa: E402, F401  (CTAs, plans)

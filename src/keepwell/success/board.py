@@ -1,0 +1,163 @@
+"""The CTA board: listing CTAs and tasks, and moving CTAs through their life cycle.
+
+open → in_progress → closed (outcome, reason), or snoozed until a date (open again on
+that day). A CTA or task is overdue when it is not done and its due day is before the
+day asked about.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from keepwell.core.database import transaction
+from keepwell.core.errors import InputError, NotFoundError
+from keepwell.core.workspace import Workspace
+from keepwell.success import ctas
+from keepwell.success.ctas import LIVE, TASK_DONE, TASK_OPEN, Status
+from keepwell.success.models import Cta, CtaTask
+
+
+def _row(cta: Cta, as_of: date) -> dict[str, Any]:
+    return {
+        "cta_id": cta.id, "account_id": cta.account_id, "type": cta.type,
+        "priority": cta.priority, "title": cta.title, "reason": cta.reason,
+        "owner": cta.owner, "segment": cta.segment, "status": cta.status,
+        "opened_on": cta.opened_on, "due_on": cta.due_on,
+        "overdue": _overdue(cta, as_of), "snoozed_until": cta.snoozed_until,
+        "outcome": cta.outcome, "close_reason": cta.close_reason, "closed_on": cta.closed_on,
+        "rule": cta.rule, "playbook": cta.playbook,
+    }  # fmt: skip
+
+
+def _overdue(cta: Cta, as_of: date) -> bool:
+    return (
+        cta.status in (Status.OPEN.value, Status.IN_PROGRESS.value)
+        and cta.due_on is not None
+        and cta.due_on < as_of
+    )
+
+
+def list_ctas(
+    workspace: Workspace,
+    *,
+    as_of: date,
+    owner: str | None = None,
+    overdue: bool = False,
+    status: str | None = None,
+    account_id: str | None = None,
+    scope: str | None = None,
+) -> list[dict[str, Any]]:
+    """CTAs (live ones unless ``status`` is given), most urgent first: overdue, then by
+    priority and due day. ``scope`` limits them to the accounts of one owner."""
+    query = sa.select(Cta)
+    if status is None:
+        query = query.where(Cta.status.in_(LIVE))
+    elif status != "all":
+        query = query.where(Cta.status == _status(status).value)
+    for column, value in ((Cta.owner, owner), (Cta.account_id, account_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if scope is not None:
+        query = query.where(Cta.account_id.in_(_owned(scope)))
+    with Session(workspace.engine) as session:
+        rows = [_row(c, as_of) for c in session.execute(query.order_by(Cta.id)).scalars()]
+    if overdue:
+        rows = [r for r in rows if r["overdue"]]
+    order = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+    rows.sort(key=lambda r: (not r["overdue"], order.get(r["priority"], 9),
+                             r["due_on"] or date.max, r["cta_id"]))  # fmt: skip
+    return rows
+
+
+def _owned(scope: str) -> sa.Select[tuple[str]]:
+    accounts = sa.table("accounts", sa.column("account_id"), sa.column("owner"))
+    return sa.select(accounts.c.account_id).where(accounts.c.owner == scope)
+
+
+def _status(value: str) -> Status:
+    try:
+        return Status(value)
+    except ValueError:
+        known = ", ".join(s.value for s in Status)
+        raise InputError(f"unknown status {value!r}", hint=f"one of {known}, all") from None
+
+
+def cta_detail(
+    workspace: Workspace, cta_id: int, *, as_of: date, scope: str | None = None
+) -> dict[str, Any]:
+    """One CTA with its triggering values and its tasks (overdue flags as of ``as_of``)."""
+    with Session(workspace.engine) as session:
+        cta = session.get(Cta, cta_id)
+        if cta is None or (scope is not None and not _in_scope(session, cta, scope)):
+            raise NotFoundError(f"no CTA {cta_id}", hint="see `keepwell ctas list`")
+        tasks = session.execute(
+            sa.select(CtaTask).where(CtaTask.cta_id == cta_id).order_by(CtaTask.position)
+        ).scalars()
+        return {
+            **_row(cta, as_of),
+            "trigger_values": cta.trigger_values,
+            "tasks": [_task(t, as_of) for t in tasks],
+        }
+
+
+def _in_scope(session: Session, cta: Cta, scope: str) -> bool:
+    owned = session.execute(_owned(scope).where(sa.column("account_id") == cta.account_id))
+    return owned.first() is not None
+
+
+def _task(task: CtaTask, as_of: date) -> dict[str, Any]:
+    return {
+        "task_id": task.id, "position": task.position, "title": task.title,
+        "owner_role": task.owner_role, "owner": task.owner, "due_on": task.due_on,
+        "status": task.status, "completed_on": task.completed_on,
+        "overdue": task.status == TASK_OPEN and task.due_on < as_of,
+    }  # fmt: skip
+
+
+def start_cta(workspace: Workspace, cta_id: int, now: datetime) -> None:
+    """Mark a CTA in progress (also wakes a snoozed one)."""
+    with transaction(workspace.engine) as session:
+        cta = ctas.live_cta(session, cta_id)
+        cta.status, cta.snoozed_until, cta.updated_at = Status.IN_PROGRESS.value, None, now
+
+
+def snooze_cta(workspace: Workspace, cta_id: int, until: date, now: datetime) -> None:
+    """Put a CTA aside until ``until`` (it stays live: no second CTA opens meanwhile)."""
+    if until <= now.date():
+        raise InputError(f"snooze until {until} is not in the future")
+    with transaction(workspace.engine) as session:
+        cta = ctas.live_cta(session, cta_id)
+        cta.status, cta.snoozed_until, cta.updated_at = Status.SNOOZED.value, until, now
+
+
+def close_cta(
+    workspace: Workspace, cta_id: int, *, outcome: str, reason: str | None, now: datetime
+) -> None:
+    """Close a CTA with its outcome (resolved, unresolved, won, lost, churned,
+    not_needed) and reason; its rule may open a new one after the cooldown."""
+    with transaction(workspace.engine) as session:
+        ctas.close(ctas.live_cta(session, cta_id), outcome, reason, now.date(), now)
+
+
+def complete_task(workspace: Workspace, task_id: int, now: datetime) -> dict[str, Any]:
+    """Mark a task done; an open CTA whose first task is done moves to in progress.
+    Returns the task's CTA id and how many of its tasks remain open."""
+    with transaction(workspace.engine) as session:
+        task = session.get(CtaTask, task_id)
+        if task is None:
+            raise NotFoundError(f"no task {task_id}", hint="see `keepwell ctas show ID`")
+        cta = ctas.live_cta(session, task.cta_id)
+        task.status, task.completed_on = TASK_DONE, now.date()
+        if cta.status == Status.OPEN.value:
+            cta.status = Status.IN_PROGRESS.value
+        cta.updated_at = now
+        remaining = session.execute(
+            sa.select(sa.func.count())
+            .select_from(CtaTask)
+            .where(CtaTask.cta_id == cta.id, CtaTask.status == TASK_OPEN, CtaTask.id != task_id)
+        ).scalar_one()
+        return {"task_id": task_id, "cta_id": cta.id, "open_tasks": int(remaining)}

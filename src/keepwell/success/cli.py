@@ -1,0 +1,213 @@
+"""CLI face of customer-success operations: ``keepwell run``, ``keepwell worker``,
+``keepwell rules check``, ``keepwell ctas ...`` and ``keepwell tasks complete``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+import typer
+
+from keepwell.console import OutputFormat, err, out, print_json, print_rows, workspace
+from keepwell.core.errors import InputError
+from keepwell.success import plans_cli, service
+from keepwell.success.service import CycleReport
+
+Format = Annotated[OutputFormat, typer.Option("--format")]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="Day the cycle runs as of (default: today, UTC).")
+]
+CtaId = Annotated[int, typer.Argument(help="CTA id (see `keepwell ctas list`).")]
+LIST_COLUMNS = ("cta_id", "account_id", "type", "priority", "title", "owner", "status",
+                "due_on", "overdue", "reason")  # fmt: skip
+
+
+def now() -> datetime:
+    """The wall clock, read here at the face only."""
+    return datetime.now(UTC)
+
+
+def parse_day(value: str | None, option: str = "--as-of") -> date:
+    """``YYYY-MM-DD``, or today (UTC) when not given."""
+    if value is None:
+        return now().date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"{option} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+
+
+def _report(report: CycleReport, fmt: OutputFormat) -> None:
+    for problem in report.problems:
+        err.print(f"[yellow]warning:[/yellow] {problem}", highlight=False)
+    if fmt is OutputFormat.JSON:
+        print_json(asdict(report))
+        return
+    rows = [{"step": k, "value": v} for k, v in asdict(report).items()
+            if k not in ("problems", "opened_ids", "ran")]  # fmt: skip
+    print_rows(rows, fmt, title=f"Cycle as of {report.as_of.isoformat()}")
+
+
+def run_command(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
+    """Run one cycle: score → rules → CTAs and tech-touch → notifications."""
+    ws = workspace()
+    try:
+        report = service.run_cycle(ws, parse_day(as_of), clock=now)
+    finally:
+        ws.close()
+    _report(report, fmt)
+
+
+def worker_command(
+    interval: Annotated[
+        float, typer.Option("--interval", help="Seconds between cycles (any worker's).")
+    ] = 3600.0,
+    once: Annotated[bool, typer.Option("--once", help="Wake up once, then exit.")] = False,
+    as_of: AsOf = None,
+    poll: Annotated[float, typer.Option("--poll", help="Seconds between wake-ups.")] = 30.0,
+) -> None:
+    """Run cycles on a schedule; several workers may share one database."""
+    ws = workspace()
+    holder = service.new_holder()
+    try:
+        while True:
+            report = service.worker_tick(
+                ws, as_of=parse_day(as_of), clock=now, interval_seconds=interval, holder=holder
+            )
+            if report is not None:
+                _report(report, OutputFormat.TABLE)
+            elif once:
+                out.print("no cycle due (or another worker is running one)")
+            if once:
+                return
+            time.sleep(min(poll, interval))
+    finally:
+        ws.close()
+
+
+def rules_check_command(fmt: Format = OutputFormat.TABLE) -> None:
+    """Validate rules.yaml and playbooks.yaml; exit code 2 if anything is left out."""
+    ws = workspace()
+    try:
+        result = service.check_rules(ws)
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+    else:
+        out.print(f"{len(result['rules'])} rules, {len(result['playbooks'])} playbooks usable")
+        for problem in result["problems"]:
+            err.print(f"[red]error:[/red] {problem}", highlight=False)
+    if result["problems"]:
+        raise typer.Exit(2)
+
+
+def ctas_list_command(
+    owner: Annotated[str | None, typer.Option("--owner", help="Owner's email.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue CTAs.")] = False,
+    status: Annotated[
+        str | None, typer.Option("--status", help="open, in_progress, snoozed, closed, all.")
+    ] = None,
+    account: Annotated[str | None, typer.Option("--account", help="Account id.")] = None,
+    as_of: AsOf = None,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """List CTAs (live ones by default), most urgent first."""
+    ws = workspace()
+    try:
+        rows = service.list_ctas(ws, as_of=parse_day(as_of), owner=owner, overdue=overdue,
+                                 status=status, account_id=account)  # fmt: skip
+    finally:
+        ws.close()
+    print_rows(rows, fmt, title=f"{len(rows)} CTAs", columns=LIST_COLUMNS)
+
+
+def ctas_show_command(cta_id: CtaId, as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
+    """One CTA with its triggering values and tasks."""
+    ws = workspace()
+    try:
+        detail = service.cta_detail(ws, cta_id, as_of=parse_day(as_of))
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(detail)
+        return
+    facts = {k: v for k, v in detail.items() if k not in ("tasks", "trigger_values")}
+    print_rows([{"field": k, "value": v} for k, v in facts.items()], fmt, title=f"CTA {cta_id}")
+    values = detail["trigger_values"]
+    print_rows([{"column": k, "value": v} for k, v in values.items()], fmt, title="Triggered by")
+    print_rows(detail["tasks"], fmt, title="Tasks")
+
+
+def ctas_start_command(cta_id: CtaId) -> None:
+    """Mark a CTA in progress."""
+    ws = workspace()
+    try:
+        service.start_cta(ws, cta_id, now())
+    finally:
+        ws.close()
+    out.print(f"CTA {cta_id} in progress")
+
+
+def ctas_close_command(
+    cta_id: CtaId,
+    outcome: Annotated[
+        str, typer.Option("--outcome", help="resolved, unresolved, won, lost, churned, not_needed.")
+    ],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why, in a sentence.")] = None,
+) -> None:
+    """Close a CTA with its outcome and reason."""
+    ws = workspace()
+    try:
+        service.close_cta(ws, cta_id, outcome=outcome, reason=reason, now=now())
+    finally:
+        ws.close()
+    out.print(f"CTA {cta_id} closed ({outcome})")
+
+
+def ctas_snooze_command(
+    cta_id: CtaId,
+    until: Annotated[str, typer.Option("--until", help="Day it comes back (YYYY-MM-DD).")],
+) -> None:
+    """Put a CTA aside until a day."""
+    day = parse_day(until, "--until")
+    ws = workspace()
+    try:
+        service.snooze_cta(ws, cta_id, day, now())
+    finally:
+        ws.close()
+    out.print(f"CTA {cta_id} snoozed until {day.isoformat()}")
+
+
+def tasks_complete_command(
+    task_id: Annotated[int, typer.Argument(help="Task id (see `keepwell ctas show ID`).")],
+) -> None:
+    """Mark a playbook task done."""
+    ws = workspace()
+    try:
+        result = service.complete_task(ws, task_id, now())
+    finally:
+        ws.close()
+    out.print(f"task {task_id} done; CTA {result['cta_id']} has {result['open_tasks']} open tasks")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run``, ``worker``, ``rules``, ``ctas``, ``tasks``, ``plans`` and ``references``."""
+    app.command("run")(run_command)
+    app.command("worker")(worker_command)
+    rules_app = typer.Typer(help="Success rules and playbooks.", no_args_is_help=True)
+    rules_app.command("check")(rules_check_command)
+    app.add_typer(rules_app, name="rules")
+    ctas_app = typer.Typer(help="Calls to action: list, show, start, snooze, close.",
+                           no_args_is_help=True)  # fmt: skip
+    for name, command in (("list", ctas_list_command), ("show", ctas_show_command),
+                          ("start", ctas_start_command), ("close", ctas_close_command),
+                          ("snooze", ctas_snooze_command)):  # fmt: skip
+        ctas_app.command(name)(command)
+    app.add_typer(ctas_app, name="ctas")
+    tasks_app = typer.Typer(help="Playbook tasks of CTAs.", no_args_is_help=True)
+    tasks_app.command("complete")(tasks_complete_command)
+    app.add_typer(tasks_app, name="tasks")
+    plans_cli.register(app)

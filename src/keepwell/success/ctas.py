@@ -1,0 +1,222 @@
+"""CTAs in the store: opening them exactly once, their tasks, their life cycle.
+
+Opening is an ``INSERT .. ON CONFLICT (open_key) DO NOTHING``: the unique index on
+``open_key`` (set while the CTA is live, NULL once closed) makes a second live CTA for
+the same account and rule key impossible, whatever runs at the same time. The tasks and
+notifications of a CTA are written in the same transaction, only by the insert that won.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from keepwell.core.errors import InputError, NotFoundError
+from keepwell.notify import service as notify_service
+from keepwell.success.evaluate import Match
+from keepwell.success.models import Cta, CtaTask
+from keepwell.success.playbooks import CSM_ROLE, Playbook
+from keepwell.success.rules import Assign, Assignment, Channel, render_reason
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    SNOOZED = "snoozed"
+    CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    RESOLVED = "resolved"
+    UNRESOLVED = "unresolved"
+    WON = "won"
+    LOST = "lost"
+    CHURNED = "churned"
+    NOT_NEEDED = "not_needed"
+
+
+LIVE = (Status.OPEN.value, Status.IN_PROGRESS.value, Status.SNOOZED.value)
+TASK_OPEN, TASK_DONE = "open", "done"
+
+
+def open_key(account_id: str, key: str) -> str:
+    """The uniqueness key of a live CTA: one per account and rule key."""
+    return f"{account_id}|{key}"
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What opening one matched rule did: ``opened``, ``already_open`` (a live CTA has
+    the key) or ``cooling_down``; the new CTA's id and the notifications it queued."""
+
+    outcome: str
+    cta_id: int | None = None
+    notifications: int = 0
+
+
+def owner_for(values: dict[str, Any], assign: Assign, assignment: Assignment) -> str | None:
+    """The CTA's owner: the account owner or the segment's pool (``assign`` picks which
+    is tried first; the other is the fallback)."""
+    owner = values.get("owner") or None
+    pool = assignment.pools.get(str(values.get("segment")))
+    first, second = (owner, pool) if assign is Assign.OWNER else (pool, owner)
+    return first or second
+
+
+def cooling_down(session: Session, account_id: str, key: str, since: date) -> bool:
+    """Whether a CTA with this key was closed on or after ``since``."""
+    query = sa.select(Cta.id).where(
+        Cta.account_id == account_id, Cta.key == key, Cta.closed_on >= since
+    )
+    return session.execute(query.limit(1)).first() is not None
+
+
+def open_cta(
+    session: Session,
+    match: Match,
+    *,
+    assignment: Assignment,
+    playbook: Playbook | None,
+    as_of: date,
+    now: datetime,
+) -> Opening:
+    """Open the CTA of ``match`` unless one is live for its key or one was closed within
+    the rule's cooldown; add the playbook's tasks and queue the rule's notifications."""
+    rule, cta = match.rule, match.rule.cta
+    assert cta is not None
+    if cooling_down(session, match.account_id, rule.key, as_of - timedelta(rule.cooldown_days)):
+        return Opening("cooling_down")
+    owner = owner_for(match.values, cta.assign, assignment)
+    due = _due(match, as_of)
+    row = {
+        "account_id": match.account_id, "rule": rule.name, "key": rule.key,
+        "open_key": open_key(match.account_id, rule.key), "type": cta.type.value,
+        "priority": cta.priority.value, "title": cta.title,
+        "reason": render_reason(rule, match.values), "trigger_values": _plain(match.values),
+        "playbook": cta.playbook, "segment": match.values.get("segment"), "owner": owner,
+        "status": Status.OPEN.value, "opened_on": as_of,
+        "due_on": due or (playbook.due_on(as_of) if playbook else None),
+        "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    cta_id = _insert_once(session, row)
+    if cta_id is None:
+        return Opening("already_open")
+    if playbook is not None:
+        _add_tasks(session, cta_id, playbook, owner, assignment, as_of)
+    return Opening("opened", cta_id, _notify(session, match, cta_id, row))
+
+
+def _due(match: Match, as_of: date) -> date | None:
+    cta = match.rule.cta
+    assert cta is not None
+    if cta.due_in is not None:
+        value = match.values.get(cta.due_in)
+        if isinstance(value, int | float) and value == value:
+            return as_of + timedelta(days=max(0, int(value)))
+    return as_of + timedelta(days=cta.due_days) if cta.due_days is not None else None
+
+
+def _insert_once(session: Session, row: dict[str, Any]) -> int | None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(Cta) if dialect == "postgresql" else sqlite.insert(Cta)
+    statement = insert.values(row).on_conflict_do_nothing(index_elements=["open_key"])
+    result = session.execute(statement.returning(Cta.id)).scalar_one_or_none()
+    return int(result) if result is not None else None
+
+
+def _add_tasks(
+    session: Session,
+    cta_id: int,
+    playbook: Playbook,
+    owner: str | None,
+    assignment: Assignment,
+    as_of: date,
+) -> None:
+    for position, task in enumerate(playbook.tasks, start=1):
+        role_owner = None if task.owner_role == CSM_ROLE else assignment.roles.get(task.owner_role)
+        session.add(
+            CtaTask(
+                cta_id=cta_id,
+                position=position,
+                title=task.title,
+                owner_role=task.owner_role,
+                owner=role_owner or owner,
+                due_on=as_of + timedelta(days=task.due_days),
+                status=TASK_OPEN,
+            )
+        )
+
+
+def _notify(session: Session, match: Match, cta_id: int, row: dict[str, Any]) -> int:
+    subject = f"[{row['priority']}] {row['title']}: {match.values.get('name') or row['account_id']}"
+    body = f"{row['reason']}\nAccount {row['account_id']}, owner {row['owner'] or 'unassigned'}."
+    queued = 0
+    for channel in match.rule.notify:
+        target = row["owner"] if channel is Channel.EMAIL else ""
+        if channel is Channel.EMAIL and not target:
+            continue
+        queued += notify_service.enqueue(
+            session,
+            channel=channel.value,
+            target=target,
+            subject=subject,
+            body=body,
+            dedupe_key=f"cta:{cta_id}:{channel.value}",
+            account_id=row["account_id"],
+            payload={"cta_id": cta_id, "type": row["type"], "rule": row["rule"],
+                     "reason": row["reason"], "values": row["trigger_values"]},
+        )  # fmt: skip
+    return queued
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, float) and value != value:
+            value = None
+        elif isinstance(value, date | datetime):
+            value = value.isoformat()
+        elif value is not None and not isinstance(value, bool | int | float | str):
+            value = str(value)
+        result[key] = value
+    return result
+
+
+def wake_snoozed(session: Session, as_of: date, now: datetime) -> int:
+    """Snoozed CTAs whose date has come are open again; how many woke."""
+    result = session.execute(
+        sa.update(Cta)
+        .where(Cta.status == Status.SNOOZED.value, Cta.snoozed_until <= as_of)
+        .values(status=Status.OPEN.value, snoozed_until=None, updated_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def live_cta(session: Session, cta_id: int) -> Cta:
+    """The CTA ``cta_id`` locked for update; :class:`NotFoundError` if missing,
+    :class:`InputError` if already closed."""
+    cta = session.execute(
+        sa.select(Cta).where(Cta.id == cta_id).with_for_update()
+    ).scalar_one_or_none()
+    if cta is None:
+        raise NotFoundError(f"no CTA {cta_id}", hint="see `keepwell ctas list`")
+    if cta.status == Status.CLOSED.value:
+        raise InputError(f"CTA {cta_id} is already closed ({cta.outcome})")
+    return cta
+
+
+def close(cta: Cta, outcome: str, reason: str | None, on: date, now: datetime) -> None:
+    """Close ``cta``: its key is free again for a new CTA."""
+    try:
+        value = Outcome(outcome)
+    except ValueError:
+        known = ", ".join(o.value for o in Outcome)
+        raise InputError(f"unknown outcome {outcome!r}", hint=f"one of {known}") from None
+    cta.status, cta.outcome, cta.close_reason = Status.CLOSED.value, value.value, reason
+    cta.closed_on, cta.open_key, cta.updated_at = on, None, now

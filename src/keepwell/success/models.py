@@ -1,0 +1,195 @@
+"""Tables of customer-success operations: CTAs and their tasks, the cycle's lease and
+runs, success plans (objectives, milestones, check-ins) and references.
+
+Exactly once: a CTA carries ``open_key`` (account and rule key) while it is open, in
+progress or snoozed, and NULL once closed. The unique index on it lets any number of
+closed CTAs share a key but never two live ones, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from keepwell.core.database import Base, JSONData, UTCDateTime
+
+
+def _account_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("accounts.account_id", ondelete="CASCADE")
+
+
+class Cta(Base):
+    """A call to action: something a CSM (or a pool) must do about one account."""
+
+    __tablename__ = "success_ctas"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(sa.String(255), _account_fk(), index=True)
+    rule: Mapped[str] = mapped_column(sa.String(128))
+    key: Mapped[str] = mapped_column(sa.String(255))
+    open_key: Mapped[str | None] = mapped_column(sa.String(600), unique=True)
+    type: Mapped[str] = mapped_column(sa.String(16))
+    priority: Mapped[str] = mapped_column(sa.String(16))
+    title: Mapped[str] = mapped_column(sa.String(255))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    trigger_values: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    playbook: Mapped[str | None] = mapped_column(sa.String(128))
+    segment: Mapped[str | None] = mapped_column(sa.String(64))
+    owner: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    opened_on: Mapped[date] = mapped_column(sa.Date)
+    due_on: Mapped[date | None] = mapped_column(sa.Date)
+    snoozed_until: Mapped[date | None] = mapped_column(sa.Date)
+    outcome: Mapped[str | None] = mapped_column(sa.String(32))
+    close_reason: Mapped[str | None] = mapped_column(sa.Text)
+    closed_on: Mapped[date | None] = mapped_column(sa.Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CtaTask(Base):
+    """One step of a CTA's playbook: ordered, with a due date and an owner."""
+
+    __tablename__ = "success_cta_tasks"
+    __table_args__ = (sa.UniqueConstraint("cta_id", "position"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    cta_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("success_ctas.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(sa.Integer)
+    title: Mapped[str] = mapped_column(sa.String(255))
+    owner_role: Mapped[str] = mapped_column(sa.String(64))
+    owner: Mapped[str | None] = mapped_column(sa.String(255))
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    completed_on: Mapped[date | None] = mapped_column(sa.Date)
+
+
+class CycleLease(Base):
+    """Who runs the cycle now: one row per lease name, taken by a conditional UPDATE."""
+
+    __tablename__ = "success_leases"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(sa.String(128))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CycleRun(Base):
+    """One cycle: when it ran, for which day, and what it did."""
+
+    __tablename__ = "success_cycle_runs"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    as_of: Mapped[date] = mapped_column(sa.Date)
+    holder: Mapped[str] = mapped_column(sa.String(128))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+
+
+class SuccessPlan(Base):
+    """A joint success plan: what we and the customer do by when, toward their goals."""
+
+    __tablename__ = "success_plans"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(sa.String(255), _account_fk(), index=True)
+    template: Mapped[str] = mapped_column(sa.String(128))
+    title: Mapped[str] = mapped_column(sa.String(255))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    created_on: Mapped[date] = mapped_column(sa.Date)
+    active_key: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+
+
+class PlanObjective(Base):
+    """An objective in the customer's own measure: metric from baseline to target by a date."""
+
+    __tablename__ = "success_plan_objectives"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("success_plans.id", ondelete="CASCADE"), index=True
+    )
+    metric: Mapped[str] = mapped_column(sa.String(255))
+    unit: Mapped[str | None] = mapped_column(sa.String(32))
+    baseline: Mapped[float] = mapped_column(sa.Float)
+    target: Mapped[float] = mapped_column(sa.Float)
+    current: Mapped[float | None] = mapped_column(sa.Float)
+    due_on: Mapped[date] = mapped_column(sa.Date)
+
+
+class PlanMilestone(Base):
+    """A milestone of a plan, owned by our side or the customer's."""
+
+    __tablename__ = "success_plan_milestones"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "position"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("success_plans.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(sa.Integer)
+    title: Mapped[str] = mapped_column(sa.String(255))
+    side: Mapped[str] = mapped_column(sa.String(16))
+    owner: Mapped[str | None] = mapped_column(sa.String(255))
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    completed_on: Mapped[date | None] = mapped_column(sa.Date)
+
+
+class PlanCheckin(Base):
+    """A (monthly) progress meeting on a plan, with the progress measured then."""
+
+    __tablename__ = "success_plan_checkins"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("success_plans.id", ondelete="CASCADE"), index=True
+    )
+    held_on: Mapped[date] = mapped_column(sa.Date)
+    progress: Mapped[float] = mapped_column(sa.Float)
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ReferenceProfile(Base):
+    """Whether an account is referenceable, and its own fatigue limit if any."""
+
+    __tablename__ = "success_reference_profiles"
+
+    account_id: Mapped[str] = mapped_column(sa.String(255), _account_fk(), primary_key=True)
+    referenceable: Mapped[bool] = mapped_column(sa.Boolean)
+    since: Mapped[date | None] = mapped_column(sa.Date)
+    max_uses: Mapped[int | None] = mapped_column(sa.Integer)
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ReferenceRequest(Base):
+    """A request to use a customer as a reference (a sales call, a case study…)."""
+
+    __tablename__ = "success_reference_requests"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(sa.String(255), _account_fk(), index=True)
+    requested_by: Mapped[str | None] = mapped_column(sa.String(255))
+    purpose: Mapped[str] = mapped_column(sa.String(255))
+    requested_on: Mapped[date] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(16))
+
+
+class ReferenceUse(Base):
+    """One use of a customer as a reference; counted against the fatigue limit."""
+
+    __tablename__ = "success_reference_uses"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(sa.String(255), _account_fk(), index=True)
+    request_id: Mapped[int | None] = mapped_column(
+        sa.Integer, sa.ForeignKey("success_reference_requests.id", ondelete="SET NULL")
+    )
+    used_on: Mapped[date] = mapped_column(sa.Date)
+    kind: Mapped[str] = mapped_column(sa.String(64))

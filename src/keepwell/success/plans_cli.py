@@ -1,0 +1,123 @@
+"""CLI face of success plans: ``keepwell plans create|show|milestone|objective|checkin``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import typer
+
+from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
+from keepwell.core.errors import InputError
+from keepwell.success import service
+
+Format = Annotated[OutputFormat, typer.Option("--format")]
+Account = Annotated[str, typer.Argument(help="Account id.")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Day (YYYY-MM-DD, default today).")]
+
+
+def _day(value: str | None, option: str = "--as-of") -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"{option} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+
+
+def _print_plan(plan: dict[str, Any], fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.JSON:
+        print_json(plan)
+        return
+    progress = plan["progress"]
+    shown = "n/a" if progress is None else f"{progress:.0f}%"
+    out.print(
+        f"[bold]{plan['title']}[/bold] for {plan['account_id']} "
+        f"(plan {plan['plan_id']}, template {plan['template']}): progress {shown}"
+    )
+    print_rows(plan["objectives"], fmt, title="Objectives (the customer's measures)")
+    print_rows(plan["milestones"], fmt, title="Milestones")
+    if plan["checkins"]:
+        print_rows(plan["checkins"], fmt, title="Check-ins")
+
+
+def create_command(
+    account: Account,
+    template: Annotated[
+        str | None, typer.Option("--template", help="Template (default: the segment's).")
+    ] = None,
+    as_of: AsOf = None,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Create the account's success plan from a template."""
+    ws = workspace()
+    try:
+        plan = service.create_plan(ws, account, as_of=_day(as_of), template=template)
+    finally:
+        ws.close()
+    _print_plan(plan, fmt)
+
+
+def show_command(account: Account, as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
+    """Show the account's active plan with its progress."""
+    ws = workspace()
+    try:
+        plan = service.show_plan(ws, account, _day(as_of))
+    finally:
+        ws.close()
+    _print_plan(plan, fmt)
+
+
+def milestone_command(
+    milestone_id: Annotated[int, typer.Argument(help="Milestone id (see `plans show`).")],
+    status: Annotated[str, typer.Option("--status", help="planned, in_progress, done, blocked.")],
+    on: Annotated[str | None, typer.Option("--on", help="Day of the change.")] = None,
+) -> None:
+    """Update a milestone's status."""
+    ws = workspace()
+    try:
+        service.update_milestone(ws, milestone_id, status, _day(on, "--on"))
+    finally:
+        ws.close()
+    out.print(f"milestone {milestone_id}: {status}")
+
+
+def objective_command(
+    objective_id: Annotated[int, typer.Argument(help="Objective id (see `plans show`).")],
+    current: Annotated[float | None, typer.Option("--current", help="Value now.")] = None,
+    baseline: Annotated[float | None, typer.Option("--baseline")] = None,
+    target: Annotated[float | None, typer.Option("--target")] = None,
+) -> None:
+    """Record an objective's current value (or restate its baseline and target)."""
+    ws = workspace()
+    try:
+        service.update_objective(
+            ws, objective_id, current=current, baseline=baseline, target=target
+        )
+    finally:
+        ws.close()
+    out.print(f"objective {objective_id} updated")
+
+
+def checkin_command(
+    account: Account,
+    notes: Annotated[str | None, typer.Option("--notes", help="What was agreed.")] = None,
+    on: Annotated[str | None, typer.Option("--on", help="Day of the meeting.")] = None,
+) -> None:
+    """Record a monthly check-in on the account's plan (with its progress then)."""
+    ws = workspace()
+    try:
+        value = service.record_checkin(ws, account, _day(on, "--on"), notes)
+    finally:
+        ws.close()
+    out.print(f"check-in recorded: progress {value:.0f}%")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``plans`` to the root ``app``."""
+    plans_app = typer.Typer(help="Joint success plans.", no_args_is_help=True)
+    for name, command in (("create", create_command), ("show", show_command),
+                          ("milestone", milestone_command), ("objective", objective_command),
+                          ("checkin", checkin_command)):  # fmt: skip
+        plans_app.command(name)(command)
+    app.add_typer(plans_app, name="plans")

@@ -1,0 +1,110 @@
+"""The rule table: one row per customer as of a day, for the rules to read.
+
+Health gives the measures, segment, stage, score and band (``health.service.assess``)
+and the previous snapshot's band and score; this slice adds its own columns (live
+CTAs, recent detractors, success-plan progress; see ``rules.SUCCESS_COLUMNS``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from keepwell.contract import service as contract_service
+from keepwell.core.errors import NotFoundError
+from keepwell.core.workspace import Workspace
+from keepwell.health import service as health_service
+from keepwell.success.ctas import LIVE
+from keepwell.success.models import Cta
+from keepwell.success.planbook import plan_progress
+
+DETRACTOR_MAX = 6
+NPS_WINDOW_DAYS = 90
+
+
+def rule_rows(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
+    """Every customer's row as of ``as_of`` (health values plus the success columns)."""
+    assessed = health_service.assess(workspace, as_of)
+    previous = _previous(workspace, as_of, [a.score.account_id for a in assessed])
+    live, renewals = _live_ctas(workspace)
+    nps = _nps(workspace, as_of)
+    progress = plan_progress(workspace, as_of)
+    rows = []
+    for health in assessed:
+        account_id = health.score.account_id
+        before = previous.get(account_id, {})
+        score = health.score.score
+        detractors, latest, last_detractor = nps.get(account_id, (0, None, None))
+        rows.append(
+            {
+                **health.values,
+                "score": score,
+                "band": health.score.band.value,
+                "previous_band": before.get("band"),
+                "previous_score": before.get("score"),
+                "score_change": None
+                if score is None or before.get("score") is None
+                else score - before["score"],
+                "open_ctas": live.get(account_id, 0),
+                "open_renewal_ctas": renewals.get(account_id, 0),
+                "detractors_90d": detractors,
+                "latest_nps": latest,
+                "days_since_detractor": None
+                if last_detractor is None
+                else (as_of - last_detractor[0].date()).days,
+                "latest_detractor_score": None if last_detractor is None else last_detractor[1],
+                "plan_progress": progress.get(account_id),
+            }
+        )
+    return rows
+
+
+def _previous(workspace: Workspace, as_of: date, accounts: list[str]) -> dict[str, Any]:
+    days = [d for d in health_service.list_snapshots(workspace) if d < as_of]
+    if not days:
+        return {}
+    result = {}
+    for account_id in accounts:
+        try:
+            snap = health_service.explain_account(workspace, account_id, days[-1])
+        except NotFoundError:
+            continue
+        result[account_id] = {"band": snap["band"], "score": snap["score"]}
+    return result
+
+
+def _live_ctas(workspace: Workspace) -> tuple[Counter[str], Counter[str]]:
+    query = sa.select(Cta.account_id, Cta.type).where(Cta.status.in_(LIVE))
+    live: Counter[str] = Counter()
+    renewals: Counter[str] = Counter()
+    with Session(workspace.engine) as session:
+        for account_id, kind in session.execute(query):
+            live[account_id] += 1
+            renewals[account_id] += kind == "renewal"
+    return live, renewals
+
+
+Nps = tuple[int, int | None, tuple[datetime, int] | None]
+
+
+def _nps(workspace: Workspace, as_of: date) -> dict[str, Nps]:
+    """Per account: NPS detractor responses (0–6) in the 90 days up to ``as_of``, the
+    latest NPS response in that window, and the latest detractor (time, score)."""
+    end = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
+    start = end - timedelta(days=NPS_WINDOW_DAYS)
+    surveys = contract_service.read_table(workspace, "surveys")
+    columns = surveys.select(["account_id", "kind", "score", "responded_at"]).to_pylist()
+    result: dict[str, Nps] = {}
+    for row in sorted(columns, key=lambda r: r["responded_at"]):
+        at = row["responded_at"]
+        if row["kind"] != "nps" or at is None or not start <= at < end:
+            continue
+        count, _, last = result.get(row["account_id"], (0, None, None))
+        detractor = row["score"] is not None and row["score"] <= DETRACTOR_MAX
+        last = (at, int(row["score"])) if detractor else last
+        result[row["account_id"]] = (count + detractor, row["score"], last)
+    return result

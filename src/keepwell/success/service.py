@@ -1,0 +1,179 @@
+"""Use cases of customer-success operations: the public surface of the success slice.
+
+Faces (CLI, API) and other slices call these functions only. Nothing here reads the
+clock: ``as_of`` is given, and ``clock`` (a function returning the current UTC time) is
+passed in by the face for the cycle's lease, run records and notification delivery.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from keepwell.contract import service as contract_service
+from keepwell.core.errors import InputError, NotFoundError
+from keepwell.core.workspace import Workspace
+from keepwell.health import service as health_service
+from keepwell.notify import service as notify_service
+from keepwell.success import planbook
+from keepwell.success.board import (
+    close_cta,
+    complete_task,
+    cta_detail,
+    list_ctas,
+    snooze_cta,
+    start_cta,
+)
+from keepwell.success.cycle import (
+    Clock,
+    CycleReport,
+    acquire_lease,
+    ensure_file,
+    last_finished,
+    load_rules,
+    release_lease,
+    run_locked_cycle,
+    wait_for_lease,
+)
+from keepwell.success.planbook import (
+    plan_progress,
+    record_checkin,
+    show_plan,
+    update_milestone,
+    update_objective,
+)
+from keepwell.success.plans import (
+    PLANS_FILE,
+    PlanTemplate,
+    default_plans_text,
+    parse_plan_templates,
+    template_for_segment,
+)
+
+__all__ = [
+    "CycleReport",
+    "check_rules",
+    "close_cta",
+    "complete_task",
+    "create_plan",
+    "cta_detail",
+    "list_ctas",
+    "plan_progress",
+    "plan_templates",
+    "record_checkin",
+    "run_cycle",
+    "show_plan",
+    "snooze_cta",
+    "start_cta",
+    "update_milestone",
+    "update_objective",
+    "worker_tick",
+]
+
+
+def new_holder() -> str:
+    """A name for this process in the cycle lease: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def check_rules(workspace: Workspace) -> dict[str, Any]:
+    """The rules and playbooks of the workspace as they would run: their names and the
+    problems (file, line, reason) of what would be left out."""
+    rules, playbooks = load_rules(workspace)
+    return {
+        "rules": [r.name for r in rules.rules],
+        "playbooks": list(playbooks.playbooks),
+        "problems": [*playbooks.problems, *rules.problems],
+    }
+
+
+def run_cycle(
+    workspace: Workspace,
+    as_of: date,
+    *,
+    clock: Clock,
+    holder: str | None = None,
+    wait_seconds: float = 600.0,
+    deliver: bool = True,
+) -> CycleReport:
+    """One cycle as of ``as_of``: score health, evaluate the rules, open CTAs (with their
+    tasks and notifications), send tech-touch email, deliver due notifications.
+
+    Waits up to ``wait_seconds`` for another process's cycle to finish; then runs.
+    Without ``deliver`` the notifications stay queued (for ``keepwell worker``).
+    Re-running changes nothing that already happened (unique keys in the store).
+    """
+    holder = holder or new_holder()
+    if not wait_for_lease(workspace, holder, clock, wait_seconds):
+        raise InputError(
+            f"another cycle has held the lock for more than {wait_seconds:.0f} s",
+            hint="wait for it, or run again later",
+        )
+    try:
+        return run_locked_cycle(workspace, as_of, clock, holder, deliver=deliver)
+    finally:
+        workspace.close()  # the analytics file is free before the next holder opens it
+        release_lease(workspace, holder)
+
+
+def worker_tick(
+    workspace: Workspace,
+    *,
+    as_of: date,
+    clock: Clock,
+    interval_seconds: float,
+    holder: str,
+) -> CycleReport | None:
+    """What one worker does per wake-up: deliver due notifications (retries), and run a
+    cycle when the last one (by any worker, as recorded in the store) finished more than
+    ``interval_seconds`` ago and no other worker holds the lease. None if no cycle ran."""
+    notify_service.deliver_pending(workspace, now=clock())
+    if not acquire_lease(workspace, holder, clock()):
+        return None
+    try:
+        finished = last_finished(workspace)
+        if finished is not None and clock() - finished < timedelta(seconds=interval_seconds):
+            return None
+        return run_locked_cycle(workspace, as_of, clock, holder)
+    finally:
+        workspace.close()
+        release_lease(workspace, holder)
+
+
+def plan_templates(workspace: Workspace) -> dict[str, PlanTemplate]:
+    """The workspace's plan templates (``plans.yaml``, written from the default)."""
+    path = ensure_file(workspace.root, PLANS_FILE, default_plans_text)
+    return parse_plan_templates(path.read_text(encoding="utf-8"), str(path))
+
+
+def create_plan(
+    workspace: Workspace, account_id: str, *, as_of: date, template: str | None = None
+) -> dict[str, Any]:
+    """Create the account's success plan from ``template`` (default: the template of the
+    account's segment in its latest health snapshot) and return it."""
+    templates = plan_templates(workspace)
+    account = _account(workspace, account_id)
+    if template is None:
+        try:
+            segment = health_service.explain_account(workspace, account_id)["segment"]
+        except NotFoundError:
+            raise InputError(
+                f"account {account_id!r} has no health snapshot to take its segment from",
+                hint="give --template, or run `keepwell score` first",
+            ) from None
+        template = template_for_segment(templates, segment)
+    if template not in templates:
+        raise InputError(f"no plan template {template!r}", hint=f"known: {', '.join(templates)}")
+    planbook.create_plan(workspace, account, templates[template], as_of)
+    return show_plan(workspace, account_id, as_of)
+
+
+def _account(workspace: Workspace, account_id: str) -> dict[str, Any]:
+    accounts = contract_service.read_table(workspace, "accounts").select(["account_id", "owner"])
+    for row in accounts.to_pylist():
+        if row["account_id"] == account_id:
+            return dict(row)
+    raise NotFoundError(f"no account {account_id!r}")
