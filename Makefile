@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install dev lint typecheck imports unit bench clean
+.PHONY: demo test install dev lint typecheck imports unit browser bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,15 @@ typecheck: $(VENV)/.dev-installed
 imports: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 
-unit: $(VENV)/.dev-installed
+unit: $(VENV)/.dev-installed browser
 	$(BIN)/pytest -n 2 --dist loadfile -q
+
+## make browser: Debian's Chromium (browser tests) and poppler-utils, when missing
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v /usr/bin/chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v pdftoppm >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; }
 
 bench: $(VENV)/.dev-installed
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f; done
