@@ -29,3 +29,20 @@ def same_rows(
             else:
                 assert got == want, f"{where}: {got!r} != {want!r}"
                 assert type(got) is type(want), f"{where}: {type(got)} != {type(want)}"
+
+
+def same_values(actual: Any, expected: Any, where: str = "") -> None:
+    """Assert nested dicts and lists are equal, floats to a relative 1e-9."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), where
+        assert actual.keys() == expected.keys(), where
+        for key, want in expected.items():
+            same_values(actual[key], want, f"{where}.{key}")
+    elif isinstance(expected, list | tuple):
+        assert len(actual) == len(expected), where
+        for i, (got, want) in enumerate(zip(actual, expected, strict=True)):
+            same_values(got, want, f"{where}[{i}]")
+    elif isinstance(expected, float) and actual is not None:
+        assert math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-12), f"{where}: {actual}"
+    else:
+        assert actual == expected, f"{where}: {actual!r} != {expected!r}"

@@ -5,7 +5,7 @@ currencies with new, expansion, contraction, churn and reactivation."""
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -117,3 +117,78 @@ def account_rows() -> pa.Table:
         for i, a in enumerate(ACCOUNTS)
     ]
     return arrow(SCHEMAS["accounts"], rows)
+
+
+def _ts(day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def entity_rows(seed: int = 5) -> dict[str, pa.Table]:
+    """Contacts, invoices, tickets, surveys and activities of every account over the
+    first half of 2024 (the operational inputs of the health measures)."""
+    rng = random.Random(seed)
+    rows: dict[str, list[dict[str, Any]]] = {k: [] for k in ENTITY_NAMES}
+    for a, account in enumerate(ACCOUNTS):
+        for c, role in enumerate(("sponsor", "champion", "user")):
+            left = date(2024, 1 + (a + c) % 6, 10) if (a + c) % 4 == 0 else None
+            rows["contacts"].append(
+                {
+                    "contact_id": f"{account}-c{c}",
+                    "account_id": account,
+                    "role": role,
+                    "is_active": left is None,
+                    "left_on": left,
+                }
+            )
+        for i in range(6):
+            issued = date(2024, 1 + i, 1)
+            paid = (
+                issued + timedelta(days=rng.choice((5, 20, 45, 90))) if rng.random() < 0.9 else None
+            )
+            rows["invoices"].append(
+                {
+                    "invoice_id": f"{account}-i{i}",
+                    "account_id": account,
+                    "amount": 100 + a,
+                    "issued_on": issued,
+                    "due_on": issued + timedelta(days=30),
+                    "paid_on": paid,
+                    "status": "void" if (a + i) % 11 == 0 else "paid" if paid else "open",
+                }
+            )
+            day = START + timedelta(days=rng.randint(0, 180))
+            closed = (
+                _ts(day + timedelta(days=rng.randint(0, 20)), 9) if rng.random() < 0.7 else None
+            )
+            rows["tickets"].append(
+                {
+                    "ticket_id": f"{account}-t{i}",
+                    "account_id": account,
+                    "opened_at": _ts(day, 8),
+                    "closed_at": closed,
+                    "priority": rng.choice(("low", "high", "urgent")),
+                    "csat": rng.randint(1, 5) if closed else None,
+                }
+            )
+            rows["surveys"].append(
+                {
+                    "response_id": f"{account}-s{i}",
+                    "account_id": account,
+                    "contact_id": f"{account}-c{i % 3}" if i % 4 else None,
+                    "responded_at": _ts(day, 15),
+                    "kind": "nps",
+                    "score": rng.randint(0, 10),
+                }
+            )
+            rows["activities"].append(
+                {
+                    "activity_id": f"{account}-a{i}",
+                    "account_id": account,
+                    "occurred_at": _ts(day, 11),
+                    "kind": rng.choice(("meeting", "business_review", "call")),
+                }
+            )
+    return {name: arrow(SCHEMAS[name], r) for name, r in rows.items()}
+
+
+ENTITY_NAMES = ("contacts", "invoices", "tickets", "surveys", "activities")

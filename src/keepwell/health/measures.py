@@ -123,7 +123,9 @@ def compute_measures(inputs: MeasureInputs, as_of: date, config: MeasureConfig) 
     return wide.mutate(
         **{name: wide[name].fill_null(0) for name in _COUNTS},
         license_utilization=ibis.cases(
-            (seats > 0, wide.active_users_30d.fill_null(0) / seats), else_=ibis.null()
+            # float64: on PostgreSQL both are SUM(bigint), a numeric, and so their ratio
+            (seats > 0, wide.active_users_30d.fill_null(0).cast("float64") / seats),
+            else_=ibis.null(),
         ),
         share_of_wallet=ibis.cases((budget > 0, wide.arr / budget), else_=ibis.null()),
     )

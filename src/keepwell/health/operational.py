@@ -24,7 +24,8 @@ def _days_since(as_of: date, value: ibis.Value) -> ibis.Value:
 
 
 def _flag(condition: ibis.Value) -> ibis.Value:
-    return condition.fill_null(False).cast("int64").max()
+    # CASE, not a cast: PostgreSQL casts no boolean to bigint or double
+    return condition.fill_null(False).ifelse(1, 0).cast("int64").max()
 
 
 def relationship_measures(contacts: ibis.Table, activities: ibis.Table, as_of: date) -> ibis.Table:
@@ -73,7 +74,8 @@ def support_measures(tickets: ibis.Table, as_of: date) -> ibis.Table:
         open_urgent_tickets=(is_open & t.priority.isin(["high", "urgent"])).sum(),
         opened_90d=recent.sum(),
         opened_before=before.sum(),
-        csat_90d=t.csat.mean(where=closed_recently),
+        # float64 first: on PostgreSQL AVG of an integer is a numeric
+        csat_90d=t.csat.cast("float64").mean(where=closed_recently),
     )
     return agg.select(
         "account_id",
@@ -99,7 +101,8 @@ def nps_by_account(surveys: ibis.Table, as_of: date, window_days: int = 180) -> 
     latest = s.mutate(rank=rank).filter(lambda r: r["rank"] == 0)
     return latest.group_by("account_id").aggregate(
         nps=(
-            (latest.score >= 9).cast("float64").mean() - (latest.score <= 6).cast("float64").mean()
+            (latest.score >= 9).ifelse(1, 0).cast("float64").mean()
+            - (latest.score <= 6).ifelse(1, 0).cast("float64").mean()
         )
         * 100
     )
@@ -132,7 +135,7 @@ def payment_measures(invoices: ibis.Table, as_of: date) -> ibis.Table:
     past_due = ibis.cases((unpaid & (inv.due_on < as_of), _days_since(as_of, inv.due_on)), else_=0)
     recent = inv.due_on.between(as_of - timedelta(days=179), as_of)
     before = inv.due_on.between(as_of - timedelta(days=359), as_of - timedelta(days=180))
-    late = _late(inv, as_of).cast("float64")
+    late = _late(inv, as_of).ifelse(1, 0).cast("float64")
     agg = inv.group_by("account_id").aggregate(
         max_days_past_due=past_due.max(),
         late_share_180d=late.mean(where=recent),
