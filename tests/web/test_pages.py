@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from keepwell.core.workspace import Workspace
+from tests.conftest import make_workspace
 from tests.web.helpers import client, make_app
 from tests.web.pages_helpers import (
     HOSTILE,
@@ -22,24 +24,33 @@ PAGES = ["/", "/accounts", "/accounts/A1", "/my-work", "/renewals", "/cohorts", 
          "/simulator", "/evidence", "/feedback", "/accounts/A1/qbr"]  # fmt: skip
 
 
-@pytest.fixture
-def boss(sqlite_workspace: Workspace) -> TestClient:
-    page_book(sqlite_workspace)
-    add_person(sqlite_workspace, "boss@example.com", "admin")
-    return sign_in(make_app(sqlite_workspace), "boss@example.com")
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    """One book and one server for the module (pages only read it; CSMs restricted)."""
+    ws = make_workspace(tmp_path_factory.mktemp("pages") / "ws")
+    page_book(ws)
+    for email, role in (("boss@example.com", "admin"), ("ann@example.com", "csm"),
+                        ("vera@example.com", "viewer")):  # fmt: skip
+        add_person(ws, email, role)
+    yield make_app(ws, restrict_csm=True)
+    ws.close()
 
 
-def test_pages_send_anonymous_users_to_sign_in(sqlite_workspace: Workspace) -> None:
-    http = client(make_app(sqlite_workspace))
+@pytest.fixture(scope="module")
+def boss(app: FastAPI) -> TestClient:
+    return sign_in(app, "boss@example.com")
+
+
+def test_pages_send_anonymous_users_to_sign_in(app: FastAPI) -> None:
+    http = client(app)
     answers = {p: http.get(p, follow_redirects=False) for p in PAGES}
     assert {
         p: (r.status_code, r.headers["location"].split("?")[0]) for p, r in answers.items()
     } == (dict.fromkeys(PAGES, (303, "/login")))
 
 
-def test_wrong_password_shows_the_form_again(sqlite_workspace: Workspace) -> None:
-    add_person(sqlite_workspace, "boss@example.com", "admin")
-    http = client(make_app(sqlite_workspace))
+def test_wrong_password_shows_the_form_again(app: FastAPI) -> None:
+    http = client(app)
     form = http.get("/login").text
     token = form.split('name="csrf_token" value="')[1].split('"')[0]
     answer = http.post("/login", data={"email": "boss@example.com", "password": "nope",
@@ -93,10 +104,8 @@ def test_account_360_warns_when_the_sponsor_left(boss: TestClient) -> None:
     assert "sponsor" in page
 
 
-def test_restricted_csm_sees_only_their_book(sqlite_workspace: Workspace) -> None:
-    page_book(sqlite_workspace)
-    add_person(sqlite_workspace, "ann@example.com", "csm")
-    ann = sign_in(make_app(sqlite_workspace, restrict_csm=True), "ann@example.com")
+def test_restricted_csm_sees_only_their_book(app: FastAPI) -> None:
+    ann = sign_in(app, "ann@example.com")
     listing = ann.get("/accounts").text
     assert ("Apex" in listing, "Beta" in listing) == (True, False)
     assert [ann.get(p).status_code for p in ("/accounts/B1", "/accounts/B1/qbr.pdf")] == [404, 404]
@@ -107,10 +116,8 @@ def test_forms_need_the_session_csrf_token(boss: TestClient) -> None:
     assert answer.status_code == 403
 
 
-def test_viewer_may_not_post_forms(sqlite_workspace: Workspace) -> None:
-    page_book(sqlite_workspace)
-    add_person(sqlite_workspace, "vera@example.com", "viewer")
-    vera = sign_in(make_app(sqlite_workspace), "vera@example.com")
+def test_viewer_may_not_post_forms(app: FastAPI) -> None:
+    vera = sign_in(app, "vera@example.com")
     page = vera.get("/accounts/A1").text
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     answer = vera.post("/accounts/A1/notes", data={"body": "hi", "csrf_token": token})
@@ -128,3 +135,12 @@ def test_plotly_is_served_locally(boss: TestClient) -> None:
     assert answer.status_code == 200
     assert len(answer.content) > 1_000_000
     assert "cdn" not in boss.get("/").text.lower()
+
+
+def test_a_note_added_on_account_360_shows_escaped_on_the_timeline(boss: TestClient) -> None:
+    page = boss.get("/accounts/A1").text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {"body": "<i>renewal</i> call", "csrf_token": token}
+    answer = boss.post("/accounts/A1/notes", data=form, follow_redirects=False)
+    assert answer.status_code == 303
+    assert "&lt;i&gt;renewal&lt;/i&gt; call" in boss.get("/accounts/A1").text

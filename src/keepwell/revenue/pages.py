@@ -43,6 +43,7 @@ def _named(rows: list[dict[str, Any]], d: Directory) -> list[dict[str, Any]]:
     for row in rows:
         found = d.by_id.get(row["account_id"], {})
         row.update(
+            churn_probability=found.get("churn_probability"),
             name=found.get("name", row["account_id"]),
             band=found.get("band", "unknown"),
             owner=found.get("owner"),
@@ -87,7 +88,12 @@ def overview(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
     d = directory(ws, day)
     rows = [r for r in visible(d.rows, user.owner_scope) if not r["is_prospect"]]
     trend = band_trend(ws, user.owner_scope)
-    at_risk = sum((r["arr"] for r in rows if r["band"] == "red"), Decimal(0))
+    modelled = [r for r in rows if r["arr_at_risk"] is not None]
+    at_risk = (
+        sum((Decimal(str(r["arr_at_risk"])) for r in modelled), Decimal(0))
+        if modelled
+        else sum((r["arr"] for r in rows if r["band"] == "red"), Decimal(0))
+    )
     renewals = _named(service.upcoming_renewals(ws, day, 90, book=book), d)
     complete = [m for m in months if m["month"] <= summary.month] or months
     chart_list = [
@@ -108,6 +114,7 @@ def overview(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
         bands=band_counts(rows),
         trend=trend,
         at_risk=at_risk,
+        modelled=bool(modelled),
         renewals=renewals[:15],
         renewal_count=len(renewals),
         renewal_arr=sum((r["arr"] for r in renewals), Decimal(0)),
@@ -147,7 +154,7 @@ def renewals(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
     book = scoped_book(ws, user.owner_scope)
     d = directory(ws, day)
     rows = _named(service.upcoming_renewals(ws, day, RENEWAL_DAYS, book=book), d)
-    forecast = renewal_forecast(ws, day, rows)
+    forecast = renewal_forecast(rows)
     months = _by_month(rows)
     chart = charts.bars(
         "renewals",

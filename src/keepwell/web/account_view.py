@@ -82,18 +82,19 @@ def account_view(
     row = directory(workspace, as_of).by_id.get(account_id, {})
     usage = _usage(workspace, lock, account_id, as_of)
     surveys = detail["surveys"]
+    health = _health(workspace, account_id)
     return {
         "account": detail,
         "row": row,
         "arr": row.get("arr", Decimal(0)),
-        "health": _health(workspace, account_id),
+        "health": health,
         "history": score_history(workspace, account_id),
         "usage": usage_by_month(usage),
         "adoption": adoption(usage, as_of),
         "left": key_people_left(detail["contacts"]),
         "nps": [s for s in surveys if s["kind"] == "nps"],
         "csat": [s for s in surveys if s["kind"] == "csat"],
-        "risk": risk_view.account_risk(workspace, account_id, as_of),
+        "risk": risk_view.account_risk(health),
         "work": success_view.account_work(workspace, account_id, as_of, scope),
         "plan": success_view.success_plan(workspace, account_id, as_of),
         "timeline": success_view.timeline(workspace, account_id, detail["timeline"]),

@@ -47,6 +47,7 @@ COLUMNS = (
     "renewal_arr",
 )
 BANDS = ("green", "yellow", "red", "unknown")
+RISK_COLUMNS = ("churn_probability", "arr_at_risk")
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ def build_directory(workspace: Workspace, as_of: date) -> Directory:
                 "stage": h.get("stage"),
                 "band": h.get("band", "unknown"),
                 "score": h.get("score"),
+                "churn_probability": h.get("churn_probability"),
+                "arr_at_risk": h.get("arr_at_risk"),
                 "arr": r.get("arr", Decimal(0)),
                 "next_renewal": r.get("next_renewal"),
                 "renewal_arr": r.get("renewal_arr"),
@@ -144,13 +147,11 @@ def _latest_health(workspace: Workspace, as_of: date) -> tuple[date | None, dict
         ).scalar_one_or_none()
         if snapshot is None:
             return None, {}
-        query = sa.select(
-            HealthScore.account_id,
-            HealthScore.segment,
-            HealthScore.stage,
-            HealthScore.band,
-            HealthScore.score,
-        ).where(HealthScore.as_of == snapshot)
+        columns = [HealthScore.account_id, HealthScore.segment, HealthScore.stage,
+                   HealthScore.band, HealthScore.score]  # fmt: skip
+        # Churn predictions live beside the snapshot once the risk slice stores them.
+        columns += [getattr(HealthScore, c) for c in RISK_COLUMNS if hasattr(HealthScore, c)]
+        query = sa.select(*columns).where(HealthScore.as_of == snapshot)
         return snapshot, {r.account_id: dict(r._mapping) for r in session.execute(query)}
 
 
