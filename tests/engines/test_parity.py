@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import ibis
+import ibis.expr.types as ir
 import pytest
 
 from keepwell.health.usage import (
@@ -16,8 +17,10 @@ from keepwell.health.usage import (
     custom_measure,
     usage_measures,
 )
+from keepwell.revenue.cohorts import cohort_table
 from keepwell.revenue.ledger import converted_lines, month_index, mrr_at, mrr_changes
 from keepwell.revenue.movements import ALL, MOVEMENTS, monthly_movements, movement_amounts
+from keepwell.revenue.renewal_cohorts import RenewalPeriod, survivor_counts
 
 from . import data
 from .compare import same_rows
@@ -84,3 +87,28 @@ def test_ending_mrr_is_the_mrr_of_the_active_lines(engine: Engine) -> None:
     assert movements[-1]["ending_mrr"] == at_end
     assert isinstance(at_end, Decimal)
     assert at_end.as_tuple().exponent == -6
+
+
+def _lines(engine: Engine) -> ir.Table:
+    subs = engine.put("kw_subscriptions", data.subscription_rows())
+    return converted_lines(subs, engine.put("kw_fx_rates", data.fx_rows()), "USD")
+
+
+def test_cohorts_are_identical_on_every_engine(engine: Engine, reference: Engine) -> None:
+    first, last = month_index(date(2023, 1, 1)), month_index(data.AS_OF)
+    results = []
+    for e in (engine, reference):
+        accounts = e.put("kw_accounts", data.account_rows())
+        groups = accounts.select("account_id", group=accounts.industry.fill_null("(none)"))
+        results.append(e.rows(cohort_table(_lines(e), first, last, groups)))
+    assert any(r["revenue_retention"] > 1 for r in results[1])  # expansion shows
+    same_rows(results[0], results[1], ["group", "cohort", "age"])
+
+
+@pytest.mark.parametrize("period", list(RenewalPeriod))
+def test_renewal_survivors_are_identical_on_every_engine(
+    engine: Engine, reference: Engine, period: RenewalPeriod
+) -> None:
+    first, last = month_index(date(2023, 1, 1)), month_index(data.AS_OF)
+    results = [e.rows(survivor_counts(_lines(e), period, first, last)) for e in (engine, reference)]
+    same_rows(results[0], results[1], ["cohort", "period"])

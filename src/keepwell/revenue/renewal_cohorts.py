@@ -76,6 +76,6 @@ def survivor_counts(lines: ir.Table, period: RenewalPeriod, first: int, last: in
     grid = grid.filter(grid.cohort + grid.k * length <= last)
     alive = grid.churn_m.isnull() | (grid.churn_m > grid.cohort + grid.k * length)
     counts = grid.group_by(["cohort", grid.k.name("period")]).aggregate(
-        active=alive.cast("int64").sum()
+        active=alive.ifelse(1, 0).cast("int64").sum()  # PostgreSQL: no boolean -> bigint
     )
     return counts.order_by(["cohort", "period"])
