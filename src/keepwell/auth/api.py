@@ -7,13 +7,16 @@ The server's state (workspace, session signer, cookie settings) is reached throu
 from __future__ import annotations
 
 import html
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from keepwell.auth import service
 from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
+from keepwell.auth.principal import Principal
 from keepwell.auth.sessions import CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, same_token
 
 #: Public: the sign-in form and sign-out.
@@ -36,6 +39,11 @@ _LOGIN_PAGE = """<!doctype html>
 
 def _state(request: Request) -> Any:
     return request.app.state.keepwell
+
+
+def client_address(request: Request) -> str:
+    """The peer address of the request (the proxy's, behind a reverse proxy)."""
+    return request.client.host if request.client else "unknown"
 
 
 @pages.get("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -63,7 +71,9 @@ def login(
     state = _state(request)
     if not state.sessions.check_login_csrf(request.cookies.get(CSRF_COOKIE), csrf_token):
         raise PermissionDeniedError("the sign-in form expired or was not sent by this site")
-    principal = service.verify_password(state.workspace, email, password)
+    principal = service.sign_in(
+        state.workspace, email, password, client=client_address(request), now=datetime.now(UTC)
+    )
     cookie, _ = state.sessions.issue(principal.user_id)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
@@ -99,3 +109,65 @@ def me(request: Request) -> dict[str, Any]:
         "scope": principal.scope.value,
         "csrf_token": session.csrf if session else None,
     }
+
+
+class TokenCreate(BaseModel):
+    """A new personal API token: for ``email`` (admins only; default: yourself)."""
+
+    email: str | None = Field(default=None, max_length=320)
+    scope: Literal["read", "write"] = "read"
+
+
+class TokenCreated(BaseModel):
+    """The new token: ``token`` is shown this once (only its hash is stored)."""
+
+    token: str
+    token_id: int
+    prefix: str
+    scope: str
+    email: str
+
+
+class TokenRead(BaseModel):
+    """A token without its secret."""
+
+    token_id: int
+    prefix: str
+    scope: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _principal(request: Request) -> Principal:
+    principal: Principal = request.state.principal
+    return principal
+
+
+@router.get("/tokens", response_model=list[TokenRead])
+def list_tokens(request: Request, email: str | None = None) -> list[dict[str, Any]]:
+    """The API tokens of ``email`` (default: yours; others' for admins), never secrets."""
+    principal = _principal(request)
+    return service.list_tokens(_state(request).workspace, email or principal.email, by=principal)
+
+
+@router.post("/tokens", status_code=201, response_model=TokenCreated)
+def create_token(request: Request, body: TokenCreate) -> dict[str, Any]:
+    """Create a personal API token for yourself (admins: for anyone). A read-scope token
+    cannot create a write-scope one."""
+    principal = _principal(request)
+    return service.issue_token(
+        _state(request).workspace, body.email or principal.email, body.scope,
+        now=datetime.now(UTC), actor=principal.email, by=principal,
+    )  # fmt: skip
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(request: Request, token_id: int) -> Response:
+    """Revoke a token (yours; admins: anyone's); it stops working with the next request."""
+    principal = _principal(request)
+    service.revoke_token(
+        _state(request).workspace, token_id, now=datetime.now(UTC), actor=principal.email,
+        by=principal,
+    )  # fmt: skip
+    return Response(status_code=204)

@@ -15,3 +15,14 @@ class PermissionDeniedError(KeepwellError):
     """Valid credentials that do not allow this action (role or token scope)."""
 
     exit_code = 2
+
+
+class RateLimitedError(KeepwellError):
+    """Too many failed attempts: refused without checking, for ``retry_after`` seconds
+    (faces map it to 429 with a ``Retry-After`` header)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after

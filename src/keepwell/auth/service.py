@@ -16,7 +16,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from keepwell.auth.errors import AuthenticationError
+from keepwell.auth import throttle
+from keepwell.auth.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from keepwell.auth.models import ApiToken, AuditEntry, User
 from keepwell.auth.principal import Principal, Role, Scope
 from keepwell.core.database import transaction
@@ -151,6 +152,60 @@ def verify_password(workspace: Workspace, email: str, password: str) -> Principa
     return _principal(user, Scope.WRITE)
 
 
+#: Audit actions of sign-ins (the actor is ``ip:<client address>``, the target the email).
+LOGIN_FAILED = "login.failed"
+LOGIN_OK = "login"
+
+
+def sign_in(
+    workspace: Workspace, email: str, password: str, *, client: str, now: datetime
+) -> Principal:
+    """:func:`verify_password` with a limit per email and client address (see
+    :mod:`keepwell.auth.throttle`: 5 failures in 5 minutes, then refused).
+
+    Every attempt is an audit row (``login`` or ``login.failed``, actor
+    ``ip:<client>``), which is also where failures are counted, so the limit holds
+    across server processes. Raises :class:`RateLimitedError` (with ``retry_after``
+    seconds) before checking the password when the limit is reached, and
+    :class:`AuthenticationError` when the password is wrong.
+    """
+    target, actor = email.strip().lower()[:320], f"ip:{client}"[:320]
+    wait = throttle.retry_after(_failures(workspace, target, actor, now), now)
+    if wait is not None:
+        raise RateLimitedError(
+            f"too many failed sign-ins for {target}; try again in {wait} seconds",
+            retry_after=wait,
+        )
+    try:
+        principal = verify_password(workspace, email, password)
+    except AuthenticationError:
+        audit(workspace, actor=actor, action=LOGIN_FAILED, target=target, now=now)
+        raise
+    audit(workspace, actor=actor, action=LOGIN_OK, target=target, now=now)
+    return principal
+
+
+def _failures(workspace: Workspace, target: str, actor: str, now: datetime) -> list[datetime]:
+    """Times of failed sign-ins of (target, actor) within the window, since the last
+    success."""
+    query = (
+        sa.select(AuditEntry.action, AuditEntry.at)
+        .where(
+            AuditEntry.at > now - throttle.LOGIN_WINDOW,
+            AuditEntry.action.in_([LOGIN_FAILED, LOGIN_OK]),
+            AuditEntry.target == target,
+            AuditEntry.actor == actor,
+        )
+        .order_by(AuditEntry.entry_id)
+    )
+    with Session(workspace.engine) as session:
+        rows = session.execute(query).all()
+    failures: list[datetime] = []
+    for action, at in rows:
+        failures = [*failures, at] if action == LOGIN_FAILED else []
+    return failures
+
+
 def principal_for(workspace: Workspace, user_id: int) -> Principal:
     """The principal of a signed-in session's user; fails if the user is gone or inactive."""
     with Session(workspace.engine) as session:
@@ -163,10 +218,28 @@ def principal_for(workspace: Workspace, user_id: int) -> Principal:
 def create_token(workspace: Workspace, email: str, scope: str, *, now: datetime, actor: str) -> str:
     """A new personal API token for ``email``; the secret is returned once and only its
     SHA-256 is stored."""
+    return str(issue_token(workspace, email, scope, now=now, actor=actor)["token"])
+
+
+def issue_token(
+    workspace: Workspace,
+    email: str,
+    scope: str,
+    *,
+    now: datetime,
+    actor: str,
+    by: Principal | None = None,
+) -> dict[str, Any]:
+    """:func:`create_token` with the new token's id, prefix, scope and owner; ``by`` (a
+    principal of the API; None: the CLI) must be an admin or ``email`` themselves, and
+    cannot give a scope it lacks itself."""
     try:
         checked = Scope(scope)
     except ValueError:
         raise InputError(f"unknown scope {scope!r}", hint="use read or write") from None
+    _check_manages(by, email)
+    if by is not None and checked is Scope.WRITE and by.scope is not Scope.WRITE:
+        raise PermissionDeniedError("a read-scope token cannot create a write-scope token")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction(workspace.engine) as session:
         user = _user(session, email)
@@ -180,7 +253,15 @@ def create_token(workspace: Workspace, email: str, scope: str, *, now: datetime,
             session, actor=actor, action="token.create", target=user.email, now=now,
             details={"token_id": token.token_id, "scope": checked.value},
         )  # fmt: skip
-    return secret
+        return {"token": secret, "token_id": token.token_id, "prefix": token.prefix,
+                "scope": checked.value, "email": user.email}  # fmt: skip
+
+
+def _check_manages(by: Principal | None, email: str) -> None:
+    """Only admins manage other users' tokens (None: the CLI, a local operator)."""
+    if by is None or by.role is Role.ADMIN or by.email == email.strip().lower():
+        return
+    raise PermissionDeniedError(f"{by.email} may manage only their own API tokens")
 
 
 def _user(session: Session, email: str) -> User:
@@ -192,8 +273,11 @@ def _user(session: Session, email: str) -> User:
     return user
 
 
-def list_tokens(workspace: Workspace, email: str) -> list[dict[str, Any]]:
-    """The tokens of ``email`` (never their secrets)."""
+def list_tokens(
+    workspace: Workspace, email: str, *, by: Principal | None = None
+) -> list[dict[str, Any]]:
+    """The tokens of ``email`` (never their secrets); ``by`` as in :func:`issue_token`."""
+    _check_manages(by, email)
     with Session(workspace.engine) as session:
         user = _user(session, email)
         tokens = session.execute(
@@ -207,11 +291,23 @@ def list_tokens(workspace: Workspace, email: str) -> list[dict[str, Any]]:
         ]  # fmt: skip
 
 
-def revoke_token(workspace: Workspace, token_id: int, *, now: datetime, actor: str) -> None:
-    """Revoke a token: it stops working with the next request."""
+def revoke_token(
+    workspace: Workspace,
+    token_id: int,
+    *,
+    now: datetime,
+    actor: str,
+    by: Principal | None = None,
+) -> None:
+    """Revoke a token: it stops working with the next request (tokens are checked
+    against the database on every request). ``by`` (None: the CLI) must be an admin or
+    the token's owner; another user's token is reported as not found."""
     with transaction(workspace.engine) as session:
         token = session.get(ApiToken, token_id)
-        if token is None:
+        allowed = token is not None and (
+            by is None or by.role is Role.ADMIN or token.user_id == by.user_id
+        )
+        if token is None or not allowed:
             raise NotFoundError(f"no API token {token_id}")
         if token.revoked_at is None:
             token.revoked_at = now

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
+from keepwell.auth.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from keepwell.core.errors import (
     ConfigurationError,
     InputError,
@@ -26,6 +26,7 @@ log = logging.getLogger("keepwell.web")
 ERROR_STATUS: dict[type[KeepwellError], tuple[int, str]] = {
     AuthenticationError: (401, "unauthenticated"),
     PermissionDeniedError: (403, "forbidden"),
+    RateLimitedError: (429, "rate_limited"),
     NotFoundError: (404, "not_found"),
     PayloadTooLargeError: (413, "payload_too_large"),
     InputError: (400, "invalid_input"),
@@ -58,6 +59,8 @@ async def _keepwell_error(request: Request, exc: Exception) -> JSONResponse:
     if status == 401:
         basic = request.url.path.startswith("/v1/")
         headers["WWW-Authenticate"] = 'Basic realm="keepwell"' if basic else "Bearer"
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(exc.retry_after)
     if status == 503:
         headers["Retry-After"] = "1"
     return JSONResponse(error_body(code, exc.message, exc.hint), status, headers=headers)

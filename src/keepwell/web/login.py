@@ -3,11 +3,14 @@ form (double submit), argon2 password check, then the HTTP-only session cookie."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from keepwell.auth import service as auth_service
-from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
+from keepwell.auth.api import client_address
+from keepwell.auth.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from keepwell.auth.sessions import CSRF_COOKIE, SESSION_COOKIE
 from keepwell.web.pages import render, safe_next
 from keepwell.web.state import server_state
@@ -56,7 +59,13 @@ def login(
     if not state.sessions.check_login_csrf(request.cookies.get(CSRF_COOKIE), csrf_token):
         raise PermissionDeniedError("the sign-in form expired or was not sent by this site")
     try:
-        principal = auth_service.verify_password(state.workspace, email, password)
+        principal = auth_service.sign_in(
+            state.workspace, email, password, client=client_address(request), now=datetime.now(UTC)
+        )
+    except RateLimitedError as exc:
+        limited = _form(request, safe_next(next), exc.message, 429)
+        limited.headers["Retry-After"] = str(exc.retry_after)
+        return limited
     except AuthenticationError as exc:
         return _form(request, safe_next(next), exc.message, 401)
     cookie, _ = state.sessions.issue(principal.user_id)
