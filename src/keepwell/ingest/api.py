@@ -16,11 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import stripe
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBasic
+from pydantic import BaseModel, Field
 
-from keepwell.auth.errors import AuthenticationError
+from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
+from keepwell.auth.principal import Principal, Role
 from keepwell.auth.service import hash_secret
 from keepwell.core.errors import ConfigurationError, InputError
 from keepwell.ingest import billing, service
@@ -39,6 +41,8 @@ from keepwell.ingest.stripe_map import AccountRule
 _basic = HTTPBasic(auto_error=False, description="The source's write key as user name.")
 tracking = APIRouter(prefix="/v1", tags=["tracking"], dependencies=[Depends(_basic)])
 webhooks = APIRouter(tags=["webhooks"])
+#: Source management for admins (mounted behind the server's authentication).
+sources = APIRouter(prefix="/api/v1/sources", tags=["sources"])
 
 _OK = {"success": True}
 _MESSAGE_SCHEMA: dict[str, Any] = {
@@ -110,7 +114,7 @@ async def _ingest(request: Request, messages: list[Message]) -> dict[str, Any]:
     source = state.sources.get(hash_secret(key))
     if source is None:
         source = await run_in_threadpool(service.source_for_key, state.workspace, key)
-        state.sources[hash_secret(key)] = source
+        state.sources.put(hash_secret(key), source)
     await run_in_threadpool(
         lambda: service.ingest(
             state.workspace, messages, writer=state.writer, source=source,
@@ -206,3 +210,67 @@ def _check_event(event: Any) -> None:
     )
     if not ok:
         raise InputError("the Stripe event lacks id, type, created or data.object.id")
+
+
+class SourceCreate(BaseModel):
+    """A new tracking source."""
+
+    name: str = Field(min_length=1, max_length=255)
+
+
+class SourceKey(BaseModel):
+    """A source's write key, shown this once (only its hash is stored)."""
+
+    name: str
+    write_key: str
+
+
+class SourceRead(BaseModel):
+    """A source without its write key."""
+
+    name: str
+    created_at: datetime
+
+
+def _admin(request: Request) -> Principal:
+    principal: Principal = request.state.principal
+    if principal.role is not Role.ADMIN:
+        raise PermissionDeniedError(f"{principal.email} is not an admin: sources are for admins")
+    return principal
+
+
+@sources.get("", response_model=list[SourceRead])
+def list_sources(request: Request) -> list[dict[str, Any]]:
+    """Every tracking source (admins), never their write keys."""
+    _admin(request)
+    return service.list_sources(request.app.state.keepwell.workspace)
+
+
+@sources.post("", status_code=201, response_model=SourceKey)
+def add_source(request: Request, body: SourceCreate) -> dict[str, str]:
+    """Create a tracking source (admins); its write key is in the answer, once."""
+    actor = _admin(request).email
+    workspace = request.app.state.keepwell.workspace
+    key = service.add_source(workspace, body.name, now=datetime.now(UTC), actor=actor)
+    return {"name": body.name.strip(), "write_key": key}
+
+
+@sources.delete("/{name}", status_code=204)
+def remove_source(request: Request, name: str) -> Response:
+    """Delete a source (admins): its write key stops being accepted."""
+    actor = _admin(request).email
+    state = request.app.state.keepwell
+    service.remove_source(state.workspace, name, now=datetime.now(UTC), actor=actor)
+    state.sources.clear()
+    return Response(status_code=204)
+
+
+@sources.post("/{name}/rotate", response_model=SourceKey)
+def rotate_source(request: Request, name: str) -> dict[str, str]:
+    """Give a source a new write key (admins), in the answer once; the old key stops
+    being accepted."""
+    actor = _admin(request).email
+    state = request.app.state.keepwell
+    key = service.rotate_source(state.workspace, name, now=datetime.now(UTC), actor=actor)
+    state.sources.clear()
+    return {"name": name, "write_key": key}

@@ -1,4 +1,5 @@
-"""CLI face of ingestion: ``keepwell sources add NAME`` prints the source's write key."""
+"""CLI face of ingestion: ``keepwell sources add|list|remove|rotate``; ``add`` and
+``rotate`` print the source's write key (once: only its hash is kept)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 
 from keepwell.auth.cli import cli_actor
-from keepwell.console import OutputFormat, print_rows, workspace
+from keepwell.console import OutputFormat, out, print_rows, workspace
 from keepwell.ingest import service
 
 
@@ -26,9 +27,25 @@ def sources_list(
     print_rows(service.list_sources(workspace()), fmt)
 
 
+def sources_remove(name: Annotated[str, typer.Argument(help="The source to delete.")]) -> None:
+    """Delete a source: its write key stops being accepted (a running server notices
+    within seconds)."""
+    service.remove_source(workspace(), name, now=datetime.now(UTC), actor=cli_actor())
+    out.print(f"Source {name} removed")
+
+
+def sources_rotate(name: Annotated[str, typer.Argument(help="The source to re-key.")]) -> None:
+    """Give a source a new write key and print it once; the old key stops being accepted
+    (a running server notices within seconds)."""
+    key = service.rotate_source(workspace(), name, now=datetime.now(UTC), actor=cli_actor())
+    sys.stdout.write(key + "\n")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``sources`` to the root ``app``."""
     sources = typer.Typer(help="Senders of tracking events.", no_args_is_help=True)
     sources.command("add")(sources_add)
     sources.command("list")(sources_list)
+    sources.command("remove")(sources_remove)
+    sources.command("rotate")(sources_rotate)
     app.add_typer(sources, name="sources")

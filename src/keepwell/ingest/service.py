@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from keepwell.auth.errors import AuthenticationError
 from keepwell.auth.service import hash_secret, record_audit
 from keepwell.core.database import transaction
-from keepwell.core.errors import InputError
+from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.warehouse import EVENT_BATCH_SCHEMA
 from keepwell.core.workspace import Workspace
 from keepwell.ingest.messages import EVENT_TYPES, Message, MessageType
@@ -58,9 +58,35 @@ def add_source(workspace: Workspace, name: str, *, now: datetime, actor: str) ->
 
 
 def list_sources(workspace: Workspace) -> list[dict[str, Any]]:
+    """Every source by name, with its creation time (never its write key)."""
     with Session(workspace.engine) as session:
         rows = session.execute(sa.select(Source).order_by(Source.name)).scalars()
         return [{"name": s.name, "created_at": s.created_at} for s in rows]
+
+
+def _source(session: Session, name: str) -> Source:
+    source = session.execute(sa.select(Source).where(Source.name == name)).scalar_one_or_none()
+    if source is None:
+        raise NotFoundError(f"no source named {name!r}", hint="see `keepwell sources list`")
+    return source
+
+
+def remove_source(workspace: Workspace, name: str, *, now: datetime, actor: str) -> None:
+    """Delete a source: its write key stops being accepted (see ``ingest.keys`` for how
+    soon a running server notices). Events it sent stay in the analytics store."""
+    with transaction(workspace.engine) as session:
+        session.delete(_source(session, name))
+        record_audit(session, actor=actor, action="source.remove", target=name, now=now)
+
+
+def rotate_source(workspace: Workspace, name: str, *, now: datetime, actor: str) -> str:
+    """Give a source a new write key and return it (shown once); the old key stops
+    being accepted (see ``ingest.keys`` for how soon a running server notices)."""
+    key = WRITE_KEY_PREFIX + secrets.token_urlsafe(24)
+    with transaction(workspace.engine) as session:
+        _source(session, name).key_hash = hash_secret(key)
+        record_audit(session, actor=actor, action="source.rotate", target=name, now=now)
+    return key
 
 
 def source_for_key(workspace: Workspace, write_key: str) -> str:

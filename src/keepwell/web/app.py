@@ -79,6 +79,7 @@ def _routes(app: FastAPI) -> None:
     app.include_router(auth_api.router, dependencies=signed_in)
     app.include_router(ingest_api.tracking)
     app.include_router(ingest_api.webhooks)
+    app.include_router(ingest_api.sources, dependencies=signed_in)
     app.include_router(notify_api.public)
     app.include_router(contract_api.router, dependencies=signed_in)
     app.include_router(accounts_api.router, dependencies=signed_in)

@@ -9,6 +9,7 @@ from fastapi import Request
 
 from keepwell.auth.sessions import SessionSigner
 from keepwell.core.workspace import Workspace
+from keepwell.ingest.keys import WriteKeyCache
 from keepwell.ingest.writer import EventWriter
 from keepwell.web.settings import ServerSettings
 
@@ -19,8 +20,8 @@ class ServerState:
     settings: ServerSettings
     sessions: SessionSigner
     writer: EventWriter
-    #: write key hash -> source name, of keys already checked (sources cannot be removed)
-    sources: dict[str, str] = field(default_factory=dict)
+    #: write key hash -> source name, of keys checked in the last seconds
+    sources: WriteKeyCache = field(default_factory=WriteKeyCache)
 
 
 def server_state(request: Request) -> ServerState:
