@@ -22,6 +22,7 @@ from keepwell.ingest import cli as ingest_cli
 from keepwell.notify import cli as notify_cli
 from keepwell.reports import cli as reports_cli
 from keepwell.revenue import cli as revenue_cli
+from keepwell.risk import cli as risk_cli
 from keepwell.success import cli as success_cli
 from keepwell.success import timeline_cli
 from keepwell.web import cli as web_cli
@@ -37,6 +38,7 @@ settings_app = typer.Typer(help="Settings of the workspace's data.", no_args_is_
 app.add_typer(settings_app, name="settings")
 for slice_cli in (contract_cli, demo_cli, revenue_cli, health_cli, auth_cli, ingest_cli, web_cli):
     slice_cli.register(app)
+risk_cli.register(app)
 success_cli.register(app)
 reports_cli.register(app)
 notify_cli.register(app)

@@ -84,6 +84,11 @@ def _print_explanation(e: dict[str, Any], fmt: OutputFormat) -> None:
     print_rows(e["measures"], fmt, columns=columns, title="Measures")
     if e["missing"]:
         out.print("No data (weights renormalized over the rest): " + ", ".join(e["missing"]))
+    risk = e.get("risk")
+    if risk:
+        at_risk = "n/a" if risk["arr_at_risk"] is None else f"{risk['arr_at_risk']:,.0f}"
+        out.print(f"Churn probability {risk['churn_probability']:.0%}, ARR at risk {at_risk}")
+        print_rows(risk["drivers"], fmt, title="Why (model drivers)")
     previous = e["previous"]
     if previous:
         change = "n/a" if previous["change"] is None else f"{previous['change']:+.1f}"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from keepwell.core.database import Base, JSONData
+from keepwell.core.database import Base, JSONData, Money
 
 
 class HealthScore(Base):
@@ -35,3 +36,7 @@ class HealthScore(Base):
     score: Mapped[float | None] = mapped_column(sa.Float)
     band: Mapped[str] = mapped_column(sa.String(16))
     details: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    # Written by the churn model (risk slice) through ``service.record_risk``; null until then.
+    churn_probability: Mapped[float | None] = mapped_column(sa.Float)
+    arr_at_risk: Mapped[Decimal | None] = mapped_column(Money)
+    risk_drivers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONData)

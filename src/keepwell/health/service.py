@@ -7,8 +7,9 @@ these functions only.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import ibis
@@ -19,7 +20,7 @@ from keepwell.contract import service as contract_service
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
-from keepwell.health.backtest import BacktestReport, month_ends, run_backtest
+from keepwell.health.backtest import BacktestReport, month_ends, outcomes, run_backtest
 from keepwell.health.config import HealthConfig, ensure_config_file, load_config
 from keepwell.health.measures import ENTITIES, MeasureInputs
 from keepwell.health.models import HealthScore
@@ -177,7 +178,79 @@ def explain_account(
         "band": current.band,
         **current.details,
         "previous": _change(current, previous),
+        "risk": _risk_of(current),
     }
+
+
+def _risk_of(row: HealthScore) -> dict[str, Any] | None:
+    if row.churn_probability is None:
+        return None
+    return {
+        "churn_probability": row.churn_probability,
+        "arr_at_risk": None if row.arr_at_risk is None else float(row.arr_at_risk),
+        "drivers": row.risk_drivers or [],
+    }
+
+
+def record_risk(workspace: Workspace, as_of: date, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Store churn predictions with the snapshot of ``as_of``. Each row has
+    ``account_id``, ``churn_probability`` (0-1), ``arr_at_risk`` (p x ARR, base currency
+    per year) and ``risk_drivers`` (JSON list). Earlier predictions of that day are
+    cleared first; accounts without a snapshot row that day are skipped. Returns the
+    number of rows written."""
+    with transaction(workspace.engine) as session:
+        known = set(
+            session.execute(
+                sa.select(HealthScore.account_id).where(HealthScore.as_of == as_of)
+            ).scalars()
+        )
+        session.execute(
+            sa.update(HealthScore)
+            .where(HealthScore.as_of == as_of)
+            .values(churn_probability=None, arr_at_risk=None, risk_drivers=None)
+        )
+        updates = [
+            {
+                "as_of": as_of,
+                "account_id": r["account_id"],
+                "churn_probability": float(r["churn_probability"]),
+                "arr_at_risk": r["arr_at_risk"],
+                "risk_drivers": _jsonable(list(r["risk_drivers"])),
+            }
+            for r in rows
+            if r["account_id"] in known
+        ]
+        for start in range(0, len(updates), SNAPSHOT_BATCH):
+            session.execute(sa.update(HealthScore), updates[start : start + SNAPSHOT_BATCH])
+    return len(updates)
+
+
+@dataclass(frozen=True)
+class PointInTime:
+    """The portfolio's health as of one day and, when already known, what followed:
+    ``outcomes`` maps account -> (churned, contracted) over the horizon (see
+    :mod:`keepwell.health.backtest`), None when the horizon passes the data's end."""
+
+    as_of: date
+    accounts: list[AccountHealth]
+    outcomes: dict[str, tuple[bool, bool]] | None
+
+
+def point_in_time_history(
+    workspace: Workspace, days: Sequence[date], horizon_days: int, *, until: date | None = None
+) -> list[PointInTime]:
+    """Assess the portfolio as of each of ``days`` with only the data available then
+    (the back-test's snapshots), with churn and contraction over ``horizon_days`` when
+    ``day + horizon <= until`` (default: the last day with data)."""
+    inputs = measure_inputs(workspace)
+    config = health_config(workspace)
+    end = until or data_end(inputs)
+    result = []
+    for day in days:
+        known = end is not None and day + timedelta(days=horizon_days) <= end
+        happened = outcomes(inputs.subscriptions, day, horizon_days) if known else None
+        result.append(PointInTime(day, assess_portfolio(inputs, day, config), happened))
+    return result
 
 
 def _snapshot(workspace: Workspace, account_id: str, as_of: date | None) -> HealthScore | None:

@@ -1,0 +1,230 @@
+"""CLI face of churn risk: ``keepwell risk train|evaluate|predict|forecast|card``,
+``keepwell prospects score`` and ``keepwell icp``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import typer
+
+from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
+from keepwell.core.errors import InputError
+from keepwell.risk import service
+
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Day (YYYY-MM-DD); default today.")]
+Format = Annotated[OutputFormat, typer.Option("--format")]
+Version = Annotated[int | None, typer.Option("--version", help="Model version (default latest).")]
+METRICS = ("rows", "positives", "base_rate", "roc_auc", "roc_auc_churn_only", "pr_auc", "brier")
+METRICS_TAIL = ("ece", "top_decile_lift")
+
+
+def parse_day(value: str | None) -> date:
+    """``YYYY-MM-DD``, or today (UTC) when not given (the face reads the clock)."""
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"--as-of {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+
+
+def train(
+    as_of: AsOf = None,
+    horizon: Annotated[int, typer.Option(help="Days after each snapshot to watch.")] = 180,
+    calibration: Annotated[str, typer.Option(help="sigmoid or isotonic.")] = "sigmoid",
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Train the churn model on monthly snapshots up to --as-of and store it (versioned)."""
+    ws = workspace()
+    try:
+        card = service.train_model(ws, parse_day(as_of), horizon, calibration=calibration)
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(card)
+        return
+    window = card["data_window"]
+    out.print(
+        f"Churn model [bold]v{card['version']}[/bold]: {card['target']}; snapshots "
+        f"{window['first_snapshot']} to {window['last_snapshot']}, {len(card['features'])} "
+        "features"
+    )
+    if card["excluded_features"]:
+        rows = [{"feature": k, "reason": v} for k, v in card["excluded_features"].items()]
+        print_rows(rows, fmt, title="Excluded features (leakage guard)")
+    _print_metrics(card["metrics"], fmt)
+
+
+def _print_metrics(metrics: dict[str, Any], fmt: OutputFormat) -> None:
+    rows = [
+        {"metric": k, **{name: m.get(k) for name, m in metrics.items()}}
+        for k in (*METRICS, *METRICS_TAIL)
+    ]
+    print_rows(rows, fmt, title="Held-out test (later period): model vs health score alone")
+
+
+def evaluate(version: Version = None, fmt: Format = OutputFormat.TABLE) -> None:
+    """Held-out metrics of the model and of the health score alone on the same rows."""
+    ws = workspace()
+    try:
+        result = service.evaluation(ws, version)
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+        return
+    tests = result["test_snapshots"]
+    out.print(f"Model v{result['version']}, test snapshots {tests[0]} to {tests[-1]}")
+    _print_metrics(result["metrics"], fmt)
+    for name, m in result["metrics"].items():
+        print_rows(m["calibration"], fmt, title=f"Calibration ({name}, deciles)")
+
+
+def card(version: Version = None) -> None:
+    """The model card (JSON): data window, split, features, parameters, metrics."""
+    ws = workspace()
+    try:
+        print_json(service.model_card(ws, version))
+    finally:
+        ws.close()
+
+
+def predict(
+    as_of: AsOf = None,
+    version: Version = None,
+    top: Annotated[int, typer.Option(help="Rows shown (table).")] = 25,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Churn probability per account with its drivers; stored with the health snapshot."""
+    ws = workspace()
+    try:
+        result = service.predict_risk(ws, parse_day(as_of), version=version)
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+        return
+    out.print(
+        f"As of {result['as_of']}: {result['accounts']} accounts, ARR {result['arr']:,.0f}, "
+        f"ARR at risk {result['arr_at_risk']:,.0f} (model v{result['model_version']})"
+    )
+    rows = [
+        {
+            "account_id": r["account_id"],
+            "churn_probability": r["churn_probability"],
+            "arr": r["arr"],
+            "arr_at_risk": r["arr_at_risk"],
+            "drivers": "; ".join(d["text"] for d in r["risk_drivers"]),
+        }
+        for r in result["predictions"]
+    ]
+    print_rows(rows[:top] if fmt is OutputFormat.TABLE else rows, fmt, title="Riskiest first")
+
+
+def forecast(
+    within: Annotated[int, typer.Option(help="Renewals in the next N days.")] = 120,
+    as_of: AsOf = None,
+    version: Version = None,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Expected renewed ARR of upcoming renewals; past forecast vs what happened."""
+    ws = workspace()
+    try:
+        result = service.renewal_forecast(ws, parse_day(as_of), within, version=version)
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+        return
+    t = result["thresholds"]
+    out.print(
+        f"Buckets: commit p < {t['commit_below']}, likely < {t['at_risk_from']}, at risk above"
+    )
+    print_rows(result["upcoming"]["buckets"], fmt, title=f"Renewals in the next {within} days")
+    past = result["past"]
+    print_rows(
+        past["buckets"],
+        fmt,
+        title=f"Forecast made {past['forecast_as_of']} vs what happened (actual = gross renewed)",
+    )
+
+
+def prospects_score(
+    as_of: AsOf = None,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Fit score of every prospect, learned from which customers renewed and expanded."""
+    ws = workspace()
+    try:
+        result = service.score_prospects(ws, parse_day(as_of))
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+        return
+    auc = result["cv_roc_auc"]
+    out.print(
+        f"Learned from {result['customers']} customers ({result['success_rate']:.0%} renewed "
+        f"without contraction) on {', '.join(result['attributes'])}; cross-validated ROC AUC "
+        + ("n/a" if auc is None else f"{auc:.2f}")
+    )
+    rows = [
+        {
+            "account_id": r["account_id"],
+            "name": r["name"],
+            "fit_score": r["fit_score"],
+            "why": "; ".join(e["text"] for e in r["explanation"]),
+        }
+        for r in result["prospects"]
+    ]
+    print_rows(rows, fmt, title="Prospects, best fit first")
+
+
+def icp(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
+    """Ideal customer profile: NRR, GRR and logo churn per industry, size, country and
+    custom attribute, with 95% intervals; small groups flagged."""
+    ws = workspace()
+    try:
+        result = service.ideal_customer_profile(ws, parse_day(as_of))
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+        return
+    out.print(
+        f"{result['accounts']} accounts with MRR in {result['from_month']}, followed to "
+        f"{result['to_month']}; groups under {result['small_group_below']} accounts are "
+        "flagged small (wide intervals)"
+    )
+    rows = [
+        {
+            "dimension": g["dimension"],
+            "group": g["group"],
+            "accounts": g["accounts"],
+            "NRR [95% CI]": _interval(g, "nrr"),
+            "GRR [95% CI]": _interval(g, "grr"),
+            "logo churn [95% CI]": _interval(g, "logo_churn"),
+            "small": "small" if g["small"] else "",
+        }
+        for g in result["groups"]
+    ]
+    print_rows(rows, fmt, title="Ideal customer profile (best NRR first per dimension)")
+
+
+def _interval(row: dict[str, Any], key: str) -> str:
+    if row[key] is None:
+        return "n/a"
+    return f"{row[key]:.0%} [{row[key + '_low']:.0%}, {row[key + '_high']:.0%}]"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``risk``, ``prospects`` and ``icp`` to the root ``app``."""
+    risk_app = typer.Typer(help="Churn risk: model, predictions, forecast.", no_args_is_help=True)
+    for command in (train, evaluate, predict, forecast, card):
+        risk_app.command(command.__name__)(command)
+    app.add_typer(risk_app, name="risk")
+    prospects_app = typer.Typer(help="Prospects: fit with the customers who succeed.")
+    prospects_app.command("score")(prospects_score)
+    app.add_typer(prospects_app, name="prospects")
+    app.command("icp")(icp)

@@ -1,0 +1,87 @@
+"""Renewal forecast: expected renewed ARR of the lines coming up for renewal, in buckets,
+and the same forecast made in the past set against what happened. Pure.
+
+Expected renewed ARR = Σ (1 − p) × ARR over the lines, where p is the account's churn
+probability (churn or contraction > 20 % within the model's horizon). Buckets by p:
+
+- *commit*: p < :data:`COMMIT_BELOW` (0.10)
+- *likely*: :data:`COMMIT_BELOW` <= p < :data:`AT_RISK_FROM` (0.30)
+- *at risk*: p >= :data:`AT_RISK_FROM`
+- *unscored*: the account has no prediction (not a customer on the forecast day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+COMMIT_BELOW = 0.10
+AT_RISK_FROM = 0.30
+BUCKETS = ("commit", "likely", "at risk", "unscored")
+
+
+def bucket(p: float | None) -> str:
+    """The forecast bucket of a churn probability (see the module docstring)."""
+    if p is None:
+        return "unscored"
+    if p < COMMIT_BELOW:
+        return "commit"
+    return "likely" if p < AT_RISK_FROM else "at risk"
+
+
+def _money(value: Any) -> float:
+    return float(value) if isinstance(value, Decimal | int | float) else 0.0
+
+
+def forecast_lines(
+    lines: Sequence[Mapping[str, Any]], probability: Mapping[str, float]
+) -> list[dict[str, Any]]:
+    """Each line (``account_id``, ``arr``, ...) with its ``churn_probability``,
+    ``expected_arr`` = (1 − p) × ARR (0 when unscored) and ``bucket``."""
+    result = []
+    for line in lines:
+        p = probability.get(str(line["account_id"]))
+        arr = _money(line["arr"])
+        result.append(
+            {
+                **line,
+                "arr": arr,
+                "churn_probability": p,
+                "expected_arr": 0.0 if p is None else (1 - p) * arr,
+                "bucket": bucket(p),
+            }
+        )
+    return result
+
+
+def bucket_totals(lines: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per bucket: lines, ARR up for renewal and expected renewed ARR; plus actual
+    renewed ARR (gross, ``actual_arr``) when the lines carry it."""
+    rows = []
+    for name in BUCKETS:
+        part = [ln for ln in lines if ln["bucket"] == name]
+        row: dict[str, Any] = {
+            "bucket": name,
+            "lines": len(part),
+            "arr": sum(ln["arr"] for ln in part),
+            "expected_arr": sum(ln["expected_arr"] for ln in part),
+        }
+        if part and "actual_arr" in part[0]:
+            row["actual_arr"] = sum(ln["actual_arr"] for ln in part)
+            row["renewed_lines"] = sum(1 for ln in part if ln["outcome"] != "churned")
+        rows.append(row)
+    return rows
+
+
+def with_outcomes(
+    lines: Sequence[Mapping[str, Any]], probability: Mapping[str, float]
+) -> list[dict[str, Any]]:
+    """Past renewals (``expiring_mrr``, ``successor_mrr``, ``outcome``) forecast with
+    ``probability`` and their actual renewed ARR = 12 × min(successor, expiring MRR)."""
+    rows = []
+    for line in lines:
+        expiring = _money(line["expiring_mrr"])
+        actual = 12 * min(_money(line["successor_mrr"]), expiring)
+        rows.append({**line, "arr": 12 * expiring, "actual_arr": actual})
+    return forecast_lines(rows, probability)

@@ -1,0 +1,266 @@
+"""Use cases of churn risk: train and evaluate the model, predict per account (stored
+with the health snapshot), forecast renewals. The public surface of the risk slice.
+
+Snapshots come from the health slice (``point_in_time_history``: every measure as of
+each month end, and churn or contraction over the horizon); contract features from the
+subscriptions; renewals from the revenue slice. Nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from keepwell.contract import service as contract_service
+from keepwell.core import periods
+from keepwell.core.errors import InputError
+from keepwell.core.workspace import Workspace
+from keepwell.health import service as health_service
+from keepwell.revenue import service as revenue_service
+from keepwell.risk import forecast, icp, store
+from keepwell.risk import prospects as prospect_fit
+from keepwell.risk.drivers import top_drivers
+from keepwell.risk.features import CHURNED, LABEL, LAG_MONTHS, build_features, shift_months
+from keepwell.risk.terms import contract_features
+from keepwell.risk.training import train_churn_model
+
+#: A horizon so long that no outcome is computed (prediction needs none).
+NO_OUTCOMES = 365 * 100
+
+
+def snapshot_days(first: date, as_of: date) -> list[date]:
+    """Month ends from ``first``'s month through the last month end on or before as_of."""
+    days, day = [], periods.month_end(first)
+    while day <= as_of:
+        days.append(day)
+        day = periods.month_end(day + timedelta(days=1))
+    return days
+
+
+def _subscriptions(workspace: Workspace) -> pd.DataFrame:
+    frame: pd.DataFrame = contract_service.read_table(workspace, "subscriptions").to_pandas()
+    frame["mrr"] = pd.to_numeric(frame["mrr"], errors="coerce").astype(float)
+    return frame
+
+
+def _rows(history: list[health_service.PointInTime], subscriptions: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for pit in history:
+        contract = contract_features(subscriptions, pit.as_of)
+        for health in pit.accounts:
+            account = health.score.account_id
+            row = {**health.values, **contract.get(account, {})}
+            row.update(snapshot=pit.as_of, health_score=health.score.score)
+            if pit.outcomes is not None:
+                churned, contracted = pit.outcomes.get(account, (False, False))
+                row[LABEL] = float(churned or contracted)
+                row[CHURNED] = float(churned)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def training_rows(
+    workspace: Workspace, as_of: date, horizon_days: int, first: date | None = None
+) -> pd.DataFrame:
+    """One row per (customer, month end up to ``as_of``) with every measure as of that
+    day, contract features, and the label when ``day + horizon <= as_of``."""
+    subscriptions = _subscriptions(workspace)
+    if subscriptions.empty:
+        raise InputError("the workspace has no subscriptions to learn from", hint="import data")
+    start = first or min(subscriptions["starts_on"])
+    days = snapshot_days(start, as_of)
+    history = health_service.point_in_time_history(workspace, days, horizon_days, until=as_of)
+    return _rows(history, subscriptions)
+
+
+def train_model(
+    workspace: Workspace,
+    as_of: date,
+    horizon_days: int = 180,
+    *,
+    calibration: str = "sigmoid",
+    first: date | None = None,
+) -> dict[str, Any]:
+    """Train the churn model on snapshots up to ``as_of`` (labels whose horizon ends by
+    as_of), store it as the next version, and return its card."""
+    if horizon_days < 1:
+        raise InputError(f"horizon must be at least 1 day, got {horizon_days}")
+    rows = training_rows(workspace, as_of, horizon_days, first)
+    result = train_churn_model(build_features(rows), horizon_days, calibration=calibration)
+    card = {"trained_as_of": as_of.isoformat(), **result.card}
+    version = store.save_model(workspace.root, result.model, card)
+    return {"version": version, **card}
+
+
+def evaluation(workspace: Workspace, version: int | None = None) -> dict[str, Any]:
+    """The held-out metrics of model ``version`` (latest when None), from its card: the
+    model and the health score alone on the same test rows."""
+    card = store.load_card(workspace.root, version)
+    return {
+        "version": card["version"],
+        "trained_as_of": card.get("trained_as_of"),
+        "target": card["target"],
+        "test_snapshots": card["split"]["test"],
+        "rows": card["rows"],
+        "metrics": card["metrics"],
+    }
+
+
+def model_card(workspace: Workspace, version: int | None = None) -> dict[str, Any]:
+    """The full card of model ``version`` (latest when None)."""
+    return store.load_card(workspace.root, version)
+
+
+def predictions(
+    workspace: Workspace, as_of: date, *, version: int | None = None
+) -> list[dict[str, Any]]:
+    """Churn probability of every customer as of ``as_of`` with its top drivers in
+    words, ARR and ARR at risk (p x ARR), riskiest first. Nothing is stored."""
+    model, _card = store.load_model(workspace.root, version)
+    days = [shift_months(as_of, -LAG_MONTHS), as_of]
+    history = health_service.point_in_time_history(workspace, days, NO_OUTCOMES, until=as_of)
+    features = build_features(_rows(history, _subscriptions(workspace)))
+    frame = features.frame[features.frame["snapshot"] == as_of].copy()
+    for leaked in features.excluded:
+        if leaked in frame:
+            frame[leaked] = np.nan
+    x = model.prepare(frame)
+    p = model.predict_proba(x) if len(x) else np.array([])
+    contrib = model.contributions(x) if len(x) else np.empty((0, len(model.features_)))
+    arr = frame["arr"].to_numpy(float) if "arr" in frame else np.zeros(len(frame))
+    values = x.astype(object).to_numpy()
+    result = [
+        {
+            "account_id": str(account),
+            "churn_probability": float(p[i]),
+            "arr": float(arr[i]),
+            "arr_at_risk": float(p[i] * arr[i]),
+            "risk_drivers": top_drivers(model.features_, list(values[i]), list(contrib[i])),
+        }
+        for i, account in enumerate(frame["account_id"])
+    ]
+    return sorted(result, key=lambda r: (-r["churn_probability"], r["account_id"]))
+
+
+def predict_risk(
+    workspace: Workspace, as_of: date, *, version: int | None = None
+) -> dict[str, Any]:
+    """:func:`predictions` as of ``as_of``, stored with the health snapshot of that day
+    (scored first when missing). ARR at risk = Σ p x ARR (base currency per year)."""
+    rows = predictions(workspace, as_of, version=version)
+    if as_of not in health_service.list_snapshots(workspace):
+        health_service.compute_scores(workspace, as_of)
+    stored = health_service.record_risk(workspace, as_of, rows)
+    return {
+        "as_of": as_of,
+        "model_version": version or store.versions(workspace.root)[-1],
+        "accounts": len(rows),
+        "stored": stored,
+        "arr": sum(r["arr"] for r in rows),
+        "arr_at_risk": sum(r["arr_at_risk"] for r in rows),
+        "predictions": rows,
+    }
+
+
+def renewal_forecast(
+    workspace: Workspace, as_of: date, within_days: int = 120, *, version: int | None = None
+) -> dict[str, Any]:
+    """Renewals in (as_of, as_of + within]: expected renewed ARR = Σ (1 − p) x ARR per
+    bucket (see :mod:`keepwell.risk.forecast`); and the forecast made as of
+    ``as_of − within`` for the renewals of (as_of − within, as_of] against what
+    happened (actual renewed ARR = 12 x min(successor, expiring MRR))."""
+    if within_days < 1:
+        raise InputError(f"--within must be at least 1 day, got {within_days}")
+    book = revenue_service.load_book(workspace)
+    now = {
+        r["account_id"]: r["churn_probability"]
+        for r in predictions(workspace, as_of, version=version)
+    }
+    upcoming = forecast.forecast_lines(
+        revenue_service.upcoming_renewals(workspace, as_of, within_days, book=book), now
+    )
+    then_day = as_of - timedelta(days=within_days)
+    then = {
+        r["account_id"]: r["churn_probability"]
+        for r in predictions(workspace, then_day, version=version)
+    }
+    past = forecast.with_outcomes(
+        revenue_service.past_renewals(workspace, then_day + timedelta(days=1), as_of, book=book),
+        then,
+    )
+    return {
+        "as_of": as_of,
+        "within_days": within_days,
+        "thresholds": {
+            "commit_below": forecast.COMMIT_BELOW,
+            "at_risk_from": forecast.AT_RISK_FROM,
+        },
+        "upcoming": {"buckets": forecast.bucket_totals(upcoming), "lines": upcoming},
+        "past": {
+            "forecast_as_of": then_day,
+            "buckets": forecast.bucket_totals(past),
+            "lines": past,
+        },
+    }
+
+
+def _accounts(workspace: Workspace) -> pd.DataFrame:
+    frame: pd.DataFrame = contract_service.read_table(workspace, "accounts").to_pandas()
+    if "is_prospect" not in frame:
+        frame["is_prospect"] = False
+    frame["is_prospect"] = frame["is_prospect"].fillna(False).astype(bool)
+    return frame
+
+
+def renewal_success(workspace: Workspace, as_of: date) -> dict[str, bool]:
+    """Per account with a renewal on or before ``as_of``: True when none of its
+    renewals churned or contracted (it renewed or expanded every time)."""
+    past = revenue_service.past_renewals(workspace, date(1900, 1, 1), as_of)
+    result: dict[str, bool] = {}
+    for row in past:
+        ok = row["outcome"] in {"renewed", "expanded"}
+        result[row["account_id"]] = result.get(row["account_id"], True) and ok
+    return result
+
+
+def score_prospects(workspace: Workspace, as_of: date) -> dict[str, Any]:
+    """Fit score (0-100) of every prospect, learned from which past customers renewed
+    and expanded (renewals up to ``as_of``), with its explanation and the model's
+    cross-validated ROC AUC (see :mod:`keepwell.risk.prospects`)."""
+    accounts = _accounts(workspace)
+    success = renewal_success(workspace, as_of)
+    customers = accounts[~accounts["is_prospect"] & accounts["account_id"].isin(success.keys())]
+    customers = customers.assign(success=[float(success[a]) for a in customers["account_id"]])
+    prospects = accounts[accounts["is_prospect"]]
+    return {"as_of": as_of, **prospect_fit.score_prospects(customers, prospects)}
+
+
+def ideal_customer_profile(workspace: Workspace, as_of: date) -> dict[str, Any]:
+    """Trailing-twelve-month NRR, GRR and logo churn per industry, size band, country
+    and custom attribute, with 95 % intervals and small groups flagged (see
+    :mod:`keepwell.risk.icp`). Accounts: those with MRR at the end of the month twelve
+    months before ``as_of``'s last complete month."""
+    book = revenue_service.load_book(workspace)
+    end = revenue_service.month_end(revenue_service.last_complete_month(as_of))
+    start = periods.month_end(shift_months(end, -12))
+    mrr = {
+        day: {
+            r["group"]: float(r["ending_mrr"])
+            for r in revenue_service.mrr_movements(workspace, day, day, by="account_id", book=book)
+        }
+        for day in (start, end)
+    }
+    accounts = _accounts(workspace)
+    base = accounts[accounts["account_id"].map(lambda a: mrr[start].get(a, 0.0) > 0)].copy()
+    base["mrr_start"] = base["account_id"].map(mrr[start])
+    base["mrr_end"] = base["account_id"].map(lambda a: mrr[end].get(a, 0.0))
+    return {
+        "from_month": start.strftime("%Y-%m"),
+        "to_month": end.strftime("%Y-%m"),
+        "accounts": len(base),
+        "small_group_below": icp.SMALL_GROUP,
+        "groups": icp.profile(base),
+    }
