@@ -93,3 +93,7 @@ def test_hostile_name_is_escaped_in_the_html(sqlite_workspace: Workspace) -> Non
     )
     assert HOSTILE not in html
     assert "&lt;script&gt;" in html
+
+
+def test_chart_tops_are_round_numbers() -> None:
+    assert [svg.nice_top(x) for x in (0, 3, 41.8, 906.4, 58497)] == [1, 4, 60, 1000, 60000]

@@ -4,11 +4,12 @@ XML-escaped; numbers are formatted here."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 WIDTH, HEIGHT = 520, 220
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 30, 38
+LEFT, RIGHT, TOP, BOTTOM = 52, 28, 30, 38
 COLOURS = ("#2458d6", "#1f8a4c", "#c53030", "#d69e2e", "#6b46c1", "#00a3c4")
 
 
@@ -50,11 +51,19 @@ def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> list[str]:
     ]
 
 
+def nice_top(peak: float) -> float:
+    """The smallest 1, 2, 4, 6 or 8 x 10^k at or above ``peak`` (so the four grid
+    steps are round numbers); 1 when ``peak`` is not positive."""
+    if peak <= 0:
+        return 1.0
+    scale = 10 ** math.floor(math.log10(peak))
+    return next(m * scale for m in (1, 2, 4, 6, 8, 10) if m * scale >= peak)
+
+
 def _top(values: Sequence[float], fixed: float | None) -> float:
     if fixed is not None:
         return fixed
-    peak = max([v for v in values if v is not None] or [0.0])
-    return peak * 1.1 if peak > 0 else 1.0
+    return nice_top(max([v for v in values if v is not None] or [0.0]))
 
 
 def line_chart(
@@ -77,6 +86,10 @@ def line_chart(
             f"{x:.1f},{TOP + plot_h * (1 - v / top):.1f}"
             for x, v in zip(xs, values, strict=True)
             if v is not None
+        ]
+        parts += [
+            f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="2.5" fill="{colour}"/>'
+            for p in points
         ]
         if points:
             parts.append(

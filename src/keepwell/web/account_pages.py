@@ -19,7 +19,6 @@ from keepwell.web.directory import (
     SORTS,
     Filters,
     directory,
-    forget,
     page_of,
     search,
     to_csv,
@@ -97,7 +96,7 @@ def accounts_csv(request: Request, user: User, f: Filtered) -> Response:
 
 def _score_chart(history: list[dict[str, Any]]) -> dict[str, Any]:
     x = [str(h["as_of"]) for h in history]
-    return charts.line(
+    chart = charts.line(
         "score-trend",
         "Health score over time (0–100)",
         x,
@@ -106,6 +105,8 @@ def _score_chart(history: list[dict[str, Any]]) -> dict[str, Any]:
         y_title="score",
         y_range=(0, 100),
     )
+    chart["figure"]["layout"]["xaxis"]["type"] = "category"
+    return chart
 
 
 def _usage_charts(usage: dict[str, Any]) -> list[dict[str, Any]]:
@@ -197,5 +198,4 @@ async def add_note(
     )
     if not added:
         raise InputError("notes cannot be added: the timeline service is not available")
-    forget(ws)
     return RedirectResponse(f"/accounts/{quote(account_id, safe='')}#timeline", status_code=303)

@@ -30,6 +30,8 @@ from keepwell.revenue import service as revenue_service
 
 #: Seconds a built directory is reused before it is built again.
 TTL_SECONDS = 60.0
+#: Directories (days) kept per workspace.
+KEEP = 3
 PAGE_SIZE = 50
 SORTS = ("name", "arr", "score", "renewal", "owner", "segment", "band")
 COLUMNS = (
@@ -87,22 +89,41 @@ class Directory:
 
 _cache: dict[tuple[int, date], tuple[float, Directory]] = {}
 _lock = threading.Lock()
+_refreshing: set[tuple[int, date]] = set()
 
 
 def directory(workspace: Workspace, as_of: date) -> Directory:
-    """The directory of ``workspace`` on ``as_of``, rebuilt after :data:`TTL_SECONDS`."""
+    """The directory of ``workspace`` on ``as_of``. The first request builds it; once
+    older than :data:`TTL_SECONDS` it is rebuilt in the background while requests keep
+    reading the previous one (so no page waits for a rebuild but the first)."""
     key = (id(workspace), as_of)
     with _lock:
         hit = _cache.get(key)
-        if hit is not None and time.monotonic() - hit[0] < TTL_SECONDS:
-            return hit[1]
+        if hit is None:
+            mine = sorted((v[0], k) for k, v in _cache.items() if k[0] == key[0])
+            for _, old in mine[: max(0, len(mine) - KEEP + 1)]:
+                del _cache[old]  # the oldest days' directories of this workspace
+            _cache[key] = (time.monotonic(), build_directory(workspace, as_of))
+            return _cache[key][1]
+        if time.monotonic() - hit[0] >= TTL_SECONDS and key not in _refreshing:
+            _refreshing.add(key)
+            threading.Thread(target=_refresh, args=(workspace, as_of, key), daemon=True).start()
+        return hit[1]
+
+
+def _refresh(workspace: Workspace, as_of: date, key: tuple[int, date]) -> None:
+    try:
         built = build_directory(workspace, as_of)
-        _cache[key] = (time.monotonic(), built)
-        return built
+        with _lock:
+            _cache[key] = (time.monotonic(), built)
+    finally:
+        with _lock:
+            _refreshing.discard(key)
 
 
 def forget(workspace: Workspace) -> None:
-    """Drop the cached directories of ``workspace`` (after a write that changes rows)."""
+    """Drop the cached directories of ``workspace`` (after a write that changes rows:
+    the next request rebuilds)."""
     with _lock:
         for key in [k for k in _cache if k[0] == id(workspace)]:
             del _cache[key]
