@@ -56,7 +56,7 @@ def nice_top(peak: float) -> float:
     steps are round numbers); 1 when ``peak`` is not positive."""
     if peak <= 0:
         return 1.0
-    scale = 10 ** math.floor(math.log10(peak))
+    scale = 10.0 ** math.floor(math.log10(peak))
     return next(m * scale for m in (1, 2, 4, 6, 8, 10) if m * scale >= peak)
 
 
