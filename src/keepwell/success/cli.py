@@ -12,7 +12,7 @@ import typer
 
 from keepwell.console import OutputFormat, err, out, print_json, print_rows, workspace
 from keepwell.core.errors import InputError
-from keepwell.success import plans_cli, service
+from keepwell.success import plans_cli, references_cli, service
 from keepwell.success.service import CycleReport
 
 Format = Annotated[OutputFormat, typer.Option("--format")]
@@ -121,7 +121,8 @@ def ctas_list_command(
                                  status=status, account_id=account)  # fmt: skip
     finally:
         ws.close()
-    print_rows(rows, fmt, title=f"{len(rows)} CTAs", columns=LIST_COLUMNS)
+    columns = None if fmt is OutputFormat.JSON else LIST_COLUMNS  # JSON: every field
+    print_rows(rows, fmt, title=f"{len(rows)} CTAs", columns=columns)
 
 
 def ctas_show_command(cta_id: CtaId, as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
@@ -211,3 +212,4 @@ def register(app: typer.Typer) -> None:
     tasks_app.command("complete")(tasks_complete_command)
     app.add_typer(tasks_app, name="tasks")
     plans_cli.register(app)
+    references_cli.register(app)

@@ -52,6 +52,13 @@ from keepwell.success.plans import (
     parse_plan_templates,
     template_for_segment,
 )
+from keepwell.success.references import (
+    list_references,
+    record_use,
+    request_reference,
+    set_referenceable,
+)
+from keepwell.success.references import tracker as reference_tracker
 
 __all__ = [
     "CycleReport",
@@ -61,10 +68,16 @@ __all__ = [
     "create_plan",
     "cta_detail",
     "list_ctas",
+    "list_references",
+    "new_holder",
     "plan_progress",
     "plan_templates",
     "record_checkin",
+    "record_use",
+    "reference_tracker",
+    "request_reference",
     "run_cycle",
+    "set_referenceable",
     "show_plan",
     "snooze_cta",
     "start_cta",

@@ -1,0 +1,119 @@
+"""CLI face of references: ``keepwell references flag|unflag|request|use|list|tracker``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+import typer
+
+from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
+from keepwell.core.errors import InputError
+from keepwell.success import service
+
+Format = Annotated[OutputFormat, typer.Option("--format")]
+Account = Annotated[str, typer.Argument(help="Account id.")]
+On = Annotated[str | None, typer.Option("--on", help="Day (YYYY-MM-DD, default today).")]
+
+
+def _day(value: str | None) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"--on {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+
+
+def flag_command(
+    account: Account,
+    max_uses: Annotated[
+        int | None, typer.Option("--max-uses", help="Own limit of uses per 90 days.")
+    ] = None,
+    notes: Annotated[str | None, typer.Option("--notes")] = None,
+    on: On = None,
+) -> None:
+    """Mark an account as referenceable."""
+    ws = workspace()
+    try:
+        service.set_referenceable(ws, account, True, on=_day(on), max_uses=max_uses, notes=notes)
+    finally:
+        ws.close()
+    out.print(f"{account} is referenceable")
+
+
+def unflag_command(account: Account, on: On = None) -> None:
+    """Mark an account as not referenceable."""
+    ws = workspace()
+    try:
+        service.set_referenceable(ws, account, False, on=_day(on))
+    finally:
+        ws.close()
+    out.print(f"{account} is not referenceable")
+
+
+def request_command(
+    account: Account,
+    purpose: Annotated[str, typer.Option("--purpose", help="What the reference is for.")],
+    by: Annotated[str | None, typer.Option("--by", help="Who asks (email).")] = None,
+    on: On = None,
+) -> None:
+    """Request a reference (refused past the fatigue limit)."""
+    ws = workspace()
+    try:
+        request_id = service.request_reference(
+            ws, account, purpose=purpose, requested_by=by, on=_day(on)
+        )
+    finally:
+        ws.close()
+    out.print(f"reference request {request_id} for {account}")
+
+
+def use_command(
+    account: Account,
+    kind: Annotated[str, typer.Option("--kind", help="call, case_study, visit, logo…")] = "call",
+    request: Annotated[int | None, typer.Option("--request", help="Request it fulfils.")] = None,
+    on: On = None,
+) -> None:
+    """Record a use of a customer as a reference (refused past the fatigue limit)."""
+    ws = workspace()
+    try:
+        use_id = service.record_use(ws, account, kind=kind, on=_day(on), request_id=request)
+    finally:
+        ws.close()
+    out.print(f"reference use {use_id} recorded for {account}")
+
+
+def list_command(on: On = None, fmt: Format = OutputFormat.TABLE) -> None:
+    """Referenceable accounts with their recent uses and when they are free again."""
+    ws = workspace()
+    try:
+        rows = service.list_references(ws, _day(on))
+    finally:
+        ws.close()
+    print_rows(rows, fmt, title=f"{len(rows)} referenceable accounts")
+
+
+def tracker_command(on: On = None, fmt: Format = OutputFormat.TABLE) -> None:
+    """The 100/100/100 tracker: referenceable, retained and renewed first customers."""
+    ws = workspace()
+    try:
+        result = service.reference_tracker(ws, _day(on))
+    finally:
+        ws.close()
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+        return
+    print_rows([{"figure": k, "value": v} for k, v in result.items()], fmt,
+               title="100/100/100: the first customers")  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``references`` to the root ``app``."""
+    refs = typer.Typer(help="Reference customers and the 100/100/100 tracker.",
+                       no_args_is_help=True)  # fmt: skip
+    for name, command in (("flag", flag_command), ("unflag", unflag_command),
+                          ("request", request_command), ("use", use_command),
+                          ("list", list_command), ("tracker", tracker_command)):  # fmt: skip
+        refs.command(name)(command)
+    app.add_typer(refs, name="references")
