@@ -44,6 +44,7 @@ NOT_FEATURES = frozenset(
 )
 MAX_CATEGORIES = 40
 LAG_MONTHS = 3
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 LAG_MEASURES = (
     "health_score",
     "active_users_30d",
@@ -81,8 +82,14 @@ class FeatureSet:
 
 
 def _is_date(values: pd.Series) -> bool:
+    """Dates, or text that is all ISO dates (a custom attribute such as ``2025-03-01``)."""
     sample = values.dropna()
-    return len(sample) > 0 and all(isinstance(v, date) for v in sample.head(50))
+    if len(sample) == 0:
+        return False
+    if all(isinstance(v, date) for v in sample.head(50)):
+        return True
+    text = sample.astype(str)
+    return bool(text.str.fullmatch(_ISO_DATE).all())
 
 
 def _is_number(values: pd.Series) -> bool:
@@ -107,7 +114,7 @@ def _convert(
         if values.isna().all():
             continue
         if _is_date(values):
-            when = pd.to_datetime(values)
+            when = pd.to_datetime(values.astype("string"), errors="coerce")
             feature = f"days_since_{name}"
             columns[feature] = (snapshot - when).dt.days.astype(float)
             known_at[feature] = when
