@@ -3,6 +3,8 @@ until published, all or nothing; duplicates are found through ``event_keys``."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,3 +84,52 @@ def test_a_store_made_before_event_keys_gets_them(tmp_path: Path) -> None:
     assert store.append_events(batch(rows("m1", "m2"))).inserted == 1
     [(keys,)] = store.con.con.execute("SELECT count(*) FROM event_keys").fetchall()
     assert keys == 2
+
+
+def test_the_delta_folds_into_the_rollup_and_reads_stay_exact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from keepwell.core import warehouse
+
+    monkeypatch.setattr(warehouse, "FOLD_ROWS", 2)
+    store = AnalyticsStore.open("duckdb://")
+    store.append_events(batch(rows("m1", "m2")))
+    assert _table_rows(store, "event_daily_delta") == 1
+    store.append_events(batch([(*ROW[:2], "u2", "login", 2, "m3"), (*ROW, "m4")]))
+    assert _table_rows(store, "event_daily_delta") == 0  # folded: 3 delta rows > 2
+    store.append_events(batch(rows("m5")))
+    assert rollup_rows(store) == fresh_aggregation(store)
+
+    store.fold()
+    assert _table_rows(store, "event_daily_delta") == 0
+    assert rollup_rows(store) == fresh_aggregation(store)
+    assert sorted(store.con.con.execute("SELECT count FROM event_daily").fetchall()) == [
+        (2,),
+        (4,),
+    ]
+
+
+def test_a_stage_left_by_a_crash_is_dropped_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "a.duckdb"
+    crash = f"""
+import os
+from tests.core.test_warehouse import batch
+from keepwell.core.warehouse import AnalyticsStore
+store = AnalyticsStore.open("duckdb:///{path}")
+with store.staged():
+    store.append_events(batch([("2026-01-01T10:00", "a", "u1", "login", 1, "m1")]))
+    os._exit(3)  # the process dies mid-file
+"""
+    done = subprocess.run([sys.executable, "-c", crash], cwd=Path(__file__).parents[2])
+    assert done.returncode == 3
+
+    store = AnalyticsStore.open(f"duckdb:///{path}")
+    assert store.events().count().execute() == 0
+    assert store.con.con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = '_kw_staging'"
+    ).fetchall() == [(0,)]
+
+
+def _table_rows(store: AnalyticsStore, table: str) -> int:
+    [(n,)] = store.con.con.execute(f"SELECT count(*) FROM {table}").fetchall()
+    return int(n)

@@ -1,9 +1,15 @@
 """The analytics store: product-usage events and their daily rollup, reached through Ibis.
 
-Raw events (one row per event or pre-aggregated row) land in ``events``; ``event_daily``
-holds ``(day, account_id, user_id, event) -> count`` and is maintained incrementally by
+Raw events (one row per event or pre-aggregated row) land in ``events``; the rollup
+``(day, account_id, user_id, event) -> count`` is maintained incrementally by
 :meth:`AnalyticsStore.append_events`, so measures read the small rollup instead of raw
 events. ``day`` is the calendar day of the event in the workspace time zone.
+
+The rollup is ``event_daily`` plus ``event_daily_delta``: an append adds its aggregates
+to the delta (work in proportion to the batch, not to the rollup), and the delta is
+folded into ``event_daily`` once it holds :data:`FOLD_ROWS` rows, when the server's
+writer is idle, and with every imported file. :meth:`AnalyticsStore.rollup` always
+reads both, so it always equals a fresh aggregation of the events.
 
 Deduplication on ``message_id`` reads ``event_keys``, one 128-bit MD5 of each stored
 message id (``md5_number``), instead of the raw events: a batch is checked against a
@@ -11,9 +17,11 @@ narrow fixed-width column, not against every stored string. Two distinct message
 share a key with probability about n^2 / 2^129 (below 1e-14 for a trillion events).
 
 A file is imported through :meth:`AnalyticsStore.staged`: its batches are checked and
-written to a temporary staging table, each in a short transaction of its own, and the
-whole file is published in one final transaction, so readers never see half a file, a
-failure leaves the store as it was, and memory does not grow with the file.
+written to a staging table (schema ``_kw_staging``, on disk, so the engine can evict it
+from memory), each in a short transaction of its own, and the whole file is published
+in one final transaction: readers never see half a file, a failure leaves the store as
+it was (a stage left by a crashed process is dropped when the store is next opened),
+and memory does not grow with the file.
 
 Reads are Ibis expressions (engine-neutral); writes use the engine's SQL because an
 append must dedupe and merge in one transaction.
@@ -38,10 +46,12 @@ from keepwell.core.errors import ConfigurationError, StoreError
 EVENTS = "events"
 #: One MD5 (``UHUGEINT``) per stored message id: what deduplication checks.
 KEYS = "event_keys"
-#: Pending rollup rows above which an open transaction folds them into the rollup.
-PENDING_MERGE_ROWS = 1_000_000
 ROLLUP = "event_daily"
-_STAGE = "_kw_stage"
+DELTA = "event_daily_delta"
+#: Delta rows above which an append folds the delta into the rollup.
+FOLD_ROWS = 1_000_000
+_ROLLUP_KEY = ("day", "account_id", "user_id", "event")
+_STAGE = "_kw_staging.stage"
 
 #: Arrow schema of an event batch handed to :meth:`AnalyticsStore.append_events`.
 EVENT_BATCH_SCHEMA = pa.schema(
@@ -73,7 +83,15 @@ CREATE TABLE IF NOT EXISTS {ROLLUP} (
     event VARCHAR NOT NULL,
     count BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {DELTA} (
+    day DATE NOT NULL,
+    account_id VARCHAR NOT NULL,
+    user_id VARCHAR,
+    event VARCHAR NOT NULL,
+    count BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS {KEYS} (key UHUGEINT NOT NULL);
+CREATE SCHEMA IF NOT EXISTS _kw_staging;
 """
 _COLUMNS = ", ".join(EVENT_BATCH_SCHEMA.names)
 _ROLLUP_MATCH = (
@@ -120,7 +138,6 @@ class AnalyticsStore:
         self.timezone = check_timezone(timezone)
         self._in_transaction = False
         self._staging = False
-        self._pending_rows = 0
 
     @classmethod
     def open(
@@ -133,7 +150,7 @@ class AnalyticsStore:
             con = ibis.duckdb.connect(path)
         except Exception as exc:  # duckdb raises several unrelated types here
             raise StoreError(f"cannot open the analytics store {path}: {exc}") from exc
-        con.raw_sql("SET TimeZone = 'UTC'")
+        con.raw_sql("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
         store = cls(con, timezone=timezone)
         if memory_limit:
             store.limit_memory(memory_limit)
@@ -150,8 +167,10 @@ class AnalyticsStore:
         self._sql(f"SET memory_limit = '{limit}'")
 
     def ensure_schema(self) -> None:
-        """Create the tables; a store made before ``event_keys`` existed gets its keys."""
+        """Create the tables; a store made before ``event_keys`` existed gets its keys;
+        a stage left by a crashed import is dropped."""
         self._sql(_DDL)
+        self._sql(f"DROP TABLE IF EXISTS {_STAGE}")
         if self._scalar(f"SELECT count(*) FROM {KEYS}") == 0 and self._scalar(
             f"SELECT EXISTS (SELECT 1 FROM {EVENTS})"
         ):
@@ -161,27 +180,33 @@ class AnalyticsStore:
         return self.con.table(EVENTS)
 
     def rollup(self) -> ibis.Table:
-        return self.con.table(ROLLUP)
+        """The rollup, one row per key: ``event_daily`` alone when nothing waits in the
+        delta, else both summed by key."""
+        base = self.con.table(ROLLUP)
+        if not self._scalar(f"SELECT EXISTS (SELECT 1 FROM {DELTA})"):
+            return base
+        both = base.union(self.con.table(DELTA), distinct=False)
+        return both.group_by(list(_ROLLUP_KEY)).aggregate(count=both["count"].sum().cast("int64"))
+
+    def fold(self) -> None:
+        """Fold the delta into ``event_daily`` (one pass over it), in a transaction of
+        its own; nothing to do when the delta is empty."""
+        if not self._scalar(f"SELECT EXISTS (SELECT 1 FROM {DELTA})"):
+            return
+        with self.transaction():
+            self._fold()
 
     @contextmanager
     def transaction(self, *, commit: bool = True) -> Iterator[None]:
         """One transaction: every append inside is committed together or not at all.
 
-        The rollup is brought up to date once, at the end, from the aggregates of what
-        was appended. With ``commit=False`` (a dry run) everything is rolled back.
+        With ``commit=False`` (a dry run) everything is rolled back.
         """
         raw = self.con.con
         raw.begin()
         self._in_transaction = True
         try:
-            self._sql(
-                "CREATE OR REPLACE TEMP TABLE _kw_pending "
-                "(day DATE, account_id VARCHAR, user_id VARCHAR, event VARCHAR, count BIGINT)"
-            )
-            self._pending_rows = 0
             yield
-            self._merge_pending()
-            self._sql("DROP TABLE _kw_pending")
         except BaseException:
             raw.rollback()
             raise
@@ -197,16 +222,16 @@ class AnalyticsStore:
         """Appends inside are staged, then published together when the block ends.
 
         Each append checks its batch (against the store and what is already staged)
-        and writes the new rows to a temporary table in a short transaction of its
-        own, so the engine's transaction state stays small however long the file.
+        and writes the new rows to a staging table in a short transaction of its own,
+        so the engine's transaction state stays small however long the file.
         Publishing is one transaction: readers see all of the staged rows or none, and
-        on any error (or ``commit=False``, a dry run) nothing is published. The
-        staging table is temporary: a crashed process leaves nothing behind.
+        on any error (or ``commit=False``, a dry run) nothing is published and the
+        stage is dropped.
         """
         if self._in_transaction or self._staging:
             raise StoreError("an import cannot be staged inside another transaction")
         self._sql(
-            f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS "
+            f"CREATE OR REPLACE TABLE {_STAGE} AS "
             f"SELECT {_COLUMNS}, NULL::UHUGEINT AS key FROM {EVENTS} LIMIT 0"
         )
         keys_before = self._scalar(f"SELECT count(*) FROM {KEYS}")
@@ -267,26 +292,17 @@ class AnalyticsStore:
         return int(self._scalar("SELECT count(*) FROM _kw_new"))
 
     def _store_new(self) -> None:
-        """Append ``_kw_new`` to the events, their keys and the pending aggregates."""
+        """Append ``_kw_new`` to the events, their keys and the rollup delta."""
         self._sql(
             f"""
             INSERT INTO {EVENTS} SELECT {_COLUMNS} FROM _kw_new;
             INSERT INTO {KEYS} SELECT key FROM _kw_new;
+            INSERT INTO {DELTA} {self._aggregates("_kw_new")};
+            DROP TABLE _kw_new;
             """
         )
-        self._pending_rows += int(
-            self._scalar(
-                f"""
-                INSERT INTO _kw_pending
-                SELECT {self._day_sql("timestamp")} AS day, account_id, user_id, event,
-                       sum(count)::BIGINT AS count
-                FROM _kw_new GROUP BY ALL
-                """
-            )
-        )
-        self._sql("DROP TABLE _kw_new")
-        if self._pending_rows > PENDING_MERGE_ROWS:  # keep memory flat on long transactions
-            self._merge_pending()
+        if self._scalar(f"SELECT count(*) FROM {DELTA}") > FOLD_ROWS:
+            self._fold()
 
     def _publish(self, *, changed: bool) -> None:
         """Move the staged rows into the store in one transaction. ``changed``: keys
@@ -303,10 +319,8 @@ class AnalyticsStore:
                 INSERT INTO {KEYS} SELECT key FROM {_STAGE};
                 """
             )
-            self._merge_into_rollup(
-                f"SELECT {self._day_sql('timestamp')} AS day, account_id, user_id, event, "
-                f"sum(count)::BIGINT AS count FROM {_STAGE} GROUP BY ALL"
-            )
+            self._sql(f"INSERT INTO {DELTA} {self._aggregates(_STAGE)}")
+            self._fold()
         except BaseException:
             raw.rollback()
             raise
@@ -314,24 +328,26 @@ class AnalyticsStore:
             self._sql("RESET preserve_insertion_order")
         raw.commit()
 
-    def _merge_pending(self) -> None:
-        """Add the pending aggregates to the rollup and empty them."""
-        self._merge_into_rollup(
-            "SELECT day, account_id, user_id, event, sum(count)::BIGINT AS count "
-            "FROM _kw_pending GROUP BY ALL"
+    def _aggregates(self, table: str) -> str:
+        """SELECT of the rollup rows of the events in ``table``."""
+        return (
+            f"SELECT {self._day_sql('timestamp')} AS day, account_id, user_id, event, "
+            f"sum(count)::BIGINT AS count FROM {table} GROUP BY ALL"
         )
-        self._sql("DELETE FROM _kw_pending")
-        self._pending_rows = 0
 
-    def _merge_into_rollup(self, aggregates: str) -> None:
-        """Add ``aggregates`` (one row per rollup key) to the rollup: one MERGE updates
-        the keys it has and inserts the others (one pass over the rollup)."""
+    def _fold(self) -> None:
+        """Inside a transaction: add the delta, summed by key, to ``event_daily`` with
+        one MERGE (updates the keys it has, inserts the others), then empty it."""
         self._sql(
             f"""
-            MERGE INTO {ROLLUP} AS r USING ({aggregates}) AS a ON ({_ROLLUP_MATCH})
+            MERGE INTO {ROLLUP} AS r
+            USING (SELECT day, account_id, user_id, event, sum(count)::BIGINT AS count
+                   FROM {DELTA} GROUP BY ALL) AS a
+            ON ({_ROLLUP_MATCH})
             WHEN MATCHED THEN UPDATE SET count = r.count + a.count
             WHEN NOT MATCHED THEN INSERT VALUES (a.day, a.account_id, a.user_id, a.event,
-                                                 a.count)
+                                                 a.count);
+            DELETE FROM {DELTA};
             """
         )
 
@@ -339,10 +355,8 @@ class AnalyticsStore:
         """Recompute the whole rollup from raw events (after a time-zone change)."""
         self._sql(
             f"""
-            DELETE FROM {ROLLUP};
-            INSERT INTO {ROLLUP}
-            SELECT {self._day_sql("timestamp")} AS day, account_id, user_id, event,
-                   sum(count)::BIGINT FROM {EVENTS} GROUP BY ALL;
+            DELETE FROM {ROLLUP}; DELETE FROM {DELTA};
+            INSERT INTO {ROLLUP} {self._aggregates(EVENTS)};
             """
         )
 

@@ -7,6 +7,8 @@ a caller that got a result knows its events are durable. A commit waits a little
 batches still arriving (up to :data:`LINGER_SECONDS` after the last one, at most
 :data:`MAX_LINGER_SECONDS` in all): fewer, larger transactions carry more events per
 second, since each one's cost is mostly fixed (the dedupe and rollup passes).
+After :data:`IDLE_FOLD_SECONDS` without work the writer folds the rollup's delta
+(:meth:`AnalyticsStore.fold`), so reads after a burst find one compact rollup.
 When ``max_pending`` batches already wait, :meth:`submit` raises :class:`SaturatedError` instead of
 queueing more work.
 """
@@ -30,6 +32,8 @@ MAX_ROWS_PER_COMMIT = 200_000
 #: How long a commit waits for the next batch, and for batches in all (seconds).
 LINGER_SECONDS = 0.004
 MAX_LINGER_SECONDS = 0.040
+#: Seconds without work after which the writer folds the rollup's delta.
+IDLE_FOLD_SECONDS = 2.0
 
 
 @dataclass
@@ -51,6 +55,7 @@ class EventWriter:
         self.lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._unfolded = False
 
     def submit(self, batch: pa.Table) -> Future[int]:
         """Queue ``batch``; the future's result is the number of new (non-duplicate) rows
@@ -86,13 +91,25 @@ class EventWriter:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=IDLE_FOLD_SECONDS if self._unfolded else None)
+            except queue.Empty:
+                self._fold()
+                continue
             if first is None:
                 return
             jobs, stop = self._drain(first)
             self._commit(jobs)
             if stop:
                 return
+
+    def _fold(self) -> None:
+        self._unfolded = False
+        try:
+            with self.lock:
+                self._store().fold()
+        except Exception:  # the next append or fold tries again
+            self._unfolded = True
 
     def _drain(self, first: _Job) -> tuple[list[_Job], bool]:
         """The jobs of one commit: ``first`` and those arriving while it lingers; and
@@ -118,6 +135,7 @@ class EventWriter:
                 store = self._store()
                 with store.transaction():
                     inserted = store.append_events(table).inserted
+            self._unfolded = True
         except BaseException as exc:
             for job in jobs:
                 job.future.set_exception(exc)
