@@ -6,20 +6,25 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from keepwell.success import service as success_service
 from tests.conftest import make_workspace
 from tests.web.helpers import client, make_app
 from tests.web.pages_helpers import (
     HOSTILE,
     add_person,
+    csrf_of,
     page_book,
     sign_in,
 )
 
+#: The owner the default rules give the CTAs of tech-touch accounts.
+DIGITAL = "digital-success@keepwell-demo.example"
 PAGES = ["/", "/accounts", "/accounts/A1", "/my-work", "/renewals", "/cohorts", "/survival",
          "/simulator", "/evidence", "/feedback", "/accounts/A1/qbr"]  # fmt: skip
 
@@ -28,9 +33,10 @@ PAGES = ["/", "/accounts", "/accounts/A1", "/my-work", "/renewals", "/cohorts", 
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     """One book and one server for the module (pages only read it; CSMs restricted)."""
     ws = make_workspace(tmp_path_factory.mktemp("pages") / "ws")
-    page_book(ws)
+    day = page_book(ws)
+    success_service.run_cycle(ws, day, clock=lambda: datetime.now(UTC), deliver=False)
     for email, role in (("boss@example.com", "admin"), ("ann@example.com", "csm"),
-                        ("vera@example.com", "viewer")):  # fmt: skip
+                        ("vera@example.com", "viewer"), (DIGITAL, "csm")):  # fmt: skip
         add_person(ws, email, role)
     yield make_app(ws, restrict_csm=True)
     ws.close()
@@ -144,3 +150,25 @@ def test_a_note_added_on_account_360_shows_escaped_on_the_timeline(boss: TestCli
     answer = boss.post("/accounts/A1/notes", data=form, follow_redirects=False)
     assert answer.status_code == 303
     assert "&lt;i&gt;renewal&lt;/i&gt; call" in boss.get("/accounts/A1").text
+
+
+def test_my_work_lists_the_users_ctas_and_tasks_by_due_date(app: FastAPI) -> None:
+    page = sign_in(app, DIGITAL).get("/my-work").text
+    assert page.count('data-action="close"') == 4
+    assert "Sponsor or champion left" in page
+
+
+def test_closing_a_cta_on_account_360_removes_it(app: FastAPI) -> None:
+    boss = sign_in(app, "boss@example.com")
+    page = boss.get("/accounts/A2").text
+    assert page.count('data-action="close"') == 1
+    form = {"csrf_token": csrf_of(page), "cta_id": "3", "back": "/accounts/A2"}
+    answer = boss.post("/work/cta/3/close", data=form, follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/accounts/A2")
+    assert 'data-action="close"' not in boss.get("/accounts/A2").text
+
+
+def test_a_restricted_csm_cannot_act_on_another_books_cta(app: FastAPI) -> None:
+    ann = sign_in(app, "ann@example.com")
+    form = {"csrf_token": csrf_of(ann.get("/accounts/A1").text), "cta_id": "4"}
+    assert ann.post("/work/cta/4/close", data=form).status_code == 404
