@@ -118,39 +118,58 @@ def _task(task: CtaTask, as_of: date) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def start_cta(workspace: Workspace, cta_id: int, now: datetime) -> None:
-    """Mark a CTA in progress (also wakes a snoozed one)."""
+def _visible_live(session: Session, cta_id: int, scope: str | None) -> Cta:
+    cta = ctas.live_cta(session, cta_id)
+    if scope is not None and not _in_scope(session, cta, scope):
+        raise NotFoundError(f"no CTA {cta_id}", hint="see `keepwell ctas list`")
+    return cta
+
+
+def start_cta(
+    workspace: Workspace, cta_id: int, now: datetime, *, scope: str | None = None
+) -> None:
+    """Mark a CTA in progress (also wakes a snoozed one); ``scope`` as in :func:`list_ctas`."""
     with transaction(workspace.engine) as session:
-        cta = ctas.live_cta(session, cta_id)
+        cta = _visible_live(session, cta_id, scope)
         cta.status, cta.snoozed_until, cta.updated_at = Status.IN_PROGRESS.value, None, now
 
 
-def snooze_cta(workspace: Workspace, cta_id: int, until: date, now: datetime) -> None:
+def snooze_cta(
+    workspace: Workspace, cta_id: int, until: date, now: datetime, *, scope: str | None = None
+) -> None:
     """Put a CTA aside until ``until`` (it stays live: no second CTA opens meanwhile)."""
     if until <= now.date():
         raise InputError(f"snooze until {until} is not in the future")
     with transaction(workspace.engine) as session:
-        cta = ctas.live_cta(session, cta_id)
+        cta = _visible_live(session, cta_id, scope)
         cta.status, cta.snoozed_until, cta.updated_at = Status.SNOOZED.value, until, now
 
 
 def close_cta(
-    workspace: Workspace, cta_id: int, *, outcome: str, reason: str | None, now: datetime
+    workspace: Workspace,
+    cta_id: int,
+    *,
+    outcome: str,
+    reason: str | None,
+    now: datetime,
+    scope: str | None = None,
 ) -> None:
     """Close a CTA with its outcome (resolved, unresolved, won, lost, churned,
     not_needed) and reason; its rule may open a new one after the cooldown."""
     with transaction(workspace.engine) as session:
-        ctas.close(ctas.live_cta(session, cta_id), outcome, reason, now.date(), now)
+        ctas.close(_visible_live(session, cta_id, scope), outcome, reason, now.date(), now)
 
 
-def complete_task(workspace: Workspace, task_id: int, now: datetime) -> dict[str, Any]:
+def complete_task(
+    workspace: Workspace, task_id: int, now: datetime, *, scope: str | None = None
+) -> dict[str, Any]:
     """Mark a task done; an open CTA whose first task is done moves to in progress.
     Returns the task's CTA id and how many of its tasks remain open."""
     with transaction(workspace.engine) as session:
         task = session.get(CtaTask, task_id)
         if task is None:
             raise NotFoundError(f"no task {task_id}", hint="see `keepwell ctas show ID`")
-        cta = ctas.live_cta(session, task.cta_id)
+        cta = _visible_live(session, task.cta_id, scope)
         task.status, task.completed_on = TASK_DONE, now.date()
         if cta.status == Status.OPEN.value:
             cta.status = Status.IN_PROGRESS.value

@@ -112,8 +112,24 @@ def _progress(objectives: list[PlanObjective], milestones: list[PlanMilestone]) 
     return progress(scores, done, len(milestones))
 
 
-def update_milestone(workspace: Workspace, milestone_id: int, status: str, on: date) -> None:
-    """Set a milestone's status (``done`` records ``on`` as its completion day)."""
+def _check_scope(session: Session, plan_id: int, scope: str | None, what: str) -> None:
+    if scope is None:
+        return
+    accounts = sa.table("accounts", sa.column("account_id"), sa.column("owner"))
+    owner = session.execute(
+        sa.select(accounts.c.owner)
+        .join(SuccessPlan, SuccessPlan.account_id == accounts.c.account_id)
+        .where(SuccessPlan.id == plan_id)
+    ).scalar_one_or_none()
+    if owner != scope:
+        raise NotFoundError(f"no {what}")
+
+
+def update_milestone(
+    workspace: Workspace, milestone_id: int, status: str, on: date, *, scope: str | None = None
+) -> None:
+    """Set a milestone's status (``done`` records ``on`` as its completion day); with
+    ``scope``, only on plans of accounts owned by that owner."""
     try:
         value = MilestoneStatus(status)
     except ValueError:
@@ -123,6 +139,7 @@ def update_milestone(workspace: Workspace, milestone_id: int, status: str, on: d
         milestone = session.get(PlanMilestone, milestone_id)
         if milestone is None:
             raise NotFoundError(f"no milestone {milestone_id}")
+        _check_scope(session, milestone.plan_id, scope, f"milestone {milestone_id}")
         milestone.status = value.value
         milestone.completed_on = on if value is MilestoneStatus.DONE else None
 
@@ -134,12 +151,14 @@ def update_objective(
     current: float | None = None,
     baseline: float | None = None,
     target: float | None = None,
+    scope: str | None = None,
 ) -> None:
     """Record the customer's measure now (``current``) or restate baseline and target."""
     with transaction(workspace.engine) as session:
         objective = session.get(PlanObjective, objective_id)
         if objective is None:
             raise NotFoundError(f"no objective {objective_id}")
+        _check_scope(session, objective.plan_id, scope, f"objective {objective_id}")
         objective.current = current if current is not None else objective.current
         objective.baseline = baseline if baseline is not None else objective.baseline
         objective.target = target if target is not None else objective.target
