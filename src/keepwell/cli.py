@@ -17,6 +17,7 @@ from keepwell.core.errors import KeepwellError
 from keepwell.core.settings import get_settings
 from keepwell.core.workspace import init_workspace
 from keepwell.demo import cli as demo_cli
+from keepwell.export import cli as export_cli
 from keepwell.health import cli as health_cli
 from keepwell.ingest import cli as ingest_cli
 from keepwell.notify import cli as notify_cli
@@ -39,6 +40,7 @@ app.add_typer(settings_app, name="settings")
 for slice_cli in (contract_cli, demo_cli, revenue_cli, health_cli, auth_cli, ingest_cli, web_cli):
     slice_cli.register(app)
 risk_cli.register(app)
+export_cli.register(app)
 success_cli.register(app)
 reports_cli.register(app)
 notify_cli.register(app)

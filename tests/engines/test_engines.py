@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,6 +17,9 @@ from keepwell.core.engines import (
     put_table,
 )
 from keepwell.core.errors import ConfigurationError, StoreError
+from keepwell.export.writers import write_backend_table
+
+from .conftest import Engine
 
 
 @pytest.mark.parametrize(
@@ -59,3 +63,24 @@ def test_a_duckdb_file_is_created_and_reopened(tmp_path: Path) -> None:
     backend.disconnect()
     again = connect(url)
     assert fetch(again, again.table("t").a.sum().as_table()).column(0).to_pylist() == [6]
+
+
+def test_export_replaces_its_date_in_a_table_of_each_engine(engine: Engine) -> None:
+    def batch(day: date, *accounts: str) -> pa.Table:
+        return pa.table(
+            {"snapshot_date": [day] * len(accounts), "account_id": list(accounts),
+             "score": [50.5] * len(accounts)}
+        )  # fmt: skip
+
+    first, second = date(2025, 1, 31), date(2025, 2, 28)
+    if engine.name == "spark":
+        with pytest.raises(StoreError, match="cannot export to a table on Spark"):
+            write_backend_table(engine.backend, "kw_scores", batch(first, "A"), first)
+        return
+    write_backend_table(engine.backend, "kw_scores", batch(first, "A", "B"), first)
+    write_backend_table(engine.backend, "kw_scores", batch(second, "A"), second)
+    write_backend_table(engine.backend, "kw_scores", batch(first, "C"), first)
+    rows = engine.rows(engine.backend.table("kw_scores"))
+    assert sorted((r["snapshot_date"], r["account_id"]) for r in rows) == [
+        (first, "C"), (second, "A"),
+    ]  # fmt: skip

@@ -179,6 +179,16 @@ def put_table(backend: Any, name: str, data: pa.Table) -> ir.Table:
     return created
 
 
+def has_table(backend: Any, name: str) -> bool:
+    """Whether ``backend`` has a table or view ``name`` (``list_tables`` of ibis 12
+    fails on DuckDB 2.0, so this asks for the table itself)."""
+    try:
+        backend.table(name)
+    except Exception:  # each backend raises its own "not found"
+        return False
+    return True
+
+
 def fetch(backend: Any, expr: ir.Expr) -> pa.Table:
     """Run ``expr`` on ``backend`` and return the result as an Arrow table."""
     result: pa.Table = backend.to_pyarrow(expr)

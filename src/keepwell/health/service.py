@@ -150,6 +150,23 @@ def list_snapshots(workspace: Workspace) -> list[date]:
         )
 
 
+#: Columns of :func:`snapshot_rows`, in order.
+SNAPSHOT_COLUMNS = (
+    "as_of", "account_id", "segment", "scorecard", "stage", "score", "band",
+    "churn_probability", "arr_at_risk", "risk_drivers",
+)  # fmt: skip
+
+
+def snapshot_rows(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
+    """The stored snapshot of ``as_of``, one dict per account (keys
+    :data:`SNAPSHOT_COLUMNS`; score 0-100, ARR at risk in the base currency per year,
+    churn fields null until the risk slice recorded predictions), ordered by account."""
+    query = sa.select(HealthScore).where(HealthScore.as_of == as_of)
+    with Session(workspace.engine) as session:
+        rows = session.execute(query.order_by(HealthScore.account_id)).scalars().all()
+        return [{c: getattr(row, c) for c in SNAPSHOT_COLUMNS} for row in rows]
+
+
 def explain_account(
     workspace: Workspace, account_id: str, as_of: date | None = None
 ) -> dict[str, Any]:

@@ -1,0 +1,53 @@
+"""CLI face of the write-back: ``keepwell export scores|risk|movements --to TARGET``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+import typer
+
+from keepwell.console import out, workspace
+from keepwell.core.errors import InputError
+from keepwell.export import service
+from keepwell.export.service import ExportKind
+
+
+def _day(value: str | None) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"--as-of {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+
+
+def export_command(
+    what: Annotated[ExportKind, typer.Argument(help="scores, risk or movements.")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="FILE.csv, FILE.parquet, TABLE / analytics:TABLE (analytics engine) "
+            "or db:TABLE (operational database).",
+        ),
+    ],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Snapshot date (YYYY-MM-DD); default today.")
+    ] = None,
+    months: Annotated[int, typer.Option("--months", help="Months of movements.")] = 12,
+) -> None:
+    """Write one snapshot date's rows to a table or file; re-running replaces that date."""
+    ws = workspace()
+    try:
+        result = service.export(ws, what, to, _day(as_of), months=months)
+    finally:
+        ws.close()
+    out.print(
+        f"exported {result.rows} {result.kind} rows of {result.snapshot_date} to {result.target}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``export`` to the root ``app``."""
+    app.command("export")(export_command)
