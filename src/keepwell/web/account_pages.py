@@ -22,7 +22,6 @@ from keepwell.web.directory import (
     page_of,
     search,
     to_csv,
-    visible,
 )
 from keepwell.web.pages import PageUser, check_form, page_user, render, today, workspace_of
 
@@ -78,7 +77,7 @@ def accounts(request: Request, user: User, f: Filtered) -> HTMLResponse:
         total=len(rows),
         f=f,
         pages=pages,
-        options=d.options(visible(d.rows, user.owner_scope)),
+        options=d.options(user.owner_scope),
         windows=RENEWAL_WINDOWS,
         as_of=d.as_of,
         snapshot=d.snapshot,

@@ -14,7 +14,7 @@ import csv
 import io
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -28,8 +28,8 @@ from keepwell.core.workspace import Workspace
 from keepwell.health.models import HealthScore
 from keepwell.revenue import service as revenue_service
 
-#: Seconds a built directory is reused before it is built again.
-TTL_SECONDS = 60.0
+#: Seconds a built directory is served before it is rebuilt (in the background).
+TTL_SECONDS = 300.0
 #: Directories (days) kept per workspace.
 KEEP = 3
 PAGE_SIZE = 50
@@ -49,6 +49,7 @@ COLUMNS = (
     "renewal_arr",
 )
 BANDS = ("green", "yellow", "red", "unknown")
+Row = dict[str, Any]
 RISK_COLUMNS = ("churn_probability", "arr_at_risk")
 
 
@@ -76,15 +77,29 @@ class Directory:
     snapshot: date | None
     rows: list[dict[str, Any]]
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: rows sorted by each sort key, and filter options per owner scope, made on demand
+    _orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    _options: dict[str | None, dict[str, list[str]]] = field(default_factory=dict, repr=False)
 
-    def options(self, rows: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
-        """The distinct values of each filterable column among ``rows``."""
-        found: dict[str, set[str]] = {k: set() for k in ("segment", "owner", "stage", "industry")}
-        for row in rows:
-            for key, values in found.items():
-                if row[key]:
-                    values.add(row[key])
-        return {k: sorted(v) for k, v in found.items()}
+    def ordered(self, sort: str) -> list[dict[str, Any]]:
+        """Every row sorted by ``sort`` (ascending; ties by name, then id), kept."""
+        if sort not in self._orders:
+            self._orders[sort] = (
+                self.rows if sort == "name" else sorted(self.rows, key=_sort_key(sort))
+            )
+        return self._orders[sort]
+
+    def options(self, scope: str | None) -> dict[str, list[str]]:
+        """The distinct values of each filterable column among the rows of ``scope``."""
+        if scope not in self._options:
+            keys = ("segment", "owner", "stage", "industry")
+            found: dict[str, set[str]] = {k: set() for k in keys}
+            for row in visible(self.rows, scope):
+                for key, values in found.items():
+                    if row[key]:
+                        values.add(row[key])
+            self._options[scope] = {k: sorted(v) for k, v in found.items()}
+        return self._options[scope]
 
 
 _cache: dict[tuple[int, date], tuple[float, Directory]] = {}
@@ -155,6 +170,7 @@ def build_directory(workspace: Workspace, as_of: date) -> Directory:
                 "arr": r.get("arr", Decimal(0)),
                 "next_renewal": r.get("next_renewal"),
                 "renewal_arr": r.get("renewal_arr"),
+                "text": f"{account['name']}\x00{account['account_id']}".lower(),
             }
         )
     rows.sort(key=lambda row: (row["name"].lower(), row["account_id"]))
@@ -199,14 +215,22 @@ def visible(rows: Iterable[dict[str, Any]], scope: str | None) -> list[dict[str,
     return list(rows) if scope is None else [r for r in rows if r["owner"] == scope]
 
 
-def _matches(row: dict[str, Any], f: Filters, until: date | None, needle: str) -> bool:
-    for key in ("segment", "band", "owner", "stage", "industry"):
-        wanted = getattr(f, key)
-        if wanted and row[key] != wanted:
-            return False
-    if until is not None and (row["next_renewal"] is None or row["next_renewal"] > until):
-        return False
-    return not needle or needle in row["name"].lower() or needle in row["account_id"].lower()
+def _equals(key: str, value: str) -> Callable[[Row], bool]:
+    return lambda row: bool(row[key] == value)
+
+
+def _checks(f: Filters, scope: str | None, until: date | None) -> list[Callable[[Row], bool]]:
+    """One predicate per active filter (none: every row matches)."""
+    equal = {k: getattr(f, k) for k in ("segment", "band", "owner", "stage", "industry")}
+    if scope is not None:
+        equal["owner"] = scope if equal["owner"] in (None, scope) else "\x00no owner\x00"
+    checks = [_equals(key, value) for key, value in equal.items() if value]
+    if until is not None:
+        checks.append(lambda r: r["next_renewal"] is not None and r["next_renewal"] <= until)
+    needle = (f.search or "").strip().lower()
+    if needle:
+        checks.append(lambda r: needle in r["text"])
+    return checks
 
 
 def _sort_key(sort: str) -> Any:
@@ -222,12 +246,14 @@ def _sort_key(sort: str) -> Any:
 def search(d: Directory, scope: str | None, f: Filters) -> list[dict[str, Any]]:
     """Every row visible to ``scope`` matching ``f``, sorted (ties: name, then id)."""
     until = d.as_of + timedelta(days=f.renewal_days) if f.renewal_days else None
-    needle = (f.search or "").strip().lower()
-    rows = [r for r in visible(d.rows, scope) if _matches(r, f, until, needle)]
-    if f.sort != "name" or f.descending:
-        sort = f.sort if f.sort in SORTS else "name"
-        rows.sort(key=_sort_key(sort), reverse=f.descending)
-    return rows
+    rows = d.ordered(f.sort if f.sort in SORTS else "name")
+    if f.descending:
+        rows = rows[::-1]
+    checks = _checks(f, scope, until)
+    if len(checks) == 1:
+        check = checks[0]
+        return [r for r in rows if check(r)]
+    return [r for r in rows if all(c(r) for c in checks)] if checks else list(rows)
 
 
 def page_of(rows: list[dict[str, Any]], f: Filters) -> tuple[list[dict[str, Any]], Filters, int]:
