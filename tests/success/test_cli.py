@@ -81,3 +81,22 @@ def test_rules_check_reports_file_line_and_reason(
     problems = json.loads(result.out)["problems"]
     assert problems[0] == f"{ws.root / 'playbooks.yaml'} line 3: playbook 'x' has no tasks"
     assert len(problems) == 1 + 1 + 3  # the bad playbook, the bad rule, 3 rules using it
+
+
+def test_worker_once_runs_a_cycle_then_waits_for_the_interval(
+    sqlite_workspace: Workspace,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ws = sqlite_workspace
+    load_company(ws, tmp_path)
+    args = ["worker", "--once", "--as-of", AS_OF.isoformat(), "--interval", "3600"]
+    first = run_cli(args, ws.root, capsys, monkeypatch)
+    assert first.code == 0, first.err
+    assert "Cycle as of 2025-07-31" in first.out
+    second = run_cli(args, ws.root, capsys, monkeypatch)  # a new process, state in the store
+    assert second.code == 0, second.err
+    assert "no cycle due" in second.out
+    listed = run_cli(["ctas", "list", "--format", "json"], ws.root, capsys, monkeypatch)
+    assert len(json.loads(listed.out)) == 3

@@ -38,6 +38,7 @@ from keepwell.success.cycle import (
     run_locked_cycle,
     wait_for_lease,
 )
+from keepwell.success.feedback import add_feedback, top_requests
 from keepwell.success.planbook import (
     plan_progress,
     record_checkin,
@@ -59,9 +60,13 @@ from keepwell.success.references import (
     set_referenceable,
 )
 from keepwell.success.references import tracker as reference_tracker
+from keepwell.success.timeline import account_timeline, add_note
 
 __all__ = [
     "CycleReport",
+    "account_timeline",
+    "add_feedback",
+    "add_note",
     "check_rules",
     "close_cta",
     "complete_task",
@@ -81,6 +86,7 @@ __all__ = [
     "show_plan",
     "snooze_cta",
     "start_cta",
+    "top_requests",
     "update_milestone",
     "update_objective",
     "worker_tick",
