@@ -12,7 +12,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from keepwell.revenue.compiled import Builder, Template, Value, compile_template
-from keepwell.revenue.ledger import converted_lines, mrr_changes
+from keepwell.revenue.ledger import converted_lines, mrr_changes, no_rate_error, unrated_lines
 from keepwell.revenue.movements import ALL, movement_amounts
 
 #: Compiled templates by (query name, dialect, names and schemas of the inputs, names and
@@ -46,28 +46,41 @@ class Book:
         changes = mrr_changes(self.lines).mutate(group=ibis.literal(ALL))
         return movement_amounts(changes)
 
-    def query(self, name: str, build: Builder, values: Mapping[str, Value]) -> list[dict[str, Any]]:
-        """Rows of the expression ``build(values)`` over this book's tables.
+    def query(
+        self,
+        name: str,
+        build: Builder,
+        values: Mapping[str, Value],
+        inputs: tuple[ir.Table, ...] = (),
+    ) -> list[dict[str, Any]]:
+        """Rows of the expression ``build(values)``, which reads the book's ``lines`` and
+        ``accounts`` or else the tables ``inputs``.
 
-        On DuckDB its SQL is compiled once per process for the shape of the inputs
-        (see :mod:`keepwell.revenue.compiled`) and later calls only substitute
-        ``values``; ``name`` must identify ``build``. Other engines compile each call.
+        On DuckDB its SQL is compiled once per process for the names and schemas of the
+        tables read (see :mod:`keepwell.revenue.compiled`) and later calls only
+        substitute ``values``; ``name`` must identify ``build``, and ``build`` must
+        depend on nothing else. Other engines compile each call.
         """
         if self.con.name != "duckdb":
             return self.rows(build(values))
+        sql = self._template(name, build, values, inputs).render(values)
+        result: list[dict[str, Any]] = self.con.con.sql(sql).to_arrow_table().to_pylist()
+        return result
+
+    def _template(
+        self, name: str, build: Builder, values: Mapping[str, Value], inputs: tuple[ir.Table, ...]
+    ) -> Template:
+        tables = inputs or (self.lines, self.accounts)
         key = (
             name,
             self.con.name,
-            *((t.get_name(), t.schema()) for t in (self.lines, self.accounts)),
+            *((t.get_name(), t.schema()) for t in tables),
             tuple((k, type(v)) for k, v in values.items()),
         )
         template = _TEMPLATES.get(key)
         if template is None:
             template = _TEMPLATES[key] = compile_template(build, values, self.con.name)
-        result: list[dict[str, Any]] = (
-            self.con.con.sql(template.render(values)).to_arrow_table().to_pylist()
-        )
-        return result
+        return template
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         """Store ``expr`` as a temporary table ``name`` of the backend and return it.
@@ -76,6 +89,17 @@ class Book:
         DuckDB 2.0 rejects.)
         """
         sql = ibis.to_sql(expr, dialect=self.con.name)
+        return self._create(name, sql)
+
+    def materialize_query(
+        self, name: str, build: Builder, values: Mapping[str, Value], inputs: tuple[ir.Table, ...]
+    ) -> ir.Table:
+        """:meth:`materialize` of ``build(values)``, compiled as in :meth:`query`."""
+        if self.con.name != "duckdb":
+            return self.materialize(name, build(values))
+        return self._create(name, self._template(name, build, values, inputs).render(values))
+
+    def _create(self, name: str, sql: str) -> ir.Table:
         self.con.raw_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
         table: ir.Table = self.con.table(name)
         return table
@@ -95,8 +119,16 @@ def book_from_arrow(
     raw = con.con
     raw.register("kw_subscriptions", subscriptions)
     raw.register("kw_fx_rates", fx_rates)
-    lines = converted_lines(con.table("kw_subscriptions"), con.table("kw_fx_rates"), base_currency)
     raw.register("kw_accounts", accounts)
-    book = Book(con, lines, con.table("kw_accounts"), base_currency)
-    book.lines = book.materialize("kw_lines", lines)
+    subs, fx = con.table("kw_subscriptions"), con.table("kw_fx_rates")
+    book = Book(con, subs, con.table("kw_accounts"), base_currency)
+    values: dict[str, Value] = {"base": base_currency}
+    missing = book.query(
+        "unrated_lines", lambda v: unrated_lines(subs, fx, v["base"]), values, (subs, fx)
+    )
+    if missing:
+        raise no_rate_error(str(missing[0]["currency"]), int(missing[0]["start_m"]))
+    book.lines = book.materialize_query(
+        "kw_lines", lambda v: converted_lines(subs, fx, v["base"], check=False), values, (subs, fx)
+    )
     return book

@@ -46,7 +46,13 @@ def month_expr(column: ir.DateValue) -> ir.IntegerValue:
     return column.year().cast("int64") * 12 + column.month().cast("int64") - 1
 
 
-def converted_lines(subscriptions: ir.Table, fx_rates: ir.Table, base_currency: str) -> ir.Table:
+def converted_lines(
+    subscriptions: ir.Table,
+    fx_rates: ir.Table,
+    base_currency: str | ir.StringValue,
+    *,
+    check: bool = True,
+) -> ir.Table:
     """Subscription lines with ``mrr`` in the base currency and their month range.
 
     Columns: line_id, account_id, product, mrr (decimal(18,6), base currency),
@@ -54,24 +60,13 @@ def converted_lines(subscriptions: ir.Table, fx_rates: ir.Table, base_currency: 
     Each line converts at the rate of its ``starts_on`` month, or the latest earlier
     month with a rate: ``mrr_base = round(mrr * rate, 6)``. Lines in the base currency
     (or with no currency) keep their amount. Raises :class:`InputError` naming the
-    currency and month of a line that has no rate at all.
+    currency and month of a line that has no rate at all (with ``check=False`` the
+    caller checks with :func:`unrated_lines` instead; such lines get a null ``mrr``).
     """
     base = base_currency.upper()
-    lines = subscriptions.mutate(
-        currency=subscriptions.currency.upper().fill_null(base),
-        start_m=month_expr(subscriptions.starts_on),
-    )
-    foreign = lines.filter(lines.currency != base)
-    fx = fx_rates.select(
-        fx_currency=fx_rates.currency.upper(), fx_m=month_expr(fx_rates.month), rate=fx_rates.rate
-    )
-    candidates = foreign.join(
-        fx, (foreign.currency == fx.fx_currency) & (fx.fx_m <= foreign.start_m), how="left"
-    )
-    latest = candidates.group_by(["line_id", "currency", "start_m"]).aggregate(
-        fx_m=candidates.fx_m.max()
-    )
-    _check_rates(latest)
+    lines, fx, latest = _latest_rates(subscriptions, fx_rates, base)
+    if check:
+        _check_rates(latest)
     rated = latest.join(fx, (latest.currency == fx.fx_currency) & (latest.fx_m == fx.fx_m))
     rates = rated.select(rate_line_id=rated.line_id, rate=rated.rate.cast(RATE))
     joined = lines.left_join(rates, lines.line_id == rates.rate_line_id)
@@ -92,16 +87,54 @@ def converted_lines(subscriptions: ir.Table, fx_rates: ir.Table, base_currency: 
     )
 
 
-def _check_rates(latest: ir.Table) -> None:
+def _latest_rates(
+    subscriptions: ir.Table, fx_rates: ir.Table, base: str | ir.StringValue
+) -> tuple[ir.Table, ir.Table, ir.Table]:
+    """Lines with their currency and start month; fx rates by month index; and for each
+    foreign line the latest month with a rate at or before its start (``fx_m``)."""
+    lines = subscriptions.mutate(
+        currency=subscriptions.currency.upper().fill_null(base),
+        start_m=month_expr(subscriptions.starts_on),
+    )
+    foreign = lines.filter(lines.currency != base)
+    fx = fx_rates.select(
+        fx_currency=fx_rates.currency.upper(), fx_m=month_expr(fx_rates.month), rate=fx_rates.rate
+    )
+    candidates = foreign.join(
+        fx, (foreign.currency == fx.fx_currency) & (fx.fx_m <= foreign.start_m), how="left"
+    )
+    latest = candidates.group_by(["line_id", "currency", "start_m"]).aggregate(
+        fx_m=candidates.fx_m.max()
+    )
+    return lines, fx, latest
+
+
+def unrated_lines(
+    subscriptions: ir.Table, fx_rates: ir.Table, base_currency: str | ir.StringValue
+) -> ir.Table:
+    """At most one row (currency, start_m): the earliest line with no fx rate in its
+    start month or any earlier month (no row: every line converts)."""
+    return _unrated(_latest_rates(subscriptions, fx_rates, base_currency.upper())[2])
+
+
+def no_rate_error(currency: str, start_m: int) -> InputError:
+    """The error for a line in ``currency`` starting in month ``start_m`` without a rate."""
+    return InputError(
+        f"no fx rate for {currency} in {month_label(start_m)} or any earlier month",
+        hint=f"load fx_rates with a rate for {currency} (currency, month, rate)",
+    )
+
+
+def _unrated(latest: ir.Table) -> ir.Table:
     missing = latest.filter(latest.fx_m.isnull())
-    row = missing.select("currency", "start_m").order_by("start_m").limit(1).to_pyarrow()
+    return missing.select("currency", "start_m").order_by("start_m").limit(1)
+
+
+def _check_rates(latest: ir.Table) -> None:
+    row = _unrated(latest).to_pyarrow()
     if row.num_rows:
         currency = row.column("currency")[0].as_py()
-        month = month_label(int(row.column("start_m")[0].as_py()))
-        raise InputError(
-            f"no fx rate for {currency} in {month} or any earlier month",
-            hint=f"load fx_rates with a rate for {currency} (currency, month, rate)",
-        )
+        raise no_rate_error(currency, int(row.column("start_m")[0].as_py()))
 
 
 def mrr_changes(lines: ir.Table, key: tuple[str, ...] = ("account_id",)) -> ir.Table:
