@@ -29,6 +29,7 @@ append must dedupe and merge in one transaction.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,7 +52,8 @@ DELTA = "event_daily_delta"
 #: Delta rows above which an append folds the delta into the rollup.
 FOLD_ROWS = 1_000_000
 _ROLLUP_KEY = ("day", "account_id", "user_id", "event")
-_STAGE = "_kw_staging.stage"
+#: The stage of a file being imported; one per process (only one process opens the file).
+_STAGE = f"_kw_staging.stage_{os.getpid()}"
 
 #: Arrow schema of an event batch handed to :meth:`AnalyticsStore.append_events`.
 EVENT_BATCH_SCHEMA = pa.schema(
@@ -168,9 +170,16 @@ class AnalyticsStore:
 
     def ensure_schema(self) -> None:
         """Create the tables; a store made before ``event_keys`` existed gets its keys;
-        a stage left by a crashed import is dropped."""
+        a stage left by a crashed process (any other than this one, since only one
+        process at a time opens the file) is dropped."""
         self._sql(_DDL)
-        self._sql(f"DROP TABLE IF EXISTS {_STAGE}")
+        stale = self.con.con.execute(
+            "SELECT table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND schema_name = '_kw_staging'"
+        ).fetchall()
+        for (name,) in stale:
+            if f"_kw_staging.{name}" != _STAGE:
+                self._sql(f'DROP TABLE _kw_staging."{name}"')
         if self._scalar(f"SELECT count(*) FROM {KEYS}") == 0 and self._scalar(
             f"SELECT EXISTS (SELECT 1 FROM {EVENTS})"
         ):
