@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install dev lint typecheck imports unit browser bench clean
+.PHONY: demo test install dev lint typecheck imports unit browser java bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ typecheck: $(VENV)/.dev-installed
 imports: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 
-unit: $(VENV)/.dev-installed browser
+unit: $(VENV)/.dev-installed browser java
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 ## make browser: Debian's Chromium (browser tests) and poppler-utils, when missing
@@ -46,6 +46,11 @@ browser:
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@command -v pdftoppm >/dev/null 2>&1 || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; }
+
+## make java: a Java runtime for the Spark engine tests (Debian's default JRE), when missing
+java:
+	@command -v java >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
 
 bench: $(VENV)/.dev-installed
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f; done
