@@ -10,7 +10,7 @@ import pytest
 from keepwell.success.evaluate import evaluate_rules
 from keepwell.success.plans import attainment, default_plans_text, parse_plan_templates, progress
 from keepwell.success.playbooks import default_playbooks_text, parse_playbooks
-from keepwell.success.rules import default_rules_text, parse_rules, render_reason
+from keepwell.success.rules import campaign_name, default_rules_text, parse_rules, render_reason
 
 PLAYBOOKS = """\
 version: 1
@@ -112,3 +112,21 @@ def test_plan_progress_formula() -> None:
     assert progress([0.5, 1.0], 1, 4) == pytest.approx(100 * (0.75 + 0.25) / 2)
     assert progress([], 2, 2) == 100.0
     assert progress([], 0, 0) is None
+
+
+def test_tech_touch_campaign_periods() -> None:
+    playbooks = parse_playbooks(PLAYBOOKS, "playbooks.yaml")
+    text = """\
+rules:
+  - name: nudge
+    when: arr > 0
+    tech_touch: {role: admin, template: adoption_tip, campaign: "tip-{quarter}"}
+  - name: bad
+    when: arr > 0
+    tech_touch: {role: admin, template: adoption_tip, campaign: "tip-{name}"}
+"""
+    rules = parse_rules(text, playbooks, "r.yaml")
+    (nudge,) = rules.rules
+    assert nudge.tech_touch is not None
+    assert campaign_name(nudge.tech_touch, date(2026, 10, 31)) == "tip-2026q4"
+    assert rules.problems[0].startswith("r.yaml line 7: campaign 'tip-{name}': only {year}")

@@ -29,7 +29,13 @@ from keepwell.success.models import CycleLease, CycleRun
 from keepwell.success.playbooks import PLAYBOOKS_FILE, Playbooks, default_playbooks_text
 from keepwell.success.playbooks import parse_playbooks as _parse_playbooks
 from keepwell.success.rows import rule_rows
-from keepwell.success.rules import RULES_FILE, RuleSet, default_rules_text, parse_rules
+from keepwell.success.rules import (
+    RULES_FILE,
+    RuleSet,
+    campaign_name,
+    default_rules_text,
+    parse_rules,
+)
 
 LEASE = "cycle"
 LEASE_TTL = timedelta(minutes=30)
@@ -191,7 +197,7 @@ def _act(
             with transaction(workspace.engine) as session:
                 report.tech_touch_emails += notify_service.send_tech_touch(
                     session, account_id=match.account_id, role=tech.role,
-                    template=tech.template, campaign=tech.campaign, as_of=as_of,
+                    template=tech.template, campaign=campaign_name(tech, as_of), as_of=as_of,
                 )  # fmt: skip
 
 

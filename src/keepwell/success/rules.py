@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from importlib.resources import files
 from typing import Any
@@ -226,13 +227,37 @@ def _column(raw: Any) -> str:
     return value
 
 
+#: Placeholders a tech-touch campaign name may hold, so that a contact can get the
+#: same campaign again in another period (notify sends each campaign once per contact).
+CAMPAIGN_FIELDS = ("year", "quarter", "month")
+
+
 def _tech_touch(reader: Reader, node: yaml.Node) -> TechTouch:
     keys = reader.mapping(node, "tech_touch", ["role", "template", "campaign"], [])
+    campaign = reader.value(keys["campaign"], "campaign", text)
+    try:
+        names = {name for _l, name, _s, _c in string.Formatter().parse(campaign) if name}
+    except ValueError as exc:
+        raise reader.fail(keys["campaign"], f"campaign: {exc}") from exc
+    if not names <= set(CAMPAIGN_FIELDS):
+        raise reader.fail(
+            keys["campaign"],
+            f"campaign {campaign!r}: only {{year}}, {{quarter}} and {{month}} can be filled in",
+        )
     return TechTouch(
         role=reader.value(keys["role"], "role", identifier),
         template=reader.value(keys["template"], "template", text),
-        campaign=reader.value(keys["campaign"], "campaign", text),
+        campaign=campaign,
     )
+
+
+def campaign_name(tech: TechTouch, as_of: date) -> str:
+    """The campaign with its period filled in, e.g. ``renewal-{year}`` → ``renewal-2026``;
+    quarter is ``2026q4``, month ``2026-10``."""
+    return tech.campaign.format(
+        year=f"{as_of:%Y}", quarter=f"{as_of:%Y}q{(as_of.month - 1) // 3 + 1}",
+        month=f"{as_of:%Y-%m}",
+    )  # fmt: skip
 
 
 def _check_template(reader: Reader, node: yaml.Node, template: str) -> None:
