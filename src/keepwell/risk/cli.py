@@ -33,12 +33,18 @@ def train(
     as_of: AsOf = None,
     horizon: Annotated[int, typer.Option(help="Days after each snapshot to watch.")] = 180,
     calibration: Annotated[str, typer.Option(help="sigmoid or isotonic.")] = "sigmoid",
+    first: Annotated[
+        str | None, typer.Option("--from", help="First snapshot month (YYYY-MM).")
+    ] = None,
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """Train the churn model on monthly snapshots up to --as-of and store it (versioned)."""
     ws = workspace()
     try:
-        card = service.train_model(ws, parse_day(as_of), horizon, calibration=calibration)
+        start = parse_day(f"{first}-01") if first else None
+        card = service.train_model(
+            ws, parse_day(as_of), horizon, calibration=calibration, first=start
+        )
     finally:
         ws.close()
     if fmt is OutputFormat.JSON:

@@ -70,6 +70,20 @@ PHRASES: dict[str, Callable[[float], str]] = {
     "active_users_30d_change_3m": lambda v: (
         f"{abs(v):.0f} {'fewer' if v < 0 else 'more'} active users than 3 months ago"
     ),
+    "events_30d_change_3m": lambda v: (
+        f"{abs(v):,.0f} {'fewer' if v < 0 else 'more'} events in 30 days than 3 months ago"
+    ),
+    "license_utilization_change_3m": lambda v: (
+        f"seat utilization {'down' if v < 0 else 'up'} {abs(v) * 100:.0f} points in 3 months"
+    ),
+    "nps_180d_change_3m": lambda v: (
+        f"NPS {'down' if v < 0 else 'up'} {abs(v):.0f} points in 3 months"
+    ),
+    "mrr_change_3m": lambda v: f"MRR {'down' if v < 0 else 'up'} {abs(v):,.0f} in 3 months",
+    "days_to_known_renewal": _days("renewal in {n} days"),
+    "days_in_stage": _days("{n} days in the current journey stage"),
+    "products": _days("{n} products"),
+    "open_ended_share": lambda v: f"{v:.0%} of MRR month to month",
     "share_of_wallet": lambda v: f"share of wallet {v:.0%}",
     "arr": lambda v: f"ARR {v:,.0f}",
     "mrr": lambda v: f"MRR {v:,.0f}",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from keepwell.contract import service as contract_service
 from keepwell.core import periods
-from keepwell.core.errors import InputError
+from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.revenue import service as revenue_service
@@ -165,8 +165,42 @@ def predict_risk(
     }
 
 
+def account_risk(
+    workspace: Workspace, account_id: str, as_of: date | None = None
+) -> dict[str, Any]:
+    """The stored prediction of ``account_id``: the latest health snapshot on or before
+    ``as_of`` (latest of all when None) with its churn probability, ARR at risk and
+    drivers. :class:`NotFoundError` when that snapshot has no prediction."""
+    snapshot = health_service.explain_account(workspace, account_id, as_of)
+    if snapshot.get("risk") is None:
+        raise NotFoundError(
+            f"no churn prediction for account {account_id!r} in the snapshot of "
+            f"{snapshot['as_of']}",
+            hint="run `keepwell risk predict --as-of DAY`",
+        )
+    return {
+        "account_id": account_id,
+        "as_of": snapshot["as_of"],
+        "health_score": snapshot["score"],
+        "band": snapshot["band"],
+        **snapshot["risk"],
+    }
+
+
+def _owned_by(workspace: Workspace, owner: str) -> set[str]:
+    accounts = _accounts(workspace)
+    if "owner" not in accounts:
+        return set()
+    return set(accounts.loc[accounts["owner"] == owner, "account_id"].astype(str))
+
+
 def renewal_forecast(
-    workspace: Workspace, as_of: date, within_days: int = 120, *, version: int | None = None
+    workspace: Workspace,
+    as_of: date,
+    within_days: int = 120,
+    *,
+    version: int | None = None,
+    owner: str | None = None,
 ) -> dict[str, Any]:
     """Renewals in (as_of, as_of + within]: expected renewed ARR = Σ (1 − p) x ARR per
     bucket (see :mod:`keepwell.risk.forecast`); and the forecast made as of
@@ -191,6 +225,10 @@ def renewal_forecast(
         revenue_service.past_renewals(workspace, then_day + timedelta(days=1), as_of, book=book),
         then,
     )
+    if owner is not None:
+        mine = _owned_by(workspace, owner)
+        upcoming = [ln for ln in upcoming if ln["account_id"] in mine]
+        past = [ln for ln in past if ln["account_id"] in mine]
     return {
         "as_of": as_of,
         "within_days": within_days,

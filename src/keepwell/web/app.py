@@ -23,6 +23,7 @@ from keepwell.ingest import api as ingest_api
 from keepwell.ingest.writer import EventWriter
 from keepwell.notify import api as notify_api
 from keepwell.revenue import api as revenue_api
+from keepwell.risk import api as risk_api
 from keepwell.success import api as success_api
 from keepwell.web import accounts as accounts_api
 from keepwell.web.audit import install_audit
@@ -87,4 +88,5 @@ def _routes(app: FastAPI) -> None:
     app.include_router(contract_api.imports, dependencies=[Depends(require_manager)])
     app.include_router(revenue_api.router, dependencies=signed_in)
     app.include_router(health_api.router, dependencies=signed_in)
+    app.include_router(risk_api.router, dependencies=signed_in)
     app.include_router(success_api.router, dependencies=signed_in)

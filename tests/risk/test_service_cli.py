@@ -1,0 +1,165 @@
+"""The risk slice end to end on a synthetic company with a known signal (SQLite): train
+through the CLI, evaluate, predict (stored with the health snapshot and shown by
+``keepwell health show``), forecast renewals, score prospects, profile the ICP, and the
+HTTP routes with their owner scope."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from keepwell.cli import app
+from keepwell.core.settings import get_settings
+from keepwell.core.workspace import Workspace
+from keepwell.risk import service
+from keepwell.risk.store import models_dir
+from tests.cli_runner import run_cli
+from tests.conftest import make_workspace
+from tests.risk.company import END, FIRST_MONTH, account_id, churn_day, is_doomed, load_company
+from tests.web.helpers import add_user, client, make_app
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    ws = make_workspace(tmp_path_factory.mktemp("risk") / "ws")
+    load_company(ws)
+    yield ws
+    ws.close()
+
+
+def cli(ws: Workspace, *args: str) -> Any:
+    """``keepwell ARGS --format json`` on ``ws``; the parsed output."""
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app, [*args, "--format", "json"], env={"KEEPWELL_HOME": str(ws.root)}
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def card(company: Workspace) -> dict[str, Any]:
+    return dict(cli(company, "risk", "train", "--as-of", END.isoformat(), "--from", FIRST_MONTH))
+
+
+def test_training_is_point_in_time_versioned_and_finds_the_signal(
+    company: Workspace, card: dict[str, Any]
+) -> None:
+    assert card["version"] == 1
+    assert (models_dir(company.root) / "v1" / "model.joblib").is_file()
+    assert "days_since_cancelled_on" in card["excluded_features"]  # the planted leak
+    assert not any("cancelled" in f for f in card["features"])
+    last_outcome = card["data_window"]["last_outcome_day"]
+    assert last_outcome <= END.isoformat()
+    assert max(card["split"]["test"]) <= (END - timedelta(days=180)).isoformat()
+    model, health = card["metrics"]["model"], card["metrics"]["health_score"]
+    assert model["roc_auc"] > 0.9
+    assert model["rows"] == health["rows"]  # the same test rows
+    assert 0 <= model["ece"] < 0.15
+
+
+def test_evaluate_reports_model_and_health_score(company: Workspace, card: dict[str, Any]) -> None:
+    result = cli(company, "risk", "evaluate")
+    assert result["version"] == card["version"]
+    assert set(result["metrics"]) == {"model", "health_score"}
+    metrics = result["metrics"]["model"]
+    for key in ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift", "calibration"):
+        assert metrics[key] is not None
+    assert sum(b["rows"] for b in metrics["calibration"]) == metrics["rows"]
+
+
+def test_predictions_are_stored_with_the_snapshot_and_shown(
+    company: Workspace, card: dict[str, Any]
+) -> None:
+    result = cli(company, "risk", "predict", "--as-of", END.isoformat())
+    rows = {r["account_id"]: r for r in result["predictions"]}
+    assert result["stored"] == result["accounts"] == len(rows)
+    assert result["arr_at_risk"] == pytest.approx(
+        sum(r["churn_probability"] * r["arr"] for r in rows.values())
+    )
+    fading = [
+        account_id(i)
+        for i in range(72)
+        if is_doomed(i) and timedelta(0) < (churn_day(i) or END) - END <= timedelta(days=75)
+    ]
+    healthy = [account_id(i) for i in range(72) if not is_doomed(i) and account_id(i) in rows]
+    assert fading
+    assert min(rows[a]["churn_probability"] for a in fading) > max(
+        rows[a]["churn_probability"] for a in healthy
+    )
+    drivers = rows[fading[0]]["risk_drivers"]
+    assert drivers
+    assert all(d["contribution"] > 0 and d["text"] for d in drivers)
+
+    shown = cli(company, "health", "show", fading[0], "--as-of", END.isoformat())
+    assert shown["risk"]["churn_probability"] == pytest.approx(rows[fading[0]]["churn_probability"])
+    assert shown["risk"]["drivers"] == drivers
+
+
+def test_renewal_forecast_now_and_against_the_past(
+    company: Workspace, card: dict[str, Any]
+) -> None:
+    result = cli(company, "risk", "forecast", "--within", "120", "--as-of", END.isoformat())
+    lines = result["upcoming"]["lines"]
+    assert lines
+    assert sum(b["arr"] for b in result["upcoming"]["buckets"]) == pytest.approx(
+        sum(ln["arr"] for ln in lines)
+    )
+    for line in lines:
+        assert line["expected_arr"] == pytest.approx((1 - line["churn_probability"]) * line["arr"])
+    past = result["past"]
+    assert past["forecast_as_of"] == (END - timedelta(days=120)).isoformat()
+    churned = [ln for ln in past["lines"] if ln["outcome"] == "churned"]
+    assert churned
+    assert all(ln["actual_arr"] == 0 for ln in churned)
+    at_risk = {b["bucket"]: b for b in past["buckets"]}["at risk"]
+    assert at_risk["lines"] >= 1
+
+
+def test_prospects_and_ideal_customer_profile(company: Workspace) -> None:
+    prospects = cli(company, "prospects", "score", "--as-of", END.isoformat())
+    scores = {p["account_id"]: p for p in prospects["prospects"]}
+    assert set(scores) == {"P0", "P1", "P2", "P3"}
+    assert scores["P1"]["fit_score"] > scores["P0"]["fit_score"]  # Software beats Retail
+    assert all(p["explanation"] for p in scores.values())
+    icp = cli(company, "icp", "--as-of", END.isoformat())
+    industry = {g["group"]: g for g in icp["groups"] if g["dimension"] == "industry"}
+    assert industry["Software"]["logo_churn"] < industry["Retail"]["logo_churn"]
+    assert industry["Software"]["nrr"] > industry["Retail"]["nrr"]
+    assert all(g["small"] == (g["accounts"] < 30) for g in icp["groups"])
+
+
+def test_http_routes_respect_the_owner_scope(company: Workspace, card: dict[str, Any]) -> None:
+    service.predict_risk(company, END)
+    ann = client(make_app(company), add_user(company, "ann@example.com", "csm"))
+    mine, theirs = account_id(2), account_id(1)  # owners alternate ann, bob
+    risk = ann.get(f"/api/v1/accounts/{mine}/risk")
+    assert risk.status_code == 200, risk.text
+    assert 0 <= risk.json()["churn_probability"] <= 1
+    assert ann.get(f"/api/v1/accounts/{theirs}/risk").status_code == 404
+    forecast = ann.get("/api/v1/risk/forecast", params={"within": 120, "as_of": END.isoformat()})
+    assert forecast.status_code == 200, forecast.text
+    accounts = {ln["account_id"] for ln in forecast.json()["upcoming"]["lines"]}
+    assert accounts
+    assert all(int(a[1:]) % 2 == 0 for a in accounts)
+    assert ann.get("/api/v1/risk/model").json()["version"] >= 1
+
+
+def test_commands_explain_a_missing_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_workspace(tmp_path / "empty").close()
+    result = run_cli(["risk", "evaluate"], tmp_path / "empty", capsys, monkeypatch)
+    assert result.code == 2
+    assert "no churn model" in result.err
+    assert "keepwell risk train" in result.err
+    assert "Traceback" not in result.err
