@@ -6,13 +6,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from keepwell.contract import queries
 from keepwell.success import service as success_service
+from keepwell.web.account_view import account_usage
 from tests.conftest import make_workspace
 from tests.web.helpers import client, make_app
 from tests.web.pages_helpers import (
@@ -172,3 +174,11 @@ def test_a_restricted_csm_cannot_act_on_another_books_cta(app: FastAPI) -> None:
     ann = sign_in(app, "ann@example.com")
     form = {"csrf_token": csrf_of(ann.get("/accounts/A1").text), "cta_id": "4"}
     assert ann.post("/work/cta/4/close", data=form).status_code == 404
+
+
+def test_account_360_usage_query_matches_the_contract_query(app: FastAPI) -> None:
+    ws = app.state.workspace
+    first, last = date(2020, 1, 1), date(2100, 1, 1)
+    fast = account_usage(ws, app.state.analytics_lock, "A1", first, last)
+    assert fast
+    assert fast == queries.account_usage(ws.analytics(), "A1", first, last)

@@ -11,6 +11,7 @@ from typing import Any
 
 from keepwell.contract import queries
 from keepwell.core.errors import NotFoundError
+from keepwell.core.warehouse import DELTA, ROLLUP
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.health.history import score_history
@@ -67,11 +68,32 @@ def key_people_left(contacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _usage(workspace: Workspace, lock: threading.Lock, account_id: str, as_of: date) -> Any:
+#: One account's daily usage per event, from the rollup and its pending delta (summed
+#: by key, like ``AnalyticsStore.rollup``): the same rows as ``queries.account_usage``,
+#: as one parameterised DuckDB query (no expression compilation per page view).
+USAGE_SQL = f"""
+SELECT day, event, CAST(sum("count") AS BIGINT) AS "count", count(DISTINCT user_id) AS users
+FROM (SELECT day, account_id, user_id, event, "count" FROM {ROLLUP}
+      UNION ALL SELECT day, account_id, user_id, event, "count" FROM {DELTA}) AS r
+WHERE account_id = $account AND day >= $first AND day <= $last
+GROUP BY day, event ORDER BY day, event
+"""
+
+
+def account_usage(
+    workspace: Workspace, lock: threading.Lock, account_id: str, first: date, last: date
+) -> list[dict[str, Any]]:
+    """Events and distinct users of ``account_id`` per day and event in [first, last]."""
+    params = {"account": account_id, "first": first, "last": last}
     with lock:
-        return queries.account_usage(
-            workspace.analytics(), account_id, as_of - timedelta(days=USAGE_DAYS), as_of
-        )
+        raw = workspace.analytics().con.con
+        cursor = raw.execute(USAGE_SQL, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _usage(workspace: Workspace, lock: threading.Lock, account_id: str, as_of: date) -> Any:
+    return account_usage(workspace, lock, account_id, as_of - timedelta(days=USAGE_DAYS), as_of)
 
 
 def account_view(
