@@ -174,7 +174,11 @@ def build_directory(workspace: Workspace, as_of: date) -> Directory:
             }
         )
     rows.sort(key=lambda row: (row["name"].lower(), row["account_id"]))
-    return Directory(as_of, snapshot, rows, {row["account_id"]: row for row in rows})
+    built = Directory(as_of, snapshot, rows, {row["account_id"]: row for row in rows})
+    for sort in SORTS:  # sorted once here, not by the first page that asks
+        built.ordered(sort)
+    built.options(None)
+    return built
 
 
 def _latest_health(workspace: Workspace, as_of: date) -> tuple[date | None, dict[str, Any]]:
@@ -237,7 +241,7 @@ def _sort_key(sort: str) -> Any:
     if sort == "name":
         return lambda r: (r["name"].lower(), r["account_id"])
     if sort in ("arr", "score"):
-        return lambda r: (r[sort] is None, r[sort] or 0, r["account_id"])
+        return lambda r: (r[sort] is None, float(r[sort] or 0), r["account_id"])
     if sort == "renewal":
         return lambda r: (r["next_renewal"] is None, r["next_renewal"] or date.max)
     return lambda r: ((r[sort] or "").lower(), r["name"].lower())
@@ -246,14 +250,22 @@ def _sort_key(sort: str) -> Any:
 def search(d: Directory, scope: str | None, f: Filters) -> list[dict[str, Any]]:
     """Every row visible to ``scope`` matching ``f``, sorted (ties: name, then id)."""
     until = d.as_of + timedelta(days=f.renewal_days) if f.renewal_days else None
-    rows = d.ordered(f.sort if f.sort in SORTS else "name")
-    if f.descending:
-        rows = rows[::-1]
+    sort = f.sort if f.sort in SORTS else "name"
     checks = _checks(f, scope, until)
+    if not checks:  # every row: the kept order
+        rows = d.ordered(sort)
+        return rows[::-1] if f.descending else list(rows)
+    # Filter in the stored order (rows side by side in memory), then sort the matches.
     if len(checks) == 1:
         check = checks[0]
-        return [r for r in rows if check(r)]
-    return [r for r in rows if all(c(r) for c in checks)] if checks else list(rows)
+        found = [r for r in d.rows if check(r)]
+    else:
+        found = [r for r in d.rows if all(c(r) for c in checks)]
+    if sort != "name":
+        found.sort(key=_sort_key(sort))
+    if f.descending:
+        found.reverse()
+    return found
 
 
 def page_of(rows: list[dict[str, Any]], f: Filters) -> tuple[list[dict[str, Any]], Filters, int]:
