@@ -109,7 +109,9 @@ def bars(
         for i, (name, values) in enumerate(series.items())
     ]
     mode = "stack" if stacked else "group"
-    return figure(chart_id, data, layout(title, x_title, y_title, barmode=mode))
+    lay = layout(title, x_title, y_title, barmode=mode)
+    lay["xaxis"]["type"] = "category"
+    return figure(chart_id, data, lay)
 
 
 def waterfall(
@@ -161,7 +163,7 @@ def heatmap(
             "z": z,
             "zmin": 0,
             "zmax": 1,
-            "colorscale": "Blues",
+            "colorscale": [[0, "#fdecec"], [0.5, "#f6e3a1"], [0.8, "#9fc0f2"], [1, "#2458d6"]],
             "hovertemplate": "%{y}, month %{x}: %{z:.0%}<extra></extra>",
             "colorbar": {"tickformat": ".0%"},
         }
