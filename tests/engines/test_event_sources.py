@@ -16,6 +16,7 @@ from keepwell.core.errors import ConfigurationError, InputError
 from keepwell.core.event_sources import (
     EventSource,
     SourceKind,
+    load_event_source,
     parse_event_source,
     refresh_rollup,
     rollup_expr,
@@ -60,6 +61,20 @@ def test_config_block_is_parsed_and_checked() -> None:
         parse_event_source({"source": "s3://bucket/x"})
     with pytest.raises(ConfigurationError, match="unknown contract column"):
         parse_event_source({"source": "table:e", "columns": {"org": "org_id"}})
+
+
+def test_the_workspace_config_declares_the_source(tmp_path: Path) -> None:
+    config = tmp_path / "keepwell.yaml"
+    config.write_text("version: 1\n")
+    assert load_event_source(config) is None
+    config.write_text(
+        "version: 1\nevents:\n  source: table:raw_events\n"
+        "  columns: {timestamp: ts, account_id: org_id}\n"
+    )
+    source = load_event_source(config)
+    assert source == EventSource(
+        SourceKind.TABLE, "raw_events", {"timestamp": "ts", "account_id": "org_id"}
+    )
 
 
 def test_parquet_source_rollup_is_maintained_incrementally_by_day(tmp_path: Path) -> None:

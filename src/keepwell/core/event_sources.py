@@ -22,10 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import yaml
 
 from keepwell.core.engines import EngineKind, engine_kind, has_table
 from keepwell.core.errors import ConfigurationError, InputError, StoreError
@@ -74,6 +76,21 @@ def parse_event_source(raw: Mapping[str, Any]) -> EventSource:
             hint=f"contract columns: {', '.join((*REQUIRED, *OPTIONAL))}",
         )
     return EventSource(SourceKind(kind), location, columns)
+
+
+def load_event_source(config: Path) -> EventSource | None:
+    """The ``events`` block of the workspace configuration file ``config``
+    (``keepwell.yaml``), or None when it declares no event source."""
+    try:
+        raw = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"cannot read {config}: {exc}") from exc
+    block = raw.get("events") if isinstance(raw, dict) else None
+    if block is None:
+        return None
+    if not isinstance(block, dict):
+        raise ConfigurationError(f"{config}: events must be a mapping with source and columns")
+    return parse_event_source(block)
 
 
 def _read(backend: Any, source: EventSource) -> ir.Table:
