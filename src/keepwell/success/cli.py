@@ -46,7 +46,7 @@ def _report(report: CycleReport, fmt: OutputFormat) -> None:
         print_json(asdict(report))
         return
     rows = [{"step": k, "value": v} for k, v in asdict(report).items()
-            if k not in ("problems", "opened_ids", "ran")]  # fmt: skip
+            if k not in ("problems", "opened_ids")]  # fmt: skip
     print_rows(rows, fmt, title=f"Cycle as of {report.as_of.isoformat()}")
 
 

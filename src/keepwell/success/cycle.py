@@ -48,7 +48,6 @@ class CycleReport:
     matches; ``problems`` name the file and line of every rule or playbook left out."""
 
     as_of: date
-    ran: bool = True
     accounts: int = 0
     rules: int = 0
     matches: int = 0
