@@ -122,7 +122,9 @@ def run_cycle(
     tasks and notifications), send tech-touch email, deliver due notifications.
 
     Waits up to ``wait_seconds`` for another process's cycle to finish; then runs.
-    Without ``deliver`` the notifications stay queued (for ``keepwell worker``).
+    Without ``deliver`` the notifications stay queued (for ``keepwell worker``). The
+    workspace's stores are closed at the end (they reopen lazily), so that the next
+    lease holder can open the analytics file.
     Re-running changes nothing that already happened (unique keys in the store).
     """
     holder = holder or new_holder()
