@@ -89,3 +89,13 @@ def test_predictions_use_the_training_categories() -> None:
     p = result.model.predict_proba(x)
     assert p[0] > p[1]
     assert result.model.contributions(x).shape == (2, len(result.model.features_))
+
+
+def test_isotonic_calibration_is_an_option_and_unknown_ones_are_refused() -> None:
+    rows = signal_rows(accounts=300, months=18, seed=3)
+    result = train_churn_model(build_features(rows), horizon_days=60, calibration="isotonic")
+    p = result.model.predict_proba(result.model.prepare(rows.head(50)))
+    assert ((p >= 0) & (p <= 1)).all()
+    assert "isotonic" in result.card["algorithm"]
+    with pytest.raises(InputError, match="calibration 'platt' is unknown"):
+        train_churn_model(build_features(rows), horizon_days=60, calibration="platt")

@@ -83,13 +83,16 @@ class FeatureSet:
 
 def _is_date(values: pd.Series) -> bool:
     """Dates, or text that is all ISO dates (a custom attribute such as ``2025-03-01``)."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
     sample = values.dropna()
     if len(sample) == 0:
         return False
     if all(isinstance(v, date) for v in sample.head(50)):
         return True
-    text = sample.astype(str)
-    return bool(text.str.fullmatch(_ISO_DATE).all())
+    if not sample.head(50).astype(str).str.fullmatch(_ISO_DATE).all():
+        return False
+    return bool(sample.astype(str).str.fullmatch(_ISO_DATE).all())
 
 
 def _is_number(values: pd.Series) -> bool:
@@ -118,6 +121,8 @@ def _convert(
             feature = f"days_since_{name}"
             columns[feature] = (snapshot - when).dt.days.astype(float)
             known_at[feature] = when
+        elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            columns[name] = values.astype(float)
         elif _is_number(values):
             columns[name] = pd.to_numeric(values.map(_float), errors="coerce").astype(float)
         else:
@@ -145,7 +150,9 @@ def _lags(frame: pd.DataFrame) -> dict[str, pd.Series]:
     keys = pd.DataFrame(
         {
             "account_id": frame["account_id"].to_numpy(),
-            "lag_day": [shift_months(d, -LAG_MONTHS) for d in frame["snapshot"]],
+            "lag_day": frame["snapshot"].map(
+                {d: shift_months(d, -LAG_MONTHS) for d in frame["snapshot"].unique()}
+            ),
         }
     )
     merged = keys.merge(earlier, on=["account_id", "lag_day"], how="left")

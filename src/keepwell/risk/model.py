@@ -139,13 +139,13 @@ class ChurnModel:
 
     def __init__(
         self,
-        n_estimators: int = 600,
-        learning_rate: float = 0.03,
+        n_estimators: int = 500,
+        learning_rate: float = 0.05,
         num_leaves: int = 7,
         min_child_samples: int = 80,
         calibration: str = "sigmoid",
         seed: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
         stack_column: str | None = "health_score",
     ) -> None:
         self.params: dict[str, Any] = {
@@ -156,12 +156,13 @@ class ChurnModel:
             "subsample": 0.8,
             "subsample_freq": 1,
             "colsample_bytree": 0.5,
+            "max_bin": 63,
             "reg_lambda": 1.0,
             "random_state": seed,
             "n_jobs": n_jobs,
             "verbose": -1,
         }
-        self.calibration = calibration
+        self.calibration = Calibrator(calibration).method  # refuses an unknown method now
         self.stack_column = stack_column
 
     def fit(

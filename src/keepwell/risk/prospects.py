@@ -35,7 +35,7 @@ PARAMS: dict[str, Any] = {
     "min_child_samples": 10,
     "reg_lambda": 1.0,
     "random_state": 0,
-    "n_jobs": 2,
+    "n_jobs": 1,
     "verbose": -1,
 }
 

@@ -194,6 +194,13 @@ def _owned_by(workspace: Workspace, owner: str) -> set[str]:
     return set(accounts.loc[accounts["owner"] == owner, "account_id"].astype(str))
 
 
+def _probabilities(workspace: Workspace, day: date, version: int | None) -> dict[str, float]:
+    return {
+        r["account_id"]: r["churn_probability"]
+        for r in predictions(workspace, day, version=version)
+    }
+
+
 def renewal_forecast(
     workspace: Workspace,
     as_of: date,
@@ -209,21 +216,14 @@ def renewal_forecast(
     if within_days < 1:
         raise InputError(f"--within must be at least 1 day, got {within_days}")
     book = revenue_service.load_book(workspace)
-    now = {
-        r["account_id"]: r["churn_probability"]
-        for r in predictions(workspace, as_of, version=version)
-    }
     upcoming = forecast.forecast_lines(
-        revenue_service.upcoming_renewals(workspace, as_of, within_days, book=book), now
+        revenue_service.upcoming_renewals(workspace, as_of, within_days, book=book),
+        _probabilities(workspace, as_of, version),
     )
     then_day = as_of - timedelta(days=within_days)
-    then = {
-        r["account_id"]: r["churn_probability"]
-        for r in predictions(workspace, then_day, version=version)
-    }
     past = forecast.with_outcomes(
         revenue_service.past_renewals(workspace, then_day + timedelta(days=1), as_of, book=book),
-        then,
+        _probabilities(workspace, then_day, version),
     )
     if owner is not None:
         mine = _owned_by(workspace, owner)

@@ -1,0 +1,122 @@
+"""Churn-model benchmark: train on 50,000 accounts x 24 monthly snapshots (1.2 million
+rows) through the same code path as ``keepwell risk train`` (issue 7: under 2 minutes
+on the 2-core machine).
+
+Computing 24 point-in-time health snapshots of a 50,000-account company is the health
+slice's job (see ``bench_health.py``: one scoring run of 50,000 accounts); this
+benchmark starts from the snapshot rows those runs produce. The rows are generated with
+the columns the health slice gives (every measure, firmographics, custom attributes,
+segment, stage, health score), the contract features and a label with a known signal;
+then :func:`keepwell.risk.features.build_features` (conversion, 3-month trends, leakage
+guard) and :func:`keepwell.risk.training.train_churn_model` (time split, LightGBM,
+calibration, held-out metrics of the model and of the health score) run as in the
+service. Prints the time of each step, the held-out ROC AUC, the peak memory (RSS) and
+the load average of the machine (it is shared).
+
+    .venv/bin/python bench/bench_risk.py [--accounts 50000] [--months 24] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from keepwell.core import periods
+from keepwell.risk.features import build_features, shift_months
+from keepwell.risk.training import train_churn_model
+
+FIRST = date(2024, 1, 31)
+HORIZON = 180
+MEASURES = (
+    "active_users_7d", "active_users_30d", "events_30d", "license_utilization",
+    "events_trend_30d", "active_users_trend_30d", "usage_slope_90d",
+    "logins_per_active_user_week", "feature_breadth_30d", "days_since_last_activity",
+    "users_added_quarter", "users_removed_quarter", "has_sponsor", "has_champion",
+    "key_contact_left_90d", "days_since_meeting", "days_since_business_review",
+    "open_urgent_tickets", "ticket_volume_trend", "csat_90d", "nps_180d", "nps_change_90d",
+    "max_days_past_due", "late_share_180d", "late_share_change", "mrr_change_90d",
+    "share_of_wallet", "tenure_days", "days_in_stage", "auto_renew_share",
+    "open_ended_share", "products", "days_to_known_renewal", "licensed_seats",
+)  # fmt: skip
+CATEGORIES = {
+    "industry": ["Software", "Retail", "Health", "Finance", "Education", "Energy"],
+    "country": ["US", "DE", "FR", "GB", "JP", "BR", "IN"],
+    "plan_tier": ["starter", "growth", "enterprise"],
+    "segment": ["tech-touch", "mid-touch", "high-touch"],
+    "stage": ["onboarding", "adoption", "renewal"],
+}
+
+
+def snapshot_rows(accounts: int, months: int, seed: int) -> pd.DataFrame:
+    """``accounts`` x ``months`` rows shaped like the service's training rows. Churn
+    (within 180 days) follows a latent risk seen through usage, sponsor, late payments
+    and the health score, with noise."""
+    rng = np.random.default_rng(seed)
+    n = accounts * months
+    days = [periods.month_end(shift_months(FIRST, k)) for k in range(months)]
+    risk = np.repeat(rng.normal(size=accounts), months) + 0.5 * rng.normal(size=n)
+    data: dict[str, object] = {
+        "account_id": np.repeat([f"A{i:06d}" for i in range(accounts)], months),
+        "snapshot": np.tile(np.array(days, dtype=object), accounts),
+        "employees": np.repeat(rng.integers(5, 5000, size=accounts), months).astype(float),
+        "mrr": np.repeat(rng.gamma(2, 500, size=accounts), months),
+    }
+    data["arr"] = 12 * np.asarray(data["mrr"])
+    for name in MEASURES:
+        data[name] = rng.normal(size=n)
+    data["events_trend_30d"] = -0.3 * risk + rng.normal(scale=0.5, size=n)
+    data["has_sponsor"] = (rng.random(n) > 0.3 + 0.2 * (risk > 1)).astype(float)
+    data["late_share_180d"] = np.clip(0.1 + 0.1 * risk + rng.normal(scale=0.1, size=n), 0, 1)
+    data["health_score"] = np.clip(60 - 12 * risk + rng.normal(scale=15, size=n), 0, 100)
+    for name, values in CATEGORIES.items():
+        data[name] = np.repeat(rng.choice(values, size=accounts), months)
+    p = 1 / (1 + np.exp(-(-2.6 + 1.2 * risk)))
+    label = (rng.random(n) < p).astype(float)
+    data["label"] = label
+    data["churned"] = label * (rng.random(n) < 0.7)
+    return pd.DataFrame(data)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=50_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    rows = snapshot_rows(args.accounts, args.months, args.seed)
+    generated = time.perf_counter()
+    features = build_features(rows)
+    built = time.perf_counter()
+    result = train_churn_model(features, HORIZON)
+    trained = time.perf_counter()
+    m, h = result.card["metrics"]["model"], result.card["metrics"]["health_score"]
+    print(f"rows {len(rows):,} ({args.accounts:,} accounts x {args.months} snapshots), "
+          f"{len(features.features)} features")  # fmt: skip
+    print(f"generate rows        {generated - started:7.1f} s  (not part of training)")
+    print(f"build features       {built - generated:7.1f} s")
+    print(f"train + evaluate     {trained - built:7.1f} s  "
+          f"(best iteration {result.card['params']['best_iteration']})")  # fmt: skip
+    print(f"training total       {trained - generated:7.1f} s  (goal < 120 s)")
+    print(f"held-out ROC AUC     model {m['roc_auc']:.3f}, health score {h['roc_auc']:.3f}; "
+          f"ECE {m['ece']:.4f}")  # fmt: skip
+    print(f"peak memory (RSS)    {_peak_mb():7.0f} MB")
+    print(f"load average         before {load_before[0]:.2f} / after {os.getloadavg()[0]:.2f} "
+          f"(1 min), {os.cpu_count()} cores")  # fmt: skip
+    return 0 if trained - generated < 120 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
