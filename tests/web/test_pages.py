@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from keepwell.contract import queries
+from keepwell.revenue.pages import bridge_chart
 from keepwell.success import service as success_service
 from keepwell.web.account_view import account_usage
 from tests.conftest import make_workspace
@@ -182,3 +183,10 @@ def test_account_360_usage_query_matches_the_contract_query(app: FastAPI) -> Non
     fast = account_usage(ws, app.state.analytics_lock, "A1", first, last)
     assert fast
     assert fast == queries.account_usage(ws.analytics(), "A1", first, last)
+
+
+def test_bridge_steps_add_up_to_the_ending_mrr() -> None:
+    month = {"month": "2026-01", "starting_mrr": 100, "new": 10, "reactivation": 0,
+             "expansion": 5, "contraction": -3, "churn": -20, "ending_mrr": 92}  # fmt: skip
+    steps = bridge_chart(month)["figure"]["data"][0]
+    assert steps["y"][0] + sum(steps["y"][1:-1]) == steps["y"][-1]

@@ -25,13 +25,8 @@ from keepwell.web.risk_view import renewal_forecast
 router = APIRouter(include_in_schema=False)
 User = Annotated[PageUser, Depends(page_user)]
 AsOf = Annotated[date | None, Query()]
-MOVEMENT_STEPS = (
-    ("new", 1),
-    ("reactivation", 1),
-    ("expansion", 1),
-    ("contraction", -1),
-    ("churn", -1),
-)
+#: Movements in bridge order; contraction and churn are negative amounts (metrics.md).
+MOVEMENT_STEPS = ("new", "reactivation", "expansion", "contraction", "churn")
 RENEWAL_DAYS = 120
 
 
@@ -52,16 +47,17 @@ def _named(rows: list[dict[str, Any]], d: Directory) -> list[dict[str, Any]]:
     return rows
 
 
-def _bridge(month: dict[str, Any]) -> dict[str, Any]:
+def bridge_chart(month: dict[str, Any]) -> dict[str, Any]:
+    """The month's MRR bridge: start, each movement (signed as stored), end."""
     steps: list[tuple[str, float, str]] = [("start", float(month["starting_mrr"]), "absolute")]
-    steps += [(name, sign * float(month[name]), "relative") for name, sign in MOVEMENT_STEPS]
+    steps += [(name, float(month[name]), "relative") for name in MOVEMENT_STEPS]
     steps.append(("end", float(month["ending_mrr"]), "total"))
     return charts.waterfall("bridge", f"MRR bridge, {month['month']}", steps, "MRR")
 
 
 def _movement_chart(months: list[dict[str, Any]]) -> dict[str, Any]:
     x = [m["month"] for m in months]
-    series = {name: [sign * float(m[name]) for m in months] for name, sign in MOVEMENT_STEPS}
+    series = {name: [float(m[name]) for m in months] for name in MOVEMENT_STEPS}
     chart = charts.bars(
         "movements",
         "MRR movements by month",
@@ -101,7 +97,7 @@ def overview(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
         charts.stacked_bands("bands", "Accounts by health band, per snapshot", trend),
     ]
     if complete:
-        chart_list.insert(0, _bridge(complete[-1]))
+        chart_list.insert(0, bridge_chart(complete[-1]))
     return render(
         request,
         user,
