@@ -8,10 +8,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from keepwell.health.backtest import month_ends, outcomes, run_backtest
+from keepwell.health.backtest import (
+    month_ends,
+    outcomes,
+    run_backtest,
+    usage_measures,
+    usage_only_score,
+)
 from keepwell.health.config import default_config_text, parse_config
 from keepwell.health.evaluation import LogisticWeights, roc_auc
 from keepwell.health.measures import MeasureInputs
+from keepwell.health.scorecard import score_portfolio
 
 from .factories import empty, rollup, table
 
@@ -71,6 +78,7 @@ def test_outcomes_churn_and_contraction() -> None:
     }
 
 
+KEY_FEATURES = ("integration_synced", "report_created", "workflow_automated")
 OTHER_ENTITIES = ("contacts", "invoices", "tickets", "surveys", "activities")
 
 
@@ -86,6 +94,8 @@ def _inputs() -> MeasureInputs:
         while day < date(2025, 4, 15):
             users = 9 if healthy else 1
             events += [(day, account, f"{account}-u{u}", "login", 3) for u in range(users)]
+            if healthy:  # busy accounts use the key features too
+                events += [(day, account, f"{account}-u0", e, 1) for e in KEY_FEATURES]
             day += timedelta(days=1 if healthy else 6)
     return MeasureInputs(
         rollup=rollup(events),
@@ -113,3 +123,57 @@ def test_run_backtest_on_a_clear_cut_portfolio() -> None:
     assert {m["measure"] for m in report.measures} >= {"license_utilization"}
     top = next(m for m in report.measures if m["measure"] == "license_utilization")
     assert top["direction"] == "lower, more churn"
+
+
+MIXED = """\
+segments: [{name: all, rule: "true"}]
+measures:
+  custom:
+    - {name: reports_30d, events: [report_created], window_days: 30}
+scorecards:
+  default:
+    groups:
+      - name: product
+        weight: 3
+        measures:
+          - {measure: active_users_30d, weight: 1, red: 2, green: 10}
+          - {measure: nps_180d, weight: 1, red: -30, green: 30}
+      - name: other
+        weight: 1
+        measures:
+          - {measure: reports_30d, weight: 1, red: 1, green: 5}
+          - {measure: late_share_180d, weight: 1, red: 0.3, green: 0.0}
+"""
+
+
+def test_usage_only_score_keeps_the_usage_measures_wherever_they_are_grouped() -> None:
+    config = parse_config(MIXED)
+    assert {"active_users_30d", "reports_30d"} <= usage_measures(config)
+    assert not {"nps_180d", "late_share_180d"} & usage_measures(config)
+    row = {
+        "account_id": "A",
+        "segment": "all",
+        "active_users_30d": 10,  # 75 points, effective weight 3/4 · 1/2
+        "nps_180d": -90,  # 25 points: not usage
+        "reports_30d": 1,  # 50 points, effective weight 1/4 · 1/2
+        "late_share_180d": 0.9,  # 0 points: not usage
+    }
+    (score,) = score_portfolio([row], config)
+    assert score.score == pytest.approx((3 * (75 + 25) / 2 + 1 * (50 + 0) / 2) / 4)
+    assert usage_only_score(score, usage_measures(config)) == pytest.approx(
+        (0.375 * 75 + 0.125 * 50) / 0.5
+    )
+    (nothing,) = score_portfolio([{"account_id": "B", "segment": "all", "nps_180d": 0}], config)
+    assert usage_only_score(nothing, usage_measures(config)) is None
+
+
+def test_usage_only_comparison_is_on_the_same_account_months() -> None:
+    config = parse_config(default_config_text())
+    months = month_ends(date(2024, 12, 1), date(2025, 2, 1))
+    report = run_backtest(_inputs(), config, months, 120, date(2025, 7, 15))
+    assert report.observations == 30
+    assert report.usage_only_auc_churn == 1.0
+    assert report.usage_only_auc_churn_or_contraction == 1.0
+    # only usage data: the usage-only score is the full score, account-month by account-month
+    assert report.usage_only_red_lift == report.red_lift
+    assert report.usage_only_auc_churn == report.auc_churn

@@ -189,6 +189,7 @@ def test_relationship() -> None:
 def test_support() -> None:
     a = _rows(support_measures(table("tickets", TICKETS), AS_OF))["A"]
     assert a["open_urgent_tickets"] == 1
+    assert a["urgent_tickets_90d"] == 2  # t1 and t2; t4 was opened 150 days ago
     assert a["ticket_volume_trend"] == pytest.approx((2 - 2) / 2)
     assert a["csat_90d"] == pytest.approx((2 + 4 + 5) / 3)
 

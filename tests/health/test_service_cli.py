@@ -165,6 +165,8 @@ def test_cli_backtest(
         assert payload["churn_rate"] == 0
         table = runner.invoke(_app(), args)
         assert "ROC AUC of the score for churn: n/a" in table.output
+        assert "usage measures only" in table.output
+        assert payload["usage_only_auc_churn"] is None  # nobody churned: no AUC
         bad = runner.invoke(_app(), ["health", "backtest", "--from", "2025-13", "--to", "2025-06"])
         assert bad.exit_code != 0
     finally:

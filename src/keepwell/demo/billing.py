@@ -4,9 +4,10 @@ Month-to-month lines are invoiced every month on the billing day and paid by car
 on issue). Annual lines are invoiced upfront for the whole term (a mid-term co-termed
 change invoices only the MRR difference for the remaining months), net 30 (net 45 for
 enterprise). An invoice is late with probability ``0.04 + 0.25 slow_payer + 0.6
-sig(-3 h - 3)``: late payers pay 5+ days after due (exponential, mean 20 days); a late
-invoice of an account that churns is uncollectible 30% of the time. About 0.5% of
-invoices are voided and re-issued. Amounts are USD with cents.
+sig(-3 h - 3) + 0.55 stress`` (``stress``: the account is in a budget-stress spell):
+late payers pay 5+ days after due (exponential, mean 20 days); a late invoice of an
+account that churns is uncollectible 30% of the time. About 0.5% of invoices are voided
+and re-issued. Amounts are USD with cents.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ def invoices_table(
         h = life.health[a, month]
         h = float(firms.health_mean[a]) if np.isnan(h) else float(h)
         late_p = 0.04 + 0.25 * float(firms.slow_payer[a]) + 0.6 * sig(-3.0 * h - 3.0)
+        late_p += 0.55 * float(life.stress[a, month])
         churner = any(0 <= (day - issued).days <= 120 for day in churned_on.get(a, []))
         paid, status = _payment(rng, issued, due, late_p, churner, timeline.end)
         if rng.random() < 0.005:

@@ -1,10 +1,13 @@
-"""Support tickets, surveys and the CSM timeline (activities), driven by latent health.
+"""Support tickets, surveys and the CSM timeline (activities), driven by the latent
+engagement ``h`` and sentiment ``s`` of :mod:`keepwell.demo.lifecycle`.
 
 - Tickets: Poisson per account-month with mean ``0.1 sqrt(seats) exp(-0.5 h)``, plus
   one urgent ticket rated 1-2 for every ``support_incident`` shock. Urgent/high shares
-  grow as health falls; 55% of closed tickets carry a CSAT ``4.2 + 0.6 h`` (+ noise).
+  grow as engagement falls; 55% of closed tickets carry a CSAT ``4.2 + 0.3 h + 0.6 s``
+  (+ noise).
 - Surveys: NPS campaigns every March and September; each active contact answers with
-  probability 0.3, score ``7.2 + 1.6 h`` (+ noise, 0-10). CSAT after 60% of reviews.
+  probability 0.35, score ``7.2 + 0.9 h + 1.8 s`` (+ noise, 0-10). CSAT ``4.0 + 0.3 h +
+  0.7 s`` after 60% of reviews.
 - Activities: meetings, calls, emails and notes at segment rates, quarterly business
   reviews (enterprise) and half-yearly ones (mid-market), notes on sponsor and champion
   departures and escalations (tagged ``risk``), concerns raised after a churn decision
@@ -137,6 +140,7 @@ COMMENTS = {
         "Hard to get adoption.",
     ),
 }
+NPS_RESPONSE = 0.35  # chance an active contact answers an NPS campaign
 SEGMENT_INDEX = {Segment.SMB: 0, Segment.MID: 1, Segment.ENT: 2}
 
 
@@ -166,10 +170,11 @@ def _ticket(
     timeline: Timeline,
     a_id: str,
     opened: datetime,
-    h: float,
+    hs: tuple[float, float],
     prio: str,
     incident: bool,
 ) -> tuple[object, ...]:
+    h, s = hs
     hours = (
         RESOLUTION_HOURS[prio]
         * float(np.exp(0.8 * rng.standard_normal()))
@@ -182,7 +187,8 @@ def _ticket(
     if incident and closed is not None:
         csat = int(rng.integers(1, 3))
     elif closed is not None and rng.random() < 0.55:
-        noisy = 4.2 + 0.6 * h - 0.4 * (prio in ("high", "urgent")) + 0.9 * rng.standard_normal()
+        noisy = 4.2 + 0.3 * h + 0.6 * s - 0.4 * (prio in ("high", "urgent"))
+        noisy += 0.9 * rng.standard_normal()
         csat = int(np.clip(round(noisy), 1, 5))
     subjects = TICKET_SUBJECTS[prio]
     return (a_id, opened, closed, prio, csat, subjects[int(rng.integers(len(subjects)))])
@@ -193,7 +199,7 @@ def tickets_table(
 ) -> Table:
     """The tickets entity (keys ``TCK-nnnnnn`` in order of opening)."""
     active = life.use_hi > life.use_lo
-    health = np.nan_to_num(life.health)
+    health, mood = np.nan_to_num(life.health), np.nan_to_num(life.sentiment)
     counts = rng.poisson(0.1 * np.sqrt(life.seats) * np.exp(-0.5 * health) * active)
     incidents = {(mk.account, mk.month) for mk in life.marks if mk.kind == "support_incident"}
     rows: list[tuple[object, ...]] = []
@@ -211,7 +217,7 @@ def tickets_table(
                     timeline,
                     firms.account_id[a],
                     _when(rng, timeline, lo, hi),
-                    h,
+                    (h, float(mood[a, m])),
                     prio,
                     incident,
                 )
@@ -258,7 +264,8 @@ def activities_table(
     reviews: list[tuple[int, datetime]] = []
     for a, m in zip(*np.nonzero(active), strict=True):
         a, m = int(a), int(m)
-        lo, hi, h = int(life.use_lo[a, m]), int(life.use_hi[a, m]), float(life.health[a, m])
+        lo, hi = int(life.use_lo[a, m]), int(life.use_hi[a, m])
+        h = float(life.health[a, m] + life.sentiment[a, m])
         items = [_regular(rng, k, h) for k in ACTIVITY_RATES for _ in range(int(counts[k][a, m]))]
         items += [_activity(*MARK_TEXT[kind]) for kind in marks.get((a, m), [])]
         if _review_due(firms, a, m):
@@ -313,15 +320,17 @@ def surveys_table(
             continue
         for a in (int(x) for x in np.flatnonzero(life.use_hi[:, m] > life.use_lo[:, m])):
             lo, hi, h = int(life.use_lo[a, m]), int(life.use_hi[a, m]), float(life.health[a, m])
+            s = float(life.sentiment[a, m])
             day = timeline.start + timedelta(days=lo)
             for i in by_account.get(int(a), []):
                 if (
                     people[i].role == "billing"
                     or not people[i].active_on(day)
-                    or rng.random() >= 0.3
+                    or rng.random() >= NPS_RESPONSE
                 ):
                     continue
-                score = int(np.clip(round(7.2 + 1.6 * h + 1.6 * rng.standard_normal()), 0, 10))
+                noisy = 7.2 + 0.9 * h + 1.8 * s + 1.4 * rng.standard_normal()
+                score = int(np.clip(round(noisy), 0, 10))
                 when = _when(rng, timeline, lo, hi)
                 rows.append(
                     (firms.account_id[a], ids[i], when, "nps", score, _nps_comment(rng, score))
@@ -331,8 +340,8 @@ def surveys_table(
         if not leads or rng.random() >= 0.6:
             continue
         m = min(timeline.month_of(when.date()), timeline.months - 1)
-        h = float(np.nan_to_num(life.health[a, m]))
-        score = int(np.clip(round(4.0 + 0.7 * h + 0.7 * rng.standard_normal()), 1, 5))
+        h, s = float(np.nan_to_num(life.health[a, m])), float(np.nan_to_num(life.sentiment[a, m]))
+        score = int(np.clip(round(4.0 + 0.3 * h + 0.7 * s + 0.7 * rng.standard_normal()), 1, 5))
         answered = when + timedelta(days=int(rng.integers(1, 6)))
         if answered.date() < timeline.end:
             lead = ids[leads[int(rng.integers(len(leads)))]]

@@ -1,7 +1,8 @@
 """The demo company: a B2B SaaS vendor's customers over a window of months.
 
 Pure: takes a seed and a calendar, returns tables; no I/O, no wall clock. The pieces:
-``firms`` (who the accounts are), ``lifecycle`` (latent health and contracts month by
+``firms`` (who the accounts are), ``lifecycle`` (latent engagement, sentiment, budget
+stress, sponsor and champion departures, support incidents, and contracts month by
 month), ``billing`` (subscriptions, invoices), ``people`` (contacts), ``engagement``
 (tickets, surveys, activities) and ``usage`` (product events, produced month by month).
 
@@ -94,7 +95,13 @@ def _accounts(firms: Firms) -> Table:
 def _truth(firms: Firms, life: Lifecycle, timeline: Timeline) -> dict[str, Table]:
     ids, months = firms.account_id, [timeline.month_start(m) for m in range(timeline.months)]
     health = [
-        (ids[a], months[m], round(float(life.health[a, m]), 4))
+        (
+            ids[a],
+            months[m],
+            round(float(life.health[a, m]), 4),
+            round(float(life.sentiment[a, m]), 4),
+            bool(life.stress[a, m]),
+        )
         for a in range(firms.n)
         for m in range(timeline.months)
         if not np.isnan(life.health[a, m])
@@ -119,7 +126,9 @@ def _truth(firms: Firms, life: Lifecycle, timeline: Timeline) -> dict[str, Table
     features = [(catalog.LOGIN, False, catalog.PLATFORM)]
     features += [(f.event, f.key, f.gate) for f in catalog.FEATURES]
     return {
-        "health": Table(("account_id", "month", "latent_health"), health),
+        "health": Table(
+            ("account_id", "month", "latent_health", "sentiment", "budget_stress"), health
+        ),
         "churn": Table(("account_id", "churned_on", "reason"), churn),
         "accounts": Table(
             ("account_id", "segment", "contract", "health_mean", "slow_payer", "first_month"),

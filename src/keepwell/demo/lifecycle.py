@@ -1,31 +1,53 @@
-"""Month-by-month life of each customer, driven by a latent health.
+"""Month-by-month life of each customer, driven by latent states and dated shocks.
 
-Latent health ``h`` (unitless, about N(0, 0.85) across the book) follows an AR(1)
-around the account's long-run mean ``mu``::
+Real customers do not churn for one reason. Each account carries several hidden states,
+each of which leaves its own trace in the data the platform sees, and churn depends on
+all of them (the leading indicators of customer-success practice):
 
-    h[m] = mu + 0.8 * (h[m-1] - mu) + 0.35 * eps[m] + shocks[m] - 0.6 * disengaging
+- *engagement* ``h`` (unitless, about N(0, 0.85) across the book): an AR(1) around the
+  account's long-run mean ``mu``; it drives product usage (active users, logins,
+  feature breadth), ticket volume, expansion and contraction::
 
-Shocks (per active month): sponsor leaves (1.0%, -1.1), champion leaves (1.5%, -0.6),
-bad support incident (1.5%, -0.7), executive alignment (1.5%, +0.6). An account that
-decides to leave for health reasons *disengages*: its health keeps falling by 0.6 a
-month from the decision until it churns (2-3 months later on a monthly contract, at the
-renewal date, 3 months later, on an annual one), which is what makes usage, tickets,
-NPS and payments lead churn. A small exogenous hazard (budget cut, acquisition,
-closure: 0.25%/month SMB, 0.15% mid-market, 0.08% enterprise) churns accounts whatever
-their health, so some healthy-looking ones leave.
+      h[m] = mu + 0.8 * (h[m-1] - mu) + 0.35 * eps[m] + shocks_h[m] - 0.6 * disengaging
+
+- *sentiment* ``s`` (how the customer's people feel about the vendor, mean 0, sd ~0.65):
+  an AR(1) of its own, ``s[m] = 0.85 s[m-1] + 0.35 eps'[m] + shocks_s[m] - 0.3
+  disengaging``; it drives NPS, CSAT and is barely visible in usage;
+- *budget stress* (a spell: starts 1.2%/month, ends 12%/month, so ~8% of accounts are
+  in one at any time): invoices are paid late, contraction is likelier;
+- *sponsor gap*: when the executive sponsor leaves, half of the time nobody replaces
+  them (the contact list shows no sponsor), otherwise a successor arrives 1-3 months
+  later; *recent champion loss* and *recent support incident* (4 months each).
+
+Shocks (per active month; effect on h, on s): sponsor leaves (1.5%; -0.3, -0.5),
+champion leaves (2%; -0.2, -0.4), bad support incident (1.8%; -0.2, -0.8), executive
+alignment (1.5%; +0.2, +0.6). Together they add a *risk* to the churn log-odds::
+
+    risk = 1.4 [no sponsor] + 1.2 [champion lost < 4 months ago]
+         + 1.3 [support incident < 4 months ago] + 1.6 [budget stress] - 1.7 s
+
+so usage alone cannot tell a frustrated but busy customer from a content one. An account
+that decides to leave for health reasons *disengages*: its engagement keeps falling by
+0.6 a month (sentiment by 0.3) from the decision until it churns (2-3 months later on a
+monthly contract, at the renewal date, 3 months later, on an annual one), which is what
+makes usage, tickets, NPS and payments lead churn. A small exogenous hazard (budget
+cut, acquisition, closure: 0.25%/month SMB, 0.15% mid-market, 0.08% enterprise) churns
+accounts whatever their health, so some healthy-looking ones leave.
 
 Decision probabilities (``sig`` = logistic; constants below):
-- churn, month-to-month, per month: sig(c - 1.5 h), c = -4.9 SMB, -5.3 mid, -5.7 ent
-  (0.7% a month for an SMB at h = 0, 3% at h = -1);
-- churn, annual, decided 3 months before the renewal: sig(c - 1.8 h), c = -2.9 SMB,
-  -3.2 mid, -3.8 ent (5%, 4%, 2% at h = 0);
+- churn, month-to-month, per month: sig(c - 1.5 h + risk), c = -6.3 SMB, -6.7 mid,
+  -7.1 ent (0.2% a month for an SMB at h = 0 and no risk, 0.8% at h = -1, 4% at h = -1
+  in a budget-stress spell);
+- churn, annual, decided 3 months before the renewal: sig(c - 1.8 h + risk), c = -4.3
+  SMB, -4.6 mid, -5.1 ent (1.3%, 1%, 0.6% at h = 0 and no risk);
 - seat expansion, per month: sig(-4.9 + h + bonus), bonus 0 / 0.3 / 0.6 (0.7-1.3% at
   h = 0), by 10-50% of the seats (x1.15 mid-market, x1.3 enterprise); annual contracts
   expand mid-term on a co-termed line;
 - at an annual renewal: +10-60% seats with sig(-2.2 + h + bonus), else -10-40% with
-  sig(-2.3 - 1.3 h), else a 3-7% list-price uplift on a quarter of the renewals;
-  an add-on is cross-sold with sig(-3.5 + h) or dropped with sig(-2.5 - 1.3 h);
-- month-to-month contraction: sig(-5 - 1.2 h) a month, add-on dropped sig(-5.5 - 1.2 h);
+  sig(-2.3 - 1.3 h + stress), else a 3-7% list-price uplift on a quarter of the
+  renewals; an add-on is cross-sold with sig(-3.5 + h) or dropped with sig(-2.5 - 1.3 h);
+- month-to-month contraction: sig(-5 - 1.2 h + stress) a month, add-on dropped
+  sig(-5.5 - 1.2 h);
 - cross-sell of a missing add-on: sig(-6.4 + h) per add-on per month;
 - reactivation of a churned account (not closed) after 3+ months: 1.5%/month.
 """
@@ -40,17 +62,26 @@ import numpy as np
 from keepwell.demo import catalog
 from keepwell.demo.catalog import Segment
 from keepwell.demo.firms import Firms
+from keepwell.demo.records import Churn, Lifecycle, Line, Mark, months_between, sig
 from keepwell.demo.timeline import Timeline, add_months
 
-PHI, SIGMA, DRIFT = 0.8, 0.35, 0.6
-SHOCKS: tuple[tuple[str, float, float], ...] = (  # name, monthly probability, effect on h
-    ("sponsor_left", 0.010, -1.1),
-    ("champion_left", 0.015, -0.6),
-    ("support_incident", 0.015, -0.7),
-    ("exec_alignment", 0.015, 0.6),
+PHI, SIGMA, DRIFT = 0.8, 0.35, 0.6  # engagement h
+S_PHI, S_SIGMA, S_DRIFT = 0.85, 0.35, 0.3  # sentiment s
+SHOCKS: tuple[tuple[str, float, float, float], ...] = (
+    # name, monthly probability, effect on h, effect on s
+    ("sponsor_left", 0.015, -0.3, -0.5),
+    ("champion_left", 0.020, -0.2, -0.4),
+    ("support_incident", 0.018, -0.2, -0.8),
+    ("exec_alignment", 0.015, 0.2, 0.6),
 )
-CHURN_MONTHLY = {Segment.SMB: -4.9, Segment.MID: -5.3, Segment.ENT: -5.7}
-CHURN_ANNUAL = {Segment.SMB: -2.9, Segment.MID: -3.2, Segment.ENT: -3.8}
+STRESS_START, STRESS_END = 0.012, 0.12  # monthly chances a budget-stress spell starts, ends
+SPONSOR_REPLACED, CHAMPION_REPLACED = 0.5, 0.7  # chance a successor is named
+RECENT = 4  # months a champion loss or a support incident weighs on the churn decision
+RISK_NO_SPONSOR, RISK_CHAMPION, RISK_INCIDENT, RISK_STRESS, RISK_SENTIMENT = 1.4, 1.2, 1.3, 1.6, 1.7
+H_MONTHLY, H_ANNUAL = 1.5, 1.8  # weight of engagement h in the churn log-odds
+NEVER = 10**6
+CHURN_MONTHLY = {Segment.SMB: -6.3, Segment.MID: -6.7, Segment.ENT: -7.1}
+CHURN_ANNUAL = {Segment.SMB: -4.3, Segment.MID: -4.6, Segment.ENT: -5.1}
 EXPAND_BONUS = {Segment.SMB: 0.0, Segment.MID: 0.3, Segment.ENT: 0.6}
 EXOGENOUS = {Segment.SMB: 0.0025, Segment.MID: 0.0015, Segment.ENT: 0.0008}
 REACTIVATION = 0.015
@@ -58,63 +89,14 @@ HEALTH_REASONS = ("poor_adoption", "competitor", "price")
 EXOGENOUS_REASONS = ("budget_cut", "acquired", "business_closed")
 
 
-def sig(x: float) -> float:
-    """Logistic function 1 / (1 + exp(-x))."""
-    return float(1.0 / (1.0 + np.exp(-x)))
-
-
-@dataclass
-class Line:
-    """A subscription line in the making (ids are given when the table is built)."""
-
-    account: int
-    product: str
-    mrr: float
-    quantity: int
-    starts_on: date
-    ends_on: date | None
-    auto_renew: bool
-    annual: bool
-    prorated_from: float = 0.0  # MRR of the line it replaced mid-term (billing proration)
-    billed_until: date | None = None  # term end when signed (annual lines are billed upfront)
-
-
-@dataclass(frozen=True)
-class Churn:
-    """One realised churn (truth)."""
-
-    account: int
-    month: int
-    churned_on: date
-    reason: str
-
-
-@dataclass(frozen=True)
-class Mark:
-    """A dated fact about an account in a month (truth): shocks and movements."""
-
-    account: int
-    month: int
-    kind: str
-
-
-@dataclass
-class Lifecycle:
-    """Outputs of the simulation; arrays are (accounts, months)."""
-
-    health: np.ndarray  # float, NaN while not a customer
-    seats: np.ndarray  # int, 0 while not a customer
-    holds: np.ndarray  # bool (accounts, months, len(PRODUCTS))
-    use_lo: np.ndarray  # int: first day index with access in the month
-    use_hi: np.ndarray  # int: day index after the last day with access (== use_lo: none)
-    lines: list[Line] = field(default_factory=list)
-    churns: list[Churn] = field(default_factory=list)
-    marks: list[Mark] = field(default_factory=list)
-
-
 @dataclass
 class _State:
     h: float = 0.0
+    s: float = 0.0
+    stress: bool = False
+    sponsor_back: int = -1  # month a sponsor is present again (NEVER: not replaced)
+    champion_lost: int = -99  # month of the last champion departure
+    incident: int = -99  # month of the last bad support incident
     active: bool = False
     seats: int = 0
     price_factor: float = 1.0
@@ -138,11 +120,13 @@ class _Simulator:
     def __init__(self, firms: Firms, timeline: Timeline, rng: np.random.Generator) -> None:
         n, months = firms.n, timeline.months
         self.firms, self.timeline = firms, timeline
-        self.u = rng.random((n, months, 18))
-        self.z = rng.standard_normal((n, months, 2))
+        self.u = rng.random((n, months, 21))
+        self.z = rng.standard_normal((n, months, 3))
         self.bounds = timeline.month_day_bounds()
         self.out = Lifecycle(
             health=np.full((n, months), np.nan),
+            sentiment=np.full((n, months), np.nan),
+            stress=np.zeros((n, months), dtype=bool),
             seats=np.zeros((n, months), dtype=np.int64),
             holds=np.zeros((n, months, len(catalog.PRODUCTS)), dtype=bool),
             use_lo=np.zeros((n, months), dtype=np.int64),
@@ -175,6 +159,7 @@ class _Simulator:
         f = self.firms
         st.active, st.seats = True, int(f.seats[a])
         st.h = float(f.health_mean[a] + 0.5 * self.z[a, m, 1])
+        st.s = float(0.4 * self.z[a, m, 2])
         st.term_end = int(f.term_start_month[a]) + 12
         products = {catalog.PLATFORM} | {
             p for p, on in zip(catalog.ADDONS, f.addons[a], strict=True) if on
@@ -192,14 +177,21 @@ class _Simulator:
 
     def _evolve(self, a: int, st: _State, m: int) -> None:
         u, mu = self.u[a, m], float(self.firms.health_mean[a])
-        shock = 0.0
-        for k, (name, p, effect) in enumerate(SHOCKS):
-            if u[k] < p:
-                shock += effect
+        shock_h = shock_s = 0.0
+        for k, (name, p, dh, ds) in enumerate(SHOCKS):
+            if u[k] < p and not (name == "sponsor_left" and st.sponsor_back > m):
+                shock_h, shock_s = shock_h + dh, shock_s + ds
                 self.out.marks.append(Mark(a, m, name))
-                st.last_shock = (m, name) if effect < 0 else st.last_shock
-        drift = DRIFT if st.drifting else 0.0
-        st.h = mu + PHI * (st.h - mu) + SIGMA * float(self.z[a, m, 0]) + shock - drift
+                st.last_shock = (m, name) if dh < 0 else st.last_shock
+                self._remember(a, st, m, name)
+        if st.stress != (u[20] >= STRESS_END if st.stress else u[20] < STRESS_START):
+            st.stress = not st.stress
+            if st.stress:
+                self.out.marks.append(Mark(a, m, "budget_stress"))
+        drifting = 1.0 if st.drifting else 0.0
+        st.h = mu + PHI * (st.h - mu) + SIGMA * float(self.z[a, m, 0]) + shock_h
+        st.h -= DRIFT * drifting
+        st.s = S_PHI * st.s + S_SIGMA * float(self.z[a, m, 2]) + shock_s - S_DRIFT * drifting
         day = self._day(a, m)
         if st.intent_month == m:
             self._churn(a, st, m, day)
@@ -210,6 +202,28 @@ class _Simulator:
             self._adjust(a, st, m, day)
         self._decide_churn(a, st, m)
 
+    def _remember(self, a: int, st: _State, m: int, name: str) -> None:
+        """Dated state a shock leaves behind, and when a departed lead is replaced."""
+        u = self.u[a, m]
+        if name == "support_incident":
+            st.incident = m
+        elif name == "sponsor_left":
+            replaced = u[18] < SPONSOR_REPLACED
+            st.sponsor_back = m + 1 + int(u[19] * 3) if replaced else NEVER
+            if replaced:
+                self.out.successors[(a, m, "sponsor")] = st.sponsor_back
+        elif name == "champion_left":
+            st.champion_lost = m
+            if u[18] < CHAMPION_REPLACED:
+                self.out.successors[(a, m, "champion")] = m + 1 + int(u[19] * 4)
+
+    def _risk(self, st: _State, m: int) -> float:
+        """Churn log-odds added by sentiment and the dated risk states (module docstring)."""
+        risk = -RISK_SENTIMENT * st.s + (RISK_STRESS if st.stress else 0.0)
+        risk += RISK_NO_SPONSOR if st.sponsor_back > m else 0.0
+        risk += RISK_CHAMPION if m - st.champion_lost < RECENT else 0.0
+        return risk + (RISK_INCIDENT if m - st.incident < RECENT else 0.0)
+
     def _health_reason(self, st: _State, m: int, pick: float) -> str:
         when, name = st.last_shock
         if m - when <= 6:
@@ -219,9 +233,9 @@ class _Simulator:
     def _decide_churn(self, a: int, st: _State, m: int) -> None:
         if st.intent_month >= 0:
             return
-        u, seg, h = self.u[a, m], self.firms.segment[a], st.h
+        u, seg, h, risk = self.u[a, m], self.firms.segment[a], st.h, self._risk(st, m)
         if self.firms.monthly[a]:
-            if u[4] < sig(CHURN_MONTHLY[seg] - 1.5 * h):
+            if u[4] < sig(CHURN_MONTHLY[seg] - H_MONTHLY * h + risk):
                 st.intent_month, st.drifting = m + 2 + int(u[6] < 0.4), True
                 st.intent_reason = self._health_reason(st, m, float(u[15]))
                 self.out.marks.append(Mark(a, m, "churn_decision"))
@@ -232,7 +246,7 @@ class _Simulator:
         left = st.term_end - m
         if 0 < left <= 3 and st.decided != st.term_end:
             st.decided = st.term_end
-            if u[4] < sig(CHURN_ANNUAL[seg] - 1.8 * h):
+            if u[4] < sig(CHURN_ANNUAL[seg] - H_ANNUAL * h + risk):
                 st.intent_month, st.drifting = st.term_end, True
                 st.intent_reason = self._health_reason(st, m, float(u[15]))
                 self.out.marks.append(Mark(a, m, "churn_decision"))
@@ -266,7 +280,7 @@ class _Simulator:
                 1, round(seats * (0.1 + 0.4 * float(u[8])) * (1 + 0.5 * EXPAND_BONUS[seg]))
             )
             self.out.marks.append(Mark(a, m, "expansion"))
-        elif self.firms.monthly[a] and seats > 1 and u[9] < sig(-5.0 - 1.2 * h):
+        elif self.firms.monthly[a] and seats > 1 and u[9] < sig(-5.0 - 1.2 * h + st.stress):
             seats = max(1, seats - max(1, round(seats * (0.1 + 0.3 * float(u[10])))))
             self.out.marks.append(Mark(a, m, "contraction"))
         missing = self._allowed_addons(a, st)
@@ -287,7 +301,7 @@ class _Simulator:
                 1, round(seats * (0.1 + 0.5 * float(u[8])) * (1 + 0.5 * EXPAND_BONUS[seg]))
             )
             self.out.marks.append(Mark(a, m, "expansion"))
-        elif u[9] < sig(-2.3 - 1.3 * h):
+        elif u[9] < sig(-2.3 - 1.3 * h + st.stress):
             seats = max(1, seats - max(1, round(seats * (0.1 + 0.3 * float(u[10])))))
             self.out.marks.append(Mark(a, m, "contraction"))
         else:
@@ -309,6 +323,7 @@ class _Simulator:
         day = self._day(a, m)
         st.active, st.churned_month, st.price_factor = True, -1, 1.0
         st.h = float(self.firms.health_mean[a] + 0.3 + 0.4 * self.z[a, m, 1])
+        st.s, st.stress = 0.0, False
         st.term_end, st.decided = m + 12, -1
         st.lo, st.hi = self.timeline.day_index(day), int(self.bounds[m + 1])
         seats = max(1, round(st.seats * (0.5 + 0.5 * float(u[8]))))
@@ -366,6 +381,8 @@ class _Simulator:
         if st.lo < 0 or st.hi <= st.lo:
             return
         self.out.health[a, m] = st.h
+        self.out.sentiment[a, m] = st.s
+        self.out.stress[a, m] = st.stress
         self.out.seats[a, m] = st.seats
         self.out.holds[a, m] = [p in st.products for p in catalog.PRODUCTS]
         self.out.use_lo[a, m], self.out.use_hi[a, m] = st.lo, st.hi
@@ -376,9 +393,13 @@ def simulate(firms: Firms, timeline: Timeline, rng: np.random.Generator) -> Life
     return _Simulator(firms, timeline, rng).run()
 
 
-def months_between(start: date, end: date) -> int:
-    """Whole calendar months from ``start`` to ``end`` (same day of month by construction)."""
-    return (end.year - start.year) * 12 + end.month - start.month
-
-
-__all__ = ["Churn", "Lifecycle", "Line", "Mark", "add_months", "months_between", "simulate"]
+__all__ = [
+    "Churn",
+    "Lifecycle",
+    "Line",
+    "Mark",
+    "add_months",
+    "months_between",
+    "sig",
+    "simulate",
+]

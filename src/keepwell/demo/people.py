@@ -4,7 +4,9 @@ Every customer starts with a sponsor, one champion (two for mid-market and enter
 an admin, a billing contact (mid-market and enterprise) and a few users (1-3 SMB, 2-6
 mid-market, 4-10 enterprise). When the simulation marks a ``sponsor_left`` or
 ``champion_left`` shock, the current holder of the role leaves (``is_active`` false,
-``left_on`` in that month) and a successor joins 1-3 months later. Users leave at about
+``left_on`` in that month); a successor joins when the simulation says so (a sponsor
+is replaced 60% of the time, after 1-3 months; a champion 70%, after 1-4 months), so an
+account can be left without a sponsor. Users leave at about
 8% a year. Prospects have 1-3 contacts. ``joined_on`` is an extra column.
 """
 
@@ -100,14 +102,13 @@ class _Builder:
             day = self.day_in(int(leave[0]))
             person.left_on = day if day > person.joined_on else None
 
-    def departure(self, a: int, m: int, role: str) -> None:
+    def departure(self, a: int, m: int, role: str, successor: int | None) -> None:
         day = self.day_in(m)
         holders = [p for p in self.by_account.get(a, []) if p.role == role and p.active_on(day)]
         if not holders:
             return
         holders[0].left_on = day
-        successor = m + int(self.rng.integers(1, 4))
-        if successor < self.timeline.months:
+        if successor is not None and successor < self.timeline.months:
             self.add(a, role, self.day_in(successor))
 
     def prospect(self, a: int) -> None:
@@ -128,7 +129,9 @@ def build_people(
     roles = {"sponsor_left": "sponsor", "champion_left": "champion"}
     for mark in life.marks:
         if mark.kind in roles:
-            builder.departure(mark.account, mark.month, roles[mark.kind])
+            role = roles[mark.kind]
+            successor = life.successors.get((mark.account, mark.month, role))
+            builder.departure(mark.account, mark.month, role, successor)
     return builder.people
 
 

@@ -8,6 +8,13 @@ then (every measure is as-of), and joined with what happened in the following
 - *contraction*: not churned, and MRR on ``as_of + horizon`` < 80 % of MRR on as_of.
 
 Month ends whose horizon passes ``data_end`` are left out (their outcome is not known).
+
+The *usage-only* comparison scores the very same account-months with the usage measures
+alone (category ``usage`` of :data:`~keepwell.health.measures.MEASURES`, plus the custom
+measures, which aggregate product events): ``Σ wᵢ·pᵢ / Σ wᵢ`` over the usage measures
+with data, ``wᵢ`` each measure's effective weight in the full score and ``pᵢ`` its
+points. It answers "what does the rest of the scorecard add to product usage?". An
+account without a score (or without usage data) counts as a neutral 50 in both.
 """
 
 from __future__ import annotations
@@ -21,15 +28,16 @@ import ibis
 import numpy as np
 
 from keepwell.core import periods
-from keepwell.health.config import HealthConfig
+from keepwell.health.config import Bands, HealthConfig
 from keepwell.health.evaluation import LogisticWeights, roc_auc
-from keepwell.health.measures import MeasureInputs
+from keepwell.health.measures import MEASURES, MeasureInputs
 from keepwell.health.operational import subscription_measures
 from keepwell.health.portfolio import AccountHealth, assess_portfolio
-from keepwell.health.scorecard import Band
+from keepwell.health.scorecard import AccountScore, Band, band_of
 
 CONTRACTION = 0.8
-USAGE_GROUP = "usage"
+USAGE_CATEGORY = "usage"
+NEUTRAL = 50.0
 TRAIN_SHARE = 0.6
 
 
@@ -82,6 +90,8 @@ class BacktestReport:
     auc_churn: float | None = None
     auc_churn_or_contraction: float | None = None
     usage_only_auc_churn: float | None = None
+    usage_only_auc_churn_or_contraction: float | None = None
+    usage_only_red_lift: float | None = None
     bands: list[dict[str, Any]] = field(default_factory=list)
     red_lift: float | None = None
     measures: list[dict[str, Any]] = field(default_factory=list)
@@ -113,35 +123,62 @@ def run_backtest(
         for health in assess_portfolio(inputs, as_of, config):
             churned, contracted = happened.get(health.score.account_id, (False, False))
             observations.append(_Observation(as_of, health, churned, contracted))
-    _summarize(report, observations, config)
+    _summarize(report, observations, usage_measures(config), config.bands)
     return report
 
 
+def usage_measures(config: HealthConfig) -> set[str]:
+    """The measures the usage-only comparison keeps: built-in usage measures and the
+    custom measures (aggregations of product events)."""
+    built_in = {name for name, (category, _) in MEASURES.items() if category == USAGE_CATEGORY}
+    return built_in | {m.name for m in config.measures.custom}
+
+
+def usage_only_score(score: AccountScore, usage: set[str]) -> float | None:
+    """``Σ wᵢ·pᵢ / Σ wᵢ`` (0–100) over the measures of ``usage`` with points, ``wᵢ`` their
+    effective weights in ``score``; None when none has data."""
+    pairs = [
+        (m.effective_weight, m.points)
+        for m in score.measures
+        if m.measure in usage and m.points is not None and m.effective_weight > 0
+    ]
+    total = sum(w for w, _ in pairs)
+    return sum(w * p for w, p in pairs) / total if total > 0 else None
+
+
 def _risk(score: float | None) -> float:
-    return 50.0 if score is None else -score
+    """Higher = riskier: minus the score, an unknown score counting as neutral."""
+    return -(NEUTRAL if score is None else score)
 
 
-def _summarize(report: BacktestReport, obs: list[_Observation], config: HealthConfig) -> None:
+def _lift(flags: list[bool], events: list[bool]) -> float | None:
+    """Event rate among the flagged / overall event rate."""
+    flagged = [e for f, e in zip(flags, events, strict=True) if f]
+    if not flagged or not any(events):
+        return None
+    return (sum(flagged) / len(flagged)) / (sum(events) / len(events))
+
+
+def _summarize(
+    report: BacktestReport, obs: list[_Observation], usage: set[str], bands: Bands
+) -> None:
     report.observations = len(obs)
     if not obs:
         return
     churn = [o.churned for o in obs]
+    lost = [o.churned or o.contracted for o in obs]
+    full = [o.health.score.score for o in obs]
+    only = [usage_only_score(o.health.score, usage) for o in obs]
     report.churn_rate = sum(churn) / len(obs)
-    report.auc_churn = roc_auc([_risk(o.health.score.score) for o in obs], churn)
-    report.auc_churn_or_contraction = roc_auc(
-        [_risk(o.health.score.score) for o in obs], [o.churned or o.contracted for o in obs]
-    )
-    report.usage_only_auc_churn = roc_auc([_risk(_group_score(o, USAGE_GROUP)) for o in obs], churn)
+    report.auc_churn = roc_auc([_risk(s) for s in full], churn)
+    report.auc_churn_or_contraction = roc_auc([_risk(s) for s in full], lost)
+    report.usage_only_auc_churn = roc_auc([_risk(s) for s in only], churn)
+    report.usage_only_auc_churn_or_contraction = roc_auc([_risk(s) for s in only], lost)
     report.bands = _bands(obs)
-    red = next((b for b in report.bands if b["band"] == Band.RED.value), None)
-    if red and red["churn_rate"] is not None and report.churn_rate:
-        report.red_lift = red["churn_rate"] / report.churn_rate
+    report.red_lift = _lift([o.health.score.band is Band.RED for o in obs], churn)
+    report.usage_only_red_lift = _lift([band_of(s, bands) is Band.RED for s in only], churn)
     report.measures = _measure_aucs(obs)
     _suggest_weights(report, obs)
-
-
-def _group_score(o: _Observation, name: str) -> float | None:
-    return next((g.score for g in o.health.score.groups if g.name == name), None)
 
 
 def _bands(obs: list[_Observation]) -> list[dict[str, Any]]:

@@ -144,6 +144,16 @@ def _print_backtest(r: dict[str, Any], fmt: OutputFormat) -> None:
         f"{_number(r['auc_churn_or_contraction'])}); lift of the red band: "
         f"{_number(r['red_lift'])}"
     )
+    compared = [
+        {
+            "score": name,
+            "auc_churn": r[f"{prefix}auc_churn"],
+            "auc_churn_or_contraction": r[f"{prefix}auc_churn_or_contraction"],
+            "red_lift": r[f"{prefix}red_lift"],
+        }
+        for name, prefix in (("full scorecard", ""), ("usage measures only", "usage_only_"))
+    ]
+    print_rows(compared, fmt, title="Full score vs usage only (same account-months)")
     print_rows(r["bands"], fmt, title="Churn per band")
     print_rows(r["measures"], fmt, title="Per-measure AUC for churn")
     print_rows(r["suggested_weights"], fmt, title="Suggested weights (logistic, L2)")

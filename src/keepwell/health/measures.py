@@ -48,6 +48,7 @@ MEASURES: dict[str, tuple[str, str]] = {
     "days_since_meeting": ("relationship", "days since the last meeting or review"),
     "days_since_business_review": ("relationship", "days since the last business review"),
     "open_urgent_tickets": ("support", "open tickets of priority high or urgent"),
+    "urgent_tickets_90d": ("support", "tickets of priority high or urgent opened in 90 days"),
     "ticket_volume_trend": ("support", "(tickets 90d - 90d before) / max(before, 1)"),
     "csat_90d": ("support", "mean CSAT (1-5) of tickets closed in 90 days"),
     "nps_180d": ("sentiment", "NPS (-100..100), latest response per contact in 180 days"),

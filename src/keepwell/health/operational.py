@@ -62,6 +62,7 @@ def relationship_measures(contacts: ibis.Table, activities: ibis.Table, as_of: d
 
 def support_measures(tickets: ibis.Table, as_of: date) -> ibis.Table:
     """``open_urgent_tickets`` (open at the end of as_of with priority high or urgent),
+    ``urgent_tickets_90d`` (tickets of priority high or urgent opened in the last 90 days),
     ``ticket_volume_trend`` ((opened in last 90d − opened in the 90d before) / max(before,
     1)) and ``csat_90d`` (mean csat 1–5 of tickets closed in the last 90 days)."""
     t = tickets.filter(tickets.opened_at < end_of(as_of))
@@ -69,9 +70,11 @@ def support_measures(tickets: ibis.Table, as_of: date) -> ibis.Table:
     is_open = t.closed_at.isnull() | (t.closed_at >= end)
     recent = t.opened_at >= end_of(as_of - timedelta(days=90))
     before = ~recent & (t.opened_at >= end_of(as_of - timedelta(days=180)))
+    urgent = t.priority.isin(["high", "urgent"])
     closed_recently = (t.closed_at < end) & (t.closed_at >= end_of(as_of - timedelta(days=90)))
     agg = t.group_by("account_id").aggregate(
-        open_urgent_tickets=(is_open & t.priority.isin(["high", "urgent"])).sum(),
+        open_urgent_tickets=(is_open & urgent).sum(),
+        urgent_tickets_90d=(recent & urgent).sum(),
         opened_90d=recent.sum(),
         opened_before=before.sum(),
         # float64 first: on PostgreSQL AVG of an integer is a numeric
@@ -80,6 +83,7 @@ def support_measures(tickets: ibis.Table, as_of: date) -> ibis.Table:
     return agg.select(
         "account_id",
         "open_urgent_tickets",
+        "urgent_tickets_90d",
         ticket_volume_trend=(agg.opened_90d - agg.opened_before)
         / ibis.greatest(agg.opened_before, 1),
         csat_90d=agg.csat_90d,
