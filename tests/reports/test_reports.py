@@ -97,3 +97,16 @@ def test_hostile_name_is_escaped_in_the_html(sqlite_workspace: Workspace) -> Non
 
 def test_chart_tops_are_round_numbers() -> None:
     assert [svg.nice_top(x) for x in (0, 3, 41.8, 906.4, 58497)] == [1, 4, 60, 1000, 60000]
+
+
+def test_review_shows_the_success_plan_objectives(sqlite_workspace: Workspace) -> None:
+    from keepwell.success import service as success_service
+
+    day = page_book(sqlite_workspace)
+    plan = success_service.create_plan(sqlite_workspace, "A1", as_of=day)
+    review = service.business_review(sqlite_workspace, "A1", day)
+    html = service.review_html(review, generated_at=NOW)
+    first = plan["objectives"][0]["metric"]
+    assert review["plan"]["objectives"][0]["title"] == first
+    assert first in html
+    assert any(goal.startswith(f"Reach the objective {first}") for goal in review["goals"])

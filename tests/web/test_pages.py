@@ -38,6 +38,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     ws = make_workspace(tmp_path_factory.mktemp("pages") / "ws")
     day = page_book(ws)
     success_service.run_cycle(ws, day, clock=lambda: datetime.now(UTC), deliver=False)
+    success_service.create_plan(ws, "A1", as_of=day)
     for email, role in (("boss@example.com", "admin"), ("ann@example.com", "csm"),
                         ("vera@example.com", "viewer"), (DIGITAL, "csm")):  # fmt: skip
         add_person(ws, email, role)
@@ -190,3 +191,9 @@ def test_bridge_steps_add_up_to_the_ending_mrr() -> None:
              "expansion": 5, "contraction": -3, "churn": -20, "ending_mrr": 92}  # fmt: skip
     steps = bridge_chart(month)["figure"]["data"][0]
     assert steps["y"][0] + sum(steps["y"][1:-1]) == steps["y"][-1]
+
+
+def test_account_360_shows_the_success_plan(boss: TestClient) -> None:
+    page = boss.get("/accounts/A1").text
+    assert "No success plan" not in page
+    assert "progress" in page

@@ -31,8 +31,12 @@ def next_period_goals(review: dict[str, Any]) -> list[str]:
         found.append(f"Find a new {person['role']} to replace {who}")
     plan = review.get("plan")
     for objective in (plan or {}).get("objectives", []):
-        if objective.get("status") not in ("done", "achieved", "completed"):
-            found.append(f"Complete the objective: {objective['title']}")
+        if (objective.get("progress") or 0) < 1:
+            target = objective.get("target")
+            goal = f"Reach the objective {objective['title']}"
+            if isinstance(target, int | float):
+                goal += f" (target {target:g})"
+            found.append(goal)
     found += _measure_goals(review.get("health"))
     unused = [a["event"] for a in review["adoption"] if not a["recent"]]
     if unused:
