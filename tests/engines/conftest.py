@@ -19,6 +19,14 @@ import pytest
 from keepwell.core.engines import connect, fetch, put_table
 
 SPARK_URL = "spark://local[2]"
+#: Tiny fixtures: Spark's time goes to planning and compiling code, not to data, so the
+#: tests run it interpreted and without adaptive execution (about twice as fast here;
+#: the results are the same, only the execution strategy differs).
+TEST_SPARK_CONF = {
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
 
 
 @dataclass
@@ -39,7 +47,7 @@ class Engine:
 @pytest.fixture(scope="session")
 def spark_backend() -> Any:
     """The Spark backend of this test process (local mode, 2 threads)."""
-    return connect(SPARK_URL)
+    return connect(SPARK_URL, spark_conf=TEST_SPARK_CONF)
 
 
 @pytest.fixture(
@@ -64,6 +72,8 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def reference() -> Engine:
+def reference() -> Iterator[Engine]:
     """DuckDB in memory: the engine every other one is compared with."""
-    return Engine("duckdb", connect("duckdb://"))
+    backend = connect("duckdb://")
+    yield Engine("duckdb", backend)
+    backend.disconnect()
