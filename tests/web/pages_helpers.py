@@ -62,6 +62,9 @@ def page_book(workspace: Workspace) -> date:
         {"activity_id": "n1", "account_id": "A1",
          "occurred_at": f"{day - timedelta(days=2)}T09:00:00Z",
          "kind": "note", "author": "ann@example.com", "subject": "Call", "body": HOSTILE_NOTE},
+        {"activity_id": "f1", "account_id": "B1",
+         "occurred_at": f"{day - timedelta(days=2)}T09:00:00Z", "kind": "note",
+         "subject": "Export to <b>Excel</b>", "tags": "feature_request"},
     ])  # fmt: skip
     health_service.compute_scores(workspace, day)
     return day

@@ -197,3 +197,10 @@ def test_account_360_shows_the_success_plan(boss: TestClient) -> None:
     page = boss.get("/accounts/A1").text
     assert "No success plan" not in page
     assert "progress" in page
+
+
+def test_feedback_board_shows_requests_with_their_accounts(app: FastAPI) -> None:
+    board = sign_in(app, "boss@example.com").get("/feedback").text
+    assert "Export to &lt;b&gt;Excel&lt;/b&gt;" in board
+    assert "Beta" in board
+    assert "Excel" not in sign_in(app, "ann@example.com").get("/feedback").text
