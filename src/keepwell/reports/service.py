@@ -56,6 +56,13 @@ def _peer_usage(
     }
 
 
+def _measure(row: dict[str, Any], key: str, usage: dict[str, Any]) -> float | None:
+    if key in ("arr", "score"):
+        return None if row[key] is None else float(row[key])
+    value: float | None = usage.get(row["account_id"], {}).get(key)
+    return value
+
+
 def peer_benchmarks(
     workspace: Workspace, lock: threading.Lock, account_id: str, as_of: date
 ) -> dict[str, Any]:
@@ -75,15 +82,10 @@ def peer_benchmarks(
     ]
     usage = _peer_usage(workspace, lock, [account_id] + [p["account_id"] for p in peers], as_of)
 
-    def value(row: dict[str, Any], key: str) -> float | None:
-        if key in ("arr", "score"):
-            return None if row[key] is None else float(row[key])
-        return usage.get(row["account_id"], {}).get(key)
-
     measures = []
     for key, label, unit in BENCHMARKS:
-        values = [value(p, key) for p in peers]
-        mine = value(me, key)
+        values = [_measure(p, key, usage) for p in peers]
+        mine = _measure(me, key, usage)
         measures.append(
             {
                 "key": key,
