@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     ``home`` is the workspace directory (``KEEPWELL_HOME``, default ``./.keepwell``).
     ``database_url`` overrides the workspace's SQLite file, e.g.
     ``postgresql+psycopg://user@host/db``. ``analytics_url`` overrides the workspace's
-    DuckDB file (``duckdb:///path/to/file.duckdb``).
+    DuckDB file (``duckdb:///path/to/file.duckdb``); :func:`keepwell.core.engines.connect`
+    also takes ``postgresql://...`` and ``spark://local[2]`` or a Spark master URL
+    (docs/deployment.md says which paths use which).
     """
 
     model_config = SettingsConfigDict(env_prefix="KEEPWELL_", env_file=".env", extra="ignore")
