@@ -224,7 +224,7 @@ def record_risk(workspace: Workspace, as_of: date, rows: Sequence[Mapping[str, A
         session.execute(
             sa.update(HealthScore)
             .where(HealthScore.as_of == as_of)
-            .values(churn_probability=None, arr_at_risk=None, risk_drivers=None)
+            .values(churn_probability=None, arr_at_risk=None, risk_drivers=sa.null())
         )
         updates = [
             {
