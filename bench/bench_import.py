@@ -1,9 +1,11 @@
 """Import benchmark: events files of N rows (default 10 million) in CSV and Parquet.
 
 Prints rows per second and the peak memory (RSS) of each import, run in a child
-process so that one import's memory does not hide in another's. The baseline, run in
-the same process, is DuckDB reading the same file straight into a table with no
-validation at all: the ratio says what per-row contract checking costs.
+process so that one import's memory does not hide in another's (the peak covers the
+whole import: staging the batches and publishing the file), and the machine's load
+average (1 min) after each import, since the figures mean little on a busy machine.
+The baseline, run in the same process, is DuckDB reading the same file straight into
+a table with no validation at all: the ratio says what per-row contract checking costs.
 
     .venv/bin/python bench/bench_import.py [--rows 10000000] [--keep DIR]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import resource
 import tempfile
 import time
@@ -101,8 +104,8 @@ def main() -> None:
     write_accounts(accounts)
     ctx = mp.get_context("spawn")
     print(f"events import, {args.rows:,} rows (baseline: DuckDB load with no validation)")
-    header = ("format", "rows/s", "seconds", "peak RSS", "baseline s", "ratio")
-    print("{:8} {:>10} {:>8} {:>9} {:>10} {:>6}".format(*header))
+    header = ("format", "rows/s", "seconds", "peak RSS", "baseline s", "ratio", "load")
+    print("{:8} {:>10} {:>8} {:>9} {:>10} {:>6} {:>5}".format(*header))
     for suffix in (".csv", ".parquet"):
         events = work / f"events{suffix}"
         if not events.exists():
@@ -115,7 +118,8 @@ def main() -> None:
         base = _baseline(events)
         print(
             f"{suffix[1:]:8} {args.rows / elapsed:>10,.0f} {elapsed:>8.1f} "
-            f"{peak_kib / 1024:>7,.0f}MB {base:>10.2f} {elapsed / base:>6.1f}x"
+            f"{peak_kib / 1024:>7,.0f}MB {base:>10.2f} {elapsed / base:>6.1f}x "
+            f"{os.getloadavg()[0]:>5.1f}"
         )
 
 

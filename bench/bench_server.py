@@ -10,10 +10,12 @@ Starts the real server (Uvicorn, one process) on a fresh workspace holding N acc
    and the account detail of random accounts; prints p50/p99 of each.
 
 Goals (issue 5): at least 20,000 events/s on one server process; p99 under 200 ms
-for reads.
+for reads. ``--preload N`` first imports N events (today, over the same accounts, users
+and event names), to measure ingestion into a store that already holds many events.
+The machine's load average is printed with the figures.
 
     .venv/bin/python bench/bench_server.py [--accounts 50000] [--seconds 20]
-        [--batch 500] [--workers 8] [--processes 2]
+        [--batch 500] [--workers 8] [--processes 2] [--preload 0]
 """
 
 from __future__ import annotations
@@ -79,6 +81,35 @@ def seed(root: Path, accounts: int) -> tuple[str, str]:
     token = auth_service.create_token(ws, "bench@example.com", "read", now=now, actor="bench")
     ws.close()
     return key, token
+
+
+def preload(root: Path, events: int, accounts: int) -> None:
+    """Import ``events`` random events of today into the workspace at ``root``."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from keepwell.core.workspace import open_workspace
+
+    rng = np.random.default_rng(3)
+    path, writer = root / "preload.parquet", None
+    for start in range(0, events, 1_000_000):
+        n = min(1_000_000, events - start)
+        acct = np.char.add("A", np.char.zfill(rng.integers(0, accounts, n).astype(str), 6))
+        users = np.char.add(np.char.add(acct, "-u"), rng.integers(0, 20, n).astype(str))
+        table = pa.table({
+            "timestamp": pa.array(np.full(n, np.datetime64(datetime.now(UTC).date(), "us"))),
+            "account_id": acct, "user_id": users,
+            "event": np.array(EVENTS)[rng.integers(0, len(EVENTS), n)],
+            "message_id": np.char.add("pre-", np.arange(start, start + n).astype(str)),
+        })  # fmt: skip
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    if writer is not None:
+        writer.close()
+        ws = open_workspace(Settings(home=root))
+        import_file(ws, "events", path)
+        ws.close()
 
 
 def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
@@ -153,7 +184,13 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def bench_ingest(base: str, key: str, opts: argparse.Namespace) -> None:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` and its threads so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_ingest(base: str, key: str, opts: argparse.Namespace, server_pid: int) -> None:
     queue: Any = mp.Queue()
     per = max(1, opts.workers // opts.processes)
     procs = [
@@ -161,13 +198,13 @@ def bench_ingest(base: str, key: str, opts: argparse.Namespace) -> None:
                    args=((base, key, per, opts.batch, opts.seconds, opts.accounts, i), queue))
         for i in range(opts.processes)
     ]  # fmt: skip
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu_seconds(server_pid)
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, _cpu_seconds(server_pid) - cpu0
     latencies = [x for lat, _ in results for x in lat]
     statuses: dict[int, int] = {}
     for _, st in results:
@@ -177,7 +214,9 @@ def bench_ingest(base: str, key: str, opts: argparse.Namespace) -> None:
     print(f"ingestion: {events:,} events in {elapsed:.1f} s = {events / elapsed:,.0f} events/s "
           f"({opts.workers} concurrent senders, batches of {opts.batch})")  # fmt: skip
     print(f"  batch latency p50 {_pct(latencies, 0.5):.1f} ms, p99 {_pct(latencies, 0.99):.1f} ms;"
-          f" statuses {statuses}")  # fmt: skip
+          f" statuses {statuses}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"  server CPU {cpu:.1f} s = {cpu / max(events, 1) * 1e6:.1f} us per event"
+          " (the figure to compare on a busy machine)")  # fmt: skip
 
 
 def _reads(base: str, token: str, accounts: int, n: int) -> dict[str, list[float]]:
@@ -209,12 +248,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--reads", type=int, default=300)
+    parser.add_argument("--preload", type=int, default=0)
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="keepwell-bench-") as tmp:
         root = Path(tmp) / "ws"
         t0 = time.perf_counter()
         key, token = seed(root, opts.accounts)
         print(f"seeded {opts.accounts:,} accounts in {time.perf_counter() - t0:.1f} s")
+        if opts.preload:
+            t0 = time.perf_counter()
+            preload(root, opts.preload, opts.accounts)
+            print(f"preloaded {opts.preload:,} events in {time.perf_counter() - t0:.1f} s")
         port = _free_port()
         server = start_server(root, port)
         base = f"http://127.0.0.1:{port}"
@@ -223,7 +267,7 @@ def main() -> None:
             for name, values in timings.items():
                 print(f"read {name} ({opts.accounts:,} accounts): p50 {_pct(values, 0.5):.1f} ms,"
                       f" p99 {_pct(values, 0.99):.1f} ms over {len(values)} requests")  # fmt: skip
-            bench_ingest(base, key, opts)
+            bench_ingest(base, key, opts, server.pid)
             timings = _reads(base, token, opts.accounts, opts.reads // 3)
             for name, values in timings.items():
                 print(f"read {name} after ingestion: p50 {_pct(values, 0.5):.1f} ms,"

@@ -132,6 +132,12 @@ def check_timezone(name: str) -> str:
     return name
 
 
+def _size(text: str, what: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", text):
+        raise ConfigurationError(f"{what} {text!r} is not a size like 512MB")
+    return text
+
+
 class AnalyticsStore:
     """Events and their rollup on one Ibis backend (DuckDB by default)."""
 
@@ -164,9 +170,17 @@ class AnalyticsStore:
 
     def limit_memory(self, limit: str) -> None:
         """Cap the engine's working memory (e.g. ``"384MB"``); it spills to disk beyond."""
-        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
-            raise ConfigurationError(f"memory limit {limit!r} is not a size like 512MB")
-        self._sql(f"SET memory_limit = '{limit}'")
+        self._sql(f"SET memory_limit = '{_size(limit, 'memory limit')}'")
+
+    def checkpoint_after(self, wal_size: str) -> None:
+        """Let the write-ahead log grow to ``wal_size`` (e.g. ``"128MB"``) before a
+        commit writes it into the database file (a checkpoint, which the committing
+        caller waits for); :meth:`checkpoint` does it when convenient."""
+        self._sql(f"SET checkpoint_threshold = '{_size(wal_size, 'WAL size')}'")
+
+    def checkpoint(self) -> None:
+        """Write the write-ahead log into the database file now."""
+        self._sql("CHECKPOINT")
 
     def ensure_schema(self) -> None:
         """Create the tables; a store made before ``event_keys`` existed gets its keys;

@@ -7,8 +7,10 @@ a caller that got a result knows its events are durable. A commit waits a little
 batches still arriving (up to :data:`LINGER_SECONDS` after the last one, at most
 :data:`MAX_LINGER_SECONDS` in all): fewer, larger transactions carry more events per
 second, since each one's cost is mostly fixed (the dedupe and rollup passes).
-After :data:`IDLE_FOLD_SECONDS` without work the writer folds the rollup's delta
-(:meth:`AnalyticsStore.fold`), so reads after a burst find one compact rollup.
+Checkpoints (writing the engine's write-ahead log into its file) stall the commit that
+triggers them, so the writer lets the log grow to :data:`WAL_CHECKPOINT_SIZE` and
+checkpoints when idle: after :data:`IDLE_FOLD_SECONDS` without work it folds the
+rollup's delta (:meth:`AnalyticsStore.fold`) and checkpoints.
 When ``max_pending`` batches already wait, :meth:`submit` raises :class:`SaturatedError` instead of
 queueing more work.
 """
@@ -32,8 +34,10 @@ MAX_ROWS_PER_COMMIT = 200_000
 #: How long a commit waits for the next batch, and for batches in all (seconds).
 LINGER_SECONDS = 0.004
 MAX_LINGER_SECONDS = 0.040
-#: Seconds without work after which the writer folds the rollup's delta.
+#: Seconds without work after which the writer folds the rollup's delta and checkpoints.
 IDLE_FOLD_SECONDS = 2.0
+#: Write-ahead log size past which a commit checkpoints even under load.
+WAL_CHECKPOINT_SIZE = "256MB"
 
 
 @dataclass
@@ -56,6 +60,7 @@ class EventWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._unfolded = False
+        self._configured = False
 
     def submit(self, batch: pa.Table) -> Future[int]:
         """Queue ``batch``; the future's result is the number of new (non-duplicate) rows
@@ -107,7 +112,9 @@ class EventWriter:
         self._unfolded = False
         try:
             with self.lock:
-                self._store().fold()
+                store = self._store()
+                store.fold()
+                store.checkpoint()
         except Exception:  # the next append or fold tries again
             self._unfolded = True
 
@@ -133,6 +140,9 @@ class EventWriter:
             table = pa.concat_tables([j.batch for j in jobs])
             with self.lock:
                 store = self._store()
+                if not self._configured:
+                    store.checkpoint_after(WAL_CHECKPOINT_SIZE)
+                    self._configured = True
                 with store.transaction():
                     inserted = store.append_events(table).inserted
             self._unfolded = True
