@@ -6,19 +6,21 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from keepwell.core.engines import connect
-from keepwell.core.errors import ConfigurationError, InputError
+from keepwell.core.errors import ConfigurationError, InputError, StoreError
 from keepwell.core.event_sources import (
     EventSource,
     SourceKind,
     load_event_source,
     parse_event_source,
     refresh_rollup,
+    refresh_rollup_files,
     rollup_expr,
     source_events,
 )
@@ -124,3 +126,22 @@ def test_table_source_measures_are_identical_on_every_engine(
         measured = engine.backend.table("kw_event_daily")
     actual = engine.rows(usage_measures(measured, date(2024, 2, 29), CONFIG))
     same_rows(actual, expected, ["account_id"])
+
+
+@pytest.mark.slow
+def test_spark_keeps_the_rollup_as_parquet_files_by_day(tmp_path: Path, spark_backend: Any) -> None:
+    rollup = data.rollup_rows(days=40).sort_by([("day", "ascending")])
+    half = rollup.num_rows // 2
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    pq.write_table(raw_events(rollup, 0, half), lake / "part-0.parquet")
+    source = EventSource(SourceKind.PARQUET, str(lake), MAPPING)
+    target = str(tmp_path / "event_daily")
+    assert refresh_rollup_files(spark_backend, source, target).since is None
+    pq.write_table(raw_events(rollup, half), lake / "part-1.parquet")
+    second = refresh_rollup_files(spark_backend, source, target)
+    assert second.since == rollup.column("day")[half - 1].as_py()
+    stored = spark_backend.to_pyarrow(spark_backend.read_parquet(target))
+    assert _expected(stored) == _expected(rollup)
+    with pytest.raises(StoreError, match="cannot maintain a rollup table on Spark"):
+        refresh_rollup(spark_backend, source, "event_daily")

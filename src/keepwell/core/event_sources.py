@@ -166,13 +166,13 @@ def refresh_rollup(
     Recomputes the days from ``since``, else from the last day the rollup holds (that
     day may have been incomplete), else everything: the rows of those days are deleted
     and re-aggregated from the source, so a refresh is idempotent. DuckDB and
-    PostgreSQL; on Spark (session views) use :func:`rollup_expr` directly.
+    PostgreSQL; on Spark see :func:`refresh_rollup_files`.
     """
     kind = engine_kind(backend)
     if kind is EngineKind.SPARK:
         raise StoreError(
             f"cannot maintain a rollup table on Spark ({rollup})",
-            hint="compute measures on rollup_expr(source_events(...)) instead",
+            hint="keep it as Parquet files with refresh_rollup_files",
         )
     events = source_events(backend, source)
     if not has_table(backend, rollup):
@@ -191,6 +191,33 @@ def refresh_rollup(
         f'INSERT INTO "{rollup}" ({", ".join(ROLLUP_COLUMNS)}) {select}; COMMIT'
     )
     written = backend.table(rollup)
+    if start is not None:
+        written = written.filter(written.day >= start)
+    return RefreshResult(start, int(written.count().to_pyarrow().as_py()))
+
+
+def refresh_rollup_files(
+    backend: Any, source: EventSource, path: str, *, since: date | None = None
+) -> RefreshResult:
+    """Spark: keep the rollup as Parquet files under ``path``, one directory per day
+    (``day=YYYY-MM-DD``), up to date with ``source``.
+
+    Like :func:`refresh_rollup`, recomputes the days from ``since``, else from the last
+    day stored, else everything; those days' directories are replaced (dynamic
+    partition overwrite) and the others left alone. Read it back with
+    ``backend.read_parquet(path)``.
+    """
+    if engine_kind(backend) is not EngineKind.SPARK:
+        raise StoreError(f"refresh_rollup_files runs on Spark, not {engine_kind(backend)}")
+    start = since
+    if start is None and Path(path).exists():
+        start = backend.read_parquet(path).day.max().to_pyarrow().as_py()
+    fresh = rollup_expr(source_events(backend, source), start)
+    backend.to_pyarrow(fresh.limit(0))  # fail here, before anything is overwritten
+    backend.to_parquet(
+        fresh, path, mode="overwrite", partitionBy="day", partitionOverwriteMode="dynamic"
+    )
+    written = backend.read_parquet(path)
     if start is not None:
         written = written.filter(written.day >= start)
     return RefreshResult(start, int(written.count().to_pyarrow().as_py()))
