@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
@@ -204,3 +205,16 @@ def test_feedback_board_shows_requests_with_their_accounts(app: FastAPI) -> None
     assert "Export to &lt;b&gt;Excel&lt;/b&gt;" in board
     assert "Beta" in board
     assert "Excel" not in sign_in(app, "ann@example.com").get("/feedback").text
+
+
+def test_the_back_test_runs_in_the_background_from_the_evidence_page(boss: TestClient) -> None:
+    token = csrf_of(boss.get("/evidence").text)
+    answer = boss.post("/evidence/backtest", data={"csrf_token": token}, follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/evidence")
+    deadline = time.monotonic() + 60
+    page = boss.get("/evidence").text
+    while "reloads every 5 seconds" in page and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page = boss.get("/evidence").text
+    assert "reloads every 5 seconds" not in page
+    assert "Observations" in page or 'role="alert"' in page

@@ -2,46 +2,92 @@
 come before churn?) and the churn model's card, when a model has been trained.
 
 The back-test scores the book as of each month end, which takes a while on a large
-book: it runs when asked (the page's button) and its report is kept for the session of
-the server, per workspace."""
+book: it runs in the background when asked (the page's button; the page refreshes
+itself while it runs) and its report is kept while the server runs, per workspace."""
 
 from __future__ import annotations
 
+import logging
 import threading
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from keepwell.auth.errors import PermissionDeniedError
+from keepwell.auth.sessions import same_token
 from keepwell.core import periods
-from keepwell.core.errors import InputError
+from keepwell.core.errors import InputError, KeepwellError
+from keepwell.core.workspace import Workspace
 from keepwell.health import service
 from keepwell.health.backtest import BacktestReport
 from keepwell.web import charts
-from keepwell.web.pages import PageUser, page_user, render, today, workspace_of
+from keepwell.web.pages import PageUser, page_user, render, workspace_of
 from keepwell.web.risk_view import model_card
 
+log = logging.getLogger("keepwell.web")
 router = APIRouter(include_in_schema=False)
 User = Annotated[PageUser, Depends(page_user)]
 #: Month ends back-tested, ending ``horizon`` days before the last day with data.
 BACKTEST_MONTHS = 12
 HORIZON_DAYS = 180
-_reports: dict[int, tuple[date, BacktestReport]] = {}
+
+
+@dataclass
+class BacktestRun:
+    """The back-test of one workspace: running (since ``started``), done or failed."""
+
+    started: datetime
+    data_end: date | None = None
+    report: BacktestReport | None = None
+    error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.report is None and self.error is None
+
+
+_runs: dict[int, BacktestRun] = {}
 _lock = threading.Lock()
 
 
-def _run(request: Request) -> tuple[date, BacktestReport]:
+def _backtest(workspace: Workspace, run: BacktestRun) -> None:
+    """Score the book as of each of the last :data:`BACKTEST_MONTHS` month ends whose
+    outcome is known (see ``health.service.backtest_scores``); store the report in ``run``."""
+    try:
+        end = service.data_end(service.measure_inputs(workspace))
+        if end is None:
+            raise InputError("the workspace holds no data to back-test", hint="import data first")
+        last = periods.previous_month(end - timedelta(days=HORIZON_DAYS))
+        first = last
+        for _ in range(BACKTEST_MONTHS - 1):
+            first = periods.previous_month(first)
+        run.report = service.backtest_scores(workspace, first, last, HORIZON_DAYS, until=end)
+        run.data_end = end
+    except KeepwellError as exc:
+        run.error = exc.message
+    except Exception as exc:  # a thread must not die silently: the page shows it
+        log.exception("health back-test failed", exc_info=exc)
+        run.error = "the back-test failed; the error has been logged"
+
+
+@router.post("/evidence/backtest")
+def start_backtest(
+    request: Request, user: User, csrf_token: Annotated[str, Form(max_length=200)]
+) -> Response:
+    """Start the back-test in the background (once at a time per workspace)."""
+    if not same_token(user.csrf, csrf_token):
+        raise PermissionDeniedError("the form expired or was not sent by this site; reload it")
     ws = workspace_of(request)
-    end = service.data_end(service.measure_inputs(ws)) or today()
-    last = periods.previous_month(end - timedelta(days=HORIZON_DAYS))
-    first = last
-    for _ in range(BACKTEST_MONTHS - 1):
-        first = periods.previous_month(first)
-    report = service.backtest_scores(ws, first, last, HORIZON_DAYS, until=end)
     with _lock:
-        _reports[id(ws)] = (end, report)
-    return end, report
+        current = _runs.get(id(ws))
+        if current is None or not current.running:
+            run = BacktestRun(started=datetime.now(UTC))
+            _runs[id(ws)] = run
+            threading.Thread(target=_backtest, args=(ws, run), daemon=True).start()
+    return RedirectResponse("/evidence", status_code=303)
 
 
 def _band_chart(report: BacktestReport) -> dict[str, Any]:
@@ -57,26 +103,20 @@ def _band_chart(report: BacktestReport) -> dict[str, Any]:
 
 
 @router.get("/evidence", response_class=HTMLResponse)
-def evidence(request: Request, user: User, run: bool = False) -> HTMLResponse:
-    """The back-test of the health score and the churn model's card."""
+def evidence(request: Request, user: User) -> HTMLResponse:
+    """The back-test of the health score (latest run) and the churn model's card."""
     ws = workspace_of(request)
-    error = None
-    found = _reports.get(id(ws))
-    if run:
-        try:
-            found = _run(request)
-        except InputError as exc:
-            error = exc.message
-    card = model_card(ws)
-    chart_list = [_band_chart(found[1])] if found and found[1].bands else []
+    run = _runs.get(id(ws))
+    report = run.report if run else None
+    chart_list = [_band_chart(report)] if report and report.bands else []
     return render(
         request,
         user,
         "evidence.html",
         title="Evidence",
-        report=found[1] if found else None,
-        data_end=found[0] if found else None,
-        error=error,
-        card=card,
+        run=run,
+        report=report,
+        card=model_card(ws),
         charts=chart_list,
+        refresh=5 if run and run.running else None,
     )
