@@ -265,7 +265,8 @@ class ParquetSource:
         if (self._tmp or path).stat().st_size == 0:
             raise UnusableFileError(f"{path}: the file is empty")
         try:
-            self._file = pq.ParquetFile(self._tmp or path)
+            # no pre-buffering: it keeps every read range cached, so memory grew with the file
+            self._file = pq.ParquetFile(self._tmp or path, pre_buffer=False, buffer_size=1 << 20)
         except (pa.ArrowException, OSError) as exc:
             self.close()
             raise UnusableFileError(f"{path}: not a readable Parquet file ({exc})") from exc
