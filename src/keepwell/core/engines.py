@@ -99,6 +99,13 @@ def parse_analytics_url(url: str) -> EngineURL:
     )
 
 
+def is_warehouse_url(url: str) -> bool:
+    """Whether ``url`` names PostgreSQL or Spark (an engine the events live on), not the
+    embedded DuckDB store."""
+    scheme = url.partition("://")[0].lower()
+    return scheme in _PG_SCHEMES or scheme == "spark"
+
+
 def connect(url: str, *, spark_conf: dict[str, str] | None = None) -> Any:
     """An Ibis backend connected to the engine of ``url``.
 

@@ -150,6 +150,13 @@ def rollup_expr(events: ir.Table, since: date | None = None) -> ir.Table:
     return grouped.aggregate(count=rows["count"].sum().cast("int64")).select(*ROLLUP_COLUMNS)
 
 
+def _last_day(backend: Any, rollup: str) -> date | None:
+    # SQL, not Ibis: the max of an empty NOT NULL column is null, which Arrow refuses
+    # (DuckDB hands back its connection as the cursor: not to be closed)
+    day: date | None = backend.raw_sql(f'SELECT max(day) FROM "{rollup}"').fetchall()[0][0]
+    return day
+
+
 @dataclass(frozen=True)
 class RefreshResult:
     """What a refresh did: the first day recomputed (None: all) and rows written."""
@@ -180,8 +187,7 @@ def refresh_rollup(
             f'CREATE TABLE "{rollup}" (day DATE NOT NULL, account_id VARCHAR NOT NULL, '
             "user_id VARCHAR, event VARCHAR NOT NULL, count BIGINT NOT NULL)"
         )
-    table = backend.table(rollup)
-    start = since if since is not None else table.day.max().to_pyarrow().as_py()
+    start = since if since is not None else _last_day(backend, rollup)
     fresh = rollup_expr(events, start)
     where = "" if start is None else f" WHERE day >= DATE '{start.isoformat()}'"
     dialect = "postgres" if kind is EngineKind.POSTGRES else "duckdb"
