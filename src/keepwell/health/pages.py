@@ -24,6 +24,7 @@ from keepwell.core.workspace import Workspace
 from keepwell.health import service
 from keepwell.health.backtest import BacktestReport
 from keepwell.web import charts
+from keepwell.web.directory import workspace_key
 from keepwell.web.pages import PageUser, page_user, render, workspace_of
 from keepwell.web.risk_view import model_card
 
@@ -49,7 +50,7 @@ class BacktestRun:
         return self.report is None and self.error is None
 
 
-_runs: dict[int, BacktestRun] = {}
+_runs: dict[tuple[str, str], BacktestRun] = {}
 _lock = threading.Lock()
 
 
@@ -82,10 +83,10 @@ def start_backtest(
         raise PermissionDeniedError("the form expired or was not sent by this site; reload it")
     ws = workspace_of(request)
     with _lock:
-        current = _runs.get(id(ws))
+        current = _runs.get(workspace_key(ws))
         if current is None or not current.running:
             run = BacktestRun(started=datetime.now(UTC))
-            _runs[id(ws)] = run
+            _runs[workspace_key(ws)] = run
             threading.Thread(target=_backtest, args=(ws, run), daemon=True).start()
     return RedirectResponse("/evidence", status_code=303)
 
@@ -106,7 +107,7 @@ def _band_chart(report: BacktestReport) -> dict[str, Any]:
 def evidence(request: Request, user: User) -> HTMLResponse:
     """The back-test of the health score (latest run) and the churn model's card."""
     ws = workspace_of(request)
-    run = _runs.get(id(ws))
+    run = _runs.get(workspace_key(ws))
     report = run.report if run else None
     chart_list = [_band_chart(report)] if report and report.bands else []
     return render(

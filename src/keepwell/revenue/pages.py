@@ -14,12 +14,20 @@ from fastapi.responses import HTMLResponse
 
 from keepwell.core import periods
 from keepwell.core.errors import InputError
+from keepwell.core.workspace import Workspace
 from keepwell.revenue import service
 from keepwell.revenue.scoped import scoped_book
 from keepwell.revenue.simulator import Renewal, Scenario, simulate
 from keepwell.web import charts
-from keepwell.web.directory import Directory, band_counts, band_trend, directory, visible
-from keepwell.web.pages import PageUser, page_user, render, today, workspace_of
+from keepwell.web.directory import (
+    Directory,
+    band_counts,
+    band_trend,
+    directory,
+    visible,
+    workspace_key,
+)
+from keepwell.web.pages import PageUser, memo, page_user, render, today, workspace_of
 from keepwell.web.risk_view import renewal_forecast
 
 router = APIRouter(include_in_schema=False)
@@ -73,14 +81,22 @@ def _movement_chart(months: list[dict[str, Any]]) -> dict[str, Any]:
     return chart
 
 
+def _portfolio(book: service.Book, ws: Workspace, day: date) -> tuple[Any, Any, Any]:
+    """Summary, 13 months of movements and the renewals of the next 90 days."""
+    summary = service.portfolio_summary(ws, day, book=book)
+    start = periods.month_end(day) - timedelta(days=365)
+    months = service.mrr_movements(ws, start, day, book=book)
+    return summary, months, service.upcoming_renewals(ws, day, 90, book=book)
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
     """The portfolio: KPIs, health bands and their trend, the MRR bridge, renewals."""
     ws, day = workspace_of(request), _day(as_of)
-    book = scoped_book(ws, user.owner_scope)
-    summary = service.portfolio_summary(ws, day, book=book)
-    start = periods.month_end(day) - timedelta(days=365)
-    months = service.mrr_movements(ws, start, day, book=book)
+    summary, months, upcoming = memo(
+        ("overview", workspace_key(ws), user.owner_scope, day),
+        lambda: _portfolio(scoped_book(ws, user.owner_scope), ws, day),
+    )
     d = directory(ws, day)
     rows = [r for r in visible(d.rows, user.owner_scope) if not r["is_prospect"]]
     trend = band_trend(ws, user.owner_scope)
@@ -90,7 +106,7 @@ def overview(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
         if modelled
         else sum((r["arr"] for r in rows if r["band"] == "red"), Decimal(0))
     )
-    renewals = _named(service.upcoming_renewals(ws, day, 90, book=book), d)
+    renewals = _named([dict(r) for r in upcoming], d)
     complete = [m for m in months if m["month"] <= summary.month] or months
     chart_list = [
         _movement_chart(months),
@@ -143,13 +159,20 @@ def _by_month(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return result
 
 
+def _upcoming(book: service.Book, ws: Workspace, day: date) -> tuple[str, Any]:
+    return book.base_currency, service.upcoming_renewals(ws, day, RENEWAL_DAYS, book=book)
+
+
 @router.get("/renewals", response_class=HTMLResponse)
 def renewals(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
     """Lines ending in the next 120 days by month, with health, risk and forecast."""
     ws, day = workspace_of(request), _day(as_of)
-    book = scoped_book(ws, user.owner_scope)
+    currency, upcoming = memo(
+        ("renewals", workspace_key(ws), user.owner_scope, day),
+        lambda: _upcoming(scoped_book(ws, user.owner_scope), ws, day),
+    )
     d = directory(ws, day)
-    rows = _named(service.upcoming_renewals(ws, day, RENEWAL_DAYS, book=book), d)
+    rows = _named([dict(r) for r in upcoming], d)
     forecast = renewal_forecast(rows)
     months = _by_month(rows)
     chart = charts.bars(
@@ -173,7 +196,7 @@ def renewals(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
         title="Renewals",
         as_of=day,
         months=months,
-        currency=book.base_currency,
+        currency=currency,
         total=sum((m["arr"] for m in months), Decimal(0)),
         forecast=forecast,
         days=RENEWAL_DAYS,
@@ -188,7 +211,10 @@ def cohorts(
     """Retention by cohort month and age, as a heatmap and a table."""
     ws, day = workspace_of(request), _day(as_of)
     key = "revenue_retention" if measure == "revenue" else "logo_retention"
-    rows = service.cohort_retention(ws, day, book=scoped_book(ws, user.owner_scope))
+    rows = memo(
+        ("cohorts", workspace_key(ws), user.owner_scope, day),
+        lambda: service.cohort_retention(ws, day, book=scoped_book(ws, user.owner_scope)),
+    )
     names = sorted({r["cohort"] for r in rows})
     ages = list(range(max((r["age"] for r in rows), default=-1) + 1))
     cells: dict[tuple[str, int], Any] = {(r["cohort"], r["age"]): r for r in rows}
@@ -224,7 +250,10 @@ def survival(request: Request, user: User, as_of: AsOf = None, by: str = "") -> 
     """Kaplan–Meier curves of months from first payment to churn, optionally by segment."""
     ws, day = workspace_of(request), _day(as_of)
     group = by if by in ("plan_tier", "industry", "region", "acquisition_channel") else None
-    curves = service.survival_curves(ws, day, group, book=scoped_book(ws, user.owner_scope))
+    curves = memo(
+        ("survival", workspace_key(ws), user.owner_scope, day, group),
+        lambda: service.survival_curves(ws, day, group, book=scoped_book(ws, user.owner_scope)),
+    )
     series = {name: [p.survival for p in points] for name, points in curves.items()}
     data = [
         {

@@ -102,16 +102,22 @@ class Directory:
         return self._options[scope]
 
 
-_cache: dict[tuple[int, date], tuple[float, Directory]] = {}
+_cache: dict[tuple[tuple[str, str], date], tuple[float, Directory]] = {}
 _lock = threading.Lock()
-_refreshing: set[tuple[int, date]] = set()
+_refreshing: set[tuple[tuple[str, str], date]] = set()
+
+
+def workspace_key(workspace: Workspace) -> tuple[str, str]:
+    """What names a workspace in the pages' caches: its folder and database (not the
+    object's id, which Python reuses once an object is gone)."""
+    return str(workspace.root), workspace.database_url
 
 
 def directory(workspace: Workspace, as_of: date) -> Directory:
     """The directory of ``workspace`` on ``as_of``. The first request builds it; once
     older than :data:`TTL_SECONDS` it is rebuilt in the background while requests keep
     reading the previous one (so no page waits for a rebuild but the first)."""
-    key = (id(workspace), as_of)
+    key = (workspace_key(workspace), as_of)
     with _lock:
         hit = _cache.get(key)
         if hit is None:
@@ -126,7 +132,7 @@ def directory(workspace: Workspace, as_of: date) -> Directory:
         return hit[1]
 
 
-def _refresh(workspace: Workspace, as_of: date, key: tuple[int, date]) -> None:
+def _refresh(workspace: Workspace, as_of: date, key: tuple[tuple[str, str], date]) -> None:
     try:
         built = build_directory(workspace, as_of)
         with _lock:
@@ -140,7 +146,7 @@ def forget(workspace: Workspace) -> None:
     """Drop the cached directories of ``workspace`` (after a write that changes rows:
     the next request rebuilds)."""
     with _lock:
-        for key in [k for k in _cache if k[0] == id(workspace)]:
+        for key in [k for k in _cache if k[0] == workspace_key(workspace)]:
             del _cache[key]
 
 

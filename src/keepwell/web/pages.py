@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import json
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -100,6 +102,29 @@ def check_form(user: PageUser, csrf_token: str | None) -> None:
         raise PermissionDeniedError("the form expired or was not sent by this site; reload it")
     if not user.can_write:
         raise PermissionDeniedError(f"{user.principal.email} may not change records")
+
+
+#: Seconds a page's computed figures are reused (the same as the account directory's).
+FIGURES_TTL = 300.0
+_figures: dict[tuple[Any, ...], tuple[float, Any]] = {}
+_figures_lock = threading.Lock()
+
+
+def memo(key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    """``compute()``, or its value of the last :data:`FIGURES_TTL` seconds for ``key``
+    (which must name the workspace, the caller's scope and the day). Portfolio figures
+    change with imports and scoring, not from one page view to the next."""
+    now = time.monotonic()
+    with _figures_lock:
+        for stale in [k for k, (at, _) in _figures.items() if now - at >= FIGURES_TTL]:
+            del _figures[stale]
+        hit = _figures.get(key)
+    if hit is not None:
+        return hit[1]
+    value = compute()
+    with _figures_lock:
+        _figures[key] = (time.monotonic(), value)
+    return value
 
 
 def today() -> date:
