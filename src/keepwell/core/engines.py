@@ -14,13 +14,15 @@ never asks which backend they live on. :func:`put_table` puts an Arrow table on 
 engine (a table on DuckDB and PostgreSQL, a temporary view on Spark) and
 :func:`fetch` runs an expression there, so the same functions run on every engine.
 
-Engine differences the expressions avoid (results stay equal):
-- Spark has no ``IS NOT DISTINCT FROM`` on old versions and no temporary tables in
-  Ibis: fixture and uploaded tables are temporary views;
-- PostgreSQL and Spark return ``sum`` of ``decimal(18, 6)`` as a wider decimal: the
-  expressions cast money back to ``decimal(18, 6)``;
-- float aggregates may differ in the last bits between engines (summation order):
-  compare them with a relative tolerance of 1e-9, never money, which is decimal.
+Engine differences the expressions avoid, so results stay equal (docs/deployment.md):
+- PostgreSQL casts no boolean to bigint or double: flags are ``CASE`` (``ifelse``);
+- PostgreSQL's ``AVG(integer)`` and ``SUM(bigint)`` are ``numeric``: cast to float64
+  before averaging or dividing;
+- Spark reads a literal such as ``4005.0`` as a decimal and divides decimals to 6
+  places: cast to float64 before any literal;
+- PostgreSQL and Spark widen ``sum`` of ``decimal(18, 6)``: money is cast back;
+- Ibis has no temporary tables on Spark: uploads are session views;
+- floats may differ in the last bits (summation order): compared to 1e-9, never money.
 """
 
 from __future__ import annotations
