@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from keepwell.contract import queries
+from keepwell.core.workspace import Workspace
 from keepwell.revenue.pages import bridge_chart
 from keepwell.success import service as success_service
 from keepwell.web.account_view import account_usage
@@ -218,3 +219,12 @@ def test_the_back_test_runs_in_the_background_from_the_evidence_page(boss: TestC
         page = boss.get("/evidence").text
     assert "reloads every 5 seconds" not in page
     assert "Observations" in page or 'role="alert"' in page
+
+
+def test_key_pages_render_on_both_stores(workspace: Workspace) -> None:
+    page_book(workspace)
+    add_person(workspace, "boss@example.com", "admin")
+    http = sign_in(make_app(workspace), "boss@example.com")
+    paths = ["/", "/accounts?sort=-arr&band=red", "/accounts/A1", "/renewals", "/accounts/A1/qbr"]
+    assert {p: http.get(p).status_code for p in paths} == dict.fromkeys(paths, 200)
+    assert http.get("/accounts/A1/qbr.pdf").content.startswith(b"%PDF")
