@@ -30,6 +30,7 @@ from tests.conftest import make_workspace
 from tests.web.helpers import PASSWORD, make_app
 from tests.web.pages_helpers import add_person
 
+pytestmark = pytest.mark.slow
 CHROMIUM = os.environ.get("KEEPWELL_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ARGS = [
