@@ -71,7 +71,6 @@ def _movement_chart(months: list[dict[str, Any]]) -> dict[str, Any]:
         "MRR movements by month",
         x,
         series,
-        x_title="month",
         y_title="MRR change",
         stacked=True,
         colours=["#1f8a4c", "#38a169", "#68d391", "#ed8936", "#c53030"],

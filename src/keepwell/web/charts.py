@@ -125,6 +125,9 @@ def waterfall(
             "x": [s[0] for s in steps],
             "y": [s[1] for s in steps],
             "measure": [s[2] for s in steps],
+            "text": [_signed(s[1], s[2]) for s in steps],
+            "textposition": "outside",
+            "cliponaxis": False,
             "connector": {"line": {"color": "#cbd2dd"}},
             "increasing": {"marker": {"color": "#1f8a4c"}},
             "decreasing": {"marker": {"color": "#c53030"}},
@@ -132,16 +135,14 @@ def waterfall(
         }
     ]
     lay = layout(title, "", y_title, showlegend=False)
-    levels, level = [], 0.0
-    for _, amount, measure in steps:
-        level = amount if measure != "relative" else level + amount
-        levels.append(level)
-    low, high = min(levels, default=0.0), max(levels, default=1.0)
-    lay["yaxis"].update(
-        rangemode="normal",
-        range=[max(0.0, low - 0.25 * (high - low + 1)), high + 0.1 * (high - low + 1)],
-    )
     return figure(chart_id, data, lay)
+
+
+def _signed(amount: float, measure: str) -> str:
+    short = f"{abs(amount) / 1000:,.1f}k" if abs(amount) >= 1000 else f"{abs(amount):,.0f}"
+    if measure != "relative":
+        return short
+    return "0" if amount == 0 else ("+" if amount > 0 else "−") + short
 
 
 def heatmap(
