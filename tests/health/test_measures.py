@@ -318,3 +318,33 @@ def test_data_after_as_of_changes_nothing() -> None:
         )
     )
     assert changed == baseline
+
+
+def test_operational_days_end_at_midnight_in_the_workspace_time_zone() -> None:
+    """22:00 in New York on the as-of day is already the next day in UTC."""
+    late = ts(AS_OF + timedelta(days=1), 2)  # 2025-07-01 02:00 UTC = 2025-06-30 22:00 EDT
+    tickets = table(
+        "tickets",
+        [{"ticket_id": "t", "account_id": "A", "opened_at": late, "priority": "urgent"}],
+    )
+    activities = table(
+        "activities",
+        [{"activity_id": "m", "account_id": "A", "occurred_at": late, "kind": "meeting"}],
+    )
+    contacts = table("contacts", [{"contact_id": "c", "account_id": "A", "role": "user"}])
+    surveys = table(
+        "surveys",
+        [{"response_id": "r", "account_id": "A", "responded_at": late, "kind": "nps", "score": 10}],
+    )
+    for zone, seen in (("UTC", False), ("America/New_York", True)):
+        support = _rows(support_measures(tickets, AS_OF, zone))
+        assert support.get("A", {}).get("urgent_tickets_90d", 0) == (1 if seen else 0), zone
+        people = _rows(relationship_measures(contacts, activities, AS_OF, zone))["A"]
+        assert people["days_since_meeting"] == (0 if seen else None), zone
+        nps = _rows(sentiment_measures(surveys, AS_OF, zone))
+        assert nps.get("A", {}).get("nps_180d") == (100.0 if seen else None), zone
+    # as of the next day, the meeting was one local day ago
+    people = _rows(
+        relationship_measures(contacts, activities, AS_OF + timedelta(days=1), "America/New_York")
+    )
+    assert people["A"]["days_since_meeting"] == 1

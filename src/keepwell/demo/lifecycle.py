@@ -10,11 +10,12 @@ all of them (the leading indicators of customer-success practice):
 
       h[m] = mu + 0.8 * (h[m-1] - mu) + 0.35 * eps[m] + shocks_h[m] - 0.6 * disengaging
 
-- *sentiment* ``s`` (how the customer's people feel about the vendor, mean 0, sd ~0.65):
-  an AR(1) of its own, ``s[m] = 0.85 s[m-1] + 0.35 eps'[m] + shocks_s[m] - 0.3
-  disengaging``; it drives NPS, CSAT and is barely visible in usage;
+- *sentiment* ``s`` (how the customer's people feel about the vendor, sd ~0.7): an AR(1)
+  of its own around a long-run mood ``nu`` ~ N(0, 0.4) of the account, ``s[m] = nu +
+  0.85 (s[m-1] - nu) + 0.3 eps'[m] + shocks_s[m] - 0.3 disengaging``; it drives NPS
+  and CSAT and is barely visible in usage;
 - *budget stress* (a spell: starts 1.2%/month, ends 12%/month, so ~8% of accounts are
-  in one at any time): invoices are paid late, contraction is likelier;
+  in one at any time): invoices are paid late, contraction is a little likelier;
 - *sponsor gap*: when the executive sponsor leaves, half of the time nobody replaces
   them (the contact list shows no sponsor), otherwise a successor arrives 1-3 months
   later; *recent champion loss* and *recent support incident* (4 months each).
@@ -23,8 +24,8 @@ Shocks (per active month; effect on h, on s): sponsor leaves (1.5%; -0.3, -0.5),
 champion leaves (2%; -0.2, -0.4), bad support incident (1.8%; -0.2, -0.8), executive
 alignment (1.5%; +0.2, +0.6). Together they add a *risk* to the churn log-odds::
 
-    risk = 1.4 [no sponsor] + 1.2 [champion lost < 4 months ago]
-         + 1.3 [support incident < 4 months ago] + 1.6 [budget stress] - 1.7 s
+    risk = 1.7 [no sponsor] + 1.5 [champion lost < 4 months ago]
+         + 1.6 [support incident < 4 months ago] + 1.9 [budget stress] - 2.0 s
 
 so usage alone cannot tell a frustrated but busy customer from a content one. An account
 that decides to leave for health reasons *disengages*: its engagement keeps falling by
@@ -35,18 +36,18 @@ cut, acquisition, closure: 0.25%/month SMB, 0.15% mid-market, 0.08% enterprise) 
 accounts whatever their health, so some healthy-looking ones leave.
 
 Decision probabilities (``sig`` = logistic; constants below):
-- churn, month-to-month, per month: sig(c - 1.5 h + risk), c = -6.3 SMB, -6.7 mid,
-  -7.1 ent (0.2% a month for an SMB at h = 0 and no risk, 0.8% at h = -1, 4% at h = -1
+- churn, month-to-month, per month: sig(c - 1.8 h + risk), c = -7.0 SMB, -7.4 mid,
+  -7.8 ent (0.1% a month for an SMB at h = 0 and no risk, 0.5% at h = -1, 3% at h = -1
   in a budget-stress spell);
-- churn, annual, decided 3 months before the renewal: sig(c - 1.8 h + risk), c = -4.3
-  SMB, -4.6 mid, -5.1 ent (1.3%, 1%, 0.6% at h = 0 and no risk);
+- churn, annual, decided 3 months before the renewal: sig(c - 2.1 h + risk), c = -4.9
+  SMB, -5.2 mid, -5.7 ent (0.7%, 0.5%, 0.3% at h = 0 and no risk);
 - seat expansion, per month: sig(-4.9 + h + bonus), bonus 0 / 0.3 / 0.6 (0.7-1.3% at
   h = 0), by 10-50% of the seats (x1.15 mid-market, x1.3 enterprise); annual contracts
   expand mid-term on a co-termed line;
 - at an annual renewal: +10-60% seats with sig(-2.2 + h + bonus), else -10-40% with
-  sig(-2.3 - 1.3 h + stress), else a 3-7% list-price uplift on a quarter of the
+  sig(-2.3 - 1.3 h + 0.5 stress), else a 3-7% list-price uplift on a quarter of the
   renewals; an add-on is cross-sold with sig(-3.5 + h) or dropped with sig(-2.5 - 1.3 h);
-- month-to-month contraction: sig(-5 - 1.2 h + stress) a month, add-on dropped
+- month-to-month contraction: sig(-5 - 1.2 h + 0.5 stress) a month, add-on dropped
   sig(-5.5 - 1.2 h);
 - cross-sell of a missing add-on: sig(-6.4 + h) per add-on per month;
 - reactivation of a churned account (not closed) after 3+ months: 1.5%/month.
@@ -66,7 +67,7 @@ from keepwell.demo.records import Churn, Lifecycle, Line, Mark, months_between, 
 from keepwell.demo.timeline import Timeline, add_months
 
 PHI, SIGMA, DRIFT = 0.8, 0.35, 0.6  # engagement h
-S_PHI, S_SIGMA, S_DRIFT = 0.85, 0.35, 0.3  # sentiment s
+S_PHI, S_SIGMA, S_DRIFT, S_MEAN_SD = 0.85, 0.3, 0.3, 0.4  # sentiment s
 SHOCKS: tuple[tuple[str, float, float, float], ...] = (
     # name, monthly probability, effect on h, effect on s
     ("sponsor_left", 0.015, -0.3, -0.5),
@@ -77,11 +78,11 @@ SHOCKS: tuple[tuple[str, float, float, float], ...] = (
 STRESS_START, STRESS_END = 0.012, 0.12  # monthly chances a budget-stress spell starts, ends
 SPONSOR_REPLACED, CHAMPION_REPLACED = 0.5, 0.7  # chance a successor is named
 RECENT = 4  # months a champion loss or a support incident weighs on the churn decision
-RISK_NO_SPONSOR, RISK_CHAMPION, RISK_INCIDENT, RISK_STRESS, RISK_SENTIMENT = 1.4, 1.2, 1.3, 1.6, 1.7
-H_MONTHLY, H_ANNUAL = 1.5, 1.8  # weight of engagement h in the churn log-odds
+RISK_NO_SPONSOR, RISK_CHAMPION, RISK_INCIDENT, RISK_STRESS, RISK_SENTIMENT = 1.7, 1.5, 1.6, 1.9, 2.0
+H_MONTHLY, H_ANNUAL = 1.8, 2.1  # weight of engagement h in the churn log-odds
 NEVER = 10**6
-CHURN_MONTHLY = {Segment.SMB: -6.3, Segment.MID: -6.7, Segment.ENT: -7.1}
-CHURN_ANNUAL = {Segment.SMB: -4.3, Segment.MID: -4.6, Segment.ENT: -5.1}
+CHURN_MONTHLY = {Segment.SMB: -7.0, Segment.MID: -7.4, Segment.ENT: -7.8}
+CHURN_ANNUAL = {Segment.SMB: -4.9, Segment.MID: -5.2, Segment.ENT: -5.7}
 EXPAND_BONUS = {Segment.SMB: 0.0, Segment.MID: 0.3, Segment.ENT: 0.6}
 EXOGENOUS = {Segment.SMB: 0.0025, Segment.MID: 0.0015, Segment.ENT: 0.0008}
 REACTIVATION = 0.015
@@ -122,6 +123,7 @@ class _Simulator:
         self.firms, self.timeline = firms, timeline
         self.u = rng.random((n, months, 21))
         self.z = rng.standard_normal((n, months, 3))
+        self.mood = S_MEAN_SD * rng.standard_normal(n)  # long-run sentiment per account
         self.bounds = timeline.month_day_bounds()
         self.out = Lifecycle(
             health=np.full((n, months), np.nan),
@@ -159,7 +161,7 @@ class _Simulator:
         f = self.firms
         st.active, st.seats = True, int(f.seats[a])
         st.h = float(f.health_mean[a] + 0.5 * self.z[a, m, 1])
-        st.s = float(0.4 * self.z[a, m, 2])
+        st.s = float(self.mood[a] + 0.3 * self.z[a, m, 2])
         st.term_end = int(f.term_start_month[a]) + 12
         products = {catalog.PLATFORM} | {
             p for p, on in zip(catalog.ADDONS, f.addons[a], strict=True) if on
@@ -191,7 +193,9 @@ class _Simulator:
         drifting = 1.0 if st.drifting else 0.0
         st.h = mu + PHI * (st.h - mu) + SIGMA * float(self.z[a, m, 0]) + shock_h
         st.h -= DRIFT * drifting
-        st.s = S_PHI * st.s + S_SIGMA * float(self.z[a, m, 2]) + shock_s - S_DRIFT * drifting
+        mood = float(self.mood[a])
+        st.s = mood + S_PHI * (st.s - mood) + S_SIGMA * float(self.z[a, m, 2]) + shock_s
+        st.s -= S_DRIFT * drifting
         day = self._day(a, m)
         if st.intent_month == m:
             self._churn(a, st, m, day)
@@ -280,7 +284,7 @@ class _Simulator:
                 1, round(seats * (0.1 + 0.4 * float(u[8])) * (1 + 0.5 * EXPAND_BONUS[seg]))
             )
             self.out.marks.append(Mark(a, m, "expansion"))
-        elif self.firms.monthly[a] and seats > 1 and u[9] < sig(-5.0 - 1.2 * h + st.stress):
+        elif self.firms.monthly[a] and seats > 1 and u[9] < sig(-5.0 - 1.2 * h + 0.5 * st.stress):
             seats = max(1, seats - max(1, round(seats * (0.1 + 0.3 * float(u[10])))))
             self.out.marks.append(Mark(a, m, "contraction"))
         missing = self._allowed_addons(a, st)
@@ -301,7 +305,7 @@ class _Simulator:
                 1, round(seats * (0.1 + 0.5 * float(u[8])) * (1 + 0.5 * EXPAND_BONUS[seg]))
             )
             self.out.marks.append(Mark(a, m, "expansion"))
-        elif u[9] < sig(-2.3 - 1.3 * h + st.stress):
+        elif u[9] < sig(-2.3 - 1.3 * h + 0.5 * st.stress):
             seats = max(1, seats - max(1, round(seats * (0.1 + 0.3 * float(u[10])))))
             self.out.marks.append(Mark(a, m, "contraction"))
         else:
@@ -323,7 +327,7 @@ class _Simulator:
         day = self._day(a, m)
         st.active, st.churned_month, st.price_factor = True, -1, 1.0
         st.h = float(self.firms.health_mean[a] + 0.3 + 0.4 * self.z[a, m, 1])
-        st.s, st.stress = 0.0, False
+        st.s, st.stress = float(self.mood[a]), False
         st.term_end, st.decided = m + 12, -1
         st.lo, st.hi = self.timeline.day_index(day), int(self.bounds[m + 1])
         seats = max(1, round(st.seats * (0.5 + 0.5 * float(u[8]))))

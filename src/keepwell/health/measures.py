@@ -79,6 +79,8 @@ class MeasureInputs:
     tickets: ibis.Table
     surveys: ibis.Table
     activities: ibis.Table
+    #: IANA time zone of the workspace: where a day of the operational timestamps ends
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,9 @@ def compute_measures(inputs: MeasureInputs, as_of: date, config: MeasureConfig) 
     parts = [
         subscription_measures(inputs.subscriptions, as_of),
         usage_measures(inputs.rollup, as_of, config.usage),
-        relationship_measures(inputs.contacts, inputs.activities, as_of),
-        support_measures(inputs.tickets, as_of),
-        sentiment_measures(inputs.surveys, as_of),
+        relationship_measures(inputs.contacts, inputs.activities, as_of, inputs.timezone),
+        support_measures(inputs.tickets, as_of, inputs.timezone),
+        sentiment_measures(inputs.surveys, as_of, inputs.timezone),
         payment_measures(inputs.invoices, as_of),
         *(custom_measure(inputs.rollup, as_of, m) for m in config.custom),
     ]

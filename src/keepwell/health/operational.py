@@ -3,24 +3,43 @@
 Each function takes Ibis tables with the data-contract columns (dates ``date``,
 timestamps UTC ``timestamp``, money decimals) and returns one row per account that has
 data, keyed by ``account_id``. Only facts dated on or before ``as_of`` are read: a
-timestamp counts when it is before the end of the as-of day (UTC).
+timestamp counts when it is before the end of the as-of day in the workspace's time zone
+(``timezone``, an IANA name; UTC by default), the same day boundaries as the event
+rollup's ``day``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import ibis
 
+DAY_SECONDS = 86_400
 
-def end_of(day: date) -> ibis.Value:
-    """The first instant after ``day`` (UTC), as an Ibis timestamp literal."""
+
+def day_end(day: date, timezone: str = "UTC") -> datetime:
+    """The first instant after ``day`` in ``timezone`` (its next local midnight), in UTC."""
     after = day + timedelta(days=1)
-    return ibis.literal(datetime(after.year, after.month, after.day, tzinfo=UTC))
+    local = datetime(after.year, after.month, after.day, tzinfo=ZoneInfo(timezone))
+    return local.astimezone(UTC)
+
+
+def end_of(day: date, timezone: str = "UTC") -> ibis.Value:
+    """:func:`day_end` as an Ibis timestamp literal."""
+    return ibis.literal(day_end(day, timezone))
 
 
 def _days_since(as_of: date, value: ibis.Value) -> ibis.Value:
     return ibis.literal(as_of).delta(value, unit="day")
+
+
+def _days_before_end(as_of: date, timestamp: ibis.Value, timezone: str) -> ibis.Value:
+    """Local days from ``timestamp`` to the as-of day: 0 for a time on the as-of day,
+    ``ceil((end of as_of − timestamp) / 86 400 s) − 1`` (a DST change moves the boundary
+    by its hour)."""
+    end = int(day_end(as_of, timezone).timestamp())
+    return ((end - timestamp.epoch_seconds()) / DAY_SECONDS).ceil().cast("int64") - 1
 
 
 def _flag(condition: ibis.Value) -> ibis.Value:
@@ -28,7 +47,9 @@ def _flag(condition: ibis.Value) -> ibis.Value:
     return condition.fill_null(False).ifelse(1, 0).cast("int64").max()
 
 
-def relationship_measures(contacts: ibis.Table, activities: ibis.Table, as_of: date) -> ibis.Table:
+def relationship_measures(
+    contacts: ibis.Table, activities: ibis.Table, as_of: date, timezone: str = "UTC"
+) -> ibis.Table:
     """``has_sponsor``, ``has_champion`` (0/1: a present contact in that role),
     ``key_contact_left_90d`` (0/1: a sponsor or champion whose ``left_on`` is in the last
     90 days), ``days_since_meeting`` and ``days_since_business_review`` (days).
@@ -44,7 +65,7 @@ def relationship_measures(contacts: ibis.Table, activities: ibis.Table, as_of: d
         has_champion=_flag(present & (c.role == "champion")),
         key_contact_left_90d=_flag(left_recently & c.role.isin(["sponsor", "champion"])),
     )
-    a = activities.filter(activities.occurred_at < end_of(as_of))
+    a = activities.filter(activities.occurred_at < end_of(as_of, timezone))
     meetings = a.group_by("account_id").aggregate(
         last_meeting=a.occurred_at.max(where=a.kind.isin(["meeting", "business_review"])),
         last_review=a.occurred_at.max(where=a.kind == "business_review"),
@@ -55,23 +76,24 @@ def relationship_measures(contacts: ibis.Table, activities: ibis.Table, as_of: d
         has_sponsor=people.has_sponsor,
         has_champion=people.has_champion,
         key_contact_left_90d=people.key_contact_left_90d,
-        days_since_meeting=_days_since(as_of, meetings.last_meeting.date()),
-        days_since_business_review=_days_since(as_of, meetings.last_review.date()),
+        days_since_meeting=_days_before_end(as_of, meetings.last_meeting, timezone),
+        days_since_business_review=_days_before_end(as_of, meetings.last_review, timezone),
     )
 
 
-def support_measures(tickets: ibis.Table, as_of: date) -> ibis.Table:
+def support_measures(tickets: ibis.Table, as_of: date, timezone: str = "UTC") -> ibis.Table:
     """``open_urgent_tickets`` (open at the end of as_of with priority high or urgent),
     ``urgent_tickets_90d`` (tickets of priority high or urgent opened in the last 90 days),
     ``ticket_volume_trend`` ((opened in last 90d − opened in the 90d before) / max(before,
     1)) and ``csat_90d`` (mean csat 1–5 of tickets closed in the last 90 days)."""
-    t = tickets.filter(tickets.opened_at < end_of(as_of))
-    end = end_of(as_of)
+    end = end_of(as_of, timezone)
+    t = tickets.filter(tickets.opened_at < end)
     is_open = t.closed_at.isnull() | (t.closed_at >= end)
-    recent = t.opened_at >= end_of(as_of - timedelta(days=90))
-    before = ~recent & (t.opened_at >= end_of(as_of - timedelta(days=180)))
+    start_90 = end_of(as_of - timedelta(days=90), timezone)
+    recent = t.opened_at >= start_90
+    before = ~recent & (t.opened_at >= end_of(as_of - timedelta(days=180), timezone))
     urgent = t.priority.isin(["high", "urgent"])
-    closed_recently = (t.closed_at < end) & (t.closed_at >= end_of(as_of - timedelta(days=90)))
+    closed_recently = (t.closed_at < end) & (t.closed_at >= start_90)
     agg = t.group_by("account_id").aggregate(
         open_urgent_tickets=(is_open & urgent).sum(),
         urgent_tickets_90d=(recent & urgent).sum(),
@@ -90,13 +112,15 @@ def support_measures(tickets: ibis.Table, as_of: date) -> ibis.Table:
     )
 
 
-def nps_by_account(surveys: ibis.Table, as_of: date, window_days: int = 180) -> ibis.Table:
+def nps_by_account(
+    surveys: ibis.Table, as_of: date, window_days: int = 180, timezone: str = "UTC"
+) -> ibis.Table:
     """NPS (−100…100) per account over ``(as_of - window_days, as_of]``: each respondent's
     latest NPS response counts (the contact, or the response itself when anonymous)."""
     s = surveys.filter(
         surveys.kind == "nps",
-        surveys.responded_at < end_of(as_of),
-        surveys.responded_at >= end_of(as_of - timedelta(days=window_days)),
+        surveys.responded_at < end_of(as_of, timezone),
+        surveys.responded_at >= end_of(as_of - timedelta(days=window_days), timezone),
     )
     s = s.mutate(respondent=ibis.coalesce(s.contact_id, s.response_id))
     rank = ibis.row_number().over(
@@ -112,10 +136,10 @@ def nps_by_account(surveys: ibis.Table, as_of: date, window_days: int = 180) -> 
     )
 
 
-def sentiment_measures(surveys: ibis.Table, as_of: date) -> ibis.Table:
+def sentiment_measures(surveys: ibis.Table, as_of: date, timezone: str = "UTC") -> ibis.Table:
     """``nps_180d`` and ``nps_change_90d`` (NPS now minus NPS as of 90 days earlier)."""
-    now = nps_by_account(surveys, as_of)
-    before = nps_by_account(surveys, as_of - timedelta(days=90))
+    now = nps_by_account(surveys, as_of, timezone=timezone)
+    before = nps_by_account(surveys, as_of - timedelta(days=90), timezone=timezone)
     joined = now.left_join(before, "account_id")
     return joined.select(
         account_id=now.account_id, nps_180d=now.nps, nps_change_90d=now.nps - before.nps

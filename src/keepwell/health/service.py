@@ -52,7 +52,9 @@ def measure_inputs(workspace: Workspace) -> MeasureInputs:
     tables = {
         name: ibis.memtable(contract_service.read_table(workspace, name)) for name in ENTITIES
     }
-    return MeasureInputs(rollup=workspace.analytics().rollup(), **tables)
+    return MeasureInputs(
+        rollup=workspace.analytics().rollup(), timezone=workspace.setting("timezone"), **tables
+    )
 
 
 def assess(workspace: Workspace, as_of: date) -> list[AccountHealth]:
