@@ -84,6 +84,14 @@ PHRASES: dict[str, Callable[[float], str]] = {
     "days_in_stage": _days("{n} days in the current journey stage"),
     "products": _days("{n} products"),
     "open_ended_share": lambda v: f"{v:.0%} of MRR month to month",
+    "logins_per_active_user_week": lambda v: f"{v:.1f} logins per active user a week",
+    "users_added_quarter": lambda v: (
+        "no new users this quarter" if v < 1 else f"{v:.0f} new users this quarter"
+    ),
+    "days_since_created_at": lambda v: f"customer for {v / 30.4:.0f} months",
+    "employees": _days("{n:,} employees"),
+    "active_days_per_user_30d": lambda v: f"users active {v:.1f} days a month",
+    "urgent_tickets_90d": _days("{n} urgent tickets in 90 days"),
     "share_of_wallet": lambda v: f"share of wallet {v:.0%}",
     "arr": lambda v: f"ARR {v:,.0f}",
     "mrr": lambda v: f"MRR {v:,.0f}",

@@ -139,7 +139,7 @@ class ChurnModel:
 
     def __init__(
         self,
-        n_estimators: int = 500,
+        n_estimators: int = 300,
         learning_rate: float = 0.05,
         num_leaves: int = 7,
         min_child_samples: int = 80,
@@ -157,6 +157,10 @@ class ChurnModel:
             "subsample_freq": 1,
             "colsample_bytree": 0.5,
             "max_bin": 63,
+            "extra_trees": True,
+            "cat_smooth": 50,
+            "cat_l2": 30,
+            "min_data_per_group": 200,
             "reg_lambda": 1.0,
             "random_state": seed,
             "n_jobs": n_jobs,
