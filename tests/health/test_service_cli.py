@@ -171,3 +171,24 @@ def test_cli_backtest(
         assert bad.exit_code != 0
     finally:
         get_settings.cache_clear()
+
+
+def test_mrr_measures_are_in_the_base_currency(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    ws = sqlite_workspace
+    _load(ws, tmp_path)
+    files = {
+        "subscriptions": [
+            {"line_id": "b2", "account_id": "B", "product": "addon", "mrr": "100",
+             "currency": "EUR", "quantity": "1", "starts_on": "2025-01-15"},
+        ],
+        "fx_rates": [
+            {"currency": "EUR", "month": "2024-12-01", "rate": "1.5"},
+            {"currency": "EUR", "month": "2025-01-01", "rate": "1.1"},  # the line's month
+        ],
+    }  # fmt: skip
+    for entity, rows in files.items():
+        report = import_file(ws, entity, write_rows(tmp_path / f"{entity}_fx.csv", rows))
+        assert report.rejected == 0, (entity, report)
+    b = next(h for h in service.assess(ws, FIRST) if h.score.account_id == "B")
+    assert float(b.values["mrr"]) == pytest.approx(500 + 110)
+    assert float(b.values["arr"]) == pytest.approx(12 * 610)

@@ -182,9 +182,10 @@ def _active_on(subs: ibis.Table, day: date) -> ibis.Value:
 
 
 def subscription_measures(subscriptions: ibis.Table, as_of: date) -> ibis.Table:
-    """``mrr`` and ``arr`` (12 × mrr) as of the day (sum of active lines, no currency
-    conversion), ``mrr_change_90d`` (mrr / mrr 90 days earlier − 1), ``licensed_seats``
-    (quantity of active lines), ``tenure_days`` (days since the first line started) and
+    """``mrr`` and ``arr`` (12 × mrr) as of the day (sum of active lines, in the lines'
+    amounts: ``health.service`` converts them to the base currency first),
+    ``mrr_change_90d`` (mrr / mrr 90 days earlier − 1), ``licensed_seats`` (quantity of
+    active lines), ``tenure_days`` (days since the first line started) and
     ``days_to_renewal`` (days to the earliest end of an active line)."""
     s = subscriptions.filter(subscriptions.starts_on <= as_of)
     active = _active_on(s, as_of)

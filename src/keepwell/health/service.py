@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import ibis
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from keepwell.health.measures import ENTITIES, MeasureInputs
 from keepwell.health.models import HealthScore
 from keepwell.health.portfolio import AccountHealth, assess_portfolio
 from keepwell.health.scorecard import Band
+from keepwell.revenue import service as revenue_service
 
 MOVERS = 10
 SNAPSHOT_BATCH = 5000
@@ -48,12 +50,34 @@ def health_config(workspace: Workspace) -> HealthConfig:
 
 
 def measure_inputs(workspace: Workspace) -> MeasureInputs:
-    """The rollup and every operational entity as Ibis tables for the measures."""
-    tables = {
-        name: ibis.memtable(contract_service.read_table(workspace, name)) for name in ENTITIES
-    }
+    """The rollup and every operational entity as Ibis tables for the measures
+    (subscription MRR in the workspace's base currency, see :func:`base_currency_lines`)."""
+    arrow = {name: contract_service.read_table(workspace, name) for name in ENTITIES}
+    arrow["subscriptions"] = base_currency_lines(workspace, arrow["subscriptions"])
+    tables = {name: ibis.memtable(table) for name, table in arrow.items()}
     return MeasureInputs(
         rollup=workspace.analytics().rollup(), timezone=workspace.setting("timezone"), **tables
+    )
+
+
+def base_currency_lines(workspace: Workspace, subscriptions: pa.Table) -> pa.Table:
+    """``subscriptions`` with ``mrr`` in the base currency, converted exactly as revenue
+    converts them (each line at the fx rate of its start month; ``revenue.service``).
+    Unchanged when every line is already in the base currency (or has none)."""
+    base = workspace.setting("base_currency").upper()
+    currencies = {str(c).upper() for c in subscriptions["currency"].to_pylist() if c}
+    if currencies <= {base}:
+        return subscriptions
+    book = revenue_service.load_book(workspace)
+    rows = book.rows(book.lines.select("line_id", "mrr"))
+    converted = {row["line_id"]: row["mrr"] for row in rows}
+    ids = subscriptions["line_id"].to_pylist()
+    mrr = pa.array([converted.get(i) for i in ids], type=subscriptions.schema.field("mrr").type)
+    index = subscriptions.schema.get_field_index("mrr")
+    return subscriptions.set_column(index, "mrr", mrr).set_column(
+        subscriptions.schema.get_field_index("currency"),
+        "currency",
+        pa.array([base] * len(ids), type=subscriptions.schema.field("currency").type),
     )
 
 
