@@ -20,6 +20,12 @@ from keepwell.risk import service
 
 router = APIRouter(prefix="/api/v1", tags=["risk"])
 MAX_WITHIN = 3660
+MIN_DAY, MAX_DAY = date(1970, 1, 1), date(2200, 12, 31)
+
+
+def _day(value: date | None) -> date:
+    day = value or datetime.now(UTC).date()
+    return min(max(day, MIN_DAY), MAX_DAY)
 
 
 def _workspace(request: Request) -> Workspace:
@@ -32,7 +38,7 @@ def account_risk(request: Request, account_id: str, as_of: date | None = None) -
     the latest health snapshot on or before ``as_of`` that has them."""
     workspace = _workspace(request)
     visible_account(workspace, account_id, scope=cast(str | None, request.state.owner_scope))
-    return service.account_risk(workspace, account_id, as_of)
+    return service.account_risk(workspace, account_id, _day(as_of) if as_of else None)
 
 
 @router.get("/risk/forecast")
@@ -43,7 +49,7 @@ def renewal_forecast(
 ) -> dict[str, Any]:
     """Expected renewed ARR of the renewals in the next ``within`` days by bucket, and
     the forecast made ``within`` days ago against what happened."""
-    day = as_of or datetime.now(UTC).date()
+    day = _day(as_of)
     scope = cast(str | None, request.state.owner_scope)
     return service.renewal_forecast(_workspace(request), day, within, owner=scope)
 
