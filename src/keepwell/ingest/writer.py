@@ -3,10 +3,11 @@
 Requests hand their batch to :meth:`EventWriter.submit` and wait on the returned
 future; the writer drains every waiting batch, appends them in one transaction
 (group commit) and resolves each future only once the transaction is committed, so
-a caller that got a result knows its events are durable. A commit waits a little for
-batches still arriving (up to :data:`LINGER_SECONDS` after the last one, at most
-:data:`MAX_LINGER_SECONDS` in all): fewer, larger transactions carry more events per
-second, since each one's cost is mostly fixed (the dedupe and rollup passes).
+a caller that got a result knows its events are durable. A commit, once it holds
+the store, waits a little for batches still arriving (up to :data:`LINGER_SECONDS`
+after the last one, at most :data:`MAX_LINGER_SECONDS` in all): fewer, larger
+transactions carry more events per second, since each one's cost is mostly fixed
+(the dedupe and rollup passes).
 Checkpoints (writing the engine's write-ahead log into its file) stall the commit that
 triggers them, so the writer lets the log grow to :data:`WAL_CHECKPOINT_SIZE` and
 checkpoints when idle: after :data:`IDLE_FOLD_SECONDS` without work it folds the
@@ -103,8 +104,9 @@ class EventWriter:
                 continue
             if first is None:
                 return
-            jobs, stop = self._drain(first)
-            self._commit(jobs)
+            with self.lock:  # linger only once the store is ours: while a long write
+                jobs, stop = self._drain(first)  # holds it, the queue fills and refuses
+                self._commit(jobs)
             if stop:
                 return
 
