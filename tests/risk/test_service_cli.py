@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from keepwell.cli import app
+from keepwell.core.errors import InputError
 from keepwell.core.settings import get_settings
 from keepwell.core.workspace import Workspace
 from keepwell.risk import service
@@ -163,3 +164,12 @@ def test_commands_explain_a_missing_model(
     assert "no churn model" in result.err
     assert "keepwell risk train" in result.err
     assert "Traceback" not in result.err
+
+
+def test_an_unknown_target_is_refused(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    try:
+        with pytest.raises(InputError, match="target 'upsell' is unknown"):
+            service.train_model(ws, END, target="upsell")
+    finally:
+        ws.close()

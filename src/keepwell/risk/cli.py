@@ -36,6 +36,9 @@ def train(
     first: Annotated[
         str | None, typer.Option("--from", help="First snapshot month (YYYY-MM).")
     ] = None,
+    target: Annotated[
+        str, typer.Option(help="churn-or-contraction (> 20%) or churn (logo churn only).")
+    ] = "churn-or-contraction",
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """Train the churn model on monthly snapshots up to --as-of and store it (versioned)."""
@@ -43,7 +46,7 @@ def train(
     try:
         start = parse_day(f"{first}-01") if first else None
         card = service.train_model(
-            ws, parse_day(as_of), horizon, calibration=calibration, first=start
+            ws, parse_day(as_of), horizon, calibration=calibration, first=start, target=target
         )
     finally:
         ws.close()

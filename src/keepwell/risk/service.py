@@ -27,6 +27,8 @@ from keepwell.risk.features import CHURNED, LABEL, LAG_MONTHS, build_features, s
 from keepwell.risk.terms import contract_features
 from keepwell.risk.training import train_churn_model
 
+CHURN_OR_CONTRACTION, CHURN = "churn-or-contraction", "churn"
+TARGETS = (CHURN_OR_CONTRACTION, CHURN)
 #: A horizon so long that no outcome is computed (prediction needs none).
 NO_OUTCOMES = 365 * 100
 
@@ -83,14 +85,22 @@ def train_model(
     *,
     calibration: str = "sigmoid",
     first: date | None = None,
+    target: str = CHURN_OR_CONTRACTION,
 ) -> dict[str, Any]:
     """Train the churn model on snapshots up to ``as_of`` (labels whose horizon ends by
-    as_of), store it as the next version, and return its card."""
+    as_of), store it as the next version, and return its card. ``target``: logo churn
+    or contraction > 20 % (default), or logo churn alone (``churn``)."""
     if horizon_days < 1:
         raise InputError(f"horizon must be at least 1 day, got {horizon_days}")
+    if target not in TARGETS:
+        raise InputError(f"target {target!r} is unknown", hint=" or ".join(TARGETS))
     rows = training_rows(workspace, as_of, horizon_days, first)
+    if target == CHURN and LABEL in rows:
+        rows[LABEL] = rows[CHURNED]
     result = train_churn_model(build_features(rows), horizon_days, calibration=calibration)
     card = {"trained_as_of": as_of.isoformat(), **result.card}
+    if target == CHURN:
+        card["target"] = f"logo churn within {horizon_days} days"
     version = store.save_model(workspace.root, result.model, card)
     return {"version": version, **card}
 
