@@ -11,20 +11,16 @@ folded into ``event_daily`` once it holds :data:`FOLD_ROWS` rows, when the serve
 writer is idle, and with every imported file. :meth:`AnalyticsStore.rollup` always
 reads both, so it always equals a fresh aggregation of the events.
 
-Deduplication on ``message_id`` reads ``event_keys``, one 128-bit MD5 of each stored
-message id (``md5_number``), instead of the raw events: a batch is checked against a
-narrow fixed-width column, not against every stored string. Two distinct message ids
+Deduplication on ``message_id`` reads ``event_keys``, one 128-bit MD5 per stored id
+(``md5_number``), a narrow fixed-width column, instead of every stored string; two ids
 share a key with probability about n^2 / 2^129 (below 1e-14 for a trillion events).
 
-A file is imported through :meth:`AnalyticsStore.staged`: its batches are checked and
-written to a staging table (schema ``_kw_staging``, on disk, so the engine can evict it
-from memory), each in a short transaction of its own, and the whole file is published
-in one final transaction: readers never see half a file, a failure leaves the store as
-it was (a stage left by a crashed process is dropped when the store is next opened),
-and memory does not grow with the file.
-
-Reads are Ibis expressions (engine-neutral); writes use the engine's SQL because an
-append must dedupe and merge in one transaction.
+A file is imported through :meth:`AnalyticsStore.staged`: each batch is checked and
+written to a staging table on disk (schema ``_kw_staging``) in a short transaction of
+its own, and the file is published in one final transaction: readers never see half a
+file, a failure leaves the store as it was (a crashed process's stage is dropped on the
+next open), and memory does not grow with the file. Reads are Ibis expressions; writes
+use the engine's SQL because an append must dedupe and merge in one transaction.
 """
 
 from __future__ import annotations
@@ -211,7 +207,7 @@ class AnalyticsStore:
         """The rollup, one row per key: ``event_daily`` alone when nothing waits in the
         delta, else both summed by key."""
         base = self.con.table(ROLLUP)
-        if not self._scalar(f"SELECT EXISTS (SELECT 1 FROM {DELTA})"):
+        if not self._delta_waiting():
             return base
         both = base.union(self.con.table(DELTA), distinct=False)
         return both.group_by(list(_ROLLUP_KEY)).aggregate(count=both["count"].sum().cast("int64"))
@@ -219,10 +215,12 @@ class AnalyticsStore:
     def fold(self) -> None:
         """Fold the delta into ``event_daily`` (one pass over it), in a transaction of
         its own; nothing to do when the delta is empty."""
-        if not self._scalar(f"SELECT EXISTS (SELECT 1 FROM {DELTA})"):
-            return
-        with self.transaction():
-            self._fold()
+        if self._delta_waiting():
+            with self.transaction():
+                self._fold()
+
+    def _delta_waiting(self) -> bool:
+        return bool(self._scalar(f"SELECT EXISTS (SELECT 1 FROM {DELTA})"))
 
     @contextmanager
     def transaction(self, *, commit: bool = True) -> Iterator[None]:
