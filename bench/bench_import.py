@@ -80,8 +80,19 @@ def _import(args: tuple[Path, Path, Path]) -> tuple[float, int, int]:
     report = import_file(ws, "events", events)
     elapsed = time.perf_counter() - started
     ws.close()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return elapsed, report.loaded, peak_kib
+    return elapsed, report.loaded, _peak_kib()
+
+
+def _peak_kib() -> int:
+    """This process's peak RSS in KiB: VmHWM, not ru_maxrss, which on Linux carries over
+    the parent's RSS at fork time into a spawned child (it counted the parent's baseline
+    load of the previous file, ~1 GB, into the Parquet import)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _baseline(path: Path) -> float:
