@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from keepwell.core.workspace import Workspace
 from tests.web.helpers import add_user, client, make_app, two_csm_book
 
-PUBLIC = {"/healthz", "/login", "/logout"}
+# The unsubscribe link is opened from an email: the signed token in its path is its
+# credential (a forged or altered token gets 400; tests/notify prove it).
+PUBLIC = {"/healthz", "/login", "/logout", "/unsubscribe/{token}"}
 
 
 def _routes(app: FastAPI) -> list[tuple[str, str]]:
