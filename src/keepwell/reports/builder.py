@@ -67,7 +67,7 @@ def render_html(review: dict[str, Any], *, generated_at: datetime) -> str:
 
 def render_pdf(review: dict[str, Any], *, generated_at: datetime) -> bytes:
     """The review as PDF bytes (A4)."""
-    import weasyprint  # type: ignore[import-untyped]
+    import weasyprint
 
     html = render_html(review, generated_at=generated_at)
     pdf: bytes = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf()

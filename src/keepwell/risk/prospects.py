@@ -18,7 +18,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]
+from sklearn.model_selection import StratifiedKFold
 
 from keepwell.core.errors import InputError
 from keepwell.risk import metrics

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import joblib  # type: ignore[import-untyped]
+import joblib
 
 from keepwell.core.errors import NotFoundError
 from keepwell.risk.model import ChurnModel
