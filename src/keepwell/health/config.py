@@ -216,7 +216,9 @@ class _Reader:
     def measure_config(self, node: yaml.Node | None) -> MeasureConfig:
         if node is None:
             return MeasureConfig()
-        keys = self.mapping(node, "measures", [], ["key_features", "login_event", "custom"])
+        keys = self.mapping(
+            node, "measures", [], ["key_features", "login_event", "custom", "external"]
+        )
         features = (
             tuple(
                 self.value(n, "a key feature", _text)
@@ -232,7 +234,19 @@ class _Reader:
             if measure.name in MEASURE_NAMES_BUILTIN or measure.name in {m.name for m in custom}:
                 raise self.fail(item, f"custom measure {measure.name!r} is already defined")
             custom.append(measure)
-        return MeasureConfig(UsageConfig(features, login), tuple(custom))
+        taken = {*MEASURE_NAMES_BUILTIN, *(m.name for m in custom)}
+        external = self.external(keys.get("external"), taken)
+        return MeasureConfig(UsageConfig(features, login), tuple(custom), external)
+
+    def external(self, node: yaml.Node | None, taken: set[str]) -> tuple[str, ...]:
+        """Names of the external measures (values pushed by ``service.record_measure``)."""
+        names: list[str] = []
+        for item in self.sequence(node, "external") if node is not None else []:
+            name = self.value(item, "an external measure name", _identifier)
+            if name in taken or name in names:
+                raise self.fail(item, f"external measure {name!r} is already defined")
+            names.append(name)
+        return tuple(names)
 
     def custom_measure(self, node: yaml.Node) -> CustomMeasure:
         keys = self.mapping(

@@ -8,6 +8,7 @@ per measure. A null measure means "no data", which the scorecard renormalizes aw
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -81,6 +82,8 @@ class MeasureInputs:
     activities: ibis.Table
     #: IANA time zone of the workspace: where a day of the operational timestamps ends
     timezone: str = "UTC"
+    #: measures pushed from outside (``measure, account_id, measured_on, value``); None: none
+    external: ibis.Table | None = None
 
 
 @dataclass(frozen=True)
@@ -89,11 +92,32 @@ class MeasureConfig:
 
     usage: UsageConfig = field(default_factory=UsageConfig)
     custom: tuple[CustomMeasure, ...] = ()
+    #: names of the external measures (pushed by other slices, e.g. ``plan_progress``)
+    external: tuple[str, ...] = ()
 
 
 def measure_names(config: MeasureConfig) -> list[str]:
-    """Every measure name available with ``config`` (built-in, then custom)."""
-    return [*MEASURES, *(m.name for m in config.custom)]
+    """Every measure name available with ``config`` (built-in, custom, then external)."""
+    return [*MEASURES, *(m.name for m in config.custom), *config.external]
+
+
+def external_measures(external: ibis.Table | None, as_of: date, names: Sequence[str]) -> ibis.Table:
+    """One row per account with a column per external measure of ``names``: the value
+    latest measured on or before ``as_of`` (never a later one; a null value stays null)."""
+    if external is None:
+        external = ibis.memtable(
+            {"measure": [], "account_id": [], "measured_on": [], "value": []},
+            schema={"measure": "string", "account_id": "string", "measured_on": "date",
+                    "value": "float64"},
+        )  # fmt: skip
+    known = external.filter(external.measure.isin(list(names)), external.measured_on <= as_of)
+    rank = ibis.row_number().over(
+        group_by=[known.account_id, known.measure], order_by=ibis.desc(known.measured_on)
+    )
+    latest = known.mutate(rank=rank).filter(lambda t: t["rank"] == 0)
+    return latest.group_by("account_id").aggregate(
+        **{name: latest.value.cast("float64").max(where=latest.measure == name) for name in names}
+    )
 
 
 def compute_measures(inputs: MeasureInputs, as_of: date, config: MeasureConfig) -> ibis.Table:
@@ -116,6 +140,7 @@ def compute_measures(inputs: MeasureInputs, as_of: date, config: MeasureConfig) 
         sentiment_measures(inputs.surveys, as_of, inputs.timezone),
         payment_measures(inputs.invoices, as_of),
         *(custom_measure(inputs.rollup, as_of, m) for m in config.custom),
+        *([external_measures(inputs.external, as_of, config.external)] if config.external else []),
     ]
     wide = acc
     for part in parts:
@@ -142,5 +167,6 @@ __all__ = [
     "MeasureConfig",
     "MeasureInputs",
     "compute_measures",
+    "external_measures",
     "measure_names",
 ]

@@ -40,3 +40,23 @@ class HealthScore(Base):
     churn_probability: Mapped[float | None] = mapped_column(sa.Float)
     arr_at_risk: Mapped[Decimal | None] = mapped_column(Money)
     risk_drivers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONData)
+
+
+class ExternalMeasure(Base):
+    """One account's value of a measure computed outside health (another slice or an
+    integration pushes it through ``service.record_measure``), as measured on one day.
+
+    A null ``value`` means "no value from that day on" (e.g. the success plan was closed).
+    """
+
+    __tablename__ = "health_external_measures"
+
+    measure: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        sa.String(255),
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    )
+    measured_on: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    value: Mapped[float | None] = mapped_column(sa.Float)

@@ -24,7 +24,7 @@ from keepwell.core.workspace import Workspace
 from keepwell.health.backtest import BacktestReport, month_ends, outcomes, run_backtest
 from keepwell.health.config import HealthConfig, ensure_config_file, load_config
 from keepwell.health.measures import ENTITIES, MeasureInputs
-from keepwell.health.models import HealthScore
+from keepwell.health.models import ExternalMeasure, HealthScore
 from keepwell.health.portfolio import AccountHealth, assess_portfolio
 from keepwell.health.scorecard import Band
 from keepwell.revenue import service as revenue_service
@@ -56,8 +56,82 @@ def measure_inputs(workspace: Workspace) -> MeasureInputs:
     arrow["subscriptions"] = base_currency_lines(workspace, arrow["subscriptions"])
     tables = {name: ibis.memtable(table) for name, table in arrow.items()}
     return MeasureInputs(
-        rollup=workspace.analytics().rollup(), timezone=workspace.setting("timezone"), **tables
+        rollup=workspace.analytics().rollup(),
+        timezone=workspace.setting("timezone"),
+        external=ibis.memtable(_external_table(workspace)),
+        **tables,
     )
+
+
+_EXTERNAL_SCHEMA = pa.schema(
+    [("measure", pa.string()), ("account_id", pa.string()),
+     ("measured_on", pa.date32()), ("value", pa.float64())]
+)  # fmt: skip
+
+
+def _external_table(workspace: Workspace) -> pa.Table:
+    query = sa.select(
+        ExternalMeasure.measure,
+        ExternalMeasure.account_id,
+        ExternalMeasure.measured_on,
+        ExternalMeasure.value,
+    )
+    with Session(workspace.engine) as session:
+        rows = session.execute(query).all()
+    return pa.Table.from_pylist([dict(row._mapping) for row in rows], schema=_EXTERNAL_SCHEMA)
+
+
+def record_measure(
+    workspace: Workspace,
+    name: str,
+    values: Mapping[str, float | None],
+    measured_on: date,
+    *,
+    complete: bool = False,
+) -> int:
+    """Store the external measure ``name`` (account -> value, unit the pusher's) as
+    measured on ``measured_on``, replacing that day's values of ``name``. A None value
+    means "no value from that day on". With ``complete``, ``values`` is the whole
+    measure: accounts with an earlier value that are absent get None. Scorecards read
+    the measure once ``health.yaml`` declares it under ``measures: external:``; as of
+    a day, the latest value measured on or before it counts. Returns the rows written."""
+    if not name.isidentifier() or name.lower() != name:
+        raise InputError(f"external measure {name!r} must be a lower-case identifier")
+    with transaction(workspace.engine) as session:
+        rows = dict(values)
+        if complete:
+            earlier = session.execute(
+                sa.select(ExternalMeasure.account_id)
+                .distinct()
+                .where(ExternalMeasure.measure == name, ExternalMeasure.measured_on < measured_on)
+            ).scalars()
+            rows = {**dict.fromkeys(earlier), **rows}
+        session.execute(
+            sa.delete(ExternalMeasure).where(
+                ExternalMeasure.measure == name, ExternalMeasure.measured_on == measured_on
+            )
+        )
+        _insert_measures(session, name, rows, measured_on)
+    return len(rows)
+
+
+def _insert_measures(
+    session: Session, name: str, values: Mapping[str, float | None], measured_on: date
+) -> None:
+    rows = [
+        {"measure": name, "account_id": account, "measured_on": measured_on,
+         "value": None if v is None else float(v)}
+        for account, v in values.items()
+    ]  # fmt: skip
+    try:
+        for start in range(0, len(rows), SNAPSHOT_BATCH):
+            session.execute(sa.insert(ExternalMeasure), rows[start : start + SNAPSHOT_BATCH])
+    except sa.exc.IntegrityError as exc:
+        unknown = sorted(values)[:5]
+        raise InputError(
+            f"external measure {name!r}: an account is unknown (among {', '.join(unknown)})",
+            hint="record values only for accounts imported into the workspace",
+        ) from exc
 
 
 def base_currency_lines(workspace: Workspace, subscriptions: pa.Table) -> pa.Table:
