@@ -35,8 +35,8 @@ from keepwell.core.workspace import Workspace
 ProgressCallback = Callable[[int, int], None]
 #: The analytics engine's working memory during an import: files of any size stream
 #: through it with the whole process under 1 GB (it spills to disk beyond this). A
-#: 10-million-row Parquet file peaked at 1,006 MB with 384 MB (Python and Arrow hold
-#: the rest); the staging table and the publishing query both stay within this cap.
+#: 10-million-row Parquet file peaks at ~740 MB with this (841 MB with 384 MB; Python
+#: and Arrow hold the rest); the staging table and the publishing query stay within it.
 IMPORT_MEMORY_LIMIT = "256MB"
 #: The vectorised events path takes batches this many times larger than the row path.
 FAST_BATCH_FACTOR = 4
