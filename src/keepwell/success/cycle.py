@@ -26,6 +26,7 @@ from keepwell.notify import service as notify_service
 from keepwell.success import ctas
 from keepwell.success.evaluate import Match, evaluate_rules
 from keepwell.success.models import CycleLease, CycleRun
+from keepwell.success.planbook import plan_progress
 from keepwell.success.playbooks import PLAYBOOKS_FILE, Playbooks, default_playbooks_text
 from keepwell.success.playbooks import parse_playbooks as _parse_playbooks
 from keepwell.success.rows import rule_rows
@@ -144,6 +145,9 @@ def run_locked_cycle(
         session.flush()
         run_id = run.id
     report = CycleReport(as_of)
+    # plan progress is a health measure (``measures: external:`` in health.yaml)
+    progress = plan_progress(workspace, as_of)
+    health_service.record_measure(workspace, "plan_progress", progress, as_of, complete=True)
     health_service.compute_scores(workspace, as_of)
     rules, playbooks = load_rules(workspace)
     report.problems = [*playbooks.problems, *rules.problems]
