@@ -7,7 +7,7 @@ with the package (``default_health.yaml``) and is copied into a workspace on fir
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -17,6 +17,9 @@ import yaml
 
 from keepwell.core.errors import ConfigurationError
 from keepwell.core.expressions import Expression, parse_expression
+from keepwell.core.yamlfile import Reader, compose
+from keepwell.core.yamlfile import number as _number
+from keepwell.core.yamlfile import text as _text
 from keepwell.health.measures import CONTEXT_COLUMNS, MeasureConfig, measure_names
 from keepwell.health.usage import Aggregation, CustomMeasure, UsageConfig
 
@@ -124,69 +127,11 @@ def load_config(path: Path) -> HealthConfig:
 
 def parse_config(text: str, source: str = HEALTH_FILE) -> HealthConfig:
     """Validate the YAML ``text``; ``source`` names it in error messages."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise ConfigurationError(
-            f"{source}{line}: not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from exc
-    if root is None:
-        raise ConfigurationError(f"{source}: the file is empty")
-    return _Reader(source).config(root)
+    return _Reader(source).config(compose(text, source))
 
 
-class _Reader:
-    """Walks the YAML node tree, checking each piece and saying where it went wrong."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self._loader = yaml.SafeLoader("")
-
-    def at(self, node: yaml.Node) -> str:
-        return f"{self.source} line {node.start_mark.line + 1}"
-
-    def fail(self, node: yaml.Node, message: str, hint: str | None = None) -> ConfigurationError:
-        return ConfigurationError(f"{self.at(node)}: {message}", hint=hint)
-
-    def mapping(
-        self, node: yaml.Node, what: str, required: Collection[str], optional: Collection[str]
-    ) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, f"{what} must be a mapping of keys to values")
-        result: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key not in required and key not in optional:
-                known = ", ".join([*required, *optional])
-                raise self.fail(key_node, f"unknown key {key!r} in {what}", hint=f"known: {known}")
-            if key in result:
-                raise self.fail(key_node, f"{key!r} appears twice in {what}")
-            result[key] = value_node
-        for key in required:
-            if key not in result:
-                raise self.fail(node, f"{what} needs {key!r}")
-        return result
-
-    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, f"{what} must be a list")
-        return list(node.value)
-
-    def value(self, node: yaml.Node, what: str, check: Callable[[Any], T]) -> T:
-        if not isinstance(node, yaml.ScalarNode):
-            raise self.fail(node, f"{what} must be a single value")
-        raw = self._loader.construct_object(node)
-        try:
-            return check(raw)
-        except (TypeError, ValueError) as exc:
-            raise self.fail(node, f"{what}: {exc}") from exc
-
-    def opt(
-        self, keys: dict[str, yaml.Node], key: str, check: Callable[[Any], T], default: D
-    ) -> T | D:
-        return self.value(keys[key], key, check) if key in keys else default
+class _Reader(Reader):
+    """Walks the health configuration's node tree, checking each piece."""
 
     def expression(self, node: yaml.Node, what: str, columns: Collection[str]) -> Expression:
         text = self.value(node, what, _text)
@@ -199,8 +144,7 @@ class _Reader:
             ["scorecards", "segments"],
             ["version", "bands", "measures", "stages"],
         )
-        if "version" in keys:
-            self.value(keys["version"], "version", _version)
+        self.version(keys)
         measures = self.measure_config(keys.get("measures"))
         columns = [*measure_names(measures), *CONTEXT_COLUMNS]
         scorecards = self.scorecards(keys["scorecards"], measure_names(measures))
@@ -381,12 +325,6 @@ class _Reader:
 MEASURE_NAMES_BUILTIN = frozenset(measure_names(MeasureConfig()))
 
 
-def _text(raw: Any) -> str:
-    if raw is None or isinstance(raw, bool | dict | list):
-        raise ValueError(f"expected text, got {raw!r}")
-    return str(raw)
-
-
 def _identifier(raw: Any) -> str:
     text = _text(raw)
     if not text.isidentifier() or text.lower() != text:
@@ -400,12 +338,6 @@ def _aggregation(raw: Any) -> Aggregation:
     except ValueError:
         known = ", ".join(a.value for a in Aggregation)
         raise ValueError(f"expected one of {known}, got {raw!r}") from None
-
-
-def _number(raw: Any) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise ValueError(f"expected a number, got {raw!r}")
-    return float(raw)
 
 
 def _weight(raw: Any) -> float:
@@ -432,9 +364,3 @@ def _bool(raw: Any) -> bool:
     if not isinstance(raw, bool):
         raise ValueError(f"expected true or false, got {raw!r}")
     return raw
-
-
-def _version(raw: Any) -> int:
-    if raw != 1:
-        raise ValueError(f"only version 1 is known, got {raw!r}")
-    return 1

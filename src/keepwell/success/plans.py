@@ -19,7 +19,7 @@ from importlib.resources import files
 import yaml
 
 from keepwell.core.errors import ConfigurationError
-from keepwell.success.yamlfile import Reader, choice, compose, days, number, text
+from keepwell.core.yamlfile import Reader, choice, compose, days, number, text
 
 PLANS_FILE = "plans.yaml"
 

@@ -16,7 +16,7 @@ from importlib.resources import files
 import yaml
 
 from keepwell.core.errors import ConfigurationError
-from keepwell.success.yamlfile import Reader, compose, days, identifier, text
+from keepwell.core.yamlfile import Reader, compose, days, identifier, text
 
 PLAYBOOKS_FILE = "playbooks.yaml"
 CSM_ROLE = "csm"

@@ -22,8 +22,8 @@ import yaml
 
 from keepwell.core.errors import ConfigurationError
 from keepwell.core.expressions import Expression, parse_expression
+from keepwell.core.yamlfile import Reader, choice, compose, days, identifier, text
 from keepwell.success.playbooks import Playbooks
-from keepwell.success.yamlfile import Reader, choice, compose, days, identifier, text
 
 RULES_FILE = "rules.yaml"
 #: Columns the success slice adds to the health row (besides score, band and stage).

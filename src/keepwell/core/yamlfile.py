@@ -1,8 +1,9 @@
-"""Reading the success configuration files (rules, playbooks, plan templates) with the
-file and line of every problem, from the YAML node marks.
+"""Reading the workspace's YAML configuration files (health scorecards, success rules,
+playbooks, plan templates) with the file and line of every problem, from the YAML node
+marks.
 
-Pure: no store is touched. Each file is read item by item so that one bad rule or
-playbook is reported (``file line N: reason``) while the others stay usable.
+Pure: no store is touched. A reader checks a file piece by piece, so a caller can report
+one bad item (``file line N: reason``) and keep the others usable.
 """
 
 from __future__ import annotations
