@@ -10,7 +10,7 @@ import io
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from keepwell.core.errors import InputError
 from keepwell.core.settings import get_settings
 from keepwell.core.workspace import Workspace, open_workspace
 
@@ -34,6 +35,18 @@ class OutputFormat(StrEnum):
 def workspace() -> Workspace:
     """The workspace of this command (``KEEPWELL_HOME``, default ``./.keepwell``)."""
     return open_workspace(get_settings())
+
+
+def parse_day(value: str | None, option: str = "--as-of") -> date:
+    """A ``YYYY-MM-DD`` option value, or today (UTC) when not given: faces read the
+    clock so that nothing below them does. A bad value is an :class:`InputError`
+    naming the option."""
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"{option} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
 
 
 def to_jsonable(value: Any) -> Any:

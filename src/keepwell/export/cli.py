@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Annotated
 
 import typer
 
 from keepwell.console import out, workspace
-from keepwell.core.errors import InputError
+from keepwell.console import parse_day as _day
 from keepwell.export import service
 from keepwell.export.service import ExportKind
-
-
-def _day(value: str | None) -> date:
-    if value is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"--as-of {value!r} is not a date", hint="use YYYY-MM-DD") from exc
 
 
 def export_command(

@@ -4,25 +4,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 import typer
 
-from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
+from keepwell.console import OutputFormat, out, parse_day, print_json, print_rows, workspace
 from keepwell.core.errors import InputError
 from keepwell.health import service
-
-
-def parse_day(value: str | None) -> date:
-    """``YYYY-MM-DD``, or today (UTC) when not given."""
-    if value is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"--as-of {value!r} is not a date", hint="use YYYY-MM-DD") from exc
-
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Day to score as of (YYYY-MM-DD).")]
 Format = Annotated[OutputFormat, typer.Option("--format")]

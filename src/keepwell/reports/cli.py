@@ -3,24 +3,16 @@ HTML when the file ends in ``.html``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from keepwell.console import err, workspace
+from keepwell.console import parse_day as _day
 from keepwell.core.errors import InputError
 from keepwell.reports import service
-
-
-def _day(value: str | None) -> date:
-    if value is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"--as-of {value!r} is not a date", hint="use YYYY-MM-DD") from exc
 
 
 def qbr(

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
 
-from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
-from keepwell.core.errors import InputError
+from keepwell.console import OutputFormat, out, parse_day, print_json, print_rows, workspace
 from keepwell.risk import service
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Day (YYYY-MM-DD); default today.")]
@@ -17,16 +15,6 @@ Format = Annotated[OutputFormat, typer.Option("--format")]
 Version = Annotated[int | None, typer.Option("--version", help="Model version (default latest).")]
 METRICS = ("rows", "positives", "base_rate", "roc_auc", "roc_auc_churn_only", "pr_auc", "brier")
 METRICS_TAIL = ("ece", "top_decile_lift")
-
-
-def parse_day(value: str | None) -> date:
-    """``YYYY-MM-DD``, or today (UTC) when not given (the face reads the clock)."""
-    if value is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"--as-of {value!r} is not a date", hint="use YYYY-MM-DD") from exc
 
 
 def train(

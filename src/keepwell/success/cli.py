@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
-from keepwell.console import OutputFormat, err, out, print_json, print_rows, workspace
-from keepwell.core.errors import InputError
+from keepwell.console import OutputFormat, err, out, parse_day, print_json, print_rows, workspace
 from keepwell.success import plans_cli, references_cli, service
 from keepwell.success.service import CycleReport
 
@@ -27,16 +26,6 @@ LIST_COLUMNS = ("cta_id", "account_id", "type", "priority", "title", "owner", "s
 def now() -> datetime:
     """The wall clock, read here at the face only."""
     return datetime.now(UTC)
-
-
-def parse_day(value: str | None, option: str = "--as-of") -> date:
-    """``YYYY-MM-DD``, or today (UTC) when not given."""
-    if value is None:
-        return now().date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"{option} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
 
 
 def _report(report: CycleReport, fmt: OutputFormat) -> None:

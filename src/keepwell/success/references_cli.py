@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Annotated
 
 import typer
 
 from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
-from keepwell.core.errors import InputError
+from keepwell.console import parse_day as _day
 from keepwell.success import service
 
 Format = Annotated[OutputFormat, typer.Option("--format")]
 Account = Annotated[str, typer.Argument(help="Account id.")]
 On = Annotated[str | None, typer.Option("--on", help="Day (YYYY-MM-DD, default today).")]
-
-
-def _day(value: str | None) -> date:
-    if value is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"--on {value!r} is not a date", hint="use YYYY-MM-DD") from exc
 
 
 def flag_command(

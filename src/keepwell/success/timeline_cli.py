@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
+from keepwell.console import parse_day as _day
 from keepwell.core.errors import InputError
 from keepwell.success import feedback, timeline
 
@@ -30,15 +31,6 @@ def _when(value: str | None) -> datetime:
             f"--at {value!r} is not a timestamp", hint="use 2026-03-01T10:00Z"
         ) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _day(value: str | None) -> date:
-    if value is None:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"--as-of {value!r} is not a date", hint="use YYYY-MM-DD") from exc
 
 
 def timeline_command(
