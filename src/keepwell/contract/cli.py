@@ -1,4 +1,5 @@
-"""``keepwell import``: load a contract file into the workspace."""
+"""``keepwell import``: load a contract file into the workspace; ``keepwell events
+refresh``: bring the rollup up to date with a warehouse event source."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from keepwell.console import OutputFormat, err, out, print_json, workspace
+from keepwell.console import OutputFormat, err, out, parse_day, print_json, workspace
 from keepwell.contract.schema import ENTITIES
-from keepwell.contract.service import ImportReport, import_file
+from keepwell.contract.service import ImportReport, import_file, refresh_event_rollup
 
 
 def import_command(
@@ -86,5 +87,24 @@ def _print_report(report: ImportReport, fmt: OutputFormat) -> None:
         err.print(f"  rejected rows written to {report.rejects_path}", highlight=False)
 
 
+def refresh_command(
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Recompute from this day (YYYY-MM-DD), e.g. for late data."),
+    ] = None,
+) -> None:
+    """Bring the rollup up to date with the events source declared in keepwell.yaml."""
+    day = parse_day(since, "--since") if since else None
+    result = refresh_event_rollup(workspace(), day)
+    if result is None:
+        out.print("no events source is declared in keepwell.yaml: nothing to refresh")
+        return
+    start = result.since.isoformat() if result.since else "the first day"
+    out.print(f"rollup refreshed from {start}: {result.rows:,} rows")
+
+
 def register(app: typer.Typer) -> None:
     app.command("import")(import_command)
+    events = typer.Typer(help="Events read in place from a warehouse source.", no_args_is_help=True)
+    events.command("refresh")(refresh_command)
+    app.add_typer(events, name="events")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,11 @@ from keepwell.contract.schema import REJECT_REASON_COLUMN, Entity, Kind, Store, 
 from keepwell.contract.store import MODELS, Counts, append_events, known_accounts, upsert
 from keepwell.contract.validation import Problem, Record, RowValidator
 from keepwell.core.database import session_factory
+from keepwell.core.engines import EngineKind, engine_kind
 from keepwell.core.errors import InputError, UnusableFileError
-from keepwell.core.warehouse import AnalyticsStore
-from keepwell.core.workspace import Workspace
+from keepwell.core.event_sources import RefreshResult, load_event_source, refresh_rollup
+from keepwell.core.warehouse import ROLLUP, AnalyticsStore
+from keepwell.core.workspace import CONFIG_FILE, Workspace
 
 ProgressCallback = Callable[[int, int], None]
 #: The analytics engine's working memory during an import: files of any size stream
@@ -357,3 +360,29 @@ def read_table(workspace: Workspace, entity_name: str) -> pa.Table:
             pa.string(),
         )
     return pa.table(columns)
+
+
+def refresh_event_rollup(workspace: Workspace, since: date | None = None) -> RefreshResult | None:
+    """Bring the rollup up to date with the warehouse event source that ``keepwell.yaml``
+    declares (``events:``), read in place on the analytics engine; None when none is
+    declared.
+
+    Recomputes the days from ``since``, else from the last day the rollup holds, so a
+    second run changes nothing (:func:`keepwell.core.event_sources.refresh_rollup`). A
+    DuckDB store that already holds imported or tracked events is refused: its rollup
+    has one owner, the source or the appends, never both.
+    """
+    config = workspace.root / CONFIG_FILE
+    source = load_event_source(config) if config.exists() else None
+    if source is None:
+        return None
+    store = workspace.analytics()
+    if engine_kind(store.con) is EngineKind.DUCKDB:
+        held = store.events().count().to_pyarrow().as_py()
+        if held:
+            raise InputError(
+                f"{config}: an events source is declared, but the DuckDB store already holds "
+                f"{held:,} imported or tracked events",
+                hint="take events from one place: the declared source or imports, not both",
+            )
+    return refresh_rollup(store.con, source, ROLLUP, since=since)

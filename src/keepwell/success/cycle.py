@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from keepwell.contract import service as contract_service
 from keepwell.core.database import transaction
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
@@ -145,6 +146,7 @@ def run_locked_cycle(
         session.flush()
         run_id = run.id
     report = CycleReport(as_of)
+    contract_service.refresh_event_rollup(workspace)  # a warehouse events source, if any
     # plan progress is a health measure (``measures: external:`` in health.yaml)
     progress = plan_progress(workspace, as_of)
     health_service.record_measure(workspace, "plan_progress", progress, as_of, complete=True)
