@@ -42,8 +42,6 @@ def _usage(engine: Engine, as_of: date) -> list[dict[str, object]]:
 def test_usage_measures_are_identical_on_every_engine(
     engine: Engine, reference: Engine, as_of: date
 ) -> None:
-    if engine.name == "spark" and as_of != data.AS_OF:
-        pytest.skip("one date on Spark keeps its run short; DuckDB and PostgreSQL run both")
     expected = _usage(reference, as_of)
     assert {r["account_id"] for r in expected} == set(data.ACCOUNTS)
     same_rows(_usage(engine, as_of), expected, ["account_id"])
