@@ -18,9 +18,12 @@ def serve(
     import uvicorn
 
     from keepwell.web.app import create_app
+    from keepwell.web.directory import warm
+    from keepwell.web.pages import today
 
     ws = workspace()
     app = create_app(ws, ServerSettings())
+    warm(ws, today(), lambda exc: err.print(f"warning: account directory not pre-built: {exc}"))
     err.print(f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)

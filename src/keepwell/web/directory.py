@@ -132,6 +132,24 @@ def directory(workspace: Workspace, as_of: date) -> Directory:
         return hit[1]
 
 
+def warm(
+    workspace: Workspace, as_of: date, on_error: Callable[[Exception], None]
+) -> threading.Thread:
+    """Build the directory of ``as_of`` in a background thread (the server calls it at
+    start, so the first visitor does not wait for it); a failure goes to ``on_error``
+    and the first request builds it instead."""
+
+    def build() -> None:
+        try:
+            directory(workspace, as_of)
+        except Exception as exc:  # reported; the pages build it on demand
+            on_error(exc)
+
+    thread = threading.Thread(target=build, name="keepwell-directory-warm", daemon=True)
+    thread.start()
+    return thread
+
+
 def _refresh(workspace: Workspace, as_of: date, key: tuple[tuple[str, str], date]) -> None:
     try:
         built = build_directory(workspace, as_of)
