@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.special import expit
 from scipy.stats import rankdata
 
 
@@ -58,7 +59,7 @@ class LogisticWeights:
         def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
             b0, beta = params[0], params[1:]
             logits = b0 + z @ beta
-            p = 1.0 / (1.0 + np.exp(-logits))
+            p = expit(logits)
             value = np.mean(np.logaddexp(0.0, logits) - target * logits)
             value += self.penalty / 2 * float(beta @ beta)
             grad_logits = (p - target) / len(target)
@@ -76,7 +77,7 @@ class LogisticWeights:
     def predict_risk(self, x: np.ndarray) -> np.ndarray:
         """Probability of the event for each row of points."""
         logits = self.intercept_ + self._standardize(x) @ self.coef_
-        return np.asarray(1.0 / (1.0 + np.exp(-logits)))
+        return np.asarray(expit(logits))  # stable for large |logits| (no overflow)
 
     def weighted_score(self, x: np.ndarray) -> np.ndarray:
         """Σ weight·points / Σ weight over the measures with data (a scorecard score)."""
