@@ -25,7 +25,8 @@ from keepwell.health.backtest import BacktestReport, month_ends, outcomes, run_b
 from keepwell.health.config import HealthConfig, ensure_config_file, load_config
 from keepwell.health.measures import ENTITIES, MeasureInputs
 from keepwell.health.models import ExternalMeasure, HealthScore
-from keepwell.health.portfolio import AccountHealth, assess_portfolio
+from keepwell.health.portfolio import AccountHealth as AccountHealth  # re-exported
+from keepwell.health.portfolio import assess_portfolio
 from keepwell.health.scorecard import Band
 from keepwell.revenue import service as revenue_service
 
@@ -164,7 +165,18 @@ def compute_scores(workspace: Workspace, as_of: date) -> ScoreRun:
     """Score every customer as of ``as_of`` and store the snapshot (replacing one of the
     same date). Returns the band counts and the biggest score changes since the previous
     snapshot."""
+    return score_and_store(workspace, as_of)[0]
+
+
+def score_and_store(workspace: Workspace, as_of: date) -> tuple[ScoreRun, list[AccountHealth]]:
+    """As :func:`compute_scores`, also returning the assessment that was stored (every
+    customer's full health row, more than a snapshot keeps), so a caller that needs both
+    assesses the portfolio once."""
     assessed = assess(workspace, as_of)
+    return _store(workspace, as_of, assessed), assessed
+
+
+def _store(workspace: Workspace, as_of: date, assessed: list[AccountHealth]) -> ScoreRun:
     with transaction(workspace.engine) as session:
         session.execute(sa.delete(HealthScore).where(HealthScore.as_of == as_of))
         rows = [_snapshot_row(a) for a in assessed]
@@ -265,6 +277,28 @@ def snapshot_rows(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
     with Session(workspace.engine) as session:
         rows = session.execute(query.order_by(HealthScore.account_id)).scalars().all()
         return [{c: getattr(row, c) for c in SNAPSHOT_COLUMNS} for row in rows]
+
+
+def latest_scores(workspace: Workspace, on_or_before: date) -> dict[str, tuple[str, float | None]]:
+    """Each account's (band, score 0-100) from its latest snapshot on or before
+    ``on_or_before``, in one query; accounts without such a snapshot are absent."""
+    latest = (
+        sa.select(HealthScore.account_id, sa.func.max(HealthScore.as_of).label("as_of"))
+        .where(HealthScore.as_of <= on_or_before)
+        .group_by(HealthScore.account_id)
+        .subquery()
+    )
+    query = sa.select(HealthScore.account_id, HealthScore.band, HealthScore.score).join(
+        latest,
+        sa.and_(HealthScore.account_id == latest.c.account_id, HealthScore.as_of == latest.c.as_of),
+    )
+    with Session(workspace.engine) as session:
+        return {account: (band, score) for account, band, score in session.execute(query)}
+
+
+def previous_snapshot(workspace: Workspace, as_of: date) -> date | None:
+    """The date of the latest stored snapshot before ``as_of``, None when there is none."""
+    return _previous_as_of(workspace, as_of)
 
 
 def explain_account(

@@ -150,13 +150,13 @@ def run_locked_cycle(
     # plan progress is a health measure (``measures: external:`` in health.yaml)
     progress = plan_progress(workspace, as_of)
     health_service.record_measure(workspace, "plan_progress", progress, as_of, complete=True)
-    health_service.compute_scores(workspace, as_of)
+    _, assessed = health_service.score_and_store(workspace, as_of)
     rules, playbooks = load_rules(workspace)
     report.problems = [*playbooks.problems, *rules.problems]
     report.rules = len(rules.rules)
     with transaction(workspace.engine) as session:
         report.woke = ctas.wake_snoozed(session, as_of, clock())
-    rows = rule_rows(workspace, as_of)
+    rows = rule_rows(workspace, as_of, assessed=assessed, progress=progress)
     report.accounts = len(rows)
     matches, problems = evaluate_rules(rules.rules, rows)
     report.problems += problems

@@ -1,13 +1,15 @@
 """The rule table: one row per customer as of a day, for the rules to read.
 
-Health gives the measures, segment, stage, score and band (``health.service.assess``)
-and the previous snapshot's band and score; this slice adds its own columns (live
-CTAs, recent detractors, success-plan progress; see ``rules.SUCCESS_COLUMNS``).
+Health gives the measures, segment, stage, score and band (``health.service.assess``,
+or the assessment the cycle just stored) and the previous snapshot's band and score; this
+slice adds its own columns (live CTAs, recent detractors, success-plan progress; see
+``rules.SUCCESS_COLUMNS``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -15,7 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
-from keepwell.core.errors import NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.success.ctas import LIVE
@@ -26,13 +27,24 @@ DETRACTOR_MAX = 6
 NPS_WINDOW_DAYS = 90
 
 
-def rule_rows(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
-    """Every customer's row as of ``as_of`` (health values plus the success columns)."""
-    assessed = health_service.assess(workspace, as_of)
-    previous = _previous(workspace, as_of, [a.score.account_id for a in assessed])
+def rule_rows(
+    workspace: Workspace,
+    as_of: date,
+    *,
+    assessed: list[health_service.AccountHealth] | None = None,
+    progress: Mapping[str, float | None] | None = None,
+) -> list[dict[str, Any]]:
+    """Every customer's row as of ``as_of`` (health values plus the success columns).
+    ``assessed`` (the health as of ``as_of``, e.g. the one just stored as the snapshot)
+    and ``progress`` (plan progress per account) are computed when not given. Every
+    other input is read in bulk: a handful of queries whatever the portfolio's size."""
+    if assessed is None:
+        assessed = health_service.assess(workspace, as_of)
+    previous = _previous(workspace, as_of)
     live, renewals = _live_ctas(workspace)
     nps = _nps(workspace, as_of)
-    progress = plan_progress(workspace, as_of)
+    if progress is None:
+        progress = plan_progress(workspace, as_of)
     rows = []
     for health in assessed:
         account_id = health.score.account_id
@@ -63,18 +75,14 @@ def rule_rows(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
     return rows
 
 
-def _previous(workspace: Workspace, as_of: date, accounts: list[str]) -> dict[str, Any]:
-    days = [d for d in health_service.list_snapshots(workspace) if d < as_of]
-    if not days:
+def _previous(workspace: Workspace, as_of: date) -> dict[str, dict[str, Any]]:
+    """Per account, the band and score of its latest snapshot on or before the last
+    snapshot date before ``as_of`` (one query)."""
+    day = health_service.previous_snapshot(workspace, as_of)
+    if day is None:
         return {}
-    result = {}
-    for account_id in accounts:
-        try:
-            snap = health_service.explain_account(workspace, account_id, days[-1])
-        except NotFoundError:
-            continue
-        result[account_id] = {"band": snap["band"], "score": snap["score"]}
-    return result
+    latest = health_service.latest_scores(workspace, day)
+    return {account: {"band": band, "score": score} for account, (band, score) in latest.items()}
 
 
 def _live_ctas(workspace: Workspace) -> tuple[Counter[str], Counter[str]]:
