@@ -93,6 +93,7 @@ def _timestamp(raw: dict[str, Any], where: str, received_at: datetime) -> dateti
 
 
 def _message_id(raw: dict[str, Any], where: str) -> str:
+    """The given ``messageId`` or, failing that, a hash of the whole message."""
     given = _text(raw, "messageId", where, required=False)
     if given is not None:
         return given
@@ -102,45 +103,108 @@ def _message_id(raw: dict[str, Any], where: str) -> str:
 
 def _event_name(kind: MessageType, raw: dict[str, Any], where: str) -> str | None:
     if kind is MessageType.TRACK:
+        value = raw.get("event")
+        if value.__class__ is str and 0 < len(value) <= MAX_ID_LENGTH:
+            return value
         return _text(raw, "event", where, required=True)
     if kind in EVENT_TYPES:
         return kind.value
     return None
 
 
+_new = object.__new__
+#: Message types by their wire name (a dict lookup is cheaper than ``MessageType(...)``).
+_KINDS: dict[str, MessageType] = {t.value: t for t in MessageType}
+
+
+def _kind(raw: dict[str, Any], where: str) -> MessageType:
+    value = raw.get("type", "")
+    kind = _KINDS.get(value) if value.__class__ is str else None
+    if kind is None:
+        raise InputError(
+            f"{where}.type {str(raw.get('type'))[:40]!r} is not one of "
+            f"{', '.join(t.value for t in MessageType)}"
+        )
+    return kind
+
+
+def _id(raw: dict[str, Any], key: str, where: str) -> str | None:
+    """``_text(required=False)`` with a fast path for the usual short string."""
+    value = raw.get(key)
+    if value.__class__ is str and 0 < len(value) <= MAX_ID_LENGTH:
+        return value
+    return _text(raw, key, where, required=False)
+
+
+def _context_group(context: dict[str, Any], where: str) -> str | None:
+    value = context.get("groupId")
+    if value.__class__ is str and 0 < len(value) <= MAX_ID_LENGTH:
+        return value
+    return _text(context, "groupId", f"{where}.context", required=False)
+
+
+def _cached_timestamp(
+    raw: dict[str, Any], where: str, received_at: datetime, times: dict[str, datetime]
+) -> datetime:
+    """``_timestamp`` remembering each ``timestamp`` string already parsed (SDKs send
+    many messages of a batch with the same one)."""
+    value = raw.get("timestamp")
+    if value.__class__ is not str:
+        return _timestamp(raw, where, received_at)
+    parsed = times.get(value)
+    if parsed is None:
+        parsed = times[value] = _timestamp(raw, where, received_at)
+    return parsed
+
+
 def parse_message(
-    raw: Any, where: str, received_at: datetime, kind: MessageType | None = None
+    raw: Any,
+    where: str,
+    received_at: datetime,
+    kind: MessageType | None = None,
+    *,
+    times: dict[str, datetime] | None = None,
 ) -> Message:
-    """Validate one message (``kind`` forced by the endpoint, else its ``type``)."""
+    """Validate one message (``kind`` forced by the endpoint, else its ``type``);
+    ``times`` caches parsed timestamps across the messages of one request."""
     if not isinstance(raw, dict):
         raise InputError(f"{where} must be a JSON object")
     if kind is None:
-        try:
-            kind = MessageType(str(raw.get("type", "")))
-        except ValueError:
-            raise InputError(
-                f"{where}.type {str(raw.get('type'))[:40]!r} is not one of "
-                f"{', '.join(t.value for t in MessageType)}"
-            ) from None
-    user = _text(raw, "userId", where, required=False) or _text(
-        raw, "anonymousId", where, required=False
-    )
+        kind = _kind(raw, where)
+    user = _id(raw, "userId", where) or _id(raw, "anonymousId", where)
     if user is None:
         raise InputError(f"{where}: userId or anonymousId is required")
     context = _object(raw, "context", where)
-    group = _text(raw, "groupId", where, required=kind is MessageType.GROUP)
-    if group is None:
-        group = _text(context, "groupId", f"{where}.context", required=False)
-    return Message(
+    if kind is MessageType.GROUP:
+        group = _text(raw, "groupId", where, required=True)
+    else:
+        group = _id(raw, "groupId", where) or _context_group(context, where)
+    message_id = _id(raw, "messageId", where) or _message_id(raw, where)
+    if times is None:
+        timestamp = _timestamp(raw, where, received_at)
+    else:
+        timestamp = _cached_timestamp(raw, where, received_at, times)
+    message: Message = _new(Message)
+    # The frozen dataclass's __init__ sets each field through object.__setattr__, a
+    # tenth of the parse time; filling the instance's __dict__ at once is equivalent.
+    message.__dict__.update(
         type=kind,
-        message_id=_message_id(raw, where),
+        message_id=message_id,
         user_id=user,
-        timestamp=_timestamp(raw, where, received_at),
+        timestamp=timestamp,
         event=_event_name(kind, raw, where),
         group_id=group,
         traits=_object(raw, "traits", where),
-        properties={**_object(raw, "properties", where), **_page_name(kind, raw)},
+        properties=_properties(kind, raw, where),
     )
+    return message
+
+
+def _properties(kind: MessageType, raw: dict[str, Any], where: str) -> dict[str, Any]:
+    properties = _object(raw, "properties", where)
+    if kind is MessageType.TRACK:
+        return properties  # the request's own dict: nothing else holds it
+    return {**properties, **_page_name(kind, raw)}
 
 
 def _page_name(kind: MessageType, raw: dict[str, Any]) -> dict[str, Any]:
@@ -170,6 +234,7 @@ def parse_batch(body: bytes, received_at: datetime) -> list[Message]:
         raise InputError('the body must be an object with a "batch" array')
     messages = []
     small = len(body) <= MAX_MESSAGE_BYTES  # then no message can be over the limit
+    times: dict[str, datetime] = {}
     for i, raw in enumerate(payload["batch"]):
         where = f"batch[{i}]"
         size = 0 if small else len(orjson.dumps(raw))
@@ -177,5 +242,5 @@ def parse_batch(body: bytes, received_at: datetime) -> list[Message]:
             raise PayloadTooLargeError(
                 f"{where} is {size} bytes; the limit is {MAX_MESSAGE_BYTES} per message"
             )
-        messages.append(parse_message(raw, where, received_at))
+        messages.append(parse_message(raw, where, received_at, times=times))
     return messages
