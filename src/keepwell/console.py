@@ -9,7 +9,8 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -35,6 +36,16 @@ class OutputFormat(StrEnum):
 def workspace() -> Workspace:
     """The workspace of this command (``KEEPWELL_HOME``, default ``./.keepwell``)."""
     return open_workspace(get_settings())
+
+
+@contextmanager
+def opened_workspace() -> Iterator[Workspace]:
+    """:func:`workspace`, closed when the command's block ends (even on an error)."""
+    ws = workspace()
+    try:
+        yield ws
+    finally:
+        ws.close()
 
 
 def parse_day(value: str | None, option: str = "--as-of") -> date:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from keepwell.console import out, workspace
+from keepwell.console import opened_workspace, out
 from keepwell.console import parse_day as _day
 from keepwell.export import service
 from keepwell.export.service import ExportKind
@@ -28,11 +28,8 @@ def export_command(
     months: Annotated[int, typer.Option("--months", help="Months of movements.")] = 12,
 ) -> None:
     """Write one snapshot date's rows to a table or file; re-running replaces that date."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         result = service.export(ws, what, to, _day(as_of), months=months)
-    finally:
-        ws.close()
     out.print(
         f"exported {result.rows} {result.kind} rows of {result.snapshot_date} to {result.target}"
     )

@@ -9,7 +9,14 @@ from typing import Annotated, Any
 
 import typer
 
-from keepwell.console import OutputFormat, out, parse_day, print_json, print_rows, workspace
+from keepwell.console import (
+    OutputFormat,
+    opened_workspace,
+    out,
+    parse_day,
+    print_json,
+    print_rows,
+)
 from keepwell.core.errors import InputError
 from keepwell.health import service
 
@@ -19,11 +26,8 @@ Format = Annotated[OutputFormat, typer.Option("--format")]
 
 def score_command(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Score every customer as of a day and store the snapshot."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         run = service.compute_scores(ws, parse_day(as_of))
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(
             {
@@ -50,12 +54,9 @@ def show_command(
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """Explain one account's health: every measure, what was missing, what changed."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         day = parse_day(as_of) if as_of else None
         explanation = service.explain_account(ws, account, day)
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(explanation)
         return
@@ -100,13 +101,10 @@ def backtest_command(
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """Back-test the health score: does it predict churn in the following days?"""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         report = service.backtest_scores(
             ws, parse_month(first, "--from"), parse_month(last, "--to"), horizon
         )
-    finally:
-        ws.close()
     payload = asdict(report)
     if fmt is OutputFormat.JSON:
         print_json(payload)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
+from keepwell.console import OutputFormat, opened_workspace, out, print_json, print_rows
 from keepwell.notify import service
 
 app = typer.Typer(help="Notifications: email, Slack and webhooks.", no_args_is_help=True)
@@ -25,11 +25,8 @@ def list_command(
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """List notifications, newest first (``--status failed`` for the ones given up)."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         rows = service.list_notifications(ws, status=status, limit=limit)
-    finally:
-        ws.close()
     print_rows(rows, fmt, columns=COLUMNS, title="Notifications")
 
 
@@ -38,11 +35,8 @@ def retry_command(
     notification_id: Annotated[int, typer.Argument(metavar="ID", help="Notification id.")],
 ) -> None:
     """Make a failed notification due again now, with a fresh count of attempts."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         row = service.retry_notification(ws, notification_id)
-    finally:
-        ws.close()
     out.print(f"notification {row['id']} is pending again; `keepwell notifications deliver`")
 
 
@@ -52,11 +46,8 @@ def deliver_command(
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """Deliver every notification due now; exit code 1 when one was given up this run."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         report = service.deliver_pending(ws, now=datetime.now(UTC), limit=limit)
-    finally:
-        ws.close()
     figures = {k: v for k, v in vars(report).items() if k != "errors"}
     if fmt is OutputFormat.JSON:
         print_json({**figures, "errors": [{"id": i, "error": e} for i, e in report.errors]})

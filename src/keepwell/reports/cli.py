@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from keepwell.console import err, workspace
+from keepwell.console import err, opened_workspace
 from keepwell.console import parse_day as _day
 from keepwell.core.errors import InputError
 from keepwell.reports import service
@@ -26,11 +26,8 @@ def qbr(
     and next goals."""
     if out.suffix.lower() not in (".pdf", ".html"):
         raise InputError(f"--out {out} must end in .pdf or .html")
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         review = service.business_review(ws, account, _day(as_of))
-    finally:
-        ws.close()
     now = datetime.now(UTC)
     try:
         if out.suffix.lower() == ".pdf":

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from keepwell.console import OutputFormat, out, parse_day, print_json, print_rows, workspace
+from keepwell.console import (
+    OutputFormat,
+    opened_workspace,
+    out,
+    parse_day,
+    print_json,
+    print_rows,
+)
 from keepwell.risk import service
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Day (YYYY-MM-DD); default today.")]
@@ -30,14 +37,11 @@ def train(
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """Train the churn model on monthly snapshots up to --as-of and store it (versioned)."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         start = parse_day(f"{first}-01") if first else None
         card = service.train_model(
             ws, parse_day(as_of), horizon, calibration=calibration, first=start, target=target
         )
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(card)
         return
@@ -63,11 +67,8 @@ def _print_metrics(metrics: dict[str, Any], fmt: OutputFormat) -> None:
 
 def evaluate(version: Version = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Held-out metrics of the model and of the health score alone on the same rows."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         result = service.evaluation(ws, version)
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
@@ -80,11 +81,8 @@ def evaluate(version: Version = None, fmt: Format = OutputFormat.TABLE) -> None:
 
 def card(version: Version = None) -> None:
     """The model card (JSON): data window, split, features, parameters, metrics."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         print_json(service.model_card(ws, version))
-    finally:
-        ws.close()
 
 
 def predict(
@@ -94,11 +92,8 @@ def predict(
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """Churn probability per account with its drivers; stored with the health snapshot."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         result = service.predict_risk(ws, parse_day(as_of), version=version)
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
@@ -126,11 +121,8 @@ def forecast(
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """Expected renewed ARR of upcoming renewals; past forecast vs what happened."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         result = service.renewal_forecast(ws, parse_day(as_of), within, version=version)
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
@@ -152,11 +144,8 @@ def prospects_score(
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """Fit score of every prospect, learned from which customers renewed and expanded."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         result = service.score_prospects(ws, parse_day(as_of))
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
@@ -181,11 +170,8 @@ def prospects_score(
 def icp(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Ideal customer profile: NRR, GRR and logo churn per industry, size, country and
     custom attribute, with 95% intervals; small groups flagged."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         result = service.ideal_customer_profile(ws, parse_day(as_of))
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(result)
         return

@@ -10,7 +10,16 @@ from typing import Annotated
 
 import typer
 
-from keepwell.console import OutputFormat, err, out, parse_day, print_json, print_rows, workspace
+from keepwell.console import (
+    OutputFormat,
+    err,
+    opened_workspace,
+    out,
+    parse_day,
+    print_json,
+    print_rows,
+    workspace,
+)
 from keepwell.success import plans_cli, references_cli, service
 from keepwell.success.service import CycleReport
 
@@ -41,11 +50,8 @@ def _report(report: CycleReport, fmt: OutputFormat) -> None:
 
 def run_command(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Run one cycle: score → rules → CTAs and tech-touch → notifications."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         report = service.run_cycle(ws, parse_day(as_of), clock=now)
-    finally:
-        ws.close()
     _report(report, fmt)
 
 
@@ -78,11 +84,8 @@ def worker_command(
 
 def rules_check_command(fmt: Format = OutputFormat.TABLE) -> None:
     """Validate rules.yaml and playbooks.yaml; exit code 2 if anything is left out."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         result = service.check_rules(ws)
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(result)
     else:
@@ -104,23 +107,17 @@ def ctas_list_command(
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """List CTAs (live ones by default), most urgent first."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         rows = service.list_ctas(ws, as_of=parse_day(as_of), owner=owner, overdue=overdue,
                                  status=status, account_id=account)  # fmt: skip
-    finally:
-        ws.close()
     columns = None if fmt is OutputFormat.JSON else LIST_COLUMNS  # JSON: every field
     print_rows(rows, fmt, title=f"{len(rows)} CTAs", columns=columns)
 
 
 def ctas_show_command(cta_id: CtaId, as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
     """One CTA with its triggering values and tasks."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         detail = service.cta_detail(ws, cta_id, as_of=parse_day(as_of))
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(detail)
         return
@@ -133,11 +130,8 @@ def ctas_show_command(cta_id: CtaId, as_of: AsOf = None, fmt: Format = OutputFor
 
 def ctas_start_command(cta_id: CtaId) -> None:
     """Mark a CTA in progress."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         service.start_cta(ws, cta_id, now())
-    finally:
-        ws.close()
     out.print(f"CTA {cta_id} in progress")
 
 
@@ -149,11 +143,8 @@ def ctas_close_command(
     reason: Annotated[str | None, typer.Option("--reason", help="Why, in a sentence.")] = None,
 ) -> None:
     """Close a CTA with its outcome and reason."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         service.close_cta(ws, cta_id, outcome=outcome, reason=reason, now=now())
-    finally:
-        ws.close()
     out.print(f"CTA {cta_id} closed ({outcome})")
 
 
@@ -163,11 +154,8 @@ def ctas_snooze_command(
 ) -> None:
     """Put a CTA aside until a day."""
     day = parse_day(until, "--until")
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         service.snooze_cta(ws, cta_id, day, now())
-    finally:
-        ws.close()
     out.print(f"CTA {cta_id} snoozed until {day.isoformat()}")
 
 
@@ -175,11 +163,8 @@ def tasks_complete_command(
     task_id: Annotated[int, typer.Argument(help="Task id (see `keepwell ctas show ID`).")],
 ) -> None:
     """Mark a playbook task done."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         result = service.complete_task(ws, task_id, now())
-    finally:
-        ws.close()
     out.print(f"task {task_id} done; CTA {result['cta_id']} has {result['open_tasks']} open tasks")
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
+from keepwell.console import OutputFormat, opened_workspace, out, print_json, print_rows
 from keepwell.console import parse_day as _day
 from keepwell.success import service
 
@@ -40,21 +40,15 @@ def create_command(
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """Create the account's success plan from a template."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         plan = service.create_plan(ws, account, as_of=_day(as_of), template=template)
-    finally:
-        ws.close()
     _print_plan(plan, fmt)
 
 
 def show_command(account: Account, as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Show the account's active plan with its progress."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         plan = service.show_plan(ws, account, _day(as_of))
-    finally:
-        ws.close()
     _print_plan(plan, fmt)
 
 
@@ -64,11 +58,8 @@ def milestone_command(
     on: Annotated[str | None, typer.Option("--on", help="Day of the change.")] = None,
 ) -> None:
     """Update a milestone's status."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         service.update_milestone(ws, milestone_id, status, _day(on, "--on"))
-    finally:
-        ws.close()
     out.print(f"milestone {milestone_id}: {status}")
 
 
@@ -79,13 +70,10 @@ def objective_command(
     target: Annotated[float | None, typer.Option("--target")] = None,
 ) -> None:
     """Record an objective's current value (or restate its baseline and target)."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         service.update_objective(
             ws, objective_id, current=current, baseline=baseline, target=target
         )
-    finally:
-        ws.close()
     out.print(f"objective {objective_id} updated")
 
 
@@ -95,11 +83,8 @@ def checkin_command(
     on: Annotated[str | None, typer.Option("--on", help="Day of the meeting.")] = None,
 ) -> None:
     """Record a monthly check-in on the account's plan (with its progress then)."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         value = service.record_checkin(ws, account, _day(on, "--on"), notes)
-    finally:
-        ws.close()
     out.print(f"check-in recorded: progress {value:.0f}%")
 
 

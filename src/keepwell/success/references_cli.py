@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
+from keepwell.console import OutputFormat, opened_workspace, out, print_json, print_rows
 from keepwell.console import parse_day as _day
 from keepwell.success import service
 
@@ -24,21 +24,15 @@ def flag_command(
     on: On = None,
 ) -> None:
     """Mark an account as referenceable."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         service.set_referenceable(ws, account, True, on=_day(on), max_uses=max_uses, notes=notes)
-    finally:
-        ws.close()
     out.print(f"{account} is referenceable")
 
 
 def unflag_command(account: Account, on: On = None) -> None:
     """Mark an account as not referenceable."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         service.set_referenceable(ws, account, False, on=_day(on))
-    finally:
-        ws.close()
     out.print(f"{account} is not referenceable")
 
 
@@ -49,13 +43,10 @@ def request_command(
     on: On = None,
 ) -> None:
     """Request a reference (refused past the fatigue limit)."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         request_id = service.request_reference(
             ws, account, purpose=purpose, requested_by=by, on=_day(on)
         )
-    finally:
-        ws.close()
     out.print(f"reference request {request_id} for {account}")
 
 
@@ -66,31 +57,22 @@ def use_command(
     on: On = None,
 ) -> None:
     """Record a use of a customer as a reference (refused past the fatigue limit)."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         use_id = service.record_use(ws, account, kind=kind, on=_day(on), request_id=request)
-    finally:
-        ws.close()
     out.print(f"reference use {use_id} recorded for {account}")
 
 
 def list_command(on: On = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Referenceable accounts with their recent uses and when they are free again."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         rows = service.list_references(ws, _day(on))
-    finally:
-        ws.close()
     print_rows(rows, fmt, title=f"{len(rows)} referenceable accounts")
 
 
 def tracker_command(on: On = None, fmt: Format = OutputFormat.TABLE) -> None:
     """The 100/100/100 tracker: referenceable, retained and renewed first customers."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         result = service.reference_tracker(ws, _day(on))
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(result)
         return

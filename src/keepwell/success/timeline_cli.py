@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from keepwell.console import OutputFormat, out, print_json, print_rows, workspace
+from keepwell.console import OutputFormat, opened_workspace, out, print_json, print_rows
 from keepwell.console import parse_day as _day
 from keepwell.core.errors import InputError
 from keepwell.success import feedback, timeline
@@ -40,11 +40,8 @@ def timeline_command(
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """Show an account's timeline: meetings, calls, emails, notes, reviews and tags."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         rows = timeline.account_timeline(ws, account, limit, tag=tag)
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(rows)
         return
@@ -63,11 +60,8 @@ def notes_add(
     at: At = None,
 ) -> None:
     """Add a note (or a meeting, call... record) to an account's timeline."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         row = timeline.add_note(ws, account, author, body, tags, kind, _when(at), subject=subject)
-    finally:
-        ws.close()
     out.print(f"added {row['kind']} {row['activity_id']} to {account}")
 
 
@@ -80,13 +74,10 @@ def feedback_add(
     at: At = None,
 ) -> None:
     """Record a feature request of an account (a note tagged feature_request)."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         row = feedback.add_feedback(
             ws, account, request, author=author, occurred_at=_when(at), body=body
         )
-    finally:
-        ws.close()
     out.print(f"recorded request {row['subject']!r} of {account} ({row['activity_id']})")
 
 
@@ -99,11 +90,8 @@ def feedback_top(
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
     """The most requested features: accounts asking, mentions and their ARR."""
-    ws = workspace()
-    try:
+    with opened_workspace() as ws:
         rows = feedback.top_requests(ws, _day(as_of), limit)
-    finally:
-        ws.close()
     if fmt is OutputFormat.JSON:
         print_json(rows)
         return
