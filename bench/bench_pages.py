@@ -18,12 +18,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import re
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -31,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from bench_server import free_port, start_server  # the same real server, started alike
 from keepwell.auth import service as auth_service
 from keepwell.contract.service import import_file
 from keepwell.core.settings import Settings
@@ -83,33 +80,6 @@ def seed(root: Path, accounts: int) -> None:
     ws.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
-    code = (
-        "import uvicorn;from pathlib import Path;"
-        "from keepwell.core.settings import Settings;from keepwell.core.workspace import "
-        "open_workspace;from keepwell.web.app import create_app;"
-        f"ws=open_workspace(Settings(home=Path({str(root)!r})));"
-        f"uvicorn.run(create_app(ws),host='127.0.0.1',port={port},log_level='warning')"
-    )
-    env = {**os.environ, "KEEPWELL_COOKIE_SECURE": "false"}
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not start")
-
-
 def sign_in(base: str) -> httpx.Client:
     http = httpx.Client(base_url=base, timeout=120)
     token = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/login").text)
@@ -157,8 +127,8 @@ def main() -> None:
         seed(root, opts.accounts)
         seconds = time.perf_counter() - t0
         print(f"seeded and scored {opts.accounts:,} accounts in {seconds:.1f} s")
-        port = _free_port()
-        proc = start_server(root, port)
+        port = free_port()
+        proc = start_server(root, port, {"KEEPWELL_COOKIE_SECURE": "false"})
         try:
             http = sign_in(f"http://127.0.0.1:{port}")
             cold = _time(http, "/accounts")

@@ -50,7 +50,7 @@ INDUSTRIES = ["Software", "Retail", "Finance", "Health", "Education", "Logistics
 EVENTS = ["login", "report_created", "dashboard_viewed", "export_run"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -112,7 +112,11 @@ def preload(root: Path, events: int, accounts: int) -> None:
         ws.close()
 
 
-def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    root: Path, port: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Uvicorn serving the workspace at ``root`` in a process of its own (extra ``env``),
+    once it answers /healthz."""
     code = (
         "import uvicorn;from pathlib import Path;"
         "from keepwell.core.settings import Settings;from keepwell.core.workspace import "
@@ -120,7 +124,7 @@ def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
         f"ws=open_workspace(Settings(home=Path({str(root)!r})));"
         f"uvicorn.run(create_app(ws),host='127.0.0.1',port={port},log_level='warning')"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ})
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, **(env or {})})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -259,7 +263,7 @@ def main() -> None:
             t0 = time.perf_counter()
             preload(root, opts.preload, opts.accounts)
             print(f"preloaded {opts.preload:,} events in {time.perf_counter() - t0:.1f} s")
-        port = _free_port()
+        port = free_port()
         server = start_server(root, port)
         base = f"http://127.0.0.1:{port}"
         try:
