@@ -47,27 +47,32 @@ KEY_FEATURES = ("integration_synced", "report_created", "workflow_automated")
 MEAN_COUNT = 4  # counts are 1..7
 
 
+def rollup_sql(as_of: date, accounts: int, rows: int, events: tuple[str, ...]) -> str:
+    """``CREATE TABLE event_daily`` of ``rows`` synthetic rollup rows over 120 days before
+    ``as_of``: ``accounts`` accounts, up to 30 users each (2% anonymous), ``events``
+    names, counts 1-7 (deterministic: hashes of the row number)."""
+    names = ", ".join(f"'{e}'" for e in events)
+    return f"""
+        CREATE OR REPLACE TABLE event_daily AS
+        SELECT DATE '{as_of}' - CAST(hash(i, 1) % 120 AS INTEGER) AS day,
+               'ACC-' || lpad(CAST(a AS VARCHAR), 6, '0') AS account_id,
+               CASE WHEN hash(i, 3) % 50 = 0 THEN NULL
+                    ELSE 'ACC-' || lpad(CAST(a AS VARCHAR), 6, '0') || '-U'
+                         || CAST(hash(i, 2) % (1 + a % 30) AS VARCHAR) END AS user_id,
+               [{names}][1 + CAST(hash(i, 4) % {len(events)} AS INTEGER)] AS event,
+               CAST(1 + hash(i, 5) % 7 AS BIGINT) AS count
+        FROM (SELECT i, hash(i, 0) % {accounts} AS a FROM range({rows}) AS t(i))
+        """
+
+
 def generate(path: Path, accounts: int, events: int) -> int:
     """Write the rollup table ``event_daily`` to the DuckDB file at ``path``; its rows."""
     import duckdb
 
     rows = events // MEAN_COUNT
-    names = ", ".join(f"'{e}'" for e in EVENTS)
     con = duckdb.connect(str(path))
     con.execute("SET threads = 2")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE event_daily AS
-        SELECT DATE '{AS_OF}' - CAST(hash(i, 1) % 120 AS INTEGER) AS day,
-               'ACC-' || lpad(CAST(a AS VARCHAR), 6, '0') AS account_id,
-               CASE WHEN hash(i, 3) % 50 = 0 THEN NULL
-                    ELSE 'ACC-' || lpad(CAST(a AS VARCHAR), 6, '0') || '-U'
-                         || CAST(hash(i, 2) % (1 + a % 30) AS VARCHAR) END AS user_id,
-               [{names}][1 + CAST(hash(i, 4) % {len(EVENTS)} AS INTEGER)] AS event,
-               CAST(1 + hash(i, 5) % 7 AS BIGINT) AS count
-        FROM (SELECT i, hash(i, 0) % {accounts} AS a FROM range({rows}) AS t(i))
-        """
-    )
+    con.execute(rollup_sql(AS_OF, accounts, rows, EVENTS))
     con.close()
     return rows
 

@@ -33,6 +33,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bench_health import rollup_sql  # the same synthetic rollup as the health bench
+
 AS_OF = date(2026, 3, 31)
 EVENTS = ("login", "dashboard_viewed", "report_created", "data_exported", "workflow_automated")
 KEY_FEATURES = ("report_created", "workflow_automated")
@@ -63,22 +65,9 @@ def generate(directory: Path, events: int, accounts: int) -> tuple[Path, Path]:
     parquet = directory / f"rollup_{events}.parquet"
     if db.exists() and parquet.exists():
         return db, parquet
-    names = ", ".join(f"'{e}'" for e in EVENTS)
     con = duckdb.connect(str(db))
     con.execute("SET threads = 2")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE event_daily AS
-        SELECT DATE '{AS_OF}' - CAST(hash(i, 1) % 120 AS INTEGER) AS day,
-               'ACC-' || lpad(CAST(a AS VARCHAR), 6, '0') AS account_id,
-               CASE WHEN hash(i, 3) % 50 = 0 THEN NULL
-                    ELSE 'ACC-' || lpad(CAST(a AS VARCHAR), 6, '0') || '-U'
-                         || CAST(hash(i, 2) % (1 + a % 30) AS VARCHAR) END AS user_id,
-               [{names}][1 + CAST(hash(i, 4) % {len(EVENTS)} AS INTEGER)] AS event,
-               CAST(1 + hash(i, 5) % 7 AS BIGINT) AS count
-        FROM (SELECT i, hash(i, 0) % {accounts} AS a FROM range({events // MEAN_COUNT}) AS t(i))
-        """
-    )
+    con.execute(rollup_sql(AS_OF, accounts, events // MEAN_COUNT, EVENTS))
     con.execute(f"COPY event_daily TO '{parquet}' (FORMAT parquet)")
     con.close()
     return db, parquet
