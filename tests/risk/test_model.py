@@ -11,7 +11,7 @@ import pytest
 
 from keepwell.core.errors import InputError
 from keepwell.risk.features import KNOWN_AT, build_features
-from keepwell.risk.model import time_split
+from keepwell.risk.model import ChurnModel, time_split
 from keepwell.risk.training import train_churn_model
 from tests.risk.synthetic import month_ends, signal_rows
 
@@ -99,3 +99,35 @@ def test_isotonic_calibration_is_an_option_and_unknown_ones_are_refused() -> Non
     assert "isotonic" in result.card["algorithm"]
     with pytest.raises(InputError, match="calibration 'platt' is unknown"):
         train_churn_model(build_features(rows), horizon_days=60, calibration="platt")
+
+
+def test_trees_are_refit_on_train_and_calibration_and_learn_what_only_recent_rows_show() -> None:
+    rows = signal_rows(accounts=600, months=24, seed=4)
+    split = time_split(rows.loc[rows["label"].notna(), "snapshot"].tolist(), horizon_days=90)
+    recent = rows["snapshot"] >= min(split.calibration)
+    # a second signal measured only from the calibration period on (a new product
+    # feature's usage, say): the training slice has no value of it at all
+    rng = np.random.default_rng(5)
+    new_signal = rng.normal(size=len(rows))
+    rows["new_feature_usage"] = np.where(recent, new_signal, np.nan)
+    p = 1 / (1 + np.exp(-(-3 + 2.5 * rows["usage_drop"] + 2.5 * new_signal)))
+    rows.loc[recent, "label"] = (rng.random(len(rows)) < p)[recent].astype(float)
+    features = build_features(rows)
+
+    refit = train_churn_model(features, horizon_days=90)
+    first = train_churn_model(features, horizon_days=90, model=ChurnModel(refit=False))
+
+    model = refit.model
+    rows_used = {"train": refit.card["rows"]["train"]["rows"]}
+    rows_used["both"] = rows_used["train"] + refit.card["rows"]["calibration"]["rows"]
+    expected = round(model.best_iteration_ * rows_used["both"] / rows_used["train"])
+    assert model.n_trees_ == expected == refit.card["params"]["trees"] > model.best_iteration_
+    assert model.booster_.booster_.num_trees() == model.n_trees_
+    assert first.model.n_trees_ == first.model.best_iteration_
+    # only the refit trees saw the new signal: they rank the later test rows far better
+    metrics = {n: r.card["metrics"]["model"] for n, r in (("refit", refit), ("first", first))}
+    auc = {n: m["roc_auc"] for n, m in metrics.items()}
+    assert auc["refit"] > auc["first"] + 0.05, auc
+    gains = {d["feature"]: d["gain"] for d in refit.model.importance()}
+    assert gains["new_feature_usage"] > 5 * max(gains["noise_1"], gains["noise_2"])
+    assert "new_feature_usage" not in {d["feature"] for d in first.model.importance() if d["gain"]}

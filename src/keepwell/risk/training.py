@@ -107,7 +107,12 @@ def _card(
         "categories": features.categories,
         "excluded_features": features.excluded,
         "algorithm": "LightGBM gradient-boosted trees, " + model.calibration + " calibration",
-        "params": {**model.params, "best_iteration": model.best_iteration_},
+        "params": {
+            **model.params,
+            "best_iteration": model.best_iteration_,
+            "refit_on_train_and_calibration": model.refit,
+            "trees": model.n_trees_,
+        },
         "top_features": model.importance()[:TOP_FEATURES],
         "metrics": evaluation,
     }
