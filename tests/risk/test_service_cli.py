@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +124,17 @@ def test_renewal_forecast_now_and_against_the_past(
     assert all(ln["actual_arr"] == 0 for ln in churned)
     at_risk = {b["bucket"]: b for b in past["buckets"]}["at risk"]
     assert at_risk["lines"] >= 1
+    # the trees and the calibrator saw outcomes up to the last calibration day + horizon
+    learned = date.fromisoformat(card["split"]["calibration"][-1]) + timedelta(days=180)
+    assert past["model_learned_outcomes_until"] == learned.isoformat()
+    assert past["out_of_sample"] is (learned <= END - timedelta(days=120))
+
+    # a forecast day before what the model learned from is flagged in sample
+    args = ("risk", "forecast", "--within", "120", "--as-of", (learned + timedelta(60)).isoformat())
+    assert cli(company, *args)["past"]["out_of_sample"] is False
+    table = CliRunner().invoke(app, args, env={"KEEPWELL_HOME": str(company.root)})
+    assert "In sample" in table.output
+    assert "train with --as-of" in table.output
 
 
 def test_prospects_and_ideal_customer_profile(company: Workspace) -> None:

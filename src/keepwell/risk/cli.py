@@ -137,6 +137,15 @@ def forecast(
         fmt,
         title=f"Forecast made {past['forecast_as_of']} vs what happened (actual = gross renewed)",
     )
+    learned = past["model_learned_outcomes_until"]
+    if past["out_of_sample"]:
+        out.print(f"Out of sample: the model learned from outcomes up to {learned} only.")
+    else:
+        out.print(
+            f"In sample: the model learned from outcomes up to {learned}, after the forecast "
+            f"day. For an honest check, train with --as-of {past['forecast_as_of']} and pass "
+            "that --version."
+        )
 
 
 def prospects_score(
