@@ -34,6 +34,9 @@ PARAMS: dict[str, Any] = {
     "num_leaves": 4,
     "min_child_samples": 10,
     "reg_lambda": 1.0,
+    # one category against the rest, as in the churn model: grouping many categories
+    # sorted by their gradient learns noise from a few hundred customers
+    "max_cat_to_onehot": MAX_CATEGORIES + 1,
     "random_state": 0,
     "n_jobs": 1,
     "verbose": -1,
