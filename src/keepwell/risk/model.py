@@ -22,9 +22,9 @@ Text features are split one category against the rest (``max_cat_to_onehot``), n
 LightGBM's default grouping of categories sorted by their gradient: with few churners
 that grouping learns noise (a country, an industry) that does not hold later.
 
-Held-out ROC AUC on the demo company (seed 42; label / logo churn alone): grouped
-categories, no refit 0.810 / 0.792; one-vs-rest 0.817 / 0.798; and refit 0.845 / 0.830
-(docs/risk.md has the other companies).
+Held-out ROC AUC on the demo company (seed 42, the same rows each time; label / logo
+churn alone): grouped categories, no refit 0.810 / 0.792; one-vs-rest 0.817 / 0.798; and
+the refit 0.845 / 0.830. docs/risk.md has five other companies.
 
 Calibration is Platt scaling by default: a logistic fit, on the calibration slice, of
 the outcome on the trees' log-odds and (when present) the health score, which the trees
