@@ -131,3 +131,14 @@ def test_trees_are_refit_on_train_and_calibration_and_learn_what_only_recent_row
     gains = {d["feature"]: d["gain"] for d in refit.model.importance()}
     assert gains["new_feature_usage"] > 5 * max(gains["noise_1"], gains["noise_2"])
     assert "new_feature_usage" not in {d["feature"] for d in first.model.importance() if d["gain"]}
+
+
+def test_a_model_stored_before_the_refit_existed_still_predicts() -> None:
+    rows = signal_rows(accounts=300, months=18, seed=6)
+    model = train_churn_model(build_features(rows), horizon_days=60).model
+    x = model.prepare(rows.head(20))
+    expected = model.booster_.predict(x, raw_score=True, num_iteration=model.n_trees_)
+    del model.n_trees_  # what a version stored by an earlier release lacks
+    model.best_iteration_ = model.booster_.booster_.num_trees()
+    np.testing.assert_allclose(model.raw_score(x), expected)
+    assert model.contributions(x).shape == (20, len(model.features_))
