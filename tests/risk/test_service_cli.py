@@ -184,3 +184,18 @@ def test_an_unknown_target_is_refused(tmp_path: Path) -> None:
             service.train_model(ws, END, target="upsell")
     finally:
         ws.close()
+
+
+def test_labels_stop_at_the_last_day_with_data_not_at_a_later_as_of(company: Workspace) -> None:
+    # the company's events end the day before END; trained a month later, the outcomes
+    # of what follows are unknown, not "no churn"
+    later = END + timedelta(days=30)
+    assert service.outcomes_known_until(company, later) == END - timedelta(days=1)
+    assert service.outcomes_known_until(company, END - timedelta(days=30)) == END - timedelta(30)
+    first = END - timedelta(days=300)  # a short window keeps this quick
+    rows = service.training_rows(company, later, 180, first)
+    last_known = max(d for d in service.snapshot_days(first, later) if d + timedelta(180) < END)
+    assert rows.dropna(subset=["label"])["snapshot"].max() == last_known
+    # what the labels would have been had the later day been taken as known
+    censored = service.training_rows(company, later, 180, first, until=later)
+    assert censored.dropna(subset=["label"])["snapshot"].max() > last_known

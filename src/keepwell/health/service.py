@@ -454,6 +454,11 @@ def data_end(inputs: MeasureInputs) -> date | None:
     return max(known) if known else None
 
 
+def last_data_day(workspace: Workspace) -> date | None:
+    """:func:`data_end` of the workspace: the last day its stores hold facts for."""
+    return data_end(measure_inputs(workspace))
+
+
 def backtest_scores(
     workspace: Workspace,
     first_month: date,

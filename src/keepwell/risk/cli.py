@@ -51,6 +51,11 @@ def train(
         f"{window['first_snapshot']} to {window['last_snapshot']}, {len(card['features'])} "
         "features"
     )
+    if card["outcomes_known_until"] != card["trained_as_of"]:
+        out.print(
+            f"Outcomes known until {card['outcomes_known_until']}, the last day with data "
+            f"(before --as-of {card['trained_as_of']}): later horizons are left unlabelled."
+        )
     if card["excluded_features"]:
         rows = [{"feature": k, "reason": v} for k, v in card["excluded_features"].items()]
         print_rows(rows, fmt, title="Excluded features (leakage guard)")

@@ -64,17 +64,32 @@ def _rows(history: list[health_service.PointInTime], subscriptions: pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def outcomes_known_until(workspace: Workspace, as_of: date) -> date:
+    """The last day whose outcomes are known on ``as_of``: ``as_of``, or the last day the
+    workspace holds data for when that is earlier (data imported up to the end of last
+    month, say). Churn after it is not in the data, so a label whose horizon passes it
+    would count an unseen churn as none."""
+    last = health_service.last_data_day(workspace)
+    return as_of if last is None else min(as_of, last)
+
+
 def training_rows(
-    workspace: Workspace, as_of: date, horizon_days: int, first: date | None = None
+    workspace: Workspace,
+    as_of: date,
+    horizon_days: int,
+    first: date | None = None,
+    until: date | None = None,
 ) -> pd.DataFrame:
     """One row per (customer, month end up to ``as_of``) with every measure as of that
-    day, contract features, and the label when ``day + horizon <= as_of``."""
+    day, contract features, and the label when ``day + horizon <= until`` (default:
+    :func:`outcomes_known_until`)."""
     subscriptions = _subscriptions(workspace)
     if subscriptions.empty:
         raise InputError("the workspace has no subscriptions to learn from", hint="import data")
     start = first or min(subscriptions["starts_on"])
     days = snapshot_days(start, as_of)
-    history = health_service.point_in_time_history(workspace, days, horizon_days, until=as_of)
+    known = until or outcomes_known_until(workspace, as_of)
+    history = health_service.point_in_time_history(workspace, days, horizon_days, until=known)
     return _rows(history, subscriptions)
 
 
@@ -88,17 +103,23 @@ def train_model(
     target: str = CHURN_OR_CONTRACTION,
 ) -> dict[str, Any]:
     """Train the churn model on snapshots up to ``as_of`` (labels whose horizon ends by
-    as_of), store it as the next version, and return its card. ``target``: logo churn
-    or contraction > 20 % (default), or logo churn alone (``churn``)."""
+    :func:`outcomes_known_until`), store it as the next version, and return its card.
+    ``target``: logo churn or contraction > 20 % (default), or logo churn alone
+    (``churn``)."""
     if horizon_days < 1:
         raise InputError(f"horizon must be at least 1 day, got {horizon_days}")
     if target not in TARGETS:
         raise InputError(f"target {target!r} is unknown", hint=" or ".join(TARGETS))
-    rows = training_rows(workspace, as_of, horizon_days, first)
+    known = outcomes_known_until(workspace, as_of)
+    rows = training_rows(workspace, as_of, horizon_days, first, until=known)
     if target == CHURN and LABEL in rows:
         rows[LABEL] = rows[CHURNED]
     result = train_churn_model(build_features(rows), horizon_days, calibration=calibration)
-    card = {"trained_as_of": as_of.isoformat(), **result.card}
+    card = {
+        "trained_as_of": as_of.isoformat(),
+        "outcomes_known_until": known.isoformat(),
+        **result.card,
+    }
     if target == CHURN:
         card["target"] = f"logo churn within {horizon_days} days"
     version = store.save_model(workspace.root, result.model, card)
