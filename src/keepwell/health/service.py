@@ -168,6 +168,11 @@ def compute_scores(workspace: Workspace, as_of: date) -> ScoreRun:
     return score_and_store(workspace, as_of)[0]
 
 
+def _kept_risk(kept: Mapping[str, Mapping[str, Any]], account_id: str) -> dict[str, Any]:
+    row = kept.get(account_id)
+    return {c: row[c] for c in RISK_COLUMNS} if row else {}
+
+
 def score_and_store(workspace: Workspace, as_of: date) -> tuple[ScoreRun, list[AccountHealth]]:
     """As :func:`compute_scores`, also returning the assessment that was stored (every
     customer's full health row, more than a snapshot keeps), so a caller that needs both
@@ -176,10 +181,25 @@ def score_and_store(workspace: Workspace, as_of: date) -> tuple[ScoreRun, list[A
     return _store(workspace, as_of, assessed), assessed
 
 
+#: Columns of a snapshot row written by the churn model (:func:`record_risk`).
+RISK_COLUMNS = ("churn_probability", "arr_at_risk", "risk_drivers")
+
+
 def _store(workspace: Workspace, as_of: date, assessed: list[AccountHealth]) -> ScoreRun:
+    """Replace the snapshot of ``as_of`` with ``assessed``. Churn predictions already
+    stored that day are kept for the accounts still scored: scoring the same day again
+    (a second cycle after ``risk predict``) must not wipe them."""
     with transaction(workspace.engine) as session:
+        kept = {
+            row.account_id: dict(row._mapping)
+            for row in session.execute(
+                sa.select(
+                    HealthScore.account_id, *(getattr(HealthScore, c) for c in RISK_COLUMNS)
+                ).where(HealthScore.as_of == as_of, HealthScore.churn_probability.is_not(None))
+            )
+        }
         session.execute(sa.delete(HealthScore).where(HealthScore.as_of == as_of))
-        rows = [_snapshot_row(a) for a in assessed]
+        rows = [{**_snapshot_row(a), **_kept_risk(kept, a.score.account_id)} for a in assessed]
         for start in range(0, len(rows), SNAPSHOT_BATCH):
             session.execute(sa.insert(HealthScore), rows[start : start + SNAPSHOT_BATCH])
     bands = Counter(a.score.band.value for a in assessed)
