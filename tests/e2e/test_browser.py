@@ -71,7 +71,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     _require_chromium()
     root = tmp_path_factory.mktemp("e2e")
     ws = make_workspace(root / "ws")
-    run_demo(ws, root / "data", accounts=30, months=13, seed=7, end_month=END_MONTH)
+    run_demo(
+        ws, root / "data", accounts=30, months=13, seed=7, end_month=END_MONTH, churn_model=False
+    )
     add_person(ws, "lead@example.com", "admin")
     account = _account_with_a_cta(ws, periods.month_end(END_MONTH))
     port = _free_port()

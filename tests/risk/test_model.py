@@ -78,6 +78,9 @@ def test_training_needs_known_outcomes() -> None:
     rows["label"] = None
     with pytest.raises(InputError, match="no snapshot has a known outcome"):
         train_churn_model(build_features(rows.astype({"label": "object"})), 90)
+    # no snapshot's horizon has passed at all: the rows carry no label column
+    with pytest.raises(InputError, match="no snapshot has a known outcome"):
+        train_churn_model(build_features(rows.drop(columns=["label", "churned"])), 90)
 
 
 def test_predictions_use_the_training_categories() -> None:

@@ -100,7 +100,25 @@ def _show(run: DemoRun) -> None:
         rows.append({"figure": "health bands", "value": bands})
     if run.cycle is not None:
         rows.append({"figure": "CTAs opened", "value": f"{run.cycle.opened:,} (ctas list)"})
+    rows.extend(_risk_rows(run))
     print_rows(rows, OutputFormat.TABLE, title=f"Portfolio as of {s.as_of}")
+
+
+def _risk_rows(run: DemoRun) -> list[dict[str, str]]:
+    if run.risk_skipped is not None:
+        return [{"figure": "churn model", "value": f"not trained: {run.risk_skipped}"}]
+    r = run.risk
+    if r is None:
+        return []
+    auc = "n/a" if r.roc_auc is None else f"{r.roc_auc:.3f}"
+    health = "n/a" if r.health_roc_auc is None else f"{r.health_roc_auc:.3f}"
+    return [
+        {
+            "figure": "churn model (held-out ROC AUC)",
+            "value": f"v{r.version}: {auc}, health score alone {health} (risk evaluate)",
+        },
+        {"figure": "ARR at risk", "value": f"{r.arr_at_risk:,.0f} (risk predict)"},
+    ]
 
 
 def _pct(value: float | None) -> str:

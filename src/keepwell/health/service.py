@@ -474,6 +474,12 @@ def data_end(inputs: MeasureInputs) -> date | None:
     return max(known) if known else None
 
 
+def first_usage_day(workspace: Workspace) -> date | None:
+    """The first day of product usage data (event rollup), None when there is none."""
+    day: date | None = measure_inputs(workspace).rollup.day.min().to_pyarrow().as_py()
+    return day
+
+
 def last_data_day(workspace: Workspace) -> date | None:
     """:func:`data_end` of the workspace: the last day its stores hold facts for."""
     return data_end(measure_inputs(workspace))

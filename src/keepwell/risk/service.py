@@ -29,6 +29,8 @@ from keepwell.risk.training import train_churn_model
 
 CHURN_OR_CONTRACTION, CHURN = "churn-or-contraction", "churn"
 TARGETS = (CHURN_OR_CONTRACTION, CHURN)
+#: Days of usage a snapshot's usage measures look back over (the 30-day window).
+USAGE_WINDOW = 30
 #: A horizon so long that no outcome is computed (prediction needs none).
 NO_OUTCOMES = 365 * 100
 
@@ -73,6 +75,16 @@ def outcomes_known_until(workspace: Workspace, as_of: date) -> date:
     return as_of if last is None else min(as_of, last)
 
 
+def first_snapshot_day(workspace: Workspace, subscriptions: pd.DataFrame) -> date:
+    """The default first snapshot: the day the first 30-day usage window is complete
+    (the first event day + 29 days), or the first subscription start when that is later
+    or there are no events. Earlier snapshots would describe every customer as
+    inactive: subscriptions often go back years before product usage was tracked."""
+    start: date = min(subscriptions["starts_on"])
+    usage = health_service.first_usage_day(workspace)
+    return start if usage is None else max(start, usage + timedelta(days=USAGE_WINDOW - 1))
+
+
 def training_rows(
     workspace: Workspace,
     as_of: date,
@@ -86,8 +98,7 @@ def training_rows(
     subscriptions = _subscriptions(workspace)
     if subscriptions.empty:
         raise InputError("the workspace has no subscriptions to learn from", hint="import data")
-    start = first or min(subscriptions["starts_on"])
-    days = snapshot_days(start, as_of)
+    days = snapshot_days(first or first_snapshot_day(workspace, subscriptions), as_of)
     known = until or outcomes_known_until(workspace, as_of)
     history = health_service.point_in_time_history(workspace, days, horizon_days, until=known)
     return _rows(history, subscriptions)

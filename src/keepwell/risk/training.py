@@ -43,7 +43,8 @@ def train_churn_model(
     """Fit a :class:`ChurnModel` on the labelled rows of ``features`` with a time-based
     split (see :func:`keepwell.risk.model.time_split`) and evaluate it on the held-out
     test days, beside the health score alone (calibrated on the same slice)."""
-    labelled = features.frame[features.frame[LABEL].notna()]
+    frame = features.frame
+    labelled = frame[frame[LABEL].notna()] if LABEL in frame else frame.iloc[0:0]
     if labelled.empty:
         raise InputError(
             "no snapshot has a known outcome yet (every horizon passes the as-of day)",
