@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +199,38 @@ def test_labels_stop_at_the_last_day_with_data_not_at_a_later_as_of(company: Wor
     # what the labels would have been had the later day been taken as known
     censored = service.training_rows(company, later, 180, first, until=later)
     assert censored.dropna(subset=["label"])["snapshot"].max() > last_known
+
+
+RISK_RULES = """
+rules:
+  - name: churn-risk
+    when: churn_probability >= 0.3
+    cta:
+      type: risk
+      title: Churn risk
+      reason: "p={churn_probability:.2f}, at risk {arr_at_risk:,.0f}; top driver: {churn_driver}"
+"""
+
+
+def test_the_cycle_predicts_with_a_trained_model_and_rules_read_the_risk(
+    company: Workspace, card: dict[str, Any]
+) -> None:
+    from keepwell.success import service as success_service
+
+    (company.root / "rules.yaml").write_text(RISK_RULES, encoding="utf-8")
+    day = END - timedelta(days=1)  # a day no prediction was stored for yet
+    stamp = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    report = success_service.run_cycle(company, day, clock=lambda: stamp, deliver=False)
+    assert not report.problems
+    assert report.predicted == report.accounts > 0
+    ctas = [c for c in success_service.list_ctas(company, as_of=day) if c["rule"] == "churn-risk"]
+    assert ctas
+    assert all("top driver: " in c["reason"] and "None" not in c["reason"] for c in ctas)
+    # stored with the day's snapshot, as `risk predict` would
+    shown = cli(company, "health", "show", ctas[0]["account_id"], "--as-of", day.isoformat())
+    assert shown["risk"]["churn_probability"] >= 0.3
+    flagged = {c["account_id"] for c in ctas}
+    about_to_churn = {
+        account_id(i) for i in range(30) if is_doomed(i) and day < (churn_day(i) or day)
+    }
+    assert flagged & about_to_churn

@@ -151,6 +151,11 @@ def evaluation(workspace: Workspace, version: int | None = None) -> dict[str, An
     }
 
 
+def has_model(workspace: Workspace) -> bool:
+    """Whether a churn model has been trained in the workspace."""
+    return bool(store.versions(workspace.root))
+
+
 def model_card(workspace: Workspace, version: int | None = None) -> dict[str, Any]:
     """The full card of model ``version`` (latest when None)."""
     return store.load_card(workspace.root, version)

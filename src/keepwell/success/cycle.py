@@ -9,7 +9,7 @@ expired), so workers do not repeat each other's work; even without it, the uniqu
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
 from keepwell.core.database import transaction
+from keepwell.core.errors import KeepwellError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.notify import service as notify_service
+from keepwell.risk import service as risk_service
 from keepwell.success import ctas
 from keepwell.success.evaluate import Match, evaluate_rules
 from keepwell.success.models import CycleLease, CycleRun
@@ -59,6 +61,8 @@ class CycleReport:
     woke: int = 0
     tech_touch_emails: int = 0
     notifications: int = 0
+    #: Accounts given a churn prediction (0 when no churn model is trained).
+    predicted: int = 0
     delivered: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     opened_ids: list[int] = field(default_factory=list)
@@ -151,12 +155,13 @@ def run_locked_cycle(
     progress = plan_progress(workspace, as_of)
     health_service.record_measure(workspace, "plan_progress", progress, as_of, complete=True)
     _, assessed = health_service.score_and_store(workspace, as_of)
+    risk = _predict_risk(workspace, as_of, report)
     rules, playbooks = load_rules(workspace)
-    report.problems = [*playbooks.problems, *rules.problems]
+    report.problems = [*playbooks.problems, *rules.problems, *report.problems]
     report.rules = len(rules.rules)
     with transaction(workspace.engine) as session:
         report.woke = ctas.wake_snoozed(session, as_of, clock())
-    rows = rule_rows(workspace, as_of, assessed=assessed, progress=progress)
+    rows = rule_rows(workspace, as_of, assessed=assessed, progress=progress, risk=risk)
     report.accounts = len(rows)
     matches, problems = evaluate_rules(rules.rules, rows)
     report.problems += problems
@@ -177,6 +182,24 @@ def run_locked_cycle(
             .values(finished_at=clock(), summary=_summary(report))
         )
     return report
+
+
+def _predict_risk(
+    workspace: Workspace, as_of: date, report: CycleReport
+) -> dict[str, Mapping[str, Any]]:
+    """When a churn model is trained: its predictions as of ``as_of``, stored with the
+    snapshot just scored (so the day's snapshot carries them) and returned by account
+    for the rules. A model that cannot predict is a problem of the report, not a
+    failed cycle."""
+    if not risk_service.has_model(workspace):
+        return {}
+    try:
+        result = risk_service.predict_risk(workspace, as_of)
+    except KeepwellError as exc:
+        report.problems.append(f"churn model: {exc}")
+        return {}
+    report.predicted = int(result["stored"])
+    return {str(r["account_id"]): r for r in result["predictions"]}
 
 
 def _act(
@@ -227,6 +250,7 @@ def _summary(report: CycleReport) -> dict[str, Any]:
         "already_open": report.already_open,
         "tech_touch_emails": report.tech_touch_emails,
         "notifications": report.notifications,
+        "predicted": report.predicted,
         "delivered": report.delivered,
         "problems": report.problems,
     }

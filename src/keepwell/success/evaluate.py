@@ -21,7 +21,9 @@ from keepwell.core.errors import ConfigurationError
 from keepwell.success.rules import Rule, template_columns
 
 #: Columns of text even when every value is missing (all other all-null columns: numbers).
-TEXT_COLUMNS = frozenset({"band", "previous_band", "segment", "stage", "owner", "name"})
+TEXT_COLUMNS = frozenset(
+    {"band", "previous_band", "segment", "stage", "owner", "name", "churn_driver"}
+)
 #: Columns shown with every CTA besides those its rule reads.
 SHOWN = ("name", "owner", "segment", "stage", "score", "band", "previous_band", "arr")
 

@@ -33,10 +33,12 @@ def rule_rows(
     *,
     assessed: list[health_service.AccountHealth] | None = None,
     progress: Mapping[str, float | None] | None = None,
+    risk: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Every customer's row as of ``as_of`` (health values plus the success columns).
     ``assessed`` (the health as of ``as_of``, e.g. the one just stored as the snapshot)
-    and ``progress`` (plan progress per account) are computed when not given. Every
+    and ``progress`` (plan progress per account) are computed when not given; ``risk``
+    (the churn model's predictions per account) is only known when given. Every
     other input is read in bulk: a handful of queries whatever the portfolio's size."""
     if assessed is None:
         assessed = health_service.assess(workspace, as_of)
@@ -70,9 +72,21 @@ def rule_rows(
                 else (as_of - last_detractor[0].date()).days,
                 "latest_detractor_score": None if last_detractor is None else last_detractor[1],
                 "plan_progress": progress.get(account_id),
+                **_risk_columns((risk or {}).get(account_id)),
             }
         )
     return rows
+
+
+def _risk_columns(prediction: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The churn model's probability, ARR at risk and top driver (in words)."""
+    p = prediction or {}
+    drivers = p.get("risk_drivers") or []
+    return {
+        "churn_probability": p.get("churn_probability"),
+        "arr_at_risk": p.get("arr_at_risk"),
+        "churn_driver": drivers[0].get("text") if drivers else None,
+    }
 
 
 def _previous(workspace: Workspace, as_of: date) -> dict[str, dict[str, Any]]:
