@@ -234,3 +234,14 @@ def test_the_cycle_predicts_with_a_trained_model_and_rules_read_the_risk(
         account_id(i) for i in range(30) if is_doomed(i) and day < (churn_day(i) or day)
     }
     assert flagged & about_to_churn
+
+
+def test_predictions_from_a_health_assessment_already_made_are_the_same(
+    company: Workspace, card: dict[str, Any]
+) -> None:
+    from keepwell.health import service as health_service
+
+    fresh = service.predictions(company, END)
+    reused = service.predictions(company, END, assessed=health_service.assess(company, END))
+    assert fresh
+    assert reused == fresh

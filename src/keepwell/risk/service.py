@@ -162,13 +162,22 @@ def model_card(workspace: Workspace, version: int | None = None) -> dict[str, An
 
 
 def predictions(
-    workspace: Workspace, as_of: date, *, version: int | None = None
+    workspace: Workspace,
+    as_of: date,
+    *,
+    version: int | None = None,
+    assessed: list[health_service.AccountHealth] | None = None,
 ) -> list[dict[str, Any]]:
     """Churn probability of every customer as of ``as_of`` with its top drivers in
-    words, ARR and ARR at risk (p x ARR), riskiest first. Nothing is stored."""
+    words, ARR and ARR at risk (p x ARR), riskiest first. Nothing is stored.
+    ``assessed``: the portfolio's health as of ``as_of`` when the caller has it (a
+    cycle that just scored), so it is not assessed twice."""
     model, _card = store.load_model(workspace.root, version)
-    days = [shift_months(as_of, -LAG_MONTHS), as_of]
+    lag_day = shift_months(as_of, -LAG_MONTHS)
+    days = [lag_day] if assessed is not None else [lag_day, as_of]
     history = health_service.point_in_time_history(workspace, days, NO_OUTCOMES, until=as_of)
+    if assessed is not None:
+        history.append(health_service.PointInTime(as_of, assessed, None))
     features = build_features(_rows(history, _subscriptions(workspace)))
     frame = features.frame[features.frame["snapshot"] == as_of].copy()
     for leaked in features.excluded:
@@ -193,11 +202,15 @@ def predictions(
 
 
 def predict_risk(
-    workspace: Workspace, as_of: date, *, version: int | None = None
+    workspace: Workspace,
+    as_of: date,
+    *,
+    version: int | None = None,
+    assessed: list[health_service.AccountHealth] | None = None,
 ) -> dict[str, Any]:
     """:func:`predictions` as of ``as_of``, stored with the health snapshot of that day
     (scored first when missing). ARR at risk = Σ p x ARR (base currency per year)."""
-    rows = predictions(workspace, as_of, version=version)
+    rows = predictions(workspace, as_of, version=version, assessed=assessed)
     if as_of not in health_service.list_snapshots(workspace):
         health_service.compute_scores(workspace, as_of)
     stored = health_service.record_risk(workspace, as_of, rows)

@@ -155,7 +155,7 @@ def run_locked_cycle(
     progress = plan_progress(workspace, as_of)
     health_service.record_measure(workspace, "plan_progress", progress, as_of, complete=True)
     _, assessed = health_service.score_and_store(workspace, as_of)
-    risk = _predict_risk(workspace, as_of, report)
+    risk = _predict_risk(workspace, as_of, assessed, report)
     rules, playbooks = load_rules(workspace)
     report.problems = [*playbooks.problems, *rules.problems, *report.problems]
     report.rules = len(rules.rules)
@@ -185,7 +185,10 @@ def run_locked_cycle(
 
 
 def _predict_risk(
-    workspace: Workspace, as_of: date, report: CycleReport
+    workspace: Workspace,
+    as_of: date,
+    assessed: list[health_service.AccountHealth],
+    report: CycleReport,
 ) -> dict[str, Mapping[str, Any]]:
     """When a churn model is trained: its predictions as of ``as_of``, stored with the
     snapshot just scored (so the day's snapshot carries them) and returned by account
@@ -194,7 +197,7 @@ def _predict_risk(
     if not risk_service.has_model(workspace):
         return {}
     try:
-        result = risk_service.predict_risk(workspace, as_of)
+        result = risk_service.predict_risk(workspace, as_of, assessed=assessed)
     except KeepwellError as exc:
         report.problems.append(f"churn model: {exc}")
         return {}
