@@ -50,6 +50,12 @@ def open_key(account_id: str, key: str) -> str:
     return f"{account_id}|{key}"
 
 
+def live_keys(session: Session) -> set[str]:
+    """The ``open_key`` of every live CTA (one query)."""
+    query = sa.select(Cta.open_key).where(Cta.open_key.is_not(None))
+    return {key for key in session.execute(query).scalars() if key is not None}
+
+
 @dataclass(frozen=True)
 class Opening:
     """What opening one matched rule did: ``opened``, ``already_open`` (a live CTA has

@@ -214,9 +214,16 @@ def _act(
     clock: Clock,
     report: CycleReport,
 ) -> None:
+    # a match whose CTA is already live needs no transaction (most of them, once the
+    # first cycles have run); a CTA opened meanwhile by another process is still
+    # caught by the unique open_key of the insert
+    with Session(workspace.engine) as session:
+        live = ctas.live_keys(session)
     for match in matches:
         cta, tech = match.rule.cta, match.rule.tech_touch
-        if cta is not None:
+        if cta is not None and ctas.open_key(match.account_id, match.rule.key) in live:
+            report.already_open += 1
+        elif cta is not None:
             book = playbooks.playbooks.get(cta.playbook) if cta.playbook else None
             with transaction(workspace.engine) as session:
                 opening = ctas.open_cta(
