@@ -245,3 +245,33 @@ def test_predictions_from_a_health_assessment_already_made_are_the_same(
     reused = service.predictions(company, END, assessed=health_service.assess(company, END))
     assert fresh
     assert reused == fresh
+
+
+def test_account_360_tells_a_missing_prediction_from_a_missing_model(
+    company: Workspace, card: dict[str, Any], tmp_path: Path
+) -> None:
+    # last in this module: it scores a snapshot after END
+    from keepwell.health import service as health_service
+    from tests.web.pages_helpers import add_person, sign_in
+
+    service.predict_risk(company, END)
+    add_person(company, "lead@example.com", "admin")
+    lead = sign_in(make_app(company), "lead@example.com")
+    customer = account_id(2)
+    page = lead.get(f"/accounts/{customer}").text
+    assert "ARR at risk" in page
+    assert "not predicted" not in page
+
+    health_service.compute_scores(company, END + timedelta(days=1))  # a newer snapshot
+    page = lead.get(f"/accounts/{customer}").text
+    assert "not predicted for this snapshot yet" in page
+
+    bare = make_workspace(tmp_path / "bare")
+    try:
+        load_company(bare)
+        health_service.compute_scores(bare, END)
+        add_person(bare, "lead@example.com", "admin")
+        page = sign_in(make_app(bare), "lead@example.com").get(f"/accounts/{customer}").text
+        assert "no churn model yet (keepwell risk train)" in page
+    finally:
+        bare.close()

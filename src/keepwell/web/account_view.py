@@ -117,6 +117,7 @@ def account_view(
         "nps": [s for s in surveys if s["kind"] == "nps"],
         "csat": [s for s in surveys if s["kind"] == "csat"],
         "risk": risk_view.account_risk(health),
+        "risk_model": risk_view.has_model(workspace),
         "work": success_view.account_work(workspace, account_id, as_of, scope),
         "plan": success_view.success_plan(workspace, account_id, as_of),
         "timeline": success_view.timeline(workspace, account_id, detail["timeline"]),

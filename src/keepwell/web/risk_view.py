@@ -54,6 +54,13 @@ def _name(feature: Any) -> Any:
     return feature.get("feature", feature) if isinstance(feature, dict) else feature
 
 
+def has_model(workspace: Workspace) -> bool:
+    """Whether a churn model has been trained (so a missing prediction is only missing
+    for this snapshot)."""
+    service = risk_service()
+    return bool(service is not None and service.has_model(workspace))
+
+
 def account_risk(health: dict[str, Any] | None) -> dict[str, Any] | None:
     """The churn probability (0-1), ARR at risk and drivers stored with the account's
     latest health snapshot, or None when the model has not scored it."""
