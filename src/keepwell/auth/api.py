@@ -18,6 +18,7 @@ from keepwell.auth import service
 from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
 from keepwell.auth.principal import Principal
 from keepwell.auth.sessions import SESSION_COOKIE, same_token
+from keepwell.core.ids import PathId
 
 #: Public: sign-out.
 pages = APIRouter(tags=["auth"])
@@ -113,7 +114,7 @@ def create_token(request: Request, body: TokenCreate) -> dict[str, Any]:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(request: Request, token_id: int) -> Response:
+def revoke_token(request: Request, token_id: PathId) -> Response:
     """Revoke a token (yours; admins: anyone's); it stops working with the next request."""
     principal = _principal(request)
     service.revoke_token(

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from keepwell.contract.queries import visible_account
 from keepwell.core.errors import InputError
+from keepwell.core.ids import PathId
 from keepwell.core.workspace import Workspace
 from keepwell.success import service
 
@@ -85,7 +86,7 @@ def list_ctas(
 
 
 @router.get("/ctas/{cta_id}")
-def cta_detail(request: Request, cta_id: int, as_of: date | None = None) -> dict[str, Any]:
+def cta_detail(request: Request, cta_id: PathId, as_of: date | None = None) -> dict[str, Any]:
     """One CTA with the values that triggered it and its playbook tasks."""
     return service.cta_detail(
         _workspace(request), cta_id, as_of=as_of or _now().date(), scope=_scope(request)
@@ -93,7 +94,7 @@ def cta_detail(request: Request, cta_id: int, as_of: date | None = None) -> dict
 
 
 @router.patch("/ctas/{cta_id}")
-def update_cta(request: Request, cta_id: int, change: CtaUpdate) -> dict[str, Any]:
+def update_cta(request: Request, cta_id: PathId, change: CtaUpdate) -> dict[str, Any]:
     """Start, snooze or close a CTA; returns it as it is now."""
     ws, scope, now = _workspace(request), _scope(request), _now()
     if change.status is CtaAction.START:
@@ -112,7 +113,7 @@ def update_cta(request: Request, cta_id: int, change: CtaUpdate) -> dict[str, An
 
 
 @router.post("/tasks/{task_id}/complete")
-def complete_task(request: Request, task_id: int) -> dict[str, Any]:
+def complete_task(request: Request, task_id: PathId) -> dict[str, Any]:
     """Mark a playbook task done; its CTA moves to in progress."""
     return service.complete_task(_workspace(request), task_id, _now(), scope=_scope(request))
 
@@ -137,7 +138,7 @@ def create_plan(request: Request, account_id: str, body: PlanCreate) -> dict[str
 
 
 @router.patch("/plans/milestones/{milestone_id}", status_code=204)
-def update_milestone(request: Request, milestone_id: int, body: MilestoneUpdate) -> None:
+def update_milestone(request: Request, milestone_id: PathId, body: MilestoneUpdate) -> None:
     """Set a milestone's status (planned, in_progress, done, blocked)."""
     service.update_milestone(
         _workspace(request), milestone_id, body.status, _now().date(), scope=_scope(request)
@@ -145,7 +146,7 @@ def update_milestone(request: Request, milestone_id: int, body: MilestoneUpdate)
 
 
 @router.patch("/plans/objectives/{objective_id}", status_code=204)
-def update_objective(request: Request, objective_id: int, body: ObjectiveUpdate) -> None:
+def update_objective(request: Request, objective_id: PathId, body: ObjectiveUpdate) -> None:
     """Record an objective's current value, or restate its baseline and target."""
     service.update_objective(
         _workspace(request), objective_id, current=body.current, baseline=body.baseline,

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from keepwell.core.errors import InputError
+from keepwell.core.ids import FormId, PathId
 from keepwell.web import success_view
 from keepwell.web.directory import directory, visible
 from keepwell.web.pages import (
@@ -41,10 +42,10 @@ async def act(
     request: Request,
     user: User,
     kind: str,
-    item_id: int,
+    item_id: PathId,
     action: str,
     csrf_token: Annotated[str, Form(max_length=200)],
-    cta_id: Annotated[int, Form()],
+    cta_id: FormId,
     back: Annotated[str, Form(max_length=2000)] = "/my-work",
 ) -> Response:
     """Complete, snooze or close a CTA or task, then back to the page it came from."""
