@@ -18,12 +18,15 @@ from keepwell.cli import app
 from keepwell.core.errors import InputError
 from keepwell.core.settings import get_settings
 from keepwell.core.workspace import Workspace
+from keepwell.health import service as health_service
 from keepwell.risk import service
 from keepwell.risk.store import models_dir
+from keepwell.success import service as success_service
 from tests.cli_runner import run_cli
 from tests.conftest import make_workspace
 from tests.risk.company import END, FIRST_MONTH, account_id, churn_day, is_doomed, load_company
 from tests.web.helpers import add_user, client, make_app
+from tests.web.pages_helpers import add_person, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -215,8 +218,6 @@ rules:
 def test_the_cycle_predicts_with_a_trained_model_and_rules_read_the_risk(
     company: Workspace, card: dict[str, Any]
 ) -> None:
-    from keepwell.success import service as success_service
-
     (company.root / "rules.yaml").write_text(RISK_RULES, encoding="utf-8")
     day = END - timedelta(days=1)  # a day no prediction was stored for yet
     stamp = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
@@ -239,8 +240,6 @@ def test_the_cycle_predicts_with_a_trained_model_and_rules_read_the_risk(
 def test_predictions_from_a_health_assessment_already_made_are_the_same(
     company: Workspace, card: dict[str, Any]
 ) -> None:
-    from keepwell.health import service as health_service
-
     fresh = service.predictions(company, END)
     reused = service.predictions(company, END, assessed=health_service.assess(company, END))
     assert fresh
@@ -251,9 +250,6 @@ def test_account_360_tells_a_missing_prediction_from_a_missing_model(
     company: Workspace, card: dict[str, Any], tmp_path: Path
 ) -> None:
     # last in this module: it scores a snapshot after END
-    from keepwell.health import service as health_service
-    from tests.web.pages_helpers import add_person, sign_in
-
     service.predict_risk(company, END)
     add_person(company, "lead@example.com", "admin")
     lead = sign_in(make_app(company), "lead@example.com")

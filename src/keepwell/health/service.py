@@ -168,11 +168,6 @@ def compute_scores(workspace: Workspace, as_of: date) -> ScoreRun:
     return score_and_store(workspace, as_of)[0]
 
 
-def _kept_risk(kept: Mapping[str, Mapping[str, Any]], account_id: str) -> dict[str, Any]:
-    row = kept.get(account_id)
-    return {c: row[c] for c in RISK_COLUMNS} if row else {}
-
-
 def score_and_store(workspace: Workspace, as_of: date) -> tuple[ScoreRun, list[AccountHealth]]:
     """As :func:`compute_scores`, also returning the assessment that was stored (every
     customer's full health row, more than a snapshot keeps), so a caller that needs both
@@ -183,6 +178,11 @@ def score_and_store(workspace: Workspace, as_of: date) -> tuple[ScoreRun, list[A
 
 #: Columns of a snapshot row written by the churn model (:func:`record_risk`).
 RISK_COLUMNS = ("churn_probability", "arr_at_risk", "risk_drivers")
+
+
+def _kept_risk(kept: Mapping[str, Mapping[str, Any]], account_id: str) -> dict[str, Any]:
+    row = kept.get(account_id)
+    return {c: row[c] for c in RISK_COLUMNS} if row else {}
 
 
 def _store(workspace: Workspace, as_of: date, assessed: list[AccountHealth]) -> ScoreRun:

@@ -13,12 +13,21 @@ probability (churn or contraction > 20 % within the model's horizon). Buckets by
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 COMMIT_BELOW = 0.10
 AT_RISK_FROM = 0.30
 BUCKETS = ("commit", "likely", "at risk", "unscored")
+
+
+def learned_outcomes_until(card: Mapping[str, Any]) -> date:
+    """The last day whose events the model (trees and calibrator) learned from: the
+    last calibration snapshot + the horizon. The held-out test rows taught it nothing,
+    so a past forecast made on or after this day is checked out of sample."""
+    last = date.fromisoformat(card["split"]["calibration"][-1])
+    return last + timedelta(days=int(card["horizon_days"]))
 
 
 def bucket(p: float | None) -> str:

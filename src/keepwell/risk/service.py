@@ -261,14 +261,6 @@ def _probabilities(workspace: Workspace, day: date, version: int | None) -> dict
     }
 
 
-def learned_outcomes_until(card: dict[str, Any]) -> date:
-    """The last day whose events the model (trees and calibrator) learned from: the
-    last calibration snapshot + the horizon. The held-out test rows taught it nothing,
-    so a past forecast made on or after this day is checked out of sample."""
-    last = date.fromisoformat(card["split"]["calibration"][-1])
-    return last + timedelta(days=int(card["horizon_days"]))
-
-
 def renewal_forecast(
     workspace: Workspace,
     as_of: date,
@@ -281,7 +273,7 @@ def renewal_forecast(
     bucket (see :mod:`keepwell.risk.forecast`); and the forecast made as of
     ``as_of − within`` for the renewals of (as_of − within, as_of] against what
     happened (actual renewed ARR = 12 x min(successor, expiring MRR)), with whether
-    that check is out of sample (:func:`learned_outcomes_until`)."""
+    that check is out of sample (:func:`keepwell.risk.forecast.learned_outcomes_until`)."""
     if within_days < 1:
         raise InputError(f"--within must be at least 1 day, got {within_days}")
     book = revenue_service.load_book(workspace)
@@ -294,7 +286,7 @@ def renewal_forecast(
         revenue_service.past_renewals(workspace, then_day + timedelta(days=1), as_of, book=book),
         _probabilities(workspace, then_day, version),
     )
-    learned = learned_outcomes_until(store.load_card(workspace.root, version))
+    learned = forecast.learned_outcomes_until(store.load_card(workspace.root, version))
     if owner is not None:
         mine = _owned_by(workspace, owner)
         upcoming = [ln for ln in upcoming if ln["account_id"] in mine]

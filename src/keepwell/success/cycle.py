@@ -155,9 +155,9 @@ def run_locked_cycle(
     progress = plan_progress(workspace, as_of)
     health_service.record_measure(workspace, "plan_progress", progress, as_of, complete=True)
     _, assessed = health_service.score_and_store(workspace, as_of)
-    risk = _predict_risk(workspace, as_of, assessed, report)
     rules, playbooks = load_rules(workspace)
-    report.problems = [*playbooks.problems, *rules.problems, *report.problems]
+    report.problems = [*playbooks.problems, *rules.problems]
+    risk = _predict_risk(workspace, as_of, assessed, report)
     report.rules = len(rules.rules)
     with transaction(workspace.engine) as session:
         report.woke = ctas.wake_snoozed(session, as_of, clock())
