@@ -29,6 +29,7 @@ class SmtpSink:
     """What the SMTP server received; ``refuse`` makes it answer 550 to every message."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
     refuse: bool = False
     port: int = 0
 
@@ -38,6 +39,7 @@ class SmtpSink:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
+        self.raw.append(bytes(envelope.content))
         return "250 OK"
 
 

@@ -20,7 +20,7 @@ from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.notify import outbox
-from keepwell.notify.email import send_email
+from keepwell.notify.email import one_line, send_email
 from keepwell.notify.errors import DeliveryError
 from keepwell.notify.models import Channel, Notification, Status, Unsubscribe
 from keepwell.notify.outbox import Message
@@ -74,6 +74,7 @@ def enqueue(
         raise InputError(f"unknown notification channel {channel!r}", hint="email, slack, webhook")
     if not dedupe_key:
         raise InputError("a notification needs a dedupe key")
+    subject = one_line(subject)  # a newline from an account name cannot go in a header
     values = {"channel": channel, "target": target, "subject": subject, "body": body,
               "dedupe_key": dedupe_key, "account_id": account_id, "payload": payload}  # fmt: skip
     return outbox.insert(session, values)
