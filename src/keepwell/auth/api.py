@@ -43,6 +43,7 @@ def logout(request: Request, csrf_token: str = Form(max_length=200)) -> Response
         raise AuthenticationError("not signed in")
     if not same_token(session.csrf, csrf_token):
         raise PermissionDeniedError("missing or wrong CSRF token")
+    service.close_session(state.workspace, session.sid, now=datetime.now(UTC))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -29,6 +29,7 @@ from keepwell.web import accounts as accounts_api
 from keepwell.web.audit import install_audit
 from keepwell.web.deps import authenticate, require_manager
 from keepwell.web.errors import install_error_handlers
+from keepwell.web.nul import RejectNulMiddleware
 from keepwell.web.settings import ServerSettings
 from keepwell.web.site import install_site
 from keepwell.web.state import ServerState
@@ -65,6 +66,7 @@ def create_app(workspace: Workspace, settings: ServerSettings | None = None) -> 
     install_error_handlers(app)
     install_audit(app)
     install_site(app)
+    app.add_middleware(RejectNulMiddleware)
     _routes(app)
     return app
 
