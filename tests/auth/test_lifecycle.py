@@ -1,0 +1,148 @@
+"""Users' life cycle: sign-out revokes the session on the server, deactivation stops
+sessions and tokens at once, role changes and password resets; from the service, the
+CLI and the API."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from keepwell.auth import service
+from keepwell.core.errors import InputError
+from keepwell.core.workspace import Workspace
+from tests.cli_runner import run_cli
+from tests.web.helpers import PASSWORD, add_user, client, make_app
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _login(http: TestClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    page = http.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    return http.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf.group(1)},
+        follow_redirects=False,
+    )
+
+
+def _signed_in(workspace: Workspace, email: str, role: str = "manager") -> tuple[TestClient, str]:
+    """A client signed in as a new user ``email``, and an API token of theirs."""
+    token = add_user(workspace, email, role, password=PASSWORD)
+    http = client(make_app(workspace))
+    assert _login(http, email).status_code == 303
+    return http, token
+
+
+def test_a_session_cookie_stops_working_after_sign_out(workspace: Workspace) -> None:
+    """Before: the cookie was only signed, so a copy kept working after sign-out."""
+    http, _ = _signed_in(workspace, "ann@example.com")
+    cookie = http.cookies["keepwell_session"]
+    csrf = http.get("/api/v1/me").json()["csrf_token"]
+    assert (
+        http.post("/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    )
+    copied = client(make_app(workspace))
+    copied.cookies.set("keepwell_session", cookie)
+    assert copied.get("/api/v1/me").status_code == 401
+    page = copied.get("/", follow_redirects=False)
+    assert (page.status_code, page.headers["location"].split("?")[0]) == (303, "/login")
+    assert copied.get("/login", follow_redirects=False).status_code == 200  # no redirect loop
+    assert [r["action"] for r in service.list_audit(workspace, kind="session")] == [
+        "session.logout"
+    ]
+
+
+def test_a_deactivated_users_session_and_tokens_get_401_on_the_next_request(
+    workspace: Workspace,
+) -> None:
+    http, token = _signed_in(workspace, "ann@example.com")
+    bearer = client(make_app(workspace), token)
+    assert (http.get("/api/v1/me").status_code, bearer.get("/api/v1/me").status_code) == (200, 200)
+    service.deactivate_user(workspace, "ann@example.com", now=NOW)
+    assert http.get("/api/v1/me").status_code == 401
+    assert bearer.get("/api/v1/me").status_code == 401
+    assert _login(client(make_app(workspace)), "ann@example.com").status_code == 401
+    service.activate_user(workspace, "ann@example.com", now=NOW)
+    assert bearer.get("/api/v1/me").status_code == 200  # the token was not revoked
+    assert http.get("/api/v1/me").status_code == 401  # the session ended for good
+    assert service.inactive_owners(workspace) == set()
+
+
+def test_a_role_change_applies_to_the_next_request(sqlite_workspace: Workspace) -> None:
+    http, token = _signed_in(sqlite_workspace, "ann@example.com", "manager")
+    bearer = client(make_app(sqlite_workspace), token)
+    service.set_role(sqlite_workspace, "ann@example.com", "viewer", now=NOW)
+    assert http.get("/api/v1/me").json()["role"] == "viewer"
+    assert bearer.post("/api/v1/tokens", json={}).status_code == 403
+    [row] = service.list_audit(sqlite_workspace, kind="user", actor=service.cli_actor())
+    assert (row["action"], row["details"]) == (
+        "user.role",
+        {"before": {"role": "manager"}, "after": {"role": "viewer"}},
+    )
+
+
+def test_a_password_reset_ends_the_sessions_and_the_old_password(
+    sqlite_workspace: Workspace,
+) -> None:
+    http, _ = _signed_in(sqlite_workspace, "ann@example.com")
+    service.reset_password(sqlite_workspace, "ann@example.com", "a brand new passphrase", now=NOW)
+    assert http.get("/api/v1/me").status_code == 401
+    fresh = client(make_app(sqlite_workspace))
+    assert _login(fresh, "ann@example.com").status_code == 401
+    assert _login(fresh, "ann@example.com", "a brand new passphrase").status_code == 303
+    with pytest.raises(InputError, match="at least 12"):
+        service.reset_password(sqlite_workspace, "ann@example.com", "short", now=NOW)
+
+
+def test_the_last_active_admin_cannot_be_deactivated_or_demoted(
+    sqlite_workspace: Workspace,
+) -> None:
+    add_user(sqlite_workspace, "boss@example.com", "admin")
+    with pytest.raises(InputError, match="last active admin"):
+        service.deactivate_user(sqlite_workspace, "boss@example.com", now=NOW)
+    with pytest.raises(InputError, match="last active admin"):
+        service.set_role(sqlite_workspace, "boss@example.com", "csm", now=NOW)
+    add_user(sqlite_workspace, "second@example.com", "admin")
+    assert service.deactivate_user(sqlite_workspace, "boss@example.com", now=NOW)["active"] is False
+
+
+def test_users_life_cycle_from_the_cli(
+    sqlite_workspace: Workspace,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home: Path = sqlite_workspace.root
+    token = add_user(sqlite_workspace, "ann@example.com", "csm", password=PASSWORD)
+    bearer = client(make_app(sqlite_workspace), token)
+    assert (
+        run_cli(["users", "role", "ann@example.com", "manager"], home, capsys, monkeypatch).code
+        == 0
+    )
+    assert run_cli(["users", "deactivate", "ann@example.com"], home, capsys, monkeypatch).code == 0
+    assert bearer.get("/api/v1/me").status_code == 401
+    listed = run_cli(["users", "list", "--format", "json"], home, capsys, monkeypatch)
+    assert [(u["email"], u["role"], u["active"]) for u in json.loads(listed.out)] == [
+        ("ann@example.com", "manager", False)
+    ]
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("another good passphrase\n"))
+    reset = run_cli(
+        ["users", "password", "ann@example.com", "--password-stdin"], home, capsys, monkeypatch
+    )
+    assert reset.code == 0, reset.err
+    bad = run_cli(["users", "role", "ann@example.com", "boss"], home, capsys, monkeypatch)
+    assert (bad.code, "unknown role 'boss'" in bad.err) == (2, True)
+    audit = run_cli(["audit", "--kind", "user", "--format", "json"], home, capsys, monkeypatch)
+    assert [r["action"] for r in json.loads(audit.out)] == [
+        "user.password",
+        "user.deactivate",
+        "user.role",
+        "user.add",
+    ]
