@@ -292,7 +292,15 @@ def main() -> None:
     except Exception as exc:  # the last safety net: a bug, never the user's fault
         if os.environ.get("KEEPWELL_DEBUG"):
             raise
+        from keepwell.core.database import store_failure
+
+        failure = store_failure(exc)  # read-only store, full disk: one line, no row data
+        if failure is not None:
+            err.print("[bold red]error:[/bold red] ", end="")
+            err.print(f"{failure.message}\n  hint: {failure.hint}", highlight=False, markup=False)
+            sys.exit(failure.exit_code)
         err.print("[bold red]internal error:[/bold red] ", end="")
-        err.print(f"{type(exc).__name__}: {exc}", highlight=False, markup=False)
+        first = (str(exc).strip().splitlines() or [""])[0]  # never a statement's bound values
+        err.print(f"{type(exc).__name__}: {first}", highlight=False, markup=False)
         err.print("  please report it; set KEEPWELL_DEBUG=1 to see the traceback", highlight=False)
         sys.exit(3)

@@ -16,8 +16,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from keepwell.auth.errors import PermissionDeniedError
-from keepwell.auth.sessions import same_token
 from keepwell.core import periods
 from keepwell.core.errors import InputError, KeepwellError
 from keepwell.core.workspace import Workspace
@@ -25,7 +23,7 @@ from keepwell.health import service
 from keepwell.health.backtest import BacktestReport
 from keepwell.web import charts
 from keepwell.web.directory import workspace_key
-from keepwell.web.pages import PageUser, page_user, render, workspace_of
+from keepwell.web.pages import PageUser, check_form, page_user, render, workspace_of
 from keepwell.web.risk_view import model_card
 
 log = logging.getLogger("keepwell.web")
@@ -78,9 +76,9 @@ def _backtest(workspace: Workspace, run: BacktestRun) -> None:
 def start_backtest(
     request: Request, user: User, csrf_token: Annotated[str, Form(max_length=200)]
 ) -> Response:
-    """Start the back-test in the background (once at a time per workspace)."""
-    if not same_token(user.csrf, csrf_token):
-        raise PermissionDeniedError("the form expired or was not sent by this site; reload it")
+    """Start the back-test in the background (once at a time per workspace); it costs
+    minutes of CPU, so it needs write rights like any other change."""
+    check_form(user, csrf_token)
     ws = workspace_of(request)
     with _lock:
         current = _runs.get(workspace_key(ws))

@@ -27,6 +27,7 @@ from keepwell.risk import api as risk_api
 from keepwell.success import api as success_api
 from keepwell.web import accounts as accounts_api
 from keepwell.web.audit import install_audit
+from keepwell.web.dates import iso_days
 from keepwell.web.deps import authenticate, require_manager
 from keepwell.web.errors import install_error_handlers
 from keepwell.web.nul import RejectNulMiddleware
@@ -59,6 +60,7 @@ def create_app(workspace: Workspace, settings: ServerSettings | None = None) -> 
         description="Customer success for subscription businesses: REST API, "
         "Segment-compatible tracking API and Stripe webhooks.",
         lifespan=lifespan,
+        dependencies=[Depends(iso_days)],
     )
     app.state.keepwell = state
     app.state.workspace = workspace
