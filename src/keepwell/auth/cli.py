@@ -140,7 +140,12 @@ def audit_show(
         workspace(), None if fmt is not OutputFormat.TABLE else limit,
         actor=user, account_id=account, kind=kind, since=_day(since), until=_day(until),
     )  # fmt: skip
-    print_rows([_flat(r) for r in rows] if fmt is not OutputFormat.JSON else rows, fmt)
+    if fmt is OutputFormat.TABLE:
+        print_rows([_short(r) for r in rows], fmt, title=f"{len(rows)} newest audit rows")
+    elif fmt is OutputFormat.CSV:
+        print_rows([_flat(r) for r in rows], fmt)
+    else:
+        print_rows(rows, fmt)
 
 
 def _day(value: datetime | None) -> date | None:
@@ -148,9 +153,18 @@ def _day(value: datetime | None) -> date | None:
 
 
 def _flat(row: dict[str, object]) -> dict[str, object]:
-    """A row for a table or CSV: the details as compact JSON text."""
+    """A row for CSV: the details as compact JSON text."""
     details = row.get("details")
     return {**row, "details": service.details_text(details) if details else ""}
+
+
+def _short(row: dict[str, object]) -> dict[str, object]:
+    """A row for the terminal: the time to the minute, the change as old → new."""
+    at = row["at"]
+    when = at.strftime("%Y-%m-%d %H:%M") if isinstance(at, datetime) else str(at)
+    return {"at (UTC)": when, "actor": row["actor"], "action": row["action"],
+            "account": row["account_id"] or "",
+            "change": service.change_text(row.get("details")) or (row["target"] or "")}  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

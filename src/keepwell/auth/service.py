@@ -25,6 +25,7 @@ from keepwell.core.audit import (
     audit_query,
     audit_row,
     begin_acting,
+    change_text,
     changed,
     cli_actor,
     current_actor,
@@ -39,6 +40,7 @@ from keepwell.core.workspace import Workspace
 __all__ = [
     "AUDIT_FIELDS",
     "begin_acting",
+    "change_text",
     "changed",
     "cli_actor",
     "current_actor",

@@ -157,7 +157,10 @@ async def upload_import(
 
         def run() -> ImportReport:
             with request.app.state.analytics_lock:
-                return import_file(ws, entity, path, dry_run=dry_run, rejects_path=rejects)
+                return import_file(
+                    ws, entity, path, dry_run=dry_run, rejects_path=rejects,
+                    label=Path(file.filename or path.name).name,
+                )  # fmt: skip
 
         report = await run_in_threadpool(run)
     return _report(report)

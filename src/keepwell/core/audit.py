@@ -12,10 +12,12 @@ parameter and no face records rows of its own.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -145,6 +147,34 @@ def audit_alone(engine: sa.Engine, **row: Any) -> None:
         record_audit(session, **row)
 
 
+def note_file_applied(engine: sa.Engine, action: str, path: Path, text: str) -> bool:
+    """Record that a configuration file (rules, playbooks, scorecards) is in use in a new
+    version: an audit row ``action`` with the file's SHA-256 before and after, when it
+    differs from the last one recorded for that file. True when a row was added.
+
+    The files are edited on disk, outside Keepwell; this is when a change takes effect.
+    """
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    target = str(path)[:500]
+    from keepwell.core.database import transaction
+
+    with transaction(engine) as session:
+        last = session.execute(
+            sa.select(AuditEntry.details)
+            .where(AuditEntry.kind == kind_of(action), AuditEntry.target == target)
+            .order_by(AuditEntry.entry_id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        previous = (last or {}).get("after", {}).get("sha256")
+        if previous == digest:
+            return False
+        record_audit(
+            session, action=action, target=target, before={"sha256": previous},
+            after={"sha256": digest}, details={"lines": text.count("\n") + 1},
+        )  # fmt: skip
+        return True
+
+
 def changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The fields that differ between ``before`` and ``after`` (old values, new values)."""
     keys = [k for k in after if before.get(k) != after[k]]
@@ -188,6 +218,20 @@ def _utc_midnight(day: date) -> datetime:
 def details_text(details: object) -> str:
     """``details`` as one line of compact JSON (tables and CSV exports)."""
     return json.dumps(details, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def change_text(details: object) -> str:
+    """The before/after of ``details`` in words: ``status: open → closed`` (pure)."""
+    if not isinstance(details, dict):
+        return ""
+    before, after = details.get("before") or {}, details.get("after") or {}
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return ""
+    parts = []
+    for key in dict.fromkeys([*before, *after]):
+        old, new = before.get(key), after.get(key)
+        parts.append(f"{key}: {'–' if old is None else old} → {'–' if new is None else new}")
+    return "; ".join(parts)
 
 
 def audit_row(entry: AuditEntry) -> dict[str, Any]:
