@@ -146,3 +146,70 @@ def test_users_life_cycle_from_the_cli(
         "user.role",
         "user.add",
     ]
+
+
+def test_users_life_cycle_over_the_api_is_for_admins(workspace: Workspace) -> None:
+    app = make_app(workspace)
+    boss = client(app, add_user(workspace, "boss@example.com", "admin"))
+    manager = client(app, add_user(workspace, "max@example.com", "manager"))
+    ann_token = add_user(workspace, "ann@example.com", "csm", password=PASSWORD)
+    ann = client(app, ann_token)
+    assert manager.get("/api/v1/users").status_code == 403
+    assert manager.patch("/api/v1/users/ann@example.com", json={"active": False}).status_code == 403
+    listed = boss.get("/api/v1/users").json()
+    assert {u["email"]: u["active"] for u in listed} == dict.fromkeys(
+        ["ann@example.com", "boss@example.com", "max@example.com"], True
+    )
+    changed = boss.patch("/api/v1/users/ann@example.com", json={"role": "viewer"})
+    assert changed.json() == {
+        "email": "ann@example.com",
+        "role": "viewer",
+        "active": True,
+        "password": True,
+    }
+    assert ann.get("/api/v1/me").json()["role"] == "viewer"
+    off = boss.patch("/api/v1/users/ann@example.com", json={"active": False})
+    assert (off.status_code, off.json()["active"]) == (200, False)
+    assert ann.get("/api/v1/me").status_code == 401
+    short = boss.post("/api/v1/users/ann@example.com/password", json={"password": "short"})
+    assert short.status_code == 422
+    assert boss.patch("/api/v1/users/nobody@example.com", json={"active": False}).status_code == 404
+    assert boss.patch("/api/v1/users/boss@example.com", json={"role": "csm"}).status_code == 400
+    audit = boss.get("/api/v1/audit", params={"kind": "user", "user": "boss@example.com"}).json()
+    assert [r["action"] for r in audit] == ["user.deactivate", "user.role"]
+    assert audit[1]["details"] == {"before": {"role": "csm"}, "after": {"role": "viewer"}}
+    assert manager.get("/api/v1/audit").status_code == 200
+    assert (
+        client(app, add_user(workspace, "v@example.com", "viewer")).get("/api/v1/audit").status_code
+        == 403
+    )
+
+
+def test_the_admin_pages_change_users_and_show_and_export_the_audit(
+    sqlite_workspace: Workspace,
+) -> None:
+    from tests.web.pages_helpers import csrf_of, sign_in
+
+    add_user(sqlite_workspace, "boss@example.com", "admin", password=PASSWORD)
+    token = add_user(sqlite_workspace, "ann@example.com", "csm", password=PASSWORD)
+    app = make_app(sqlite_workspace)
+    boss = sign_in(app, "boss@example.com")
+    page = boss.get("/admin/users")
+    assert page.status_code == 200
+    assert 'data-action="deactivate"' in page.text
+    form = {"csrf_token": csrf_of(page.text), "email": "ann@example.com", "active": "false"}
+    answer = boss.post("/admin/users/active", data=form, follow_redirects=False)
+    assert answer.status_code == 303
+    assert client(app, token).get("/api/v1/me").status_code == 401
+    assert "deactivated" in boss.get(answer.headers["location"]).text
+    audit = boss.get("/admin/audit", params={"kind": "user"}).text
+    assert "user.deactivate" in audit
+    assert "active: True → False" in audit
+    exported = boss.get("/admin/audit.csv", params={"user": "boss@example.com"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.splitlines()[0] == "at,actor,kind,action,account_id,target,details"
+    assert "user.deactivate" in exported.text
+    ann = sign_in(app, "boss@example.com")  # still an admin: the page works
+    assert ann.get("/admin/users").status_code == 200
+    add_user(sqlite_workspace, "vera@example.com", "viewer", password=PASSWORD)
+    assert sign_in(app, "vera@example.com").get("/admin/users").status_code == 403

@@ -7,18 +7,21 @@ The server's state (workspace, session signer, cookie settings) is reached throu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from keepwell.auth import service
 from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
-from keepwell.auth.principal import Principal
+from keepwell.auth.principal import Principal, Role
 from keepwell.auth.sessions import SESSION_COOKIE, same_token
+from keepwell.core.errors import InputError
 from keepwell.core.ids import PathId
+
+EmailPath = Annotated[str, Path(max_length=320, description="The user's email.")]
 
 #: Public: sign-out.
 pages = APIRouter(tags=["auth"])
@@ -123,3 +126,100 @@ def revoke_token(request: Request, token_id: PathId) -> Response:
         by=principal,
     )  # fmt: skip
     return Response(status_code=204)
+
+
+class UserRead(BaseModel):
+    """A user: their role, whether they may sign in, whether a password is set."""
+
+    email: str
+    role: Role
+    active: bool
+    password: bool
+
+
+class UserUpdate(BaseModel):
+    """A change to a user (admins only): a new ``role``, or ``active`` false to stop
+    their sign-in, sessions and tokens at once (true: let them sign in again)."""
+
+    role: Role | None = None
+    active: bool | None = None
+
+
+class PasswordReset(BaseModel):
+    """A new password (at least 12 characters; null removes it: API tokens only). Every
+    session of the user ends."""
+
+    password: str | None = Field(min_length=12, max_length=1024)
+
+
+class AuditRead(BaseModel):
+    """One audit row: who did what, when, on which account; ``details`` holds
+    ``before`` and ``after`` for a change."""
+
+    at: datetime
+    actor: str
+    kind: str
+    action: str
+    account_id: str | None
+    target: str | None
+    details: dict[str, Any]
+
+
+def _admin(request: Request) -> Principal:
+    principal = _principal(request)
+    if principal.role is not Role.ADMIN:
+        raise PermissionDeniedError(f"{principal.email} is not an admin")
+    return principal
+
+
+@router.get("/users", response_model=list[UserRead])
+def list_users(request: Request) -> list[dict[str, Any]]:
+    """Every user with role and status (admins only)."""
+    _admin(request)
+    return service.list_users(_state(request).workspace)
+
+
+@router.patch("/users/{email}", response_model=UserRead)
+def update_user(request: Request, email: EmailPath, change: UserUpdate) -> dict[str, Any]:
+    """Change a user's role and/or deactivate or reactivate them (admins only); it
+    applies to their next request. The last active admin cannot be removed."""
+    by, ws, now = _admin(request), _state(request).workspace, datetime.now(UTC)
+    if change.role is None and change.active is None:
+        raise InputError("nothing to change", hint="give 'role' and/or 'active'")
+    user = service.find_user(ws, email)
+    if change.role is not None:
+        user = service.set_role(ws, email, change.role.value, now=now, by=by)
+    if change.active is False:
+        user = service.deactivate_user(ws, email, now=now, by=by)
+    elif change.active is True:
+        user = service.activate_user(ws, email, now=now, by=by)
+    return user
+
+
+@router.post("/users/{email}/password", response_model=UserRead)
+def reset_password(request: Request, email: EmailPath, body: PasswordReset) -> dict[str, Any]:
+    """Set a user's password (admins only) and end their sessions."""
+    by = _admin(request)
+    return service.reset_password(
+        _state(request).workspace, email, body.password, now=datetime.now(UTC), by=by
+    )
+
+
+@router.get("/audit", response_model=list[AuditRead])
+def list_audit(
+    request: Request,
+    user: Annotated[str | None, Query(max_length=320, description="Who acted.")] = None,
+    account_id: Annotated[str | None, Query(max_length=255)] = None,
+    kind: Annotated[str | None, Query(max_length=32, description="cta, user, import...")] = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """The audit trail, newest first, filtered (admins and managers)."""
+    principal = _principal(request)
+    if not principal.can_manage and principal.role is not Role.ADMIN:
+        raise PermissionDeniedError(f"{principal.email} is not an admin or manager")
+    return service.list_audit(
+        _state(request).workspace, limit, actor=user, account_id=account_id, kind=kind,
+        since=since, until=until,
+    )  # fmt: skip

@@ -22,6 +22,7 @@ from keepwell.auth.models import ApiToken, AuditEntry, User, UserSession
 from keepwell.auth.principal import Principal, Role, Scope
 from keepwell.core.audit import (
     AUDIT_FIELDS,
+    audit_csv,
     audit_query,
     audit_row,
     begin_acting,
@@ -39,6 +40,7 @@ from keepwell.core.workspace import Workspace
 
 __all__ = [
     "AUDIT_FIELDS",
+    "audit_csv",
     "begin_acting",
     "change_text",
     "changed",
@@ -394,6 +396,12 @@ def reset_password(
         return _user_row(user)
 
 
+def find_user(workspace: Workspace, email: str) -> dict[str, Any]:
+    """One user (:class:`NotFoundError` when there is none)."""
+    with Session(workspace.engine) as session:
+        return _user_row(_user(session, email))
+
+
 def inactive_owners(workspace: Workspace) -> set[str]:
     """Emails of deactivated users: accounts they own are shown as unassigned."""
     with Session(workspace.engine) as session:
@@ -516,3 +524,16 @@ def authenticate_token(workspace: Workspace, secret: str, *, now: datetime) -> P
         if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
             token.last_used_at = now
         return _principal(user, Scope(token.scope))
+
+
+def accounts_of_inactive_owners(workspace: Workspace) -> dict[str, int]:
+    """How many accounts each deactivated user owns (now unassigned), by email."""
+    accounts = sa.table("accounts", sa.column("owner"))
+    query = (
+        sa.select(User.email, sa.func.count())
+        .join(accounts, sa.func.lower(accounts.c.owner) == User.email)
+        .where(User.is_active.is_(False))
+        .group_by(User.email)
+    )
+    with Session(workspace.engine) as session:
+        return {email: int(n) for email, n in session.execute(query).all()}

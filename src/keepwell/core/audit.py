@@ -11,8 +11,10 @@ parameter and no face records rows of its own.
 
 from __future__ import annotations
 
+import csv
 import getpass
 import hashlib
+import io
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -232,6 +234,31 @@ def change_text(details: object) -> str:
         old, new = before.get(key), after.get(key)
         parts.append(f"{key}: {'–' if old is None else old} → {'–' if new is None else new}")
     return "; ".join(parts)
+
+
+def audit_csv(rows: list[dict[str, Any]]) -> str:
+    """Audit rows as CSV (:data:`AUDIT_FIELDS`, details as JSON text); a cell a
+    spreadsheet would run as a formula (``= + - @``, tab, CR) gets a leading quote, as
+    the web's other exports do (pure)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(AUDIT_FIELDS)
+    for row in rows:
+        cells = [row.get(f) for f in AUDIT_FIELDS]
+        writer.writerow(_csv_cell(c) for c in cells)
+    return buffer.getvalue()
+
+
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        value = details_text(value)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def audit_row(entry: AuditEntry) -> dict[str, Any]:

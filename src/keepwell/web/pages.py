@@ -40,7 +40,7 @@ from keepwell.web.state import server_state
 PACKAGE = Path(__file__).resolve().parent.parent
 #: Template folders: the app's layout first, then each slice's pages.
 TEMPLATE_DIRS = [PACKAGE / "web" / "templates"] + [
-    PACKAGE / name / "templates" for name in ("revenue", "health", "success", "reports")
+    PACKAGE / name / "templates" for name in ("revenue", "health", "success", "reports", "auth")
 ]
 STATIC_DIR = PACKAGE / "web" / "static"
 NAV = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from keepwell.auth import pages as auth_pages
 from keepwell.health import pages as health_pages
 from keepwell.reports import pages as report_pages
 from keepwell.revenue import pages as revenue_pages
@@ -24,5 +25,6 @@ def install_site(app: FastAPI) -> None:
             success_pages.router,
             health_pages.router,
             report_pages.router,
+            auth_pages.router,
         ],
     )
