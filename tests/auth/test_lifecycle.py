@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from keepwell.auth import service
+from keepwell.auth.errors import AuthenticationError
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
 from tests.cli_runner import run_cli
@@ -213,3 +214,25 @@ def test_the_admin_pages_change_users_and_show_and_export_the_audit(
     assert ann.get("/admin/users").status_code == 200
     add_user(sqlite_workspace, "vera@example.com", "viewer", password=PASSWORD)
     assert sign_in(app, "vera@example.com").get("/admin/users").status_code == 403
+
+
+def test_expired_session_records_are_deleted_when_a_new_one_opens(
+    sqlite_workspace: Workspace,
+) -> None:
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from keepwell.auth.models import UserSession
+
+    add_user(sqlite_workspace, "ann@example.com", "csm")
+    with sqlite_workspace.engine.connect() as conn:
+        user_id = conn.execute(sa.text("SELECT user_id FROM users")).scalar_one()
+    old = service.open_session(sqlite_workspace, user_id, now=NOW - timedelta(days=30))
+    new = service.open_session(sqlite_workspace, user_id, now=NOW, max_age=timedelta(days=14))
+    with sqlite_workspace.engine.connect() as conn:
+        left = conn.execute(sa.select(sa.func.count()).select_from(UserSession)).scalar_one()
+    assert left == 1
+    assert service.principal_for(sqlite_workspace, user_id, new).email == "ann@example.com"
+    with pytest.raises(AuthenticationError):
+        service.principal_for(sqlite_workspace, user_id, old)

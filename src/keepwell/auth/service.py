@@ -242,11 +242,16 @@ def _failures(workspace: Workspace, target: str, actor: str, now: datetime) -> l
     return failures
 
 
-def open_session(workspace: Workspace, user_id: int, *, now: datetime) -> str:
+def open_session(
+    workspace: Workspace, user_id: int, *, now: datetime, max_age: timedelta | None = None
+) -> str:
     """A new server-side session of ``user_id``: the secret id the cookie carries (only
-    its SHA-256 is stored)."""
+    its SHA-256 is stored). Records older than ``max_age`` (their cookies have expired)
+    are deleted on the way, so the table holds only live sessions."""
     sid = secrets.token_urlsafe(32)
     with transaction(workspace.engine) as session:
+        if max_age is not None:
+            session.execute(sa.delete(UserSession).where(UserSession.created_at < now - max_age))
         session.add(UserSession(session_hash=hash_secret(sid), user_id=user_id, created_at=now))
     return sid
 

@@ -3,7 +3,7 @@ form (double submit), argon2 password check, then the HTTP-only session cookie."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -78,7 +78,10 @@ def login(
         return limited
     except AuthenticationError as exc:
         return _form(request, safe_next(next), exc.message, 401)
-    sid = auth_service.open_session(state.workspace, principal.user_id, now=datetime.now(UTC))
+    sid = auth_service.open_session(
+        state.workspace, principal.user_id, now=datetime.now(UTC),
+        max_age=timedelta(seconds=state.sessions.max_age),
+    )  # fmt: skip
     cookie, _ = state.sessions.issue(principal.user_id, sid)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
