@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from fastapi import APIRouter, Request
 
-from keepwell.contract.queries import account_detail
+from keepwell.contract.service import account_detail
 from keepwell.core.errors import NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service

@@ -17,8 +17,8 @@ def serve(
     """Start the server: REST API under /api/v1, tracking API under /v1, docs at /docs."""
     import uvicorn
 
+    from keepwell.portfolio.service import warm
     from keepwell.web.app import create_app
-    from keepwell.web.directory import warm
     from keepwell.web.pages import today
 
     ws = workspace()

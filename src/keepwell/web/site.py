@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from keepwell.health import pages as health_pages
+from keepwell.portfolio import pages as portfolio_pages
 from keepwell.reports import pages as report_pages
 from keepwell.revenue import pages as revenue_pages
+from keepwell.risk import pages as risk_pages
 from keepwell.success import pages as success_pages
-from keepwell.web import account_pages, login
+from keepwell.web import login
 from keepwell.web.pages import install_pages
 
 
@@ -19,10 +20,10 @@ def install_site(app: FastAPI) -> None:
         app,
         [
             login.router,
+            portfolio_pages.router,
             revenue_pages.router,
-            account_pages.router,
             success_pages.router,
-            health_pages.router,
+            risk_pages.router,
             report_pages.router,
         ],
     )
