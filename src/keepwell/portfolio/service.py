@@ -225,8 +225,7 @@ def account_view(
         "timeline": {
             "items": timeline_items(
                 success_service.account_timeline(workspace, account_id, TIMELINE_LIMIT)
-            ),
-            "can_add": True,
+            )
         },
     }
 
