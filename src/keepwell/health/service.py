@@ -25,6 +25,7 @@ from keepwell.core.workspace import Workspace
 from keepwell.health import background
 from keepwell.health.backtest import BacktestReport as BacktestReport  # re-exported
 from keepwell.health.backtest import month_ends, outcomes, run_backtest
+from keepwell.health.catalog import MeasureEntry, measure_catalog
 from keepwell.health.config import HealthConfig, ensure_config_file, load_config
 from keepwell.health.history import score_history as score_history  # re-exported
 from keepwell.health.measures import ENTITIES, MeasureInputs
@@ -53,6 +54,12 @@ class ScoreRun:
 def health_config(workspace: Workspace) -> HealthConfig:
     """The workspace's ``health.yaml`` (written from the default on first use), validated."""
     return load_config(ensure_config_file(workspace.root))
+
+
+def list_measures(workspace: Workspace) -> list[MeasureEntry]:
+    """Every measure the workspace can compute (built-in, custom and external from
+    health.yaml), with its definition and the scorecards that weight it."""
+    return measure_catalog(health_config(workspace))
 
 
 def measure_inputs(workspace: Workspace) -> MeasureInputs:
