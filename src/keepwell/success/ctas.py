@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.notify import service as notify_service
-from keepwell.success.evaluate import Match
+from keepwell.success.matching import Match
 from keepwell.success.models import Cta, CtaTask
 from keepwell.success.playbooks import CSM_ROLE, Playbook
 from keepwell.success.rules import Assign, Assignment, Channel, render_reason

@@ -27,12 +27,12 @@ from keepwell.health import service as health_service
 from keepwell.notify import service as notify_service
 from keepwell.risk import service as risk_service
 from keepwell.success import ctas
-from keepwell.success.evaluate import Match, evaluate_rules
+from keepwell.success.matching import Match, evaluate_rules
 from keepwell.success.models import CycleLease, CycleRun
-from keepwell.success.planbook import plan_progress
+from keepwell.success.plan_store import plan_progress
 from keepwell.success.playbooks import PLAYBOOKS_FILE, Playbooks, default_playbooks_text
 from keepwell.success.playbooks import parse_playbooks as _parse_playbooks
-from keepwell.success.rows import rule_rows
+from keepwell.success.rule_table import rule_rows
 from keepwell.success.rules import (
     RULES_FILE,
     RuleSet,

@@ -18,7 +18,7 @@ from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.notify import service as notify_service
-from keepwell.success import planbook
+from keepwell.success import plan_store
 from keepwell.success.board import (
     close_cta,
     complete_task,
@@ -39,14 +39,14 @@ from keepwell.success.cycle import (
     wait_for_lease,
 )
 from keepwell.success.feedback import add_feedback, top_requests
-from keepwell.success.planbook import (
+from keepwell.success.plan_store import (
     plan_progress,
     record_checkin,
     show_plan,
     update_milestone,
     update_objective,
 )
-from keepwell.success.plans import (
+from keepwell.success.plan_templates import (
     PLANS_FILE,
     PlanTemplate,
     default_plans_text,
@@ -193,7 +193,7 @@ def create_plan(
         template = template_for_segment(templates, segment)
     if template not in templates:
         raise InputError(f"no plan template {template!r}", hint=f"known: {', '.join(templates)}")
-    planbook.create_plan(workspace, account, templates[template], as_of)
+    plan_store.create_plan(workspace, account, templates[template], as_of)
     return show_plan(workspace, account_id, as_of)
 
 

@@ -21,7 +21,7 @@ from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.success.ctas import LIVE
 from keepwell.success.models import Cta
-from keepwell.success.planbook import plan_progress
+from keepwell.success.plan_store import plan_progress
 
 DETRACTOR_MAX = 6
 NPS_WINDOW_DAYS = 90
