@@ -16,7 +16,7 @@ from keepwell.core.errors import InputError
 from keepwell.portfolio import service
 from keepwell.portfolio.directory import SORTS, Filters, page_of, search, to_csv
 from keepwell.web import charts
-from keepwell.web.pages import PageUser, check_form, page_user, render, today, workspace_of
+from keepwell.web.toolkit import PageUser, check_form, page_user, render, today, workspace_of
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[PageUser, Depends(page_user)]

@@ -15,7 +15,7 @@ from keepwell.core.memo import memo
 from keepwell.revenue import service
 from keepwell.revenue.simulator import Renewal, Scenario, simulate
 from keepwell.web import charts
-from keepwell.web.pages import PageUser, page_user, render, today, workspace_of
+from keepwell.web.toolkit import PageUser, page_user, render, today, workspace_of
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[PageUser, Depends(page_user)]

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from keepwell.health import service as health_service
 from keepwell.risk import service
 from keepwell.web import charts
-from keepwell.web.pages import PageUser, check_csrf, page_user, render, workspace_of
+from keepwell.web.toolkit import PageUser, check_csrf, page_user, render, workspace_of
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[PageUser, Depends(page_user)]

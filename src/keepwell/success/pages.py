@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from keepwell.core.ids import FormId, PathId
 from keepwell.success import service
-from keepwell.web.pages import (
+from keepwell.web.toolkit import (
     PageUser,
     check_form,
     page_user,

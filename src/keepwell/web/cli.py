@@ -19,7 +19,7 @@ def serve(
 
     from keepwell.portfolio.service import warm
     from keepwell.web.app import create_app
-    from keepwell.web.pages import today
+    from keepwell.web.toolkit import today
 
     ws = workspace()
     app = create_app(ws, ServerSettings())

@@ -11,7 +11,7 @@ from keepwell.revenue import pages as revenue_pages
 from keepwell.risk import pages as risk_pages
 from keepwell.success import pages as success_pages
 from keepwell.web import login
-from keepwell.web.pages import install_pages
+from keepwell.web.toolkit import install_pages
 
 
 def install_site(app: FastAPI) -> None:
