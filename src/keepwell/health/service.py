@@ -22,7 +22,7 @@ from keepwell.core import periods
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
-from keepwell.health import background
+from keepwell.health import background, operational
 from keepwell.health.backtest import BacktestReport as BacktestReport  # re-exported
 from keepwell.health.backtest import month_ends, outcomes, run_backtest
 from keepwell.health.catalog import MeasureEntry, measure_catalog
@@ -630,3 +630,12 @@ def start_recent_backtest(workspace: Workspace, now: datetime) -> BacktestRun:
 def recent_backtest(workspace: Workspace) -> BacktestRun | None:
     """The latest back-test started by :func:`start_recent_backtest` in this process."""
     return background.latest_run(workspace.key)
+
+
+def nps_signals(workspace: Workspace, as_of: date) -> dict[str, operational.NpsSignals]:
+    """Per account: NPS detractor answers in the 90 days up to ``as_of`` (local days of
+    the workspace's time zone), the latest NPS answer then and the latest detractor
+    answer (see :func:`keepwell.health.operational.nps_signals`)."""
+    surveys = contract_service.read_table(workspace, "surveys")
+    rows = surveys.select(["account_id", "kind", "score", "responded_at"]).to_pylist()
+    return operational.nps_signals(rows, as_of, workspace.setting("timezone"))

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
-from keepwell.core.database import transaction
+from keepwell.core.database import insert_once, transaction
 from keepwell.core.errors import KeepwellError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
@@ -95,9 +94,7 @@ def _read(path: Path) -> str:
 def acquire_lease(workspace: Workspace, holder: str, now: datetime) -> bool:
     """Take the cycle lease for ``holder`` if it is free or expired at ``now``."""
     with transaction(workspace.engine) as session:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(insert(CycleLease).values(name=LEASE).on_conflict_do_nothing())
+        insert_once(session, CycleLease, {"name": LEASE}, "name")
     with transaction(workspace.engine) as session:
         result = session.execute(
             sa.update(CycleLease)
