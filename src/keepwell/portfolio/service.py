@@ -174,6 +174,15 @@ def _health(workspace: Workspace, account_id: str) -> dict[str, Any] | None:
         return None
 
 
+def account_detail(workspace: Workspace, account_id: str, scope: str | None) -> dict[str, Any]:
+    """The account with its subscriptions, contacts, invoices, tickets, surveys and
+    timeline (the contract's detail) and ``health``: its latest health explanation, None
+    before the first scoring. NotFoundError when out of ``scope``."""
+    detail = contract_service.account_detail(workspace, account_id, scope=scope)
+    detail["health"] = _health(workspace, account_id)
+    return detail
+
+
 def _plan(workspace: Workspace, account_id: str, as_of: date) -> dict[str, Any] | None:
     try:
         return plan_view(success_service.show_plan(workspace, account_id, as_of))

@@ -22,6 +22,7 @@ from keepwell.health import api as health_api
 from keepwell.ingest import api as ingest_api
 from keepwell.ingest.writer import EventWriter
 from keepwell.notify import api as notify_api
+from keepwell.portfolio import api as portfolio_api
 from keepwell.portfolio import pages as portfolio_pages
 from keepwell.reports import pages as report_pages
 from keepwell.revenue import api as revenue_api
@@ -30,7 +31,6 @@ from keepwell.risk import api as risk_api
 from keepwell.risk import pages as risk_pages
 from keepwell.success import api as success_api
 from keepwell.success import pages as success_pages
-from keepwell.web import accounts as accounts_api
 from keepwell.web import login
 from keepwell.web.audit import install_audit
 from keepwell.web.deps import authenticate, require_manager
@@ -106,7 +106,7 @@ def _routes(app: FastAPI) -> None:
     app.include_router(ingest_api.sources, dependencies=signed_in)
     app.include_router(notify_api.public)
     app.include_router(contract_api.router, dependencies=signed_in)
-    app.include_router(accounts_api.router, dependencies=signed_in)
+    app.include_router(portfolio_api.router, dependencies=signed_in)
     app.include_router(contract_api.imports, dependencies=[Depends(require_manager)])
     app.include_router(revenue_api.router, dependencies=signed_in)
     app.include_router(health_api.router, dependencies=signed_in)
