@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from keepwell.auth import service
 from keepwell.auth.errors import PermissionDeniedError
 from keepwell.auth.principal import Role
-from keepwell.web.pages import PageUser, check_form, page_user, render, workspace_of
+from keepwell.web.toolkit import PageUser, check_form, page_user, render, workspace_of
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[PageUser, Depends(page_user)]
