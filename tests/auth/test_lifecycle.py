@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
@@ -236,3 +236,19 @@ def test_expired_session_records_are_deleted_when_a_new_one_opens(
     assert service.principal_for(sqlite_workspace, user_id, new).email == "ann@example.com"
     with pytest.raises(AuthenticationError):
         service.principal_for(sqlite_workspace, user_id, old)
+
+
+def test_a_deactivated_owners_accounts_show_as_unassigned(sqlite_workspace: Workspace) -> None:
+    from keepwell.portfolio import service as portfolio_service
+    from tests.web.helpers import two_csm_book
+
+    two_csm_book(sqlite_workspace)
+    add_user(sqlite_workspace, "ann@example.com", "csm")
+    service.deactivate_user(sqlite_workspace, "ann@example.com", now=NOW)
+    rows = portfolio_service.build_directory(sqlite_workspace, date(2025, 6, 30)).rows
+    assert {r["account_id"]: r["owner"] for r in rows} == {
+        "A1": None,
+        "A2": None,
+        "B1": "bob@example.com",
+    }
+    assert service.accounts_of_inactive_owners(sqlite_workspace) == {"ann@example.com": 2}
