@@ -134,13 +134,17 @@ def audit_show(
     ] = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Show the audit log: who changed what and when, with before and after values.
-    ``--format csv`` exports every matching row."""
+    """Show the audit log: who changed what and when.
+
+    Each change with its before and after values; ``--format csv`` exports every
+    matching row."""
     rows = service.list_audit(
         workspace(), None if fmt is not OutputFormat.TABLE else limit,
         actor=user, account_id=account, kind=kind, since=_day(since), until=_day(until),
     )  # fmt: skip
-    if fmt is OutputFormat.TABLE:
+    if fmt is OutputFormat.TABLE and not rows:
+        out.print("No audit rows match.")
+    elif fmt is OutputFormat.TABLE:
         print_rows([_short(r) for r in rows], fmt, title=f"{len(rows)} newest audit rows")
     elif fmt is OutputFormat.CSV:
         print_rows([_flat(r) for r in rows], fmt)
