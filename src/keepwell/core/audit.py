@@ -16,6 +16,7 @@ import getpass
 import hashlib
 import io
 import json
+import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from keepwell.core.database import Base, JSONData, UTCDateTime
+from keepwell.core.database import Base, JSONData, UTCDateTime, transaction
 from keepwell.core.errors import InputError
 
 
@@ -49,6 +51,8 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(sa.Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
 
+
+log = logging.getLogger("keepwell.audit")
 
 #: Columns of an audit row as listed and exported, in order.
 AUDIT_FIELDS = ("at", "actor", "kind", "action", "account_id", "target", "details")
@@ -143,8 +147,6 @@ def record_audit(
 def audit_alone(engine: sa.Engine, **row: Any) -> None:
     """:func:`record_audit` in a transaction of its own, for a write that committed
     through another path (an append through the importer)."""
-    from keepwell.core.database import transaction
-
     with transaction(engine) as session:
         record_audit(session, **row)
 
@@ -155,11 +157,19 @@ def note_file_applied(engine: sa.Engine, action: str, path: Path, text: str) -> 
     differs from the last one recorded for that file. True when a row was added.
 
     The files are edited on disk, outside Keepwell; this is when a change takes effect.
+    A store that takes no writes (a read-only replica) records nothing and is no
+    error: reading must not fail for the audit's sake; the next writable run records it.
     """
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     target = str(path)[:500]
-    from keepwell.core.database import transaction
+    try:
+        return _note_file(engine, action, target, digest, text)
+    except DBAPIError as exc:
+        log.warning("audit: cannot record %s of %s: %s", action, target, exc.orig)
+        return False
 
+
+def _note_file(engine: sa.Engine, action: str, target: str, digest: str, text: str) -> bool:
     with transaction(engine) as session:
         last = session.execute(
             sa.select(AuditEntry.details)
