@@ -6,7 +6,7 @@ links a worker writes and the server checks.
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import NonNegativeInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The development secret of the server (keepwell.web.settings), used when none is set.
@@ -19,7 +19,10 @@ class NotifySettings(BaseSettings):
     ``max_attempts`` per notification, retry after ``retry_base_seconds`` x 2^(n-1)
     seconds (at most ``retry_max_seconds``), a claim older than ``claim_lease_seconds``
     is taken to be a crashed worker's, and at most one tech-touch email per contact per
-    ``tech_touch_cap_days`` days."""
+    ``tech_touch_cap_days`` days. Sending limits of email: at most ``email_daily_cap``
+    per UTC day and ``email_domain_rate`` per minute to one recipient domain
+    (``email_domain_rates``, JSON, overrides it per domain); 0 = no limit; an email
+    over a limit waits for the next window."""
 
     model_config = SettingsConfigDict(env_prefix="KEEPWELL_", env_file=".env", extra="ignore")
 
@@ -41,3 +44,6 @@ class NotifySettings(BaseSettings):
     retry_max_seconds: int = 3600
     claim_lease_seconds: int = 600
     tech_touch_cap_days: int = 7
+    email_daily_cap: NonNegativeInt = 0
+    email_domain_rate: NonNegativeInt = 0
+    email_domain_rates: dict[str, NonNegativeInt] = {}
