@@ -24,12 +24,21 @@ The load average is printed beside each figure (the machine may be shared).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import threading
 import time
-from datetime import UTC, date, datetime
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 END_MONTH = date(2026, 3, 1)
 AS_OF = date(2026, 3, 31)
@@ -171,16 +180,205 @@ def prepare(keep: Path, accounts: int) -> Path:
     return root
 
 
+class SmtpCounter:
+    """An aiosmtpd handler that keeps only what the figures need: the dedupe key of each
+    message (parsing whole messages would make the server the bottleneck)."""
+
+    def __init__(self) -> None:
+        self.keys: list[bytes] = []
+        self.peers: set[Any] = set()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        content: bytes = envelope.content
+        start = content.find(b"X-Keepwell-Dedupe-Key: ")
+        end = content.find(b"\r\n", start)
+        self.keys.append(content[start + 23 : end] if start >= 0 else b"")
+        self.peers.add(session.peer)
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_sink() -> tuple[ThreadingHTTPServer, list[str]]:
+    """A local HTTP server answering 200 to every POST (Slack and webhooks)."""
+    received: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", _free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, received
+
+
+def run_cycle(workspace: Path, scratch: Path) -> dict[str, Any]:
+    """``keepwell run`` on a copy of ``workspace``, delivering to local servers."""
+    from aiosmtpd.controller import Controller
+
+    root = scratch / "run"
+    shutil.rmtree(root, ignore_errors=True)
+    started = time.perf_counter()
+    shutil.copytree(workspace, root)
+    print(f"  workspace copied in {time.perf_counter() - started:.0f} s", flush=True)
+    handler = SmtpCounter()
+    smtp = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    smtp.start()
+    http, posts = http_sink()
+    env = {
+        **os.environ, "KEEPWELL_HOME": str(root), "KEEPWELL_SMTP_HOST": "127.0.0.1",
+        "KEEPWELL_SMTP_PORT": str(smtp.port),
+        "KEEPWELL_WEBHOOK_URL": f"http://127.0.0.1:{http.server_address[1]}/hook",
+        "KEEPWELL_SLACK_WEBHOOK_URL": f"http://127.0.0.1:{http.server_address[1]}/slack",
+        "KEEPWELL_WEBHOOK_SECRET": "bench-secret",
+    }  # fmt: skip
+    env.pop("KEEPWELL_DATABASE_URL", None)
+    env.pop("KEEPWELL_ANALYTICS_URL", None)
+    command = [sys.executable, "-m", "keepwell", "run", "--as-of", AS_OF.isoformat(),
+               "--format", "json"]  # fmt: skip
+    load_before = os.getloadavg()[0]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    load_after = os.getloadavg()[0]
+    smtp.stop()
+    http.shutdown()
+    if done.returncode != 0:
+        raise SystemExit(f"keepwell run failed ({done.returncode}):\n{done.stderr}")
+    report = json.loads(done.stdout)
+    keys = handler.keys
+    return {
+        "seconds": seconds, "cpu": cpu, "report": report, "emails": len(keys),
+        "distinct_emails": len(set(keys)), "connections": len(handler.peers),
+        "posts": len(posts), "load": f"{load_before:.2f} -> {load_after:.2f}",
+    }  # fmt: skip
+
+
+def print_cycle(accounts: int, result: dict[str, Any]) -> None:
+    report = result["report"]
+    print(f"keepwell run, {accounts:,} accounts as of {AS_OF} (first cycle), "
+          f"load average {result['load']} on {os.cpu_count()} cpus")  # fmt: skip
+    print(f"  total (command, start to exit)  {result['seconds']:8.1f} s wall, "
+          f"{result['cpu']:.1f} s CPU (all threads)")  # fmt: skip
+    for step, value in report.get("seconds", {}).items():
+        print(f"    {step:<30} {value:8.1f} s")
+    print(f"  matches {report['matches']:,}, CTAs opened {report['opened']:,}, "
+          f"tech-touch emails {report['tech_touch_emails']:,}, "
+          f"CTA notifications {report['notifications']:,}")  # fmt: skip
+    print(f"  delivered: {report['delivered']}")
+    print(f"  SMTP server received {result['emails']:,} emails "
+          f"({result['distinct_emails']:,} distinct) over {result['connections']} "
+          f"connection(s); HTTP receiver {result['posts']:,} posts")  # fmt: skip
+
+
+def claim_costs(sizes: list[int], claimed: int, url: str | None) -> None:
+    """Seconds per message to claim and record the first ``claimed`` of ``size``
+    pending notifications, for each size."""
+    import sqlalchemy as sa
+
+    from keepwell.core.database import make_engine, migrate, transaction
+    from keepwell.notify import outbox
+    from keepwell.notify.models import Notification
+    from keepwell.notify.service import CLAIM_BATCH
+
+    now = datetime(2026, 3, 31, 9, tzinfo=UTC)
+    lease = timedelta(minutes=10)
+    label = "PostgreSQL" if url else "SQLite"
+    print(f"claim cost per message, {label}, batches of {CLAIM_BATCH}, first {claimed:,} "
+          f"of the backlog claimed and recorded sent")  # fmt: skip
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            if url:
+                admin = sa.create_engine(url)
+                with admin.begin() as conn:
+                    conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+                target = (
+                    sa.engine.make_url(url)
+                    .update_query_dict({"options": f"-csearch_path={schema}"})
+                    .render_as_string(hide_password=False)
+                )
+            else:
+                target = f"sqlite:///{Path(tmp) / 'outbox.db'}"
+            engine = make_engine(target)
+            migrate(engine)
+            rows = [{"dedupe_key": f"k{i}", "channel": "email", "status": "pending",
+                     "target": f"u{i}@x{i % 997}.example", "subject": "s", "body": "b" * 400,
+                     "attempts": 0} for i in range(size)]  # fmt: skip
+            with engine.begin() as conn:
+                for chunk in range(0, size, 10_000):
+                    conn.execute(sa.insert(Notification), rows[chunk : chunk + 10_000])
+            if url:
+                with engine.begin() as conn:
+                    conn.execute(sa.text("ANALYZE notifications"))
+            load_before = os.getloadavg()[0]
+            claim_s = record_s = 0.0
+            done, cursor = 0, 0
+            while done < min(claimed, size):
+                t0 = time.perf_counter()
+                with transaction(engine) as session:
+                    batch, cursor = outbox.claim_batch(
+                        session, token=uuid.uuid4().hex, now=now, lease=lease,
+                        limit=CLAIM_BATCH, after=cursor,
+                    )  # fmt: skip
+                t1 = time.perf_counter()
+                for message in batch:
+                    with transaction(engine) as session:
+                        outbox.record_sent(session, message, now)
+                record_s += time.perf_counter() - t1
+                claim_s += t1 - t0
+                done += len(batch)
+            engine.dispose()
+            if url:
+                with admin.begin() as conn:
+                    conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+        print(f"  {size:>9,} queued: claim {claim_s / done * 1e6:7.1f} us/message, "
+              f"record sent {record_s / done * 1e6:7.1f} us/message "
+              f"(load {load_before:.2f})", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=50_000)
-    parser.add_argument(
-        "--keep", type=Path, default=Path(tempfile.gettempdir()) / "keepwell-bench-cycle"
-    )
-    parser.add_argument("--prepare-only", action="store_true")
+    parser.add_argument("--keep", type=Path,
+                        default=Path(tempfile.gettempdir()) / "keepwell-bench-cycle")  # fmt: skip
+    parser.add_argument("--claim", default="1K,10K,100K")
+    parser.add_argument("--claimed", type=int, default=5_000)
+    parser.add_argument("--postgres", default=None, help="also measure claims on this URL")
+    parser.add_argument("--skip-cycle", action="store_true")
     args = parser.parse_args()
     args.keep.mkdir(parents=True, exist_ok=True)
-    prepare(args.keep, args.accounts)
+    if not args.skip_cycle:
+        print(f"free memory before: {_free_gb():.1f} GB", flush=True)
+        workspace = prepare(args.keep, args.accounts)
+        print_cycle(args.accounts, run_cycle(workspace, args.keep))
+    sizes = [parse_size(s) for s in args.claim.split(",") if s]
+    if sizes:
+        claim_costs(sizes, args.claimed, None)
+        if args.postgres:
+            claim_costs(sizes, args.claimed, args.postgres)
+
+
+def _free_gb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return float("nan")
 
 
 if __name__ == "__main__":

@@ -330,6 +330,7 @@ def _act(
     # caught by the unique open_key of the insert
     with Session(workspace.engine) as session:
         live = ctas.live_keys(session)
+    settings = notify_service.NotifySettings()  # read once, not once per match
     for match in matches:
         cta, tech = match.rule.cta, match.rule.tech_touch
         if cta is not None and ctas.open_key(match.account_id, match.rule.key) in live:
@@ -347,6 +348,7 @@ def _act(
                 report.tech_touch_emails += notify_service.send_tech_touch(
                     session, account_id=match.account_id, role=tech.role,
                     template=tech.template, campaign=campaign_name(tech, as_of), as_of=as_of,
+                    settings=settings,
                 )  # fmt: skip
 
 
