@@ -12,11 +12,14 @@ cost of one outbox claim per message as the backlog grows.
    delivery) and what it sent.
 2. The claim: ``--claim 1K,10K,100K`` pending notifications are queued in a fresh
    SQLite store (and PostgreSQL when ``--postgres URL`` is given), then the first
-   ``--claimed`` of them are claimed in batches and recorded sent (no network): the
-   cost per message must not grow with the backlog.
+   ``--claimed`` of them are claimed in batches (each batch then marked sent, not
+   timed): the cost per message must not grow with the backlog. The baseline, in the
+   same process and store, is the claim before issue 24 (10 at a time, every due row
+   read and sorted per claim) over the next ``--baseline-claimed`` messages.
 
     .venv/bin/python bench/bench_cycle.py [--accounts 50000] [--keep DIR]
-        [--claim 1K,10K,100K] [--claimed 5000] [--postgres URL] [--skip-cycle]
+        [--claim 1K,10K,100K] [--claimed 5000] [--baseline-claimed 1000]
+        [--postgres URL] [--skip-cycle]
 
 The load average is printed beside each figure (the machine may be shared).
 """
@@ -285,21 +288,95 @@ def print_cycle(accounts: int, result: dict[str, Any]) -> None:
           f"connection(s); HTTP receiver {result['posts']:,} posts")  # fmt: skip
 
 
-def claim_costs(sizes: list[int], claimed: int, url: str | None) -> None:
-    """Seconds per message to claim and record the first ``claimed`` of ``size``
-    pending notifications, for each size."""
+def old_claim(session: Any, token: str, now: datetime, lease: timedelta) -> list[Any]:
+    """The claim before issue 24 (the baseline): 10 at a time, candidates chosen by one
+    query over pending and abandoned rows (an OR of two statuses) sorted by key, then
+    the claimed rows read back by token."""
     import sqlalchemy as sa
 
-    from keepwell.core.database import make_engine, migrate, transaction
+    from keepwell.notify.models import Notification as N  # noqa: N817
+    from keepwell.notify.models import Status
+
+    due = sa.or_(
+        sa.and_(N.status == Status.PENDING.value,
+                sa.or_(N.next_attempt_at.is_(None), N.next_attempt_at <= now)),
+        sa.and_(N.status == Status.SENDING.value, N.claimed_at <= now - lease),
+    )  # fmt: skip
+    candidates = sa.select(N.notification_id).where(due).order_by(N.notification_id).limit(10)
+    picked: Any = candidates.scalar_subquery()
+    if session.get_bind().dialect.name == "postgresql":
+        picked = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
+    session.execute(
+        sa.update(N).where(N.notification_id.in_(picked), due)
+        .values(status=Status.SENDING.value, claim_token=token, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    rows = session.execute(
+        sa.select(N).where(N.claim_token == token, N.status == Status.SENDING.value)
+    ).scalars()
+    return sorted(rows, key=lambda r: r.notification_id)
+
+
+def _timed_claims(engine: Any, claimed: int, now: datetime, old: bool) -> tuple[float, float]:
+    """Seconds per message to claim the first ``claimed`` messages, and to record each
+    sent as delivery does (one transaction per message; the old claim's batches are
+    marked sent in one untimed statement instead)."""
+    import sqlalchemy as sa
+
+    from keepwell.core.database import transaction
     from keepwell.notify import outbox
+    from keepwell.notify.models import Notification as N  # noqa: N817
+    from keepwell.notify.service import CLAIM_BATCH
+
+    lease = timedelta(minutes=10)
+    spent = recording = 0.0
+    done, cursor = 0, 0
+    while done < claimed:
+        token = uuid.uuid4().hex
+        t0 = time.perf_counter()
+        with transaction(engine) as session:
+            if old:
+                ids = [r.notification_id for r in old_claim(session, token, now, lease)]
+            else:
+                batch, cursor = outbox.claim_batch(
+                    session, token=token, now=now, lease=lease, limit=CLAIM_BATCH, after=cursor
+                )
+                ids = [m.notification_id for m in batch]
+        t1 = time.perf_counter()
+        spent += t1 - t0
+        if not ids:
+            break
+        if old:
+            with transaction(engine) as session:
+                session.execute(
+                    sa.update(N).where(N.notification_id.in_(ids))
+                    .values(status="sent", claim_token=None)
+                    .execution_options(synchronize_session=False)
+                )  # fmt: skip
+        else:
+            for message in batch:
+                with transaction(engine) as session:
+                    outbox.commit_without_waiting(session)
+                    outbox.record_sent(session, message, now)
+            recording += time.perf_counter() - t1
+        done += len(ids)
+    return spent / max(done, 1), recording / max(done, 1)
+
+
+def claim_costs(sizes: list[int], claimed: int, baseline: int, url: str | None) -> None:
+    """Microseconds per message to claim the first ``claimed`` of ``size`` pending
+    notifications (and with the old claim, the first ``baseline``), for each size."""
+    import sqlalchemy as sa
+
+    from keepwell.core.database import make_engine, migrate
     from keepwell.notify.models import Notification
     from keepwell.notify.service import CLAIM_BATCH
 
     now = datetime(2026, 3, 31, 9, tzinfo=UTC)
-    lease = timedelta(minutes=10)
     label = "PostgreSQL" if url else "SQLite"
-    print(f"claim cost per message, {label}, batches of {CLAIM_BATCH}, first {claimed:,} "
-          f"of the backlog claimed and recorded sent")  # fmt: skip
+    print(f"claim cost per message, {label}: batches of {CLAIM_BATCH} from a cursor (first "
+          f"{claimed:,} of the backlog) against the old claim, 10 at a time (first "
+          f"{baseline:,})", flush=True)  # fmt: skip
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -322,34 +399,20 @@ def claim_costs(sizes: list[int], claimed: int, url: str | None) -> None:
             with engine.begin() as conn:
                 for chunk in range(0, size, 10_000):
                     conn.execute(sa.insert(Notification), rows[chunk : chunk + 10_000])
-            if url:
-                with engine.begin() as conn:
+                if url:
                     conn.execute(sa.text("ANALYZE notifications"))
             load_before = os.getloadavg()[0]
-            claim_s = record_s = 0.0
-            done, cursor = 0, 0
-            while done < min(claimed, size):
-                t0 = time.perf_counter()
-                with transaction(engine) as session:
-                    batch, cursor = outbox.claim_batch(
-                        session, token=uuid.uuid4().hex, now=now, lease=lease,
-                        limit=CLAIM_BATCH, after=cursor,
-                    )  # fmt: skip
-                t1 = time.perf_counter()
-                for message in batch:
-                    with transaction(engine) as session:
-                        outbox.record_sent(session, message, now)
-                record_s += time.perf_counter() - t1
-                claim_s += t1 - t0
-                done += len(batch)
+            new, record = _timed_claims(engine, min(claimed, size // 2), now, old=False)
+            old, _ = _timed_claims(engine, min(baseline, size // 2), now, old=True)
             engine.dispose()
             if url:
                 with admin.begin() as conn:
                     conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
-        print(f"  {size:>9,} queued: claim {claim_s / done * 1e6:7.1f} us/message, "
-              f"record sent {record_s / done * 1e6:7.1f} us/message "
-              f"(load {load_before:.2f})", flush=True)  # fmt: skip
+        print(f"  {size:>9,} queued: claim {new * 1e6:8.1f} us/message; old claim "
+              f"{old * 1e6:9.1f} us/message ({old / new:6.1f}x); record sent "
+              f"{record * 1e6:7.1f} us/message "
+              f"(load {load_before:.2f} -> {os.getloadavg()[0]:.2f})", flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -359,6 +422,7 @@ def main() -> None:
                         default=Path(tempfile.gettempdir()) / "keepwell-bench-cycle")  # fmt: skip
     parser.add_argument("--claim", default="1K,10K,100K")
     parser.add_argument("--claimed", type=int, default=5_000)
+    parser.add_argument("--baseline-claimed", type=int, default=1_000)
     parser.add_argument("--postgres", default=None, help="also measure claims on this URL")
     parser.add_argument("--skip-cycle", action="store_true")
     args = parser.parse_args()
@@ -369,9 +433,9 @@ def main() -> None:
         print_cycle(args.accounts, run_cycle(workspace, args.keep))
     sizes = [parse_size(s) for s in args.claim.split(",") if s]
     if sizes:
-        claim_costs(sizes, args.claimed, None)
+        claim_costs(sizes, args.claimed, args.baseline_claimed, None)
         if args.postgres:
-            claim_costs(sizes, args.claimed, args.postgres)
+            claim_costs(sizes, args.claimed, args.baseline_claimed, args.postgres)
 
 
 def _free_gb() -> float:

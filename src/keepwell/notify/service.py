@@ -137,6 +137,7 @@ def _deliver_one(
     except Exception as exc:  # a bug in a channel must not lose the message either
         error = f"{type(exc).__name__}: {exc}"
     with transaction(workspace.engine) as session:
+        outbox.commit_without_waiting(session)
         if error is None:
             return (Status.SENT if outbox.record_sent(session, message, now) else None), None
         return outbox.record_failure(session, message, now, error, _policy(settings)), error
