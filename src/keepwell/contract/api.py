@@ -1,21 +1,20 @@
 """HTTP face of the contract: account list and usage, and file imports.
 
-The server (:func:`keepwell.web.app.create_app`) puts the workspace on
-``request.app.state.workspace`` and the analytics lock on
-``request.app.state.analytics_lock``; its authentication runs before every route here
-and sets ``request.state.owner_scope`` (None: every account, else the owner's email).
+The server's authentication runs before every route here; the routes take the
+workspace, the caller's scope (None: every account, else the owner's email) and the
+analytics lock as typed dependencies (:mod:`keepwell.web.deps`).
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi import APIRouter, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
@@ -23,10 +22,11 @@ from keepwell.contract import queries
 from keepwell.contract.schema import ENTITIES
 from keepwell.contract.service import ImportReport, import_file
 from keepwell.core.errors import InputError
-from keepwell.core.workspace import Workspace
+from keepwell.web.deps import AnalyticsLock, OwnerScope, WorkspaceDep
+from keepwell.web.errors import error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-imports = APIRouter(prefix="/api/v1", tags=["imports"])
+imports = APIRouter(prefix="/api/v1", tags=["imports"], responses=error_responses(400, 413))
 
 #: Upload size limit of one import file, in bytes.
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
@@ -47,6 +47,104 @@ class AccountRead(BaseModel):
     attributes: dict[str, Any]
 
 
+class SubscriptionRead(BaseModel):
+    line_id: str
+    account_id: str
+    product: str
+    mrr: Decimal
+    currency: str | None
+    quantity: int | None
+    starts_on: date
+    ends_on: date | None
+    auto_renew: bool | None
+    attributes: dict[str, Any]
+
+
+class ContactRead(BaseModel):
+    contact_id: str
+    account_id: str
+    email: str | None
+    name: str | None
+    title: str | None
+    role: str | None
+    is_active: bool
+    left_on: date | None
+    attributes: dict[str, Any]
+
+
+class InvoiceRead(BaseModel):
+    invoice_id: str
+    account_id: str
+    amount: Decimal
+    currency: str | None
+    issued_on: date
+    due_on: date
+    paid_on: date | None
+    status: str | None
+    attributes: dict[str, Any]
+
+
+class TicketRead(BaseModel):
+    ticket_id: str
+    account_id: str
+    opened_at: datetime
+    closed_at: datetime | None
+    priority: str | None
+    csat: int | None
+    subject: str | None
+    attributes: dict[str, Any]
+
+
+class SurveyRead(BaseModel):
+    response_id: str
+    account_id: str
+    contact_id: str | None
+    responded_at: datetime
+    kind: str
+    score: int
+    comment: str | None
+    attributes: dict[str, Any]
+
+
+class ActivityRead(BaseModel):
+    activity_id: str
+    account_id: str
+    occurred_at: datetime
+    kind: str
+    author: str | None
+    subject: str | None
+    body: str | None
+    tags: list[str] | None
+    attributes: dict[str, Any]
+
+
+class AccountDetailRead(AccountRead):
+    """An account with (at most 200 of each) subscription lines, contacts, invoices,
+    tickets and surveys (newest first) and its timeline (activities, newest first).
+    ``attributes`` are the custom columns of the contract (free-form)."""
+
+    subscriptions: list[SubscriptionRead]
+    contacts: list[ContactRead]
+    invoices: list[InvoiceRead]
+    tickets: list[TicketRead]
+    surveys: list[SurveyRead]
+    timeline: list[ActivityRead]
+
+
+class UsageRead(BaseModel):
+    """Events of one name on one day: ``count`` summed over users, ``users`` distinct."""
+
+    day: date
+    event: str
+    count: int
+    users: int
+
+
+class RejectRead(BaseModel):
+    line: int
+    reason: str
+
+
 class AccountPage(BaseModel):
     items: list[AccountRead]
     total: int
@@ -64,21 +162,13 @@ class ImportRead(BaseModel):
     unchanged: int
     rejected: int
     exit_code: int
-    rejects: list[dict[str, Any]]
-
-
-def workspace_of(request: Request) -> Workspace:
-    return cast(Workspace, request.app.state.workspace)
-
-
-def scope_of(request: Request) -> str | None:
-    """The owner the caller is limited to; fails closed if authentication did not run."""
-    return cast(str | None, request.state.owner_scope)
+    rejects: list[RejectRead]
 
 
 @router.get("/accounts", response_model=AccountPage)
 def list_accounts(
-    request: Request,
+    workspace: WorkspaceDep,
+    scope: OwnerScope,
     search: Annotated[str | None, Query(max_length=200)] = None,
     industry: Annotated[str | None, Query(max_length=255)] = None,
     country: Annotated[str | None, Query(max_length=2)] = None,
@@ -91,21 +181,28 @@ def list_accounts(
     """Accounts visible to the caller, filtered, sorted and paginated."""
     filters = queries.AccountFilter(search, industry, country, owner, is_prospect)
     items, total = queries.list_accounts(
-        workspace_of(request), scope=scope_of(request), filters=filters, sort=sort,
-        limit=limit, offset=offset,
-    )  # fmt: skip
+        workspace, scope=scope, filters=filters, sort=sort, limit=limit, offset=offset
+    )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/accounts/{account_id}/usage")
+@router.get(
+    "/accounts/{account_id}/usage",
+    response_model=list[UsageRead],
+    responses=error_responses(404),
+)
 def account_usage(
-    request: Request, account_id: str, start: date | None = None, end: date | None = None
+    workspace: WorkspaceDep,
+    scope: OwnerScope,
+    lock: AnalyticsLock,
+    account_id: str,
+    start: date | None = None,
+    end: date | None = None,
 ) -> list[dict[str, Any]]:
     """Product usage of an account per day and event (from the event rollup)."""
-    ws = workspace_of(request)
-    queries.visible_account(ws, account_id, scope=scope_of(request))
-    with request.app.state.analytics_lock:
-        return queries.account_usage(ws.analytics(), account_id, start, end)
+    queries.visible_account(workspace, account_id, scope=scope)
+    with lock:
+        return queries.account_usage(workspace.analytics(), account_id, start, end)
 
 
 def _report(report: ImportReport) -> dict[str, Any]:
@@ -135,7 +232,11 @@ def _suffix(filename: str | None) -> str:
 
 @imports.post("/imports/{entity}", response_model=ImportRead)
 async def upload_import(
-    request: Request, entity: str, file: UploadFile, dry_run: bool = False
+    workspace: WorkspaceDep,
+    lock: AnalyticsLock,
+    entity: str,
+    file: UploadFile,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """Import ENTITY rows from an uploaded CSV, Parquet or JSON Lines file (optionally
     gzipped), with the CLI's rules: valid rows load in one transaction, rejected rows
@@ -143,7 +244,6 @@ async def upload_import(
     if entity not in ENTITIES:
         raise InputError(f"unknown entity {entity!r}", hint=f"one of {', '.join(ENTITIES)}")
     suffix = _suffix(file.filename)
-    ws = workspace_of(request)
     with tempfile.TemporaryDirectory(prefix="keepwell-import-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         size = 0
@@ -156,8 +256,8 @@ async def upload_import(
         rejects = Path(tmp) / f"upload.rejects{suffix}"
 
         def run() -> ImportReport:
-            with request.app.state.analytics_lock:
-                return import_file(ws, entity, path, dry_run=dry_run, rejects_path=rejects)
+            with lock:
+                return import_file(workspace, entity, path, dry_run=dry_run, rejects_path=rejects)
 
         report = await run_in_threadpool(run)
     return _report(report)

@@ -11,9 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from keepwell.core.errors import InputError
-from keepwell.core.ids import FormId, PathId
 from keepwell.web import success_view
 from keepwell.web.directory import directory, visible
+from keepwell.web.ids import FormId, PathId
 from keepwell.web.pages import (
     PageUser,
     check_form,
