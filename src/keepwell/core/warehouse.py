@@ -38,7 +38,6 @@ import ibis
 import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
-from keepwell.core.engines import is_warehouse_url
 from keepwell.core.errors import ConfigurationError, StoreError
 
 EVENTS = "events"
@@ -148,10 +147,8 @@ class AnalyticsStore:
     def open(
         cls, url: str, *, timezone: str = "UTC", memory_limit: str | None = None
     ) -> AnalyticsStore:
-        if is_warehouse_url(url):  # PostgreSQL or Spark: read in place (core/engine_store.py)
-            from keepwell.core.engine_store import EngineStore  # imports this module
-
-            return EngineStore.open_engine(url, timezone=timezone)
+        """The DuckDB store of ``url`` (``duckdb:///path`` or ``duckdb://`` in memory).
+        :func:`keepwell.core.analytics.open_analytics` also opens the other engines."""
         path = parse_duckdb_url(url)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
