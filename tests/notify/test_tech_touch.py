@@ -8,10 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from keepwell.core.database import transaction
-from keepwell.core.errors import NotFoundError
-from keepwell.core.settings import Settings
+from keepwell.core.errors import ConfigurationError, NotFoundError
+from keepwell.core.settings import DEVELOPMENT_SECRET, Mode, Settings
 from keepwell.core.workspace import Workspace
 from keepwell.notify import service
 from keepwell.notify.templating import render_tech_touch, template_names
@@ -104,3 +105,18 @@ def test_unsubscribe_link_is_honoured(
     with transaction(people.engine) as session:
         assert service.is_unsubscribed(session, "ANN@acme.example")
         assert not service.is_unsubscribed(session, "bob@acme.example")
+
+
+def test_a_worker_refuses_the_development_secret_outside_development(
+    people: Workspace, settings: Settings
+) -> None:
+    """The secret signs the unsubscribe links: the development default (known to all)
+    would let anyone unsubscribe anyone, so it is refused outside development mode."""
+    unsafe = settings.model_copy(
+        update={"mode": Mode.PRODUCTION, "secret_key": SecretStr(DEVELOPMENT_SECRET)}
+    )
+    with pytest.raises(ConfigurationError, match="KEEPWELL_SECRET_KEY is the default"):
+        _touch(people, unsafe, "tips-prod", DAY)
+    assert service.list_notifications(people) == []  # nothing queued
+    safe = settings.model_copy(update={"mode": Mode.PRODUCTION})  # its own 32+ char secret
+    assert _touch(people, safe, "tips-prod", DAY) == 2
