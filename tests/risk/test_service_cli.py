@@ -19,7 +19,7 @@ from keepwell.core.errors import InputError
 from keepwell.core.settings import get_settings
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
-from keepwell.health.api import HealthExplanationRead
+from keepwell.health.api_schemas import HealthExplanationRead
 from keepwell.risk import service
 from keepwell.risk.api import AccountRiskRead, ModelCardRead, RenewalForecastRead
 from keepwell.risk.store import models_dir

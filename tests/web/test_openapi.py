@@ -20,10 +20,10 @@ from schemathesis.checks import (
 )
 
 from keepwell.contract import queries
-from keepwell.contract.api import AccountDetailRead, UsageRead
+from keepwell.contract.api_schemas import AccountDetailRead, UsageRead
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
-from keepwell.health.api import HealthExplanationRead, ScorePointRead
+from keepwell.health.api_schemas import HealthExplanationRead, ScorePointRead
 from keepwell.health.history import score_history
 from keepwell.revenue import service as revenue_service
 from keepwell.revenue.api import CohortCellRead, MovementRead, SummaryRead

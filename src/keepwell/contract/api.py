@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import re
 import tempfile
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
 from keepwell.contract import queries
+from keepwell.contract.api_schemas import AccountPage, ImportRead, UsageRead
 from keepwell.contract.schema import ENTITIES
 from keepwell.contract.service import ImportReport, import_file
 from keepwell.core.errors import InputError
@@ -31,138 +30,6 @@ imports = APIRouter(prefix="/api/v1", tags=["imports"], responses=error_response
 #: Upload size limit of one import file, in bytes.
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 _ALLOWED_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
-
-
-class AccountRead(BaseModel):
-    account_id: str
-    name: str
-    parent_account_id: str | None
-    industry: str | None
-    employees: int | None
-    country: str | None
-    owner: str | None
-    created_at: date | None
-    category_budget: Decimal | None  # exact, serialised as a string
-    is_prospect: bool
-    attributes: dict[str, Any]
-
-
-class SubscriptionRead(BaseModel):
-    line_id: str
-    account_id: str
-    product: str
-    mrr: Decimal
-    currency: str | None
-    quantity: int | None
-    starts_on: date
-    ends_on: date | None
-    auto_renew: bool | None
-    attributes: dict[str, Any]
-
-
-class ContactRead(BaseModel):
-    contact_id: str
-    account_id: str
-    email: str | None
-    name: str | None
-    title: str | None
-    role: str | None
-    is_active: bool
-    left_on: date | None
-    attributes: dict[str, Any]
-
-
-class InvoiceRead(BaseModel):
-    invoice_id: str
-    account_id: str
-    amount: Decimal
-    currency: str | None
-    issued_on: date
-    due_on: date
-    paid_on: date | None
-    status: str | None
-    attributes: dict[str, Any]
-
-
-class TicketRead(BaseModel):
-    ticket_id: str
-    account_id: str
-    opened_at: datetime
-    closed_at: datetime | None
-    priority: str | None
-    csat: int | None
-    subject: str | None
-    attributes: dict[str, Any]
-
-
-class SurveyRead(BaseModel):
-    response_id: str
-    account_id: str
-    contact_id: str | None
-    responded_at: datetime
-    kind: str
-    score: int
-    comment: str | None
-    attributes: dict[str, Any]
-
-
-class ActivityRead(BaseModel):
-    activity_id: str
-    account_id: str
-    occurred_at: datetime
-    kind: str
-    author: str | None
-    subject: str | None
-    body: str | None
-    tags: list[str] | None
-    attributes: dict[str, Any]
-
-
-class AccountDetailRead(AccountRead):
-    """An account with (at most 200 of each) subscription lines, contacts, invoices,
-    tickets and surveys (newest first) and its timeline (activities, newest first).
-    ``attributes`` are the custom columns of the contract (free-form)."""
-
-    subscriptions: list[SubscriptionRead]
-    contacts: list[ContactRead]
-    invoices: list[InvoiceRead]
-    tickets: list[TicketRead]
-    surveys: list[SurveyRead]
-    timeline: list[ActivityRead]
-
-
-class UsageRead(BaseModel):
-    """Events of one name on one day: ``count`` summed over users, ``users`` distinct."""
-
-    day: date
-    event: str
-    count: int
-    users: int
-
-
-class RejectRead(BaseModel):
-    line: int
-    reason: str
-
-
-class AccountPage(BaseModel):
-    items: list[AccountRead]
-    total: int
-    limit: int
-    offset: int
-
-
-class ImportRead(BaseModel):
-    entity: str
-    dry_run: bool
-    read: int
-    loaded: int
-    new: int
-    updated: int
-    unchanged: int
-    rejected: int
-    exit_code: int
-    rejects: list[RejectRead]
 
 
 @router.get("/accounts", response_model=AccountPage)

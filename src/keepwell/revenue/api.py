@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from keepwell.revenue import service
-from keepwell.revenue.scoped import scoped_book
 from keepwell.web.deps import OwnerScope, WorkspaceDep
 from keepwell.web.errors import error_responses
 
@@ -89,7 +88,7 @@ class CohortCellRead(BaseModel):
 
 
 def _book(workspace: WorkspaceDep, scope: OwnerScope) -> service.Book:
-    return scoped_book(workspace, scope)
+    return service.scoped_book(workspace, scope)
 
 
 def _day(value: date | None) -> date:

@@ -16,8 +16,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from keepwell.contract.queries import visible_account
-from keepwell.health.api import RiskDriverRead
+from keepwell.contract.service import visible_account
+from keepwell.health.api_schemas import RiskDriverRead
 from keepwell.risk import service
 from keepwell.web.deps import OwnerScope, WorkspaceDep
 from keepwell.web.errors import error_responses

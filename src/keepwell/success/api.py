@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from keepwell.contract.queries import visible_account
+from keepwell.contract.service import visible_account
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
 from keepwell.success import service

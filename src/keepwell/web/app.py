@@ -24,10 +24,16 @@ from keepwell.health import api as health_api
 from keepwell.ingest import api as ingest_api
 from keepwell.ingest.writer import EventWriter
 from keepwell.notify import api as notify_api
+from keepwell.portfolio import api as portfolio_api
+from keepwell.portfolio import pages as portfolio_pages
+from keepwell.reports import pages as report_pages
 from keepwell.revenue import api as revenue_api
+from keepwell.revenue import pages as revenue_pages
 from keepwell.risk import api as risk_api
+from keepwell.risk import pages as risk_pages
 from keepwell.success import api as success_api
-from keepwell.web import accounts as accounts_api
+from keepwell.success import pages as success_pages
+from keepwell.web import login
 from keepwell.web.audit import install_audit
 from keepwell.web.deps import authenticate, require_manager
 from keepwell.web.errors import (
@@ -35,8 +41,8 @@ from keepwell.web.errors import (
     install_error_handlers,
     validation_errors_documented,
 )
-from keepwell.web.site import install_site
 from keepwell.web.state import ServerState
+from keepwell.web.toolkit import install_pages
 
 
 def create_app(workspace: Workspace, settings: Settings | None = None) -> FastAPI:
@@ -69,7 +75,7 @@ def create_app(workspace: Workspace, settings: Settings | None = None) -> FastAP
     app.state.analytics_lock = writer.lock
     install_error_handlers(app)
     install_audit(app)
-    install_site(app)
+    _pages(app)
     _routes(app)
     validation_errors_documented(app)
     return app
@@ -78,6 +84,22 @@ def create_app(workspace: Workspace, settings: Settings | None = None) -> FastAP
 class Liveness(BaseModel):
     status: str
     version: str
+
+
+def _pages(app: FastAPI) -> None:
+    """Mount the pages, their static files and plotly.js; routers in the order they are
+    matched (the sign-in page first, so it takes ``/login`` over auth's bare form)."""
+    install_pages(
+        app,
+        [
+            login.router,
+            portfolio_pages.router,
+            revenue_pages.router,
+            success_pages.router,
+            risk_pages.router,
+            report_pages.router,
+        ],
+    )
 
 
 def _routes(app: FastAPI) -> None:
@@ -102,7 +124,7 @@ def _routes(app: FastAPI) -> None:
     app.include_router(ingest_api.sources, **signed_in)
     app.include_router(notify_api.public)
     app.include_router(contract_api.router, **signed_in)
-    app.include_router(accounts_api.router, **signed_in)
+    app.include_router(portfolio_api.router, **signed_in)
     app.include_router(contract_api.imports, **managers)
     app.include_router(revenue_api.router, **signed_in)
     app.include_router(health_api.router, **signed_in)

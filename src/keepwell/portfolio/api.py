@@ -1,4 +1,5 @@
-"""The account detail: the contract's view of an account with its health explanation."""
+"""HTTP face of the portfolio read model: the account detail, the contract's view of an
+account with its health explanation."""
 
 from __future__ import annotations
 
@@ -6,11 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from keepwell.contract.api import AccountDetailRead
-from keepwell.contract.queries import account_detail
-from keepwell.core.errors import NotFoundError
-from keepwell.health import service as health_service
-from keepwell.health.api import HealthExplanationRead
+from keepwell.contract.api_schemas import AccountDetailRead
+from keepwell.health.api_schemas import HealthExplanationRead
+from keepwell.portfolio import service
 from keepwell.web.deps import OwnerScope, WorkspaceDep
 from keepwell.web.errors import error_responses
 
@@ -28,9 +27,4 @@ class Account360Read(AccountDetailRead):
 def account(workspace: WorkspaceDep, scope: OwnerScope, account_id: str) -> dict[str, Any]:
     """An account with subscriptions, contacts, invoices, tickets, surveys, timeline and
     its latest health explanation (``health`` is null before the first scoring)."""
-    detail = account_detail(workspace, account_id, scope=scope)
-    try:
-        detail["health"] = health_service.explain_account(workspace, account_id)
-    except NotFoundError:
-        detail["health"] = None
-    return detail
+    return service.account_detail(workspace, account_id, scope)
