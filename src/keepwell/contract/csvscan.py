@@ -106,9 +106,9 @@ class CsvScanner:
     """Reads a CSV byte stream (``read(n)`` returning up to n bytes, b"" at the end) as
     the header record, then blocks of whole records and lines with an unclosed quote."""
 
-    def __init__(self, read: Callable[[int], bytes], block_bytes: int = BLOCK_BYTES):
+    def __init__(self, read: Callable[[int], bytes], block_bytes: int | None = None):
         self._read = read
-        self._block_bytes = block_bytes
+        self._block_bytes = block_bytes or BLOCK_BYTES
         self._carry = b""
         self._eof = False
         self._line = 1

@@ -110,6 +110,18 @@ def _string_ok(name: str, schema: pa.Schema) -> str:
     )
 
 
+def _no_nul(schema: pa.Schema) -> list[str]:
+    """No NUL character in any text cell, nor a NUL escape in the properties' JSON."""
+    checks = [
+        f'coalesce(strpos(b."{f.name}", chr(0)), 0) = 0'
+        for f in schema
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    if "properties" in schema.names and pa.types.is_string(schema.field("properties").type):
+        checks.append("coalesce(strpos(b.properties, '\\u0000'), 0) = 0")
+    return checks
+
+
 def events_sql(schema: pa.Schema, raw: str = "_kw_raw", accounts: str = "_kw_accounts") -> str:
     """A SELECT over the table ``raw`` (of ``schema``, plus an int64 column ``_kw_line``)
     giving, for each row, its values in the analytics store's batch schema, ``_kw_line``
@@ -134,6 +146,7 @@ def events_sql(schema: pa.Schema, raw: str = "_kw_raw", accounts: str = "_kw_acc
             f"{_text('event', schema)} <> ''",
             f"{_text('message_id', schema)} <> ''",
             "k.account_id IS NOT NULL",
+            *_no_nul(schema),
         ]
     )
     return f"""

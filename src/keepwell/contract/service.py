@@ -37,7 +37,8 @@ from keepwell.core.event_sources import RefreshResult, load_event_source, refres
 from keepwell.core.warehouse import ROLLUP, AnalyticsStore
 from keepwell.core.workspace import CONFIG_FILE, Workspace
 
-ProgressCallback = Callable[[int, int], None]
+#: Called after each batch with (bytes or Parquet rows done, their total, rows read so far).
+ProgressCallback = Callable[[int, int, int], None]
 #: The analytics engine's working memory during an import: files of any size stream
 #: through it with the whole process under 1 GB (it spills to disk beyond this). A
 #: 10-million-row Parquet file peaks at ~740 MB with this (841 MB with 384 MB; Python
@@ -125,7 +126,7 @@ def import_file(
                     batches = _rows(source, loading, report, rejects, batch_size)
                 for _ in batches:
                     if on_progress:
-                        on_progress(*source.progress())
+                        on_progress(*source.progress(), report.read)
             if loading.counts is not None:
                 report.counts = loading.counts
         finally:
