@@ -98,7 +98,8 @@ def test_an_import_waits_for_another_process_writing_to_the_sqlite_store(
         [sys.executable, "-c", HOLD_LOCK, database, "6"], stdout=subprocess.PIPE, text=True
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "locked\n"
         started = time.monotonic()
         path = write_rows(tmp_path / "s.csv", [nth_row("subscriptions", i) for i in (1, 2)])
         report = import_file(sqlite_workspace, "subscriptions", path)
