@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from keepwell.core.database import transaction
+from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.notify import outbox, service
 from keepwell.notify.limits import SendLimits, by_domain, day_start, domain_of, minute_start
-from keepwell.notify.settings import NotifySettings
 from tests.notify.receivers import SmtpSink
 
 NOW = datetime(2026, 3, 2, 9, 0, 30, tzinfo=UTC)
@@ -40,11 +40,11 @@ def test_limits_are_pure_values() -> None:
     ) == (50, 5, 0)
     assert not SendLimits().active
     with pytest.raises(ValueError, match="greater than or equal to 0"):
-        NotifySettings(email_daily_cap=-1)
+        Settings(email_daily_cap=-1)
 
 
 def test_daily_cap_holds_emails_to_the_next_day(
-    workspace: Workspace, smtp: SmtpSink, settings: NotifySettings
+    workspace: Workspace, smtp: SmtpSink, settings: Settings
 ) -> None:
     capped = settings.model_copy(update={"email_daily_cap": 3})
     _queue(workspace, [f"user{i}@acme.example" for i in range(5)])
@@ -62,7 +62,7 @@ def test_daily_cap_holds_emails_to_the_next_day(
 
 
 def test_domain_rate_per_minute_with_overrides(
-    workspace: Workspace, smtp: SmtpSink, settings: NotifySettings
+    workspace: Workspace, smtp: SmtpSink, settings: Settings
 ) -> None:
     limited = settings.model_copy(
         update={"email_domain_rate": 2, "email_domain_rates": {"Big.Example": 3}}
@@ -86,7 +86,7 @@ def test_domain_rate_per_minute_with_overrides(
 
 
 def test_one_smtp_connection_carries_a_run(
-    workspace: Workspace, smtp: SmtpSink, settings: NotifySettings
+    workspace: Workspace, smtp: SmtpSink, settings: Settings
 ) -> None:
     _queue(workspace, [f"user{i}@acme.example" for i in range(12)])
     report = service.deliver_pending(workspace, now=NOW, settings=settings)
@@ -95,7 +95,7 @@ def test_one_smtp_connection_carries_a_run(
 
 
 def test_a_refused_email_does_not_stop_the_others_on_the_connection(
-    workspace: Workspace, smtp: SmtpSink, settings: NotifySettings
+    workspace: Workspace, smtp: SmtpSink, settings: Settings
 ) -> None:
     answers = iter([True, False, True, True])
     smtp.before_accept = lambda: next(answers)

@@ -13,17 +13,17 @@ from datetime import datetime
 from email.message import EmailMessage
 from types import TracebackType
 
+from keepwell.core.settings import Settings
 from keepwell.notify.email import build_email
 from keepwell.notify.errors import DeliveryError
 from keepwell.notify.outbox import Message
-from keepwell.notify.settings import NotifySettings
 
 
 class Mailer:
     """Sends emails through the configured SMTP server over one reused connection;
     use as a context manager (the connection is closed at the end)."""
 
-    def __init__(self, settings: NotifySettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._smtp: smtplib.SMTP | None = None
 

@@ -66,14 +66,15 @@ sa.Index("ix_notifications_status_id", Notification.status, Notification.notific
 
 
 class SendQuota(Base):
-    """How many emails were sent in one window of one limit: ``name`` is ``day`` (the
-    daily cap) or ``domain:<domain>`` (the per-domain rate); ``window_start`` the start
-    of the window (UTC). Workers reserve from it in one conditional update per batch."""
+    """How many emails were sent in one window of one limit. ``key`` is the limit's name,
+    ``day`` (the daily cap) or ``domain:<domain>`` (the per-domain rate), then ``@`` and
+    the start of the window (UTC, ISO 8601), also in ``window_start``. Workers reserve
+    from it once per batch, under a lock of the row."""
 
     __tablename__ = "notify_send_quotas"
 
-    name: Mapped[str] = mapped_column(sa.String(330), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(400), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     used: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 

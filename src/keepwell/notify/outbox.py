@@ -17,10 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from keepwell.core.database import insert_once
 from keepwell.notify.models import Notification, SendQuota, Status
 from keepwell.notify.retry import RetryPolicy
 
@@ -46,26 +45,7 @@ class Message:
 def insert(session: Session, values: Mapping[str, Any]) -> bool:
     """Insert one notification unless its ``dedupe_key`` exists; True when inserted."""
     row = {"status": Status.PENDING.value, "attempts": 0, **values}
-    return insert_once(session, N, row, "dedupe_key")
-
-
-def insert_once(session: Session, model: Any, row: Mapping[str, Any], key: str) -> bool:
-    """``INSERT .. ON CONFLICT (key) DO NOTHING`` (a savepoint on other databases); True
-    when the row was inserted, False when ``key`` already existed."""
-    dialect = session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        module: Any = postgresql if dialect == "postgresql" else sqlite
-        statement = (
-            module.insert(model).values(dict(row)).on_conflict_do_nothing(index_elements=[key])
-        )
-        inserted = session.execute(statement.returning(getattr(model, key))).first()
-        return inserted is not None
-    try:
-        with session.begin_nested():
-            session.execute(sa.insert(model).values(dict(row)))
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(session, N, row, "dedupe_key") is not None
 
 
 def waiting(now: datetime) -> sa.ColumnElement[bool]:
@@ -240,27 +220,22 @@ def reserve(session: Session, name: str, window_start: datetime, limit: int, wan
     are serialised on the quota's row (locked on PostgreSQL; SQLite has one writer)."""
     if wanted <= 0:
         return 0
-    dialect = session.get_bind().dialect.name
-    module: Any = postgresql if dialect == "postgresql" else sqlite
-    session.execute(
-        module.insert(SendQuota)
-        .values(name=name, window_start=window_start, used=0)
-        .on_conflict_do_nothing(index_elements=["name", "window_start"])
-    )
-    query = sa.select(SendQuota.used).where(
-        SendQuota.name == name, SendQuota.window_start == window_start
-    )
-    if dialect == "postgresql":
+    key = _quota_key(name, window_start)
+    insert_once(session, SendQuota, {"key": key, "window_start": window_start, "used": 0}, "key")
+    query = sa.select(SendQuota.used).where(SendQuota.key == key)
+    if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     used = int(session.execute(query).scalar_one())
     granted = max(0, min(wanted, limit - used))
     if granted:
         session.execute(
-            sa.update(SendQuota)
-            .where(SendQuota.name == name, SendQuota.window_start == window_start)
-            .values(used=SendQuota.used + granted)
+            sa.update(SendQuota).where(SendQuota.key == key).values(used=SendQuota.used + granted)
         )
     return granted
+
+
+def _quota_key(name: str, window_start: datetime) -> str:
+    return f"{name}@{window_start.isoformat()}"
 
 
 def release(session: Session, name: str, window_start: datetime, count: int) -> None:
@@ -268,7 +243,7 @@ def release(session: Session, name: str, window_start: datetime, count: int) -> 
     if count > 0:
         session.execute(
             sa.update(SendQuota)
-            .where(SendQuota.name == name, SendQuota.window_start == window_start)
+            .where(SendQuota.key == _quota_key(name, window_start))
             .values(used=SendQuota.used - count)
         )
 

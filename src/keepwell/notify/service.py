@@ -16,8 +16,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from keepwell.core.database import transaction
+from keepwell.core.database import insert_once, transaction
 from keepwell.core.errors import InputError, NotFoundError
+from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.notify import outbox
 from keepwell.notify.email import send_email
@@ -27,7 +28,6 @@ from keepwell.notify.mailer import Mailer
 from keepwell.notify.models import Channel, Notification, Status, Unsubscribe
 from keepwell.notify.outbox import Message
 from keepwell.notify.retry import RetryPolicy
-from keepwell.notify.settings import NotifySettings
 from keepwell.notify.slack import send_slack
 from keepwell.notify.techtouch import is_unsubscribed, send_tech_touch
 from keepwell.notify.tokens import read_unsubscribe_token
@@ -35,7 +35,6 @@ from keepwell.notify.webhooks import send_webhook
 
 __all__ = [
     "DeliveryReport",
-    "NotifySettings",
     "deliver_pending",
     "enqueue",
     "is_unsubscribed",
@@ -46,7 +45,7 @@ __all__ = [
     "unsubscribe",
 ]
 
-Sender = Callable[[Message, NotifySettings, datetime], None]
+Sender = Callable[[Message, Settings, datetime], None]
 SENDERS: dict[str, Sender] = {
     Channel.EMAIL.value: send_email,
     Channel.SLACK.value: send_slack,
@@ -101,19 +100,19 @@ class DeliveryReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _policy(settings: NotifySettings) -> RetryPolicy:
+def _policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(
         settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
     )
 
 
-def send_limits(settings: NotifySettings) -> SendLimits:
+def send_limits(settings: Settings) -> SendLimits:
     """The email sending limits of ``settings`` (daily cap, rate per domain)."""
     rates = {domain.strip().lower(): rate for domain, rate in settings.email_domain_rates.items()}
     return SendLimits(settings.email_daily_cap, settings.email_domain_rate, rates)
 
 
-def _send(message: Message, settings: NotifySettings, now: datetime, mailer: Mailer) -> None:
+def _send(message: Message, settings: Settings, now: datetime, mailer: Mailer) -> None:
     if message.channel == Channel.EMAIL.value:
         mailer.send(message, now)
     else:
@@ -123,7 +122,7 @@ def _send(message: Message, settings: NotifySettings, now: datetime, mailer: Mai
 def _deliver_one(
     workspace: Workspace,
     message: Message,
-    settings: NotifySettings,
+    settings: Settings,
     now: datetime,
     mailer: Mailer,
 ) -> tuple[Status | None, str | None]:
@@ -177,7 +176,7 @@ def deliver_pending(
     workspace: Workspace,
     *,
     now: datetime,
-    settings: NotifySettings | None = None,
+    settings: Settings | None = None,
     limit: int | None = None,
 ) -> DeliveryReport:
     """Deliver every notification due at ``now`` (at most ``limit``), a batch of
@@ -189,7 +188,7 @@ def deliver_pending(
     Emails over ``email_daily_cap`` (per UTC day) or their domain's rate per minute are
     deferred to the next window (see :func:`send_limits`).
     """
-    settings = settings or NotifySettings()
+    settings = settings or Settings()
     lease = timedelta(seconds=settings.claim_lease_seconds)
     limits = send_limits(settings)
     report = DeliveryReport()
@@ -273,5 +272,5 @@ def unsubscribe(workspace: Workspace, token: str, *, at: datetime, secret: str) 
     time is kept); the address. :class:`InputError` for a token we did not sign."""
     email = read_unsubscribe_token(token, secret)
     with transaction(workspace.engine) as session:
-        outbox.insert_once(session, Unsubscribe, {"email": email, "unsubscribed_at": at}, "email")
+        insert_once(session, Unsubscribe, {"email": email, "unsubscribed_at": at}, "email")
     return email

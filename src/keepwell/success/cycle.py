@@ -20,23 +20,23 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
-from keepwell.core.database import transaction
+from keepwell.core.database import insert_once, transaction
 from keepwell.core.errors import ConfigurationError, KeepwellError
+from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.notify import service as notify_service
 from keepwell.risk import service as risk_service
 from keepwell.success import ctas
-from keepwell.success.evaluate import Match, evaluate_rules
+from keepwell.success.matching import Match, evaluate_rules
 from keepwell.success.models import CycleLease, CycleRun
-from keepwell.success.planbook import plan_progress
+from keepwell.success.plan_store import plan_progress
 from keepwell.success.playbooks import PLAYBOOKS_FILE, Playbooks, default_playbooks_text
 from keepwell.success.playbooks import parse_playbooks as _parse_playbooks
-from keepwell.success.rows import rule_rows
+from keepwell.success.rule_table import rule_rows
 from keepwell.success.rules import (
     RULES_FILE,
     RuleSet,
@@ -44,11 +44,10 @@ from keepwell.success.rules import (
     default_rules_text,
     parse_rules,
 )
-from keepwell.success.settings import CycleSettings
 
 LEASE = "cycle"
 #: The lease's default length (``KEEPWELL_CYCLE_LEASE_SECONDS``).
-LEASE_TTL = timedelta(seconds=CycleSettings.model_fields["cycle_lease_seconds"].default)
+LEASE_TTL = timedelta(seconds=Settings.model_fields["cycle_lease_seconds"].default)
 Clock = Callable[[], datetime]
 
 
@@ -100,16 +99,35 @@ def _read(path: Path) -> str:
         return f"# cannot read {path}: {exc.strerror}\n"
 
 
-def cycle_settings() -> CycleSettings:
-    """The lease settings of this process; :class:`ConfigurationError` when invalid."""
+@dataclass(frozen=True)
+class LeaseTimes:
+    """The cycle lease's length and heartbeat interval."""
+
+    lease: timedelta
+    heartbeat_seconds: float
+
+
+def cycle_settings() -> LeaseTimes:
+    """The lease settings of this process (``KEEPWELL_CYCLE_LEASE_SECONDS``,
+    ``KEEPWELL_CYCLE_HEARTBEAT_SECONDS``); :class:`ConfigurationError` when invalid or
+    when the heartbeat is more than a third of the lease (a late beat or two would
+    lose it)."""
+    hint = "see KEEPWELL_CYCLE_LEASE_SECONDS and KEEPWELL_CYCLE_HEARTBEAT_SECONDS"
     try:
-        return CycleSettings()
+        settings = Settings()
     except ValueError as exc:  # pydantic's ValidationError: one line per bad setting
-        lines = [str(e.get("msg", e)) for e in getattr(exc, "errors", lambda: [])()]
+        lines = [f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', e)}"
+                 for e in getattr(exc, "errors", list)()]  # fmt: skip
+        raise ConfigurationError("invalid settings: " + ("; ".join(lines) or str(exc)),
+                                 hint=hint) from None  # fmt: skip
+    lease, beat = settings.cycle_lease_seconds, settings.cycle_heartbeat_seconds
+    if beat * 3 > lease:
         raise ConfigurationError(
-            "invalid cycle lease settings: " + ("; ".join(lines) or str(exc)),
-            hint="see KEEPWELL_CYCLE_LEASE_SECONDS and KEEPWELL_CYCLE_HEARTBEAT_SECONDS",
-        ) from None
+            f"KEEPWELL_CYCLE_HEARTBEAT_SECONDS ({beat:g}) must be at most a third of "
+            f"KEEPWELL_CYCLE_LEASE_SECONDS ({lease:g})",
+            hint=hint,
+        )
+    return LeaseTimes(timedelta(seconds=lease), beat)
 
 
 def acquire_lease(
@@ -120,9 +138,7 @@ def acquire_lease(
     ``holder``'s."""
     ttl = ttl if ttl is not None else cycle_settings().lease
     with transaction(workspace.engine) as session:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(insert(CycleLease).values(name=LEASE).on_conflict_do_nothing())
+        insert_once(session, CycleLease, {"name": LEASE}, "name")
     with transaction(workspace.engine) as session:
         result = session.execute(
             sa.update(CycleLease)
@@ -194,7 +210,7 @@ def heartbeat(workspace: Workspace, holder: str, clock: Clock) -> Iterator[Heart
     stop = threading.Event()
 
     def run() -> None:
-        while not stop.wait(settings.cycle_heartbeat_seconds):
+        while not stop.wait(settings.heartbeat_seconds):
             try:
                 if not renew_lease(workspace, holder, clock(), settings.lease):
                     beat.lost = True
@@ -330,7 +346,7 @@ def _act(
     # caught by the unique open_key of the insert
     with Session(workspace.engine) as session:
         live = ctas.live_keys(session)
-    settings = notify_service.NotifySettings()  # read once, not once per match
+    settings = Settings()  # read once, not once per match
     for match in matches:
         cta, tech = match.rule.cta, match.rule.tech_touch
         if cta is not None and ctas.open_key(match.account_id, match.rule.key) in live:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from keepwell.console import err, workspace
-from keepwell.web.settings import ServerSettings
+from keepwell.core.settings import Settings
 
 
 def serve(
@@ -17,12 +17,12 @@ def serve(
     """Start the server: REST API under /api/v1, tracking API under /v1, docs at /docs."""
     import uvicorn
 
+    from keepwell.portfolio.service import warm
     from keepwell.web.app import create_app
-    from keepwell.web.directory import warm
-    from keepwell.web.pages import today
+    from keepwell.web.toolkit import today
 
     ws = workspace()
-    app = create_app(ws, ServerSettings())
+    app = create_app(ws, Settings())
     warm(ws, today(), lambda exc: err.print(f"warning: account directory not pre-built: {exc}"))
     err.print(f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     try:

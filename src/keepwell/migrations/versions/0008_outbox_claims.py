@@ -26,10 +26,10 @@ def upgrade() -> None:
         )
     op.create_table(
         "notify_send_quotas",
-        sa.Column("name", sa.String(length=330), nullable=False),
+        sa.Column("key", sa.String(length=400), nullable=False),
         sa.Column("window_start", keepwell.core.database.UTCDateTime(), nullable=False),
         sa.Column("used", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("name", "window_start", name=op.f("pk_notify_send_quotas")),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_notify_send_quotas")),
     )
 
 
