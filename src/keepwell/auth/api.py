@@ -1,8 +1,8 @@
 """Sign-out for the web pages and ``/api/v1/me`` (the sign-in page is the web app's:
 :mod:`keepwell.web.login`).
 
-The server's state (workspace, session signer, cookie settings) is reached through
-``request.app.state.keepwell`` as set by :func:`keepwell.web.app.create_app`.
+The server's state (workspace, session signer, cookie settings) and the signed-in
+user come as typed dependencies (:mod:`keepwell.web.deps`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
 from keepwell.auth.principal import Principal, Role
 from keepwell.auth.sessions import SESSION_COOKIE, same_token
 from keepwell.core.errors import InputError
-from keepwell.core.ids import PathId
+from keepwell.web.deps import CurrentUser, StateDep, WorkspaceDep
+from keepwell.web.errors import error_responses
+from keepwell.web.ids import PathId
 
 EmailPath = Annotated[str, Path(max_length=320, description="The user's email.")]
 
@@ -29,18 +31,13 @@ pages = APIRouter(tags=["auth"])
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-def _state(request: Request) -> Any:
-    return request.app.state.keepwell
-
-
 def client_address(request: Request) -> str:
     """The peer address of the request (the proxy's, behind a reverse proxy)."""
     return request.client.host if request.client else "unknown"
 
 
 @pages.post("/logout", include_in_schema=False)
-def logout(request: Request, csrf_token: str = Form(max_length=200)) -> Response:
-    state = _state(request)
+def logout(request: Request, state: StateDep, csrf_token: str = Form(max_length=200)) -> Response:
     session = state.sessions.read(request.cookies.get(SESSION_COOKIE))
     if session is None:
         raise AuthenticationError("not signed in")
@@ -52,12 +49,21 @@ def logout(request: Request, csrf_token: str = Form(max_length=200)) -> Response
     return response
 
 
-@router.get("/me")
-def me(request: Request) -> dict[str, Any]:
+class MeRead(BaseModel):
+    """The signed-in user: ``role`` (admin, manager, csm, viewer), the ``scope`` of the
+    credentials (read, write) and, for a session, its CSRF token."""
+
+    email: str
+    role: str
+    scope: str
+    csrf_token: str | None
+
+
+@router.get("/me", response_model=MeRead)
+def me(request: Request, principal: CurrentUser, state: StateDep) -> dict[str, Any]:
     """The signed-in user, their role and scope, and their session's CSRF token (send it
     as ``X-CSRF-Token`` on writes made with the session cookie)."""
-    principal = request.state.principal
-    session = _state(request).sessions.read(request.cookies.get(SESSION_COOKIE))
+    session = state.sessions.read(request.cookies.get(SESSION_COOKIE))
     return {
         "email": principal.email,
         "role": principal.role.value,
@@ -94,37 +100,42 @@ class TokenRead(BaseModel):
     revoked_at: datetime | None
 
 
-def _principal(request: Request) -> Principal:
-    principal: Principal = request.state.principal
-    return principal
-
-
-@router.get("/tokens", response_model=list[TokenRead])
-def list_tokens(request: Request, email: str | None = None) -> list[dict[str, Any]]:
+@router.get("/tokens", response_model=list[TokenRead], responses=error_responses(404))
+def list_tokens(
+    workspace: WorkspaceDep, principal: CurrentUser, email: str | None = None
+) -> list[dict[str, Any]]:
     """The API tokens of ``email`` (default: yours; others' for admins), never secrets."""
-    principal = _principal(request)
-    return service.list_tokens(_state(request).workspace, email or principal.email, by=principal)
+    return service.list_tokens(workspace, email or principal.email, by=principal)
 
 
-@router.post("/tokens", status_code=201, response_model=TokenCreated)
-def create_token(request: Request, body: TokenCreate) -> dict[str, Any]:
+@router.post(
+    "/tokens",
+    status_code=201,
+    response_model=TokenCreated,
+    responses=error_responses(400, 404),
+)
+def create_token(
+    workspace: WorkspaceDep, principal: CurrentUser, body: TokenCreate
+) -> dict[str, Any]:
     """Create a personal API token for yourself (admins: for anyone). A read-scope token
     cannot create a write-scope one."""
-    principal = _principal(request)
     return service.issue_token(
-        _state(request).workspace, body.email or principal.email, body.scope,
+        workspace, body.email or principal.email, body.scope,
         now=datetime.now(UTC), actor=principal.email, by=principal,
     )  # fmt: skip
 
 
-@router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(request: Request, token_id: PathId) -> Response:
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(404),
+)
+def revoke_token(workspace: WorkspaceDep, principal: CurrentUser, token_id: PathId) -> Response:
     """Revoke a token (yours; admins: anyone's); it stops working with the next request."""
-    principal = _principal(request)
     service.revoke_token(
-        _state(request).workspace, token_id, now=datetime.now(UTC), actor=principal.email,
-        by=principal,
-    )  # fmt: skip
+        workspace, token_id, now=datetime.now(UTC), actor=principal.email, by=principal
+    )
     return Response(status_code=204)
 
 
@@ -165,49 +176,53 @@ class AuditRead(BaseModel):
     details: dict[str, Any]
 
 
-def _admin(request: Request) -> Principal:
-    principal = _principal(request)
+def _admin(principal: Principal) -> Principal:
     if principal.role is not Role.ADMIN:
         raise PermissionDeniedError(f"{principal.email} is not an admin")
     return principal
 
 
-@router.get("/users", response_model=list[UserRead])
-def list_users(request: Request) -> list[dict[str, Any]]:
+@router.get("/users", response_model=list[UserRead], responses=error_responses())
+def list_users(workspace: WorkspaceDep, principal: CurrentUser) -> list[dict[str, Any]]:
     """Every user with role and status (admins only)."""
-    _admin(request)
-    return service.list_users(_state(request).workspace)
+    _admin(principal)
+    return service.list_users(workspace)
 
 
-@router.patch("/users/{email}", response_model=UserRead)
-def update_user(request: Request, email: EmailPath, change: UserUpdate) -> dict[str, Any]:
+@router.patch("/users/{email}", response_model=UserRead, responses=error_responses(400, 404))
+def update_user(
+    workspace: WorkspaceDep, principal: CurrentUser, email: EmailPath, change: UserUpdate
+) -> dict[str, Any]:
     """Change a user's role and/or deactivate or reactivate them (admins only); it
     applies to their next request. The last active admin cannot be removed."""
-    by, ws, now = _admin(request), _state(request).workspace, datetime.now(UTC)
+    by, now = _admin(principal), datetime.now(UTC)
     if change.role is None and change.active is None:
         raise InputError("nothing to change", hint="give 'role' and/or 'active'")
-    user = service.find_user(ws, email)
+    user = service.find_user(workspace, email)
     if change.role is not None:
-        user = service.set_role(ws, email, change.role.value, now=now, by=by)
+        user = service.set_role(workspace, email, change.role.value, now=now, by=by)
     if change.active is False:
-        user = service.deactivate_user(ws, email, now=now, by=by)
+        user = service.deactivate_user(workspace, email, now=now, by=by)
     elif change.active is True:
-        user = service.activate_user(ws, email, now=now, by=by)
+        user = service.activate_user(workspace, email, now=now, by=by)
     return user
 
 
-@router.post("/users/{email}/password", response_model=UserRead)
-def reset_password(request: Request, email: EmailPath, body: PasswordReset) -> dict[str, Any]:
+@router.post(
+    "/users/{email}/password", response_model=UserRead, responses=error_responses(400, 404)
+)
+def reset_password(
+    workspace: WorkspaceDep, principal: CurrentUser, email: EmailPath, body: PasswordReset
+) -> dict[str, Any]:
     """Set a user's password (admins only) and end their sessions."""
-    by = _admin(request)
-    return service.reset_password(
-        _state(request).workspace, email, body.password, now=datetime.now(UTC), by=by
-    )
+    by = _admin(principal)
+    return service.reset_password(workspace, email, body.password, now=datetime.now(UTC), by=by)
 
 
-@router.get("/audit", response_model=list[AuditRead])
+@router.get("/audit", response_model=list[AuditRead], responses=error_responses(400))
 def list_audit(
-    request: Request,
+    workspace: WorkspaceDep,
+    principal: CurrentUser,
     user: Annotated[str | None, Query(max_length=320, description="Who acted.")] = None,
     account_id: Annotated[str | None, Query(max_length=255)] = None,
     kind: Annotated[str | None, Query(max_length=32, description="cta, user, import...")] = None,
@@ -216,10 +231,9 @@ def list_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """The audit trail, newest first, filtered (admins and managers)."""
-    principal = _principal(request)
-    if not principal.can_manage and principal.role is not Role.ADMIN:
+    if principal.role not in (Role.ADMIN, Role.MANAGER):
         raise PermissionDeniedError(f"{principal.email} is not an admin or manager")
     return service.list_audit(
-        _state(request).workspace, limit, actor=user, account_id=account_id, kind=kind,
-        since=since, until=until,
+        workspace, limit, actor=user, account_id=account_id, kind=kind, since=since,
+        until=until,
     )  # fmt: skip

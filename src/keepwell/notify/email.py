@@ -10,9 +10,9 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
+from keepwell.core.settings import Settings
 from keepwell.notify.errors import DeliveryError
 from keepwell.notify.outbox import Message
-from keepwell.notify.settings import NotifySettings
 
 DEDUPE_HEADER = "X-Keepwell-Dedupe-Key"
 #: RFC 5322 lines may be 998 characters. The default 78 makes the email package fold a
@@ -22,7 +22,7 @@ DEDUPE_HEADER = "X-Keepwell-Dedupe-Key"
 POLICY = SMTP.clone(max_line_length=998)
 
 
-def build_email(message: Message, settings: NotifySettings, now: datetime) -> EmailMessage:
+def build_email(message: Message, settings: Settings, now: datetime) -> EmailMessage:
     """The email of ``message``: plain text; ``Message-ID`` derived from its dedupe key
     (a receiver can drop a copy); ``List-Unsubscribe`` when it carries an unsubscribe
     URL (``payload["unsubscribe_url"]``)."""
@@ -50,7 +50,7 @@ def one_line(text: str) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
-def send_email(message: Message, settings: NotifySettings, now: datetime) -> None:
+def send_email(message: Message, settings: Settings, now: datetime) -> None:
     """Send ``message`` to ``message.target`` through the configured SMTP server;
     :class:`DeliveryError` when the server cannot be reached or refuses it."""
     if "@" not in message.target:
