@@ -1,8 +1,9 @@
 """The HTTP server: :func:`create_app` assembles every slice's router over one workspace.
 
-Public routes: ``/healthz``, ``/docs``, ``/openapi.json``, the sign-in form, the tracking
-API (its own write-key auth) and the Stripe webhook (its own signature). Every other
-route runs :func:`keepwell.web.deps.authenticate` first.
+Public routes: ``/healthz`` (liveness), ``/readyz`` (readiness: the stores answer),
+``/docs``, ``/openapi.json``, the sign-in form, the tracking API (its own write-key auth)
+and the Stripe webhook (its own signature). Every other route runs
+:func:`keepwell.web.deps.authenticate` first.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from keepwell import __version__
 from keepwell.auth import api as auth_api
@@ -26,16 +29,27 @@ from keepwell.revenue import api as revenue_api
 from keepwell.risk import api as risk_api
 from keepwell.success import api as success_api
 from keepwell.web import accounts as accounts_api
+from keepwell.web import control
 from keepwell.web.audit import install_audit
 from keepwell.web.deps import authenticate, require_manager
 from keepwell.web.errors import install_error_handlers
+from keepwell.web.runtime import ServerRuntime, readiness
 from keepwell.web.settings import ServerSettings
 from keepwell.web.site import install_site
 from keepwell.web.state import ServerState
 
 
-def create_app(workspace: Workspace, settings: ServerSettings | None = None) -> FastAPI:
-    """The Keepwell server over ``workspace``; refuses default secrets outside development."""
+def create_app(
+    workspace: Workspace,
+    settings: ServerSettings | None = None,
+    runtime: ServerRuntime | None = None,
+) -> FastAPI:
+    """The Keepwell server over ``workspace``; refuses default secrets outside development.
+
+    ``runtime`` (``keepwell serve`` gives one) is started and stopped with the app: the
+    scheduled cycle and the commands other processes send (:mod:`keepwell.web.runtime`).
+    On shutdown it stops first (the cycle at a safe point), then the event writer
+    commits what is queued."""
     settings = (settings or ServerSettings()).check()
     writer = EventWriter(workspace.analytics, max_pending=settings.ingest_queue)
     state = ServerState(
@@ -49,8 +63,14 @@ def create_app(workspace: Workspace, settings: ServerSettings | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        writer.close()
+        if runtime is not None:
+            runtime.start(writer.lock)
+        try:
+            yield
+        finally:
+            if runtime is not None:
+                await run_in_threadpool(runtime.stop)
+            await run_in_threadpool(writer.close)
 
     app = FastAPI(
         title="Keepwell",
@@ -62,10 +82,13 @@ def create_app(workspace: Workspace, settings: ServerSettings | None = None) -> 
     app.state.keepwell = state
     app.state.workspace = workspace
     app.state.analytics_lock = writer.lock
+    app.state.runtime = runtime
     install_error_handlers(app)
     install_audit(app)
     install_site(app)
     _routes(app)
+    if runtime is not None:
+        app.include_router(control.router)
     return app
 
 
@@ -76,6 +99,12 @@ def _routes(app: FastAPI) -> None:
     def healthz() -> dict[str, Any]:
         """Liveness: the server answers (no authentication)."""
         return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["server"])
+    def readyz(request: Request) -> JSONResponse:
+        """Readiness: both stores answer (no authentication); 503 naming the one that
+        does not."""
+        return readiness(request.app)
 
     app.include_router(auth_api.pages)
     app.include_router(auth_api.router, dependencies=signed_in)
