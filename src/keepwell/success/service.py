@@ -90,6 +90,7 @@ __all__ = [
     "reference_tracker",
     "request_reference",
     "run_cycle",
+    "schedule_basis",
     "scheduled_tick",
     "set_referenceable",
     "show_plan",
@@ -182,21 +183,31 @@ def scheduled_tick(
     is_due: Callable[[datetime | None], bool],
 ) -> CycleReport | None:
     """What a server's scheduler does when a cycle may be due: run one when
-    ``is_due(last finished cycle)`` (checked again once the lease is held, so two
+    ``is_due(schedule_basis(...))`` (checked again once the lease is held, so two
     processes never run the same slot) and no other process holds the lease. None if
     no cycle ran. The workspace's stores are closed at the end, as with
     :func:`run_cycle`."""
-    if not is_due(last_finished(workspace)):
+    if not is_due(schedule_basis(workspace)):
         return None
     if not acquire_lease(workspace, holder, clock()):
         return None
     try:
-        if not is_due(last_finished(workspace)):
+        if not is_due(schedule_basis(workspace)):
             return None
         return run_locked_cycle(workspace, as_of, clock, holder)
     finally:
         workspace.close()
         release_lease(workspace, holder)
+
+
+def schedule_basis(workspace: Workspace) -> datetime | None:
+    """What a schedule counts from: when the last cycle finished; None (due at once)
+    before the first cycle, and when the latest cycle started never finished (stopped
+    by a shutdown or failed: it runs again; while it still runs, its lease keeps the
+    scheduler out)."""
+    with Session(workspace.engine) as session:
+        last = session.scalars(sa.select(CycleRun).order_by(CycleRun.id.desc()).limit(1)).first()
+    return None if last is None else last.finished_at
 
 
 def cycle_state(workspace: Workspace) -> dict[str, Any]:

@@ -71,6 +71,8 @@ def create_app(
             if runtime is not None:
                 await run_in_threadpool(runtime.stop)
             await run_in_threadpool(writer.close)
+            if runtime is not None:  # the server's own stores: closed cleanly (checkpoint)
+                await run_in_threadpool(workspace.close)
 
     app = FastAPI(
         title="Keepwell",

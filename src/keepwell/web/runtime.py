@@ -53,6 +53,8 @@ log = logging.getLogger("keepwell.server")
 
 #: Seconds between the scheduler's looks at the store (is a cycle due?).
 POLL_SECONDS = 1.0
+#: Seconds before the scheduler tries again after a failed cycle (at most the interval).
+RETRY_SECONDS = 300.0
 #: Seconds ``/readyz`` waits for a write holding the analytics store.
 READY_WAIT_SECONDS = 2.0
 #: Seconds between deliveries of due notification retries when no cycle runs.
@@ -102,6 +104,7 @@ class CycleScheduler:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._running = threading.Event()
+        self._not_before = 0.0  # monotonic; after a failed cycle, wait before the next try
 
     @property
     def running(self) -> bool:
@@ -115,6 +118,10 @@ class CycleScheduler:
         log.info("scheduled cycle %s", self.schedule.describe())
         self._thread = threading.Thread(target=self._loop, name="keepwell-cycle", daemon=True)
         self._thread.start()
+
+    def request_stop(self) -> None:
+        """Ask a running cycle to stop at its next step; start no other."""
+        self._stopping.set()
 
     def stop(self, grace: float) -> bool:
         """Ask a running cycle to stop at its next step and wait up to ``grace``
@@ -153,7 +160,10 @@ class CycleScheduler:
             self._stopping.wait(self._poll)
 
     def tick(self) -> bool:
-        """Run the cycle if it is due and the lease is free; whether one ran."""
+        """Run the cycle if it is due and the lease is free; whether one ran. After a
+        failed cycle the next try waits :data:`RETRY_SECONDS` (or the interval)."""
+        if time.monotonic() < self._not_before:
+            return False
         now = self.clock()
         as_of = self.today(now)
         self._running.set()
@@ -168,11 +178,11 @@ class CycleScheduler:
                         as_of)  # fmt: skip
             raise
         except KeepwellError as exc:
-            self.last = CycleOutcome(datetime.now(UTC), f"failed: {exc}")
+            self._failed(f"failed: {exc}")
             log.warning("cycle as of %s failed: %s", as_of, exc)
             return False
         except Exception as exc:
-            self.last = CycleOutcome(datetime.now(UTC), f"failed: {type(exc).__name__}: {exc}")
+            self._failed(f"failed: {type(exc).__name__}: {exc}")
             log.exception("cycle as of %s failed", as_of)
             return False
         finally:
@@ -183,6 +193,13 @@ class CycleScheduler:
         log.info("cycle as of %s: %d accounts, %d CTAs opened, %d emails", as_of,
                  report.accounts, report.opened, report.tech_touch_emails)  # fmt: skip
         return True
+
+    def _failed(self, outcome: str) -> None:
+        self.last = CycleOutcome(datetime.now(UTC), outcome)
+        wait = RETRY_SECONDS
+        if self.schedule.every is not None:
+            wait = min(wait, self.schedule.every.total_seconds())
+        self._not_before = time.monotonic() + wait
 
     def today(self, now: datetime) -> date:
         """The cycle's ``as_of``: the day of ``now`` in the workspace's time zone."""
@@ -269,9 +286,11 @@ class ServerRuntime:
     def stop(self) -> None:
         """Stop taking commands, stop the cycle at a safe point, release the record.
         Each waits up to the grace period."""
+        deadline = time.monotonic() + self.grace
+        self.scheduler.request_stop()  # both stop at once; together they get the grace
         if self.runner is not None:
             self.runner.stop(self.grace)
-        self.scheduler.stop(self.grace)
+        self.scheduler.stop(max(0.0, deadline - time.monotonic()))
         self.claim.release()
 
 
@@ -289,8 +308,10 @@ def readiness(app: Any) -> JSONResponse:
     lock = app.state.analytics_lock
     if lock.acquire(timeout=READY_WAIT_SECONDS):
         try:
-            result = workspace.analytics().con.raw_sql("SELECT 1")
-            if hasattr(result, "close"):  # a DB-API cursor
+            backend = workspace.analytics().con
+            result = backend.raw_sql("SELECT 1")
+            # a cursor of its own is closed (PostgreSQL); DuckDB hands back its connection
+            if result is not getattr(backend, "con", None) and hasattr(result, "close"):
                 result.close()
             checks["analytics"] = "ok"
         except KeepwellError as exc:
