@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from keepwell.cli import execute
 from keepwell.core.errors import WorkspaceError
 from keepwell.core.schedule import CycleSchedule
 from keepwell.core.server_record import ServerClaim, ServerRecord, claim_server, running_servers
@@ -123,7 +124,7 @@ def test_status_shows_the_server_cycle_queue_and_stores(
 def _runtime(ws: Workspace, claim: ServerClaim) -> ServerRuntime:
     off = CycleSchedule(every=None, at=())
     scheduler = CycleScheduler(ws.root, Settings(home=ws.root), off, "test-holder")
-    return ServerRuntime(claim, scheduler, grace=5)
+    return ServerRuntime(claim, scheduler, grace=5, command=execute)
 
 
 def test_the_control_endpoint_runs_commands_for_its_token_only(

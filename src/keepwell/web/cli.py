@@ -23,11 +23,12 @@ def serve(
     and the scheduled cycle (KEEPWELL_CYCLE_EVERY / KEEPWELL_CYCLE_AT)."""
     import uvicorn
 
+    from keepwell.cli import execute
     from keepwell.core.server_record import ServerRecord, claim_server, new_token
+    from keepwell.portfolio.service import warm
     from keepwell.web.app import create_app
-    from keepwell.web.directory import warm
-    from keepwell.web.pages import today
     from keepwell.web.runtime import CycleScheduler, ServerRuntime, cycle_holder
+    from keepwell.web.toolkit import today
 
     settings = get_settings()
     server_settings = ServerSettings().check()
@@ -44,7 +45,9 @@ def serve(
         try:
             ws.analytics()  # the server owns the embedded store from now on
             scheduler = CycleScheduler(ws.root, settings, schedule, cycle_holder(ws.root, port))
-            runtime = ServerRuntime(claim, scheduler, grace=settings.shutdown_grace)
+            runtime = ServerRuntime(
+                claim, scheduler, grace=settings.shutdown_grace, command=execute
+            )
             app = create_app(ws, server_settings, runtime)
             warm(
                 ws,

@@ -20,7 +20,6 @@ from pathlib import Path
 from keepwell.core.errors import StoreError, WorkspaceError
 from keepwell.core.server_record import ServerRecord, running_servers
 from keepwell.core.settings import Settings
-from keepwell.core.workspace import CONFIG_FILE
 
 #: The server's control endpoint (:mod:`keepwell.web.control`) and its token header.
 CONTROL_PATH = "/_keepwell/cli"
@@ -47,8 +46,8 @@ def owning_server(settings: Settings) -> ServerRecord | None:
     if url is not None and (not url.startswith("duckdb:///") or url == "duckdb:///"):
         return None  # in memory, or a warehouse: nothing to own
     root = settings.home.resolve()
-    if not (root / CONFIG_FILE).exists():
-        return None
+    if not (root / "keepwell.yaml").exists():  # core.workspace.CONFIG_FILE; not imported:
+        return None  # it loads the stores' libraries, which most commands never need
     servers = running_servers(root)
     return servers[0] if servers else None
 

@@ -271,16 +271,22 @@ class ServerRuntime:
     """The server's record, scheduler and command runner, started and stopped with
     the app (its lifespan)."""
 
-    def __init__(self, claim: ServerClaim, scheduler: CycleScheduler, *, grace: float) -> None:
+    def __init__(
+        self,
+        claim: ServerClaim,
+        scheduler: CycleScheduler,
+        *,
+        grace: float,
+        command: Callable[[list[str]], int],
+    ) -> None:
         self.claim = claim
         self.scheduler = scheduler
         self.grace = grace
         self.runner: CommandRunner | None = None
+        self._command = command  # the CLI's entry point (keepwell.cli.execute)
 
     def start(self, writer_lock: contextlib.AbstractContextManager[bool]) -> None:
-        from keepwell.cli import execute  # the CLI's root, imported only by a server
-
-        self.runner = CommandRunner(execute, writer_lock)
+        self.runner = CommandRunner(self._command, writer_lock)
         self.scheduler.start()
 
     def stop(self) -> None:
