@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import io
 import logging
+import os
 import re
 import socket
 import sys
@@ -53,6 +54,8 @@ log = logging.getLogger("keepwell.server")
 
 #: Seconds between the scheduler's looks at the store (is a cycle due?).
 POLL_SECONDS = 1.0
+#: How much lower the cycle thread's CPU priority is than the requests' (nice value).
+CYCLE_NICENESS = 10
 #: Seconds before the scheduler tries again after a failed cycle (at most the interval).
 RETRY_SECONDS = 300.0
 #: Seconds ``/readyz`` waits for a write holding the analytics store.
@@ -146,6 +149,9 @@ class CycleScheduler:
         return next_run(self.schedule, last_finished, now)
 
     def _loop(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):  # Linux: per thread; else no-op
+            # the cycle yields the CPU to requests (the tracking API) when both want it
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CYCLE_NICENESS)
         delivered = 0.0
         while not self._stopping.is_set():
             try:
