@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,10 +17,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from keepwell.cli import execute
-from keepwell.core.errors import WorkspaceError
+from keepwell.core.errors import StoreError, WorkspaceError
 from keepwell.core.schedule import CycleSchedule
 from keepwell.core.server_record import ServerClaim, ServerRecord, claim_server, running_servers
 from keepwell.core.settings import Settings, get_settings
+from keepwell.core.warehouse import AnalyticsStore
 from keepwell.core.workspace import Workspace
 from keepwell.notify import service as notify_service
 from keepwell.success import service as success_service
@@ -220,3 +223,24 @@ def test_a_cycle_stopped_mid_way_runs_again_on_the_next_start_without_doubling(
     assert len(after) == len(set(after))  # no CTA opened twice
     first.stop(1)
     restarted.stop(1)
+
+
+def test_a_store_held_by_another_process_is_one_line_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "analytics.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,sys,time; c=duckdb.connect({str(path)!r}); "
+         "print('held', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(StoreError) as caught:
+            AnalyticsStore.open(f"duckdb:///{path}")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert caught.value.message == (
+        f"the analytics store {path} is in use by another process (pid {holder.pid})"
+    )
+    assert "keepwell status" in (caught.value.hint or "")
