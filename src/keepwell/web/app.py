@@ -69,7 +69,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if runtime is not None:
-            runtime.start(writer.lock)
+            runtime.start(writer.lock, reopen=workspace.close)
         try:
             yield
         finally:

@@ -227,10 +227,14 @@ class CommandRunner:
     """Runs CLI commands for other ``keepwell`` processes, one at a time."""
 
     def __init__(
-        self, main: Callable[[list[str]], int], writer_lock: contextlib.AbstractContextManager[bool]
+        self,
+        main: Callable[[list[str]], int],
+        writer_lock: contextlib.AbstractContextManager[bool],
+        reopen: Callable[[], None] = lambda: None,
     ) -> None:
         self._main = main
         self._writer_lock = writer_lock
+        self._reopen = reopen  # after `settings`: the server's stores reread the time zone
         self._one = threading.Lock()
         self._idle = threading.Condition()
         self._busy = 0
@@ -259,6 +263,8 @@ class CommandRunner:
         try:
             with lock, contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
                 code = self._main(argv)
+                if argv[0] == "settings":
+                    self._reopen()
         finally:
             sys.stdin = saved_stdin
         return CommandResult(code, stdout.getvalue(), stderr.getvalue())
@@ -291,8 +297,14 @@ class ServerRuntime:
         self.runner: CommandRunner | None = None
         self._command = command  # the CLI's entry point (keepwell.cli.execute)
 
-    def start(self, writer_lock: contextlib.AbstractContextManager[bool]) -> None:
-        self.runner = CommandRunner(self._command, writer_lock)
+    def start(
+        self,
+        writer_lock: contextlib.AbstractContextManager[bool],
+        reopen: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Start the scheduler and take commands; ``writer_lock`` guards the server's
+        analytics connection, ``reopen`` makes the server reopen its stores."""
+        self.runner = CommandRunner(self._command, writer_lock, reopen)
         self.scheduler.start()
 
     def stop(self) -> None:
