@@ -204,8 +204,13 @@ def _ingest_process(
             while time.monotonic() < stop and not (halt is not None and halt.is_set()):
                 body = rng.choice(templates).replace(b"@PFX@", uuid.uuid4().hex.encode())
                 t0 = time.perf_counter()
-                r = http.post("/v1/batch", content=body, headers={
-                    "Authorization": auth, "Content-Type": "application/json"})  # fmt: skip
+                try:
+                    r = http.post("/v1/batch", content=body, headers={
+                        "Authorization": auth, "Content-Type": "application/json"})  # fmt: skip
+                except httpx.TransportError:  # e.g. a keep-alive connection closed under us
+                    with lock:
+                        statuses[0] = statuses.get(0, 0) + 1  # 0: no answer
+                    continue
                 took = time.perf_counter() - t0
                 with lock:
                     statuses[r.status_code] = statuses.get(r.status_code, 0) + 1

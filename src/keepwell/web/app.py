@@ -14,12 +14,14 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from keepwell import __version__
 from keepwell.auth import api as auth_api
 from keepwell.auth.sessions import SessionSigner
 from keepwell.contract import api as contract_api
+from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.health import api as health_api
 from keepwell.ingest import api as ingest_api
@@ -37,16 +39,19 @@ from keepwell.success import pages as success_pages
 from keepwell.web import control, login
 from keepwell.web.audit import install_audit
 from keepwell.web.deps import authenticate, require_manager
-from keepwell.web.errors import install_error_handlers
+from keepwell.web.errors import (
+    error_responses,
+    install_error_handlers,
+    validation_errors_documented,
+)
 from keepwell.web.runtime import ServerRuntime, readiness
-from keepwell.web.settings import ServerSettings
 from keepwell.web.state import ServerState
 from keepwell.web.toolkit import install_pages
 
 
 def create_app(
     workspace: Workspace,
-    settings: ServerSettings | None = None,
+    settings: Settings | None = None,
     runtime: ServerRuntime | None = None,
 ) -> FastAPI:
     """The Keepwell server over ``workspace``; refuses default secrets outside development.
@@ -55,7 +60,7 @@ def create_app(
     scheduled cycle and the commands other processes send (:mod:`keepwell.web.runtime`).
     On shutdown it stops first (the cycle at a safe point), then the event writer
     commits what is queued."""
-    settings = (settings or ServerSettings()).check()
+    settings = (settings or Settings()).check()
     writer = EventWriter(workspace.analytics, max_pending=settings.ingest_queue)
     state = ServerState(
         workspace=workspace,
@@ -96,7 +101,24 @@ def create_app(
     _routes(app)
     if runtime is not None:
         app.include_router(control.router)
+    validation_errors_documented(app)
     return app
+
+
+class Readiness(BaseModel):
+    """Whether both stores answer: ``ok``, ``busy`` (a write holds the analytics store;
+    still ready) or why not; with the server's cycle schedule and whether it runs now."""
+
+    status: str
+    database: str
+    analytics: str
+    cycle: str | None = None
+    cycle_running: bool | None = None
+
+
+class Liveness(BaseModel):
+    status: str
+    version: str
 
 
 def _pages(app: FastAPI) -> None:
@@ -116,29 +138,41 @@ def _pages(app: FastAPI) -> None:
 
 
 def _routes(app: FastAPI) -> None:
-    signed_in = [Depends(authenticate)]
+    signed_in: dict[str, Any] = {
+        "dependencies": [Depends(authenticate)],
+        "responses": error_responses(401, 403),
+    }
+    managers: dict[str, Any] = {
+        "dependencies": [Depends(require_manager)],
+        "responses": error_responses(401, 403),
+    }
 
-    @app.get("/healthz", tags=["server"])
+    @app.get("/healthz", tags=["server"], response_model=Liveness)
     def healthz() -> dict[str, Any]:
         """Liveness: the server answers (no authentication)."""
         return {"status": "ok", "version": __version__}
 
-    @app.get("/readyz", tags=["server"])
+    @app.get(
+        "/readyz",
+        tags=["server"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "A store does not answer."}},
+    )
     def readyz(request: Request) -> JSONResponse:
         """Readiness: both stores answer (no authentication); 503 naming the one that
         does not."""
         return readiness(request.app)
 
     app.include_router(auth_api.pages)
-    app.include_router(auth_api.router, dependencies=signed_in)
+    app.include_router(auth_api.router, **signed_in)
     app.include_router(ingest_api.tracking)
     app.include_router(ingest_api.webhooks)
-    app.include_router(ingest_api.sources, dependencies=signed_in)
+    app.include_router(ingest_api.sources, **signed_in)
     app.include_router(notify_api.public)
-    app.include_router(contract_api.router, dependencies=signed_in)
-    app.include_router(portfolio_api.router, dependencies=signed_in)
-    app.include_router(contract_api.imports, dependencies=[Depends(require_manager)])
-    app.include_router(revenue_api.router, dependencies=signed_in)
-    app.include_router(health_api.router, dependencies=signed_in)
-    app.include_router(risk_api.router, dependencies=signed_in)
-    app.include_router(success_api.router, dependencies=signed_in)
+    app.include_router(contract_api.router, **signed_in)
+    app.include_router(portfolio_api.router, **signed_in)
+    app.include_router(contract_api.imports, **managers)
+    app.include_router(revenue_api.router, **signed_in)
+    app.include_router(health_api.router, **signed_in)
+    app.include_router(risk_api.router, **signed_in)
+    app.include_router(success_api.router, **signed_in)

@@ -12,7 +12,6 @@ import typer
 
 from keepwell.console import OutputFormat, err, opened_workspace, out, print_json, workspace
 from keepwell.core.settings import get_settings
-from keepwell.web.settings import ServerSettings
 
 
 def serve(
@@ -31,7 +30,7 @@ def serve(
     from keepwell.web.toolkit import today
 
     settings = get_settings()
-    server_settings = ServerSettings().check()
+    server_settings = settings.check()
     ws = workspace()
     try:
         schedule = settings.cycle_schedule(ws.setting("timezone"))

@@ -140,8 +140,10 @@ class CycleScheduler:
         return ended
 
     def clock(self) -> datetime:
-        """The wall clock, or :class:`CycleInterrupted` once the server stops."""
-        if self._stopping.is_set():
+        """The wall clock, or, in the scheduler's thread once the server stops,
+        :class:`CycleInterrupted` (other threads of the cycle, such as its lease's
+        heartbeat, read the time as usual and end with it)."""
+        if self._stopping.is_set() and threading.current_thread() is self._thread:
             raise CycleInterrupted
         return datetime.now(UTC)
 
