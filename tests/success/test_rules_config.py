@@ -7,8 +7,13 @@ from datetime import date
 
 import pytest
 
-from keepwell.success.evaluate import evaluate_rules
-from keepwell.success.plans import attainment, default_plans_text, parse_plan_templates, progress
+from keepwell.success.matching import evaluate_rules
+from keepwell.success.plan_templates import (
+    attainment,
+    default_plans_text,
+    parse_plan_templates,
+    progress,
+)
 from keepwell.success.playbooks import default_playbooks_text, parse_playbooks
 from keepwell.success.rules import campaign_name, default_rules_text, parse_rules, render_reason
 

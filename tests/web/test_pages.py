@@ -7,17 +7,15 @@ import csv
 import io
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from keepwell.contract import queries
 from keepwell.core.workspace import Workspace
-from keepwell.revenue.pages import bridge_chart
+from keepwell.portfolio.pages import bridge_chart
 from keepwell.success import service as success_service
-from keepwell.web.account_view import account_usage
 from tests.conftest import make_workspace
 from tests.web.helpers import client, make_app
 from tests.web.pages_helpers import (
@@ -180,14 +178,6 @@ def test_a_restricted_csm_cannot_act_on_another_books_cta(app: FastAPI) -> None:
     assert ann.post("/work/cta/4/close", data=form).status_code == 404
 
 
-def test_account_360_usage_query_matches_the_contract_query(app: FastAPI) -> None:
-    ws = app.state.workspace
-    first, last = date(2020, 1, 1), date(2100, 1, 1)
-    fast = account_usage(ws, app.state.analytics_lock, "A1", first, last)
-    assert fast
-    assert fast == queries.account_usage(ws.analytics(), "A1", first, last)
-
-
 def test_bridge_steps_add_up_to_the_ending_mrr() -> None:
     month = {"month": "2026-01", "starting_mrr": 100, "new": 10, "reactivation": 0,
              "expansion": 5, "contraction": -3, "churn": -20, "ending_mrr": 92}  # fmt: skip
@@ -219,6 +209,15 @@ def test_the_back_test_runs_in_the_background_from_the_evidence_page(boss: TestC
         page = boss.get("/evidence").text
     assert "reloads every 5 seconds" not in page
     assert "Observations" in page or 'role="alert"' in page
+
+
+def test_a_viewer_cannot_start_the_back_test(app: FastAPI) -> None:
+    """Before: any signed-in user could start minutes of CPU work with the form."""
+    vera = sign_in(app, "vera@example.com")
+    token = csrf_of(vera.get("/evidence").text)
+    answer = vera.post("/evidence/backtest", data={"csrf_token": token}, follow_redirects=False)
+    assert answer.status_code == 403
+    assert "may not change records" in answer.text
 
 
 def test_key_pages_render_on_both_stores(workspace: Workspace) -> None:

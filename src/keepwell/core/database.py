@@ -7,7 +7,8 @@ SQLite (a file in the workspace) by default, PostgreSQL through psycopg 3 when
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import errno
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,9 +16,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from keepwell.core.errors import StoreError
@@ -67,8 +68,14 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+#: How long a write to the SQLite store waits for another process's write transaction
+#: (a large import, the server's cycle) before failing with "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 120_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -89,6 +96,30 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def insert_once(
+    session: Session, model: Any, row: Mapping[str, Any], key: str, *, returning: str | None = None
+) -> Any | None:
+    """Insert ``row`` into ``model``'s table unless a row with the same unique ``key``
+    exists: ``INSERT .. ON CONFLICT (key) DO NOTHING`` on PostgreSQL and SQLite, a
+    savepoint elsewhere. Returns the inserted row's ``returning`` column (``key`` by
+    default), None when the row existed. The one place the dialects are told apart."""
+    column = getattr(model, returning or key)
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        module: Any = postgresql if dialect == "postgresql" else sqlite
+        statement = (
+            module.insert(model).values(dict(row)).on_conflict_do_nothing(index_elements=[key])
+        )
+        return session.execute(statement.returning(column)).scalar_one_or_none()
+    try:
+        with session.begin_nested():
+            return session.execute(
+                sa.insert(model).values(dict(row)).returning(column)
+            ).scalar_one()
+    except IntegrityError:
+        return None
+
+
 def check_connection(engine: Engine) -> None:
     """Raise :class:`StoreError` naming the server when the database cannot be reached."""
     try:
@@ -100,6 +131,37 @@ def check_connection(engine: Engine) -> None:
             f"cannot reach the database at {_redact(str(engine.url))}: {first}",
             hint="check KEEPWELL_DATABASE_URL and that the server is running",
         ) from exc
+
+
+#: errno values of a store that cannot take writes: disk full, quota, read-only, denied.
+_STORE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+_STORE_WORDS = ("readonly", "read-only", "read only", "disk", "full", "space", "permission",
+                "i/o", "locked", "no such file", "unable to open")  # fmt: skip
+
+
+def store_failure(exc: BaseException) -> StoreError | None:
+    """A one-line :class:`StoreError` for a store that cannot be written (read-only, disk
+    full, no permission, I/O error, locked), or None for anything else.
+
+    The message is the driver's own first line ("attempt to write a readonly
+    database", "No space left on device"), never the statement or its bound values:
+    those hold customer data and must not reach a terminal or a log line.
+    """
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        if isinstance(exc, OperationalError) or any(w in first.lower() for w in _STORE_WORDS):
+            return StoreError(f"the database refused the change: {first}", hint=_STORE_HINT)
+        return None
+    if isinstance(exc, OSError) and exc.errno in _STORE_ERRNOS:
+        where = f" {exc.filename}" if exc.filename else ""
+        return StoreError(f"cannot write{where}: {exc.strerror or exc}", hint=_STORE_HINT)
+    if type(exc).__module__.startswith("duckdb") and type(exc).__name__ == "IOException":
+        first = (str(exc).strip().splitlines() or ["I/O error"])[0]
+        return StoreError(f"the analytics store refused the change: {first}", hint=_STORE_HINT)
+    return None
+
+
+_STORE_HINT = "check the workspace's free disk space and write permissions, then run it again"
 
 
 def _redact(url: str) -> str:

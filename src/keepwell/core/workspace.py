@@ -14,6 +14,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from keepwell.core.analytics import open_analytics
+from keepwell.core.audit import record_audit
 from keepwell.core.database import check_connection, make_engine, migrate, transaction
 from keepwell.core.errors import ConfigurationError, WorkspaceError
 from keepwell.core.models import WorkspaceSetting
@@ -54,13 +56,19 @@ class Workspace:
             analytics_url=settings.analytics_url or f"duckdb:///{root / ANALYTICS_FILE}",
         )
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """What names the workspace in a process's caches: its folder and database (not
+        the object's id, which Python reuses once an object is gone)."""
+        return str(self.root), self.database_url
+
     @cached_property
     def engine(self) -> Engine:
         return make_engine(self.database_url)
 
     def analytics(self, *, memory_limit: str | None = None) -> AnalyticsStore:
         if self._analytics is None:
-            self._analytics = AnalyticsStore.open(
+            self._analytics = open_analytics(
                 self.analytics_url, timezone=self.setting("timezone"), memory_limit=memory_limit
             )
         return self._analytics
@@ -80,7 +88,13 @@ class Workspace:
     def set_setting(self, key: str, value: str) -> None:
         value = _check_setting(key, value)
         with transaction(self.engine) as session:
+            old = session.get(WorkspaceSetting, key)
+            before = {key: old.value if old is not None else None}
             session.merge(WorkspaceSetting(key=key, value=value))
+            if before[key] != value:
+                record_audit(
+                    session, action="settings.set", target=key, before=before, after={key: value}
+                )
         if key == "timezone":
             store = self.analytics()
             store.timezone = value

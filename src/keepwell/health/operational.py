@@ -14,7 +14,8 @@ one-day functions are its one-day case.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
@@ -22,6 +23,14 @@ import ibis
 from keepwell.health.days import AS_OF, AsOfDays, as_of_days, day_end, end, minus
 
 DAY_SECONDS = 86_400
+#: NPS answers 0-6 are detractors, 9-10 promoters.
+DETRACTOR_MAX = 6
+PROMOTER_MIN = 9
+#: Days over which detractor answers are counted for the rules.
+DETRACTOR_WINDOW_DAYS = 90
+#: Per account: detractor answers in the window, the latest answer in it, and the latest
+#: detractor answer (time, score).
+NpsSignals = tuple[int, int | None, tuple[datetime, int] | None]
 
 
 def end_of(day: date, timezone: str = "UTC") -> ibis.Value:
@@ -152,8 +161,8 @@ def _nps_history(surveys: ibis.Table, days: AsOfDays, ends: tuple[str, str]) -> 
     latest = s.mutate(rank=rank).filter(lambda r: r["rank"] == 0)
     return latest.group_by([AS_OF, "account_id"]).aggregate(
         nps=(
-            (latest.score >= 9).ifelse(1, 0).cast("float64").mean()
-            - (latest.score <= 6).ifelse(1, 0).cast("float64").mean()
+            (latest.score >= PROMOTER_MIN).ifelse(1, 0).cast("float64").mean()
+            - (latest.score <= DETRACTOR_MAX).ifelse(1, 0).cast("float64").mean()
         )
         * 100
     )
@@ -168,6 +177,28 @@ def nps_by_account(
     start = end_of(as_of - timedelta(days=window_days), timezone)
     table = days.table.mutate(window_start=start)
     return _one_day(_nps_history(surveys, AsOfDays(days.days, table), (end(0), "window_start")))
+
+
+def nps_signals(
+    responses: Iterable[Mapping[str, Any]], as_of: date, timezone: str = "UTC"
+) -> dict[str, NpsSignals]:
+    """Per account, from survey ``responses`` (account_id, kind, score, responded_at):
+    NPS detractor answers (0–:data:`DETRACTOR_MAX`) in the :data:`DETRACTOR_WINDOW_DAYS`
+    local days up to ``as_of``, the latest NPS answer in that window, and the latest
+    detractor answer (time, score). Accounts without an NPS answer then are absent."""
+    end = day_end(as_of, timezone)
+    start = day_end(as_of - timedelta(days=DETRACTOR_WINDOW_DAYS), timezone)
+    result: dict[str, NpsSignals] = {}
+    nps = [r for r in responses if r["kind"] == "nps" and r["responded_at"] is not None]
+    for row in sorted(nps, key=lambda r: r["responded_at"]):
+        at = row["responded_at"]
+        if not start <= at < end:
+            continue
+        count, _, last = result.get(row["account_id"], (0, None, None))
+        detractor = row["score"] is not None and row["score"] <= DETRACTOR_MAX
+        last = (at, int(row["score"])) if detractor else last
+        result[row["account_id"]] = (count + detractor, row["score"], last)
+    return result
 
 
 def sentiment_history(surveys: ibis.Table, days: AsOfDays) -> ibis.Table:

@@ -16,6 +16,8 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from keepwell.contract.service import read_table
 from keepwell.core import periods
@@ -56,6 +58,35 @@ def load_book(workspace: Workspace) -> Book:
         read_table(workspace, "fx_rates"),
         workspace.setting("base_currency"),
     )
+
+
+def scoped_book(workspace: Workspace, owner: str | None) -> Book:
+    """The book of every account (``owner`` None), or of the accounts whose ``owner``
+    is ``owner`` and their subscription lines only."""
+    if owner is None:
+        return load_book(workspace)
+    accounts = read_table(workspace, "accounts")
+    accounts = accounts.filter(pc.equal(accounts["owner"], pa.scalar(owner)))
+    lines = read_table(workspace, "subscriptions")
+    lines = lines.filter(pc.is_in(lines["account_id"], value_set=accounts["account_id"]))
+    return book_from_arrow(
+        lines, accounts, read_table(workspace, "fx_rates"), workspace.setting("base_currency")
+    )
+
+
+def account_arr(
+    workspace: Workspace, as_of: date, *, book: Book | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per account with an active line on ``as_of``: ``arr`` (12 x the MRR of its lines
+    active that day, base currency, Decimal) and, when one of them ends, ``next_renewal``
+    (the earliest end after ``as_of``) and ``renewal_arr`` (12 x the MRR of the lines
+    ending then). The one place ARR per account and the next renewal are computed."""
+    book = _book(workspace, book)
+    arr, renewal = renewals.account_arr(book.lines, as_of)
+    result: dict[str, dict[str, Any]] = {r["account_id"]: dict(r) for r in book.rows(arr)}
+    for row in book.rows(renewal):
+        result.setdefault(row["account_id"], {"arr": Decimal(0)}).update(row)
+    return result
 
 
 def _book(workspace: Workspace, book: Book | None) -> Book:

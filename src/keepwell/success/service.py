@@ -10,15 +10,19 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.notify import service as notify_service
-from keepwell.success import planbook
+from keepwell.success import plan_store
 from keepwell.success.board import (
     close_cta,
     complete_task,
@@ -28,6 +32,7 @@ from keepwell.success.board import (
     start_cta,
 )
 from keepwell.success.cycle import (
+    LEASE,
     Clock,
     CycleReport,
     acquire_lease,
@@ -39,14 +44,15 @@ from keepwell.success.cycle import (
     wait_for_lease,
 )
 from keepwell.success.feedback import add_feedback, top_requests
-from keepwell.success.planbook import (
+from keepwell.success.models import CycleLease, CycleRun
+from keepwell.success.plan_store import (
     plan_progress,
     record_checkin,
     show_plan,
     update_milestone,
     update_objective,
 )
-from keepwell.success.plans import (
+from keepwell.success.plan_templates import (
     PLANS_FILE,
     PlanTemplate,
     default_plans_text,
@@ -61,10 +67,12 @@ from keepwell.success.references import (
 )
 from keepwell.success.references import tracker as reference_tracker
 from keepwell.success.timeline import account_timeline, add_note
+from keepwell.success.work import act_on_work, my_work, work_items
 
 __all__ = [
     "CycleReport",
     "account_timeline",
+    "act_on_work",
     "add_feedback",
     "add_note",
     "check_rules",
@@ -72,8 +80,12 @@ __all__ = [
     "complete_task",
     "create_plan",
     "cta_detail",
+    "cycle_state",
+    "feedback_board",
+    "last_finished",
     "list_ctas",
     "list_references",
+    "my_work",
     "new_holder",
     "plan_progress",
     "plan_templates",
@@ -82,6 +94,8 @@ __all__ = [
     "reference_tracker",
     "request_reference",
     "run_cycle",
+    "schedule_basis",
+    "scheduled_tick",
     "set_referenceable",
     "show_plan",
     "snooze_cta",
@@ -89,6 +103,7 @@ __all__ = [
     "top_requests",
     "update_milestone",
     "update_objective",
+    "work_items",
     "worker_tick",
 ]
 
@@ -164,6 +179,71 @@ def worker_tick(
         release_lease(workspace, holder)
 
 
+def scheduled_tick(
+    workspace: Workspace,
+    *,
+    as_of: date,
+    clock: Clock,
+    holder: str,
+    is_due: Callable[[datetime | None], bool],
+) -> CycleReport | None:
+    """What a server's scheduler does when a cycle may be due: run one when
+    ``is_due(schedule_basis(...))`` (checked again once the lease is held, so two
+    processes never run the same slot) and no other process holds the lease. None if
+    no cycle ran. The workspace's stores are closed at the end, as with
+    :func:`run_cycle`."""
+    if not is_due(schedule_basis(workspace)):
+        return None
+    if not acquire_lease(workspace, holder, clock()):
+        return None
+    try:
+        if not is_due(schedule_basis(workspace)):
+            return None
+        return run_locked_cycle(workspace, as_of, clock, holder)
+    finally:
+        workspace.close()
+        release_lease(workspace, holder)
+
+
+def schedule_basis(workspace: Workspace) -> datetime | None:
+    """What a schedule counts from: when the last cycle finished; None (due at once)
+    before the first cycle, and when the latest cycle started never finished (stopped
+    by a shutdown or failed: it runs again; while it still runs, its lease keeps the
+    scheduler out)."""
+    with Session(workspace.engine) as session:
+        last = session.scalars(sa.select(CycleRun).order_by(CycleRun.id.desc()).limit(1)).first()
+    return None if last is None else last.finished_at
+
+
+def cycle_state(workspace: Workspace) -> dict[str, Any]:
+    """The cycles as recorded in the store, for ``keepwell status``: the last one
+    started (``finished_at`` None while it runs, or when it was interrupted), the last
+    one finished, and who holds the lease until when."""
+    with Session(workspace.engine) as session:
+        last = session.scalars(sa.select(CycleRun).order_by(CycleRun.id.desc()).limit(1)).first()
+        done = session.scalars(
+            sa.select(CycleRun)
+            .where(CycleRun.finished_at.is_not(None))
+            .order_by(CycleRun.finished_at.desc())
+            .limit(1)
+        ).first()
+        lease = session.get(CycleLease, LEASE)
+        return {
+            "last": _run(last),
+            "last_finished": _run(done),
+            "lease_holder": lease.holder if lease else None,
+            "lease_expires_at": lease.expires_at if lease else None,
+        }
+
+
+def _run(run: CycleRun | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {"id": run.id, "as_of": run.as_of, "holder": run.holder,
+            "started_at": run.started_at, "finished_at": run.finished_at,
+            "summary": dict(run.summary or {})}  # fmt: skip
+
+
 def plan_templates(workspace: Workspace) -> dict[str, PlanTemplate]:
     """The workspace's plan templates (``plans.yaml``, written from the default)."""
     path = ensure_file(workspace.root, PLANS_FILE, default_plans_text)
@@ -188,7 +268,7 @@ def create_plan(
         template = template_for_segment(templates, segment)
     if template not in templates:
         raise InputError(f"no plan template {template!r}", hint=f"known: {', '.join(templates)}")
-    planbook.create_plan(workspace, account, templates[template], as_of)
+    plan_store.create_plan(workspace, account, templates[template], as_of)
     return show_plan(workspace, account_id, as_of)
 
 
@@ -198,3 +278,32 @@ def _account(workspace: Workspace, account_id: str) -> dict[str, Any]:
         if row["account_id"] == account_id:
             return dict(row)
     raise NotFoundError(f"no account {account_id!r}")
+
+
+#: Requests on the feedback board.
+BOARD_REQUESTS = 50
+
+
+def feedback_board(workspace: Workspace, as_of: date, scope: str | None) -> dict[str, Any]:
+    """The most requested features (:func:`top_requests`) with the accounts and ARR
+    behind them; a CSM limited to a book (``scope``) sees requests of their accounts
+    only, and only those accounts listed."""
+    requests = top_requests(workspace, as_of, BOARD_REQUESTS)
+    accounts = contract_service.account_owners(
+        workspace, [a for r in requests for a in r["account_ids"]]
+    )
+    items = []
+    for request in requests:
+        ids = [
+            a
+            for a in request["account_ids"]
+            if a in accounts and (scope is None or accounts[a]["owner"] == scope)
+        ]
+        if scope is not None and not ids:
+            continue
+        items.append({
+            "title": request["request"], "accounts": request["accounts"],
+            "mentions": request["mentions"], "arr": request["arr"], "latest": request["last_at"],
+            "accounts_list": [{"account_id": a, "name": accounts[a]["name"]} for a in ids],
+        })  # fmt: skip
+    return {"items": items}
