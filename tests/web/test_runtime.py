@@ -174,6 +174,14 @@ def test_readyz_checks_both_stores(sqlite_workspace: Workspace) -> None:
         assert "closed" in broken.json()["analytics"]
 
 
+def test_readyz_leaves_the_analytics_store_usable(sqlite_workspace: Workspace) -> None:
+    """A readiness probe reads its row: DuckDB refused every later query on a connection
+    with a pending result (each analytics read after a probe was a 500)."""
+    with TestClient(create_app(sqlite_workspace, make_settings())) as http:
+        assert http.get("/readyz").status_code == 200
+    assert sqlite_workspace.analytics().events().count().execute() == 0
+
+
 def _runs(ws: Workspace) -> list[tuple[str, object]]:
     with ws.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(

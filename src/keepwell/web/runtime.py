@@ -336,7 +336,11 @@ def readiness(app: Any) -> JSONResponse:
         try:
             backend = workspace.analytics().con
             result = backend.raw_sql("SELECT 1")
-            # a cursor of its own is closed (PostgreSQL); DuckDB hands back its connection
+            # read the row: DuckDB hands back its connection with the result pending, and
+            # refuses every later query on it until that result is fetched
+            if hasattr(result, "fetchall"):
+                result.fetchall()
+            # a cursor of its own is closed (PostgreSQL)
             if result is not getattr(backend, "con", None) and hasattr(result, "close"):
                 result.close()
             checks["analytics"] = "ok"
