@@ -32,6 +32,7 @@ class SmtpSink:
     is refused (451) when it returns False."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
     refuse: bool = False
     port: int = 0
     peers: list[Any] = field(default_factory=list)
@@ -46,6 +47,7 @@ class SmtpSink:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
+        self.raw.append(bytes(envelope.content))
         return "250 OK"
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
 from keepwell.core import periods
+from keepwell.core.audit import note_file_applied
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
@@ -52,8 +53,12 @@ class ScoreRun:
 
 
 def health_config(workspace: Workspace) -> HealthConfig:
-    """The workspace's ``health.yaml`` (written from the default on first use), validated."""
-    return load_config(ensure_config_file(workspace.root))
+    """The workspace's ``health.yaml`` (written from the default on first use), validated;
+    a new version in use leaves an audit row (kind ``scorecard``)."""
+    path = ensure_config_file(workspace.root)
+    config = load_config(path)
+    note_file_applied(workspace.engine, "scorecard.apply", path, path.read_text(encoding="utf-8"))
+    return config
 
 
 def list_measures(workspace: Workspace) -> list[MeasureEntry]:

@@ -21,7 +21,7 @@ from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.notify import outbox
-from keepwell.notify.email import send_email
+from keepwell.notify.email import one_line, send_email
 from keepwell.notify.errors import DeliveryError
 from keepwell.notify.limits import DAY, MINUTE, SendLimits, by_domain, day_start, minute_start
 from keepwell.notify.mailer import Mailer
@@ -39,6 +39,7 @@ __all__ = [
     "enqueue",
     "is_unsubscribed",
     "list_notifications",
+    "queue_counts",
     "retry_notification",
     "send_limits",
     "send_tech_touch",
@@ -76,6 +77,7 @@ def enqueue(
         raise InputError(f"unknown notification channel {channel!r}", hint="email, slack, webhook")
     if not dedupe_key:
         raise InputError("a notification needs a dedupe key")
+    subject = one_line(subject)  # a newline from an account name cannot go in a header
     values = {"channel": channel, "target": target, "subject": subject, "body": body,
               "dedupe_key": dedupe_key, "account_id": account_id, "payload": payload}  # fmt: skip
     return outbox.insert(session, values)
@@ -274,3 +276,10 @@ def unsubscribe(workspace: Workspace, token: str, *, at: datetime, secret: str) 
     with transaction(workspace.engine) as session:
         insert_once(session, Unsubscribe, {"email": email, "unsubscribed_at": at}, "email")
     return email
+
+
+def queue_counts(workspace: Workspace) -> dict[str, int]:
+    """How many notifications are in each status (pending, sending, sent, failed)."""
+    with workspace.engine.connect() as conn, Session(conn) as session:
+        counts = outbox.count_by_status(session)
+    return {status.value: counts.get(status.value, 0) for status in Status}

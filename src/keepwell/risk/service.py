@@ -213,7 +213,10 @@ def predictions(
     history = health_service.point_in_time_history(workspace, days, NO_OUTCOMES, until=as_of)
     if assessed is not None:
         history.append(health_service.PointInTime(as_of, assessed, None))
-    features = build_features(_rows(history, _subscriptions(workspace)))
+    rows = _rows(history, _subscriptions(workspace))
+    if rows.empty:
+        return []  # no account yet on those days (before the data begins): nothing to predict
+    features = build_features(rows)
     frame = features.frame[features.frame["snapshot"] == as_of].copy()
     for leaked in features.excluded:
         if leaked in frame:

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
+from keepwell.core.audit import note_file_applied
 from keepwell.core.database import insert_once, transaction
 from keepwell.core.errors import ConfigurationError, KeepwellError
 from keepwell.core.settings import Settings
@@ -91,8 +92,11 @@ def load_rules(workspace: Workspace) -> tuple[RuleSet, Playbooks]:
     what is bad is in the ``problems`` of each, the rest is usable."""
     playbooks_path = ensure_file(workspace.root, PLAYBOOKS_FILE, default_playbooks_text)
     rules_path = ensure_file(workspace.root, RULES_FILE, default_rules_text)
-    playbooks = _parse_playbooks(_read(playbooks_path), str(playbooks_path))
-    return parse_rules(_read(rules_path), playbooks, str(rules_path)), playbooks
+    playbooks_text, rules_text = _read(playbooks_path), _read(rules_path)
+    note_file_applied(workspace.engine, "playbooks.apply", playbooks_path, playbooks_text)
+    note_file_applied(workspace.engine, "rules.apply", rules_path, rules_text)
+    playbooks = _parse_playbooks(playbooks_text, str(playbooks_path))
+    return parse_rules(rules_text, playbooks, str(rules_path)), playbooks
 
 
 def _read(path: Path) -> str:
