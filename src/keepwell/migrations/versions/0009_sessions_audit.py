@@ -1,7 +1,7 @@
 """auth: server-side session records; audit rows get a kind and an account
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 02:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import keepwell.core.database
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
