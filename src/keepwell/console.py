@@ -5,9 +5,9 @@ Faces only: nothing below the faces imports this module.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import re
+import secrets
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from keepwell.core.csvtext import csv_text, decimal_text
 from keepwell.core.errors import InputError
 from keepwell.core.settings import get_settings
 from keepwell.core.workspace import Workspace, open_workspace
@@ -75,8 +76,29 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def json_text(payload: Any) -> str:
+    """``payload`` as indented JSON in which every :class:`~decimal.Decimal` is written
+    digit for digit (a float keeps ~16 significant digits: 12,974,824,895.614858 would
+    lose its cents). Other values as :func:`to_jsonable`."""
+    marks: list[str] = []
+    nonce = secrets.token_hex(8)  # no string of the payload can contain it by chance
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, Decimal) and value.is_finite():
+            marks.append(decimal_text(value))
+            return f"{nonce}:{len(marks) - 1}:{nonce}"
+        if isinstance(value, Mapping):
+            return {str(k): mark(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [mark(v) for v in value]
+        return to_jsonable(value)
+
+    text = json.dumps(mark(payload), indent=2, ensure_ascii=False)
+    return re.sub(f'"{nonce}:(\\d+):{nonce}"', lambda m: marks[int(m.group(1))], text)
+
+
 def print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(payload), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(payload) + "\n")
 
 
 def _cell(value: Any) -> str:
@@ -102,14 +124,7 @@ def print_rows(
         print_json([{c: r.get(c) for c in cols} for r in rows])
         return
     if fmt is OutputFormat.CSV:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(cols)
-        for row in rows:
-            writer.writerow(
-                [to_jsonable(row.get(c)) if row.get(c) is not None else "" for c in cols]
-            )
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(csv_text(cols, rows))
         return
     table = Table(title=title, header_style="bold")
     for c in cols:

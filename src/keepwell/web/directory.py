@@ -10,8 +10,6 @@ that day, with the ARR of the lines ending then).
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
+from keepwell.core.csvtext import csv_text
 from keepwell.core.workspace import Workspace
 from keepwell.health.models import HealthScore
 from keepwell.revenue import service as revenue_service
@@ -301,20 +300,9 @@ def page_of(rows: list[dict[str, Any]], f: Filters) -> tuple[list[dict[str, Any]
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> str:
-    """Rows as CSV with the :data:`COLUMNS` header. Cells that a spreadsheet would run
-    as a formula (starting with ``= + - @``) are prefixed with a quote."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([_cell(row[c]) for c in COLUMNS])
-    return buffer.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
+    """Rows as CSV with the :data:`COLUMNS` header, through the one CSV writer
+    (:func:`keepwell.core.csvtext.csv_text`: formula-like cells are quoted)."""
+    return csv_text(COLUMNS, rows)
 
 
 def band_counts(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
