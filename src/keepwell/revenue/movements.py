@@ -22,7 +22,7 @@ from keepwell.revenue.ledger import MONEY
 
 #: The group of every row when movements are not grouped.
 ALL = "all"
-#: Zero in the scale of money amounts (decimal(18, 6)).
+#: Zero in the scale of money amounts (decimal(38, 6)).
 ZERO = Decimal("0.000000")
 
 

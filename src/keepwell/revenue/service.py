@@ -98,7 +98,7 @@ def mrr_movements(
     """MRR and its movements for each month from ``start``'s month to ``end``'s month.
 
     One dict per (group, month) with the keys of ``movements.COLUMNS`` (``month`` as
-    ``YYYY-MM`` instead of ``m``); money in the base currency, decimal(18, 6).
+    ``YYYY-MM`` instead of ``m``); money in the base currency, decimal(38, 6).
     Month-end method: an account that starts and stops within one month never shows.
     """
     if end < start:
