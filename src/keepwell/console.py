@@ -101,6 +101,23 @@ def print_json(payload: Any) -> None:
     sys.stdout.write(json_text(payload) + "\n")
 
 
+def percent(rate: float | None, digits: int = 1) -> str:
+    """A rate (a fraction) as a percentage, ``0.954 -> 95.4%``; empty when undefined."""
+    return "" if rate is None or rate != rate else f"{rate * 100:,.{digits}f}%"
+
+
+def signed_percent(rate: float | None, digits: int = 1) -> str:
+    """A change (a fraction) as a signed percentage, ``0.226 -> +22.6%``."""
+    return "" if rate is None or rate != rate else f"{rate * 100:+,.{digits}f}%"
+
+
+def _numeric(value: Any) -> bool:
+    """Whether a cell is right-aligned: a number, or a percentage printed as text."""
+    if isinstance(value, str):
+        return value.endswith("%") and value[:1] in "+-0123456789"
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -128,7 +145,7 @@ def print_rows(
         return
     table = Table(title=title, header_style="bold")
     for c in cols:
-        numeric = any(isinstance(r.get(c), int | float | Decimal) for r in rows[:50])
+        numeric = any(_numeric(r.get(c)) for r in rows[:50])
         table.add_column(c, justify="right" if numeric else "left")
     for row in rows:
         table.add_row(*(_cell(row.get(c)) for c in cols))

@@ -130,6 +130,10 @@ def test_other_commands_run(app, ws) -> None:
     assert len(fit["periods"]) == 13
     sim = run_json(app, "simulate", "--retention", "0.95", "--vs-retention", "0.80")
     assert sim["difference"]["valuation"] > 0
+    assert sim["difference"]["valuation_dcf"] > 0
+    table = runner.invoke(app, ["simulate"])
+    assert "value, DCF of customers" in table.stdout
+    assert "+22.6%" in table.stdout  # A's DCF value with 2 more points of retention
     table = runner.invoke(app, ["metrics", "mrr", "--from", "2025-01", "--to", "2025-03"])
     assert table.exit_code == 0
     csv_out = runner.invoke(

@@ -11,7 +11,14 @@ from typing import Annotated, Any
 
 import typer
 
-from keepwell.console import OutputFormat, print_json, print_rows, workspace
+from keepwell.console import (
+    OutputFormat,
+    percent,
+    print_json,
+    print_rows,
+    signed_percent,
+    workspace,
+)
 from keepwell.core.errors import InputError
 from keepwell.revenue import service
 from keepwell.revenue.renewal_cohorts import RenewalPeriod
@@ -184,29 +191,75 @@ def _print_fit(result: dict[str, Any], fmt: OutputFormat) -> None:
 
 
 def simulate(
-    new_per_month: Annotated[float, typer.Option()] = 10,
-    mrr: Annotated[float, typer.Option()] = 1000.0,
-    cac: Annotated[float, typer.Option()] = 12000.0,
+    new_per_month: Annotated[float, typer.Option(help="New customers a month.")] = 10,
+    mrr: Annotated[float, typer.Option(help="MRR of a new customer.")] = 1000.0,
+    cac: Annotated[float, typer.Option(help="Acquisition cost per customer.")] = 12000.0,
     retention: Annotated[float, typer.Option(help="Annual retention of A.")] = 0.95,
     vs_retention: Annotated[float, typer.Option(help="Annual retention of B.")] = 0.80,
-    months: Annotated[int, typer.Option()] = 60,
+    months: Annotated[int, typer.Option(help="Horizon in months.")] = 60,
     expansion: Annotated[float, typer.Option(help="Annual expansion of kept MRR.")] = 0.0,
-    gross_margin: Annotated[float, typer.Option()] = 1.0,
-    multiple: Annotated[float, typer.Option(help="Valuation = ARR x multiple.")] = 5.0,
-    renewal: Annotated[Renewal, typer.Option()] = Renewal.MONTHLY,
+    gross_margin: Annotated[float, typer.Option(help="Gross margin, 0..1.")] = 1.0,
+    multiple: Annotated[float, typer.Option(help="Naive valuation = ARR x multiple.")] = 5.0,
+    discount_rate: Annotated[
+        float, typer.Option(help="Annual discount rate of the DCF valuation.")
+    ] = 0.10,
+    renewal: Annotated[Renewal, typer.Option(help="Churn monthly or at anniversaries.")] = (
+        Renewal.MONTHLY
+    ),
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Retention economics: company A against company B, same acquisition."""
+    """Retention economics: company A against company B, same acquisition; each valued
+    by the discounted cash flows of its customers and, naively, at ARR x multiple."""
     a = Scenario(
-        new_per_month, mrr, cac, retention, months, expansion, gross_margin, multiple, renewal
+        new_per_month,
+        mrr,
+        cac,
+        retention,
+        months,
+        expansion,
+        gross_margin,
+        multiple,
+        renewal,
+        discount_rate,
     )
     result = service.simulate_retention(a, Scenario(**{**asdict(a), "retention": vs_retention}))
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
     rows: list[dict[str, Any]] = [
-        {"figure": k, "a": v, "b": result["b"][k], "difference": result["difference"][k]}
+        {
+            "figure": SIMULATION_LABELS.get(k, k),
+            "a": v,
+            "b": result["b"][k],
+            "a - b": result["difference"][k],
+        }
         for k, v in result["a"].items()
     ]
-    print_rows(rows, fmt, title="Company A vs B")
-    print_rows(result["sensitivity"], fmt, title="Valuation sensitivity")
+    print_rows(rows, fmt, title="Company A vs B after the horizon")
+    sensitivity = [
+        {
+            "company": r["scenario"].upper(),
+            "retention": percent(r["retention"]) if fmt is OutputFormat.TABLE else r["retention"],
+            "DCF value": r["valuation_dcf"],
+            "DCF Δ": signed_percent(r["dcf_change"])
+            if fmt is OutputFormat.TABLE
+            else r["dcf_change"],
+            "ARR x multiple": r["valuation"],
+            "multiple Δ": signed_percent(r["multiple_change"])
+            if fmt is OutputFormat.TABLE
+            else r["multiple_change"],
+        }
+        for r in result["sensitivity"]
+    ]
+    print_rows(sensitivity, fmt, title="Valuation if retention were 1 or 2 points higher")
+
+
+#: Row labels of ``simulate``'s table (keys of the JSON output stay the field names).
+SIMULATION_LABELS = {
+    "ltv": "LTV per customer",
+    "ltv_to_cac": "LTV : CAC",
+    "valuation": "value, ARR x multiple (naive)",
+    "valuation_dcf": "value, DCF of customers",
+    "cumulative_revenue": "cumulative revenue",
+    "cumulative_acquisition_spend": "acquisition spend",
+}

@@ -290,7 +290,8 @@ FIELDS = (  # name, label, unit, scale (form value x scale = scenario value)
     ("expansion", "Annual expansion of kept customers", "%", 0.01),
     ("gross_margin", "Gross margin", "%", 0.01),
     ("months", "Horizon", "months", 1.0),
-    ("multiple", "Valuation multiple of ARR", "x", 1.0),
+    ("multiple", "Naive valuation multiple of ARR", "x", 1.0),
+    ("discount_rate", "Discount rate of the DCF valuation", "%", 0.01),
 )
 DEFAULT_A = Scenario(retention=0.95)
 DEFAULT_B = Scenario(retention=0.80)
