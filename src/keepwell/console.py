@@ -123,8 +123,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return "" if value != value else f"{value:,.4g}" if abs(value) < 10 else f"{value:,.2f}"
-    if isinstance(value, Decimal):
-        return f"{value:,.2f}"
+    if isinstance(value, Decimal):  # whole units stay whole; money to the cent
+        return f"{value:,.0f}" if value.as_tuple().exponent == 0 else f"{value:,.2f}"
     return str(to_jsonable(value))
 
 

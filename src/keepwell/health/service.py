@@ -14,10 +14,12 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
+from keepwell.core import periods
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
@@ -481,8 +483,20 @@ def first_usage_day(workspace: Workspace) -> date | None:
 
 
 def last_data_day(workspace: Workspace) -> date | None:
-    """:func:`data_end` of the workspace: the last day its stores hold facts for."""
-    return data_end(measure_inputs(workspace))
+    """:func:`data_end` of the workspace: the last day its stores hold facts for (the
+    latest event day or line start), read from those two columns only."""
+    event_day: date | None = workspace.analytics().rollup().day.max().to_pyarrow().as_py()
+    starts = contract_service.read_table(workspace, "subscriptions").column("starts_on")
+    start_day: date | None = pc.max(starts).as_py() if len(starts) else None
+    known = [d for d in (event_day, start_day) if d is not None]
+    return max(known) if known else None
+
+
+def data_as_of(workspace: Workspace, requested: date | None, today: date) -> periods.AsOf:
+    """The day every face works as of (one rule for CLI, API and pages): ``requested``,
+    or by default today, or the data's last day (:func:`last_data_day`) when today is
+    past it. A requested day after both is refused (:func:`periods.resolve_as_of`)."""
+    return periods.resolve_as_of(requested, today, last_data_day(workspace))
 
 
 def backtest_scores(

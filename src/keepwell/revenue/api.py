@@ -12,6 +12,7 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Query, Request
 
 from keepwell.core.workspace import Workspace
+from keepwell.health import service as health_service
 from keepwell.revenue import service
 from keepwell.revenue.scoped import scoped_book
 
@@ -25,17 +26,24 @@ def _book(request: Request) -> service.Book:
     return scoped_book(workspace, cast(str | None, request.state.owner_scope))
 
 
-def _day(value: date | None) -> date:
-    day = value or datetime.now(UTC).date()
-    return min(max(day, MIN_DAY), MAX_DAY)
+def _day(value: date | None, request: Request | None = None) -> date:
+    """``value`` clamped to the range a date column holds, or (with ``request``) the
+    data's now: by default today or the data's last day when today is past it, and a
+    day after both refused with a 400 (one rule for every face)."""
+    if request is None:
+        return min(max(value or datetime.now(UTC).date(), MIN_DAY), MAX_DAY)
+    ws = cast(Workspace, request.app.state.workspace)
+    today = datetime.now(UTC).date()
+    return health_service.data_as_of(ws, value, today).day
 
 
 @router.get("/summary")
 def summary(request: Request, as_of: date | None = None) -> dict[str, Any]:
-    """Every summary KPI of metrics.md as of ``as_of`` (default today); money in the
+    """Every summary KPI of metrics.md as of ``as_of`` (default: the data's now, today
+    or the data's last day when today is past it; a later day is a 400); money in the
     base currency, rates as fractions."""
     ws = cast(Workspace, request.app.state.workspace)
-    return service.portfolio_summary(ws, _day(as_of), book=_book(request)).as_dict()
+    return service.portfolio_summary(ws, _day(as_of, request), book=_book(request)).as_dict()
 
 
 @router.get("/mrr")
@@ -43,9 +51,11 @@ def mrr_movements(
     request: Request, start: date, end: date | None = None, by: ByQuery = None
 ) -> list[dict[str, Any]]:
     """MRR and its movements (new, expansion, contraction, churn, reactivation) per month
-    from ``start``'s month to ``end``'s month (default today)."""
+    from ``start``'s month to ``end``'s month (default today); ``partial`` marks a
+    month the data does not cover to its end."""
     ws = cast(Workspace, request.app.state.workspace)
-    return service.mrr_movements(ws, _day(start), _day(end), by, book=_book(request))
+    rows = service.mrr_movements(ws, _day(start), _day(end), by, book=_book(request))
+    return service.mark_partial_months(rows, _day(None, request))
 
 
 @router.get("/cohorts")
@@ -54,4 +64,4 @@ def cohorts(
 ) -> list[dict[str, Any]]:
     """Logo and revenue retention by cohort month and age in months."""
     ws = cast(Workspace, request.app.state.workspace)
-    return service.cohort_retention(ws, _day(as_of), by, book=_book(request))
+    return service.cohort_retention(ws, _day(as_of, request), by, book=_book(request))

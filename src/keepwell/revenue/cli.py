@@ -1,6 +1,7 @@
 """CLI face of revenue analytics: ``keepwell metrics ...``, ``renewals``, ``retention
-fit`` and ``simulate``. Every command is one service call; dates default to today here
-(faces may read the clock, services never do)."""
+fit`` and ``simulate``. Every command is one service call; dates default to the data's
+now here: today, or the data's last day when today is past it (faces may read the
+clock, services never do)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from keepwell.asof import data_day
 from keepwell.console import (
     OutputFormat,
     percent,
@@ -20,6 +22,7 @@ from keepwell.console import (
     workspace,
 )
 from keepwell.core.errors import InputError
+from keepwell.core.workspace import Workspace
 from keepwell.revenue import service
 from keepwell.revenue.renewal_cohorts import RenewalPeriod
 from keepwell.revenue.simulator import Renewal, Scenario
@@ -28,7 +31,10 @@ FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv
 ByOption = Annotated[
     str | None, typer.Option("--by", help="Account attribute (industry, owner, ...) or product.")
 ]
-AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Date (default: today).")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Date (default: today, or the data's last day if earlier)."),
+]
 
 
 def parse_day(value: str | None, *, end_of_month: bool = False) -> date:
@@ -42,6 +48,12 @@ def parse_day(value: str | None, *, end_of_month: bool = False) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise InputError(f"{value!r} is not a date", hint="use YYYY-MM or YYYY-MM-DD") from exc
+
+
+def as_of_day(ws: Workspace, value: str | None) -> date:
+    """``--as-of`` (``YYYY-MM-DD`` or ``YYYY-MM``), or the data's now; a day after the
+    data and the clock is refused (see :func:`keepwell.console.data_day`)."""
+    return data_day(ws, None if value is None else parse_day(value))
 
 
 def register(app: typer.Typer) -> None:
@@ -67,10 +79,40 @@ def mrr(
 ) -> None:
     """MRR and its movements per month (month-end method: an account that starts and
     stops within one month never shows)."""
-    last = parse_day(end, end_of_month=True)
+    ws = workspace()
+    now = data_day(ws, None)
+    last = parse_day(end, end_of_month=True) if end else now
     first = parse_day(start) if start else date(last.year - 1, last.month, 1)
-    rows = service.mrr_movements(workspace(), first, last, by)
-    print_rows(rows, fmt, title="MRR movements (base currency)")
+    rows = service.mark_partial_months(service.mrr_movements(ws, first, last, by), now)
+    if fmt is not OutputFormat.TABLE:
+        print_rows(rows, fmt)
+        return
+    title = "MRR movements (base currency, whole units)"
+    if any(r["partial"] for r in rows):
+        title += f"\n* partial month: the data ends on {now.isoformat()}"
+    print_rows([_movement_line(r, by is not None) for r in rows], fmt, title=title)
+
+
+def _movement_line(row: dict[str, Any], grouped: bool) -> dict[str, Any]:
+    """One month of movements in 80 columns: whole units, the accounts at the end."""
+    line: dict[str, Any] = {"group": row["group"]} if grouped else {}
+    line["month"] = row["month"] + ("*" if row["partial"] else "")
+    for key, label in MOVEMENT_LABELS.items():
+        line[label] = Decimal(row[key]).quantize(Decimal(1))
+    line["accts"] = row["ending_accounts"]
+    return line
+
+
+#: Columns of the ``metrics mrr`` table (all of them in csv and json).
+MOVEMENT_LABELS = {
+    "starting_mrr": "start",
+    "new": "new",
+    "reactivation": "react.",
+    "expansion": "expansion",
+    "contraction": "contract.",
+    "churn": "churn",
+    "ending_mrr": "end",
+}
 
 
 def summary(
@@ -82,9 +124,10 @@ def summary(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Portfolio summary as of a date: MRR, ARR, churn, NRR/GRR, LTV, CMRR, renewals."""
+    ws = workspace()
     result = service.portfolio_summary(
-        workspace(),
-        parse_day(as_of),
+        ws,
+        as_of_day(ws, as_of),
         cac=None if cac is None else Decimal(str(cac)),
         gross_margin=gross_margin,
         horizon_days=horizon,
@@ -100,14 +143,16 @@ def cohorts(
     as_of: AsOfOption = None, by: ByOption = None, fmt: FormatOption = OutputFormat.CSV
 ) -> None:
     """Logo and revenue retention by cohort month x age."""
-    print_rows(service.cohort_retention(workspace(), parse_day(as_of), by), fmt, title="Cohorts")
+    ws = workspace()
+    print_rows(service.cohort_retention(ws, as_of_day(ws, as_of), by), fmt, title="Cohorts")
 
 
 def survival(
     as_of: AsOfOption = None, by: ByOption = None, fmt: FormatOption = OutputFormat.JSON
 ) -> None:
     """Kaplan–Meier survival (months from first MRR to churn) with 95 % log-log CIs."""
-    curves = service.survival_curves(workspace(), parse_day(as_of), by)
+    ws = workspace()
+    curves = service.survival_curves(ws, as_of_day(ws, as_of), by)
     rows = [{"group": g, **asdict(p)} for g, points in curves.items() for p in points]
     if fmt is OutputFormat.JSON:
         print_json({g: [asdict(p) for p in points] for g, points in curves.items()})
@@ -124,11 +169,12 @@ def renewals(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Upcoming renewals (or past ones with their outcome)."""
-    day = parse_day(as_of)
+    ws = workspace()
+    day = as_of_day(ws, as_of)
     if past is not None:
-        rows = service.past_renewals(workspace(), day - timedelta(days=past), day)
+        rows = service.past_renewals(ws, day - timedelta(days=past), day)
     else:
-        rows = service.upcoming_renewals(workspace(), day, within)
+        rows = service.upcoming_renewals(ws, day, within)
     print_rows(rows, fmt, title="Renewals")
 
 
@@ -161,9 +207,10 @@ def retention_fit(
     if survivors is not None:
         result = service.fit_retention(_counts(survivors), project, discount_rate)
     else:
+        ws = workspace()
         result = service.fit_workspace_retention(
-            workspace(),
-            parse_day(as_of),
+            ws,
+            as_of_day(ws, as_of),
             period,
             cohort=cohort,
             by_cohort=by_cohort,

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from keepwell.core import periods
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
+from keepwell.health import service as health_service
 from keepwell.revenue import service
 from keepwell.revenue.scoped import scoped_book
 from keepwell.revenue.simulator import Renewal, Scenario, simulate
@@ -38,8 +39,12 @@ MOVEMENT_STEPS = ("new", "reactivation", "expansion", "contraction", "churn")
 RENEWAL_DAYS = 120
 
 
-def _day(as_of: date | None) -> date:
-    return as_of or today()
+def _day(request: Request, as_of: date | None) -> date:
+    """``as_of`` or the data's now (the one rule of every face); a page that fell back
+    to the data's last day says so (``as_of_note`` in its template context)."""
+    resolved = health_service.data_as_of(workspace_of(request), as_of, today())
+    request.state.as_of_note = resolved.note()
+    return resolved.day
 
 
 def _named(rows: list[dict[str, Any]], d: Directory) -> list[dict[str, Any]]:
@@ -64,7 +69,7 @@ def bridge_chart(month: dict[str, Any]) -> dict[str, Any]:
 
 
 def _movement_chart(months: list[dict[str, Any]]) -> dict[str, Any]:
-    x = [m["month"] for m in months]
+    x = [m["month"] + (" (partial)" if m.get("partial") else "") for m in months]
     series = {name: [float(m[name]) for m in months] for name in MOVEMENT_STEPS}
     chart = charts.bars(
         "movements",
@@ -84,14 +89,14 @@ def _portfolio(book: service.Book, ws: Workspace, day: date) -> tuple[Any, Any, 
     """Summary, 13 months of movements and the renewals of the next 90 days."""
     summary = service.portfolio_summary(ws, day, book=book)
     start = periods.month_end(day) - timedelta(days=365)
-    months = service.mrr_movements(ws, start, day, book=book)
+    months = service.mark_partial_months(service.mrr_movements(ws, start, day, book=book), day)
     return summary, months, service.upcoming_renewals(ws, day, 90, book=book)
 
 
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
     """The portfolio: KPIs, health bands and their trend, the MRR bridge, renewals."""
-    ws, day = workspace_of(request), _day(as_of)
+    ws, day = workspace_of(request), _day(request, as_of)
     summary, months, upcoming = memo(
         ("overview", workspace_key(ws), user.owner_scope, day),
         lambda: _portfolio(scoped_book(ws, user.owner_scope), ws, day),
@@ -119,6 +124,7 @@ def overview(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
         "overview.html",
         title="Portfolio overview",
         as_of=day,
+        as_of_note=request.state.as_of_note,
         s=summary,
         currency=summary.base_currency,
         months=months,
@@ -165,7 +171,7 @@ def _upcoming(book: service.Book, ws: Workspace, day: date) -> tuple[str, Any]:
 @router.get("/renewals", response_class=HTMLResponse)
 def renewals(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
     """Lines ending in the next 120 days by month, with health, risk and forecast."""
-    ws, day = workspace_of(request), _day(as_of)
+    ws, day = workspace_of(request), _day(request, as_of)
     currency, upcoming = memo(
         ("renewals", workspace_key(ws), user.owner_scope, day),
         lambda: _upcoming(scoped_book(ws, user.owner_scope), ws, day),
@@ -194,6 +200,7 @@ def renewals(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
         "renewals.html",
         title="Renewals",
         as_of=day,
+        as_of_note=request.state.as_of_note,
         months=months,
         currency=currency,
         total=sum((m["arr"] for m in months), Decimal(0)),
@@ -208,7 +215,7 @@ def cohorts(
     request: Request, user: User, as_of: AsOf = None, measure: str = "logo"
 ) -> HTMLResponse:
     """Retention by cohort month and age, as a heatmap and a table."""
-    ws, day = workspace_of(request), _day(as_of)
+    ws, day = workspace_of(request), _day(request, as_of)
     key = "revenue_retention" if measure == "revenue" else "logo_retention"
     rows = memo(
         ("cohorts", workspace_key(ws), user.owner_scope, day),
@@ -235,6 +242,7 @@ def cohorts(
         "cohorts.html",
         title="Cohorts",
         as_of=day,
+        as_of_note=request.state.as_of_note,
         names=names,
         ages=ages,
         z=z,
@@ -247,7 +255,7 @@ def cohorts(
 @router.get("/survival", response_class=HTMLResponse)
 def survival(request: Request, user: User, as_of: AsOf = None, by: str = "") -> HTMLResponse:
     """Kaplan–Meier curves of months from first payment to churn, optionally by segment."""
-    ws, day = workspace_of(request), _day(as_of)
+    ws, day = workspace_of(request), _day(request, as_of)
     group = by if by in ("plan_tier", "industry", "region", "acquisition_channel") else None
     curves = memo(
         ("survival", workspace_key(ws), user.owner_scope, day, group),
@@ -276,6 +284,7 @@ def survival(request: Request, user: User, as_of: AsOf = None, by: str = "") -> 
         "survival.html",
         title="Survival",
         as_of=day,
+        as_of_note=request.state.as_of_note,
         curves=curves,
         by=by,
         charts=[chart] if curves else [],

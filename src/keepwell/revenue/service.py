@@ -116,6 +116,19 @@ def mrr_movements(
     return result
 
 
+def mark_partial_months(rows: list[dict[str, Any]], as_of: date) -> list[dict[str, Any]]:
+    """``rows`` with ``month`` (``YYYY-MM``) and a ``partial`` flag: true for the month
+    of ``as_of`` when ``as_of`` is not its last day (its figures are month-end figures
+    of a month the data does not cover yet), and for later months."""
+    current = month_index(as_of)
+    whole = last_complete_month(as_of)
+    for row in rows:
+        year, month = (int(p) for p in str(row["month"]).split("-"))
+        index = year * 12 + month - 1
+        row["partial"] = index > whole and index >= current
+    return rows
+
+
 def _totals(book: Book, first: int, last: int) -> dict[int, dict[str, Any]]:
     rows = monthly_movements(book.movement_amounts(), first, last, groups=(ALL,))
     return {int(r["m"]): r for r in rows}
