@@ -1,35 +1,217 @@
-"""The ``keepwell`` command: the Typer root; each capability adds its own sub-commands."""
+"""The ``keepwell`` command: the Typer root; each capability adds its own sub-commands.
+
+Sub-commands load on first use. ``keepwell --help``, ``--version`` and ``init`` import
+no capability, so they start in a fraction of a second instead of importing pandas,
+scikit-learn, LightGBM, Ibis and DuckDB on every call; ``keepwell metrics ...`` imports
+the revenue commands only. ``COMMANDS`` names every top-level command with the loader
+of its capability and the one line ``keepwell --help`` shows for it
+(tests/test_cli_startup.py checks it against the commands themselves).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from keepwell import __version__
-from keepwell.auth import cli as auth_cli
 from keepwell.console import OutputFormat, err, out, print_json, print_rows, workspace
-from keepwell.contract import cli as contract_cli
 from keepwell.core.errors import KeepwellError
-from keepwell.core.settings import get_settings
-from keepwell.core.workspace import init_workspace
-from keepwell.demo import cli as demo_cli
-from keepwell.export import cli as export_cli
-from keepwell.health import cli as health_cli
-from keepwell.ingest import cli as ingest_cli
-from keepwell.notify import cli as notify_cli
-from keepwell.reports import cli as reports_cli
-from keepwell.revenue import cli as revenue_cli
-from keepwell.risk import cli as risk_cli
-from keepwell.success import cli as success_cli
-from keepwell.success import timeline_cli
-from keepwell.web import cli as web_cli
+
+Loader = Callable[[typer.Typer], None]
+
+
+def _contract(app: typer.Typer) -> None:
+    from keepwell.contract import cli
+
+    cli.register(app)
+
+
+def _demo(app: typer.Typer) -> None:
+    from keepwell.demo import cli
+
+    cli.register(app)
+
+
+def _revenue(app: typer.Typer) -> None:
+    from keepwell.revenue import cli
+
+    cli.register(app)
+
+
+def _health(app: typer.Typer) -> None:
+    from keepwell.health import cli
+
+    cli.register(app)
+
+
+def _auth(app: typer.Typer) -> None:
+    from keepwell.auth import cli
+
+    cli.register(app)
+
+
+def _ingest(app: typer.Typer) -> None:
+    from keepwell.ingest import cli
+
+    cli.register(app)
+
+
+def _web(app: typer.Typer) -> None:
+    from keepwell.web import cli
+
+    cli.register(app)
+
+
+def _risk(app: typer.Typer) -> None:
+    from keepwell.risk import cli
+
+    cli.register(app)
+
+
+def _export(app: typer.Typer) -> None:
+    from keepwell.export import cli
+
+    cli.register(app)
+
+
+def _success(app: typer.Typer) -> None:
+    from keepwell.success import cli
+
+    cli.register(app)
+
+
+def _reports(app: typer.Typer) -> None:
+    from keepwell.reports import cli
+
+    cli.register(app)
+
+
+def _notify(app: typer.Typer) -> None:
+    from keepwell.notify import cli
+
+    cli.register(app)
+
+
+def _timeline(app: typer.Typer) -> None:
+    from keepwell.success import timeline_cli
+
+    timeline_cli.register(app)
+
+
+LOADERS: tuple[Loader, ...] = (
+    _contract, _demo, _revenue, _health, _auth, _ingest, _web, _risk, _export, _success,
+    _reports, _notify, _timeline,
+)  # fmt: skip
+
+# name -> (loader, the line `keepwell --help` shows), in the order help lists them.
+COMMANDS: dict[str, tuple[Loader, str]] = {
+    "import": (
+        _contract,
+        "Import ENTITY rows from FILE. Exit 0: all loaded; 1: some rejected; "
+        "2: unusable input.",
+    ),
+    "events": (_contract, "Events read in place from a warehouse source."),
+    "demo": (_demo, "The demo company: `keepwell demo` sets up and shows everything."),
+    "metrics": (_revenue, "Revenue and retention metrics."),
+    "renewals": (_revenue, "Upcoming renewals (or past ones with their outcome)."),
+    "retention": (_revenue, "Retention projection (sBG)."),
+    "simulate": (_revenue, "Retention economics: company A against company B, same acquisition."),
+    "score": (_health, "Score every customer as of a day and store the snapshot."),
+    "health": (_health, "Customer health: scores and explanations."),
+    "risk": (_risk, "Churn risk: model, predictions, forecast."),
+    "prospects": (_risk, "Prospects: fit with the customers who succeed."),
+    "icp": (
+        _risk,
+        "Ideal customer profile: NRR, GRR and logo churn per industry, size, "
+        "country and custom attribute, with 95% intervals; small groups flagged.",
+    ),
+    "run": (_success, "Run one cycle: score → rules → CTAs and tech-touch → notifications."),
+    "worker": (_success, "Run cycles on a schedule; several workers may share one database."),
+    "rules": (_success, "Success rules and playbooks."),
+    "ctas": (_success, "Calls to action: list, show, start, snooze, close."),
+    "tasks": (_success, "Playbook tasks of CTAs."),
+    "plans": (_success, "Joint success plans."),
+    "references": (_success, "Reference customers and the 100/100/100 tracker."),
+    "timeline": (
+        _timeline,
+        "Show an account's timeline: meetings, calls, emails, notes, reviews "
+        "and tags.",
+    ),
+    "notes": (_timeline, "Notes on an account's timeline."),
+    "feedback": (_timeline, "Product feedback: feature requests."),
+    "notifications": (_notify, "Notifications: email, Slack and webhooks."),
+    "qbr": (
+        _reports,
+        "Write the business review of ACCOUNT: usage, health, plan, peers, "
+        "support, renewal and next goals.",
+    ),
+    "export": (
+        _export,
+        "Write one snapshot date's rows to a table or file; re-running "
+        "replaces that date.",
+    ),
+    "serve": (
+        _web,
+        "Start the server: REST API under /api/v1, tracking API under /v1, "
+        "docs at /docs.",
+    ),
+    "users": (_auth, "People who sign in, and their roles."),
+    "tokens": (_auth, "Personal API tokens."),
+    "audit": (_auth, "Show the audit log: who changed what and when."),
+    "sources": (_ingest, "Senders of tracking events."),
+}  # fmt: skip
+
+
+class _LazyRoot(TyperGroup):
+    """The root group: a capability's commands are imported when one of them is called."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        own = super().list_commands(ctx)
+        return [*own, *(name for name in COMMANDS if name not in own)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            loader, short = COMMANDS[cmd_name]
+            if self._listing:  # the root's help lists it without importing it
+                return TyperCommand(cmd_name, help=short, short_help=short)
+            self.load(loader)
+        return super().get_command(ctx, cmd_name)
+
+    def load(self, loader: Loader) -> None:
+        """Add every command of one capability (``loader`` registers them on a Typer)."""
+        commands = typer.Typer()
+        loader(commands)
+        for name, command in typer.main.get_group(commands).commands.items():
+            self.commands.setdefault(name, command)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+def load_all() -> _LazyRoot:
+    """The root command with every capability loaded (for tests and documentation)."""
+    group = typer.main.get_group(app)
+    assert isinstance(group, _LazyRoot)
+    for loader in LOADERS:
+        group.load(loader)
+    return group
+
 
 app = typer.Typer(
     name="keepwell",
+    cls=_LazyRoot,
     help="Keepwell: customer success for subscription businesses.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -37,14 +219,6 @@ app = typer.Typer(
 )
 settings_app = typer.Typer(help="Settings of the workspace's data.", no_args_is_help=True)
 app.add_typer(settings_app, name="settings")
-for slice_cli in (contract_cli, demo_cli, revenue_cli, health_cli, auth_cli, ingest_cli, web_cli):
-    slice_cli.register(app)
-risk_cli.register(app)
-export_cli.register(app)
-success_cli.register(app)
-reports_cli.register(app)
-notify_cli.register(app)
-timeline_cli.register(app)
 
 
 def _version(value: bool) -> None:
@@ -71,6 +245,9 @@ def init(
     timezone: Annotated[str, typer.Option(help="Time zone of the data (IANA).")] = "UTC",
 ) -> None:
     """Create a workspace (database, analytics store, config); safe to run again."""
+    from keepwell.core.settings import get_settings
+    from keepwell.core.workspace import init_workspace
+
     settings = get_settings()
     root = path or settings.home
     ws = init_workspace(root, settings=settings, base_currency=currency, timezone=timezone)

@@ -14,15 +14,16 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from keepwell.core.csvtext import csv_text, decimal_text
 from keepwell.core.errors import InputError
-from keepwell.core.settings import get_settings
-from keepwell.core.workspace import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from keepwell.core.workspace import Workspace
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -36,6 +37,10 @@ class OutputFormat(StrEnum):
 
 def workspace() -> Workspace:
     """The workspace of this command (``KEEPWELL_HOME``, default ``./.keepwell``)."""
+    # the settings and stores load with the first command that uses them
+    from keepwell.core.settings import get_settings
+    from keepwell.core.workspace import open_workspace
+
     return open_workspace(get_settings())
 
 

@@ -1,5 +1,5 @@
-"""CLI face of customer health: ``keepwell score``, ``keepwell health show`` and
-``keepwell health backtest``."""
+"""CLI face of customer health: ``keepwell score``, ``keepwell health show``,
+``keepwell health measures`` and ``keepwell health backtest``."""
 
 from __future__ import annotations
 
@@ -86,6 +86,23 @@ def _print_explanation(e: dict[str, Any], fmt: OutputFormat) -> None:
         print_rows(previous["drivers"][:5], fmt, title="Drivers of the change")
 
 
+def measures_command(fmt: Format = OutputFormat.TABLE) -> None:
+    """Every measure this workspace can compute, in a scorecard or not, with its definition."""
+    with opened_workspace() as ws:
+        entries = service.list_measures(ws)
+    rows = [
+        {
+            "measure": e.name,
+            "source": e.source,
+            "category": e.category,
+            "definition": e.definition,
+            "weighted_in": ", ".join(e.weighted_in) if e.weighted_in else "not scored",
+        }
+        for e in entries
+    ]
+    print_rows(rows, fmt, title="Health measures (usable in health.yaml segments and rules.yaml)")
+
+
 def parse_month(value: str, option: str) -> date:
     """``YYYY-MM`` as the first day of that month."""
     try:
@@ -149,9 +166,10 @@ def _print_backtest(r: dict[str, Any], fmt: OutputFormat) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``score`` and ``health show`` to the root ``app``."""
+    """Add ``score`` and ``health show|measures|backtest`` to the root ``app``."""
     app.command("score")(score_command)
     health_app = typer.Typer(help="Customer health: scores and explanations.", no_args_is_help=True)
     health_app.command("show")(show_command)
+    health_app.command("measures")(measures_command)
     health_app.command("backtest")(backtest_command)
     app.add_typer(health_app, name="health")

@@ -24,6 +24,7 @@ from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.health.backtest import BacktestReport, month_ends, outcomes, run_backtest
+from keepwell.health.catalog import MeasureEntry, measure_catalog
 from keepwell.health.config import HealthConfig, ensure_config_file, load_config
 from keepwell.health.measures import ENTITIES, MeasureInputs
 from keepwell.health.models import ExternalMeasure, HealthScore
@@ -50,6 +51,12 @@ class ScoreRun:
 def health_config(workspace: Workspace) -> HealthConfig:
     """The workspace's ``health.yaml`` (written from the default on first use), validated."""
     return load_config(ensure_config_file(workspace.root))
+
+
+def list_measures(workspace: Workspace) -> list[MeasureEntry]:
+    """Every measure the workspace can compute (built-in, custom and external from
+    health.yaml), with its definition and the scorecards that weight it."""
+    return measure_catalog(health_config(workspace))
 
 
 def measure_inputs(workspace: Workspace) -> MeasureInputs:
