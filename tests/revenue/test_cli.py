@@ -187,3 +187,27 @@ def test_retention_fit_from_the_workspace(app, ws) -> None:
     neither = runner.invoke(app, ["retention", "fit"])
     assert neither.exit_code != 0
     assert "--survivors or --from-workspace" in str(neither.exception)
+
+
+def test_by_health_segment_and_tier(app, ws) -> None:
+    """``--by segment`` groups by the health segment each account had on the day (its
+    latest snapshot on or before it); ``--by tier`` by the plan tier. Before, both
+    answered "accounts has no column segment"."""
+    from keepwell.health.models import HealthScore
+
+    with transaction(ws.engine) as session:
+        for as_of, segment in ((date(2025, 6, 30), "smb"), (date(2026, 1, 31), "enterprise")):
+            session.add(
+                HealthScore(
+                    as_of=as_of, account_id="a", segment=segment, scorecard="default",
+                    stage="adoption", score=70.0, band="green", details={},
+                )
+            )  # fmt: skip
+    curves = run_json(app, "metrics", "survival", "--as-of", "2025-12-31", "--by", "segment")
+    assert set(curves) == {"smb", "(none)"}  # b has no snapshot
+    later = run_json(app, "metrics", "cohorts", "--as-of", "2026-01-31", "--by", "segment")
+    assert {r["group"] for r in later} == {"enterprise", "(none)"}
+    mrr = run_json(app, "metrics", "mrr", "--from", "2025-07", "--to", "2025-07", "--by", "band")
+    assert {(r["group"], r["ending_mrr"]) for r in mrr} == {("green", 1000), ("(none)", 108)}
+    bad = runner.invoke(app, ["metrics", "survival", "--by", "colour"])
+    assert "--by can be:" in bad.exception.hint  # type: ignore[union-attr]

@@ -325,6 +325,31 @@ def latest_scores(workspace: Workspace, on_or_before: date) -> dict[str, tuple[s
         return {account: (band, score) for account, band, score in session.execute(query)}
 
 
+#: Fields of a health snapshot that group accounts (``--by segment`` and so on).
+GROUP_FIELDS = ("segment", "band", "stage", "scorecard")
+
+
+def account_groups(workspace: Workspace, field: str, on_or_before: date) -> dict[str, str]:
+    """Each account's ``field`` (one of :data:`GROUP_FIELDS`) in its latest snapshot on
+    or before ``on_or_before`` (point in time: the segment it had then), in one query;
+    accounts without such a snapshot are absent."""
+    if field not in GROUP_FIELDS:
+        raise InputError(f"{field!r} is not a health field", hint=", ".join(GROUP_FIELDS))
+    latest = (
+        sa.select(HealthScore.account_id, sa.func.max(HealthScore.as_of).label("as_of"))
+        .where(HealthScore.as_of <= on_or_before)
+        .group_by(HealthScore.account_id)
+        .subquery()
+    )
+    column = getattr(HealthScore, field)
+    query = sa.select(HealthScore.account_id, column).join(
+        latest,
+        sa.and_(HealthScore.account_id == latest.c.account_id, HealthScore.as_of == latest.c.as_of),
+    )
+    with Session(workspace.engine) as session:
+        return {account: str(value) for account, value in session.execute(query)}
+
+
 def previous_snapshot(workspace: Workspace, as_of: date) -> date | None:
     """The date of the latest stored snapshot before ``as_of``, None when there is none."""
     return _previous_as_of(workspace, as_of)

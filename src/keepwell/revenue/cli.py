@@ -29,7 +29,12 @@ from keepwell.revenue.simulator import Renewal, Scenario
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
 ByOption = Annotated[
-    str | None, typer.Option("--by", help="Account attribute (industry, owner, ...) or product.")
+    str | None,
+    typer.Option(
+        "--by",
+        help="Account attribute (industry, owner, tier, ...), health segment, band or stage "
+        "(as of the day), or product.",
+    ),
 ]
 AsOfOption = Annotated[
     str | None,

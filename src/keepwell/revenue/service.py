@@ -30,7 +30,6 @@ from keepwell.revenue.ledger import (
     month_label,
     month_start,
     mrr_changes,
-    require_columns,
 )
 from keepwell.revenue.movements import ALL, COLUMNS, monthly_movements, movement_amounts
 from keepwell.revenue.renewal_cohorts import RenewalPeriod, survivor_counts
@@ -73,18 +72,54 @@ def last_complete_month(as_of: date) -> int:
     return index if month_end(index) == as_of else index - 1
 
 
-def grouped_changes(book: Book, by: str) -> ir.Table:
+def grouped_changes(
+    book: Book, by: str, workspace: Workspace | None = None, as_of: date | None = None
+) -> ir.Table:
     """:func:`mrr_changes` with a string ``group`` column: the product (movements per
-    account and product) or an account attribute."""
+    account and product) or an account attribute (see :func:`account_attribute`)."""
     if by == PRODUCT:
         changes = mrr_changes(book.lines, ("account_id", "product"))
         return changes.mutate(group=changes.product.fill_null(NONE_LABEL)).drop("product")
-    require_columns(book.accounts, [by], "accounts")
-    attrs = book.accounts.select(attr_id=book.accounts.account_id, attr=book.accounts[by])
+    accounts, column = account_attribute(book, by, workspace, as_of)
+    attrs = accounts.select(attr_id=accounts.account_id, attr=accounts[column])
     changes = mrr_changes(book.lines)
     joined = changes.left_join(attrs, changes.account_id == attrs.attr_id)
     group = joined.attr.cast("string").fill_null(NONE_LABEL)
     return joined.mutate(group=group).drop("attr", "attr_id")
+
+
+#: ``--by`` names that mean another column when the accounts have no column of that name.
+BY_ALIASES = {"tier": "plan_tier"}
+
+
+def account_attribute(
+    book: Book, by: str, workspace: Workspace | None, as_of: date | None
+) -> tuple[ir.Table, str]:
+    """The accounts table and the column of it to group by ``by``: an account column
+    (``industry``, ``owner``, ``plan_tier`` or ``tier``, ...), or a field of the health
+    snapshot (``segment``, ``band``, ``stage``, ``scorecard``: each account's value in
+    its latest snapshot on or before ``as_of``, "(none)" without one). Raises
+    :class:`InputError` listing what ``by`` can be."""
+    accounts = book.accounts
+    if by in accounts.columns:
+        return accounts, by
+    alias = BY_ALIASES.get(by)
+    if alias is not None and alias in accounts.columns:
+        return accounts, alias
+    from keepwell.health import service as health_service  # health reads revenue too
+
+    if by in health_service.GROUP_FIELDS and workspace is not None and as_of is not None:
+        labels = health_service.account_groups(workspace, by, as_of)
+        table = ibis.memtable(
+            {"label_id": list(labels), "label": list(labels.values())},
+            schema={"label_id": "string", "label": "string"},
+        )
+        joined = accounts.left_join(table, accounts.account_id == table.label_id)
+        return joined.mutate(**{"kw_group": joined.label}).drop("label", "label_id"), "kw_group"
+    options = [*accounts.columns, *BY_ALIASES, *health_service.GROUP_FIELDS, PRODUCT]
+    raise InputError(
+        f"accounts has no column {by}", hint=f"--by can be: {', '.join(dict.fromkeys(options))}"
+    )
 
 
 def mrr_movements(
@@ -108,7 +143,8 @@ def mrr_movements(
     if by is None:
         amounts = book.movement_amounts()
     else:
-        amounts = book.rows(movement_amounts(grouped_changes(book, by)))
+        changes = grouped_changes(book, by, workspace, end)
+        amounts = book.rows(movement_amounts(changes))
     result = []
     for row in monthly_movements(amounts, first, last):
         row["month"] = month_label(row.pop("m"))
@@ -257,12 +293,13 @@ def past_renewals(
     return book.rows(renewals.past_renewals(book.lines, start, end))
 
 
-def _groups(book: Book, by: str | None) -> ir.Table | None:
+def _groups(
+    book: Book, by: str | None, workspace: Workspace | None, as_of: date
+) -> ir.Table | None:
     if by is None:
         return None
-    require_columns(book.accounts, [by], "accounts")
-    acc = book.accounts
-    return acc.select("account_id", group=acc[by].cast("string").fill_null(NONE_LABEL))
+    acc, column = account_attribute(book, by, workspace, as_of)
+    return acc.select("account_id", group=acc[column].cast("string").fill_null(NONE_LABEL))
 
 
 def _first_month(book: Book) -> int | None:
@@ -279,7 +316,7 @@ def cohort_retention(
     first, last = _first_month(book), last_complete_month(as_of)
     if first is None or first > last:
         return []
-    rows = book.rows(cohort_table(book.lines, first, last, _groups(book, by)))
+    rows = book.rows(cohort_table(book.lines, first, last, _groups(book, by, workspace, as_of)))
     for row in rows:
         row["cohort"] = month_label(row["cohort"])
     return rows
@@ -309,7 +346,7 @@ def survival_curves(
         duration=joined.churn_m.fill_null(last) - joined.first_m,
         event=joined.churn_m.notnull(),
     )
-    groups = _groups(book, by)
+    groups = _groups(book, by, workspace, as_of)
     if groups is not None:
         subjects = subjects.join(groups, "account_id")
     else:
