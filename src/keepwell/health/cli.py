@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
+from keepwell.asof import data_day
 from keepwell.console import (
     OutputFormat,
     opened_workspace,
     out,
-    parse_day,
     print_json,
     print_rows,
 )
@@ -27,7 +27,7 @@ Format = Annotated[OutputFormat, typer.Option("--format")]
 def score_command(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Score every customer as of a day and store the snapshot."""
     with opened_workspace() as ws:
-        run = service.compute_scores(ws, parse_day(as_of))
+        run = service.compute_scores(ws, data_day(ws, as_of))
     if fmt is OutputFormat.JSON:
         print_json(
             {
@@ -55,7 +55,7 @@ def show_command(
 ) -> None:
     """Explain one account's health: every measure, what was missing, what changed."""
     with opened_workspace() as ws:
-        day = parse_day(as_of) if as_of else None
+        day = data_day(ws, as_of) if as_of else None
         explanation = service.explain_account(ws, account, day)
     if fmt is OutputFormat.JSON:
         print_json(explanation)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 
 from keepwell.contract.queries import visible_account
 from keepwell.core.workspace import Workspace
+from keepwell.health import service as health_service
 from keepwell.risk import service
 
 router = APIRouter(prefix="/api/v1", tags=["risk"])
@@ -49,7 +50,8 @@ def renewal_forecast(
 ) -> dict[str, Any]:
     """Expected renewed ARR of the renewals in the next ``within`` days by bucket, and
     the forecast made ``within`` days ago against what happened."""
-    day = _day(as_of)
+    today = datetime.now(UTC).date()  # the data's now, a later day is a 400
+    day = health_service.data_as_of(_workspace(request), as_of, today).day
     scope = cast(str | None, request.state.owner_scope)
     return service.renewal_forecast(_workspace(request), day, within, owner=scope)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from keepwell.asof import data_day
 from keepwell.console import (
     OutputFormat,
     opened_workspace,
@@ -40,7 +41,7 @@ def train(
     with opened_workspace() as ws:
         start = parse_day(f"{first}-01") if first else None
         card = service.train_model(
-            ws, parse_day(as_of), horizon, calibration=calibration, first=start, target=target
+            ws, data_day(ws, as_of), horizon, calibration=calibration, first=start, target=target
         )
     if fmt is OutputFormat.JSON:
         print_json(card)
@@ -98,7 +99,7 @@ def predict(
 ) -> None:
     """Churn probability per account with its drivers; stored with the health snapshot."""
     with opened_workspace() as ws:
-        result = service.predict_risk(ws, parse_day(as_of), version=version)
+        result = service.predict_risk(ws, data_day(ws, as_of), version=version)
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
@@ -127,7 +128,7 @@ def forecast(
 ) -> None:
     """Expected renewed ARR of upcoming renewals; past forecast vs what happened."""
     with opened_workspace() as ws:
-        result = service.renewal_forecast(ws, parse_day(as_of), within, version=version)
+        result = service.renewal_forecast(ws, data_day(ws, as_of), within, version=version)
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
@@ -159,7 +160,7 @@ def prospects_score(
 ) -> None:
     """Fit score of every prospect, learned from which customers renewed and expanded."""
     with opened_workspace() as ws:
-        result = service.score_prospects(ws, parse_day(as_of))
+        result = service.score_prospects(ws, data_day(ws, as_of))
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
@@ -185,7 +186,7 @@ def icp(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Ideal customer profile: NRR, GRR and logo churn per industry, size, country and
     custom attribute, with 95% intervals; small groups flagged."""
     with opened_workspace() as ws:
-        result = service.ideal_customer_profile(ws, parse_day(as_of))
+        result = service.ideal_customer_profile(ws, data_day(ws, as_of))
     if fmt is OutputFormat.JSON:
         print_json(result)
         return

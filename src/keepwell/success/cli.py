@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from keepwell.asof import data_day
 from keepwell.console import (
     OutputFormat,
     err,
@@ -51,7 +52,7 @@ def _report(report: CycleReport, fmt: OutputFormat) -> None:
 def run_command(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Run one cycle: score → rules → CTAs and tech-touch → notifications."""
     with opened_workspace() as ws:
-        report = service.run_cycle(ws, parse_day(as_of), clock=now)
+        report = service.run_cycle(ws, data_day(ws, as_of), clock=now)
     _report(report, fmt)
 
 
