@@ -66,6 +66,12 @@ def parse_day(value: str | None, option: str = "--as-of") -> date:
         raise InputError(f"{option} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
 
 
+def note(fmt: OutputFormat, text: str) -> None:
+    """Prose beside a command's rows: on standard output with a table, on standard
+    error with csv or json, so that those stay pure CSV or JSON for the next program."""
+    (out if fmt is OutputFormat.TABLE else err).print(text)
+
+
 def to_jsonable(value: Any) -> Any:
     """Plain JSON values: decimals become numbers, dates ISO strings, None stays null."""
     if isinstance(value, Decimal):

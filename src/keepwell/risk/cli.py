@@ -10,8 +10,8 @@ import typer
 from keepwell.asof import data_day
 from keepwell.console import (
     OutputFormat,
+    note,
     opened_workspace,
-    out,
     parse_day,
     print_json,
     print_rows,
@@ -47,15 +47,17 @@ def train(
         print_json(card)
         return
     window = card["data_window"]
-    out.print(
+    note(
+        fmt,
         f"Churn model [bold]v{card['version']}[/bold]: {card['target']}; snapshots "
         f"{window['first_snapshot']} to {window['last_snapshot']}, {len(card['features'])} "
-        "features"
+        "features",
     )
     if card["outcomes_known_until"] != card["trained_as_of"]:
-        out.print(
+        note(
+            fmt,
             f"Outcomes known until {card['outcomes_known_until']}, the last day with data "
-            f"(before --as-of {card['trained_as_of']}): later horizons are left unlabelled."
+            f"(before --as-of {card['trained_as_of']}): later horizons are left unlabelled.",
         )
     if card["excluded_features"]:
         rows = [{"feature": k, "reason": v} for k, v in card["excluded_features"].items()]
@@ -79,7 +81,7 @@ def evaluate(version: Version = None, fmt: Format = OutputFormat.TABLE) -> None:
         print_json(result)
         return
     tests = result["test_snapshots"]
-    out.print(f"Model v{result['version']}, test snapshots {tests[0]} to {tests[-1]}")
+    note(fmt, f"Model v{result['version']}, test snapshots {tests[0]} to {tests[-1]}")
     _print_metrics(result["metrics"], fmt)
     for name, m in result["metrics"].items():
         print_rows(m["calibration"], fmt, title=f"Calibration ({name}, deciles)")
@@ -103,9 +105,10 @@ def predict(
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
-    out.print(
+    note(
+        fmt,
         f"As of {result['as_of']}: {result['accounts']} accounts, ARR {result['arr']:,.0f}, "
-        f"ARR at risk {result['arr_at_risk']:,.0f} (model v{result['model_version']})"
+        f"ARR at risk {result['arr_at_risk']:,.0f} (model v{result['model_version']})",
     )
     rows = [
         {
@@ -133,8 +136,8 @@ def forecast(
         print_json(result)
         return
     t = result["thresholds"]
-    out.print(
-        f"Buckets: commit p < {t['commit_below']}, likely < {t['at_risk_from']}, at risk above"
+    note(
+        fmt, f"Buckets: commit p < {t['commit_below']}, likely < {t['at_risk_from']}, at risk above"
     )
     print_rows(result["upcoming"]["buckets"], fmt, title=f"Renewals in the next {within} days")
     past = result["past"]
@@ -145,12 +148,13 @@ def forecast(
     )
     learned = past["model_learned_outcomes_until"]
     if past["out_of_sample"]:
-        out.print(f"Out of sample: the model learned from outcomes up to {learned} only.")
+        note(fmt, f"Out of sample: the model learned from outcomes up to {learned} only.")
     else:
-        out.print(
+        note(
+            fmt,
             f"In sample: the model learned from outcomes up to {learned}, after the forecast "
             f"day. For an honest check, train with --as-of {past['forecast_as_of']} and pass "
-            "that --version."
+            "that --version.",
         )
 
 
@@ -165,10 +169,11 @@ def prospects_score(
         print_json(result)
         return
     auc = result["cv_roc_auc"]
-    out.print(
+    note(
+        fmt,
         f"Learned from {result['customers']} customers ({result['success_rate']:.0%} renewed "
         f"without contraction) on {', '.join(result['attributes'])}; cross-validated ROC AUC "
-        + ("n/a" if auc is None else f"{auc:.2f}")
+        + ("n/a" if auc is None else f"{auc:.2f}"),
     )
     rows = [
         {
@@ -190,10 +195,11 @@ def icp(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
-    out.print(
+    note(
+        fmt,
         f"{result['accounts']} accounts with MRR in {result['from_month']}, followed to "
         f"{result['to_month']}; groups under {result['small_group_below']} accounts are "
-        "flagged small (wide intervals)"
+        "flagged small (wide intervals)",
     )
     rows = [
         {
