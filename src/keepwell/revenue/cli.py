@@ -95,14 +95,17 @@ def mrr(
     title = "MRR movements (base currency, whole units)"
     if any(r["partial"] for r in rows):
         title += f"\n* partial month: the data ends on {now.isoformat()}"
-    print_rows([_movement_line(r, by is not None) for r in rows], fmt, title=title)
+    lines = [_movement_line(r, by is not None, by == service.PRODUCT) for r in rows]
+    print_rows(lines, fmt, title=title)
 
 
-def _movement_line(row: dict[str, Any], grouped: bool) -> dict[str, Any]:
+def _movement_line(row: dict[str, Any], grouped: bool, by_product: bool) -> dict[str, Any]:
     """One month of movements in 80 columns: whole units, the accounts at the end."""
     line: dict[str, Any] = {"group": row["group"]} if grouped else {}
     line["month"] = row["month"] + ("*" if row["partial"] else "")
     for key, label in MOVEMENT_LABELS.items():
+        if key == "cross_sell" and not by_product:
+            continue  # always 0 per account (a cross-sell is an expansion there)
         line[label] = Decimal(row[key]).quantize(Decimal(1))
     line["accts"] = row["ending_accounts"]
     return line
@@ -112,6 +115,7 @@ def _movement_line(row: dict[str, Any], grouped: bool) -> dict[str, Any]:
 MOVEMENT_LABELS = {
     "starting_mrr": "start",
     "new": "new",
+    "cross_sell": "x-sell",
     "reactivation": "react.",
     "expansion": "expansion",
     "contraction": "contract.",

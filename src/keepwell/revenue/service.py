@@ -21,7 +21,7 @@ from keepwell.contract.service import read_table
 from keepwell.core import periods
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
-from keepwell.revenue import cmrr, kpis, renewals
+from keepwell.revenue import cmrr, kpis, purchases, renewals
 from keepwell.revenue.book import Book, book_from_arrow
 from keepwell.revenue.cohorts import cohort_table
 from keepwell.revenue.compiled import Value
@@ -78,8 +78,14 @@ def grouped_changes(
     """:func:`mrr_changes` with a string ``group`` column: the product (movements per
     account and product) or an account attribute (see :func:`account_attribute`)."""
     if by == PRODUCT:
-        changes = mrr_changes(book.lines, ("account_id", "product"))
-        return changes.mutate(group=changes.product.fill_null(NONE_LABEL)).drop("product")
+        lines = book.lines
+        changes = mrr_changes(lines, ("account_id", "product"))
+        paying = lines.filter((lines.mrr > 0) & (lines.end_m > lines.start_m))
+        firsts = paying.group_by("account_id").aggregate(account_first_m=paying.start_m.min())
+        firsts = firsts.select(first_id=firsts.account_id, account_first_m=firsts.account_first_m)
+        joined = changes.left_join(firsts, changes.account_id == firsts.first_id)
+        group = joined.product.fill_null(NONE_LABEL)
+        return joined.mutate(group=group).drop("product", "first_id")
     accounts, column = account_attribute(book, by, workspace, as_of)
     attrs = accounts.select(attr_id=accounts.account_id, attr=accounts[column])
     changes = mrr_changes(book.lines)
@@ -195,6 +201,9 @@ class Summary:
     logo_renewal_rate: float | None
     gross_dollar_renewal_rate: float | None
     net_dollar_renewal_rate: float | None
+    cross_sell_rate: float | None
+    repurchase_rate: float | None
+    cross_sell_and_repurchase_rate: float | None
     share_of_wallet: float | None
 
     def as_dict(self) -> dict[str, Any]:
@@ -218,7 +227,8 @@ def portfolio_summary(
     month before); TTM NRR/GRR compare that month with twelve months earlier. MRR,
     ARR, ARPA and CMRR are on the day ``as_of``; LTV uses the mean logo churn rate of
     the six months before the month of ``as_of``. Renewal rates cover lines ending in
-    (as_of - renewal_days, as_of].
+    (as_of - renewal_days, as_of]; cross-sell and repurchase rates the customers paying
+    the day before that period (see :mod:`keepwell.revenue.purchases`).
     """
     book = _book(workspace, book)
     month = last_complete_month(as_of)
@@ -254,6 +264,9 @@ def portfolio_summary(
         logo_renewal_rate=kpis.ratio(fig["renewed_accounts"] or 0, fig["accounts"] or 0),
         gross_dollar_renewal_rate=kpis.ratio(fig["floor"] or 0, fig["expiring"] or 0),
         net_dollar_renewal_rate=kpis.ratio(fig["successor"] or 0, fig["expiring"] or 0),
+        cross_sell_rate=kpis.ratio(fig["cross_sell_accounts"] or 0, fig["customers"]),
+        repurchase_rate=kpis.ratio(fig["repurchase_accounts"] or 0, fig["customers"]),
+        cross_sell_and_repurchase_rate=kpis.ratio(fig["purchase_accounts"] or 0, fig["customers"]),
         share_of_wallet=kpis.ratio(fig["wallet_arr"], fig["wallet_budget"]),
     )
 
@@ -268,7 +281,10 @@ def _summary_figures(
         point = kpis.point_figures(book.lines, book.accounts, v["day"], v["month"])
         parts = cmrr.cmrr_parts(book.lines, v["day"], v["horizon_end"]).drop("mrr")
         outcomes = renewals.renewal_outcomes(book.lines, v["renewal_start"], v["day"])
-        return point.cross_join(parts).cross_join(renewals.renewal_totals(outcomes))
+        bought = purchases.purchase_totals(book.lines, v["renewal_start"], v["day"])
+        return (
+            point.cross_join(parts).cross_join(renewals.renewal_totals(outcomes)).cross_join(bought)
+        )
 
     values: dict[str, Value] = {"day": as_of, "month": month, "horizon_end": horizon_end}
     values["renewal_start"] = renewal_start
