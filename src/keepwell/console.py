@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -70,6 +71,25 @@ def note(fmt: OutputFormat, text: str) -> None:
     """Prose beside a command's rows: on standard output with a table, on standard
     error with csv or json, so that those stay pure CSV or JSON for the next program."""
     (out if fmt is OutputFormat.TABLE else err).print(text)
+
+
+def data_day(ws: Workspace, value: str | date | None, option: str = "--as-of") -> date:
+    """The day a command works as of: ``value`` (a ``YYYY-MM-DD`` string or a date), or
+    by default the data's now (today, or the data's last day when today is past it,
+    said on standard error so that CSV and JSON output stay clean). A day in the
+    future of both the data and the clock is an :class:`InputError` naming ``option``.
+    One rule for every face: :func:`keepwell.health.service.data_as_of`."""
+    from keepwell.health import service as health_service  # loaded on first use
+
+    requested = parse_day(value, option) if isinstance(value, str) else value
+    resolved = health_service.data_as_of(ws, requested, datetime.now(UTC).date())
+    note = resolved.note()
+    if note is not None:
+        err.print(
+            f"[dim]{note[0].upper()}{note[1:]}; {option} chooses another day.[/dim]",
+            highlight=False,
+        )
+    return resolved.day
 
 
 def to_jsonable(value: Any) -> Any:
@@ -129,6 +149,11 @@ def _numeric(value: Any) -> bool:
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
+def _fixed(value: Any) -> bool:
+    """Whether a cell keeps its width: a date, a flag, or no value."""
+    return value is None or isinstance(value, bool | date)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -154,10 +179,24 @@ def print_rows(
     if fmt is OutputFormat.CSV:
         sys.stdout.write(csv_text(cols, rows))
         return
-    table = Table(title=title, header_style="bold")
-    for c in cols:
+    # 80 columns: light rules, numbers and dates never cut (their width is reserved),
+    # text folds onto more lines instead of ending in an ellipsis
+    table = Table(
+        title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
+    cells = [[_cell(row.get(c)) for c in cols] for row in rows]
+    for i, c in enumerate(cols):
         numeric = any(_numeric(r.get(c)) for r in rows[:50])
-        table.add_column(c, justify="right" if numeric else "left")
-    for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in cols))
+        fixed = numeric or all(_fixed(r.get(c)) for r in rows[:50])
+        widest = max((len(line[i]) for line in cells), default=0)
+        word = max((len(w) for line in cells for w in line[i].split()), default=0)
+        table.add_column(
+            c,
+            justify="right" if numeric else "left",
+            no_wrap=fixed,
+            min_width=widest if fixed else min(word, 14),  # wrap between words
+            overflow="fold",
+        )
+    for line in cells:
+        table.add_row(*line)
     out.print(table)

@@ -15,8 +15,8 @@ from keepwell.health.backtest import (
     usage_measures,
     usage_only_score,
 )
+from keepwell.health.backtest_stats import LogisticWeights, roc_auc
 from keepwell.health.config import default_config_text, parse_config
-from keepwell.health.evaluation import LogisticWeights, roc_auc
 from keepwell.health.measures import MeasureInputs
 from keepwell.health.scorecard import score_portfolio
 

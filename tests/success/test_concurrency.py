@@ -25,7 +25,7 @@ from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.success import ctas
 from keepwell.success.cycle import load_rules
-from keepwell.success.evaluate import evaluate_rules
+from keepwell.success.matching import evaluate_rules
 from tests.conftest import make_workspace
 from tests.notify.receivers import http_server, smtp_server
 from tests.success.company import AS_OF, OWNER_A, load_company

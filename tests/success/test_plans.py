@@ -13,7 +13,7 @@ from keepwell.core.errors import ConfigurationError, InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.success import service
-from keepwell.success.rows import rule_rows
+from keepwell.success.rule_table import rule_rows
 from tests.cli_runner import run_cli
 from tests.success.company import AS_OF, OWNER_A, load_company
 

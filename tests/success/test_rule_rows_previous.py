@@ -13,8 +13,8 @@ from keepwell.core.database import transaction
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.health.models import HealthScore
-from keepwell.success.planbook import plan_progress
-from keepwell.success.rows import rule_rows
+from keepwell.success.plan_store import plan_progress
+from keepwell.success.rule_table import rule_rows
 from tests.success.company import AS_OF, load_company
 
 

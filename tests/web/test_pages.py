@@ -7,17 +7,15 @@ import csv
 import io
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from keepwell.contract import queries
 from keepwell.core.workspace import Workspace
-from keepwell.revenue.pages import bridge_chart
+from keepwell.portfolio.pages import bridge_chart
 from keepwell.success import service as success_service
-from keepwell.web.account_view import account_usage
 from tests.conftest import make_workspace
 from tests.web.helpers import client, make_app
 from tests.web.pages_helpers import (
@@ -180,14 +178,6 @@ def test_a_restricted_csm_cannot_act_on_another_books_cta(app: FastAPI) -> None:
     ann = sign_in(app, "ann@example.com")
     form = {"csrf_token": csrf_of(ann.get("/accounts/A1").text), "cta_id": "4"}
     assert ann.post("/work/cta/4/close", data=form).status_code == 404
-
-
-def test_account_360_usage_query_matches_the_contract_query(app: FastAPI) -> None:
-    ws = app.state.workspace
-    first, last = date(2020, 1, 1), date(2100, 1, 1)
-    fast = account_usage(ws, app.state.analytics_lock, "A1", first, last)
-    assert fast
-    assert fast == queries.account_usage(ws.analytics(), "A1", first, last)
 
 
 def test_bridge_steps_add_up_to_the_ending_mrr() -> None:

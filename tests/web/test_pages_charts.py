@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from keepwell.web import charts
-from keepwell.web.pages import chart_json
+from keepwell.web.toolkit import chart_json
 
 
 def test_chart_json_cannot_close_its_script_element() -> None:

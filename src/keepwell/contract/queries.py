@@ -129,6 +129,20 @@ def visible_account(workspace: Workspace, account_id: str, *, scope: str | None)
     return account
 
 
+def account_owners(workspace: Workspace, account_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The name and owner of each of ``account_ids`` that exists."""
+    result: dict[str, dict[str, Any]] = {}
+    ids = sorted(set(account_ids))
+    with Session(workspace.engine) as session:
+        for start in range(0, len(ids), 500):
+            query = sa.select(Account.account_id, Account.name, Account.owner).where(
+                Account.account_id.in_(ids[start : start + 500])
+            )
+            for account_id, name, owner in session.execute(query):
+                result[account_id] = {"name": name, "owner": owner}
+    return result
+
+
 def _rows(session: Session, model: Any, account_id: str, order: Any) -> list[dict[str, Any]]:
     query = sa.select(model).where(model.account_id == account_id).order_by(order)
     result = []

@@ -16,6 +16,27 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from keepwell.contract import fastpath
+from keepwell.contract.queries import (  # the read use cases, re-exported: the public surface
+    account_activities as account_activities,
+)
+from keepwell.contract.queries import (
+    account_contacts as account_contacts,
+)
+from keepwell.contract.queries import (
+    account_detail as account_detail,
+)
+from keepwell.contract.queries import (
+    account_owners as account_owners,
+)
+from keepwell.contract.queries import (
+    account_usage as account_usage,
+)
+from keepwell.contract.queries import (
+    subscription_lines as subscription_lines,
+)
+from keepwell.contract.queries import (
+    visible_account as visible_account,
+)
 from keepwell.contract.readers import (
     CsvSource,
     ParquetSource,

@@ -7,7 +7,7 @@ SQLite (a file in the workspace) by default, PostgreSQL through psycopg 3 when
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,9 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from keepwell.core.errors import StoreError
@@ -87,6 +87,30 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def insert_once(
+    session: Session, model: Any, row: Mapping[str, Any], key: str, *, returning: str | None = None
+) -> Any | None:
+    """Insert ``row`` into ``model``'s table unless a row with the same unique ``key``
+    exists: ``INSERT .. ON CONFLICT (key) DO NOTHING`` on PostgreSQL and SQLite, a
+    savepoint elsewhere. Returns the inserted row's ``returning`` column (``key`` by
+    default), None when the row existed. The one place the dialects are told apart."""
+    column = getattr(model, returning or key)
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        module: Any = postgresql if dialect == "postgresql" else sqlite
+        statement = (
+            module.insert(model).values(dict(row)).on_conflict_do_nothing(index_elements=[key])
+        )
+        return session.execute(statement.returning(column)).scalar_one_or_none()
+    try:
+        with session.begin_nested():
+            return session.execute(
+                sa.insert(model).values(dict(row)).returning(column)
+            ).scalar_one()
+    except IntegrityError:
+        return None
 
 
 def check_connection(engine: Engine) -> None:

@@ -54,6 +54,12 @@ class Workspace:
             analytics_url=settings.analytics_url or f"duckdb:///{root / ANALYTICS_FILE}",
         )
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """What names the workspace in a process's caches: its folder and database (not
+        the object's id, which Python reuses once an object is gone)."""
+        return str(self.root), self.database_url
+
     @cached_property
     def engine(self) -> Engine:
         return make_engine(self.database_url)

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from fastapi import APIRouter, Request
 
-from keepwell.contract.queries import visible_account
+from keepwell.contract.service import visible_account
 from keepwell.core.workspace import Workspace
 from keepwell.health import service
 from keepwell.health.history import score_history

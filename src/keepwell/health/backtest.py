@@ -28,8 +28,8 @@ import ibis
 import numpy as np
 
 from keepwell.core import periods
+from keepwell.health.backtest_stats import LogisticWeights, roc_auc
 from keepwell.health.config import Bands, HealthConfig
-from keepwell.health.evaluation import LogisticWeights, roc_auc
 from keepwell.health.measures import MEASURES, MeasureInputs
 from keepwell.health.operational import subscription_measures
 from keepwell.health.portfolio import AccountHealth, assess_portfolio

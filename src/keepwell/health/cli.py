@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from keepwell.asof import data_day
 from keepwell.console import (
     OutputFormat,
+    data_day,
     note,
     opened_workspace,
     print_json,

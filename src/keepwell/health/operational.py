@@ -10,12 +10,22 @@ rollup's ``day``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import ibis
 
 DAY_SECONDS = 86_400
+#: NPS answers 0-6 are detractors, 9-10 promoters.
+DETRACTOR_MAX = 6
+PROMOTER_MIN = 9
+#: Days over which detractor answers are counted for the rules.
+DETRACTOR_WINDOW_DAYS = 90
+#: Per account: detractor answers in the window, the latest answer in it, and the latest
+#: detractor answer (time, score).
+NpsSignals = tuple[int, int | None, tuple[datetime, int] | None]
 
 
 def day_end(day: date, timezone: str = "UTC") -> datetime:
@@ -129,11 +139,33 @@ def nps_by_account(
     latest = s.mutate(rank=rank).filter(lambda r: r["rank"] == 0)
     return latest.group_by("account_id").aggregate(
         nps=(
-            (latest.score >= 9).ifelse(1, 0).cast("float64").mean()
-            - (latest.score <= 6).ifelse(1, 0).cast("float64").mean()
+            (latest.score >= PROMOTER_MIN).ifelse(1, 0).cast("float64").mean()
+            - (latest.score <= DETRACTOR_MAX).ifelse(1, 0).cast("float64").mean()
         )
         * 100
     )
+
+
+def nps_signals(
+    responses: Iterable[Mapping[str, Any]], as_of: date, timezone: str = "UTC"
+) -> dict[str, NpsSignals]:
+    """Per account, from survey ``responses`` (account_id, kind, score, responded_at):
+    NPS detractor answers (0–:data:`DETRACTOR_MAX`) in the :data:`DETRACTOR_WINDOW_DAYS`
+    local days up to ``as_of``, the latest NPS answer in that window, and the latest
+    detractor answer (time, score). Accounts without an NPS answer then are absent."""
+    end = day_end(as_of, timezone)
+    start = day_end(as_of - timedelta(days=DETRACTOR_WINDOW_DAYS), timezone)
+    result: dict[str, NpsSignals] = {}
+    nps = [r for r in responses if r["kind"] == "nps" and r["responded_at"] is not None]
+    for row in sorted(nps, key=lambda r: r["responded_at"]):
+        at = row["responded_at"]
+        if not start <= at < end:
+            continue
+        count, _, last = result.get(row["account_id"], (0, None, None))
+        detractor = row["score"] is not None and row["score"] <= DETRACTOR_MAX
+        last = (at, int(row["score"])) if detractor else last
+        result[row["account_id"]] = (count + detractor, row["score"], last)
+    return result
 
 
 def sentiment_measures(surveys: ibis.Table, as_of: date, timezone: str = "UTC") -> ibis.Table:

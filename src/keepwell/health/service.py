@@ -7,9 +7,9 @@ these functions only.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
@@ -23,14 +23,18 @@ from keepwell.core import periods
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
-from keepwell.health.backtest import BacktestReport, month_ends, outcomes, run_backtest
+from keepwell.health import background, operational
+from keepwell.health.backtest import BacktestReport as BacktestReport  # re-exported
+from keepwell.health.backtest import month_ends, outcomes, run_backtest
 from keepwell.health.catalog import MeasureEntry, measure_catalog
 from keepwell.health.config import HealthConfig, ensure_config_file, load_config
+from keepwell.health.history import score_history as score_history  # re-exported
 from keepwell.health.measures import ENTITIES, MeasureInputs
 from keepwell.health.models import ExternalMeasure, HealthScore
 from keepwell.health.portfolio import AccountHealth as AccountHealth  # re-exported
 from keepwell.health.portfolio import assess_portfolio
 from keepwell.health.scorecard import Band
+from keepwell.health.usage import USAGE_MEASURES, usage_measures
 from keepwell.revenue import service as revenue_service
 
 MOVERS = 10
@@ -556,3 +560,120 @@ def backtest_scores(
         raise InputError("the workspace holds no data to back-test", hint="import data first")
     months = month_ends(first_month, last_month)
     return run_backtest(inputs, health_config(workspace), months, horizon_days, end)
+
+
+#: Columns of :func:`latest_snapshot`'s rows.
+LATEST_COLUMNS = ("segment", "stage", "band", "score", "churn_probability", "arr_at_risk")
+
+
+def latest_snapshot(
+    workspace: Workspace, as_of: date
+) -> tuple[date | None, dict[str, dict[str, Any]]]:
+    """The date of the latest stored snapshot on or before ``as_of`` and its rows per
+    account (:data:`LATEST_COLUMNS`: score 0-100, churn fields null until the risk slice
+    recorded predictions); ``(None, {})`` when there is none."""
+    with Session(workspace.engine) as session:
+        snapshot = session.execute(
+            sa.select(sa.func.max(HealthScore.as_of)).where(HealthScore.as_of <= as_of)
+        ).scalar_one_or_none()
+        if snapshot is None:
+            return None, {}
+        columns = [HealthScore.account_id] + [getattr(HealthScore, c) for c in LATEST_COLUMNS]
+        query = sa.select(*columns).where(HealthScore.as_of == snapshot)
+        return snapshot, {r.account_id: dict(r._mapping) for r in session.execute(query)}
+
+
+BANDS = ("green", "yellow", "red", "unknown")
+#: Account ids per ``IN`` list when counting the bands of some accounts.
+_CHUNK = 500
+
+
+def band_trend(
+    workspace: Workspace, snapshots: int = 12, accounts: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """Accounts per band (:data:`BANDS`) in each of the last ``snapshots`` stored
+    snapshots, oldest first, counting only ``accounts`` when given."""
+    with Session(workspace.engine) as session:
+        dates = list(
+            session.execute(
+                sa.select(HealthScore.as_of)
+                .distinct()
+                .order_by(HealthScore.as_of.desc())
+                .limit(snapshots)
+            ).scalars()
+        )
+        if not dates:
+            return []
+        query = (
+            sa.select(HealthScore.as_of, HealthScore.band, sa.func.count())
+            .where(HealthScore.as_of.in_(dates))
+            .group_by(HealthScore.as_of, HealthScore.band)
+        )
+        if accounts is None:
+            found = list(session.execute(query).all())
+        else:  # counts of disjoint chunks add up
+            ids = sorted(accounts)
+            found = []
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                found += session.execute(query.where(HealthScore.account_id.in_(chunk))).all()
+    trend = {d: dict.fromkeys(BANDS, 0) for d in sorted(dates)}
+    for as_of, band, count in found:
+        trend[as_of][band if band in BANDS else "unknown"] += int(count)
+    return [{"as_of": d, **counts} for d, counts in trend.items()]
+
+
+def usage_of(
+    workspace: Workspace, account_ids: Collection[str], as_of: date
+) -> dict[str, dict[str, Any]]:
+    """The usage measures (:data:`~keepwell.health.usage.USAGE_MEASURES`: active users
+    and events over 30 days, ...) of ``account_ids`` as of ``as_of``, per account with
+    any event up to then: the same figures the health score reads."""
+    rollup = workspace.analytics().rollup()
+    mine = rollup.filter(rollup.account_id.isin(sorted(account_ids)))
+    usage = health_config(workspace).measures.usage
+    rows = usage_measures(mine, as_of, usage).to_pyarrow().to_pylist()
+    return {r["account_id"]: {k: r[k] for k in USAGE_MEASURES} for r in rows}
+
+
+#: Month ends of the recent back-test, ending its horizon before the last day with data.
+RECENT_BACKTEST_MONTHS = 12
+RECENT_BACKTEST_HORIZON_DAYS = 180
+BacktestRun = background.BacktestRun
+
+
+def backtest_recent(
+    workspace: Workspace,
+    months: int = RECENT_BACKTEST_MONTHS,
+    horizon_days: int = RECENT_BACKTEST_HORIZON_DAYS,
+) -> tuple[date, BacktestReport]:
+    """:func:`backtest_scores` of the last ``months`` month ends whose outcome over
+    ``horizon_days`` is known (the last one ends ``horizon_days`` before the last day
+    with data); returns that day and the report."""
+    end = data_end(measure_inputs(workspace))
+    if end is None:
+        raise InputError("the workspace holds no data to back-test", hint="import data first")
+    last = periods.previous_month(end - timedelta(days=horizon_days))
+    first = last
+    for _ in range(months - 1):
+        first = periods.previous_month(first)
+    return end, backtest_scores(workspace, first, last, horizon_days, until=end)
+
+
+def start_recent_backtest(workspace: Workspace, now: datetime) -> BacktestRun:
+    """Start :func:`backtest_recent` in the background (once at a time per workspace)."""
+    return background.start_run(workspace.key, now, lambda: backtest_recent(workspace))
+
+
+def recent_backtest(workspace: Workspace) -> BacktestRun | None:
+    """The latest back-test started by :func:`start_recent_backtest` in this process."""
+    return background.latest_run(workspace.key)
+
+
+def nps_signals(workspace: Workspace, as_of: date) -> dict[str, operational.NpsSignals]:
+    """Per account: NPS detractor answers in the 90 days up to ``as_of`` (local days of
+    the workspace's time zone), the latest NPS answer then and the latest detractor
+    answer (see :func:`keepwell.health.operational.nps_signals`)."""
+    surveys = contract_service.read_table(workspace, "surveys")
+    rows = surveys.select(["account_id", "kind", "score", "responded_at"]).to_pylist()
+    return operational.nps_signals(rows, as_of, workspace.setting("timezone"))

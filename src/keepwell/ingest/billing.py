@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from keepwell.auth.service import record_audit
-from keepwell.contract.queries import subscription_lines
-from keepwell.contract.service import load_rows
+from keepwell.contract.service import load_rows, subscription_lines
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace

@@ -17,10 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from keepwell.core.database import insert_once
 from keepwell.notify.models import Notification, Status
 from keepwell.notify.retry import RetryPolicy
 
@@ -46,26 +45,7 @@ class Message:
 def insert(session: Session, values: Mapping[str, Any]) -> bool:
     """Insert one notification unless its ``dedupe_key`` exists; True when inserted."""
     row = {"status": Status.PENDING.value, "attempts": 0, **values}
-    return insert_once(session, N, row, "dedupe_key")
-
-
-def insert_once(session: Session, model: Any, row: Mapping[str, Any], key: str) -> bool:
-    """``INSERT .. ON CONFLICT (key) DO NOTHING`` (a savepoint on other databases); True
-    when the row was inserted, False when ``key`` already existed."""
-    dialect = session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        module: Any = postgresql if dialect == "postgresql" else sqlite
-        statement = (
-            module.insert(model).values(dict(row)).on_conflict_do_nothing(index_elements=[key])
-        )
-        inserted = session.execute(statement.returning(getattr(model, key))).first()
-        return inserted is not None
-    try:
-        with session.begin_nested():
-            session.execute(sa.insert(model).values(dict(row)))
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(session, N, row, "dedupe_key") is not None
 
 
 def _due(now: datetime, lease: timedelta) -> sa.ColumnElement[bool]:

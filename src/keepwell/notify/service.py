@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from keepwell.core.database import transaction
+from keepwell.core.database import insert_once, transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.notify import outbox
@@ -205,5 +205,5 @@ def unsubscribe(workspace: Workspace, token: str, *, at: datetime, secret: str) 
     time is kept); the address. :class:`InputError` for a token we did not sign."""
     email = read_unsubscribe_token(token, secret)
     with transaction(workspace.engine) as session:
-        outbox.insert_once(session, Unsubscribe, {"email": email, "unsubscribed_at": at}, "email")
+        insert_once(session, Unsubscribe, {"email": email, "unsubscribed_at": at}, "email")
     return email

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from keepwell.contract.queries import account_contacts
+from keepwell.contract.service import account_contacts
 from keepwell.notify import outbox
 from keepwell.notify.models import Channel, Unsubscribe
 from keepwell.notify.settings import NotifySettings

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from keepwell.reports import service
-from keepwell.web.pages import PageUser, page_user, today, workspace_of
+from keepwell.web.toolkit import PageUser, page_user, today, workspace_of
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[PageUser, Depends(page_user)]

@@ -9,16 +9,15 @@ goals for the next period.
 
 from __future__ import annotations
 
-import threading
+from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from statistics import mean
 from typing import Any
 
 from keepwell.core.workspace import Workspace
+from keepwell.portfolio import service as portfolio_service
 from keepwell.reports import builder, goals
 from keepwell.reports.peers import median, percentile_rank
-from keepwell.web.account_view import account_view
-from keepwell.web.directory import directory
 
 PERIOD_DAYS = 90
 #: Key measures benchmarked against peers: key, label, unit.
@@ -30,32 +29,6 @@ BENCHMARKS = (
 )
 
 
-def _peer_usage(
-    workspace: Workspace, lock: threading.Lock, ids: list[str], as_of: date
-) -> dict[str, dict[str, float | None]]:
-    """Distinct users and events per account over the 30 days up to ``as_of``."""
-    with lock:
-        rollup = workspace.analytics().rollup()
-        recent = rollup.filter(
-            rollup.account_id.isin(ids)
-            & (rollup.day > as_of - timedelta(days=30))
-            & (rollup.day <= as_of)
-        )
-        rows = (
-            recent.group_by("account_id")
-            .aggregate(users=recent.user_id.nunique(), events=recent["count"].sum())
-            .to_pyarrow()
-            .to_pylist()
-        )
-    return {
-        r["account_id"]: {
-            "active_users": float(r["users"]),
-            "events_per_user": float(r["events"]) / r["users"] if r["users"] else None,
-        }
-        for r in rows
-    }
-
-
 def _measure(row: dict[str, Any], key: str, usage: dict[str, Any]) -> float | None:
     if key in ("arr", "score"):
         return None if row[key] is None else float(row[key])
@@ -64,23 +37,15 @@ def _measure(row: dict[str, Any], key: str, usage: dict[str, Any]) -> float | No
 
 
 def peer_benchmarks(
-    workspace: Workspace, lock: threading.Lock, account_id: str, as_of: date
+    workspace: Workspace, lock: AbstractContextManager[Any] | None, account_id: str, as_of: date
 ) -> dict[str, Any]:
     """The account's :data:`BENCHMARKS` as percentiles among customers (not prospects)
     of the same segment and industry, with the peers' median."""
-    rows = directory(workspace, as_of).rows
-    me = next((r for r in rows if r["account_id"] == account_id), None)
+    me, peers = portfolio_service.peers(workspace, account_id, as_of)
     if me is None:
         return {"peers": 0, "measures": []}
-    peers = [
-        r
-        for r in rows
-        if r["segment"] == me["segment"]
-        and r["industry"] == me["industry"]
-        and not r["is_prospect"]
-        and r["account_id"] != account_id
-    ]
-    usage = _peer_usage(workspace, lock, [account_id] + [p["account_id"] for p in peers], as_of)
+    ids = [account_id] + [p["account_id"] for p in peers]
+    usage = portfolio_service.peer_usage(workspace, ids, as_of, lock)
 
     measures = []
     for key, label, unit in BENCHMARKS:
@@ -145,12 +110,12 @@ def business_review(
     as_of: date,
     *,
     scope: str | None = None,
-    lock: threading.Lock | None = None,
+    lock: AbstractContextManager[Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the review of ``account_id`` shows as of ``as_of`` (see the module
-    docstring). NotFoundError when the account is unknown or out of ``scope``."""
-    lock = lock or threading.Lock()
-    view = account_view(workspace, lock, account_id, as_of, scope)
+    docstring). NotFoundError when the account is unknown or out of ``scope``; ``lock``
+    guards the analytics store when the server shares it with its event writer."""
+    view = portfolio_service.account_view(workspace, account_id, as_of, scope, lock)
     start = as_of - timedelta(days=PERIOD_DAYS)
     review = {
         **view,

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query, Request
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.revenue import service
-from keepwell.revenue.scoped import scoped_book
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
 ByQuery = Annotated[str | None, Query(max_length=64, description="Account attribute or 'product'.")]
@@ -23,7 +22,7 @@ MIN_DAY, MAX_DAY = date(1970, 1, 1), date(2200, 12, 31)
 
 def _book(request: Request) -> service.Book:
     workspace = cast(Workspace, request.app.state.workspace)
-    return scoped_book(workspace, cast(str | None, request.state.owner_scope))
+    return service.scoped_book(workspace, cast(str | None, request.state.owner_scope))
 
 
 def _day(value: date | None, request: Request | None = None) -> date:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -29,6 +30,9 @@ class Book:
     lines: ir.Table
     accounts: ir.Table
     base_currency: str
+    #: the in-process DuckDB connection under ``con`` when the book made it (compiled
+    #: queries run on it directly); None on another engine
+    duckdb: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
     _amounts: list[dict[str, Any]] | None = field(default=None, repr=False)
 
     def movement_amounts(self) -> list[dict[str, Any]]:
@@ -61,10 +65,10 @@ class Book:
         substitute ``values``; ``name`` must identify ``build``, and ``build`` must
         depend on nothing else. Other engines compile each call.
         """
-        if self.con.name != "duckdb":
+        if self.duckdb is None:
             return self.rows(build(values))
         sql = self._template(name, build, values, inputs).render(values)
-        result: list[dict[str, Any]] = self.con.con.sql(sql).to_arrow_table().to_pylist()
+        result: list[dict[str, Any]] = self.duckdb.sql(sql).to_arrow_table().to_pylist()
         return result
 
     def _template(
@@ -95,7 +99,7 @@ class Book:
         self, name: str, build: Builder, values: Mapping[str, Value], inputs: tuple[ir.Table, ...]
     ) -> ir.Table:
         """:meth:`materialize` of ``build(values)``, compiled as in :meth:`query`."""
-        if self.con.name != "duckdb":
+        if self.duckdb is None:
             return self.materialize(name, build(values))
         return self._create(name, self._template(name, build, values, inputs).render(values))
 
@@ -115,13 +119,13 @@ def book_from_arrow(
 ) -> Book:
     """A :class:`Book` from Arrow tables in the contract's layout, on an in-memory
     DuckDB. Raises :class:`InputError` when a line's currency has no fx rate."""
-    con = ibis.duckdb.connect()
-    raw = con.con
+    raw = duckdb.connect()
     raw.register("kw_subscriptions", subscriptions)
     raw.register("kw_fx_rates", fx_rates)
     raw.register("kw_accounts", accounts)
+    con = ibis.duckdb.from_connection(raw)
     subs, fx = con.table("kw_subscriptions"), con.table("kw_fx_rates")
-    book = Book(con, subs, con.table("kw_accounts"), base_currency)
+    book = Book(con, subs, con.table("kw_accounts"), base_currency, raw)
     values: dict[str, Value] = {"base": base_currency}
     missing = book.query(
         "unrated_lines", lambda v: unrated_lines(subs, fx, v["base"]), values, (subs, fx)

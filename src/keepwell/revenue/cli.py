@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-from keepwell.asof import data_day
 from keepwell.console import (
     OutputFormat,
+    data_day,
     percent,
     print_json,
     print_rows,
@@ -23,6 +23,7 @@ from keepwell.console import (
 )
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
+from keepwell.health import service as health_service
 from keepwell.revenue import service
 from keepwell.revenue.renewal_cohorts import RenewalPeriod
 from keepwell.revenue.simulator import Renewal, Scenario
@@ -178,13 +179,50 @@ def renewals(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Upcoming renewals (or past ones with their outcome)."""
+    if within < 1 or (past is not None and past < 1):
+        option = "--past" if past is not None and past < 1 else "--within"
+        raise InputError(
+            f"{option} {past if option == '--past' else within} must be a number of days >= 1",
+            hint="--within 120 lists the next 120 days; --past 90 the last 90",
+        )
     ws = workspace()
     day = as_of_day(ws, as_of)
+    book = service.load_book(ws)
     if past is not None:
-        rows = service.past_renewals(ws, day - timedelta(days=past), day)
+        rows = service.past_renewals(ws, day - timedelta(days=past), day, book=book)
+        title = f"Renewals of the {past} days to {day.isoformat()}, with their outcome"
     else:
-        rows = service.upcoming_renewals(ws, day, within)
-    print_rows(rows, fmt, title="Renewals")
+        rows = service.upcoming_renewals(ws, day, within, book=book)
+        title = f"Renewals in the {within} days after {day.isoformat()}"
+    if fmt is not OutputFormat.TABLE:
+        print_rows(rows, fmt)
+        return
+    names = service.account_names(ws, book=book)
+    health = health_service.latest_scores(ws, day)
+    print_rows([_renewal_line(r, names, health) for r in rows], fmt, title=title)
+
+
+def _renewal_line(
+    row: dict[str, Any], names: dict[str, str], health: dict[str, tuple[str, float | None]]
+) -> dict[str, Any]:
+    """A renewal in 80 columns: the account by name with its health, ARR in whole units."""
+    band, score = health.get(row["account_id"], ("—", None))
+    line: dict[str, Any] = {
+        "account": names.get(row["account_id"], row["account_id"]),
+        "health": band if score is None else f"{band} {score:.0f}",
+        "product": row["product"],
+        "ends": row["ends_on"],
+    }
+    if "arr" in row:
+        line["ARR"] = Decimal(row["arr"]).quantize(Decimal(1))
+        line["status"] = (
+            "renewed" if row["has_successor"] else "auto-renew" if row["auto_renew"] else "open"
+        )
+    else:
+        line["MRR before"] = Decimal(row["expiring_mrr"]).quantize(Decimal(1))
+        line["after"] = Decimal(row["successor_mrr"]).quantize(Decimal(1))
+        line["outcome"] = row["outcome"]
+    return line
 
 
 def retention_fit(

@@ -117,3 +117,19 @@ def renewal_totals(past: ir.Table) -> ir.Table:
         accounts=past.account_id.nunique(),
         renewed_accounts=past.account_id.nunique(where=renewed),
     )
+
+
+def account_arr(lines: ir.Table, as_of: date) -> tuple[ir.Table, ir.Table]:
+    """Per account on ``as_of``: ``arr`` (12 x the MRR of the lines active that day) and,
+    for accounts with an active line that ends, ``next_renewal`` (the earliest end after
+    ``as_of``) with ``renewal_arr`` (12 x the MRR of the lines ending then). Base currency."""
+    active = lines.filter(
+        (lines.starts_on <= as_of) & (lines.ends_on.isnull() | (lines.ends_on > as_of))
+    )
+    arr = active.group_by("account_id").aggregate(arr=(active.mrr.sum() * 12))
+    ending = active.filter(active.ends_on.notnull())
+    first = ending.group_by("account_id").aggregate(next_renewal=ending.ends_on.min())
+    joined = ending.join(first, "account_id")
+    due = joined.filter(joined.ends_on == joined.next_renewal)
+    renewal = due.group_by(["account_id", "next_renewal"]).aggregate(renewal_arr=due.mrr.sum() * 12)
+    return arr, renewal

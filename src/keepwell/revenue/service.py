@@ -16,6 +16,8 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from keepwell.contract.service import read_table
 from keepwell.core import periods
@@ -55,6 +57,35 @@ def load_book(workspace: Workspace) -> Book:
         read_table(workspace, "fx_rates"),
         workspace.setting("base_currency"),
     )
+
+
+def scoped_book(workspace: Workspace, owner: str | None) -> Book:
+    """The book of every account (``owner`` None), or of the accounts whose ``owner``
+    is ``owner`` and their subscription lines only."""
+    if owner is None:
+        return load_book(workspace)
+    accounts = read_table(workspace, "accounts")
+    accounts = accounts.filter(pc.equal(accounts["owner"], pa.scalar(owner)))
+    lines = read_table(workspace, "subscriptions")
+    lines = lines.filter(pc.is_in(lines["account_id"], value_set=accounts["account_id"]))
+    return book_from_arrow(
+        lines, accounts, read_table(workspace, "fx_rates"), workspace.setting("base_currency")
+    )
+
+
+def account_arr(
+    workspace: Workspace, as_of: date, *, book: Book | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per account with an active line on ``as_of``: ``arr`` (12 x the MRR of its lines
+    active that day, base currency, Decimal) and, when one of them ends, ``next_renewal``
+    (the earliest end after ``as_of``) and ``renewal_arr`` (12 x the MRR of the lines
+    ending then). The one place ARR per account and the next renewal are computed."""
+    book = _book(workspace, book)
+    arr, renewal = renewals.account_arr(book.lines, as_of)
+    result: dict[str, dict[str, Any]] = {r["account_id"]: dict(r) for r in book.rows(arr)}
+    for row in book.rows(renewal):
+        result.setdefault(row["account_id"], {"arr": Decimal(0)}).update(row)
+    return result
 
 
 def _book(workspace: Workspace, book: Book | None) -> Book:
@@ -300,6 +331,13 @@ def upcoming_renewals(
     return book.rows(renewals.upcoming_renewals(book.lines, as_of, within_days))
 
 
+def account_names(workspace: Workspace, *, book: Book | None = None) -> dict[str, str]:
+    """Each account's name (its id when it has none), for faces that list accounts."""
+    book = _book(workspace, book)
+    rows = book.rows(book.accounts.select("account_id", "name"))
+    return {str(r["account_id"]): str(r["name"] or r["account_id"]) for r in rows}
+
+
 def past_renewals(
     workspace: Workspace, start: date, end: date, *, book: Book | None = None
 ) -> list[dict[str, Any]]:
@@ -329,10 +367,11 @@ def cohort_retention(
     """Logo and revenue retention by cohort month x age (months), up to the last
     complete month of ``as_of``; optionally split by an account attribute."""
     book = _book(workspace, book)
+    groups = _groups(book, by, workspace, as_of)  # a wrong ``by`` is an error even when empty
     first, last = _first_month(book), last_complete_month(as_of)
     if first is None or first > last:
         return []
-    rows = book.rows(cohort_table(book.lines, first, last, _groups(book, by, workspace, as_of)))
+    rows = book.rows(cohort_table(book.lines, first, last, groups))
     for row in rows:
         row["cohort"] = month_label(row["cohort"])
     return rows

@@ -14,7 +14,7 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request
 
-from keepwell.contract.queries import visible_account
+from keepwell.contract.service import visible_account
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.risk import service

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from keepwell.asof import data_day
 from keepwell.console import (
     OutputFormat,
+    data_day,
     note,
     opened_workspace,
     parse_day,

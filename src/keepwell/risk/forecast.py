@@ -39,8 +39,31 @@ def bucket(p: float | None) -> str:
     return "likely" if p < AT_RISK_FROM else "at risk"
 
 
+def expected_renewed(arr: Decimal, p: float) -> Decimal:
+    """Expected renewed ARR of ``arr`` up for renewal at churn probability ``p``:
+    (1 − p) × ARR, exact (``p`` taken at its shortest decimal form)."""
+    return arr * (1 - Decimal(str(p)))
+
+
+def expected_renewals(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Σ (1 − p) × ARR over the renewal ``rows`` (``arr`` in Decimal) that carry a
+    ``churn_probability``; adds ``expected_arr`` to those rows. The count of such lines,
+    of all lines, and the sum; None when no line has a probability."""
+    known = [r for r in rows if r.get("churn_probability") is not None]
+    if not known:
+        return None
+    for row in known:
+        row["expected_arr"] = expected_renewed(row["arr"], row["churn_probability"])
+    expected = sum((r["expected_arr"] for r in known), Decimal(0))
+    return {"lines": len(known), "of": len(rows), "expected_arr": expected}
+
+
 def _money(value: Any) -> float:
     return float(value) if isinstance(value, Decimal | int | float) else 0.0
+
+
+def _exact(value: float) -> Decimal:
+    return Decimal(repr(value))
 
 
 def forecast_lines(
@@ -57,7 +80,7 @@ def forecast_lines(
                 **line,
                 "arr": arr,
                 "churn_probability": p,
-                "expected_arr": 0.0 if p is None else (1 - p) * arr,
+                "expected_arr": 0.0 if p is None else float(expected_renewed(_exact(arr), p)),
                 "bucket": bucket(p),
             }
         )

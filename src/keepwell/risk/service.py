@@ -16,7 +16,7 @@ import pandas as pd
 
 from keepwell.contract import service as contract_service
 from keepwell.core import periods
-from keepwell.core.errors import InputError, NotFoundError
+from keepwell.core.errors import InputError, KeepwellError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.revenue import service as revenue_service
@@ -159,6 +159,41 @@ def has_model(workspace: Workspace) -> bool:
 def model_card(workspace: Workspace, version: int | None = None) -> dict[str, Any]:
     """The full card of model ``version`` (latest when None)."""
     return store.load_card(workspace.root, version)
+
+
+#: Metrics of the model card, in display order: key, label.
+CARD_METRICS = (
+    ("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("brier", "Brier"), ("ece", "ECE"),
+    ("top_decile_lift", "Top-decile lift"), ("base_rate", "Base rate"), ("rows", "Test rows"),
+)  # fmt: skip
+
+
+def model_card_summary(workspace: Workspace) -> dict[str, Any] | None:
+    """The latest churn model's card with ``metric_names``, ``metric_labels`` and a
+    ``summary`` (algorithm, snapshots, top features) to show it; None when no model
+    has been trained (or its card cannot be read)."""
+    if not has_model(workspace):
+        return None
+    try:
+        card: dict[str, Any] = dict(model_card(workspace))
+    except (KeepwellError, OSError, ValueError):
+        return None
+    card["metric_names"] = [k for k, _ in CARD_METRICS]
+    card["metric_labels"] = dict(CARD_METRICS)
+    window = card.get("data_window") or {}
+    card["summary"] = {
+        "Algorithm": card.get("algorithm", "—"),
+        "Snapshots": f"{window.get('first_snapshot', '?')} – {window.get('last_snapshot', '?')}",
+        "Top features": ", ".join(str(_feature(f)) for f in (card.get("top_features") or [])[:8]),
+    }
+    return card
+
+
+def _feature(feature: Any) -> Any:
+    return feature.get("feature", feature) if isinstance(feature, dict) else feature
+
+
+expected_renewals = forecast.expected_renewals
 
 
 def predictions(

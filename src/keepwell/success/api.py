@@ -15,7 +15,7 @@ from typing import Any, cast
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from keepwell.contract.queries import visible_account
+from keepwell.contract.service import visible_account
 from keepwell.core.errors import InputError
 from keepwell.core.ids import PathId
 from keepwell.core.workspace import Workspace

@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from keepwell.asof import data_day
 from keepwell.console import (
     OutputFormat,
+    data_day,
     err,
     opened_workspace,
     out,

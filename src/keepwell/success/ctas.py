@@ -14,12 +14,12 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from keepwell.core.database import insert_once
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.notify import service as notify_service
-from keepwell.success.evaluate import Match
+from keepwell.success.matching import Match
 from keepwell.success.models import Cta, CtaTask
 from keepwell.success.playbooks import CSM_ROLE, Playbook
 from keepwell.success.rules import Assign, Assignment, Channel, render_reason
@@ -110,7 +110,7 @@ def open_cta(
         "due_on": due or (playbook.due_on(as_of) if playbook else None),
         "created_at": now, "updated_at": now,
     }  # fmt: skip
-    cta_id = _insert_once(session, row)
+    cta_id = insert_once(session, Cta, row, "open_key", returning="id")
     if cta_id is None:
         return Opening("already_open")
     if playbook is not None:
@@ -126,14 +126,6 @@ def _due(match: Match, as_of: date) -> date | None:
         if isinstance(value, int | float) and value == value:
             return as_of + timedelta(days=max(0, int(value)))
     return as_of + timedelta(days=cta.due_days) if cta.due_days is not None else None
-
-
-def _insert_once(session: Session, row: dict[str, Any]) -> int | None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert(Cta) if dialect == "postgresql" else sqlite.insert(Cta)
-    statement = insert.values(row).on_conflict_do_nothing(index_elements=["open_key"])
-    result = session.execute(statement.returning(Cta.id)).scalar_one_or_none()
-    return int(result) if result is not None else None
 
 
 def _add_tasks(

@@ -16,23 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
-from keepwell.core.database import transaction
+from keepwell.core.database import insert_once, transaction
 from keepwell.core.errors import KeepwellError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.notify import service as notify_service
 from keepwell.risk import service as risk_service
 from keepwell.success import ctas
-from keepwell.success.evaluate import Match, evaluate_rules
+from keepwell.success.matching import Match, evaluate_rules
 from keepwell.success.models import CycleLease, CycleRun
-from keepwell.success.planbook import plan_progress
+from keepwell.success.plan_store import plan_progress
 from keepwell.success.playbooks import PLAYBOOKS_FILE, Playbooks, default_playbooks_text
 from keepwell.success.playbooks import parse_playbooks as _parse_playbooks
-from keepwell.success.rows import rule_rows
+from keepwell.success.rule_table import rule_rows
 from keepwell.success.rules import (
     RULES_FILE,
     RuleSet,
@@ -95,9 +94,7 @@ def _read(path: Path) -> str:
 def acquire_lease(workspace: Workspace, holder: str, now: datetime) -> bool:
     """Take the cycle lease for ``holder`` if it is free or expired at ``now``."""
     with transaction(workspace.engine) as session:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(insert(CycleLease).values(name=LEASE).on_conflict_do_nothing())
+        insert_once(session, CycleLease, {"name": LEASE}, "name")
     with transaction(workspace.engine) as session:
         result = session.execute(
             sa.update(CycleLease)

@@ -16,11 +16,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-import ibis
-
 from keepwell.contract.service import read_table
 from keepwell.core.workspace import Workspace
-from keepwell.revenue.service import load_book
+from keepwell.revenue import service as revenue_service
 from keepwell.success.timeline import add_note
 
 FEATURE_REQUEST = "feature_request"
@@ -99,16 +97,10 @@ def group_requests(activities: list[dict[str, Any]], until: datetime) -> list[_G
 
 
 def account_arr(workspace: Workspace, as_of: date) -> dict[str, Decimal]:
-    """ARR of each account paying on ``as_of``: 12 x the MRR of its lines active that
-    day (``starts_on <= as_of < ends_on``), in the base currency (revenue's book)."""
-    book = load_book(workspace)
-    lines = book.lines
-    active = lines.filter(
-        (lines.starts_on <= as_of) & (lines.ends_on.isnull() | (lines.ends_on > as_of))
-    )
-    per = active.group_by("account_id").aggregate(mrr=active.mrr.sum())
-    rows = book.rows(per.filter(per.mrr > ibis.literal(0)))
-    return {r["account_id"]: Decimal(str(r["mrr"])) * 12 for r in rows}
+    """ARR of each account paying on ``as_of`` (revenue's figure: 12 x the MRR of its
+    lines active that day, base currency)."""
+    paying = revenue_service.account_arr(workspace, as_of).items()
+    return {account: Decimal(row["arr"]) for account, row in paying if row["arr"] > 0}
 
 
 def top_requests(workspace: Workspace, as_of: date, limit: int = 20) -> list[dict[str, Any]]:

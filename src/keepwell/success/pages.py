@@ -10,11 +10,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from keepwell.core.errors import InputError
 from keepwell.core.ids import FormId, PathId
-from keepwell.web import success_view
-from keepwell.web.directory import directory, visible
-from keepwell.web.pages import (
+from keepwell.success import service
+from keepwell.web.toolkit import (
     PageUser,
     check_form,
     page_user,
@@ -31,9 +29,7 @@ User = Annotated[PageUser, Depends(page_user)]
 @router.get("/my-work", response_class=HTMLResponse)
 def my_work(request: Request, user: User) -> HTMLResponse:
     """The user's open CTAs and tasks, soonest due first."""
-    ws = workspace_of(request)
-    names = {r["account_id"]: r["name"] for r in directory(ws, today()).rows}
-    work = success_view.my_work(ws, user.principal.email, today(), names)
+    work = service.my_work(workspace_of(request), user.principal.email, today())
     return render(request, user, "my_work.html", title="My work", v={"work": work})
 
 
@@ -50,10 +46,8 @@ async def act(
 ) -> Response:
     """Complete, snooze or close a CTA or task, then back to the page it came from."""
     check_form(user, csrf_token)
-    if kind not in success_view.KINDS or action not in success_view.ACTIONS:
-        raise InputError(f"cannot {action!r} a {kind!r}", hint="complete, snooze or close")
     await run_in_threadpool(
-        success_view.act,
+        service.act_on_work,
         workspace_of(request),
         kind,
         item_id,
@@ -68,8 +62,5 @@ async def act(
 @router.get("/feedback", response_class=HTMLResponse)
 def feedback(request: Request, user: User) -> HTMLResponse:
     """Product feedback from customers, grouped by topic with the ARR asking for it."""
-    ws = workspace_of(request)
-    rows = visible(directory(ws, today()).rows, user.owner_scope)
-    names = {r["account_id"]: r["name"] for r in rows}
-    board = success_view.feedback_board(ws, today(), names, user.owner_scope)
+    board = service.feedback_board(workspace_of(request), today(), user.owner_scope)
     return render(request, user, "feedback.html", title="Product feedback", board=board)

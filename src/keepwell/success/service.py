@@ -18,7 +18,7 @@ from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.notify import service as notify_service
-from keepwell.success import planbook
+from keepwell.success import plan_store
 from keepwell.success.board import (
     close_cta,
     complete_task,
@@ -39,14 +39,14 @@ from keepwell.success.cycle import (
     wait_for_lease,
 )
 from keepwell.success.feedback import add_feedback, top_requests
-from keepwell.success.planbook import (
+from keepwell.success.plan_store import (
     plan_progress,
     record_checkin,
     show_plan,
     update_milestone,
     update_objective,
 )
-from keepwell.success.plans import (
+from keepwell.success.plan_templates import (
     PLANS_FILE,
     PlanTemplate,
     default_plans_text,
@@ -61,10 +61,12 @@ from keepwell.success.references import (
 )
 from keepwell.success.references import tracker as reference_tracker
 from keepwell.success.timeline import account_timeline, add_note
+from keepwell.success.work import act_on_work, my_work, work_items
 
 __all__ = [
     "CycleReport",
     "account_timeline",
+    "act_on_work",
     "add_feedback",
     "add_note",
     "check_rules",
@@ -72,8 +74,10 @@ __all__ = [
     "complete_task",
     "create_plan",
     "cta_detail",
+    "feedback_board",
     "list_ctas",
     "list_references",
+    "my_work",
     "new_holder",
     "plan_progress",
     "plan_templates",
@@ -89,6 +93,7 @@ __all__ = [
     "top_requests",
     "update_milestone",
     "update_objective",
+    "work_items",
     "worker_tick",
 ]
 
@@ -188,7 +193,7 @@ def create_plan(
         template = template_for_segment(templates, segment)
     if template not in templates:
         raise InputError(f"no plan template {template!r}", hint=f"known: {', '.join(templates)}")
-    planbook.create_plan(workspace, account, templates[template], as_of)
+    plan_store.create_plan(workspace, account, templates[template], as_of)
     return show_plan(workspace, account_id, as_of)
 
 
@@ -198,3 +203,32 @@ def _account(workspace: Workspace, account_id: str) -> dict[str, Any]:
         if row["account_id"] == account_id:
             return dict(row)
     raise NotFoundError(f"no account {account_id!r}")
+
+
+#: Requests on the feedback board.
+BOARD_REQUESTS = 50
+
+
+def feedback_board(workspace: Workspace, as_of: date, scope: str | None) -> dict[str, Any]:
+    """The most requested features (:func:`top_requests`) with the accounts and ARR
+    behind them; a CSM limited to a book (``scope``) sees requests of their accounts
+    only, and only those accounts listed."""
+    requests = top_requests(workspace, as_of, BOARD_REQUESTS)
+    accounts = contract_service.account_owners(
+        workspace, [a for r in requests for a in r["account_ids"]]
+    )
+    items = []
+    for request in requests:
+        ids = [
+            a
+            for a in request["account_ids"]
+            if a in accounts and (scope is None or accounts[a]["owner"] == scope)
+        ]
+        if scope is not None and not ids:
+            continue
+        items.append({
+            "title": request["request"], "accounts": request["accounts"],
+            "mentions": request["mentions"], "arr": request["arr"], "latest": request["last_at"],
+            "accounts_list": [{"account_id": a, "name": accounts[a]["name"]} for a in ids],
+        })  # fmt: skip
+    return {"items": items}

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from keepwell.contract.queries import account_activities, visible_account
-from keepwell.contract.service import load_rows
+from keepwell.contract.service import account_activities, load_rows, visible_account
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
 

@@ -22,16 +22,22 @@ from keepwell.health import api as health_api
 from keepwell.ingest import api as ingest_api
 from keepwell.ingest.writer import EventWriter
 from keepwell.notify import api as notify_api
+from keepwell.portfolio import api as portfolio_api
+from keepwell.portfolio import pages as portfolio_pages
+from keepwell.reports import pages as report_pages
 from keepwell.revenue import api as revenue_api
+from keepwell.revenue import pages as revenue_pages
 from keepwell.risk import api as risk_api
+from keepwell.risk import pages as risk_pages
 from keepwell.success import api as success_api
-from keepwell.web import accounts as accounts_api
+from keepwell.success import pages as success_pages
+from keepwell.web import login
 from keepwell.web.audit import install_audit
 from keepwell.web.deps import authenticate, require_manager
 from keepwell.web.errors import install_error_handlers
 from keepwell.web.settings import ServerSettings
-from keepwell.web.site import install_site
 from keepwell.web.state import ServerState
+from keepwell.web.toolkit import install_pages
 
 
 def create_app(workspace: Workspace, settings: ServerSettings | None = None) -> FastAPI:
@@ -64,9 +70,25 @@ def create_app(workspace: Workspace, settings: ServerSettings | None = None) -> 
     app.state.analytics_lock = writer.lock
     install_error_handlers(app)
     install_audit(app)
-    install_site(app)
+    _pages(app)
     _routes(app)
     return app
+
+
+def _pages(app: FastAPI) -> None:
+    """Mount the pages, their static files and plotly.js; routers in the order they are
+    matched (the sign-in page first, so it takes ``/login`` over auth's bare form)."""
+    install_pages(
+        app,
+        [
+            login.router,
+            portfolio_pages.router,
+            revenue_pages.router,
+            success_pages.router,
+            risk_pages.router,
+            report_pages.router,
+        ],
+    )
 
 
 def _routes(app: FastAPI) -> None:
@@ -84,7 +106,7 @@ def _routes(app: FastAPI) -> None:
     app.include_router(ingest_api.sources, dependencies=signed_in)
     app.include_router(notify_api.public)
     app.include_router(contract_api.router, dependencies=signed_in)
-    app.include_router(accounts_api.router, dependencies=signed_in)
+    app.include_router(portfolio_api.router, dependencies=signed_in)
     app.include_router(contract_api.imports, dependencies=[Depends(require_manager)])
     app.include_router(revenue_api.router, dependencies=signed_in)
     app.include_router(health_api.router, dependencies=signed_in)

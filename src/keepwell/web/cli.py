@@ -17,9 +17,9 @@ def serve(
     """Start the server: REST API under /api/v1, tracking API under /v1, docs at /docs."""
     import uvicorn
 
+    from keepwell.portfolio.service import warm
     from keepwell.web.app import create_app
-    from keepwell.web.directory import warm
-    from keepwell.web.pages import today
+    from keepwell.web.toolkit import today
 
     ws = workspace()
     app = create_app(ws, ServerSettings())

@@ -12,8 +12,8 @@ from keepwell.auth import service as auth_service
 from keepwell.auth.api import client_address
 from keepwell.auth.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from keepwell.auth.sessions import CSRF_COOKIE, SESSION_COOKIE
-from keepwell.web.pages import render, safe_next
 from keepwell.web.state import server_state
+from keepwell.web.toolkit import render, safe_next
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,9 +1,10 @@
-"""Web pages of accounts: the filterable table with CSV export, Account 360 and its
-forms (add a note), and the business review's HTML and PDF."""
+"""Web pages of the portfolio: the overview, renewals by month, the filterable account
+table with CSV export, and Account 360 with its form (add a note). A CSM limited to
+their book sees its accounts and figures only."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -11,19 +12,19 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from keepwell.contract.queries import visible_account
 from keepwell.core.errors import InputError
-from keepwell.web import charts, success_view
-from keepwell.web.account_view import account_view
-from keepwell.web.directory import (
-    SORTS,
-    Filters,
-    directory,
-    page_of,
-    search,
-    to_csv,
+from keepwell.portfolio import service
+from keepwell.portfolio.directory import SORTS, Filters, page_of, search, to_csv
+from keepwell.web import charts
+from keepwell.web.toolkit import (
+    PageUser,
+    check_form,
+    page_day,
+    page_user,
+    render,
+    today,
+    workspace_of,
 )
-from keepwell.web.pages import PageUser, check_form, page_user, render, today, workspace_of
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[PageUser, Depends(page_user)]
@@ -65,7 +66,7 @@ Filtered = Annotated[Filters, Depends(_filters)]
 @router.get("/accounts", response_class=HTMLResponse)
 def accounts(request: Request, user: User, f: Filtered) -> HTMLResponse:
     """The accounts the user may see: filters, search, sort and 50 per page."""
-    d = directory(workspace_of(request), today())
+    d = service.directory(workspace_of(request), today())
     rows = search(d, user.owner_scope, f)
     shown, f, pages = page_of(rows, f)
     return render(
@@ -87,7 +88,7 @@ def accounts(request: Request, user: User, f: Filtered) -> HTMLResponse:
 @router.get("/accounts.csv")
 def accounts_csv(request: Request, user: User, f: Filtered) -> Response:
     """Every account matching the filters (not only one page) as CSV."""
-    d = directory(workspace_of(request), today())
+    d = service.directory(workspace_of(request), today())
     body = to_csv(search(d, user.owner_scope, f))
     headers = {"Content-Disposition": f'attachment; filename="accounts-{d.as_of}.csv"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
@@ -137,8 +138,8 @@ def _usage_charts(usage: dict[str, Any]) -> list[dict[str, Any]]:
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
 def account_360(request: Request, user: User, account_id: str) -> HTMLResponse:
     """Account 360: revenue, health and why, usage, people, billing, work, timeline."""
-    ws = workspace_of(request)
-    view = _view(request, ws, account_id, user)
+    lock = request.app.state.analytics_lock
+    view = service.account_view(workspace_of(request), account_id, today(), user.owner_scope, lock)
     chart_list = _usage_charts(view["usage"])
     if view["history"]:
         chart_list.insert(0, _score_chart(view["history"]))
@@ -168,11 +169,6 @@ def account_360(request: Request, user: User, account_id: str) -> HTMLResponse:
     )
 
 
-def _view(request: Request, ws: Any, account_id: str, user: PageUser) -> dict[str, Any]:
-    lock = request.app.state.analytics_lock
-    return account_view(ws, lock, account_id, today(), user.owner_scope)
-
-
 @router.post("/accounts/{account_id}/notes")
 async def add_note(
     request: Request,
@@ -185,16 +181,110 @@ async def add_note(
     check_form(user, csrf_token)
     if not body.strip():
         raise InputError("a note needs some text")
-    ws = workspace_of(request)
-    await run_in_threadpool(visible_account, ws, account_id, scope=user.owner_scope)
-    added = await run_in_threadpool(
-        success_view.add_note,
-        ws,
+    await run_in_threadpool(
+        service.add_note,
+        workspace_of(request),
         account_id,
         user.principal.email,
         body.strip(),
+        scope=user.owner_scope,
         now=datetime.now(UTC),
     )
-    if not added:
-        raise InputError("notes cannot be added: the timeline service is not available")
     return RedirectResponse(f"/accounts/{quote(account_id, safe='')}#timeline", status_code=303)
+
+
+AsOf = Annotated[date | None, Query()]
+#: Movements in bridge order; contraction and churn are negative amounts (metrics.md).
+MOVEMENT_STEPS = ("new", "reactivation", "expansion", "contraction", "churn")
+
+
+def bridge_chart(month: dict[str, Any]) -> dict[str, Any]:
+    """The month's MRR bridge: start, each movement (signed as stored), end."""
+    steps: list[tuple[str, float, str]] = [("start", float(month["starting_mrr"]), "absolute")]
+    steps += [(name, float(month[name]), "relative") for name in MOVEMENT_STEPS]
+    steps.append(("end", float(month["ending_mrr"]), "total"))
+    return charts.waterfall("bridge", f"MRR bridge, {month['month']}", steps, "MRR")
+
+
+def _movement_chart(months: list[dict[str, Any]]) -> dict[str, Any]:
+    x = [m["month"] + (" (partial)" if m.get("partial") else "") for m in months]
+    series = {name: [float(m[name]) for m in months] for name in MOVEMENT_STEPS}
+    chart = charts.bars(
+        "movements",
+        "MRR movements by month",
+        x,
+        series,
+        y_title="MRR change",
+        stacked=True,
+        colours=["#1f8a4c", "#38a169", "#68d391", "#ed8936", "#c53030"],
+    )
+    chart["figure"]["layout"]["barmode"] = "relative"
+    chart["figure"]["layout"]["yaxis"]["rangemode"] = "normal"
+    return chart
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
+    """The portfolio: KPIs, health bands and their trend, the MRR bridge, renewals."""
+    day = page_day(request, as_of)
+    o = service.overview(workspace_of(request), user.owner_scope, day)
+    chart_list = [
+        _movement_chart(o["months"]),
+        charts.stacked_bands("bands", "Accounts by health band, per snapshot", o["trend"]),
+    ]
+    if o["last_complete_month"]:
+        chart_list.insert(0, bridge_chart(o["last_complete_month"]))
+    return render(
+        request,
+        user,
+        "overview.html",
+        title="Portfolio overview",
+        as_of=day,
+        s=o["summary"],
+        currency=o["summary"].base_currency,
+        months=o["months"],
+        bands=o["bands"],
+        trend=o["trend"],
+        at_risk=o["at_risk"],
+        modelled=o["modelled"],
+        renewals=o["renewals"][:15],
+        renewal_count=len(o["renewals"]),
+        renewal_arr=o["renewal_arr"],
+        snapshot=o["snapshot"],
+        charts=chart_list,
+    )
+
+
+@router.get("/renewals", response_class=HTMLResponse)
+def renewals(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
+    """Lines ending in the next 120 days by month, with health, risk and forecast."""
+    day = page_day(request, as_of)
+    r = service.renewals(workspace_of(request), user.owner_scope, day)
+    months = r["months"]
+    chart = charts.bars(
+        "renewals",
+        "ARR up for renewal by month and health band",
+        [m["month"] for m in months],
+        {
+            "green or unscored": [float(m["arr"] - m["red_arr"] - m["yellow_arr"]) for m in months],
+            "yellow": [float(m["yellow_arr"]) for m in months],
+            "red": [float(m["red_arr"]) for m in months],
+        },
+        x_title="month",
+        y_title="ARR",
+        stacked=True,
+        colours=["#1f8a4c", "#d69e2e", "#c53030"],
+    )
+    return render(
+        request,
+        user,
+        "renewals.html",
+        title="Renewals",
+        as_of=day,
+        months=months,
+        currency=r["currency"],
+        total=r["total"],
+        forecast=r["forecast"],
+        days=r["days"],
+        charts=[chart] if months else [],
+    )

@@ -1,30 +1,26 @@
 """The rule table: one row per customer as of a day, for the rules to read.
 
 Health gives the measures, segment, stage, score and band (``health.service.assess``,
-or the assessment the cycle just stored) and the previous snapshot's band and score; this
-slice adds its own columns (live CTAs, recent detractors, success-plan progress; see
-``rules.SUCCESS_COLUMNS``).
+or the assessment the cycle just stored), the previous snapshot's band and score, and the
+recent NPS detractors (``health.service.nps_signals``); this slice adds its own columns
+(live CTAs, success-plan progress; see ``rules.SUCCESS_COLUMNS``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from keepwell.contract import service as contract_service
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.success.ctas import LIVE
 from keepwell.success.models import Cta
-from keepwell.success.planbook import plan_progress
-
-DETRACTOR_MAX = 6
-NPS_WINDOW_DAYS = 90
+from keepwell.success.plan_store import plan_progress
 
 
 def rule_rows(
@@ -44,7 +40,7 @@ def rule_rows(
         assessed = health_service.assess(workspace, as_of)
     previous = _previous(workspace, as_of)
     live, renewals = _live_ctas(workspace)
-    nps = _nps(workspace, as_of)
+    nps = health_service.nps_signals(workspace, as_of)
     if progress is None:
         progress = plan_progress(workspace, as_of)
     rows = []
@@ -108,25 +104,3 @@ def _live_ctas(workspace: Workspace) -> tuple[Counter[str], Counter[str]]:
             live[account_id] += 1
             renewals[account_id] += kind == "renewal"
     return live, renewals
-
-
-Nps = tuple[int, int | None, tuple[datetime, int] | None]
-
-
-def _nps(workspace: Workspace, as_of: date) -> dict[str, Nps]:
-    """Per account: NPS detractor responses (0–6) in the 90 days up to ``as_of``, the
-    latest NPS response in that window, and the latest detractor (time, score)."""
-    end = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
-    start = end - timedelta(days=NPS_WINDOW_DAYS)
-    surveys = contract_service.read_table(workspace, "surveys")
-    columns = surveys.select(["account_id", "kind", "score", "responded_at"]).to_pylist()
-    result: dict[str, Nps] = {}
-    for row in sorted(columns, key=lambda r: r["responded_at"]):
-        at = row["responded_at"]
-        if row["kind"] != "nps" or at is None or not start <= at < end:
-            continue
-        count, _, last = result.get(row["account_id"], (0, None, None))
-        detractor = row["score"] is not None and row["score"] <= DETRACTOR_MAX
-        last = (at, int(row["score"])) if detractor else last
-        result[row["account_id"]] = (count + detractor, row["score"], last)
-    return result

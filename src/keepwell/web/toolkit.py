@@ -13,8 +13,6 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import json
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -38,9 +36,11 @@ from keepwell.web.errors import status_of
 from keepwell.web.state import server_state
 
 PACKAGE = Path(__file__).resolve().parent.parent
-#: Template folders: the app's layout first, then each slice's pages.
-TEMPLATE_DIRS = [PACKAGE / "web" / "templates"] + [
-    PACKAGE / name / "templates" for name in ("revenue", "health", "success", "reports")
+#: Template folders: the app's layout first, then each slice's pages (every slice's
+#: ``templates`` folder but the notification slice's, which are not pages).
+TEMPLATE_DIRS = [
+    PACKAGE / "web" / "templates",
+    *sorted(d for d in PACKAGE.glob("*/templates") if d.parent.name not in ("web", "notify")),
 ]
 STATIC_DIR = PACKAGE / "web" / "static"
 NAV = [
@@ -96,40 +96,34 @@ def page_user(request: Request) -> PageUser:
     return PageUser(principal, session.csrf, scope)
 
 
-def check_form(user: PageUser, csrf_token: str | None) -> None:
-    """Refuse a form post without the session's CSRF token or by a read-only user."""
+def check_csrf(user: PageUser, csrf_token: str | None) -> None:
+    """Refuse a form post without the session's CSRF token."""
     if not same_token(user.csrf, csrf_token):
         raise PermissionDeniedError("the form expired or was not sent by this site; reload it")
+
+
+def check_form(user: PageUser, csrf_token: str | None) -> None:
+    """Refuse a form post without the session's CSRF token or by a read-only user."""
+    check_csrf(user, csrf_token)
     if not user.can_write:
         raise PermissionDeniedError(f"{user.principal.email} may not change records")
-
-
-#: Seconds a page's computed figures are reused (the same as the account directory's).
-FIGURES_TTL = 300.0
-_figures: dict[tuple[Any, ...], tuple[float, Any]] = {}
-_figures_lock = threading.Lock()
-
-
-def memo(key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-    """``compute()``, or its value of the last :data:`FIGURES_TTL` seconds for ``key``
-    (which must name the workspace, the caller's scope and the day). Portfolio figures
-    change with imports and scoring, not from one page view to the next."""
-    now = time.monotonic()
-    with _figures_lock:
-        for stale in [k for k, (at, _) in _figures.items() if now - at >= FIGURES_TTL]:
-            del _figures[stale]
-        hit = _figures.get(key)
-    if hit is not None:
-        return hit[1]
-    value = compute()
-    with _figures_lock:
-        _figures[key] = (time.monotonic(), value)
-    return value
 
 
 def today() -> date:
     """The pages' default ``as_of`` (faces may read the clock; services never do)."""
     return datetime.now(UTC).date()
+
+
+def page_day(request: Request, as_of: date | None) -> date:
+    """A page's day: ``as_of``, or the data's now (today, or the data's last day when
+    today is past it); a later day is refused (400). The one rule of every face
+    (:func:`keepwell.health.service.data_as_of`); :func:`render` shows why when the
+    page fell back to the data's last day."""
+    from keepwell.health import service as health_service
+
+    resolved = health_service.data_as_of(workspace_of(request), as_of, today())
+    request.state.as_of_note = resolved.note()
+    return resolved.day
 
 
 def safe_next(value: str | None) -> str:
@@ -242,6 +236,7 @@ def render(
         path=request.url.path,
         csrf_field=CSRF_FIELD,
         query=lambda **changes: query(request, **changes),
+        as_of_note=getattr(request.state, "as_of_note", None),
         **context,
     )
     return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})

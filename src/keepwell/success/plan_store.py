@@ -14,7 +14,7 @@ from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.success.models import PlanCheckin, PlanMilestone, PlanObjective, SuccessPlan
-from keepwell.success.plans import MilestoneStatus, PlanTemplate, attainment, progress
+from keepwell.success.plan_templates import MilestoneStatus, PlanTemplate, attainment, progress
 
 ACTIVE, COMPLETED = "active", "completed"
 

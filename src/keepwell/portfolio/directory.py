@@ -1,36 +1,24 @@
-"""The pages' account directory: one row per account with its latest health and revenue,
-built once and kept for a short while, so the accounts page filters, sorts and pages
-50,000 accounts in memory instead of re-reading every store on each request.
+"""The account directory: one row per account with its latest health and revenue, kept
+in memory so the accounts page filters, sorts and pages 50,000 accounts without
+re-reading every store on each request. Pure: :func:`build` takes what the services
+read (see ``portfolio.service.directory``).
 
 A row joins the contract's account with the latest health snapshot (segment, stage,
-score, band) and the revenue book on the directory's day: ARR (12 x the MRR of lines
-active that day, base currency) and the next renewal (the earliest end of a line after
-that day, with the ARR of the lines ending then).
+score, band, churn prediction) and revenue's ARR on the directory's day (12 x the MRR of
+lines active that day, base currency) with the next renewal (the earliest end of a line
+after that day, with the ARR of the lines ending then).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
-from keepwell.contract import service as contract_service
 from keepwell.core.csvtext import csv_text
-from keepwell.core.workspace import Workspace
-from keepwell.health.models import HealthScore
-from keepwell.revenue import service as revenue_service
 
-#: Seconds a built directory is served before it is rebuilt (in the background).
-TTL_SECONDS = 300.0
-#: Directories (days) kept per workspace.
-KEEP = 3
 PAGE_SIZE = 50
 SORTS = ("name", "arr", "score", "renewal", "owner", "segment", "band")
 COLUMNS = (
@@ -49,7 +37,6 @@ COLUMNS = (
 )
 BANDS = ("green", "yellow", "red", "unknown")
 Row = dict[str, Any]
-RISK_COLUMNS = ("churn_probability", "arr_at_risk")
 
 
 @dataclass(frozen=True)
@@ -101,78 +88,17 @@ class Directory:
         return self._options[scope]
 
 
-_cache: dict[tuple[tuple[str, str], date], tuple[float, Directory]] = {}
-_lock = threading.Lock()
-_refreshing: set[tuple[tuple[str, str], date]] = set()
-
-
-def workspace_key(workspace: Workspace) -> tuple[str, str]:
-    """What names a workspace in the pages' caches: its folder and database (not the
-    object's id, which Python reuses once an object is gone)."""
-    return str(workspace.root), workspace.database_url
-
-
-def directory(workspace: Workspace, as_of: date) -> Directory:
-    """The directory of ``workspace`` on ``as_of``. The first request builds it; once
-    older than :data:`TTL_SECONDS` it is rebuilt in the background while requests keep
-    reading the previous one (so no page waits for a rebuild but the first)."""
-    key = (workspace_key(workspace), as_of)
-    with _lock:
-        hit = _cache.get(key)
-        if hit is None:
-            mine = sorted((v[0], k) for k, v in _cache.items() if k[0] == key[0])
-            for _, old in mine[: max(0, len(mine) - KEEP + 1)]:
-                del _cache[old]  # the oldest days' directories of this workspace
-            _cache[key] = (time.monotonic(), build_directory(workspace, as_of))
-            return _cache[key][1]
-        if time.monotonic() - hit[0] >= TTL_SECONDS and key not in _refreshing:
-            _refreshing.add(key)
-            threading.Thread(target=_refresh, args=(workspace, as_of, key), daemon=True).start()
-        return hit[1]
-
-
-def warm(
-    workspace: Workspace, as_of: date, on_error: Callable[[Exception], None]
-) -> threading.Thread:
-    """Build the directory of ``as_of`` in a background thread (the server calls it at
-    start, so the first visitor does not wait for it); a failure goes to ``on_error``
-    and the first request builds it instead."""
-
-    def build() -> None:
-        try:
-            directory(workspace, as_of)
-        except Exception as exc:  # reported; the pages build it on demand
-            on_error(exc)
-
-    thread = threading.Thread(target=build, name="keepwell-directory-warm", daemon=True)
-    thread.start()
-    return thread
-
-
-def _refresh(workspace: Workspace, as_of: date, key: tuple[tuple[str, str], date]) -> None:
-    try:
-        built = build_directory(workspace, as_of)
-        with _lock:
-            _cache[key] = (time.monotonic(), built)
-    finally:
-        with _lock:
-            _refreshing.discard(key)
-
-
-def forget(workspace: Workspace) -> None:
-    """Drop the cached directories of ``workspace`` (after a write that changes rows:
-    the next request rebuilds)."""
-    with _lock:
-        for key in [k for k in _cache if k[0] == workspace_key(workspace)]:
-            del _cache[key]
-
-
-def build_directory(workspace: Workspace, as_of: date) -> Directory:
-    """Read accounts, the latest snapshot on or before ``as_of`` and the book."""
-    snapshot, health = _latest_health(workspace, as_of)
-    revenue = _revenue(workspace, as_of)
+def build(
+    as_of: date,
+    accounts: Iterable[dict[str, Any]],
+    snapshot: date | None,
+    health: dict[str, dict[str, Any]],
+    revenue: dict[str, dict[str, Any]],
+) -> Directory:
+    """The directory of ``as_of`` from the contract's ``accounts``, the rows of the
+    health ``snapshot`` per account and revenue's ARR and next renewal per account."""
     rows = []
-    for account in contract_service.read_table(workspace, "accounts").to_pylist():
+    for account in accounts:
         h = health.get(account["account_id"], {})
         r = revenue.get(account["account_id"], {})
         rows.append(
@@ -202,39 +128,6 @@ def build_directory(workspace: Workspace, as_of: date) -> Directory:
         built.ordered(sort)
     built.options(None)
     return built
-
-
-def _latest_health(workspace: Workspace, as_of: date) -> tuple[date | None, dict[str, Any]]:
-    with Session(workspace.engine) as session:
-        snapshot = session.execute(
-            sa.select(sa.func.max(HealthScore.as_of)).where(HealthScore.as_of <= as_of)
-        ).scalar_one_or_none()
-        if snapshot is None:
-            return None, {}
-        columns = [HealthScore.account_id, HealthScore.segment, HealthScore.stage,
-                   HealthScore.band, HealthScore.score]  # fmt: skip
-        # Churn predictions live beside the snapshot once the risk slice stores them.
-        columns += [getattr(HealthScore, c) for c in RISK_COLUMNS if hasattr(HealthScore, c)]
-        query = sa.select(*columns).where(HealthScore.as_of == snapshot)
-        return snapshot, {r.account_id: dict(r._mapping) for r in session.execute(query)}
-
-
-def _revenue(workspace: Workspace, as_of: date) -> dict[str, dict[str, Any]]:
-    book = revenue_service.load_book(workspace)
-    lines = book.lines
-    active = lines.filter(
-        (lines.starts_on <= as_of) & (lines.ends_on.isnull() | (lines.ends_on > as_of))
-    )
-    arr = active.group_by("account_id").aggregate(arr=(active.mrr.sum() * 12))
-    ending = active.filter(active.ends_on.notnull())
-    first = ending.group_by("account_id").aggregate(next_renewal=ending.ends_on.min())
-    joined = ending.join(first, "account_id")
-    due = joined.filter(joined.ends_on == joined.next_renewal)
-    renewal = due.group_by(["account_id", "next_renewal"]).aggregate(renewal_arr=due.mrr.sum() * 12)
-    result: dict[str, dict[str, Any]] = {r["account_id"]: dict(r) for r in book.rows(arr)}
-    for row in book.rows(renewal):
-        result.setdefault(row["account_id"], {"arr": Decimal(0)}).update(row)
-    return result
 
 
 def visible(rows: Iterable[dict[str, Any]], scope: str | None) -> list[dict[str, Any]]:
@@ -311,37 +204,3 @@ def band_counts(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
     for row in rows:
         counts[row["band"] if row["band"] in counts else "unknown"] += 1
     return counts
-
-
-def band_trend(
-    workspace: Workspace, scope: str | None, snapshots: int = 12
-) -> list[dict[str, Any]]:
-    """Band counts of the last ``snapshots`` stored snapshots (oldest first), limited to
-    the accounts of ``scope`` when given."""
-    from keepwell.contract.models import Account
-
-    with Session(workspace.engine) as session:
-        dates = list(
-            session.execute(
-                sa.select(HealthScore.as_of)
-                .distinct()
-                .order_by(HealthScore.as_of.desc())
-                .limit(snapshots)
-            ).scalars()
-        )
-        if not dates:
-            return []
-        query = (
-            sa.select(HealthScore.as_of, HealthScore.band, sa.func.count())
-            .where(HealthScore.as_of.in_(dates))
-            .group_by(HealthScore.as_of, HealthScore.band)
-        )
-        if scope is not None:
-            query = query.join(Account, Account.account_id == HealthScore.account_id).where(
-                Account.owner == scope
-            )
-        found = session.execute(query).all()
-    trend = {d: dict.fromkeys(BANDS, 0) for d in sorted(dates)}
-    for as_of, band, count in found:
-        trend[as_of][band if band in BANDS else "unknown"] += int(count)
-    return [{"as_of": d, **counts} for d, counts in trend.items()]

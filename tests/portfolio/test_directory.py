@@ -1,4 +1,4 @@
-"""The pages' account directory: filters, scope, search, sort, pages and CSV (no I/O)."""
+"""The account directory: filters, scope, search, sort, pages and CSV (no I/O)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from keepwell.web.directory import Directory, Filters, page_of, search, to_csv
+from keepwell.portfolio.directory import Directory, Filters, page_of, search, to_csv
 
 DAY = date(2026, 3, 1)
 

@@ -1,0 +1,32 @@
+"""A process-local memo for figures that change with imports and scoring, not from one
+request to the next: a value is reused for :data:`TTL_SECONDS` under its key."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+T = TypeVar("T")
+#: Seconds a memoised value is reused.
+TTL_SECONDS = 300.0
+_values: dict[Hashable, tuple[float, object]] = {}
+_lock = threading.Lock()
+
+
+def memo(key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, or its value of the last :data:`TTL_SECONDS` for ``key`` (which
+    must name everything the value depends on: the workspace, the caller's scope, the
+    day, ...)."""
+    now = time.monotonic()
+    with _lock:
+        for stale in [k for k, (at, _) in _values.items() if now - at >= TTL_SECONDS]:
+            del _values[stale]
+        hit = _values.get(key)
+    if hit is not None:
+        return hit[1]  # type: ignore[return-value]
+    value = compute()
+    with _lock:
+        _values[key] = (time.monotonic(), value)
+    return value

@@ -1,0 +1,1 @@
+"""The portfolio read model: what the pages, the business review and the API show."""
