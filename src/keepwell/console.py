@@ -5,6 +5,7 @@ Faces only: nothing below the faces imports this module.
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
 import secrets
@@ -65,6 +66,15 @@ def parse_day(value: str | None, option: str = "--as-of") -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise InputError(f"{option} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+
+
+def cli_user() -> str:
+    """Who runs the command when it does not say: ``cli:<OS user>`` (``cli`` when the
+    OS cannot tell), as the audit log records CLI actors."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def note(fmt: OutputFormat, text: str) -> None:
@@ -194,7 +204,7 @@ def print_rows(
             c,
             justify="right" if numeric else "left",
             no_wrap=fixed,
-            min_width=widest if fixed else min(word, 14),  # wrap between words
+            min_width=widest if fixed else min(word, 12),  # wrap between words
             overflow="fold",
         )
     for line in cells:

@@ -2,8 +2,12 @@
 test) and Spark in local mode (one session for the whole run: it takes ~20 s to start).
 
 ``engine`` is parametrized over the three; a test puts its Arrow fixtures on the engine
-with :meth:`Engine.put` and runs the same Ibis functions on each. Spark cases are marked
-``slow``; PostgreSQL cases ``postgres`` (skipped when unreachable, failing under CI=true).
+with :meth:`Engine.put` and runs the same Ibis functions on each, and compares the
+result with an independent plain-Python reference (:mod:`tests.engines.reference`).
+Where there is none yet (the whole health measure table, the back-test),
+``other_engine`` (PostgreSQL and Spark) is compared with ``duckdb``: never DuckDB with
+itself. Spark cases are marked ``slow``; PostgreSQL cases ``postgres`` (skipped when
+unreachable, failing under CI=true).
 """
 
 from __future__ import annotations
@@ -50,14 +54,22 @@ def spark_backend() -> Any:
     return connect(SPARK_URL, spark_conf=TEST_SPARK_CONF)
 
 
-@pytest.fixture(
-    params=[
-        "duckdb",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("spark", marks=pytest.mark.slow),
-    ]
-)
+_POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
+_SPARK = pytest.param("spark", marks=pytest.mark.slow)
+
+
+@pytest.fixture(params=["duckdb", _POSTGRES, _SPARK])
 def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    yield from _engine(request)
+
+
+@pytest.fixture(params=[_POSTGRES, _SPARK])
+def other_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """An engine other than DuckDB (to compare with :func:`duckdb`)."""
+    yield from _engine(request)
+
+
+def _engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     name = str(request.param)
     if name == "duckdb":
         backend = connect("duckdb://")
@@ -72,8 +84,9 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def reference() -> Iterator[Engine]:
-    """DuckDB in memory: the engine every other one is compared with."""
+def duckdb() -> Iterator[Engine]:
+    """DuckDB in memory, what :func:`other_engine` is compared with where no
+    independent reference exists."""
     backend = connect("duckdb://")
     yield Engine("duckdb", backend)
     backend.disconnect()

@@ -10,8 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from keepwell.contract.service import load_rows
+from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
-from keepwell.notify.settings import NotifySettings
 from tests.notify.receivers import HttpSink, SmtpSink, http_server, smtp_server
 
 WEBHOOK_SECRET = "whsec-test-0123456789"
@@ -30,8 +30,8 @@ def receiver() -> Iterator[HttpSink]:
         yield sink
 
 
-def settings_for(smtp_port: int, http_url: str) -> NotifySettings:
-    return NotifySettings(
+def settings_for(smtp_port: int, http_url: str) -> Settings:
+    return Settings(
         smtp_host="127.0.0.1",
         smtp_port=smtp_port,
         smtp_from="success@keepwell.example",
@@ -48,7 +48,7 @@ def settings_for(smtp_port: int, http_url: str) -> NotifySettings:
 
 
 @pytest.fixture
-def settings(smtp: SmtpSink, receiver: HttpSink) -> NotifySettings:
+def settings(smtp: SmtpSink, receiver: HttpSink) -> Settings:
     return settings_for(smtp.port, receiver.url)
 
 

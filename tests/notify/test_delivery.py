@@ -13,9 +13,9 @@ import pytest
 
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
+from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.notify import service
-from keepwell.notify.settings import NotifySettings
 from tests.notify.conftest import WEBHOOK_SECRET
 from tests.notify.receivers import HttpSink, SmtpSink
 
@@ -56,7 +56,7 @@ def test_enqueue_rolls_back_with_the_callers_transaction(workspace: Workspace) -
 
 
 def test_email_arrives_at_the_smtp_server(
-    workspace: Workspace, smtp: SmtpSink, settings: NotifySettings
+    workspace: Workspace, smtp: SmtpSink, settings: Settings
 ) -> None:
     _enqueue(workspace, "mail-1", payload={"unsubscribe_url": "https://cs.example.com/u/T"})
     report = service.deliver_pending(workspace, now=NOW, settings=settings)
@@ -77,7 +77,7 @@ def test_email_arrives_at_the_smtp_server(
 
 
 def test_slack_gets_its_text_format(
-    workspace: Workspace, receiver: HttpSink, settings: NotifySettings
+    workspace: Workspace, receiver: HttpSink, settings: Settings
 ) -> None:
     _enqueue(workspace, "s-default", channel="slack", target="")
     _enqueue(workspace, "s-url", channel="slack", target=f"{receiver.url}/other")
@@ -100,7 +100,7 @@ def _verify(secret: str, header: str, body: bytes) -> int:
 
 
 def test_outbound_webhook_is_signed(
-    workspace: Workspace, receiver: HttpSink, settings: NotifySettings
+    workspace: Workspace, receiver: HttpSink, settings: Settings
 ) -> None:
     _enqueue(workspace, "w-1", channel="webhook", target="", account_id="A",
              payload={"cta": 7, "reason": "band changed to red"})  # fmt: skip
@@ -119,7 +119,7 @@ def test_outbound_webhook_is_signed(
 
 
 def test_failures_are_retried_with_backoff_then_sent(
-    workspace: Workspace, receiver: HttpSink, settings: NotifySettings
+    workspace: Workspace, receiver: HttpSink, settings: Settings
 ) -> None:
     receiver.statuses = [500, 503]
     _enqueue(workspace, "w-retry", channel="webhook", target="")
@@ -143,7 +143,7 @@ def test_failures_are_retried_with_backoff_then_sent(
 
 
 def test_max_attempts_marks_failed_and_lists_it(
-    workspace: Workspace, smtp: SmtpSink, settings: NotifySettings
+    workspace: Workspace, smtp: SmtpSink, settings: Settings
 ) -> None:
     smtp.refuse = True
     _enqueue(workspace, "m-refused")
@@ -169,7 +169,7 @@ def test_max_attempts_marks_failed_and_lists_it(
 
 
 def test_unreachable_receivers_and_missing_settings_are_failures_not_crashes(
-    workspace: Workspace, settings: NotifySettings
+    workspace: Workspace, settings: Settings
 ) -> None:
     dead = settings.model_copy(update={"smtp_port": 1, "webhook_secret": None})
     _enqueue(workspace, "m-dead")
@@ -182,7 +182,7 @@ def test_unreachable_receivers_and_missing_settings_are_failures_not_crashes(
 
 
 def test_an_abandoned_claim_is_taken_over_after_the_lease(
-    workspace: Workspace, smtp: SmtpSink, settings: NotifySettings
+    workspace: Workspace, smtp: SmtpSink, settings: Settings
 ) -> None:
     from keepwell.notify import outbox
 
@@ -198,7 +198,7 @@ def test_an_abandoned_claim_is_taken_over_after_the_lease(
 
 
 def test_a_run_claims_no_more_than_its_limit(
-    workspace: Workspace, receiver: HttpSink, settings: NotifySettings
+    workspace: Workspace, receiver: HttpSink, settings: Settings
 ) -> None:
     for i in range(25):
         _enqueue(workspace, f"lim-{i}", channel="webhook", target="")

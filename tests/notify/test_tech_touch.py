@@ -8,15 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from keepwell.core.database import transaction
-from keepwell.core.errors import NotFoundError
+from keepwell.core.errors import ConfigurationError, NotFoundError
+from keepwell.core.settings import DEVELOPMENT_SECRET, Mode, Settings
 from keepwell.core.workspace import Workspace
 from keepwell.notify import service
-from keepwell.notify.settings import NotifySettings
 from keepwell.notify.templating import render_tech_touch, template_names
 from keepwell.web.app import create_app
-from keepwell.web.settings import ServerSettings
 from tests.notify.conftest import SECRET_KEY
 from tests.notify.receivers import SmtpSink
 
@@ -25,9 +25,7 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LINK = re.compile(r"https://cs\.example\.com/unsubscribe/(\S+)")
 
 
-def _touch(
-    ws: Workspace, settings: NotifySettings, campaign: str, as_of: date, **kw: object
-) -> int:
+def _touch(ws: Workspace, settings: Settings, campaign: str, as_of: date, **kw: object) -> int:
     with transaction(ws.engine) as session:
         return service.send_tech_touch(
             session, account_id=str(kw.pop("account_id", "A")), role=str(kw.pop("role", "admin")),
@@ -56,7 +54,7 @@ def test_templates_render_with_the_unsubscribe_footer() -> None:
 
 
 def test_tech_touch_reaches_active_contacts_of_the_role_once(
-    people: Workspace, smtp: SmtpSink, settings: NotifySettings
+    people: Workspace, smtp: SmtpSink, settings: Settings
 ) -> None:
     assert _touch(people, settings, "tips-march", DAY) == 2  # Ann and Bob; not the inactive one
     assert _touch(people, settings, "tips-march", DAY) == 0  # a re-run sends nothing
@@ -72,7 +70,7 @@ def test_tech_touch_reaches_active_contacts_of_the_role_once(
     assert ann["List-Unsubscribe"] == f"<{match.group(0)}>"
 
 
-def test_frequency_cap_per_contact(people: Workspace, settings: NotifySettings) -> None:
+def test_frequency_cap_per_contact(people: Workspace, settings: Settings) -> None:
     assert _touch(people, settings, "c1", DAY) == 2
     assert _touch(people, settings, "c2", DAY + timedelta(days=6)) == 0  # within 7 days
     # the same address at another account is the same person
@@ -86,7 +84,7 @@ def test_frequency_cap_per_contact(people: Workspace, settings: NotifySettings) 
 def test_unsubscribe_link_is_honoured(
     people: Workspace,
     smtp: SmtpSink,
-    settings: NotifySettings,
+    settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("KEEPWELL_SECRET_KEY", SECRET_KEY)
@@ -95,7 +93,7 @@ def test_unsubscribe_link_is_honoured(
     ann = next(m for m in smtp.messages if m["To"] == "ann@acme.example")
     match = LINK.search(ann.get_content())
     assert match is not None
-    client = TestClient(create_app(people, ServerSettings(cookie_secure=False)))
+    client = TestClient(create_app(people, Settings(cookie_secure=False)))
     first = client.get(f"/unsubscribe/{match.group(1)}")
     assert first.status_code == 200
     assert "ann@acme.example will receive no more" in first.text
@@ -107,3 +105,18 @@ def test_unsubscribe_link_is_honoured(
     with transaction(people.engine) as session:
         assert service.is_unsubscribed(session, "ANN@acme.example")
         assert not service.is_unsubscribed(session, "bob@acme.example")
+
+
+def test_a_worker_refuses_the_development_secret_outside_development(
+    people: Workspace, settings: Settings
+) -> None:
+    """The secret signs the unsubscribe links: the development default (known to all)
+    would let anyone unsubscribe anyone, so it is refused outside development mode."""
+    unsafe = settings.model_copy(
+        update={"mode": Mode.PRODUCTION, "secret_key": SecretStr(DEVELOPMENT_SECRET)}
+    )
+    with pytest.raises(ConfigurationError, match="KEEPWELL_SECRET_KEY is the default"):
+        _touch(people, unsafe, "tips-prod", DAY)
+    assert service.list_notifications(people) == []  # nothing queued
+    safe = settings.model_copy(update={"mode": Mode.PRODUCTION})  # its own 32+ char secret
+    assert _touch(people, safe, "tips-prod", DAY) == 2

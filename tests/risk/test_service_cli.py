@@ -21,7 +21,9 @@ from keepwell.core.errors import InputError
 from keepwell.core.settings import get_settings
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
+from keepwell.health.api_schemas import HealthExplanationRead
 from keepwell.risk import service
+from keepwell.risk.api import AccountRiskRead, ModelCardRead, RenewalForecastRead
 from keepwell.risk.store import models_dir
 from keepwell.success import service as success_service
 from tests.cli_runner import run_cli
@@ -193,6 +195,22 @@ def test_http_routes_respect_the_owner_scope(company: Workspace, card: dict[str,
     assert accounts
     assert all(int(a[1:]) % 2 == 0 for a in accounts)
     assert ann.get("/api/v1/risk/model").json()["version"] >= 1
+
+
+def test_the_response_models_hold_everything_the_services_return(
+    company: Workspace, card: dict[str, Any]
+) -> None:
+    """A key the routes' models do not declare would be dropped from the answer: none."""
+    service.predict_risk(company, END)
+    ModelCardRead.model_validate(service.model_card(company), extra="forbid")
+    forecast = service.renewal_forecast(company, END, 120)
+    assert forecast["upcoming"]["lines"]
+    assert forecast["past"]["lines"]
+    RenewalForecastRead.model_validate(forecast, extra="forbid")
+    AccountRiskRead.model_validate(service.account_risk(company, account_id(2)), extra="forbid")
+    explained = health_service.explain_account(company, account_id(2))
+    assert explained["risk"] is not None
+    HealthExplanationRead.model_validate(explained, extra="forbid")
 
 
 def test_commands_explain_a_missing_model(

@@ -11,17 +11,16 @@ from pydantic import SecretStr
 
 from keepwell.auth import service as auth_service
 from keepwell.contract.service import load_rows
-from keepwell.core.settings import Mode
+from keepwell.core.settings import Mode, Settings
 from keepwell.core.workspace import Workspace
 from keepwell.web.app import create_app
-from keepwell.web.settings import ServerSettings
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 STRIPE_SECRET = "whsec_test_secret_for_keepwell"
 PASSWORD = "correct horse battery staple"
 
 
-def make_settings(**overrides: Any) -> ServerSettings:
+def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "mode": Mode.TEST,
         "secret_key": SecretStr("t" * 48),
@@ -30,7 +29,7 @@ def make_settings(**overrides: Any) -> ServerSettings:
         "restrict_csm": True,
     }
     values.update(overrides)
-    return ServerSettings(**values)
+    return Settings(**values)
 
 
 def make_app(workspace: Workspace, **overrides: Any) -> FastAPI:

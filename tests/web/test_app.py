@@ -6,10 +6,9 @@ import pytest
 from pydantic import SecretStr
 
 from keepwell.core.errors import ConfigurationError
-from keepwell.core.settings import Mode
+from keepwell.core.settings import Mode, Settings
 from keepwell.core.workspace import Workspace
 from keepwell.web.app import create_app
-from keepwell.web.settings import ServerSettings
 from tests.web.helpers import add_user, client, make_app
 
 
@@ -62,15 +61,15 @@ def test_default_secret_is_refused_outside_development(
     sqlite_workspace: Workspace, mode: Mode
 ) -> None:
     with pytest.raises(ConfigurationError, match="KEEPWELL_SECRET_KEY"):
-        create_app(sqlite_workspace, ServerSettings(mode=mode))
+        create_app(sqlite_workspace, Settings(mode=mode))
 
 
 def test_short_secret_is_refused_in_production(sqlite_workspace: Workspace) -> None:
-    settings = ServerSettings(mode=Mode.PRODUCTION, secret_key=SecretStr("short"))
+    settings = Settings(mode=Mode.PRODUCTION, secret_key=SecretStr("short"))
     with pytest.raises(ConfigurationError):
         create_app(sqlite_workspace, settings)
 
 
 def test_default_secret_is_accepted_in_development(sqlite_workspace: Workspace) -> None:
-    app = create_app(sqlite_workspace, ServerSettings(mode=Mode.DEVELOPMENT))
+    app = create_app(sqlite_workspace, Settings(mode=Mode.DEVELOPMENT))
     assert client(app).get("/healthz").status_code == 200

@@ -1,8 +1,8 @@
 """Sign-out for the web pages and ``/api/v1/me`` (the sign-in page is the web app's:
 :mod:`keepwell.web.login`).
 
-The server's state (workspace, session signer, cookie settings) is reached through
-``request.app.state.keepwell`` as set by :func:`keepwell.web.app.create_app`.
+The server's state (workspace, session signer, cookie settings) and the signed-in
+user come as typed dependencies (:mod:`keepwell.web.deps`).
 """
 
 from __future__ import annotations
@@ -16,18 +16,15 @@ from pydantic import BaseModel, Field
 
 from keepwell.auth import service
 from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
-from keepwell.auth.principal import Principal
 from keepwell.auth.sessions import SESSION_COOKIE, same_token
-from keepwell.core.ids import PathId
+from keepwell.web.deps import CurrentUser, StateDep, WorkspaceDep
+from keepwell.web.errors import error_responses
+from keepwell.web.ids import PathId
 
 #: Public: sign-out.
 pages = APIRouter(tags=["auth"])
 #: Authenticated: who am I.
 router = APIRouter(prefix="/api/v1", tags=["auth"])
-
-
-def _state(request: Request) -> Any:
-    return request.app.state.keepwell
 
 
 def client_address(request: Request) -> str:
@@ -36,8 +33,7 @@ def client_address(request: Request) -> str:
 
 
 @pages.post("/logout", include_in_schema=False)
-def logout(request: Request, csrf_token: str = Form(max_length=200)) -> Response:
-    state = _state(request)
+def logout(request: Request, state: StateDep, csrf_token: str = Form(max_length=200)) -> Response:
     session = state.sessions.read(request.cookies.get(SESSION_COOKIE))
     if session is None:
         raise AuthenticationError("not signed in")
@@ -48,12 +44,21 @@ def logout(request: Request, csrf_token: str = Form(max_length=200)) -> Response
     return response
 
 
-@router.get("/me")
-def me(request: Request) -> dict[str, Any]:
+class MeRead(BaseModel):
+    """The signed-in user: ``role`` (admin, manager, csm, viewer), the ``scope`` of the
+    credentials (read, write) and, for a session, its CSRF token."""
+
+    email: str
+    role: str
+    scope: str
+    csrf_token: str | None
+
+
+@router.get("/me", response_model=MeRead)
+def me(request: Request, principal: CurrentUser, state: StateDep) -> dict[str, Any]:
     """The signed-in user, their role and scope, and their session's CSRF token (send it
     as ``X-CSRF-Token`` on writes made with the session cookie)."""
-    principal = request.state.principal
-    session = _state(request).sessions.read(request.cookies.get(SESSION_COOKIE))
+    session = state.sessions.read(request.cookies.get(SESSION_COOKIE))
     return {
         "email": principal.email,
         "role": principal.role.value,
@@ -90,35 +95,40 @@ class TokenRead(BaseModel):
     revoked_at: datetime | None
 
 
-def _principal(request: Request) -> Principal:
-    principal: Principal = request.state.principal
-    return principal
-
-
-@router.get("/tokens", response_model=list[TokenRead])
-def list_tokens(request: Request, email: str | None = None) -> list[dict[str, Any]]:
+@router.get("/tokens", response_model=list[TokenRead], responses=error_responses(404))
+def list_tokens(
+    workspace: WorkspaceDep, principal: CurrentUser, email: str | None = None
+) -> list[dict[str, Any]]:
     """The API tokens of ``email`` (default: yours; others' for admins), never secrets."""
-    principal = _principal(request)
-    return service.list_tokens(_state(request).workspace, email or principal.email, by=principal)
+    return service.list_tokens(workspace, email or principal.email, by=principal)
 
 
-@router.post("/tokens", status_code=201, response_model=TokenCreated)
-def create_token(request: Request, body: TokenCreate) -> dict[str, Any]:
+@router.post(
+    "/tokens",
+    status_code=201,
+    response_model=TokenCreated,
+    responses=error_responses(400, 404),
+)
+def create_token(
+    workspace: WorkspaceDep, principal: CurrentUser, body: TokenCreate
+) -> dict[str, Any]:
     """Create a personal API token for yourself (admins: for anyone). A read-scope token
     cannot create a write-scope one."""
-    principal = _principal(request)
     return service.issue_token(
-        _state(request).workspace, body.email or principal.email, body.scope,
+        workspace, body.email or principal.email, body.scope,
         now=datetime.now(UTC), actor=principal.email, by=principal,
     )  # fmt: skip
 
 
-@router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(request: Request, token_id: PathId) -> Response:
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(404),
+)
+def revoke_token(workspace: WorkspaceDep, principal: CurrentUser, token_id: PathId) -> Response:
     """Revoke a token (yours; admins: anyone's); it stops working with the next request."""
-    principal = _principal(request)
     service.revoke_token(
-        _state(request).workspace, token_id, now=datetime.now(UTC), actor=principal.email,
-        by=principal,
-    )  # fmt: skip
+        workspace, token_id, now=datetime.now(UTC), actor=principal.email, by=principal
+    )
     return Response(status_code=204)

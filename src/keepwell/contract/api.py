@@ -1,9 +1,8 @@
 """HTTP face of the contract: account list and usage, and file imports.
 
-The server (:func:`keepwell.web.app.create_app`) puts the workspace on
-``request.app.state.workspace`` and the analytics lock on
-``request.app.state.analytics_lock``; its authentication runs before every route here
-and sets ``request.state.owner_scope`` (None: every account, else the owner's email).
+The server's authentication runs before every route here; the routes take the
+workspace, the caller's scope (None: every account, else the owner's email) and the
+analytics lock as typed dependencies (:mod:`keepwell.web.deps`).
 """
 
 from __future__ import annotations
@@ -11,74 +10,32 @@ from __future__ import annotations
 import re
 import tempfile
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi import APIRouter, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
 from keepwell.contract import queries
+from keepwell.contract.api_schemas import AccountPage, ImportRead, UsageRead
 from keepwell.contract.schema import ENTITIES
 from keepwell.contract.service import ImportReport, import_file
 from keepwell.core.errors import InputError
-from keepwell.core.workspace import Workspace
+from keepwell.web.deps import AnalyticsLock, OwnerScope, WorkspaceDep
+from keepwell.web.errors import error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-imports = APIRouter(prefix="/api/v1", tags=["imports"])
+imports = APIRouter(prefix="/api/v1", tags=["imports"], responses=error_responses(400, 413))
 
 #: Upload size limit of one import file, in bytes.
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 _ALLOWED_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
 
-class AccountRead(BaseModel):
-    account_id: str
-    name: str
-    parent_account_id: str | None
-    industry: str | None
-    employees: int | None
-    country: str | None
-    owner: str | None
-    created_at: date | None
-    category_budget: Decimal | None  # exact, serialised as a string
-    is_prospect: bool
-    attributes: dict[str, Any]
-
-
-class AccountPage(BaseModel):
-    items: list[AccountRead]
-    total: int
-    limit: int
-    offset: int
-
-
-class ImportRead(BaseModel):
-    entity: str
-    dry_run: bool
-    read: int
-    loaded: int
-    new: int
-    updated: int
-    unchanged: int
-    rejected: int
-    exit_code: int
-    rejects: list[dict[str, Any]]
-
-
-def workspace_of(request: Request) -> Workspace:
-    return cast(Workspace, request.app.state.workspace)
-
-
-def scope_of(request: Request) -> str | None:
-    """The owner the caller is limited to; fails closed if authentication did not run."""
-    return cast(str | None, request.state.owner_scope)
-
-
 @router.get("/accounts", response_model=AccountPage)
 def list_accounts(
-    request: Request,
+    workspace: WorkspaceDep,
+    scope: OwnerScope,
     search: Annotated[str | None, Query(max_length=200)] = None,
     industry: Annotated[str | None, Query(max_length=255)] = None,
     country: Annotated[str | None, Query(max_length=2)] = None,
@@ -91,21 +48,28 @@ def list_accounts(
     """Accounts visible to the caller, filtered, sorted and paginated."""
     filters = queries.AccountFilter(search, industry, country, owner, is_prospect)
     items, total = queries.list_accounts(
-        workspace_of(request), scope=scope_of(request), filters=filters, sort=sort,
-        limit=limit, offset=offset,
-    )  # fmt: skip
+        workspace, scope=scope, filters=filters, sort=sort, limit=limit, offset=offset
+    )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/accounts/{account_id}/usage")
+@router.get(
+    "/accounts/{account_id}/usage",
+    response_model=list[UsageRead],
+    responses=error_responses(404),
+)
 def account_usage(
-    request: Request, account_id: str, start: date | None = None, end: date | None = None
+    workspace: WorkspaceDep,
+    scope: OwnerScope,
+    lock: AnalyticsLock,
+    account_id: str,
+    start: date | None = None,
+    end: date | None = None,
 ) -> list[dict[str, Any]]:
     """Product usage of an account per day and event (from the event rollup)."""
-    ws = workspace_of(request)
-    queries.visible_account(ws, account_id, scope=scope_of(request))
-    with request.app.state.analytics_lock:
-        return queries.account_usage(ws.analytics(), account_id, start, end)
+    queries.visible_account(workspace, account_id, scope=scope)
+    with lock:
+        return queries.account_usage(workspace.analytics(), account_id, start, end)
 
 
 def _report(report: ImportReport) -> dict[str, Any]:
@@ -135,7 +99,11 @@ def _suffix(filename: str | None) -> str:
 
 @imports.post("/imports/{entity}", response_model=ImportRead)
 async def upload_import(
-    request: Request, entity: str, file: UploadFile, dry_run: bool = False
+    workspace: WorkspaceDep,
+    lock: AnalyticsLock,
+    entity: str,
+    file: UploadFile,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """Import ENTITY rows from an uploaded CSV, Parquet or JSON Lines file (optionally
     gzipped), with the CLI's rules: valid rows load in one transaction, rejected rows
@@ -143,7 +111,6 @@ async def upload_import(
     if entity not in ENTITIES:
         raise InputError(f"unknown entity {entity!r}", hint=f"one of {', '.join(ENTITIES)}")
     suffix = _suffix(file.filename)
-    ws = workspace_of(request)
     with tempfile.TemporaryDirectory(prefix="keepwell-import-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         size = 0
@@ -156,8 +123,8 @@ async def upload_import(
         rejects = Path(tmp) / f"upload.rejects{suffix}"
 
         def run() -> ImportReport:
-            with request.app.state.analytics_lock:
-                return import_file(ws, entity, path, dry_run=dry_run, rejects_path=rejects)
+            with lock:
+                return import_file(workspace, entity, path, dry_run=dry_run, rejects_path=rejects)
 
         report = await run_in_threadpool(run)
     return _report(report)

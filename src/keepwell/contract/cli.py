@@ -3,6 +3,7 @@ refresh``: bring the rollup up to date with a warehouse event source."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +28,9 @@ def import_command(
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Summary format.")] = (
         OutputFormat.TABLE
     ),
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar (it shows only on a terminal).")
+    ] = False,
 ) -> None:
     """Import ENTITY rows from FILE. Exit 0: all loaded; 1: some rejected; 2: unusable input."""
     ws = workspace()
@@ -34,15 +38,18 @@ def import_command(
         TextColumn(f"importing {entity}"),
         BarColumn(),
         DownloadColumn(),
+        TextColumn("{task.fields[rows]:>12,} rows  {task.fields[rate]:>9,.0f} rows/s"),
         TimeRemainingColumn(),
         console=err,
         transient=True,
-        disable=not err.is_terminal,
+        disable=quiet or not err.is_terminal,
     ) as progress:
-        task = progress.add_task("import", total=None)
+        task = progress.add_task("import", total=None, rows=0, rate=0.0)
+        started = time.monotonic()
 
-        def on_progress(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+        def on_progress(done: int, total: int, rows: int) -> None:
+            rate = rows / max(time.monotonic() - started, 1e-3)
+            progress.update(task, completed=done, total=total, rows=rows, rate=rate)
 
         report = import_file(
             ws, entity, file, dry_run=dry_run, rejects_path=rejects, on_progress=on_progress

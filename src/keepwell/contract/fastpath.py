@@ -110,14 +110,24 @@ def _string_ok(name: str, schema: pa.Schema) -> str:
     )
 
 
-def check_events(raw_con: object, batch: pa.Table, accounts: pa.Table) -> FastResult:
-    """Evaluate the events contract on ``batch`` inside DuckDB (``raw_con``).
+def _no_nul(schema: pa.Schema) -> list[str]:
+    """No NUL character in any text cell, nor a NUL escape in the properties' JSON."""
+    checks = [
+        f'coalesce(strpos(b."{f.name}", chr(0)), 0) = 0'
+        for f in schema
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    if "properties" in schema.names and pa.types.is_string(schema.field("properties").type):
+        checks.append("coalesce(strpos(b.properties, '\\u0000'), 0) = 0")
+    return checks
 
-    ``accounts`` is a one-column table of known ``account_id`` values. Returns the
-    accepted rows in the analytics store's batch schema, and the row positions whose
-    fate the row-by-row validator must decide.
+
+def events_sql(schema: pa.Schema, raw: str = "_kw_raw", accounts: str = "_kw_accounts") -> str:
+    """A SELECT over the table ``raw`` (of ``schema``, plus an int64 column ``_kw_line``)
+    giving, for each row, its values in the analytics store's batch schema, ``_kw_line``
+    and ``_kw_ok``: whether every events rule holds (``accounts`` is a one-column table
+    of the known ``account_id`` values). The values of a row that is not ok mean nothing.
     """
-    schema = batch.schema
     ts_value, ts_ok = _timestamp(schema)
     count_value, count_ok = _count(schema)
     props_value, props_ok = _properties(schema)
@@ -136,28 +146,38 @@ def check_events(raw_con: object, batch: pa.Table, accounts: pa.Table) -> FastRe
             f"{_text('event', schema)} <> ''",
             f"{_text('message_id', schema)} <> ''",
             "k.account_id IS NOT NULL",
+            *_no_nul(schema),
         ]
     )
-    sql = f"""
-        SELECT b._kw_pos AS pos, ({ok}) AS ok,
-               {ts_value} AS timestamp, CAST(b.account_id AS VARCHAR) AS account_id,
+    return f"""
+        SELECT {ts_value} AS timestamp, CAST(b.account_id AS VARCHAR) AS account_id,
                {user} AS user_id, CAST(b.event AS VARCHAR) AS event,
                {count_value} AS count, CAST(b.message_id AS VARCHAR) AS message_id,
-               {props_value} AS properties
-        FROM _kw_raw AS b LEFT JOIN _kw_accounts AS k
+               {props_value} AS properties, b._kw_line, coalesce({ok}, false) AS _kw_ok
+        FROM {raw} AS b LEFT JOIN {accounts} AS k
           ON k.account_id = CAST(b.account_id AS VARCHAR)
     """
+
+
+def check_events(raw_con: object, batch: pa.Table, accounts: pa.Table) -> FastResult:
+    """Evaluate the events contract on ``batch`` inside DuckDB (``raw_con``).
+
+    ``accounts`` is a one-column table of known ``account_id`` values. Returns the
+    accepted rows in the analytics store's batch schema, and the row positions whose
+    fate the row-by-row validator must decide.
+    """
     con = raw_con
-    numbered = batch.append_column("_kw_pos", pa.array(range(batch.num_rows), pa.int64()))
+    numbered = batch.append_column("_kw_line", pa.array(range(batch.num_rows), pa.int64()))
     con.register("_kw_raw", numbered)  # type: ignore[attr-defined]
     con.register("_kw_accounts", accounts)  # type: ignore[attr-defined]
     try:
+        sql = events_sql(batch.schema)
         result: pa.Table = con.sql(sql).to_arrow_table()  # type: ignore[attr-defined]
     finally:
         con.unregister("_kw_raw")  # type: ignore[attr-defined]
         con.unregister("_kw_accounts")  # type: ignore[attr-defined]
-    result = result.sort_by("pos")
-    mask = result.column("ok").fill_null(False)
-    accepted = result.filter(mask).drop_columns(["pos", "ok"])
-    undecided = result.filter(pa.compute.invert(mask)).column("pos").to_pylist()
+    result = result.sort_by("_kw_line")
+    mask = result.column("_kw_ok")
+    accepted = result.filter(mask).drop_columns(["_kw_line", "_kw_ok"])
+    undecided = result.filter(pa.compute.invert(mask)).column("_kw_line").to_pylist()
     return FastResult(accepted=accepted, undecided=undecided)

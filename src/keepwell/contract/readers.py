@@ -22,9 +22,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any, Protocol, cast
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from keepwell.contract.csvscan import BadLine, Block, CsvScanner, has_bare_cr, record_lines
 from keepwell.contract.schema import REJECT_REASON_COLUMN
 from keepwell.core.errors import UnusableFileError
 
@@ -71,6 +75,21 @@ class RawRow:
     values: dict[str, Any]
     original: Any = None
     problem: str | None = None
+
+
+#: Why a line whose quote never closes is rejected (the lines after it are read on their own).
+UNCLOSED_QUOTE = (
+    "a quote opened on this line is never closed (the following lines were read on their own)"
+)
+
+
+@dataclass(frozen=True)
+class EngineBatch:
+    """Rows as an Arrow table (text cells for CSV, typed for Parquet) and the line (or
+    Parquet row number) of each."""
+
+    table: pa.Table
+    lines: npt.NDArray[np.int64]
 
 
 class Source(Protocol):
@@ -128,20 +147,33 @@ class _ByteStream:
 
 
 class CsvSource:
-    """CSV with a header row; line numbers count physical lines (header = line 1)."""
+    """CSV with a header row; line numbers count physical lines (header = line 1).
+
+    The file is cut into blocks of whole records (:mod:`keepwell.contract.csvscan`);
+    :meth:`engine_batches` parses a block with Arrow's CSV parser into a text table,
+    :meth:`batches` with Python's ``csv`` module row by row. Both agree on every value
+    and line; a block Arrow cannot read exactly as ``csv`` would (a row with the wrong
+    number of fields, bytes that are not UTF-8, a bare ``\\r`` line end) is read by ``csv``.
+    """
 
     format = Format.CSV
 
     def __init__(self, path: Path, gzipped: bool) -> None:
         self.path = path
         self._bytes = _ByteStream(path, gzipped)
-        self._text = io.TextIOWrapper(
-            self._bytes.stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
-        )
-        self._reader = csv.reader(self._text)
+        self._bad: dict[int, bytes] = {}
+        self._scanner = CsvScanner(self._bytes.stream.read)
         try:
-            header = next(self._reader, None)
-        except (csv.Error, OSError, EOFError) as exc:
+            head = self._scanner.header()
+        except (OSError, EOFError) as exc:
+            self.close()
+            raise UnusableFileError(f"{path}: line 1: unreadable header ({exc})") from exc
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:]
+        text = head.decode("utf-8", errors="surrogateescape")
+        try:
+            header = next(csv.reader(io.StringIO(text, newline="")), None)
+        except csv.Error as exc:
             self.close()
             raise UnusableFileError(f"{path}: line 1: unreadable header ({exc})") from exc
         if not header or not any(h.strip() for h in header):
@@ -151,30 +183,52 @@ class CsvSource:
             )
         self.columns: list[str] | None = _check_header(path, [h.strip() for h in header])
 
-    def records(self, size: int) -> Iterator[list[tuple[int, list[str]]]]:
-        """Batches of (line, fields): the cheap form, before any row is built."""
-        batch: list[tuple[int, list[str]]] = []
-        previous_end = self._reader.line_num
+    def _blocks(self) -> Iterator[Block | BadLine]:
         try:
-            for fields in self._reader:
-                line = previous_end + 1
-                previous_end = self._reader.line_num
+            yield from self._scanner.blocks()
+        except (OSError, EOFError) as exc:
+            raise UnusableFileError(f"{self.path}: unreadable ({exc})") from exc
+
+    def _python_records(self, block: Block) -> Iterator[tuple[int, list[str]]]:
+        text = block.data.decode("utf-8", errors="surrogateescape")
+        reader = csv.reader(io.StringIO(text, newline=""))
+        previous_end = 0
+        try:
+            for fields in reader:
+                line = block.first_line + previous_end
+                previous_end = reader.line_num
                 if fields:
-                    batch.append((line, fields))
+                    yield line, fields
+        except csv.Error as exc:
+            line = block.first_line + previous_end
+            raise UnusableFileError(f"{self.path}: line {line}: {exc}") from exc
+
+    def records(self, size: int) -> Iterator[list[tuple[int, list[str] | None]]]:
+        """Batches of (line, fields): the cheap form, before any row is built. A line
+        whose quote never closes comes as (line, None)."""
+        batch: list[tuple[int, list[str] | None]] = []
+        for block in self._blocks():
+            if isinstance(block, BadLine):
+                batch.append((block.line, None))
+                self._bad[block.line] = block.text
+            else:
+                for record in self._python_records(block):
+                    batch.append(record)
                     if len(batch) >= size:
                         yield batch
                         batch = []
-        except csv.Error as exc:
-            raise UnusableFileError(f"{self.path}: line {previous_end + 1}: {exc}") from exc
-        except (OSError, EOFError) as exc:
-            raise UnusableFileError(
-                f"{self.path}: unreadable after line {previous_end} ({exc})"
-            ) from exc
+            if len(batch) >= size:
+                yield batch
+                batch = []
         if batch:
             yield batch
 
-    def row(self, line: int, fields: list[str]) -> RawRow:
+    def row(self, line: int, fields: list[str] | None) -> RawRow:
         header = self.columns or []
+        if fields is None:
+            text = self._bad.pop(line, b"").decode("utf-8", errors="surrogateescape")
+            cells = next(csv.reader(io.StringIO(text, newline="")), [])
+            return RawRow(line, {}, cells, UNCLOSED_QUOTE)
         if len(fields) != len(header):
             problem = f"{len(fields)} fields where the header has {len(header)}"
             return RawRow(line, {}, fields, problem)
@@ -183,6 +237,62 @@ class CsvSource:
     def batches(self, size: int) -> Iterator[list[RawRow]]:
         for records in self.records(size):
             yield [self.row(line, fields) for line, fields in records]
+
+    def engine_batches(self, size: int) -> Iterator[EngineBatch | list[RawRow]]:
+        """Blocks as all-text Arrow tables of at most ``size`` rows with the line of each
+        row; a block Arrow cannot read exactly comes as rows read by ``csv``."""
+        for block in self._blocks():
+            if isinstance(block, BadLine):
+                self._bad[block.line] = block.text
+                yield [self.row(block.line, None)]
+                continue
+            parsed = self._arrow_block(block)
+            if parsed is None:
+                rows = [self.row(line, fields) for line, fields in self._python_records(block)]
+                for start in range(0, len(rows), size):
+                    yield rows[start : start + size]
+                continue
+            table, lines = parsed
+            for start in range(0, table.num_rows, size):
+                yield EngineBatch(table.slice(start, size), lines[start : start + size])
+
+    def _arrow_block(self, block: Block) -> tuple[pa.Table, npt.NDArray[np.int64]] | None:
+        columns = self.columns or []
+        data = block.data
+        if has_bare_cr(data):
+            return None
+        invalid: list[object] = []
+
+        def on_invalid(row: object) -> str:
+            invalid.append(row)
+            return "skip"
+
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(data),
+                read_options=pacsv.ReadOptions(column_names=columns, block_size=1 << 22),
+                parse_options=pacsv.ParseOptions(
+                    newlines_in_values=data.find(b'"') >= 0, invalid_row_handler=on_invalid
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(columns, pa.string()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError):  # bytes that are not UTF-8, mostly
+            return None
+        if invalid:
+            return None
+        simple = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        empty_lines = data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data
+        if not empty_lines and table.num_rows == simple:
+            lines = np.arange(block.first_line, block.first_line + simple, dtype=np.int64)
+        else:
+            lines = record_lines(block)
+        if len(lines) != table.num_rows:
+            return None
+        return table, lines
 
     def progress(self) -> tuple[int, int]:
         return self._bytes.done(), self._bytes.total
@@ -285,6 +395,11 @@ class ParquetSource:
             raise UnusableFileError(
                 f"{self.path}: unreadable after row {self._done} ({exc})"
             ) from exc
+
+    def engine_batches(self, size: int) -> Iterator[EngineBatch]:
+        for table, first in self.arrow_batches(size):
+            lines = np.arange(first, first + table.num_rows, dtype=np.int64)
+            yield EngineBatch(table, lines)
 
     def batches(self, size: int) -> Iterator[list[RawRow]]:
         try:

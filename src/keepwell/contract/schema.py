@@ -46,6 +46,8 @@ class Column:
     choices: tuple[str, ...] = ()
     #: the value of an empty cell (None unless the contract states a default)
     default: Any = None
+    #: the most characters a text value may have (the operational store's column width)
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,13 @@ class Entity:
 ZERO = Decimal(0)
 
 
-def _id(name: str, required: bool = True) -> Column:
-    return Column(name, Kind.STRING, required=required)
+#: Identifiers and short texts: the width of their column in the operational store.
+ID_LENGTH = 255
+EMAIL_LENGTH = 320
+
+
+def _id(name: str, required: bool = True, max_length: int | None = ID_LENGTH) -> Column:
+    return Column(name, Kind.STRING, required=required, max_length=max_length)
 
 
 def _enum(name: str, *choices: str, required: bool = False) -> Column:
@@ -90,10 +97,10 @@ ACCOUNTS = Entity(
         _id("account_id"),
         Column("name", Kind.STRING, required=True),
         _id("parent_account_id", required=False),
-        Column("industry", Kind.STRING),
+        Column("industry", Kind.STRING, max_length=ID_LENGTH),
         Column("employees", Kind.INTEGER, minimum=ZERO),
         Column("country", Kind.COUNTRY),
-        Column("owner", Kind.EMAIL),
+        Column("owner", Kind.EMAIL, max_length=EMAIL_LENGTH),
         Column("created_at", Kind.DATE),
         Column("category_budget", Kind.DECIMAL, minimum=ZERO),
         Column("is_prospect", Kind.BOOLEAN, default=False),
@@ -105,7 +112,7 @@ CONTACTS = Entity(
     columns=(
         _id("contact_id"),
         _id("account_id"),
-        Column("email", Kind.EMAIL),
+        Column("email", Kind.EMAIL, max_length=EMAIL_LENGTH),
         Column("name", Kind.STRING),
         Column("title", Kind.STRING),
         _enum("role", "sponsor", "champion", "admin", "user", "billing"),
@@ -119,7 +126,7 @@ SUBSCRIPTIONS = Entity(
     columns=(
         _id("line_id"),
         _id("account_id"),
-        Column("product", Kind.STRING, required=True),
+        Column("product", Kind.STRING, required=True, max_length=ID_LENGTH),
         Column("mrr", Kind.DECIMAL, required=True, minimum=ZERO),
         Column("currency", Kind.CURRENCY),
         Column("quantity", Kind.INTEGER, minimum=ZERO),
@@ -147,11 +154,11 @@ EVENTS = Entity(
     store=Store.ANALYTICS,
     columns=(
         Column("timestamp", Kind.TIMESTAMP, required=True),
-        _id("account_id"),
-        _id("user_id", required=False),
+        _id("account_id", max_length=None),  # events live in the analytics store: no width
+        _id("user_id", required=False, max_length=None),
         Column("event", Kind.STRING, required=True),
         Column("count", Kind.INTEGER, minimum=Decimal(1), default=1),
-        _id("message_id", required=False),
+        _id("message_id", required=False, max_length=None),
         Column("properties", Kind.JSON_OBJECT),
     ),
 )
@@ -189,7 +196,7 @@ ACTIVITIES = Entity(
         _id("account_id"),
         Column("occurred_at", Kind.TIMESTAMP, required=True),
         _enum("kind", "meeting", "call", "email", "note", "business_review", required=True),
-        Column("author", Kind.STRING),
+        Column("author", Kind.STRING, max_length=EMAIL_LENGTH),
         Column("subject", Kind.STRING),
         Column("body", Kind.STRING),
         Column("tags", Kind.TAGS),

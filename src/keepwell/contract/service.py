@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
@@ -39,6 +40,7 @@ from keepwell.contract.queries import (
 )
 from keepwell.contract.readers import (
     CsvSource,
+    EngineBatch,
     ParquetSource,
     RawRow,
     RejectsWriter,
@@ -56,7 +58,8 @@ from keepwell.core.event_sources import RefreshResult, load_event_source, refres
 from keepwell.core.warehouse import ROLLUP, AnalyticsStore
 from keepwell.core.workspace import CONFIG_FILE, Workspace
 
-ProgressCallback = Callable[[int, int], None]
+#: Called after each batch with (bytes or Parquet rows done, their total, rows read so far).
+ProgressCallback = Callable[[int, int, int], None]
 #: The analytics engine's working memory during an import: files of any size stream
 #: through it with the whole process under 1 GB (it spills to disk beyond this). A
 #: 10-million-row Parquet file peaks at ~740 MB with this (841 MB with 384 MB; Python
@@ -134,13 +137,19 @@ def import_file(
         rejects = RejectsWriter(rejects_path, source.columns)
         try:
             with _loader(workspace, entity, commit=not dry_run) as loading:
-                if loading.store is not None and fastpath.supports(source.columns or []):
-                    batches = _events_fast(source, loading, report, rejects, batch_size)
+                if (
+                    loading.store is not None
+                    and isinstance(source, CsvSource | ParquetSource)
+                    and fastpath.supports(source.columns or [])
+                ):
+                    batches = _events_engine(source, loading, report, rejects, batch_size)
                 else:
                     batches = _rows(source, loading, report, rejects, batch_size)
                 for _ in batches:
                     if on_progress:
-                        on_progress(*source.progress())
+                        on_progress(*source.progress(), report.read)
+            if loading.counts is not None:
+                report.counts = loading.counts
         finally:
             rejects.close()
         if rejects.count:
@@ -182,9 +191,19 @@ def load_rows(
     batch = [RawRow(i, dict(row), dict(row)) for i, row in enumerate(rows, start=1)]
     with _loader(workspace, entity, commit=not dry_run) as loading:
         good = _validate_batch(batch, loading.validator, report, None, keep=len(batch))
-        if good:
+        if good.records:
             report.counts.add(loading.load(good))
+    if loading.counts is not None:
+        report.counts = loading.counts
     return report
+
+
+@dataclass
+class Good:
+    """Rows the validator accepted: their records and their lines in the file."""
+
+    records: list[Record] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
 
 
 def _validate_batch(
@@ -194,8 +213,8 @@ def _validate_batch(
     on_reject: Callable[[RawRow, str], None] | None,
     *,
     keep: int = SHOWN_REJECTS,
-) -> list[Record]:
-    good: list[Record] = []
+) -> Good:
+    good = Good()
     for row in batch:
         report.read += 1
         if row.problem is not None:
@@ -203,7 +222,8 @@ def _validate_batch(
         else:
             record, problems = validator.validate(row.values, row.line)
             if record is not None:
-                good.append(record)
+                good.records.append(record)
+                good.lines.append(row.line)
                 continue
         rejected = RejectedRow(row.line, tuple(problems))
         report.rejected += 1
@@ -224,77 +244,60 @@ def _rows(
     """Row by row: every row through the Python validator."""
     for batch in source.batches(batch_size):
         good = _validate_batch(batch, loading.validator, report, rejects.write)
-        if good:
+        if good.records:
             report.counts.add(loading.load(good))
         yield
 
 
-def _events_fast(
-    source: Source,
+def _events_engine(
+    source: CsvSource | ParquetSource,
     loading: Loading,
     report: ImportReport,
     rejects: RejectsWriter,
     batch_size: int,
 ) -> Iterator[None]:
-    """Events checked a batch at a time by the engine; rows it is unsure of (and every
-    row it rejects) go through the Python validator, which decides and words them."""
-    assert loading.store is not None
+    """Events checked a batch at a time by the engine, straight into the stage: only
+    rows it does not accept reach Python, where the row-by-row validator decides them
+    and words the reason."""
+    store = loading.store
+    assert store is not None
+    raw = store.con.con
     accounts = pa.table({"account_id": pa.array(sorted(loading.accounts), pa.string())})
-    for table, undecided_rows in _arrow_batches(source, batch_size * FAST_BATCH_FACTOR):
-        result = fastpath.check_events(loading.store.con.con, table, accounts)
-        if result.accepted.num_rows:
-            outcome = loading.store.append_events(result.accepted)
-            report.counts.add(Counts(new=outcome.inserted, unchanged=outcome.duplicates))
-            report.read += result.accepted.num_rows
-        good = _validate_batch(
-            undecided_rows(result.undecided), loading.validator, report, rejects.write
-        )
-        if good:
-            report.counts.add(loading.load(good))
-        yield
+    raw.register("_kw_accounts", accounts)
+    try:
+        for batch in source.engine_batches(batch_size * FAST_BATCH_FACTOR):
+            if isinstance(batch, list):  # rows the engine could not read exactly as csv does
+                good = _validate_batch(batch, loading.validator, report, rejects.write)
+            else:
+                schema = batch.table.schema.append(pa.field("_kw_line", pa.int64()))
+                check = fastpath.events_sql(schema, raw="_kw_batch")
+                lines = batch.lines.tolist()
+                refused = store.append_events(batch.table, lines, check=check).refused
+                report.read += batch.table.num_rows - len(refused)
+                rows = _rows_at(source, batch, list(refused))
+                good = _validate_batch(rows, loading.validator, report, rejects.write)
+            if good.records:
+                loading.load(good)
+            yield
+    finally:
+        raw.unregister("_kw_accounts")
 
 
-RowsAt = Callable[[list[int]], list[RawRow]]
-
-
-def _arrow_batches(source: Source, batch_size: int) -> Iterator[tuple[pa.Table, RowsAt]]:
-    """Each batch as an Arrow table, with a way back to the raw rows at some positions.
-
-    CSV rows that could not be split, or cells with undecodable bytes, are never in the
-    table: they always come back as undecided.
-    """
+def _rows_at(
+    source: CsvSource | ParquetSource, batch: EngineBatch, lines: list[int]
+) -> list[RawRow]:
+    """The raw rows of an engine batch at ``lines``, as the row path reads them."""
+    if not lines:
+        return []
+    positions = np.searchsorted(batch.lines, lines).tolist()
+    picked = batch.table.take(positions).to_pylist()
     if isinstance(source, ParquetSource):
-        for table, first in source.arrow_batches(batch_size):
-
-            def rows_at(positions: list[int], t: pa.Table = table, f: int = first) -> list[RawRow]:
-                picked = t.take(positions).to_pylist() if positions else []
-                return [RawRow(f + p, v, v) for p, v in zip(positions, picked, strict=True)]
-
-            yield table, rows_at
-        return
-    assert isinstance(source, CsvSource)
-    width = len(source.columns or [])
-    for records in source.records(batch_size):
-        whole = [r for r in records if len(r[1]) == width]
-        table = fastpath.as_text_table(source.columns or [], [fields for _, fields in whole])
-        if table is None:  # undecodable bytes somewhere: the row path words it
-            whole, table = [], fastpath.as_text_table(source.columns or [], [])
-        taken = {line for line, _ in whole}
-        broken = [source.row(line, fields) for line, fields in records if line not in taken]
-
-        def csv_rows_at(
-            positions: list[int],
-            w: list[tuple[int, list[str]]] = whole,
-            b: list[RawRow] = broken,
-        ) -> list[RawRow]:
-            picked = [source.row(*w[p]) for p in positions]
-            return sorted(picked + b, key=lambda row: row.line)
-
-        assert table is not None
-        yield table, csv_rows_at
+        return [RawRow(line, v, v) for line, v in zip(lines, picked, strict=True)]
+    columns = source.columns or []
+    return [RawRow(line, v, [v[c] for c in columns]) for line, v in zip(lines, picked, strict=True)]
 
 
-Loader = Callable[[list[Record]], Counts]
+Loader = Callable[[Good], Counts]
 
 
 @dataclass
@@ -306,6 +309,8 @@ class Loading:
     validator: RowValidator
     accounts: set[str]
     store: AnalyticsStore | None = None
+    #: the counts of a staged (events) import, known when its loader closes
+    counts: Counts | None = None
 
 
 @contextmanager
@@ -322,10 +327,18 @@ def _loader(workspace: Workspace, entity: Entity, *, commit: bool) -> Iterator[L
         if entity.store is Store.ANALYTICS:
             store = workspace.analytics()
             store.limit_memory(IMPORT_MEMORY_LIMIT)
-            with store.staged(commit=commit):
-                yield Loading(lambda rs: append_events(store, rs), validator, accounts, store)
+            with store.staged(commit=commit) as staging:
+                loading = Loading(
+                    lambda g: append_events(store, g.records, g.lines), validator, accounts, store
+                )
+                yield loading
+            # counted once the file is deduplicated, as a whole, when it is published
+            assert staging.result is not None
+            loading.counts = Counts(
+                new=staging.result.inserted, unchanged=staging.result.duplicates
+            )
         else:
-            yield Loading(lambda rs: upsert(session, entity, rs), validator, accounts)
+            yield Loading(lambda g: upsert(session, entity, g.records), validator, accounts)
         if commit:
             session.commit()
         else:

@@ -158,8 +158,10 @@ def _compact_json(value: dict[str, Any]) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def append_events(store: AnalyticsStore, records: Sequence[Record]) -> Counts:
-    result = store.append_events(event_batch(records))
+def append_events(
+    store: AnalyticsStore, records: Sequence[Record], lines: list[int] | None = None
+) -> Counts:
+    result = store.append_events(event_batch(records), lines)
     return Counts(new=result.inserted, unchanged=result.duplicates)
 
 

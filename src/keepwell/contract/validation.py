@@ -29,6 +29,21 @@ class Problem:
 Record = dict[str, Any]
 
 
+#: Why a value holding a NUL character is rejected (PostgreSQL text cannot hold one).
+NUL_REASON = "contains a NUL character (\\x00), which cannot be stored: remove it"
+
+
+def has_nul(value: Any) -> bool:
+    """True when ``value`` (text, or a JSON value from Parquet or JSON Lines) holds a NUL."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 def _undecodable(text: str) -> bool:
     """True when ``text`` carries bytes the reader could not decode (lone surrogates)."""
     if text.isascii():
@@ -69,6 +84,9 @@ class RowValidator:
                 elif _undecodable(value):
                     problems.append(Problem(name, "contains bytes that are not valid UTF-8"))
                     continue
+            if value is not None and has_nul(value):
+                problems.append(Problem(name, NUL_REASON))
+                continue
             parse = self._parsers.get(name)
             if parse is None:
                 if value is not None:

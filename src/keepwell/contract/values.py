@@ -172,6 +172,16 @@ _PARSERS: dict[Kind, Callable[[Any], Any]] = {
 }
 
 
+def _limited(parse: Callable[[Any], Any], most: int) -> Callable[[Any], Any]:
+    def parse_limited(value: Any) -> Any:
+        parsed = parse(value)
+        if isinstance(parsed, str) and len(parsed) > most:
+            raise ValueError(f"is {len(parsed):,} characters long; at most {most} fit")
+        return parsed
+
+    return parse_limited
+
+
 def parser_for(column: Column) -> Callable[[Any], Any]:
     """The parser of ``column``, with its enum choices and bounds applied."""
     if column.kind is Kind.ENUM:
@@ -186,6 +196,8 @@ def parser_for(column: Column) -> Callable[[Any], Any]:
 
         return parse_enum
     base = _PARSERS[column.kind]
+    if column.max_length is not None:
+        base = _limited(base, column.max_length)
     low, high = column.minimum, column.maximum
     if low is None and high is None:
         return base

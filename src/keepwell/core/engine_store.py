@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from keepwell.core.engines import EngineKind, connect, engine_kind, has_table
 from keepwell.core.errors import StoreError
-from keepwell.core.warehouse import ROLLUP, AnalyticsStore, AppendResult
+from keepwell.core.warehouse import ROLLUP, AnalyticsStore, AppendResult, Staging
 
 _ROLLUP_DDL = (
     f'CREATE TABLE IF NOT EXISTS "{ROLLUP}" (day DATE NOT NULL, account_id VARCHAR NOT NULL, '
@@ -80,11 +80,13 @@ class EngineStore(AnalyticsStore):
         yield  # pragma: no cover
 
     @contextmanager
-    def staged(self, *, commit: bool = True) -> Iterator[None]:
+    def staged(self, *, commit: bool = True) -> Iterator[Staging]:
         self._read_only()
-        yield  # pragma: no cover
+        yield Staging()  # pragma: no cover
 
-    def append_events(self, batch: pa.Table) -> AppendResult:
+    def append_events(
+        self, batch: pa.Table, lines: list[int] | None = None, *, check: str | None = None
+    ) -> AppendResult:
         self._read_only()
 
     def rebuild_rollup(self) -> None:

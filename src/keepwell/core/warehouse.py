@@ -15,17 +15,16 @@ Deduplication on ``message_id`` reads ``event_keys``, one 128-bit MD5 per stored
 (``md5_number``), a narrow fixed-width column, instead of every stored string; two ids
 share a key with probability about n^2 / 2^129 (below 1e-14 for a trillion events).
 
-A file is imported through :meth:`AnalyticsStore.staged`: each batch is checked and
-written to a staging table on disk (schema ``_kw_staging``) in a short transaction of
-its own, and the file is published in one final transaction: readers never see half a
-file, a failure leaves the store as it was (a crashed process's stage is dropped on the
-next open), and memory does not grow with the file. Reads are Ibis expressions; writes
-use the engine's SQL because an append must dedupe and merge in one transaction.
+A file is imported through :meth:`AnalyticsStore.staged`: each batch is appended to a
+temporary staging table (the engine spills it to disk beyond its memory limit, and it
+vanishes with the connection), then the file is deduplicated and published in one final
+transaction: readers never see half a file, a failure or a killed process leaves the
+store as it was, and memory does not grow with the file. Reads are Ibis expressions;
+writes use the engine's SQL because an append must dedupe and merge in one transaction.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,10 +34,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ibis
+import numpy as np
 import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
-from keepwell.core.engines import is_warehouse_url
 from keepwell.core.errors import ConfigurationError, StoreError
 
 EVENTS = "events"
@@ -49,8 +48,10 @@ DELTA = "event_daily_delta"
 #: Delta rows above which an append folds the delta into the rollup.
 FOLD_ROWS = 1_000_000
 _ROLLUP_KEY = ("day", "account_id", "user_id", "event")
-#: The stage of a file being imported; one per process (only one process opens the file).
-_STAGE = f"_kw_staging.stage_{os.getpid()}"
+#: The stage of a file being imported: a temporary table of the importing connection.
+_STAGE = "_kw_stage"
+#: Stages of earlier versions lived on disk, one per process, in this schema.
+_OLD_STAGES = "_kw_staging"
 
 #: Arrow schema of an event batch handed to :meth:`AnalyticsStore.append_events`.
 EVENT_BATCH_SCHEMA = pa.schema(
@@ -105,6 +106,16 @@ class AppendResult:
 
     inserted: int
     duplicates: int
+    #: lines of rows a checked append did not accept (see ``check``)
+    refused: tuple[int, ...] = ()
+
+
+@dataclass
+class Staging:
+    """A staged import: ``result`` is what publishing stored (or, for a dry run, would
+    have stored), set when the :meth:`AnalyticsStore.staged` block ends."""
+
+    result: AppendResult | None = None
 
 
 def parse_duckdb_url(url: str) -> str:
@@ -143,15 +154,15 @@ class AnalyticsStore:
         self.timezone = check_timezone(timezone)
         self._in_transaction = False
         self._staging = False
+        #: in a staged import, the order given to rows appended without their lines
+        self._next_order = 0
 
     @classmethod
     def open(
         cls, url: str, *, timezone: str = "UTC", memory_limit: str | None = None
     ) -> AnalyticsStore:
-        if is_warehouse_url(url):  # PostgreSQL or Spark: read in place (core/engine_store.py)
-            from keepwell.core.engine_store import EngineStore  # imports this module
-
-            return EngineStore.open_engine(url, timezone=timezone)
+        """The DuckDB store of ``url`` (``duckdb:///path`` or ``duckdb://`` in memory).
+        :func:`keepwell.core.analytics.open_analytics` also opens the other engines."""
         path = parse_duckdb_url(url)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -193,8 +204,7 @@ class AnalyticsStore:
             "WHERE database_name = current_database() AND schema_name = '_kw_staging'"
         ).fetchall()
         for (name,) in stale:
-            if f"_kw_staging.{name}" != _STAGE:
-                self._sql(f'DROP TABLE _kw_staging."{name}"')
+            self._sql(f'DROP TABLE {_OLD_STAGES}."{name}"')
         if self._scalar(f"SELECT count(*) FROM {KEYS}") == 0 and self._scalar(
             f"SELECT EXISTS (SELECT 1 FROM {EVENTS})"
         ):
@@ -244,64 +254,100 @@ class AnalyticsStore:
             raw.rollback()
 
     @contextmanager
-    def staged(self, *, commit: bool = True) -> Iterator[None]:
-        """Appends inside are staged, then published together when the block ends.
+    def staged(self, *, commit: bool = True) -> Iterator[Staging]:
+        """Appends inside are staged, then deduplicated and published together when the
+        block ends; the yielded :class:`Staging` then holds what was stored.
 
-        Each append checks its batch (against the store and what is already staged)
-        and writes the new rows to a staging table in a short transaction of its own,
-        so the engine's transaction state stays small however long the file.
-        Publishing is one transaction: readers see all of the staged rows or none, and
-        on any error (or ``commit=False``, a dry run) nothing is published and the
-        stage is dropped.
+        Each append only adds its batch to a temporary stage (no check against the store
+        per batch, so the cost of a file grows with its size, not with its size times
+        the store's). Publishing is one transaction: rows whose ``message_id`` is stored
+        or came earlier in the file are dropped, the rest stored with their keys and
+        rollup. Readers see all of the file or none; on any error (or ``commit=False``,
+        a dry run, which still counts) nothing is published and the stage is dropped.
         """
         if self._in_transaction or self._staging:
             raise StoreError("an import cannot be staged inside another transaction")
         self._sql(
-            f"CREATE OR REPLACE TABLE {_STAGE} AS "
-            f"SELECT {_COLUMNS}, NULL::UHUGEINT AS key FROM {EVENTS} LIMIT 0"
+            f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT {_COLUMNS}, NULL::UHUGEINT AS key, "
+            f"NULL::BIGINT AS ord, NULL::BOOLEAN AS ok FROM {EVENTS} LIMIT 0"
         )
-        keys_before = self._scalar(f"SELECT count(*) FROM {KEYS}")
+        staging = Staging()
         self._staging = True
+        self._next_order = 0
         try:
-            yield
+            yield staging
             self._staging = False
-            if commit:
-                self._publish(changed=self._scalar(f"SELECT count(*) FROM {KEYS}") != keys_before)
+            staging.result = self._publish(commit=commit)
         finally:
             self._staging = False
-            self._sql(f"DROP TABLE IF EXISTS {_STAGE}")
+            self._sql(f"DROP TABLE IF EXISTS {_STAGE}; DROP TABLE IF EXISTS _kw_dup")
 
-    def append_events(self, batch: pa.Table) -> AppendResult:
+    def append_events(
+        self, batch: pa.Table, lines: list[int] | None = None, *, check: str | None = None
+    ) -> AppendResult:
         """Store ``batch`` (schema :data:`EVENT_BATCH_SCHEMA`) and fold it into the rollup.
 
-        Rows whose ``message_id`` is already stored (or staged), or repeated within the
-        batch (the first one counts), are skipped and counted as duplicates. Inside
-        :meth:`staged` the new rows are staged; outside :meth:`transaction` the append
-        is a transaction of its own.
+        Rows whose ``message_id`` is already stored, or repeated within the batch (the
+        first one counts), are skipped and counted as duplicates. Inside :meth:`staged`
+        the rows are only staged, ordered by ``lines`` (their lines in the file: of two
+        rows with one ``message_id`` the earlier line counts); every row counts as
+        inserted here, the :class:`Staging` result has the real counts. Outside
+        :meth:`transaction` the append is a transaction of its own.
+
+        ``check`` (staged imports only) is a query over ``_kw_batch``, the raw ``batch``
+        as read plus its ``lines`` as ``_kw_line``, giving the columns of
+        :data:`EVENT_BATCH_SCHEMA`, ``_kw_line`` and ``_kw_ok``: the rows that are not
+        ok are not stored, and their lines come back in ``refused``.
         """
+        if check is not None:
+            return self._append_checked(batch, lines, check)
         if not self._in_transaction and not self._staging:
             with self.transaction():
                 return self.append_events(batch)
         batch = batch.select(EVENT_BATCH_SCHEMA.names).cast(EVENT_BATCH_SCHEMA)
-        ordered = batch.append_column("_kw_ord", pa.array(range(batch.num_rows), pa.int64()))
+        if lines is None:
+            order = np.arange(self._next_order, self._next_order + batch.num_rows, dtype=np.int64)
+        else:
+            order = np.asarray(lines, dtype=np.int64)
+        ordered = batch.append_column("_kw_ord", pa.array(order))
         raw = self.con.con
         raw.register("_kw_batch", ordered)
         try:
             if self._staging:
-                raw.begin()
-                try:
-                    inserted = self._new_rows(f"ANTI JOIN {_STAGE} AS s ON s.key = b.key")
-                    self._sql(f"INSERT INTO {_STAGE} SELECT * FROM _kw_new; DROP TABLE _kw_new")
-                except BaseException:
-                    raw.rollback()
-                    raise
-                raw.commit()
-            else:
-                inserted = self._new_rows("")
-                self._store_new()
+                self._sql(
+                    f"INSERT INTO {_STAGE} SELECT {_COLUMNS}, md5_number(message_id), _kw_ord, "
+                    "true FROM _kw_batch"
+                )
+                if lines is None:
+                    self._next_order += batch.num_rows
+                return AppendResult(inserted=batch.num_rows, duplicates=0)
+            inserted = self._new_rows("")
+            self._store_new()
         finally:
             raw.unregister("_kw_batch")
         return AppendResult(inserted=inserted, duplicates=batch.num_rows - inserted)
+
+    def _append_checked(self, batch: pa.Table, lines: list[int] | None, check: str) -> AppendResult:
+        if not self._staging or lines is None:
+            raise StoreError("a checked append needs a staged import and the rows' lines")
+        raw = self.con.con
+        raw.register("_kw_batch", batch.append_column("_kw_line", pa.array(lines, pa.int64())))
+        try:
+            self._sql(
+                f"INSERT INTO {_STAGE} SELECT {_COLUMNS}, "
+                "CASE WHEN _kw_ok THEN md5_number(message_id) END, _kw_line, _kw_ok "
+                f"FROM ({check}) AS c"
+            )
+        finally:
+            raw.unregister("_kw_batch")
+        refused = self.con.con.execute(
+            f"SELECT ord FROM {_STAGE} WHERE ord >= ? AND NOT ok ORDER BY ord", [lines[0]]
+        ).fetchall()
+        return AppendResult(
+            inserted=batch.num_rows - len(refused),
+            duplicates=0,
+            refused=tuple(line for (line,) in refused),
+        )
 
     def _new_rows(self, also_unseen_in: str) -> int:
         """Rows of ``_kw_batch`` never stored (nor seen earlier in it) into ``_kw_new``
@@ -330,29 +376,60 @@ class AnalyticsStore:
         if self._scalar(f"SELECT count(*) FROM {DELTA}") > FOLD_ROWS:
             self._fold()
 
-    def _publish(self, *, changed: bool) -> None:
-        """Move the staged rows into the store in one transaction. ``changed``: keys
-        were stored since staging began (then those rows are dropped from the stage)."""
+    def _publish(self, *, commit: bool) -> AppendResult:
+        """Store the staged rows not seen before, in one transaction (counted, and
+        rolled back, when not ``commit``)."""
         raw = self.con.con
+        self._sql(f"DELETE FROM {_STAGE} WHERE NOT ok")
+        staged = int(self._scalar(f"SELECT count(*) FROM {_STAGE}"))
         raw.begin()
         try:
-            if changed:
-                self._sql(f"DELETE FROM {_STAGE} AS s USING {KEYS} AS k WHERE s.key = k.key")
-            self._sql(
-                f"""
-                SET preserve_insertion_order = false;
-                INSERT INTO {EVENTS} SELECT {_COLUMNS} FROM {_STAGE};
-                INSERT INTO {KEYS} SELECT key FROM {_STAGE};
-                """
-            )
-            self._sql(f"INSERT INTO {DELTA} {self._aggregates(_STAGE)}")
-            self._fold()
+            self._sql("SET preserve_insertion_order = false")
+            duplicates = self._mark_duplicates(staged)
+            source = _STAGE
+            if duplicates:
+                self._sql(
+                    f"CREATE OR REPLACE TEMP TABLE _kw_new AS "
+                    f"SELECT * FROM {_STAGE} ANTI JOIN _kw_dup USING (ord)"
+                )
+                source = "_kw_new"
+            if commit and staged > duplicates:
+                self._sql(
+                    f"INSERT INTO {EVENTS} SELECT {_COLUMNS} FROM {source}; "
+                    f"INSERT INTO {KEYS} SELECT key FROM {source};"
+                )
+                if self._scalar(f"SELECT EXISTS (SELECT 1 FROM {ROLLUP})") or self._delta_waiting():
+                    self._sql(f"INSERT INTO {DELTA} {self._aggregates(source)}")
+                    self._fold()
+                else:  # an empty rollup: the file's aggregates are the rollup
+                    self._sql(f"INSERT INTO {ROLLUP} {self._aggregates(source)}")
+            self._sql("DROP TABLE IF EXISTS _kw_new")
         except BaseException:
             raw.rollback()
             raise
         finally:
             self._sql("RESET preserve_insertion_order")
-        raw.commit()
+        if commit:
+            raw.commit()
+        else:
+            raw.rollback()
+        return AppendResult(inserted=staged - duplicates, duplicates=duplicates)
+
+    def _mark_duplicates(self, staged: int) -> int:
+        """Positions of staged rows already stored or repeated in the file (after their
+        first row) into ``_kw_dup``; returns how many."""
+        parts = []
+        if self._scalar(f"SELECT EXISTS (SELECT 1 FROM {KEYS})"):
+            parts.append(f"SELECT s.ord FROM {_STAGE} AS s SEMI JOIN {KEYS} AS k ON k.key = s.key")
+        if self._scalar(f"SELECT count(DISTINCT key) FROM {_STAGE}") != staged:
+            parts.append(
+                f"SELECT ord FROM {_STAGE} "
+                "QUALIFY row_number() OVER (PARTITION BY key ORDER BY ord) > 1"
+            )
+        if not parts:
+            return 0
+        self._sql(f"CREATE OR REPLACE TEMP TABLE _kw_dup AS {' UNION '.join(parts)}")
+        return int(self._scalar("SELECT count(*) FROM _kw_dup"))
 
     def _aggregates(self, table: str) -> str:
         """SELECT of the rollup rows of the events in ``table``."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from keepwell.core.analytics import open_analytics
 from keepwell.core.database import check_connection, make_engine, migrate, transaction
 from keepwell.core.errors import ConfigurationError, WorkspaceError
 from keepwell.core.models import WorkspaceSetting
@@ -66,7 +67,7 @@ class Workspace:
 
     def analytics(self, *, memory_limit: str | None = None) -> AnalyticsStore:
         if self._analytics is None:
-            self._analytics = AnalyticsStore.open(
+            self._analytics = open_analytics(
                 self.analytics_url, timezone=self.setting("timezone"), memory_limit=memory_limit
             )
         return self._analytics

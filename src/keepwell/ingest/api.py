@@ -2,7 +2,8 @@
 
 Tracking calls authenticate with HTTP Basic, the source's write key as user name (what
 every Segment and RudderStack SDK sends); the Stripe webhook with its signature. The
-server's state is ``request.app.state.keepwell`` (workspace, settings, event writer).
+server's state (workspace, settings, event writer) comes as a typed dependency
+(:data:`keepwell.web.deps.StateDep`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import gzip
 import json
 import zlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import stripe
 from fastapi import APIRouter, Depends, Request, Response
@@ -29,6 +30,7 @@ from keepwell.ingest import billing, service
 from keepwell.ingest.errors import PayloadTooLargeError
 from keepwell.ingest.messages import (
     MAX_BATCH_BYTES,
+    MAX_ID_LENGTH,
     MAX_MESSAGE_BYTES,
     Message,
     MessageType,
@@ -36,30 +38,72 @@ from keepwell.ingest.messages import (
     parse_single,
 )
 from keepwell.ingest.stripe_map import AccountRule
+from keepwell.web.deps import CurrentUser, StateDep
+from keepwell.web.errors import error_responses
+from keepwell.web.state import ServerState
 
 #: Declared for the OpenAPI schema: the write key is the Basic user name (checked below).
 _basic = HTTPBasic(auto_error=False, description="The source's write key as user name.")
-tracking = APIRouter(prefix="/v1", tags=["tracking"], dependencies=[Depends(_basic)])
-webhooks = APIRouter(tags=["webhooks"])
+tracking = APIRouter(
+    prefix="/v1",
+    tags=["tracking"],
+    dependencies=[Depends(_basic)],
+    responses=error_responses(400, 401, 413, 503),
+)
+webhooks = APIRouter(tags=["webhooks"], responses=error_responses(400, 401, 413, 500))
 #: Source management for admins (mounted behind the server's authentication).
 sources = APIRouter(prefix="/api/v1/sources", tags=["sources"])
 
+
+class TrackingAck(BaseModel):
+    """Every message of the request is durable."""
+
+    success: bool
+
+
+class StripeReceipt(BaseModel):
+    """The event was verified; ``outcome``: applied, duplicate (seen before), stale (an
+    older state than the one stored) or ignored (a type Keepwell does not use)."""
+
+    received: bool
+    outcome: billing.Outcome
+
+
 _OK = {"success": True}
-_MESSAGE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "type": {"type": "string"},
-        "userId": {"type": "string"},
-        "anonymousId": {"type": "string"},
-        "messageId": {"type": "string"},
-        "event": {"type": "string"},
-        "groupId": {"type": "string"},
-        "timestamp": {"type": "string", "format": "date-time"},
-        "context": {"type": "object"},
-        "properties": {"type": "object"},
-        "traits": {"type": "object"},
-    },
+_ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
+_PROPERTIES: dict[str, Any] = {
+    "type": {"type": "string", "enum": [t.value for t in MessageType]},
+    "userId": _ID,
+    "anonymousId": _ID,
+    "messageId": _ID,
+    "event": _ID,
+    "groupId": _ID,
+    "timestamp": {"type": "string", "format": "date-time"},
+    "context": {"type": "object"},
+    "properties": {"type": "object"},
+    "traits": {"type": "object"},
 }
+#: Every message names its person: ``userId`` or ``anonymousId`` (or both).
+_WHO = [{"required": ["userId"]}, {"required": ["anonymousId"]}]
+
+
+def _message_schema(kind: MessageType | None) -> dict[str, Any]:
+    """The JSON schema of a message of ``kind`` (a single call's body), or of any type
+    (an item of a batch, where ``type`` is required and says what else is)."""
+    schema: dict[str, Any] = {"type": "object", "properties": _PROPERTIES, "anyOf": _WHO}
+    if kind is None:
+        schema["required"] = ["type"]
+        schema["allOf"] = [
+            {"if": {"properties": {"type": {"const": MessageType.TRACK.value}}},
+             "then": {"required": ["event"]}},
+            {"if": {"properties": {"type": {"const": MessageType.GROUP.value}}},
+             "then": {"required": ["groupId"]}},
+        ]  # fmt: skip
+    elif kind is MessageType.TRACK:
+        schema["required"] = ["event"]
+    elif kind is MessageType.GROUP:
+        schema["required"] = ["groupId"]
+    return schema
 
 
 def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
@@ -108,8 +152,7 @@ async def _body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-async def _ingest(request: Request, messages: list[Message]) -> dict[str, Any]:
-    state = request.app.state.keepwell
+async def _ingest(request: Request, state: ServerState, messages: list[Message]) -> dict[str, Any]:
     key = _write_key(request)
     source = state.sources.get(hash_secret(key))
     if source is None:
@@ -126,30 +169,30 @@ async def _ingest(request: Request, messages: list[Message]) -> dict[str, Any]:
 
 _BATCH_DOC = _body_doc(
     {"type": "object", "required": ["batch"],
-     "properties": {"batch": {"type": "array", "items": _MESSAGE_SCHEMA}}}
+     "properties": {"batch": {"type": "array", "items": _message_schema(None)}}}
 )  # fmt: skip
 
 
-@tracking.post("/batch", openapi_extra=_BATCH_DOC)
-async def batch(request: Request) -> dict[str, Any]:
+@tracking.post("/batch", openapi_extra=_BATCH_DOC, response_model=TrackingAck)
+async def batch(request: Request, state: StateDep) -> dict[str, Any]:
     """Segment's batch call: ``{"batch": [identify|group|track|page|screen, ...]}``, up to
     500 KB per request and 32 KB per message. 200 once every event is durable."""
     _write_key(request)
     body = await _body(request, MAX_BATCH_BYTES)
-    return await _ingest(request, parse_batch(body, datetime.now(UTC)))
+    return await _ingest(request, state, parse_batch(body, datetime.now(UTC)))
 
 
-@tracking.post("/import", openapi_extra=_BATCH_DOC)
-async def import_batch(request: Request) -> dict[str, Any]:
+@tracking.post("/import", openapi_extra=_BATCH_DOC, response_model=TrackingAck)
+async def import_batch(request: Request, state: StateDep) -> dict[str, Any]:
     """Segment's import call: the same as ``/v1/batch``."""
-    return await batch(request)
+    return await batch(request, state)
 
 
 def _single(kind: MessageType) -> Any:
-    async def call(request: Request) -> dict[str, Any]:
+    async def call(request: Request, state: StateDep) -> dict[str, Any]:
         _write_key(request)
         body = await _body(request, MAX_MESSAGE_BYTES)
-        return await _ingest(request, [parse_single(body, kind, datetime.now(UTC))])
+        return await _ingest(request, state, [parse_single(body, kind, datetime.now(UTC))])
 
     call.__name__ = kind.value
     call.__doc__ = f"Segment's {kind.value} call (one message, up to 32 KB)."
@@ -161,16 +204,16 @@ for _kind in MessageType:
         f"/{_kind.value}",
         _single(_kind),
         methods=["POST"],
-        openapi_extra=_body_doc(_MESSAGE_SCHEMA),
+        response_model=TrackingAck,
+        openapi_extra=_body_doc(_message_schema(_kind)),
     )
 
 
-@webhooks.post("/webhooks/stripe")
-async def stripe_webhook(request: Request) -> dict[str, Any]:
+@webhooks.post("/webhooks/stripe", response_model=StripeReceipt)
+async def stripe_webhook(request: Request, state: StateDep) -> dict[str, Any]:
     """A Stripe event: the ``Stripe-Signature`` header is verified with the endpoint
     secret (``KEEPWELL_STRIPE_WEBHOOK_SECRET``) and a tolerance on its age; subscription
     and invoice events update lines and invoices once, newest state first."""
-    state = request.app.state.keepwell
     secret = state.settings.stripe_webhook_secret
     if secret is None:
         raise ConfigurationError(
@@ -232,45 +275,42 @@ class SourceRead(BaseModel):
     created_at: datetime
 
 
-def _admin(request: Request) -> Principal:
-    principal: Principal = request.state.principal
+def _admin(principal: CurrentUser) -> Principal:
     if principal.role is not Role.ADMIN:
         raise PermissionDeniedError(f"{principal.email} is not an admin: sources are for admins")
     return principal
 
 
+#: An admin (403 for anyone else).
+Admin = Annotated[Principal, Depends(_admin)]
+
+
 @sources.get("", response_model=list[SourceRead])
-def list_sources(request: Request) -> list[dict[str, Any]]:
+def list_sources(state: StateDep, admin: Admin) -> list[dict[str, Any]]:
     """Every tracking source (admins), never their write keys."""
-    _admin(request)
-    return service.list_sources(request.app.state.keepwell.workspace)
+    return service.list_sources(state.workspace)
 
 
-@sources.post("", status_code=201, response_model=SourceKey)
-def add_source(request: Request, body: SourceCreate) -> dict[str, str]:
+@sources.post("", status_code=201, response_model=SourceKey, responses=error_responses(400))
+def add_source(state: StateDep, admin: Admin, body: SourceCreate) -> dict[str, str]:
     """Create a tracking source (admins); its write key is in the answer, once."""
-    actor = _admin(request).email
-    workspace = request.app.state.keepwell.workspace
-    key = service.add_source(workspace, body.name, now=datetime.now(UTC), actor=actor)
+    key = service.add_source(state.workspace, body.name, now=datetime.now(UTC), actor=admin.email)
     return {"name": body.name.strip(), "write_key": key}
 
 
-@sources.delete("/{name}", status_code=204)
-def remove_source(request: Request, name: str) -> Response:
+@sources.delete("/{name}", status_code=204, response_class=Response, responses=error_responses(404))
+def remove_source(state: StateDep, admin: Admin, name: str) -> Response:
     """Delete a source (admins): its write key stops being accepted."""
-    actor = _admin(request).email
-    state = request.app.state.keepwell
-    service.remove_source(state.workspace, name, now=datetime.now(UTC), actor=actor)
+    service.remove_source(state.workspace, name, now=datetime.now(UTC), actor=admin.email)
     state.sources.clear()
     return Response(status_code=204)
 
 
-@sources.post("/{name}/rotate", response_model=SourceKey)
-def rotate_source(request: Request, name: str) -> dict[str, str]:
+@sources.post("/{name}/rotate", response_model=SourceKey, responses=error_responses(404))
+def rotate_source(state: StateDep, admin: Admin, name: str) -> dict[str, str]:
     """Give a source a new write key (admins), in the answer once; the old key stops
     being accepted."""
-    actor = _admin(request).email
-    state = request.app.state.keepwell
+    actor = admin.email
     key = service.rotate_source(state.workspace, name, now=datetime.now(UTC), actor=actor)
     state.sources.clear()
     return {"name": name, "write_key": key}

@@ -9,14 +9,14 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from keepwell.core.settings import Settings
 from keepwell.notify.errors import DeliveryError
 from keepwell.notify.outbox import Message
-from keepwell.notify.settings import NotifySettings
 
 DEDUPE_HEADER = "X-Keepwell-Dedupe-Key"
 
 
-def build_email(message: Message, settings: NotifySettings, now: datetime) -> EmailMessage:
+def build_email(message: Message, settings: Settings, now: datetime) -> EmailMessage:
     """The email of ``message``: plain text; ``Message-ID`` derived from its dedupe key
     (a receiver can drop a copy); ``List-Unsubscribe`` when it carries an unsubscribe
     URL (``payload["unsubscribe_url"]``)."""
@@ -37,7 +37,7 @@ def build_email(message: Message, settings: NotifySettings, now: datetime) -> Em
     return email
 
 
-def send_email(message: Message, settings: NotifySettings, now: datetime) -> None:
+def send_email(message: Message, settings: Settings, now: datetime) -> None:
     """Send ``message`` to ``message.target`` through the configured SMTP server;
     :class:`DeliveryError` when the server cannot be reached or refuses it."""
     if "@" not in message.target:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from keepwell.core.database import insert_once, transaction
 from keepwell.core.errors import InputError, NotFoundError
+from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.notify import outbox
 from keepwell.notify.email import send_email
@@ -25,7 +26,6 @@ from keepwell.notify.errors import DeliveryError
 from keepwell.notify.models import Channel, Notification, Status, Unsubscribe
 from keepwell.notify.outbox import Message
 from keepwell.notify.retry import RetryPolicy
-from keepwell.notify.settings import NotifySettings
 from keepwell.notify.slack import send_slack
 from keepwell.notify.techtouch import is_unsubscribed, send_tech_touch
 from keepwell.notify.tokens import read_unsubscribe_token
@@ -33,7 +33,6 @@ from keepwell.notify.webhooks import send_webhook
 
 __all__ = [
     "DeliveryReport",
-    "NotifySettings",
     "deliver_pending",
     "enqueue",
     "is_unsubscribed",
@@ -43,7 +42,7 @@ __all__ = [
     "unsubscribe",
 ]
 
-Sender = Callable[[Message, NotifySettings, datetime], None]
+Sender = Callable[[Message, Settings, datetime], None]
 SENDERS: dict[str, Sender] = {
     Channel.EMAIL.value: send_email,
     Channel.SLACK.value: send_slack,
@@ -95,14 +94,14 @@ class DeliveryReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _policy(settings: NotifySettings) -> RetryPolicy:
+def _policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(
         settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
     )
 
 
 def _deliver_one(
-    workspace: Workspace, message: Message, settings: NotifySettings, now: datetime
+    workspace: Workspace, message: Message, settings: Settings, now: datetime
 ) -> tuple[Status | None, str | None]:
     """Send one claimed message and record the outcome; (new status or None if the
     claim was lost, error message)."""
@@ -123,7 +122,7 @@ def deliver_pending(
     workspace: Workspace,
     *,
     now: datetime,
-    settings: NotifySettings | None = None,
+    settings: Settings | None = None,
     limit: int | None = None,
 ) -> DeliveryReport:
     """Deliver every notification due at ``now`` (at most ``limit``), a batch of
@@ -132,7 +131,7 @@ def deliver_pending(
     A failed attempt n is retried ``retry_base_seconds`` x 2^(n-1) seconds later (at most
     ``retry_max_seconds``); after ``max_attempts`` the notification is ``failed``.
     """
-    settings = settings or NotifySettings()
+    settings = settings or Settings()
     lease = timedelta(seconds=settings.claim_lease_seconds)
     report = DeliveryReport()
     while limit is None or report.claimed < limit:

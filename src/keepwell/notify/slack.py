@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from keepwell.core.settings import Settings
 from keepwell.notify.errors import DeliveryError
 from keepwell.notify.http import post_json
 from keepwell.notify.outbox import Message
-from keepwell.notify.settings import NotifySettings
 
 
 def slack_text(subject: str, body: str) -> str:
@@ -22,7 +22,7 @@ def slack_text(subject: str, body: str) -> str:
     return "\n".join(part for part in (head, escape(body)) if part)
 
 
-def send_slack(message: Message, settings: NotifySettings, now: datetime) -> None:
+def send_slack(message: Message, settings: Settings, now: datetime) -> None:
     """POST the message to its target URL (or ``KEEPWELL_SLACK_WEBHOOK_URL`` when the
     target is empty)."""
     url = message.target or settings.slack_webhook_url

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from keepwell.contract.service import account_contacts
+from keepwell.core.settings import Settings
 from keepwell.notify import outbox
 from keepwell.notify.models import Channel, Unsubscribe
-from keepwell.notify.settings import NotifySettings
 from keepwell.notify.templating import render_tech_touch
 from keepwell.notify.tokens import unsubscribe_url
 
@@ -45,14 +45,14 @@ def send_tech_touch(
     template: str,
     campaign: str,
     as_of: date,
-    settings: NotifySettings | None = None,
+    settings: Settings | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> int:
     """Queue ``template`` to every active contact of ``role`` at ``account_id`` with an
     email; the number queued. Skipped: unsubscribed addresses, contacts that already got
     this ``campaign``, and contacts touched in the ``tech_touch_cap_days`` days up to
     ``as_of`` (a touch on day d blocks days d .. d + cap - 1)."""
-    settings = settings or NotifySettings()
+    settings = (settings or Settings()).check()  # it signs the unsubscribe links
     secret = settings.secret_key.get_secret_value()
     since = as_of - timedelta(days=settings.tech_touch_cap_days - 1)
     queued = 0

@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from keepwell.core.settings import Settings
 from keepwell.notify.errors import DeliveryError
 from keepwell.notify.http import post_json
 from keepwell.notify.outbox import Message
-from keepwell.notify.settings import NotifySettings
 from keepwell.notify.signing import SIGNATURE_HEADER, signature_header
 
 DELIVERY_HEADER = "X-Keepwell-Delivery"
@@ -39,7 +39,7 @@ def webhook_body(message: Message, now: datetime) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def send_webhook(message: Message, settings: NotifySettings, now: datetime) -> None:
+def send_webhook(message: Message, settings: Settings, now: datetime) -> None:
     """POST the signed document to the target URL (or ``KEEPWELL_WEBHOOK_URL``)."""
     url = message.target or settings.webhook_url
     if not url:

@@ -146,7 +146,21 @@ def summary(
     if fmt is OutputFormat.JSON:
         print_json(result)
     else:
-        print_rows([{"figure": k, "value": v} for k, v in result.items()], fmt, title="Summary")
+        table = fmt is OutputFormat.TABLE  # rates as percentages, as on the pages
+        rows = [
+            {"figure": k, "value": percent(v) if table and is_rate(k) else v}
+            for k, v in result.items()
+        ]
+        print_rows(rows, fmt, title="Summary")
+
+
+def is_rate(figure: str) -> bool:
+    """Whether a summary figure is a rate (a fraction shown as a percentage)."""
+    return (
+        figure.endswith("_rate")
+        or figure.startswith(("nrr", "grr"))
+        or figure == ("share_of_wallet")
+    )
 
 
 def cohorts(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -13,9 +15,12 @@ from keepwell.console import (
     note,
     opened_workspace,
     parse_day,
+    percent,
     print_json,
     print_rows,
 )
+from keepwell.health import service as health_service
+from keepwell.revenue import service as revenue_service
 from keepwell.risk import service
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Day (YYYY-MM-DD); default today.")]
@@ -120,7 +125,27 @@ def predict(
         }
         for r in result["predictions"]
     ]
-    print_rows(rows[:top] if fmt is OutputFormat.TABLE else rows, fmt, title="Riskiest first")
+    if fmt is not OutputFormat.TABLE:
+        print_rows(rows, fmt)
+        return
+    with opened_workspace() as ws:
+        names = revenue_service.account_names(ws)
+        health = health_service.latest_scores(ws, date.fromisoformat(str(result["as_of"])))
+    lines = []
+    for r in result["predictions"][:top]:
+        band, score = health.get(r["account_id"], ("—", None))
+        drivers = r["risk_drivers"]
+        lines.append(
+            {
+                "account": names.get(r["account_id"], r["account_id"]),
+                "health": band if score is None else f"{band} {score:.0f}",
+                "churn": percent(r["churn_probability"], 0),
+                "ARR": Decimal(str(r["arr"])).quantize(Decimal(1)),
+                "at risk": Decimal(str(r["arr_at_risk"])).quantize(Decimal(1)),
+                "main driver": drivers[0]["text"] if drivers else "",
+            }
+        )
+    print_rows(lines, fmt, title=f"Riskiest {len(lines)} first (churn = probability)")
 
 
 def forecast(

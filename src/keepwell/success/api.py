@@ -1,7 +1,7 @@
 """HTTP face of customer-success operations: CTAs (list, detail, status), their tasks,
 and success plans.
 
-Every route honours ``request.state.owner_scope`` (set by the server's authentication):
+Every route honours the caller's scope (:data:`keepwell.web.deps.OwnerScope`):
 a CSM limited to their book sees and changes only the CTAs and plans of their
 accounts; anything else is a 404, exactly like a missing one.
 """
@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from keepwell.contract.service import visible_account
 from keepwell.core.errors import InputError
-from keepwell.core.ids import PathId
 from keepwell.core.workspace import Workspace
 from keepwell.success import service
+from keepwell.web.deps import OwnerScope, WorkspaceDep
+from keepwell.web.errors import error_responses
+from keepwell.web.ids import PathId
 
-router = APIRouter(prefix="/api/v1", tags=["success"])
+router = APIRouter(prefix="/api/v1", tags=["success"], responses=error_responses(400))
+_NOT_FOUND = error_responses(404)
 
 
 class CtaAction(StrEnum):
@@ -56,21 +59,116 @@ class ObjectiveUpdate(BaseModel):
     target: float | None = None
 
 
-def _workspace(request: Request) -> Workspace:
-    return cast(Workspace, request.app.state.workspace)
+class CtaRead(BaseModel):
+    """A call to action: why it opened, who owns it, when it is due (``overdue`` as of
+    the request's day) and how it closed."""
+
+    cta_id: int
+    account_id: str
+    type: str
+    priority: str
+    title: str
+    reason: str | None
+    owner: str | None
+    segment: str | None
+    status: str
+    opened_on: date
+    due_on: date | None
+    overdue: bool
+    snoozed_until: date | None
+    outcome: str | None
+    close_reason: str | None
+    closed_on: date | None
+    rule: str | None
+    playbook: str | None
 
 
-def _scope(request: Request) -> str | None:
-    return cast(str | None, request.state.owner_scope)
+class TaskRead(BaseModel):
+    """A playbook task of a CTA."""
+
+    task_id: int
+    position: int
+    title: str
+    owner_role: str | None
+    owner: str | None
+    due_on: date
+    status: str
+    completed_on: date | None
+    overdue: bool
+
+
+class CtaDetailRead(CtaRead):
+    """A CTA with the values that triggered it (the rule's inputs, free-form) and its
+    playbook tasks."""
+
+    trigger_values: dict[str, Any] | None
+    tasks: list[TaskRead]
+
+
+class TaskCompleted(BaseModel):
+    """The completed task, its CTA and how many of the CTA's tasks remain open."""
+
+    task_id: int
+    cta_id: int
+    open_tasks: int
+
+
+class ObjectiveRead(BaseModel):
+    """A plan objective; ``attainment`` is the share of the way from baseline to target
+    (null until a current value is recorded)."""
+
+    objective_id: int
+    metric: str
+    unit: str | None
+    baseline: float | None
+    target: float | None
+    current: float | None
+    due_on: date | None
+    attainment: float | None
+
+
+class MilestoneRead(BaseModel):
+    milestone_id: int
+    position: int
+    title: str
+    side: str
+    owner: str | None
+    due_on: date | None
+    status: str
+    completed_on: date | None
+    overdue: bool
+
+
+class CheckinRead(BaseModel):
+    held_on: date
+    progress: float | None
+    notes: str | None
+
+
+class PlanRead(BaseModel):
+    """An account's active success plan; ``progress`` in percent (null when nothing can
+    be measured yet)."""
+
+    plan_id: int
+    account_id: str
+    title: str
+    template: str
+    status: str
+    created_on: date
+    progress: float | None
+    objectives: list[ObjectiveRead]
+    milestones: list[MilestoneRead]
+    checkins: list[CheckinRead]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@router.get("/ctas")
+@router.get("/ctas", response_model=list[CtaRead])
 def list_ctas(
-    request: Request,
+    workspace: WorkspaceDep,
+    scope: OwnerScope,
     owner: str | None = None,
     overdue: bool = False,
     status: str | None = None,
@@ -80,75 +178,99 @@ def list_ctas(
     """CTAs (live ones unless ``status`` is given; ``all`` for every one), overdue and
     most urgent first."""
     return service.list_ctas(
-        _workspace(request), as_of=as_of or _now().date(), owner=owner, overdue=overdue,
-        status=status, account_id=account_id, scope=_scope(request),
+        workspace, as_of=as_of or _now().date(), owner=owner, overdue=overdue,
+        status=status, account_id=account_id, scope=scope,
     )  # fmt: skip
 
 
-@router.get("/ctas/{cta_id}")
-def cta_detail(request: Request, cta_id: PathId, as_of: date | None = None) -> dict[str, Any]:
+@router.get("/ctas/{cta_id}", response_model=CtaDetailRead, responses=_NOT_FOUND)
+def cta_detail(
+    workspace: WorkspaceDep, scope: OwnerScope, cta_id: PathId, as_of: date | None = None
+) -> dict[str, Any]:
     """One CTA with the values that triggered it and its playbook tasks."""
-    return service.cta_detail(
-        _workspace(request), cta_id, as_of=as_of or _now().date(), scope=_scope(request)
-    )
+    return service.cta_detail(workspace, cta_id, as_of=as_of or _now().date(), scope=scope)
 
 
-@router.patch("/ctas/{cta_id}")
-def update_cta(request: Request, cta_id: PathId, change: CtaUpdate) -> dict[str, Any]:
+@router.patch("/ctas/{cta_id}", response_model=CtaDetailRead, responses=_NOT_FOUND)
+def update_cta(
+    workspace: WorkspaceDep, scope: OwnerScope, cta_id: PathId, change: CtaUpdate
+) -> dict[str, Any]:
     """Start, snooze or close a CTA; returns it as it is now."""
-    ws, scope, now = _workspace(request), _scope(request), _now()
+    now = _now()
     if change.status is CtaAction.START:
-        service.start_cta(ws, cta_id, now, scope=scope)
+        service.start_cta(workspace, cta_id, now, scope=scope)
     elif change.status is CtaAction.SNOOZE:
         if change.until is None:
             raise InputError("snoozing needs 'until' (a date)")
-        service.snooze_cta(ws, cta_id, change.until, now, scope=scope)
+        service.snooze_cta(workspace, cta_id, change.until, now, scope=scope)
     else:
         if change.outcome is None:
             raise InputError("closing needs an 'outcome'")
         service.close_cta(
-            ws, cta_id, outcome=change.outcome, reason=change.reason, now=now, scope=scope
-        )
-    return service.cta_detail(ws, cta_id, as_of=now.date(), scope=scope)
+            workspace, cta_id, outcome=change.outcome, reason=change.reason, now=now,
+            scope=scope,
+        )  # fmt: skip
+    return service.cta_detail(workspace, cta_id, as_of=now.date(), scope=scope)
 
 
-@router.post("/tasks/{task_id}/complete")
-def complete_task(request: Request, task_id: PathId) -> dict[str, Any]:
+@router.post("/tasks/{task_id}/complete", response_model=TaskCompleted, responses=_NOT_FOUND)
+def complete_task(workspace: WorkspaceDep, scope: OwnerScope, task_id: PathId) -> dict[str, Any]:
     """Mark a playbook task done; its CTA moves to in progress."""
-    return service.complete_task(_workspace(request), task_id, _now(), scope=_scope(request))
+    return service.complete_task(workspace, task_id, _now(), scope=scope)
 
 
-def _visible(request: Request, account_id: str) -> Workspace:
-    workspace = _workspace(request)
-    visible_account(workspace, account_id, scope=_scope(request))
+def _visible(workspace: Workspace, scope: str | None, account_id: str) -> Workspace:
+    visible_account(workspace, account_id, scope=scope)
     return workspace
 
 
-@router.get("/accounts/{account_id}/plan")
-def show_plan(request: Request, account_id: str, as_of: date | None = None) -> dict[str, Any]:
+@router.get("/accounts/{account_id}/plan", response_model=PlanRead, responses=_NOT_FOUND)
+def show_plan(
+    workspace: WorkspaceDep, scope: OwnerScope, account_id: str, as_of: date | None = None
+) -> dict[str, Any]:
     """The account's active success plan with objectives, milestones and progress (%)."""
-    return service.show_plan(_visible(request, account_id), account_id, as_of or _now().date())
+    ws = _visible(workspace, scope, account_id)
+    return service.show_plan(ws, account_id, as_of or _now().date())
 
 
-@router.post("/accounts/{account_id}/plan", status_code=201)
-def create_plan(request: Request, account_id: str, body: PlanCreate) -> dict[str, Any]:
+@router.post(
+    "/accounts/{account_id}/plan",
+    status_code=201,
+    response_model=PlanRead,
+    responses=_NOT_FOUND,
+)
+def create_plan(
+    workspace: WorkspaceDep, scope: OwnerScope, account_id: str, body: PlanCreate
+) -> dict[str, Any]:
     """Create the account's success plan from a template."""
-    ws = _visible(request, account_id)
+    ws = _visible(workspace, scope, account_id)
     return service.create_plan(ws, account_id, as_of=_now().date(), template=body.template)
 
 
-@router.patch("/plans/milestones/{milestone_id}", status_code=204)
-def update_milestone(request: Request, milestone_id: PathId, body: MilestoneUpdate) -> None:
+@router.patch(
+    "/plans/milestones/{milestone_id}",
+    status_code=204,
+    response_class=Response,
+    responses=_NOT_FOUND,
+)
+def update_milestone(
+    workspace: WorkspaceDep, scope: OwnerScope, milestone_id: PathId, body: MilestoneUpdate
+) -> None:
     """Set a milestone's status (planned, in_progress, done, blocked)."""
-    service.update_milestone(
-        _workspace(request), milestone_id, body.status, _now().date(), scope=_scope(request)
-    )
+    service.update_milestone(workspace, milestone_id, body.status, _now().date(), scope=scope)
 
 
-@router.patch("/plans/objectives/{objective_id}", status_code=204)
-def update_objective(request: Request, objective_id: PathId, body: ObjectiveUpdate) -> None:
+@router.patch(
+    "/plans/objectives/{objective_id}",
+    status_code=204,
+    response_class=Response,
+    responses=_NOT_FOUND,
+)
+def update_objective(
+    workspace: WorkspaceDep, scope: OwnerScope, objective_id: PathId, body: ObjectiveUpdate
+) -> None:
     """Record an objective's current value, or restate its baseline and target."""
     service.update_objective(
-        _workspace(request), objective_id, current=body.current, baseline=body.baseline,
-        target=body.target, scope=_scope(request),
+        workspace, objective_id, current=body.current, baseline=body.baseline,
+        target=body.target, scope=scope,
     )  # fmt: skip

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from keepwell.core.ids import FormId, PathId
 from keepwell.success import service
+from keepwell.web.ids import FormId, PathId
 from keepwell.web.toolkit import (
     PageUser,
     check_form,

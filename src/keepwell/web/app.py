@@ -12,11 +12,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from pydantic import BaseModel
 
 from keepwell import __version__
 from keepwell.auth import api as auth_api
 from keepwell.auth.sessions import SessionSigner
 from keepwell.contract import api as contract_api
+from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.health import api as health_api
 from keepwell.ingest import api as ingest_api
@@ -34,15 +36,18 @@ from keepwell.success import pages as success_pages
 from keepwell.web import login
 from keepwell.web.audit import install_audit
 from keepwell.web.deps import authenticate, require_manager
-from keepwell.web.errors import install_error_handlers
-from keepwell.web.settings import ServerSettings
+from keepwell.web.errors import (
+    error_responses,
+    install_error_handlers,
+    validation_errors_documented,
+)
 from keepwell.web.state import ServerState
 from keepwell.web.toolkit import install_pages
 
 
-def create_app(workspace: Workspace, settings: ServerSettings | None = None) -> FastAPI:
+def create_app(workspace: Workspace, settings: Settings | None = None) -> FastAPI:
     """The Keepwell server over ``workspace``; refuses default secrets outside development."""
-    settings = (settings or ServerSettings()).check()
+    settings = (settings or Settings()).check()
     writer = EventWriter(workspace.analytics, max_pending=settings.ingest_queue)
     state = ServerState(
         workspace=workspace,
@@ -72,7 +77,13 @@ def create_app(workspace: Workspace, settings: ServerSettings | None = None) -> 
     install_audit(app)
     _pages(app)
     _routes(app)
+    validation_errors_documented(app)
     return app
+
+
+class Liveness(BaseModel):
+    status: str
+    version: str
 
 
 def _pages(app: FastAPI) -> None:
@@ -92,23 +103,30 @@ def _pages(app: FastAPI) -> None:
 
 
 def _routes(app: FastAPI) -> None:
-    signed_in = [Depends(authenticate)]
+    signed_in: dict[str, Any] = {
+        "dependencies": [Depends(authenticate)],
+        "responses": error_responses(401, 403),
+    }
+    managers: dict[str, Any] = {
+        "dependencies": [Depends(require_manager)],
+        "responses": error_responses(401, 403),
+    }
 
-    @app.get("/healthz", tags=["server"])
+    @app.get("/healthz", tags=["server"], response_model=Liveness)
     def healthz() -> dict[str, Any]:
         """Liveness: the server answers (no authentication)."""
         return {"status": "ok", "version": __version__}
 
     app.include_router(auth_api.pages)
-    app.include_router(auth_api.router, dependencies=signed_in)
+    app.include_router(auth_api.router, **signed_in)
     app.include_router(ingest_api.tracking)
     app.include_router(ingest_api.webhooks)
-    app.include_router(ingest_api.sources, dependencies=signed_in)
+    app.include_router(ingest_api.sources, **signed_in)
     app.include_router(notify_api.public)
-    app.include_router(contract_api.router, dependencies=signed_in)
-    app.include_router(portfolio_api.router, dependencies=signed_in)
-    app.include_router(contract_api.imports, dependencies=[Depends(require_manager)])
-    app.include_router(revenue_api.router, dependencies=signed_in)
-    app.include_router(health_api.router, dependencies=signed_in)
-    app.include_router(risk_api.router, dependencies=signed_in)
-    app.include_router(success_api.router, dependencies=signed_in)
+    app.include_router(contract_api.router, **signed_in)
+    app.include_router(portfolio_api.router, **signed_in)
+    app.include_router(contract_api.imports, **managers)
+    app.include_router(revenue_api.router, **signed_in)
+    app.include_router(health_api.router, **signed_in)
+    app.include_router(risk_api.router, **signed_in)
+    app.include_router(success_api.router, **signed_in)

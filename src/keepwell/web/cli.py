@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from keepwell.console import err, workspace
-from keepwell.web.settings import ServerSettings
+from keepwell.core.settings import Settings
 
 
 def serve(
@@ -22,7 +22,7 @@ def serve(
     from keepwell.web.toolkit import today
 
     ws = workspace()
-    app = create_app(ws, ServerSettings())
+    app = create_app(ws, Settings())
     warm(ws, today(), lambda exc: err.print(f"warning: account directory not pre-built: {exc}"))
     err.print(f"Keepwell on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     try:

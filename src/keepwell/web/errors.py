@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from keepwell.auth.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
@@ -36,6 +38,79 @@ ERROR_STATUS: dict[type[KeepwellError], tuple[int, str]] = {
     ConfigurationError: (500, "configuration_error"),
     KeepwellError: (400, "error"),
 }
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable ``code``, a one-line ``message`` and, when there is one,
+    a ``hint`` saying what to do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    message: str
+    hint: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer (4xx and 5xx)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: ErrorDetail
+
+
+_DESCRIPTIONS = {
+    400: "Invalid input (code ``invalid_input`` or ``error``).",
+    401: "No or invalid credentials (code ``unauthenticated``).",
+    403: "Not allowed for this user, token scope or role, or a missing CSRF token "
+    "(code ``forbidden``).",
+    404: "No such resource, or not visible to the caller (code ``not_found``).",
+    409: "Conflicts with the current state (code ``conflict``).",
+    413: "The body is too large (code ``payload_too_large``).",
+    422: "A parameter or the body does not match the schema (code ``invalid_request``).",
+    429: "Too many attempts; retry after ``Retry-After`` seconds (code ``rate_limited``).",
+    500: "The server is misconfigured (code ``configuration_error``).",
+    503: "Busy or a store is unavailable; retry after ``Retry-After`` seconds.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting ``statuses`` with the :class:`ErrorResponse` body,
+    for a route's or a router's ``responses=``."""
+    return {
+        status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]}
+        for status in statuses
+    }
+
+
+def validation_errors_documented(app: FastAPI) -> None:
+    """Make the OpenAPI of ``app`` say what a 422 really carries: FastAPI documents its
+    own ``HTTPValidationError`` for every route with parameters, but
+    :func:`install_error_handlers` answers with :class:`ErrorResponse` like every error."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        ours = {"$ref": "#/components/schemas/ErrorResponse"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                invalid = operation.get("responses", {}).get("422")
+                if invalid is not None:
+                    invalid["description"] = _DESCRIPTIONS[422]
+                    invalid["content"] = {"application/json": {"schema": ours}}
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        if "ErrorResponse" not in components:
+            body = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(body.pop("$defs", {}))
+            components["ErrorResponse"] = body
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def error_body(code: str, message: str, hint: str | None = None) -> dict[str, object]:

@@ -8,16 +8,16 @@ from typing import cast
 from fastapi import Request
 
 from keepwell.auth.sessions import SessionSigner
+from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.ingest.keys import WriteKeyCache
 from keepwell.ingest.writer import EventWriter
-from keepwell.web.settings import ServerSettings
 
 
 @dataclass
 class ServerState:
     workspace: Workspace
-    settings: ServerSettings
+    settings: Settings
     sessions: SessionSigner
     writer: EventWriter
     #: write key hash -> source name, of keys checked in the last seconds
