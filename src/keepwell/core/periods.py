@@ -25,7 +25,8 @@ def previous_month(day: date) -> date:
 class AsOf:
     """The day a command or page works as of, and why.
 
-    ``last_data_day`` is the last day the workspace holds facts for (None: no data);
+    ``last_data_day`` is the last day the workspace holds facts for (None: no data, or
+    not read because a requested day up to today needs no check);
     ``requested`` is what the user asked for (None: the default)."""
 
     day: date

@@ -532,6 +532,8 @@ def data_as_of(workspace: Workspace, requested: date | None, today: date) -> per
     """The day every face works as of (one rule for CLI, API and pages): ``requested``,
     or by default today, or the data's last day (:func:`last_data_day`) when today is
     past it. A requested day after both is refused (:func:`periods.resolve_as_of`)."""
+    if requested is not None and requested <= today:  # allowed whatever the data holds:
+        return periods.resolve_as_of(requested, today, None)  # no store to open
     return periods.resolve_as_of(requested, today, last_data_day(workspace))
 
 

@@ -107,8 +107,11 @@ def _movement_line(row: dict[str, Any], grouped: bool, by_product: bool) -> dict
     for key, label in MOVEMENT_LABELS.items():
         if key == "cross_sell" and not by_product:
             continue  # always 0 per account (a cross-sell is an expansion there)
+        if key == "starting_mrr" and grouped:
+            continue  # room for the group: the start is the previous month's end
         line[label] = Decimal(row[key]).quantize(Decimal(1))
-    line["accts"] = row["ending_accounts"]
+    if not grouped:
+        line["accts"] = row["ending_accounts"]
     return line
 
 
@@ -117,9 +120,9 @@ MOVEMENT_LABELS = {
     "starting_mrr": "start",
     "new": "new",
     "cross_sell": "x-sell",
-    "reactivation": "react.",
-    "expansion": "expansion",
-    "contraction": "contract.",
+    "reactivation": "react",
+    "expansion": "expand",
+    "contraction": "contract",
     "churn": "churn",
     "ending_mrr": "end",
 }
