@@ -138,6 +138,8 @@ def test_simulator_compares_two_companies(boss: TestClient) -> None:
     page = boss.get("/simulator", params={"a_retention": "95", "b_retention": "70"}).text
     assert "Customers kept" in page
     assert 'id="sim-arr"' in page
+    assert "Value: discounted cash flows of the customers" in page
+    assert "A +2 pt" in page
 
 
 def test_plotly_is_served_locally(boss: TestClient) -> None:
@@ -209,6 +211,15 @@ def test_the_back_test_runs_in_the_background_from_the_evidence_page(boss: TestC
         page = boss.get("/evidence").text
     assert "reloads every 5 seconds" not in page
     assert "Observations" in page or 'role="alert"' in page
+
+
+def test_a_viewer_cannot_start_the_back_test(app: FastAPI) -> None:
+    """Before: any signed-in user could start minutes of CPU work with the form."""
+    vera = sign_in(app, "vera@example.com")
+    token = csrf_of(vera.get("/evidence").text)
+    answer = vera.post("/evidence/backtest", data={"csrf_token": token}, follow_redirects=False)
+    assert answer.status_code == 403
+    assert "may not change records" in answer.text
 
 
 def test_key_pages_render_on_both_stores(workspace: Workspace) -> None:

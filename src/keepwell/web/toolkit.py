@@ -27,7 +27,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from keepwell.auth import service as auth_service
-from keepwell.auth.errors import PermissionDeniedError
+from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
 from keepwell.auth.principal import Principal
 from keepwell.auth.sessions import CSRF_FIELD, SESSION_COOKIE, same_token
 from keepwell.core.errors import ConfigurationError, KeepwellError
@@ -89,7 +89,12 @@ def page_user(request: Request) -> PageUser:
     if session is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequiredError(path)
-    principal = auth_service.principal_for(state.workspace, session.user_id)
+    try:
+        principal = auth_service.principal_for(state.workspace, session.user_id, session.sid)
+    except AuthenticationError:  # signed out elsewhere, or deactivated: sign in again
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequiredError(path) from None
+    auth_service.set_actor(principal.email)
     scope = principal.owner_scope(state.settings.restrict_csm)
     request.state.principal = principal
     request.state.owner_scope = scope
@@ -112,6 +117,18 @@ def check_form(user: PageUser, csrf_token: str | None) -> None:
 def today() -> date:
     """The pages' default ``as_of`` (faces may read the clock; services never do)."""
     return datetime.now(UTC).date()
+
+
+def page_day(request: Request, as_of: date | None) -> date:
+    """A page's day: ``as_of``, or the data's now (today, or the data's last day when
+    today is past it); a later day is refused (400). The one rule of every face
+    (:func:`keepwell.health.service.data_as_of`); :func:`render` shows why when the
+    page fell back to the data's last day."""
+    from keepwell.health import service as health_service
+
+    resolved = health_service.data_as_of(workspace_of(request), as_of, today())
+    request.state.as_of_note = resolved.note()
+    return resolved.day
 
 
 def safe_next(value: str | None) -> str:
@@ -224,6 +241,7 @@ def render(
         path=request.url.path,
         csrf_field=CSRF_FIELD,
         query=lambda **changes: query(request, **changes),
+        as_of_note=getattr(request.state, "as_of_note", None),
         **context,
     )
     return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
