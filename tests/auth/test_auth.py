@@ -167,10 +167,12 @@ def test_every_write_leaves_an_audit_row(workspace: Workspace) -> None:
     client(make_app(workspace), token).post("/api/v1/imports/accounts", files=files)
     rows = service.list_audit(workspace)
     assert [(r["actor"], r["action"]) for r in rows] == [
-        ("boss@example.com", "POST /api/v1/imports/accounts"),
+        ("boss@example.com", "import.accounts"),
         ("test", "token.create"),
         ("test", "user.add"),
     ]
+    assert rows[0]["details"] == {"file": "a.csv", "read": 1, "new": 1, "updated": 0,
+                                  "unchanged": 0, "rejected": 0}  # fmt: skip
 
 
 def _cli() -> typer.Typer:

@@ -98,3 +98,19 @@ def test_unknown_columns_are_refused_at_parse_and_compile() -> None:
 def test_refusal_says_where_in_the_text() -> None:
     with pytest.raises(ConfigurationError, match="at column 15"):
         parse_expression("users > 1 and foo(arr) = 2", where="rule")
+
+
+@pytest.mark.parametrize(
+    "text", ["(" * 300 + "x > 1" + ")" * 300, "not " * 300 + "x > 1", "(" * 33 + "x" + ")" * 33]
+)
+def test_a_deeply_nested_expression_is_refused_not_a_recursion_error(text: str) -> None:
+    """Before: a few hundred levels raised RecursionError out of the parser."""
+    with pytest.raises(ConfigurationError, match=r"rules\.yaml:4: .*nested too deeply"):
+        parse_expression(text, where="rules.yaml:4", columns=["x"])
+
+
+def test_the_deepest_accepted_nesting_compiles_and_runs() -> None:
+    text = "(" * 32 + "x > 1" + ")" * 32
+    table = ibis.memtable({"x": [0, 2]})
+    value = parse_expression(text, columns=["x"]).to_ibis(table)
+    assert table.select(hit=value).to_pyarrow().column("hit").to_pylist() == [False, True]

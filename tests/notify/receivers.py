@@ -26,18 +26,28 @@ def free_port() -> int:
 
 @dataclass
 class SmtpSink:
-    """What the SMTP server received; ``refuse`` makes it answer 550 to every message."""
+    """What the SMTP server received; ``refuse`` makes it answer 550 to every message;
+    ``peers`` are the client ends (host, port) of the connections messages came on;
+    ``before_accept`` (when set) runs before each message is accepted, and a message
+    is refused (451) when it returns False."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
     refuse: bool = False
     port: int = 0
+    peers: list[Any] = field(default_factory=list)
+    before_accept: Any = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
             return "550 5.7.1 refused by the test"
+        if self.before_accept is not None and not self.before_accept():
+            return "451 4.3.0 not accepted by the test"
+        self.peers.append(session.peer)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
+        self.raw.append(bytes(envelope.content))
         return "250 OK"
 
 

@@ -120,3 +120,50 @@ def test_a_worker_refuses_the_development_secret_outside_development(
     assert service.list_notifications(people) == []  # nothing queued
     safe = settings.model_copy(update={"mode": Mode.PRODUCTION})  # its own 32+ char secret
     assert _touch(people, safe, "tips-prod", DAY) == 2
+
+
+RAW_UNSUBSCRIBE = re.compile(
+    rb"^List-Unsubscribe: <(https://cs\.example\.com/unsubscribe/\S+)>\r?$", re.M
+)
+
+
+def test_one_click_unsubscribe_headers_go_out_raw_and_the_post_unsubscribes(
+    people: Workspace,
+    smtp: SmtpSink,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RFC 8058: the URL must reach the mail client as it is (an RFC 2047 encoded word,
+    ``=?utf-8?q?=3Chttps...``, is not a URL to it), beside ``List-Unsubscribe-Post``;
+    the client then POSTs ``List-Unsubscribe=One-Click`` to that URL."""
+    monkeypatch.setenv("KEEPWELL_SECRET_KEY", SECRET_KEY)
+    _touch(people, settings, "welcome", DAY, template="onboarding_nudge")
+    service.deliver_pending(people, now=NOW, settings=settings)
+    raw = next(r for r in smtp.raw if b"To: ann@acme.example" in r)
+    headers = raw.split(b"\r\n\r\n", 1)[0].replace(b"\r\n", b"\n")
+    assert b"=?utf-8?" not in headers
+    assert re.search(rb"^List-Unsubscribe-Post: List-Unsubscribe=One-Click$", headers, re.M)
+    match = RAW_UNSUBSCRIBE.search(headers)
+    assert match is not None, headers.decode()
+    path = match.group(1).decode().removeprefix("https://cs.example.com")
+    client = TestClient(create_app(people, Settings(cookie_secure=False)))
+    answer = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert answer.status_code == 200
+    with transaction(people.engine) as session:
+        assert service.is_unsubscribed(session, "ann@acme.example")
+
+
+def test_a_newline_in_an_account_name_is_folded_out_of_the_subject(
+    workspace: Workspace, smtp: SmtpSink, settings: Settings
+) -> None:
+    """A header cannot hold a newline: unfolded, every delivery failed and was retried."""
+    with transaction(workspace.engine) as session:
+        service.enqueue(
+            session, channel="email", target="ann@acme.example",
+            subject="Acme\r\nBcc: everyone@example.com: health fell", body="b", dedupe_key="nl",
+        )  # fmt: skip
+    report = service.deliver_pending(workspace, now=NOW, settings=settings)
+    assert (report.sent, report.retrying) == (1, 0)
+    [message] = smtp.messages
+    assert message["Subject"] == "Acme Bcc: everyone@example.com: health fell"
+    assert message["Bcc"] is None

@@ -315,3 +315,15 @@ def test_account_360_tells_a_missing_prediction_from_a_missing_model(
         assert "no churn model yet (keepwell risk train)" in page
     finally:
         bare.close()
+
+
+def test_a_forecast_before_the_data_begins_is_empty_not_a_500(
+    company: Workspace, card: dict[str, Any]
+) -> None:
+    """Fuzzing found ``as_of=2020-01-01`` a 500 (``KeyError: 'snapshot'``): no account
+    existed, so the feature frame had no columns at all."""
+    assert service.predictions(company, date(2020, 1, 1)) == []
+    boss = client(make_app(company), add_user(company, "early@example.com", "admin"))
+    answer = boss.get("/api/v1/risk/forecast", params={"as_of": "2020-01-01"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["upcoming"]["lines"] == []

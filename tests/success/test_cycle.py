@@ -140,3 +140,20 @@ def test_default_rules_on_the_small_company(sqlite_workspace: Workspace, tmp_pat
     rules = {r["rule"] for r in service.list_ctas(ws, as_of=AS_OF)}
     assert {"sponsor-left", "renewal-due", "invoice-past-due"} <= rules
     assert service.check_rules(ws)["problems"] == []
+
+
+def test_a_deeply_nested_rule_is_reported_and_skipped_the_others_run(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    """Before: the RecursionError of one rule stopped the whole cycle."""
+    ws = sqlite_workspace
+    load_company(ws, tmp_path)
+    rules = (ws.root / "rules.yaml").read_text(encoding="utf-8")
+    nested = "(" * 400 + "arr > 0" + ")" * 400
+    rules += f"  - name: nested\n    when: '{nested}'\n    cta: {{type: risk, title: Deep}}\n"
+    (ws.root / "rules.yaml").write_text(rules, encoding="utf-8")
+    report = service.run_cycle(ws, AS_OF, clock=Clock(), deliver=False)
+    assert report.opened == 3
+    assert any("nested too deeply" in p and "(rule nested)" in p for p in report.problems), (
+        report.problems
+    )

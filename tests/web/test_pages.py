@@ -213,6 +213,15 @@ def test_the_back_test_runs_in_the_background_from_the_evidence_page(boss: TestC
     assert "Observations" in page or 'role="alert"' in page
 
 
+def test_a_viewer_cannot_start_the_back_test(app: FastAPI) -> None:
+    """Before: any signed-in user could start minutes of CPU work with the form."""
+    vera = sign_in(app, "vera@example.com")
+    token = csrf_of(vera.get("/evidence").text)
+    answer = vera.post("/evidence/backtest", data={"csrf_token": token}, follow_redirects=False)
+    assert answer.status_code == 403
+    assert "may not change records" in answer.text
+
+
 def test_key_pages_render_on_both_stores(workspace: Workspace) -> None:
     page_book(workspace)
     add_person(workspace, "boss@example.com", "admin")

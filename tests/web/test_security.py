@@ -111,3 +111,42 @@ def test_hostile_path_ids_are_not_found_not_errors(sqlite_workspace: Workspace) 
         404,
         'no account "\' OR 1=1 --"',
     )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/metrics/summary?as_of=0",
+        "/api/v1/metrics/mrr?start=0",
+        "/api/v1/metrics/mrr?start=2025-01-01&end=86400",
+        "/api/v1/ctas?as_of=0",
+    ],
+)
+def test_a_number_is_not_a_day(sqlite_workspace: Workspace, path: str) -> None:
+    """Before: pydantic read 0 as a Unix timestamp, 1970-01-01, and answered for it."""
+    two_csm_book(sqlite_workspace)
+    http = client(
+        make_app(sqlite_workspace), add_user(sqlite_workspace, "boss@example.com", "admin")
+    )
+    answer = http.get(path)
+    assert answer.status_code == 400, answer.text
+    assert "is not a day" in answer.json()["error"]["message"]
+    assert http.get("/api/v1/metrics/summary?as_of=2025-06-30").status_code == 200
+
+
+def test_a_nul_character_anywhere_in_a_request_is_a_400(workspace: Workspace) -> None:
+    """Before, on PostgreSQL: a 500 from the driver ('text fields cannot contain NUL')."""
+    two_csm_book(workspace)
+    http = client(make_app(workspace), add_user(workspace, "boss@example.com", "admin"))
+    answers = [
+        http.get("/api/v1/accounts", params={"owner": "a\x00b"}),
+        http.get("/api/v1/accounts/A%001"),
+        http.post("/api/v1/sources", json={"name": "\u0000"}),
+        http.post(
+            "/login", data={"email": "a\x00@example.com", "password": "x", "csrf_token": "x"}
+        ),
+        http.post("/v1/track", json={"event": "e", "userId": "u", "properties": {"k": "\u0000"}}),
+    ]
+    assert [a.status_code for a in answers] == [400] * 5
+    assert all("NUL" in a.json()["error"]["message"] for a in answers)
+    assert http.post("/api/v1/sources", json={"name": "a\\\\u0000"}).status_code < 500

@@ -1,14 +1,17 @@
-"""Tables of the auth slice: users, their API tokens, and the audit log of every write."""
+"""Tables of the auth slice: users, their sessions and API tokens (the audit log of every
+write is core's :class:`keepwell.core.audit.AuditEntry`: every slice writes it)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from keepwell.core.database import Base, JSONData, UTCDateTime
+from keepwell.core.audit import AuditEntry
+from keepwell.core.database import Base, UTCDateTime
+
+__all__ = ["ApiToken", "AuditEntry", "User", "UserSession"]
 
 
 class User(Base):
@@ -44,14 +47,16 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AuditEntry(Base):
-    """Who changed what and when: one row per write."""
+class UserSession(Base):
+    """A signed-in browser session: the cookie names it (``sid``), this row says whether
+    it still holds. Sign-out, deactivation and a password reset revoke it, so a copied
+    cookie stops working at once (the signature alone cannot be withdrawn)."""
 
-    __tablename__ = "audit_log"
+    __tablename__ = "user_sessions"
 
-    entry_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    actor: Mapped[str] = mapped_column(sa.String(320))
-    action: Mapped[str] = mapped_column(sa.String(64))
-    target: Mapped[str | None] = mapped_column(sa.Text)
-    details: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
+    session_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

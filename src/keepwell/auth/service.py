@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,11 +18,38 @@ from sqlalchemy.orm import Session
 
 from keepwell.auth import throttle
 from keepwell.auth.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
-from keepwell.auth.models import ApiToken, AuditEntry, User
+from keepwell.auth.models import ApiToken, AuditEntry, User, UserSession
 from keepwell.auth.principal import Principal, Role, Scope
+from keepwell.core.audit import (
+    AUDIT_FIELDS,
+    audit_csv,
+    audit_query,
+    audit_row,
+    begin_acting,
+    change_text,
+    changed,
+    cli_actor,
+    current_actor,
+    details_text,
+    record_audit,
+    set_actor,
+)
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
+
+__all__ = [
+    "AUDIT_FIELDS",
+    "audit_csv",
+    "begin_acting",
+    "change_text",
+    "changed",
+    "cli_actor",
+    "current_actor",
+    "details_text",
+    "record_audit",
+    "set_actor",
+]
 
 TOKEN_PREFIX = "kw_"
 #: ``last_used_at`` is rewritten at most this often per token (one write per minute).
@@ -38,44 +65,49 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def record_audit(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    target: str | None,
-    now: datetime,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Add one audit row inside the caller's transaction (it commits with the write)."""
-    session.add(
-        AuditEntry(at=now, actor=actor, action=action, target=target, details=details or {})
-    )
-
-
 def audit(
     workspace: Workspace,
     *,
-    actor: str,
     action: str,
     target: str | None,
     now: datetime,
+    actor: str | None = None,
+    account_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Record one audit row in a transaction of its own."""
+    """Record one audit row in a transaction of its own (see :func:`record_audit`)."""
     with transaction(workspace.engine) as session:
-        record_audit(session, actor=actor, action=action, target=target, now=now, details=details)
+        record_audit(
+            session, actor=actor, action=action, target=target, now=now,
+            account_id=account_id, details=details,
+        )  # fmt: skip
 
 
-def list_audit(workspace: Workspace, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest ``limit`` audit rows, newest first."""
-    query = sa.select(AuditEntry).order_by(AuditEntry.entry_id.desc()).limit(limit)
+def list_audit(
+    workspace: Workspace,
+    limit: int | None = 100,
+    *,
+    actor: str | None = None,
+    account_id: str | None = None,
+    kind: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[dict[str, Any]]:
+    """Audit rows, newest first: by who (``actor``), account, kind (``cta``, ``user``,
+    ``import``...) and days (``since``/``until`` included, UTC); the newest ``limit``
+    (None: all of them, for an export)."""
+    query = audit_query(
+        actor=actor, account_id=account_id, kind=kind, since=since, until=until, limit=limit
+    )
     with Session(workspace.engine) as session:
-        rows = session.execute(query).scalars().all()
-    return [
-        {"at": r.at, "actor": r.actor, "action": r.action, "target": r.target, "details": r.details}
-        for r in rows
-    ]
+        return [audit_row(r) for r in session.execute(query).scalars()]
+
+
+def audit_kinds(workspace: Workspace) -> list[str]:
+    """The kinds present in the audit log (for the filter of the admin page)."""
+    with Session(workspace.engine) as session:
+        kinds = session.execute(sa.select(AuditEntry.kind).distinct().order_by(AuditEntry.kind))
+        return [k for (k,) in kinds if k]
 
 
 def _normal_email(email: str) -> str:
@@ -83,6 +115,11 @@ def _normal_email(email: str) -> str:
     if "@" not in email or len(email) > 320 or email.startswith("@") or email.endswith("@"):
         raise InputError(f"{email!r} is not an email address")
     return email
+
+
+def _check_password(password: str | None) -> None:
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
 
 
 def parse_role(value: str) -> Role:
@@ -105,8 +142,7 @@ def add_user(
 ) -> dict[str, Any]:
     """Create a user with an argon2 hash of ``password`` (None: tokens only)."""
     email, checked = _normal_email(email), parse_role(role)
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise InputError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password)
     with transaction(workspace.engine) as session:
         if session.execute(sa.select(User.user_id).where(User.email == email)).first():
             raise InputError(f"a user {email} already exists")
@@ -114,7 +150,7 @@ def add_user(
         session.add(User(email=email, role=checked.value, password_hash=hashed, created_at=now))
         record_audit(
             session, actor=actor, action="user.add", target=email, now=now,
-            details={"role": checked.value},
+            after={"role": checked.value, "active": True},
         )  # fmt: skip
     return {"email": email, "role": checked.value}
 
@@ -206,13 +242,177 @@ def _failures(workspace: Workspace, target: str, actor: str, now: datetime) -> l
     return failures
 
 
-def principal_for(workspace: Workspace, user_id: int) -> Principal:
-    """The principal of a signed-in session's user; fails if the user is gone or inactive."""
+def open_session(
+    workspace: Workspace, user_id: int, *, now: datetime, max_age: timedelta | None = None
+) -> str:
+    """A new server-side session of ``user_id``: the secret id the cookie carries (only
+    its SHA-256 is stored). Records older than ``max_age`` (their cookies have expired)
+    are deleted on the way, so the table holds only live sessions."""
+    sid = secrets.token_urlsafe(32)
+    with transaction(workspace.engine) as session:
+        if max_age is not None:
+            session.execute(sa.delete(UserSession).where(UserSession.created_at < now - max_age))
+        session.add(UserSession(session_hash=hash_secret(sid), user_id=user_id, created_at=now))
+    return sid
+
+
+def principal_for(workspace: Workspace, user_id: int, sid: str) -> Principal:
+    """The principal of a signed-in session; :class:`AuthenticationError` when the
+    session was signed out or revoked, or its user is gone or deactivated."""
     with Session(workspace.engine) as session:
-        user = session.get(User, user_id)
-    if user is None or not user.is_active:
-        raise AuthenticationError("the session's user no longer exists", hint="sign in again")
-    return _principal(user, Scope.WRITE)
+        row = session.execute(
+            sa.select(UserSession, User)
+            .join(User, User.user_id == UserSession.user_id)
+            .where(UserSession.session_hash == hash_secret(sid), User.user_id == user_id)
+        ).first()
+    if row is None or row[0].revoked_at is not None:
+        raise AuthenticationError("the session has ended", hint="sign in again")
+    if not row[1].is_active:
+        raise AuthenticationError("the session's user is deactivated", hint="ask an admin")
+    return _principal(row[1], Scope.WRITE)
+
+
+def close_session(workspace: Workspace, sid: str, *, now: datetime) -> None:
+    """Sign out: the session's cookie stops working at once, wherever it was copied."""
+    with transaction(workspace.engine) as session:
+        row = session.get(UserSession, hash_secret(sid))
+        if row is None or row.revoked_at is not None:
+            return
+        row.revoked_at = now
+        user = session.get(User, row.user_id)
+        email = user.email if user is not None else str(row.user_id)
+        record_audit(session, action="session.logout", target=email, now=now, actor=email)
+
+
+def _revoke_sessions(session: Session, user_id: int, now: datetime) -> int:
+    result = session.execute(
+        sa.update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _check_admin(by: Principal | None) -> None:
+    """User management is for admins (None: the CLI, a local operator)."""
+    if by is not None and (by.role is not Role.ADMIN or not by.can_write):
+        raise PermissionDeniedError(f"{by.email} is not an admin with a write scope")
+
+
+def _keeps_an_admin(session: Session, user: User) -> None:
+    """Refuse a change that would leave no active admin (no one could manage users)."""
+    others = session.execute(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(
+            User.role == Role.ADMIN.value, User.is_active.is_(True), User.user_id != user.user_id
+        )
+    ).scalar_one()
+    if user.role == Role.ADMIN.value and user.is_active and not others:
+        raise InputError(
+            f"{user.email} is the last active admin", hint="make another user admin first"
+        )
+
+
+def _user_row(user: User) -> dict[str, Any]:
+    return {"email": user.email, "role": user.role, "active": user.is_active,
+            "password": user.password_hash is not None}  # fmt: skip
+
+
+def deactivate_user(
+    workspace: Workspace, email: str, *, now: datetime, by: Principal | None = None
+) -> dict[str, Any]:
+    """Deactivate a user: their sign-in, sessions and API tokens stop working with the
+    next request (every request checks the user), and their accounts show as
+    unassigned. Idempotent. ``by`` (None: the CLI) must be an admin."""
+    _check_admin(by)
+    with transaction(workspace.engine) as session:
+        user = _user(session, email)
+        if user.is_active:
+            _keeps_an_admin(session, user)
+            user.is_active = False
+            ended = _revoke_sessions(session, user.user_id, now)
+            record_audit(
+                session, action="user.deactivate", target=user.email, now=now,
+                before={"active": True}, after={"active": False},
+                details={"sessions_ended": ended},
+            )  # fmt: skip
+        return _user_row(user)
+
+
+def activate_user(
+    workspace: Workspace, email: str, *, now: datetime, by: Principal | None = None
+) -> dict[str, Any]:
+    """Let a deactivated user sign in again (their old sessions stay ended; revoked
+    tokens stay revoked, others work again). ``by`` as in :func:`deactivate_user`."""
+    _check_admin(by)
+    with transaction(workspace.engine) as session:
+        user = _user(session, email)
+        if not user.is_active:
+            user.is_active = True
+            record_audit(
+                session, action="user.activate", target=user.email, now=now,
+                before={"active": False}, after={"active": True},
+            )  # fmt: skip
+        return _user_row(user)
+
+
+def set_role(
+    workspace: Workspace, email: str, role: str, *, now: datetime, by: Principal | None = None
+) -> dict[str, Any]:
+    """Change a user's role; it applies to their next request (sessions and tokens are
+    checked against the user on every request). ``by`` as in :func:`deactivate_user`."""
+    _check_admin(by)
+    checked = parse_role(role)
+    with transaction(workspace.engine) as session:
+        user = _user(session, email)
+        if user.role != checked.value:
+            if checked is not Role.ADMIN:
+                _keeps_an_admin(session, user)
+            record_audit(
+                session, action="user.role", target=user.email, now=now,
+                before={"role": user.role}, after={"role": checked.value},
+            )  # fmt: skip
+            user.role = checked.value
+        return _user_row(user)
+
+
+def reset_password(
+    workspace: Workspace,
+    email: str,
+    password: str | None,
+    *,
+    now: datetime,
+    by: Principal | None = None,
+) -> dict[str, Any]:
+    """Set a new password (None: remove it, tokens only) and end the user's sessions, so
+    whoever knew the old one is signed out. ``by`` as in :func:`deactivate_user`."""
+    _check_admin(by)
+    _check_password(password)
+    with transaction(workspace.engine) as session:
+        user = _user(session, email)
+        user.password_hash = _hasher.hash(password) if password is not None else None
+        ended = _revoke_sessions(session, user.user_id, now)
+        record_audit(
+            session, action="user.password", target=user.email, now=now,
+            details={"password": "set" if password is not None else "removed",
+                     "sessions_ended": ended},
+        )  # fmt: skip
+        return _user_row(user)
+
+
+def find_user(workspace: Workspace, email: str) -> dict[str, Any]:
+    """One user (:class:`NotFoundError` when there is none)."""
+    with Session(workspace.engine) as session:
+        return _user_row(_user(session, email))
+
+
+def inactive_owners(workspace: Workspace) -> set[str]:
+    """Emails of deactivated users: accounts they own are shown as unassigned."""
+    with Session(workspace.engine) as session:
+        return set(
+            session.execute(sa.select(User.email).where(User.is_active.is_(False))).scalars()
+        )
 
 
 def create_token(workspace: Workspace, email: str, scope: str, *, now: datetime, actor: str) -> str:
@@ -329,3 +529,16 @@ def authenticate_token(workspace: Workspace, secret: str, *, now: datetime) -> P
         if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
             token.last_used_at = now
         return _principal(user, Scope(token.scope))
+
+
+def accounts_of_inactive_owners(workspace: Workspace) -> dict[str, int]:
+    """How many accounts each deactivated user owns (now unassigned), by email."""
+    accounts = sa.table("accounts", sa.column("owner"))
+    query = (
+        sa.select(User.email, sa.func.count())
+        .join(accounts, sa.func.lower(accounts.c.owner) == User.email)
+        .where(User.is_active.is_(False))
+        .group_by(User.email)
+    )
+    with Session(workspace.engine) as session:
+        return {email: int(n) for email, n in session.execute(query).all()}

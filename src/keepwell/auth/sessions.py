@@ -1,8 +1,9 @@
-"""Signed session cookies and CSRF tokens (itsdangerous; no server-side session store).
+"""Signed session cookies and CSRF tokens (itsdangerous).
 
-A session cookie carries the user id and the session's CSRF token, signed with the
-server's secret key and valid for ``max_age`` seconds. Before sign-in, the login form's
-CSRF token is bound to a signed cookie of its own (double submit).
+A session cookie carries the user id, the id of the session's server-side record (see
+:func:`keepwell.auth.service.open_session`; sign-out revokes it) and the session's CSRF
+token, signed with the server's secret key and valid for ``max_age`` seconds. Before
+sign-in, the login form's CSRF token is bound to a signed cookie of its own (double submit).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ CSRF_FIELD = "csrf_token"
 @dataclass(frozen=True)
 class SessionData:
     user_id: int
+    sid: str
     csrf: str
 
 
@@ -34,17 +36,19 @@ class SessionSigner:
         self._sessions = URLSafeTimedSerializer(secret_key, salt="keepwell.session")
         self._csrf = URLSafeTimedSerializer(secret_key, salt="keepwell.csrf")
 
-    def issue(self, user_id: int) -> tuple[str, str]:
-        """A new session cookie value for ``user_id`` and its CSRF token."""
+    def issue(self, user_id: int, sid: str) -> tuple[str, str]:
+        """A new session cookie value for ``user_id``'s session ``sid`` and its CSRF token."""
         csrf = secrets.token_urlsafe(24)
-        return str(self._sessions.dumps({"uid": user_id, "csrf": csrf})), csrf
+        return str(self._sessions.dumps({"uid": user_id, "sid": sid, "csrf": csrf})), csrf
 
     def read(self, cookie: str | None) -> SessionData | None:
         """The session in ``cookie``, or None when absent, forged or expired."""
         data = _loads(self._sessions, cookie, self.max_age)
         if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
             return None
-        return SessionData(user_id=data["uid"], csrf=str(data.get("csrf", "")))
+        if not isinstance(data.get("sid"), str):
+            return None  # a cookie of a version without server-side sessions
+        return SessionData(user_id=data["uid"], sid=data["sid"], csrf=str(data.get("csrf", "")))
 
     def login_csrf(self) -> tuple[str, str]:
         """A pre-login CSRF cookie value and the token the form must send back."""

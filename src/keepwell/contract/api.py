@@ -124,7 +124,10 @@ async def upload_import(
 
         def run() -> ImportReport:
             with lock:
-                return import_file(workspace, entity, path, dry_run=dry_run, rejects_path=rejects)
+                return import_file(
+                    workspace, entity, path, dry_run=dry_run, rejects_path=rejects,
+                    label=Path(file.filename or path.name).name,
+                )  # fmt: skip
 
         report = await run_in_threadpool(run)
     return _report(report)

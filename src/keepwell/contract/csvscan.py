@@ -128,7 +128,7 @@ class CsvScanner:
         """The bytes of the first record (the header row), without its line end."""
         while True:
             cut = _first_boundary(self._carry)
-            if cut or not self._fill():
+            if cut or len(self._carry) > MAX_RECORD_BYTES or not self._fill():
                 break
         if not cut:  # a header alone, with no line end, or an unclosed quote in it
             cut = len(self._carry)

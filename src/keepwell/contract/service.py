@@ -51,6 +51,7 @@ from keepwell.contract.readers import (
 from keepwell.contract.schema import REJECT_REASON_COLUMN, Entity, Kind, Store, get_entity
 from keepwell.contract.store import MODELS, Counts, append_events, known_accounts, upsert
 from keepwell.contract.validation import Problem, Record, RowValidator
+from keepwell.core.audit import audit_alone
 from keepwell.core.database import session_factory
 from keepwell.core.engines import EngineKind, engine_kind
 from keepwell.core.errors import InputError, UnusableFileError
@@ -119,6 +120,7 @@ def import_file(
     rejects_path: Path | None = None,
     batch_size: int = 50_000,
     on_progress: ProgressCallback | None = None,
+    label: str | None = None,
 ) -> ImportReport:
     """Validate every row of ``path`` and load the valid ones in one transaction.
 
@@ -126,6 +128,8 @@ def import_file(
     input) in the input's format with their reasons. ``dry_run`` validates and counts
     but writes nothing to the stores. Raises :class:`InputError` when the input cannot
     be used at all (unknown entity, missing file or required column, bad encoding).
+    A load leaves an audit row (kind ``import``): who, the file (``label``: its name as
+    the user knows it, default ``path``) and the counts.
     """
     entity = get_entity(entity_name)
     source = open_source(path)
@@ -156,9 +160,21 @@ def import_file(
             report.rejects_path = rejects_path
         elif rejects_path.exists() and rejects_path.stat().st_size == 0:
             rejects_path.unlink()
+        if not dry_run:
+            _audit_import(workspace, report, label or str(path))
         return report
     finally:
         source.close()
+
+
+def _audit_import(workspace: Workspace, report: ImportReport, label: str) -> None:
+    counts = report.counts
+    audit_alone(
+        workspace.engine, action=f"import.{report.entity}", target=label[:500],
+        details={"file": label[:500], "read": report.read, "new": counts.new,
+                 "updated": counts.updated, "unchanged": counts.unchanged,
+                 "rejected": report.rejected},
+    )  # fmt: skip
 
 
 def _check_columns(entity: Entity, source: Source) -> None:

@@ -7,6 +7,7 @@ SQLite (a file in the workspace) by default, PostgreSQL through psycopg 3 when
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from keepwell.core.errors import StoreError
@@ -130,6 +131,37 @@ def check_connection(engine: Engine) -> None:
             f"cannot reach the database at {_redact(str(engine.url))}: {first}",
             hint="check KEEPWELL_DATABASE_URL and that the server is running",
         ) from exc
+
+
+#: errno values of a store that cannot take writes: disk full, quota, read-only, denied.
+_STORE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+_STORE_WORDS = ("readonly", "read-only", "read only", "disk", "full", "space", "permission",
+                "i/o", "locked", "no such file", "unable to open")  # fmt: skip
+
+
+def store_failure(exc: BaseException) -> StoreError | None:
+    """A one-line :class:`StoreError` for a store that cannot be written (read-only, disk
+    full, no permission, I/O error, locked), or None for anything else.
+
+    The message is the driver's own first line ("attempt to write a readonly
+    database", "No space left on device"), never the statement or its bound values:
+    those hold customer data and must not reach a terminal or a log line.
+    """
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        if isinstance(exc, OperationalError) or any(w in first.lower() for w in _STORE_WORDS):
+            return StoreError(f"the database refused the change: {first}", hint=_STORE_HINT)
+        return None
+    if isinstance(exc, OSError) and exc.errno in _STORE_ERRNOS:
+        where = f" {exc.filename}" if exc.filename else ""
+        return StoreError(f"cannot write{where}: {exc.strerror or exc}", hint=_STORE_HINT)
+    if type(exc).__module__.startswith("duckdb") and type(exc).__name__ == "IOException":
+        first = (str(exc).strip().splitlines() or ["I/O error"])[0]
+        return StoreError(f"the analytics store refused the change: {first}", hint=_STORE_HINT)
+    return None
+
+
+_STORE_HINT = "check the workspace's free disk space and write permissions, then run it again"
 
 
 def _redact(url: str) -> str:

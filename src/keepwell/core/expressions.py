@@ -70,6 +70,10 @@ _STRUCTURAL = (
 )
 _ALLOWED = (*_COMPARISONS, *_ARITHMETIC, *_LOGICAL, *_FUNCTIONS, *_STRUCTURAL)
 MAX_LENGTH = 2000
+#: Deepest nesting of parentheses and ``not``s accepted: the parser and compiler recurse
+#: about ten frames per level, so a few hundred levels exhausted Python's stack and the
+#: RecursionError stopped the whole cycle. No readable rule comes near this.
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,37 @@ class Expression:
                 f"{self.where}: unknown column {missing[0]!r} in {self.source!r}",
                 hint=f"known columns: {', '.join(sorted(table.columns))}",
             )
-        return _compile(self.tree, table)
+        try:
+            return _compile(self.tree, table)
+        except RecursionError:
+            raise _too_deep(self.where) from None
+
+
+def _too_deep(where: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"{where}: the expression is nested too deeply (at most {MAX_DEPTH} levels of "
+        "parentheses or 'not')",
+        hint="split it into simpler conditions",
+    )
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of parentheses and ``not``s in ``text``, outside quoted
+    strings (pure; a cheap bound checked before the recursive parser runs)."""
+    depth = deepest = 0
+    quote: str | None = None
+    for char in text:
+        if quote is not None:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth = max(0, depth - 1)
+    words = text.lower().replace("(", " ").replace(")", " ").split()
+    return deepest + words.count("not")
 
 
 def parse_expression(
@@ -104,8 +138,13 @@ def parse_expression(
         raise ConfigurationError(f"{where}: an expression is required, got {text!r}")
     if len(text) > MAX_LENGTH:
         raise ConfigurationError(f"{where}: expression longer than {MAX_LENGTH} characters")
-    tree = _parse(text, where)
-    _check(tree, text, where)
+    if nesting_depth(text) > MAX_DEPTH:
+        raise _too_deep(where)
+    try:
+        tree = _parse(text, where)
+        _check(tree, text, where)
+    except RecursionError:
+        raise _too_deep(where) from None
     used = frozenset(col.name for col in tree.find_all(exp.Column))
     if columns is not None:
         unknown = sorted(used - set(columns))

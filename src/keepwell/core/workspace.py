@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from keepwell.core.analytics import open_analytics
+from keepwell.core.audit import record_audit
 from keepwell.core.database import check_connection, make_engine, migrate, transaction
 from keepwell.core.errors import ConfigurationError, WorkspaceError
 from keepwell.core.models import WorkspaceSetting
@@ -87,7 +88,13 @@ class Workspace:
     def set_setting(self, key: str, value: str) -> None:
         value = _check_setting(key, value)
         with transaction(self.engine) as session:
+            old = session.get(WorkspaceSetting, key)
+            before = {key: old.value if old is not None else None}
             session.merge(WorkspaceSetting(key=key, value=value))
+            if before[key] != value:
+                record_audit(
+                    session, action="settings.set", target=key, before=before, after={key: value}
+                )
         if key == "timezone":
             store = self.analytics()
             store.timezone = value

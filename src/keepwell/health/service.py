@@ -20,19 +20,20 @@ from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
 from keepwell.core import periods
+from keepwell.core.audit import note_file_applied
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.health import background, operational
 from keepwell.health.backtest import BacktestReport as BacktestReport  # re-exported
-from keepwell.health.backtest import month_ends, outcomes, run_backtest
+from keepwell.health.backtest import month_ends, outcomes_history, run_backtest
 from keepwell.health.catalog import MeasureEntry, measure_catalog
 from keepwell.health.config import HealthConfig, ensure_config_file, load_config
 from keepwell.health.history import score_history as score_history  # re-exported
 from keepwell.health.measures import ENTITIES, MeasureInputs
 from keepwell.health.models import ExternalMeasure, HealthScore
 from keepwell.health.portfolio import AccountHealth as AccountHealth  # re-exported
-from keepwell.health.portfolio import assess_portfolio
+from keepwell.health.portfolio import assess_history, assess_portfolio
 from keepwell.health.scorecard import Band
 from keepwell.health.usage import USAGE_MEASURES, usage_measures
 from keepwell.revenue import service as revenue_service
@@ -53,8 +54,12 @@ class ScoreRun:
 
 
 def health_config(workspace: Workspace) -> HealthConfig:
-    """The workspace's ``health.yaml`` (written from the default on first use), validated."""
-    return load_config(ensure_config_file(workspace.root))
+    """The workspace's ``health.yaml`` (written from the default on first use), validated;
+    a new version in use leaves an audit row (kind ``scorecard``)."""
+    path = ensure_config_file(workspace.root)
+    config = load_config(path)
+    note_file_applied(workspace.engine, "scorecard.apply", path, path.read_text(encoding="utf-8"))
+    return config
 
 
 def list_measures(workspace: Workspace) -> list[MeasureEntry]:
@@ -450,16 +455,17 @@ def point_in_time_history(
 ) -> list[PointInTime]:
     """Assess the portfolio as of each of ``days`` with only the data available then
     (the back-test's snapshots), with churn and contraction over ``horizon_days`` when
-    ``day + horizon <= until`` (default: the last day with data)."""
+    ``day + horizon <= until`` (default: the last day with data). One query assesses
+    every day (:func:`~keepwell.health.portfolio.assess_history`), one more reads the
+    MRR the outcomes need."""
+    if not days:
+        return []
     inputs = measure_inputs(workspace)
-    config = health_config(workspace)
     end = until or data_end(inputs)
-    result = []
-    for day in days:
-        known = end is not None and day + timedelta(days=horizon_days) <= end
-        happened = outcomes(inputs.subscriptions, day, horizon_days) if known else None
-        result.append(PointInTime(day, assess_portfolio(inputs, day, config), happened))
-    return result
+    assessed = assess_history(inputs, days, health_config(workspace))
+    known = [d for d in days if end is not None and d + timedelta(days=horizon_days) <= end]
+    happened = outcomes_history(inputs.subscriptions, known, horizon_days)
+    return [PointInTime(day, assessed[day], happened.get(day)) for day in days]
 
 
 def _snapshot(workspace: Workspace, account_id: str, as_of: date | None) -> HealthScore | None:

@@ -7,6 +7,7 @@ import smtplib
 import ssl
 from datetime import datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 
 from keepwell.core.settings import Settings
@@ -14,14 +15,19 @@ from keepwell.notify.errors import DeliveryError
 from keepwell.notify.outbox import Message
 
 DEDUPE_HEADER = "X-Keepwell-Dedupe-Key"
+#: RFC 5322 lines may be 998 characters. The default 78 makes the email package fold a
+#: long unsubscribe URL (one word without spaces) into an RFC 2047 encoded word
+#: (``=?utf-8?q?=3Chttp...``), which mail clients do not read as a URL: no one-click
+#: unsubscribe. Words fitting 998 characters go out as they are.
+POLICY = SMTP.clone(max_line_length=998)
 
 
 def build_email(message: Message, settings: Settings, now: datetime) -> EmailMessage:
     """The email of ``message``: plain text; ``Message-ID`` derived from its dedupe key
     (a receiver can drop a copy); ``List-Unsubscribe`` when it carries an unsubscribe
     URL (``payload["unsubscribe_url"]``)."""
-    email = EmailMessage()
-    email["Subject"] = message.subject
+    email = EmailMessage(policy=POLICY)
+    email["Subject"] = one_line(message.subject)
     email["From"] = settings.smtp_from
     email["To"] = message.target
     email["Date"] = format_datetime(now)
@@ -35,6 +41,13 @@ def build_email(message: Message, settings: Settings, now: datetime) -> EmailMes
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email.set_content(message.body)
     return email
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and other control characters folded into single
+    spaces: a header cannot hold a newline (the email package refuses it, and a subject
+    built from an account name like "Acme\\nInc" would fail on every retry)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def send_email(message: Message, settings: Settings, now: datetime) -> None:

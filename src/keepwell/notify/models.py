@@ -50,7 +50,7 @@ class Notification(Base):
     account_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
     category: Mapped[str | None] = mapped_column(sa.String(32))
     as_of: Mapped[date | None] = mapped_column(sa.Date)
-    status: Mapped[str] = mapped_column(sa.String(16), default=Status.PENDING, index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default=Status.PENDING)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token: Mapped[str | None] = mapped_column(sa.String(32))
@@ -61,6 +61,21 @@ class Notification(Base):
 
 
 sa.Index("ix_notifications_tech_touch", Notification.target, Notification.category)
+# the claim walks this index from a cursor: due rows of one status in key order
+sa.Index("ix_notifications_status_id", Notification.status, Notification.notification_id)
+
+
+class SendQuota(Base):
+    """How many emails were sent in one window of one limit. ``key`` is the limit's name,
+    ``day`` (the daily cap) or ``domain:<domain>`` (the per-domain rate), then ``@`` and
+    the start of the window (UTC, ISO 8601), also in ``window_start``. Workers reserve
+    from it once per batch, under a lock of the row."""
+
+    __tablename__ = "notify_send_quotas"
+
+    key: Mapped[str] = mapped_column(sa.String(400), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    used: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 
 class Unsubscribe(Base):

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from keepwell.core.database import insert_once
-from keepwell.notify.models import Notification, Status
+from keepwell.notify.models import Notification, SendQuota, Status
 from keepwell.notify.retry import RetryPolicy
 
 N = Notification
@@ -48,42 +48,94 @@ def insert(session: Session, values: Mapping[str, Any]) -> bool:
     return insert_once(session, N, row, "dedupe_key") is not None
 
 
-def _due(now: datetime, lease: timedelta) -> sa.ColumnElement[bool]:
-    waiting = sa.and_(
+def waiting(now: datetime) -> sa.ColumnElement[bool]:
+    """Pending and due at ``now`` (``next_attempt_at`` NULL or past)."""
+    return sa.and_(
         N.status == Status.PENDING.value,
         sa.or_(N.next_attempt_at.is_(None), N.next_attempt_at <= now),
     )
-    abandoned = sa.and_(N.status == Status.SENDING.value, N.claimed_at <= now - lease)
-    return sa.or_(waiting, abandoned)
+
+
+def _abandoned(now: datetime, lease: timedelta) -> sa.ColumnElement[bool]:
+    return sa.and_(N.status == Status.SENDING.value, N.claimed_at <= now - lease)
+
+
+_COLUMNS = (N.notification_id, N.dedupe_key, N.channel, N.target, N.subject, N.body,
+            N.payload, N.account_id, N.attempts)  # fmt: skip
 
 
 def claim(
     session: Session, *, token: str, now: datetime, lease: timedelta, limit: int
 ) -> list[Message]:
-    """Claim at most ``limit`` due notifications for ``token``, oldest first.
+    """Claim at most ``limit`` due notifications for ``token`` (see :func:`claim_batch`,
+    here from the first key). Commit the session before sending."""
+    return claim_batch(session, token=token, now=now, lease=lease, limit=limit, after=0)[0]
 
-    Due: pending with ``next_attempt_at`` NULL or <= ``now``, or sending with a claim
-    older than ``lease`` (its worker died). Commit the session before sending.
+
+def claim_batch(
+    session: Session,
+    *,
+    token: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    after: int,
+) -> tuple[list[Message], int]:
+    """Claim at most ``limit`` due notifications for ``token``, in key order, and the
+    cursor to pass as ``after`` to the next claim of the same run.
+
+    Due: sending with a claim older than ``lease`` (its worker died), taken first; then
+    pending with ``next_attempt_at`` NULL or <= ``now`` and a key above ``after`` (the
+    cursor: a run never reads again the rows it has passed). Each query walks the
+    ``(status, notification_id)`` index from the cursor and stops after ``limit`` rows,
+    so a claim costs the same whatever the backlog. Commit the session before sending.
     """
-    candidates = sa.select(N.notification_id).where(_due(now, lease))
-    candidates = candidates.order_by(N.notification_id).limit(limit)
+    taken = _claim_where(session, _abandoned(now, lease), token, now, limit)
+    cursor = after
+    if len(taken) < limit:
+        due = _claim_where(
+            session, waiting(now), token, now, limit - len(taken), N.notification_id > after
+        )
+        if due:
+            cursor = due[-1].notification_id
+        taken += due
+    return taken, cursor
+
+
+def select_candidates(
+    due: sa.ColumnElement[bool], limit: int, *more: sa.ColumnElement[bool]
+) -> sa.Select[Any]:
+    """The keys of at most ``limit`` notifications that are ``due`` (and ``more``), in
+    key order: the first statement of a claim."""
+    return sa.select(N.notification_id).where(due, *more).order_by(N.notification_id).limit(limit)
+
+
+def _claim_where(
+    session: Session,
+    due: sa.ColumnElement[bool],
+    token: str,
+    now: datetime,
+    limit: int,
+    *more: sa.ColumnElement[bool],
+) -> list[Message]:
+    candidates = select_candidates(due, limit, *more)
     picked: Any = candidates.scalar_subquery()
     if session.get_bind().dialect.name == "postgresql":
         # Lock the candidates first, in their own statement: as a subquery of the UPDATE,
-        # PostgreSQL may re-run it and claim more than ``limit`` rows.
-        locked = candidates.with_for_update(skip_locked=True)
-        picked = list(session.execute(locked).scalars())
+        # PostgreSQL may re-run it and claim more than ``limit`` rows. Rows another
+        # worker is claiming are skipped, not waited for.
+        picked = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
         if not picked:
             return []
-    session.execute(
-        sa.update(N)
-        .where(N.notification_id.in_(picked), _due(now, lease))
-        .values(status=Status.SENDING.value, claim_token=token, claimed_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    # SQLite: one statement under its single-writer lock (a separate SELECT first
+    # could not upgrade to a write when another process wrote meanwhile)
     rows = session.execute(
-        sa.select(N).where(N.claim_token == token, N.status == Status.SENDING.value)
-    ).scalars()
+        sa.update(N)
+        .where(N.notification_id.in_(picked), due)
+        .values(status=Status.SENDING.value, claim_token=token, claimed_at=now)
+        .returning(*_COLUMNS)
+        .execution_options(synchronize_session=False)
+    ).all()
     return [
         Message(r.notification_id, r.dedupe_key, r.channel, r.target, r.subject, r.body,
                 dict(r.payload or {}), r.account_id, r.attempts, token)
@@ -97,6 +149,17 @@ def _claimed(message: Message) -> sa.ColumnElement[bool]:
         N.claim_token == message.claim_token,
         N.status == Status.SENDING.value,
     )
+
+
+def commit_without_waiting(session: Session) -> None:
+    """On PostgreSQL, let this transaction's commit return before its WAL is flushed to
+    disk (``synchronous_commit = off``, this transaction only). For the record of one
+    delivery that is the right trade: the commit stays atomic and is durable within a
+    fraction of a second; only a crash of the database server itself in that instant
+    could forget it, and the message would then be sent again (with the same
+    ``Message-ID``). Waiting for the flush costs one disk sync per message."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL synchronous_commit = off"))
 
 
 def record_sent(session: Session, message: Message, now: datetime) -> bool:
@@ -138,6 +201,56 @@ def record_failure(
         .execution_options(synchronize_session=False)
     )
     return status
+
+
+def defer(session: Session, message: Message, until: datetime) -> None:
+    """Put a claimed ``message`` back, pending until ``until``, without counting an
+    attempt (a sending limit held it back; nothing failed)."""
+    session.execute(
+        sa.update(N)
+        .where(_claimed(message))
+        .values(status=Status.PENDING.value, next_attempt_at=until, claim_token=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def reserve(session: Session, name: str, window_start: datetime, limit: int, wanted: int) -> int:
+    """Take up to ``wanted`` sends from the quota ``name`` of the window starting at
+    ``window_start`` (``limit`` per window); how many were granted. Concurrent workers
+    are serialised on the quota's row (locked on PostgreSQL; SQLite has one writer)."""
+    if wanted <= 0:
+        return 0
+    key = _quota_key(name, window_start)
+    insert_once(session, SendQuota, {"key": key, "window_start": window_start, "used": 0}, "key")
+    query = sa.select(SendQuota.used).where(SendQuota.key == key)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    used = int(session.execute(query).scalar_one())
+    granted = max(0, min(wanted, limit - used))
+    if granted:
+        session.execute(
+            sa.update(SendQuota).where(SendQuota.key == key).values(used=SendQuota.used + granted)
+        )
+    return granted
+
+
+def _quota_key(name: str, window_start: datetime) -> str:
+    return f"{name}@{window_start.isoformat()}"
+
+
+def release(session: Session, name: str, window_start: datetime, count: int) -> None:
+    """Give back ``count`` sends reserved from a quota and not used."""
+    if count > 0:
+        session.execute(
+            sa.update(SendQuota)
+            .where(SendQuota.key == _quota_key(name, window_start))
+            .values(used=SendQuota.used - count)
+        )
+
+
+def forget_quotas(session: Session, before: datetime) -> None:
+    """Delete the quota windows that started before ``before`` (spent)."""
+    session.execute(sa.delete(SendQuota).where(SendQuota.window_start < before))
 
 
 def count_by_status(session: Session) -> dict[str, int]:

@@ -21,8 +21,10 @@ from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.notify import outbox
-from keepwell.notify.email import send_email
+from keepwell.notify.email import one_line, send_email
 from keepwell.notify.errors import DeliveryError
+from keepwell.notify.limits import DAY, MINUTE, SendLimits, by_domain, day_start, minute_start
+from keepwell.notify.mailer import Mailer
 from keepwell.notify.models import Channel, Notification, Status, Unsubscribe
 from keepwell.notify.outbox import Message
 from keepwell.notify.retry import RetryPolicy
@@ -37,7 +39,9 @@ __all__ = [
     "enqueue",
     "is_unsubscribed",
     "list_notifications",
+    "queue_counts",
     "retry_notification",
+    "send_limits",
     "send_tech_touch",
     "unsubscribe",
 ]
@@ -49,7 +53,7 @@ SENDERS: dict[str, Sender] = {
     Channel.WEBHOOK.value: send_webhook,
 }
 #: How many notifications a worker claims at a time.
-CLAIM_BATCH = 10
+CLAIM_BATCH = 200
 
 
 def enqueue(
@@ -73,6 +77,7 @@ def enqueue(
         raise InputError(f"unknown notification channel {channel!r}", hint="email, slack, webhook")
     if not dedupe_key:
         raise InputError("a notification needs a dedupe key")
+    subject = one_line(subject)  # a newline from an account name cannot go in a header
     values = {"channel": channel, "target": target, "subject": subject, "body": body,
               "dedupe_key": dedupe_key, "account_id": account_id, "payload": payload}  # fmt: skip
     return outbox.insert(session, values)
@@ -81,13 +86,16 @@ def enqueue(
 @dataclass
 class DeliveryReport:
     """One delivery run: ``claimed`` = ``sent`` + ``retrying`` + ``failed`` (given up in
-    this run) + ``lost_claims``; ``failed_total`` counts every failed notification in
-    the store, so none is ever lost silently; ``errors`` are (id, message) pairs."""
+    this run) + ``deferred`` (held back by a sending limit, pending for its next
+    window, not an attempt) + ``lost_claims``; ``failed_total`` counts every failed
+    notification in the store, so none is ever lost silently; ``errors`` are
+    (id, message) pairs."""
 
     claimed: int = 0
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    deferred: int = 0
     lost_claims: int = 0
     failed_total: int = 0
     pending_total: int = 0
@@ -100,22 +108,70 @@ def _policy(settings: Settings) -> RetryPolicy:
     )
 
 
+def send_limits(settings: Settings) -> SendLimits:
+    """The email sending limits of ``settings`` (daily cap, rate per domain)."""
+    rates = {domain.strip().lower(): rate for domain, rate in settings.email_domain_rates.items()}
+    return SendLimits(settings.email_daily_cap, settings.email_domain_rate, rates)
+
+
+def _send(message: Message, settings: Settings, now: datetime, mailer: Mailer) -> None:
+    if message.channel == Channel.EMAIL.value:
+        mailer.send(message, now)
+    else:
+        SENDERS[message.channel](message, settings, now)
+
+
 def _deliver_one(
-    workspace: Workspace, message: Message, settings: Settings, now: datetime
+    workspace: Workspace,
+    message: Message,
+    settings: Settings,
+    now: datetime,
+    mailer: Mailer,
 ) -> tuple[Status | None, str | None]:
-    """Send one claimed message and record the outcome; (new status or None if the
-    claim was lost, error message)."""
+    """Send one claimed message and record the outcome at once (a crash after the send
+    can repeat only this message); (new status or None if the claim was lost, error)."""
     error: str | None = None
     try:
-        SENDERS[message.channel](message, settings, now)
+        _send(message, settings, now, mailer)
     except DeliveryError as exc:
         error = str(exc)
     except Exception as exc:  # a bug in a channel must not lose the message either
         error = f"{type(exc).__name__}: {exc}"
     with transaction(workspace.engine) as session:
+        outbox.commit_without_waiting(session)
         if error is None:
             return (Status.SENT if outbox.record_sent(session, message, now) else None), None
         return outbox.record_failure(session, message, now, error, _policy(settings)), error
+
+
+def _hold_back(
+    workspace: Workspace, batch: list[Message], limits: SendLimits, now: datetime
+) -> list[Message]:
+    """The messages of ``batch`` to send now; the emails over the daily cap wait for the
+    next UTC day, those over their domain's rate for the next minute (deferred in the
+    store, no attempt counted). Quotas are reserved in the store, so several workers
+    share them."""
+    emails = [m for m in batch if m.channel == Channel.EMAIL.value]
+    if not limits.active or not emails:
+        return batch
+    held: dict[int, datetime] = {}
+    day, window = day_start(now), minute_start(now)
+    with transaction(workspace.engine) as session:
+        if limits.daily_cap:
+            granted = outbox.reserve(session, DAY, day, limits.daily_cap, len(emails))
+            held.update((m.notification_id, day + timedelta(days=1)) for m in emails[granted:])
+        pairs = [(m.notification_id, m.target) for m in emails if m.notification_id not in held]
+        for domain, ids in by_domain(pairs).items():
+            rate = limits.rate_of(domain)
+            if rate > 0:
+                granted = outbox.reserve(session, f"domain:{domain}", window, rate, len(ids))
+                held.update((i, window + MINUTE) for i in ids[granted:])
+                if limits.daily_cap:  # held back by the domain: not sent today yet
+                    outbox.release(session, DAY, day, len(ids) - granted)
+        for message in emails:
+            if message.notification_id in held:
+                outbox.defer(session, message, held[message.notification_id])
+    return [m for m in batch if m.notification_id not in held]
 
 
 def deliver_pending(
@@ -126,23 +182,37 @@ def deliver_pending(
     limit: int | None = None,
 ) -> DeliveryReport:
     """Deliver every notification due at ``now`` (at most ``limit``), a batch of
-    :data:`CLAIM_BATCH` claimed at a time; safe to run in several processes at once.
+    :data:`CLAIM_BATCH` claimed at a time in key order; safe to run in several
+    processes at once. Emails go over one SMTP connection for the whole run.
 
     A failed attempt n is retried ``retry_base_seconds`` x 2^(n-1) seconds later (at most
     ``retry_max_seconds``); after ``max_attempts`` the notification is ``failed``.
+    Emails over ``email_daily_cap`` (per UTC day) or their domain's rate per minute are
+    deferred to the next window (see :func:`send_limits`).
     """
     settings = settings or Settings()
     lease = timedelta(seconds=settings.claim_lease_seconds)
+    limits = send_limits(settings)
     report = DeliveryReport()
-    while limit is None or report.claimed < limit:
-        size = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - report.claimed)
+    cursor = 0
+    if limits.active:
         with transaction(workspace.engine) as session:
-            batch = outbox.claim(session, token=uuid.uuid4().hex, now=now, lease=lease, limit=size)
-        if not batch:
-            break
-        report.claimed += len(batch)
-        for message in batch:
-            _count(report, message, *_deliver_one(workspace, message, settings, now))
+            outbox.forget_quotas(session, day_start(now) - timedelta(days=1))
+    with Mailer(settings) as mailer:
+        while limit is None or report.claimed < limit:
+            size = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - report.claimed)
+            with transaction(workspace.engine) as session:
+                batch, cursor = outbox.claim_batch(
+                    session, token=uuid.uuid4().hex, now=now, lease=lease, limit=size,
+                    after=cursor,
+                )  # fmt: skip
+            if not batch:
+                break
+            report.claimed += len(batch)
+            to_send = _hold_back(workspace, batch, limits, now)
+            report.deferred += len(batch) - len(to_send)
+            for message in to_send:
+                _count(report, message, *_deliver_one(workspace, message, settings, now, mailer))
     with workspace.engine.connect() as conn, Session(conn) as session:
         counts = outbox.count_by_status(session)
     report.failed_total = counts.get(Status.FAILED.value, 0)
@@ -206,3 +276,10 @@ def unsubscribe(workspace: Workspace, token: str, *, at: datetime, secret: str) 
     with transaction(workspace.engine) as session:
         insert_once(session, Unsubscribe, {"email": email, "unsubscribed_at": at}, "email")
     return email
+
+
+def queue_counts(workspace: Workspace) -> dict[str, int]:
+    """How many notifications are in each status (pending, sending, sent, failed)."""
+    with workspace.engine.connect() as conn, Session(conn) as session:
+        counts = outbox.count_by_status(session)
+    return {status.value: counts.get(status.value, 0) for status in Status}

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from keepwell.auth import service as auth_service
 from keepwell.contract import service as contract_service
 from keepwell.core import periods
 from keepwell.core.errors import NotFoundError
@@ -63,6 +64,9 @@ def build_directory(workspace: Workspace, as_of: date) -> Directory:
     snapshot, health = health_service.latest_snapshot(workspace, as_of)
     revenue = revenue_service.account_arr(workspace, as_of)
     accounts = contract_service.read_table(workspace, "accounts").to_pylist()
+    gone = auth_service.inactive_owners(workspace)  # deactivated users: shown unassigned
+    accounts = [{**a, "owner": None} if (a["owner"] or "").lower() in gone else a
+                for a in accounts]  # fmt: skip
     return directories.build(as_of, accounts, snapshot, health, revenue)
 
 

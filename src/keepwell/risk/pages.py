@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from keepwell.health import service as health_service
 from keepwell.risk import service
 from keepwell.web import charts
-from keepwell.web.toolkit import PageUser, check_csrf, page_user, render, workspace_of
+from keepwell.web.toolkit import PageUser, check_form, page_user, render, workspace_of
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[PageUser, Depends(page_user)]
@@ -26,8 +26,9 @@ User = Annotated[PageUser, Depends(page_user)]
 def start_backtest(
     request: Request, user: User, csrf_token: Annotated[str, Form(max_length=200)]
 ) -> Response:
-    """Start the back-test in the background (once at a time per workspace)."""
-    check_csrf(user, csrf_token)
+    """Start the back-test in the background (once at a time per workspace); it costs
+    minutes of CPU, so it needs write rights like any other change."""
+    check_form(user, csrf_token)
     health_service.start_recent_backtest(workspace_of(request), datetime.now(UTC))
     return RedirectResponse("/evidence", status_code=303)
 

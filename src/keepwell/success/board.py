@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from keepwell.core.audit import changed, record_audit
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
@@ -131,7 +132,9 @@ def start_cta(
     """Mark a CTA in progress (also wakes a snoozed one); ``scope`` as in :func:`list_ctas`."""
     with transaction(workspace.engine) as session:
         cta = _visible_live(session, cta_id, scope)
+        before = _state(cta)
         cta.status, cta.snoozed_until, cta.updated_at = Status.IN_PROGRESS.value, None, now
+        _audit(session, cta, "cta.start", before, now)
 
 
 def snooze_cta(
@@ -142,7 +145,9 @@ def snooze_cta(
         raise InputError(f"snooze until {until} is not in the future")
     with transaction(workspace.engine) as session:
         cta = _visible_live(session, cta_id, scope)
+        before = _state(cta)
         cta.status, cta.snoozed_until, cta.updated_at = Status.SNOOZED.value, until, now
+        _audit(session, cta, "cta.snooze", before, now)
 
 
 def close_cta(
@@ -157,7 +162,28 @@ def close_cta(
     """Close a CTA with its outcome (resolved, unresolved, won, lost, churned,
     not_needed) and reason; its rule may open a new one after the cooldown."""
     with transaction(workspace.engine) as session:
-        ctas.close(_visible_live(session, cta_id, scope), outcome, reason, now.date(), now)
+        cta = _visible_live(session, cta_id, scope)
+        before = _state(cta)
+        ctas.close(cta, outcome, reason, now.date(), now)
+        _audit(session, cta, "cta.close", before, now)
+
+
+def _state(cta: Cta) -> dict[str, Any]:
+    return {"status": cta.status, "snoozed_until": cta.snoozed_until, "outcome": cta.outcome,
+            "close_reason": cta.close_reason}  # fmt: skip
+
+
+def _audit(session: Session, cta: Cta, action: str, before: dict[str, Any], now: datetime) -> None:
+    """The audit row of a CTA change: the fields that changed, before and after."""
+    old, new = changed(_jsonable(before), _jsonable(_state(cta)))
+    record_audit(
+        session, action=action, target=f"CTA {cta.id}: {cta.title}"[:500], now=now,
+        account_id=cta.account_id, before=old, after=new,
+    )  # fmt: skip
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
 
 
 def complete_task(
@@ -170,10 +196,16 @@ def complete_task(
         if task is None:
             raise NotFoundError(f"no task {task_id}", hint="see `keepwell ctas show ID`")
         cta = _visible_live(session, task.cta_id, scope)
+        before = task.status
         task.status, task.completed_on = TASK_DONE, now.date()
         if cta.status == Status.OPEN.value:
             cta.status = Status.IN_PROGRESS.value
         cta.updated_at = now
+        record_audit(
+            session, action="task.complete", target=f"task {task_id}: {task.title}"[:500],
+            now=now, account_id=cta.account_id, before={"status": before},
+            after={"status": TASK_DONE}, details={"cta_id": cta.id},
+        )  # fmt: skip
         remaining = session.execute(
             sa.select(sa.func.count())
             .select_from(CtaTask)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
+from keepwell.core.audit import changed, record_audit
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
@@ -47,6 +48,11 @@ def create_plan(
                                       side=m.side.value, owner=owner,
                                       due_on=as_of + timedelta(days=m.due_days),
                                       status=MilestoneStatus.PLANNED.value))  # fmt: skip
+        record_audit(
+            session, action="plan.create", target=f"plan {plan.id}: {template.title}"[:500],
+            account_id=account_id,
+            after={"template": template.name, "created_on": as_of.isoformat()},
+        )  # fmt: skip
         return int(plan.id)
 
 
@@ -140,8 +146,14 @@ def update_milestone(
         if milestone is None:
             raise NotFoundError(f"no milestone {milestone_id}")
         _check_scope(session, milestone.plan_id, scope, f"milestone {milestone_id}")
+        before = milestone.status
         milestone.status = value.value
         milestone.completed_on = on if value is MilestoneStatus.DONE else None
+        record_audit(
+            session, action="plan.milestone", target=f"milestone {milestone_id}: {milestone.title}",
+            account_id=_plan_account(session, milestone.plan_id),
+            before={"status": before}, after={"status": value.value},
+        )  # fmt: skip
 
 
 def update_objective(
@@ -159,11 +171,25 @@ def update_objective(
         if objective is None:
             raise NotFoundError(f"no objective {objective_id}")
         _check_scope(session, objective.plan_id, scope, f"objective {objective_id}")
+        before = {"current": objective.current, "baseline": objective.baseline,
+                  "target": objective.target}  # fmt: skip
         objective.current = current if current is not None else objective.current
         objective.baseline = baseline if baseline is not None else objective.baseline
         objective.target = target if target is not None else objective.target
         if objective.target == objective.baseline:
             raise InputError(f"objective {objective_id}: target equals baseline")
+        after = {"current": objective.current, "baseline": objective.baseline,
+                 "target": objective.target}  # fmt: skip
+        old, new = changed(before, after)
+        record_audit(
+            session, action="plan.objective", target=f"objective {objective_id}",
+            account_id=_plan_account(session, objective.plan_id), before=old, after=new,
+        )  # fmt: skip
+
+
+def _plan_account(session: Session, plan_id: int) -> str | None:
+    plan = session.get(SuccessPlan, plan_id)
+    return plan.account_id if plan is not None else None
 
 
 def record_checkin(
@@ -178,6 +204,10 @@ def record_checkin(
         milestones = _children(session, PlanMilestone, plan.id, PlanMilestone.position)
         value = _progress(objectives, milestones) or 0.0
         session.add(PlanCheckin(plan_id=plan.id, held_on=held_on, progress=value, notes=notes))
+        record_audit(
+            session, action="plan.checkin", target=f"plan {plan.id}", account_id=account_id,
+            after={"held_on": held_on.isoformat(), "progress": value, "notes": notes},
+        )  # fmt: skip
         return value
 
 

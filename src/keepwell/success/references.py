@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
+from keepwell.core.audit import changed, record_audit
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
@@ -52,8 +53,19 @@ def set_referenceable(
             _account(session, account_id)
             profile = ReferenceProfile(account_id=account_id)
             session.add(profile)
+        before = _profile(profile)
         profile.referenceable, profile.since = referenceable, on if referenceable else None
         profile.max_uses, profile.notes = max_uses, notes
+        old, new = changed(before, _profile(profile))
+        record_audit(
+            session, action="reference.flag" if referenceable else "reference.unflag",
+            target=account_id, account_id=account_id, before=old, after=new,
+        )  # fmt: skip
+
+
+def _profile(profile: ReferenceProfile) -> dict[str, Any]:
+    return {"referenceable": bool(profile.referenceable), "max_uses": profile.max_uses,
+            "notes": profile.notes}  # fmt: skip
 
 
 def _account(session: Session, account_id: str) -> None:
@@ -121,6 +133,10 @@ def request_reference(
         )
         session.add(request)
         session.flush()
+        record_audit(
+            session, action="reference.request", target=f"reference request {request.id}",
+            account_id=account_id, after={"purpose": purpose, "requested_by": requested_by},
+        )  # fmt: skip
         return int(request.id)
 
 
@@ -144,6 +160,11 @@ def record_use(
         use = ReferenceUse(account_id=account_id, request_id=request_id, used_on=on, kind=kind)
         session.add(use)
         session.flush()
+        record_audit(
+            session, action="reference.use", target=f"reference use {use.id}",
+            account_id=account_id,
+            after={"kind": kind, "used_on": on.isoformat(), "request_id": request_id},
+        )  # fmt: skip
         return int(use.id)
 
 

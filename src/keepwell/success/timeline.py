@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from keepwell.contract.service import account_activities, load_rows, visible_account
+from keepwell.core.audit import audit_alone
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
 
@@ -80,4 +81,9 @@ def add_note(
         reason = report.examples[0].reason if report.examples else "refused"
         raise InputError(f"the note for {account_id} was not saved: {reason}",
                          hint=f"kinds: {', '.join(KINDS)}")  # fmt: skip
+    audit_alone(
+        workspace.engine, action=f"note.add.{kind}"[:64], target=str(row["activity_id"]),
+        account_id=account_id,
+        after={"author": row["author"], "subject": row["subject"], "tags": row["tags"]},
+    )  # fmt: skip
     return {f: row.get(f) for f in FIELDS}

@@ -1,7 +1,9 @@
-"""The audit middleware: every successful write by a signed-in user leaves a row.
+"""Who acts in each request, and a safety net: no successful write goes unrecorded.
 
-Slices record richer rows of their own (users, tokens, Stripe events); this one makes
-sure no write through the API goes unrecorded: who, which method and path, and when.
+Each request gets its own :class:`keepwell.auth.audit.Acting`; authentication names the
+signed-in user in it, and the services record their changes (with before and after) in
+the audit log under that name. A successful write by a signed-in user for which no
+service recorded anything still leaves a plain ``http`` row: who, method, path, when.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ from keepwell.web.state import server_state
 def install_audit(app: FastAPI) -> None:
     @app.middleware("http")
     async def audit_writes(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        acting = auth_service.begin_acting()
         response = await call_next(request)
         principal = getattr(request.state, "principal", None)
         if request.method in SAFE_METHODS or principal is None or response.status_code >= 400:
+            return response
+        if acting.recorded:
             return response
         await run_in_threadpool(
             auth_service.audit,
             server_state(request).workspace,
             actor=principal.email,
-            action=f"{request.method} {request.url.path}",
+            action=f"{request.method} {request.url.path}"[:64],
             target=request.url.path,
             now=datetime.now(UTC),
             details={"status": response.status_code, "query": str(request.url.query)[:1000]},

@@ -67,7 +67,7 @@ def authenticate(
             raise AuthenticationError(
                 "sign in or send an API token", hint="Authorization: Bearer TOKEN"
             )
-        principal = auth_service.principal_for(state.workspace, session.user_id)
+        principal = auth_service.principal_for(state.workspace, session.user_id, session.sid)
         if request.method not in SAFE_METHODS and not same_token(
             session.csrf, request.headers.get(CSRF_HEADER)
         ):
@@ -77,6 +77,7 @@ def authenticate(
             f"{principal.email} may not write ({principal.role} with a {principal.scope} scope)"
         )
     request.state.principal = principal
+    auth_service.set_actor(principal.email)
     request.state.owner_scope = principal.owner_scope(state.settings.restrict_csm)
     return principal
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from keepwell.auth.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
+from keepwell.core.database import store_failure
 from keepwell.core.errors import (
     ConfigurationError,
     InputError,
@@ -159,6 +160,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    failure = store_failure(exc)  # read-only store, full disk: say so, without row data
+    if failure is not None:
+        log.error("store failure on %s %s: %s", request.method, request.url.path, failure)
+        return await _keepwell_error(request, failure)
     log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(
         error_body("internal_error", "an internal error occurred; it has been logged"), 500

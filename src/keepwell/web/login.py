@@ -3,7 +3,7 @@ form (double submit), argon2 password check, then the HTTP-only session cookie."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -35,12 +35,22 @@ def _form(request: Request, next_path: str, error: str | None, status: int) -> H
     return response
 
 
+def _holds(request: Request, user_id: int, sid: str) -> bool:
+    """Whether a session cookie still stands for a signed-in user (not signed out)."""
+    try:
+        auth_service.principal_for(server_state(request).workspace, user_id, sid)
+    except AuthenticationError:
+        return False
+    return True
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None, error: str | None = None) -> Response:
     """The sign-in form (already signed in: straight to the page asked for)."""
     request.state.page = True
     state = server_state(request)
-    if state.sessions.read(request.cookies.get(SESSION_COOKIE)) is not None and not error:
+    session = state.sessions.read(request.cookies.get(SESSION_COOKIE))
+    if session is not None and not error and _holds(request, session.user_id, session.sid):
         return RedirectResponse(safe_next(next), status_code=303)
     return _form(request, safe_next(next), error, 200)
 
@@ -68,7 +78,11 @@ def login(
         return limited
     except AuthenticationError as exc:
         return _form(request, safe_next(next), exc.message, 401)
-    cookie, _ = state.sessions.issue(principal.user_id)
+    sid = auth_service.open_session(
+        state.workspace, principal.user_id, now=datetime.now(UTC),
+        max_age=timedelta(seconds=state.sessions.max_age),
+    )  # fmt: skip
+    cookie, _ = state.sessions.issue(principal.user_id, sid)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

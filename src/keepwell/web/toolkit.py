@@ -27,7 +27,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from keepwell.auth import service as auth_service
-from keepwell.auth.errors import PermissionDeniedError
+from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
 from keepwell.auth.principal import Principal
 from keepwell.auth.sessions import CSRF_FIELD, SESSION_COOKIE, same_token
 from keepwell.core.errors import ConfigurationError, KeepwellError
@@ -89,7 +89,12 @@ def page_user(request: Request) -> PageUser:
     if session is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequiredError(path)
-    principal = auth_service.principal_for(state.workspace, session.user_id)
+    try:
+        principal = auth_service.principal_for(state.workspace, session.user_id, session.sid)
+    except AuthenticationError:  # signed out elsewhere, or deactivated: sign in again
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequiredError(path) from None
+    auth_service.set_actor(principal.email)
     scope = principal.owner_scope(state.settings.restrict_csm)
     request.state.principal = principal
     request.state.owner_scope = scope
