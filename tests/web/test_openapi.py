@@ -37,6 +37,7 @@ from tests.web.helpers import add_user, client, make_app
 FREE_FORM = {
     "attributes": "the custom columns of a contract entity, whatever the data holds",
     "trigger_values": "the inputs of the rule that opened a CTA, whatever the rule uses",
+    "details": "an audit row's before/after values and counts, whatever the write changed",
 }
 #: Generated requests per operation in the conformance walk.
 EXAMPLES = 6
