@@ -1,20 +1,26 @@
-"""Churn-model benchmark: train on 50,000 accounts x 24 monthly snapshots (1.2 million
-rows) through the same code path as ``keepwell risk train`` (issue 7: under 2 minutes
-on the 2-core machine).
+"""Churn-model benchmark: what ``keepwell risk train`` costs, snapshots included.
 
-Computing 24 point-in-time health snapshots of a 50,000-account company is the health
-slice's job (see ``bench_health.py``: one scoring run of 50,000 accounts); this
-benchmark starts from the snapshot rows those runs produce. The rows are generated with
-the columns the health slice gives (every measure, firmographics, custom attributes,
-segment, stage, health score), the contract features and a label with a known signal;
-then :func:`keepwell.risk.features.build_features` (conversion, 3-month trends, leakage
-guard) and :func:`keepwell.risk.training.train_churn_model` (time split, LightGBM,
-calibration, held-out metrics of the model and of the health score) run as in the
-service. Prints the time of each step, the held-out ROC AUC, the peak memory (RSS) and
-the load average of the machine (it is shared), and as a baseline in the same process
-the same training without the refit on train + calibration (its time and the ratio).
+Two modes:
 
-    .venv/bin/python bench/bench_risk.py [--accounts 50000] [--months 24] [--seed 0]
+- ``--workspace DIR`` (a workspace holding data, e.g. one ``keepwell demo`` made):
+  the whole of ``risk train`` as the service runs it: the point-in-time snapshots of
+  every month end (:func:`keepwell.risk.service.training_rows`: the health history in
+  one pass, outcomes, contract features), then
+  :func:`keepwell.risk.features.build_features` and
+  :func:`keepwell.risk.training.train_churn_model`. The baseline, in the same process:
+  the old per-day path (the portfolio assessed, the outcomes and contract features
+  computed once per snapshot day) on ``--baseline-days`` of the days, extrapolated to
+  all of them, with the ratio.
+- without it: ``--accounts`` x ``--months`` synthetic snapshot rows shaped like the
+  service's (every measure, firmographics, segment, stage, health score, contract
+  features, a label with a known signal), then features and training as above; the
+  baseline is the same training without the refit on train + calibration.
+
+Prints the time of each step, the held-out ROC AUC, the peak memory (RSS) and the load
+average of the machine (it is shared).
+
+    .venv/bin/python bench/bench_risk.py [--workspace DIR [--as-of DAY]
+        [--baseline-days 3]] [--accounts 50000] [--months 24] [--seed 0]
 """
 
 from __future__ import annotations
@@ -25,13 +31,20 @@ import resource
 import sys
 import time
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from keepwell.core import periods
+from keepwell.core.workspace import Workspace
+from keepwell.health import service as health_service
+from keepwell.health.backtest import outcomes
+from keepwell.health.portfolio import assess_portfolio
+from keepwell.risk import service as risk_service
 from keepwell.risk.features import build_features, shift_months
 from keepwell.risk.model import ChurnModel
+from keepwell.risk.terms import contract_features
 from keepwell.risk.training import train_churn_model
 
 FIRST = date(2024, 1, 31)
@@ -90,12 +103,57 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _workspace_run(root: Path, as_of: date, baseline_days: int) -> int:
+    workspace = Workspace.at(root)
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    rows = risk_service.training_rows(workspace, as_of, HORIZON)
+    snapshots = time.perf_counter()
+    features = build_features(rows)
+    built = time.perf_counter()
+    result = train_churn_model(features, HORIZON)
+    trained = time.perf_counter()
+    days = sorted(set(rows["snapshot"]))
+    subset = days[-baseline_days:]
+    # the old path, one full recomputation per day
+    base_start = time.perf_counter()
+    inputs = health_service.measure_inputs(workspace)
+    config = health_service.health_config(workspace)
+    subscriptions = risk_service._subscriptions(workspace)
+    for day in subset:
+        assess_portfolio(inputs, day, config)
+        outcomes(inputs.subscriptions, day, HORIZON)
+        contract_features(subscriptions, day)
+    per_day = (time.perf_counter() - base_start) / len(subset)
+    one_pass = snapshots - started
+    m = result.card["metrics"]["model"]
+    print(f"rows {len(rows):,} ({rows['account_id'].nunique():,} customers x {len(days)} "
+          f"snapshots), {len(features.features)} features")  # fmt: skip
+    print(f"snapshots, one pass  {one_pass:7.1f} s  ({one_pass / len(days):.2f} s per day)")
+    print(f"  old path per day   {per_day:7.1f} s  (on {len(subset)} days; x {len(days)} = "
+          f"{per_day * len(days):.0f} s, ratio {per_day * len(days) / one_pass:.1f}x)")  # fmt: skip
+    print(f"build features       {built - snapshots:7.1f} s")
+    print(f"train + evaluate     {trained - built:7.1f} s")
+    print(f"risk train total     {trained - started:7.1f} s  (goal < 120 s at 50,000 accounts)")
+    print(f"held-out ROC AUC     model {m['roc_auc']:.4f}")
+    print(f"peak memory (RSS)    {_peak_mb():7.0f} MB")
+    print(f"load average         before {load_before[0]:.2f} / after {os.getloadavg()[0]:.2f} "
+          f"(1 min), {os.cpu_count()} cores")  # fmt: skip
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=50_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workspace", type=Path, help="time risk train on this workspace")
+    parser.add_argument("--as-of", type=date.fromisoformat, help="default: its last data day")
+    parser.add_argument("--baseline-days", type=int, default=3)
     args = parser.parse_args(argv)
+    if args.workspace is not None:
+        as_of = args.as_of or health_service.last_data_day(Workspace.at(args.workspace))
+        return _workspace_run(args.workspace, as_of, args.baseline_days)
     load_before = os.getloadavg()
     started = time.perf_counter()
     rows = snapshot_rows(args.accounts, args.months, args.seed)

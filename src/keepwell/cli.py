@@ -159,7 +159,12 @@ COMMANDS: dict[str, tuple[Loader, str]] = {
     "serve": (
         _web,
         "Start the server: REST API under /api/v1, tracking API under /v1, "
-        "docs at /docs.",
+        "docs at /docs, and the scheduled cycle (KEEPWELL_CYCLE_EVERY / KEEPWELL_CYCLE_AT).",
+    ),
+    "status": (
+        _web,
+        "What runs where: the server (pid, address), the last and next cycle and its "
+        "outcome, the queue of outgoing notifications, the stores and their sizes.",
     ),
     "users": (_auth, "People who sign in, and their roles."),
     "tokens": (_auth, "Personal API tokens."),
@@ -277,18 +282,34 @@ def settings_set(key: str, value: str) -> None:
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and an exit code, never a traceback."""
+    """Entry point: user errors become one line on stderr and an exit code, never a
+    traceback. While a server owns the workspace's embedded analytics store, the
+    commands that need it run there (:mod:`keepwell.web.forward`)."""
+    argv = sys.argv[1:]
     try:
-        app()
+        from keepwell.core.settings import get_settings
+        from keepwell.web.forward import forward
+
+        forwarded = forward(argv, get_settings())
     except KeepwellError as exc:
-        err.print("[bold red]error:[/bold red] ", end="")
-        err.print(exc.message, highlight=False, markup=False)
-        if exc.hint:
-            err.print(f"  hint: {exc.hint}", highlight=False, markup=False)
-        sys.exit(exc.exit_code)
+        sys.exit(_show_error(exc))
+    sys.exit(forwarded if forwarded is not None else execute(argv))
+
+
+def execute(argv: list[str]) -> int:
+    """Run ``keepwell ARGV`` here; its exit code. User errors are one line on stderr."""
+    try:
+        app(args=argv, prog_name="keepwell")
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        err.print(str(exc.code), highlight=False, markup=False)
+        return 1
+    except KeepwellError as exc:
+        return _show_error(exc)
     except KeyboardInterrupt:
         err.print("interrupted")
-        sys.exit(130)
+        return 130
     except Exception as exc:  # the last safety net: a bug, never the user's fault
         if os.environ.get("KEEPWELL_DEBUG"):
             raise
@@ -303,4 +324,13 @@ def main() -> None:
         first = (str(exc).strip().splitlines() or [""])[0]  # never a statement's bound values
         err.print(f"{type(exc).__name__}: {first}", highlight=False, markup=False)
         err.print("  please report it; set KEEPWELL_DEBUG=1 to see the traceback", highlight=False)
-        sys.exit(3)
+        return 3
+    return 0
+
+
+def _show_error(exc: KeepwellError) -> int:
+    err.print("[bold red]error:[/bold red] ", end="")
+    err.print(exc.message, highlight=False, markup=False)
+    if exc.hint:
+        err.print(f"  hint: {exc.hint}", highlight=False, markup=False)
+    return exc.exit_code

@@ -111,3 +111,26 @@ def test_settings_show_and_set(
     bad = run_cli(["settings", "set", "timezone", "Nowhere/Land"], home, capsys, monkeypatch)
     assert bad.code == 2
     assert "unknown time zone" in bad.err
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_progress_bar_with_rows_per_second_on_a_terminal_unless_quiet(
+    home: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    quiet: bool,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from keepwell.contract import cli
+
+    terminal = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=terminal, force_terminal=True, width=120))
+    path = write_rows(tmp_path / "a.csv", [make_account(account_id=str(i)) for i in range(50)])
+    args = ["import", "accounts", str(path), *(["--quiet"] if quiet else [])]
+
+    assert run_cli(args, home, capsys, monkeypatch).code == 0
+    assert ("rows/s" in terminal.getvalue()) is not quiet

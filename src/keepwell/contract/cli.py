@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from keepwell.console import OutputFormat, err, out, parse_day, print_json, workspace
 from keepwell.contract.schema import ENTITIES
@@ -37,7 +43,7 @@ def import_command(
     with Progress(
         TextColumn(f"importing {entity}"),
         BarColumn(),
-        DownloadColumn(),
+        TaskProgressColumn(),  # of the file's bytes (Parquet: of its rows)
         TextColumn("{task.fields[rows]:>12,} rows  {task.fields[rate]:>9,.0f} rows/s"),
         TimeRemainingColumn(),
         console=err,

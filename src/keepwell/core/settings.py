@@ -11,10 +11,11 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import NonNegativeInt, PositiveFloat, SecretStr
+from pydantic import NonNegativeInt, PositiveFloat, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keepwell.core.errors import ConfigurationError
+from keepwell.core.schedule import CycleSchedule, parse_every, parse_times
 
 
 class Mode(StrEnum):
@@ -65,6 +66,13 @@ class Settings(BaseSettings):
     The cycle: its lease is taken for ``cycle_lease_seconds`` and renewed every
     ``cycle_heartbeat_seconds`` (at most a third of the lease) while a cycle runs; a
     holder that stops renewing is taken over once the lease runs out.
+
+    The server's scheduled cycle (docs/deployment.md, "Process model"): ``cycle_every``
+    is the interval between cycles (``KEEPWELL_CYCLE_EVERY``: seconds, or ``15m``, ``1h``,
+    ``1d``; wins when set); ``cycle_at`` the times of day in the workspace's time
+    zone (``KEEPWELL_CYCLE_AT``, ``06:00`` or ``06:00,18:30``; ``off``: no scheduled
+    cycle, e.g. when separate workers run it). ``shutdown_grace`` is how many seconds a
+    stopping server waits for a cycle or a command it runs to reach a safe point.
     """
 
     model_config = SettingsConfigDict(env_prefix="KEEPWELL_", env_file=".env", extra="ignore")
@@ -111,6 +119,9 @@ class Settings(BaseSettings):
     # the cycle
     cycle_lease_seconds: PositiveFloat = 45.0
     cycle_heartbeat_seconds: PositiveFloat = 10.0
+    cycle_every: str | None = None
+    cycle_at: str = "06:00"
+    shutdown_grace: float = 60.0
 
     def check(self) -> Settings:
         """These settings, or :class:`ConfigurationError` when ``secret_key`` is the
@@ -128,8 +139,23 @@ class Settings(BaseSettings):
             )
         return self
 
+    def cycle_schedule(self, timezone: str = "UTC") -> CycleSchedule:
+        """The scheduled cycle as configured; :class:`ConfigurationError` when a value
+        is unusable."""
+        every = parse_every(self.cycle_every)
+        return CycleSchedule(every=every, at=parse_times(self.cycle_at), timezone=timezone)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The settings of this process, read once."""
-    return Settings()
+    """The settings of this process, read once; a value that cannot be read is a
+    :class:`ConfigurationError` naming its variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "KEEPWELL_" + "_".join(str(part) for part in first["loc"]).upper()
+        raise ConfigurationError(
+            f"{name} {first.get('input')!r}: {first['msg']}",
+            hint="fix or unset the variable (or its line in .env)",
+        ) from None

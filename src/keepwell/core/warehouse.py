@@ -146,6 +146,22 @@ def _size(text: str, what: str) -> str:
     return text
 
 
+def _open_error(path: str, exc: Exception) -> StoreError:
+    """What to say when DuckDB cannot open ``path``: another process holding the file
+    (a running ``keepwell serve``, docs/deployment.md) is said in one line, with what
+    to do, instead of DuckDB's lock message."""
+    held = re.search(r"Conflicting lock is held in .* \(PID (\d+)\)", str(exc))
+    if "Could not set lock" in str(exc):
+        who = f" (pid {held.group(1)})" if held else ""
+        return StoreError(
+            f"the analytics store {path} is in use by another process{who}",
+            hint="while `keepwell serve` runs, `keepwell status` shows it; `score`, `run`, "
+            "`import`, `health`, `risk`, `export`, `events`, `qbr` and `settings` run "
+            "through it; stop it for this command",
+        )
+    return StoreError(f"cannot open the analytics store {path}: {exc}")
+
+
 class AnalyticsStore:
     """Events and their rollup on one Ibis backend (DuckDB by default)."""
 
@@ -169,7 +185,7 @@ class AnalyticsStore:
         try:
             con = ibis.duckdb.connect(path)
         except Exception as exc:  # duckdb raises several unrelated types here
-            raise StoreError(f"cannot open the analytics store {path}: {exc}") from exc
+            raise _open_error(path, exc) from exc
         con.raw_sql("SET TimeZone = 'UTC'; SET enable_progress_bar = false")
         store = cls(con, timezone=timezone)
         if memory_limit:

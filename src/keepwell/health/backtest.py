@@ -20,6 +20,7 @@ account without a score (or without usage data) counts as a neutral 50 in both.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -30,9 +31,10 @@ import numpy as np
 from keepwell.core import periods
 from keepwell.health.backtest_stats import LogisticWeights, roc_auc
 from keepwell.health.config import Bands, HealthConfig
+from keepwell.health.days import AS_OF, as_of_days
 from keepwell.health.measures import MEASURES, MeasureInputs
-from keepwell.health.operational import subscription_measures
-from keepwell.health.portfolio import AccountHealth, assess_portfolio
+from keepwell.health.operational import subscription_history
+from keepwell.health.portfolio import AccountHealth, assess_history
 from keepwell.health.scorecard import AccountScore, Band, band_of
 
 CONTRACTION = 0.8
@@ -55,19 +57,49 @@ def month_ends(first: date, last: date) -> list[date]:
     return result
 
 
-def _mrr_on(subscriptions: ibis.Table, day: date) -> dict[str, float]:
-    rows = subscription_measures(subscriptions, day).select("account_id", "mrr").to_pyarrow()
-    return dict(zip(rows["account_id"].to_pylist(), rows["mrr"].to_pylist(), strict=True))
-
-
-def outcomes(subscriptions: ibis.Table, as_of: date, horizon: int) -> dict[str, tuple[bool, bool]]:
-    """``account_id -> (churned, contracted)`` over ``(as_of, as_of + horizon]``."""
+def _checks(as_of: date, horizon: int) -> list[date]:
+    """The days MRR is looked at after ``as_of``: each month end in the horizon and its
+    last day."""
     end = as_of + timedelta(days=horizon)
     checks = [d for d in month_ends(as_of + timedelta(days=1), end) if d <= end]
     if not checks or checks[-1] != end:
         checks.append(end)
-    start = _mrr_on(subscriptions, as_of)
-    later = [_mrr_on(subscriptions, d) for d in checks]
+    return checks
+
+
+def _mrr_on(subscriptions: ibis.Table, days: set[date]) -> dict[date, dict[str, float]]:
+    """MRR per account on each of ``days`` (one query for them all)."""
+    table = subscription_history(subscriptions, as_of_days(days))
+    rows = table.select(AS_OF, "account_id", "mrr").to_pyarrow()
+    result: dict[date, dict[str, float]] = {day: {} for day in days}
+    for day, account, mrr in zip(
+        rows[AS_OF].to_pylist(), rows["account_id"].to_pylist(), rows["mrr"].to_pylist(),
+        strict=True,
+    ):  # fmt: skip
+        result[day][account] = mrr
+    return result
+
+
+def outcomes(subscriptions: ibis.Table, as_of: date, horizon: int) -> dict[str, tuple[bool, bool]]:
+    """``account_id -> (churned, contracted)`` over ``(as_of, as_of + horizon]``."""
+    return outcomes_history(subscriptions, [as_of], horizon)[as_of]
+
+
+def outcomes_history(
+    subscriptions: ibis.Table, days: Iterable[date], horizon: int
+) -> dict[date, dict[str, tuple[bool, bool]]]:
+    """:func:`outcomes` as of each of ``days``, from one query of MRR on every day looked
+    at."""
+    checks = {day: _checks(day, horizon) for day in days}
+    if not checks:
+        return {}
+    mrr = _mrr_on(subscriptions, {*checks, *(d for c in checks.values() for d in c)})
+    return {day: _outcome(mrr[day], [mrr[d] for d in later]) for day, later in checks.items()}
+
+
+def _outcome(
+    start: dict[str, float], later: list[dict[str, float]]
+) -> dict[str, tuple[bool, bool]]:
     result = {}
     for account, mrr in start.items():
         if mrr <= 0:
@@ -118,9 +150,11 @@ def run_backtest(
     usable = [m for m in months if m + timedelta(days=horizon) <= data_end]
     report = BacktestReport(usable, [m for m in months if m not in usable], horizon)
     observations: list[_Observation] = []
+    assessed = assess_history(inputs, usable, config) if usable else {}
+    happened_by_day = outcomes_history(inputs.subscriptions, usable, horizon)
     for as_of in usable:
-        happened = outcomes(inputs.subscriptions, as_of, horizon)
-        for health in assess_portfolio(inputs, as_of, config):
+        happened = happened_by_day[as_of]
+        for health in assessed[as_of]:
             churned, contracted = happened.get(health.score.account_id, (False, False))
             observations.append(_Observation(as_of, health, churned, contracted))
     _summarize(report, observations, usage_measures(config), config.bands)

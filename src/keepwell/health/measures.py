@@ -8,25 +8,26 @@ per measure. A null measure means "no data", which the scorecard renormalizes aw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 import ibis
 
+from keepwell.health.days import AS_OF, AsOfDays, as_of_days
 from keepwell.health.operational import (
-    payment_measures,
-    relationship_measures,
-    sentiment_measures,
-    subscription_measures,
-    support_measures,
+    payment_history,
+    relationship_history,
+    sentiment_history,
+    subscription_history,
+    support_history,
 )
 from keepwell.health.usage import (
     USAGE_MEASURES,
     CustomMeasure,
     UsageConfig,
-    custom_measure,
-    usage_measures,
+    custom_history,
+    usage_history,
 )
 
 #: Built-in measures: name -> (category, what it is and its unit).
@@ -101,50 +102,72 @@ def measure_names(config: MeasureConfig) -> list[str]:
     return [*MEASURES, *(m.name for m in config.custom), *config.external]
 
 
-def external_measures(external: ibis.Table | None, as_of: date, names: Sequence[str]) -> ibis.Table:
-    """One row per account with a column per external measure of ``names``: the value
-    latest measured on or before ``as_of`` (never a later one; a null value stays null)."""
+def external_history(
+    external: ibis.Table | None, days: AsOfDays, names: Sequence[str]
+) -> ibis.Table:
+    """:func:`external_measures` as of each of ``days``: one row per (``as_of``,
+    account with a value measured on or before as_of)."""
     if external is None:
         external = ibis.memtable(
             {"measure": [], "account_id": [], "measured_on": [], "value": []},
             schema={"measure": "string", "account_id": "string", "measured_on": "date",
                     "value": "float64"},
         )  # fmt: skip
-    known = external.filter(external.measure.isin(list(names)), external.measured_on <= as_of)
+    named = external.filter(external.measure.isin(list(names)))
+    d = days.table
+    known = named.join(d, named.measured_on <= d.as_of).select(*named.columns, d.as_of)
     rank = ibis.row_number().over(
-        group_by=[known.account_id, known.measure], order_by=ibis.desc(known.measured_on)
+        group_by=[known.as_of, known.account_id, known.measure],
+        order_by=ibis.desc(known.measured_on),
     )
     latest = known.mutate(rank=rank).filter(lambda t: t["rank"] == 0)
-    return latest.group_by("account_id").aggregate(
+    return latest.group_by([AS_OF, "account_id"]).aggregate(
         **{name: latest.value.cast("float64").max(where=latest.measure == name) for name in names}
     )
 
 
-def compute_measures(inputs: MeasureInputs, as_of: date, config: MeasureConfig) -> ibis.Table:
-    """Every measure of every customer as of ``as_of`` (see :data:`MEASURES` for units).
+def external_measures(external: ibis.Table | None, as_of: date, names: Sequence[str]) -> ibis.Table:
+    """One row per account with a column per external measure of ``names``: the value
+    latest measured on or before ``as_of`` (never a later one; a null value stays null)."""
+    return external_history(external, as_of_days([as_of]), names).drop(AS_OF)
 
-    Customers are accounts that are not prospects, were created on or before as_of and
-    have MRR > 0 on as_of. Usage counts of a customer without events are 0.
+
+def history_days(inputs: MeasureInputs, days: Iterable[date], config: MeasureConfig) -> AsOfDays:
+    """The as-of days of :func:`compute_history` with the boundaries its measures need
+    (the workspace's time zone, the custom measures' windows)."""
+    return as_of_days(days, inputs.timezone, {m.window_days for m in config.custom})
+
+
+def compute_history(inputs: MeasureInputs, days: AsOfDays, config: MeasureConfig) -> ibis.Table:
+    """:func:`compute_measures` as of each of ``days`` in one query: the same columns,
+    ``as_of`` first, one row per (as-of day, customer on that day).
+
+    Each input is read once: its rows join the as-of days they count for (a usage
+    window, a line active then, ...) and every aggregate groups by ``as_of`` too, so
+    the cost grows with the rows in the windows, not with the days times the history.
+    ``days`` from :func:`history_days`.
     """
     acc = inputs.accounts
-    reserved = {*measure_names(config), *CONTEXT_COLUMNS, "segment", "stage"}
+    reserved = {*measure_names(config), *CONTEXT_COLUMNS, "segment", "stage", AS_OF}
     acc = acc.drop(*[c for c in acc.columns if c in reserved])  # attributes named like measures
-    acc = acc.filter(
-        ~acc.is_prospect.fill_null(False), acc.created_at.isnull() | (acc.created_at <= as_of)
+    acc = acc.filter(~acc.is_prospect.fill_null(False))
+    d = days.table
+    acc = acc.join(d, acc.created_at.isnull() | (acc.created_at <= d.as_of)).select(
+        d.as_of, *acc.columns
     )
     parts = [
-        subscription_measures(inputs.subscriptions, as_of),
-        usage_measures(inputs.rollup, as_of, config.usage),
-        relationship_measures(inputs.contacts, inputs.activities, as_of, inputs.timezone),
-        support_measures(inputs.tickets, as_of, inputs.timezone),
-        sentiment_measures(inputs.surveys, as_of, inputs.timezone),
-        payment_measures(inputs.invoices, as_of),
-        *(custom_measure(inputs.rollup, as_of, m) for m in config.custom),
-        *([external_measures(inputs.external, as_of, config.external)] if config.external else []),
+        subscription_history(inputs.subscriptions, days),
+        usage_history(inputs.rollup, days, config.usage),
+        relationship_history(inputs.contacts, inputs.activities, days),
+        support_history(inputs.tickets, days),
+        sentiment_history(inputs.surveys, days),
+        payment_history(inputs.invoices, days),
+        *(custom_history(inputs.rollup, days, m) for m in config.custom),
+        *([external_history(inputs.external, days, config.external)] if config.external else []),
     ]
     wide = acc
     for part in parts:
-        wide = wide.left_join(part, "account_id").drop("account_id_right")
+        wide = wide.left_join(part, [AS_OF, "account_id"]).drop("as_of_right", "account_id_right")
     wide = wide.filter(wide.mrr > 0)
     seats = wide.licensed_seats
     budget = wide.category_budget.cast("float64")
@@ -159,6 +182,16 @@ def compute_measures(inputs: MeasureInputs, as_of: date, config: MeasureConfig) 
     )
 
 
+def compute_measures(inputs: MeasureInputs, as_of: date, config: MeasureConfig) -> ibis.Table:
+    """Every measure of every customer as of ``as_of`` (see :data:`MEASURES` for units).
+
+    Customers are accounts that are not prospects, were created on or before as_of and
+    have MRR > 0 on as_of. Usage counts of a customer without events are 0. The one-day
+    case of :func:`compute_history`.
+    """
+    return compute_history(inputs, history_days(inputs, [as_of], config), config).drop(AS_OF)
+
+
 __all__ = [
     "CONTEXT_COLUMNS",
     "ENTITIES",
@@ -166,7 +199,10 @@ __all__ = [
     "USAGE_MEASURES",
     "MeasureConfig",
     "MeasureInputs",
+    "compute_history",
     "compute_measures",
+    "external_history",
     "external_measures",
+    "history_days",
     "measure_names",
 ]

@@ -2,16 +2,21 @@
 
 Pure composition of the measure table (Ibis), the segment and stage rules (Ibis) and the
 scorecards (Python, because explanations are per account). No store is touched here.
+Many days are assessed from one query (:func:`assess_history`), as the back-test and
+the churn model's training snapshots need them.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from keepwell.health.config import HealthConfig
-from keepwell.health.measures import MeasureInputs, compute_measures
+from keepwell.health.days import AS_OF
+from keepwell.health.measures import MeasureInputs, compute_history, history_days
 from keepwell.health.scorecard import AccountScore, score_portfolio
 from keepwell.health.segments import assign_segments_and_stages
 
@@ -43,9 +48,31 @@ def assess_portfolio(
     inputs: MeasureInputs, as_of: date, config: HealthConfig
 ) -> list[AccountHealth]:
     """Score every customer as of ``as_of`` with ``config`` (see :mod:`scorecard`)."""
-    measures = compute_measures(inputs, as_of, config.measures)
+    return assess_history(inputs, [as_of], config)[as_of]
+
+
+def assess_history(
+    inputs: MeasureInputs, days: Iterable[date], config: HealthConfig
+) -> dict[date, list[AccountHealth]]:
+    """:func:`assess_portfolio` as of each of ``days`` (every day a key, oldest first),
+    from one query over the inputs (:func:`~keepwell.health.measures.compute_history`)
+    instead of one per day. Percentiles are taken among the customers of the same day."""
+    wanted = history_days(inputs, days, config.measures)
+    measures = compute_history(inputs, wanted, config.measures)
     table = assign_segments_and_stages(measures, config.segments, config.stages)
-    rows = table.order_by("account_id").to_pyarrow().to_pylist()
+    arrow = table.order_by([AS_OF, "account_id"]).to_pyarrow()
+    on = arrow[AS_OF].to_pylist()
+    rows = arrow.drop_columns([AS_OF]).to_pylist()
+    result: dict[date, list[AccountHealth]] = {day: [] for day in wanted.days}
+    start = 0
+    for day in wanted.days:
+        stop = bisect_right(on, day, lo=start)
+        result[day] = _assess(day, rows[start:stop], config)
+        start = stop
+    return result
+
+
+def _assess(as_of: date, rows: list[dict[str, Any]], config: HealthConfig) -> list[AccountHealth]:
     scores = score_portfolio(rows, config)
     return [
         AccountHealth(

@@ -8,10 +8,12 @@ Nothing dated after ``as_of`` is read, so a value never changes when later data 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
 import ibis
+
+from keepwell.health.days import AS_OF, AsOfDays, as_of_days, minus
 
 #: The measures :func:`usage_measures` returns, besides ``account_id``.
 USAGE_MEASURES = (
@@ -28,7 +30,6 @@ USAGE_MEASURES = (
     "users_removed_quarter",
 )
 SLOPE_DAYS = 90
-LAPSE_DAYS = 30
 
 
 class Aggregation(StrEnum):
@@ -67,25 +68,29 @@ def _ratio_change(now: ibis.Value, before: ibis.Value) -> ibis.Value:
     return ibis.cases((before > 0, now.cast("float64") / before - 1.0), else_=ibis.null())
 
 
-def _per_user(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis.Table:
-    """One scan: per (account, user) the first and last day and the window figures."""
-    past = rollup.filter(rollup.day <= as_of)
-    in_7 = past.day > as_of - timedelta(days=7)
-    in_30 = past.day > as_of - timedelta(days=30)
-    in_prev = ~in_30 & (past.day > as_of - timedelta(days=60))
-    in_90 = past.day > as_of - timedelta(days=SLOPE_DAYS)
+def _per_user(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ibis.Table:
+    """Per (as_of, account, user) with an event in the windows: the window figures.
+
+    Each rollup row joins the as-of days whose windows hold it (``window_from`` to
+    as_of, at most 122 days), so the rollup is read once for every as-of day."""
+    d = days.table
+    past = rollup.join(d, [rollup.day <= d.as_of, rollup.day >= d.window_from])
+    in_7 = past.day > past[minus(7)]
+    in_30 = past.day > past[minus(30)]
+    in_prev = ~in_30 & (past.day > past[minus(60)])
+    in_90 = past.day > past[minus(SLOPE_DAYS)]
     # x = day index 0..89 within the 90-day window (89 = as_of)
-    x = (SLOPE_DAYS - 1) - ibis.literal(as_of).delta(past.day, unit="day")
+    x = (SLOPE_DAYS - 1) - past.as_of.delta(past.day, unit="day")
     c = past["count"]
     keys = {
         f"key_{i}": (in_30 & (past.event == k)).any() for i, k in enumerate(config.key_features)
     }
-    return past.group_by(["account_id", "user_id"]).aggregate(
-        first_day=past.day.min(),
-        last_day=past.day.max(),
+    return past.group_by([AS_OF, "account_id", "user_id"]).aggregate(
         in_7=in_7.any(),
         in_30=in_30.any(),
         in_prev=in_prev.any(),
+        # the last event in [quarter start - 30, as_of - 30] and none after: lapsed
+        lapsed=past.day.between(past.lapsed_from, past.lapsed_to).any() & ~in_30.any(),
         events_30d=c.sum(where=in_30),
         events_prev_30d=c.sum(where=in_prev),
         logins_30d=c.sum(where=in_30 & (past.event == config.login_event)),
@@ -95,22 +100,15 @@ def _per_user(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis.Tabl
     )
 
 
-def _per_account(users: ibis.Table, as_of: date, config: UsageConfig) -> ibis.Table:
-    """Per account from :func:`_per_user`. A user is *added* on the day of their first
-    event and *removed* (lapsed) 30 days after their last; both are counted from the
-    first day of the as-of quarter to as_of."""
-    quarter_start = date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)
-    lapsed_from = quarter_start - timedelta(days=LAPSE_DAYS)
-    lapsed_to = as_of - timedelta(days=LAPSE_DAYS)
+def _windows(users: ibis.Table, config: UsageConfig) -> ibis.Table:
+    """Per (as_of, account) from :func:`_per_user`."""
     named = users.user_id.notnull()
     # CASE, not a cast: PostgreSQL has no boolean -> bigint cast
     keys = [
         users[f"key_{i}"].ifelse(1, 0).cast("int64").max() for i in range(len(config.key_features))
     ]
-    return users.group_by("account_id").aggregate(
-        last_day=users.last_day.max(),
-        users_added_quarter=(named & (users.first_day >= quarter_start)).sum(),
-        users_removed_quarter=(named & users.last_day.between(lapsed_from, lapsed_to)).sum(),
+    return users.group_by([AS_OF, "account_id"]).aggregate(
+        users_removed_quarter=(named & users.lapsed).sum(),
         active_users_7d=(named & users.in_7).sum(),
         active_users_30d=(named & users.in_30).sum(),
         active_users_prev_30d=(named & users.in_prev).sum(),
@@ -123,21 +121,54 @@ def _per_account(users: ibis.Table, as_of: date, config: UsageConfig) -> ibis.Ta
     )
 
 
-def usage_measures(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis.Table:
-    """Usage measures per account as of ``as_of`` (one row per account with any event).
+def _bucket(day: ibis.Value, days: AsOfDays) -> ibis.Value:
+    """The first as-of day on or after ``day`` (null after the last)."""
+    return ibis.cases(*((day <= d, ibis.literal(d)) for d in days.days), else_=ibis.null("date"))
 
-    - ``active_users_7d`` / ``_30d``: distinct users with an event in the window.
-    - ``events_trend_30d``, ``active_users_trend_30d``: last 30d / the 30d before − 1.
-    - ``usage_slope_90d``: least-squares slope of daily event totals over 90 days
-      (missing days count 0), × 30 / mean daily events: relative change per 30 days.
-    - ``logins_per_active_user_week``: login events in 30d / active users 30d × 7 / 30.
-    - ``feature_breadth_30d``: share (0–1) of the key features used in 30d.
-    - ``days_since_last_activity``: days from the last event day to as_of.
-    - ``users_added_quarter`` / ``users_removed_quarter``: see :func:`_per_account`.
 
-    One scan of the rollup up to as_of, grouped by (account, user), then by account.
-    """
-    w = _per_account(_per_user(rollup, as_of, config), as_of, config)
+def _per_account(rollup: ibis.Table, days: AsOfDays) -> ibis.Table:
+    """Per (as_of, account) with an event on or before as_of: the last event day and
+    the users first seen from the first day of the as-of quarter to as_of.
+
+    Without reading the history once per day: the first and last event day per user
+    and *bucket* (the days after one as-of day up to the next), then per user and
+    as-of day the earliest and latest over the buckets up to it."""
+    past = rollup.filter(rollup.day <= days.days[-1])
+    per_bucket = past.group_by(
+        ["account_id", "user_id", _bucket(past.day, days).name("bucket")]
+    ).aggregate(first_day=past.day.min(), last_day=past.day.max())
+    d = days.table
+    seen = per_bucket.join(d, per_bucket.bucket <= d.as_of)
+    users = seen.group_by([AS_OF, "quarter_start", "account_id", "user_id"]).aggregate(
+        first_day=seen.first_day.min(), last_day=seen.last_day.max()
+    )
+    added = users.user_id.notnull() & (users.first_day >= users.quarter_start)
+    return users.group_by([AS_OF, "account_id"]).aggregate(
+        last_day=users.last_day.max(), users_added_quarter=added.sum()
+    )
+
+
+def usage_history(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ibis.Table:
+    """:func:`usage_measures` as of each of ``days`` in one query: one row per
+    (``as_of``, account with an event on or before as_of).
+
+    Two reads of the rollup: its rows join the as-of days whose windows hold them (the
+    window figures), and per-user summaries of the whole history give the last event
+    day and the users added (see :func:`_per_account`)."""
+    accounts = _per_account(rollup, days)
+    windows = _windows(_per_user(rollup, days, config), config)
+    w = accounts.left_join(windows, [AS_OF, "account_id"])
+    zero = {
+        name: w[name].fill_null(0)
+        for name in (
+            "users_removed_quarter", "active_users_7d", "active_users_30d",
+            "active_users_prev_30d", "key_features_30d",
+        )
+    }  # fmt: skip
+    w = w.select(
+        accounts.as_of, accounts.account_id, accounts.last_day, accounts.users_added_quarter,
+        "events_30d", "events_prev_30d", "logins_30d", "sum_y", "sum_xy", **zero,
+    )  # fmt: skip
     n = SLOPE_DAYS
     sum_x, sum_xx = n * (n - 1) / 2, (n - 1) * n * (2 * n - 1) / 6
     # float64 before any literal: Spark reads 4005.0 as a decimal and divides decimals
@@ -151,6 +182,7 @@ def usage_measures(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis
         else ibis.null("float64")
     )
     return w.select(
+        AS_OF,
         "account_id",
         "active_users_7d",
         "active_users_30d",
@@ -163,22 +195,41 @@ def usage_measures(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis
             else_=ibis.null(),
         ),
         feature_breadth_30d=breadth,
-        days_since_last_activity=ibis.literal(as_of).delta(w.last_day, unit="day"),
+        days_since_last_activity=w.as_of.delta(w.last_day, unit="day"),
         users_added_quarter=w.users_added_quarter,
         users_removed_quarter=w.users_removed_quarter,
     )
 
 
-def custom_measure(rollup: ibis.Table, as_of: date, measure: CustomMeasure) -> ibis.Table:
-    """``measure`` per account: its aggregation over the rollup rows of its events in the
-    window ``(as_of - window_days, as_of]``, divided by the active users of that window
-    when ``per_active_user`` (null when there were none)."""
-    window = rollup.filter(
-        rollup.day > as_of - timedelta(days=measure.window_days), rollup.day <= as_of
-    )
+def usage_measures(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis.Table:
+    """Usage measures per account as of ``as_of`` (one row per account with any event).
+
+    - ``active_users_7d`` / ``_30d``: distinct users with an event in the window.
+    - ``events_trend_30d``, ``active_users_trend_30d``: last 30d / the 30d before − 1.
+    - ``usage_slope_90d``: least-squares slope of daily event totals over 90 days
+      (missing days count 0), × 30 / mean daily events: relative change per 30 days.
+    - ``logins_per_active_user_week``: login events in 30d / active users 30d × 7 / 30.
+    - ``feature_breadth_30d``: share (0–1) of the key features used in 30d.
+    - ``days_since_last_activity``: days from the last event day to as_of.
+    - ``users_added_quarter`` / ``users_removed_quarter``: a user is *added* on the day
+      of their first event and *removed* (lapsed) 30 days after their last; both are
+      counted from the first day of the as-of quarter to as_of.
+
+    The one-day case of :func:`usage_history`.
+    """
+    return usage_history(rollup, as_of_days([as_of]), config).drop(AS_OF)
+
+
+def custom_history(rollup: ibis.Table, days: AsOfDays, measure: CustomMeasure) -> ibis.Table:
+    """:func:`custom_measure` as of each of ``days``: one row per (``as_of``, account
+    with an event in the window)."""
+    d = days.table
+    window = rollup.join(
+        d, [rollup.day > d[minus(measure.window_days)], rollup.day <= d.as_of]
+    ).select(AS_OF, "account_id", "user_id", "day", "event", "count")
     mine = window.event.isin(list(measure.events))
     if measure.aggregation is Aggregation.USER_DAYS:
-        window = window.group_by(["account_id", "user_id", "day"]).aggregate(
+        window = window.group_by([AS_OF, "account_id", "user_id", "day"]).aggregate(
             count=window["count"].sum(where=mine), hit=mine.any()
         )
         mine = window.hit & window.user_id.notnull()
@@ -191,7 +242,7 @@ def custom_measure(rollup: ibis.Table, as_of: date, measure: CustomMeasure) -> i
         value = window.day.nunique(where=mine)
     else:
         value = mine.sum()
-    agg = window.group_by("account_id").aggregate(
+    agg = window.group_by([AS_OF, "account_id"]).aggregate(
         value=value.fill_null(0).cast("float64"), users=window.user_id.nunique()
     )
     result = (
@@ -199,4 +250,12 @@ def custom_measure(rollup: ibis.Table, as_of: date, measure: CustomMeasure) -> i
         if measure.per_active_user
         else agg.value
     )
-    return agg.select("account_id", **{measure.name: result})
+    return agg.select(AS_OF, "account_id", **{measure.name: result})
+
+
+def custom_measure(rollup: ibis.Table, as_of: date, measure: CustomMeasure) -> ibis.Table:
+    """``measure`` per account: its aggregation over the rollup rows of its events in the
+    window ``(as_of - window_days, as_of]``, divided by the active users of that window
+    when ``per_active_user`` (null when there were none)."""
+    days = as_of_days([as_of], offsets=[measure.window_days])
+    return custom_history(rollup, days, measure).drop(AS_OF)

@@ -39,6 +39,7 @@ __all__ = [
     "enqueue",
     "is_unsubscribed",
     "list_notifications",
+    "queue_counts",
     "retry_notification",
     "send_limits",
     "send_tech_touch",
@@ -275,3 +276,10 @@ def unsubscribe(workspace: Workspace, token: str, *, at: datetime, secret: str) 
     with transaction(workspace.engine) as session:
         insert_once(session, Unsubscribe, {"email": email, "unsubscribed_at": at}, "email")
     return email
+
+
+def queue_counts(workspace: Workspace) -> dict[str, int]:
+    """How many notifications are in each status (pending, sending, sent, failed)."""
+    with workspace.engine.connect() as conn, Session(conn) as session:
+        counts = outbox.count_by_status(session)
+    return {status.value: counts.get(status.value, 0) for status in Status}

@@ -24,7 +24,7 @@ from keepwell.risk import forecast, icp, store
 from keepwell.risk import prospects as prospect_fit
 from keepwell.risk.drivers import top_drivers
 from keepwell.risk.features import CHURNED, LABEL, LAG_MONTHS, build_features, shift_months
-from keepwell.risk.terms import contract_features
+from keepwell.risk.terms import contract_history
 from keepwell.risk.training import train_churn_model
 
 CHURN_OR_CONTRACTION, CHURN = "churn-or-contraction", "churn"
@@ -52,8 +52,9 @@ def _subscriptions(workspace: Workspace) -> pd.DataFrame:
 
 def _rows(history: list[health_service.PointInTime], subscriptions: pd.DataFrame) -> pd.DataFrame:
     rows = []
+    contracts = contract_history(subscriptions, {pit.as_of for pit in history})
     for pit in history:
-        contract = contract_features(subscriptions, pit.as_of)
+        contract = contracts[pit.as_of]
         for health in pit.accounts:
             account = health.score.account_id
             row = {**health.values, **contract.get(account, {})}

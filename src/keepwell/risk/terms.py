@@ -13,6 +13,8 @@ else the next anniversary of its start.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -51,20 +53,107 @@ def next_anniversary(starts_on: date, day: date) -> date:
     return candidate
 
 
-def _knowable_renewal(line: Any, day: date) -> date:
-    end = line.ends_on
-    if end is not None and not pd.isna(end) and is_term_end(line.starts_on, end):
-        return date.fromisoformat(str(end)[:10]) if not isinstance(end, date) else end
-    return next_anniversary(line.starts_on, day)
+@dataclass(frozen=True)
+class _Line:
+    """A subscription line as the contract features read it."""
+
+    account: str
+    starts_on: date
+    ends_on: date | None
+    term_end: bool
+    mrr: float
+    auto_renew: bool
+    product: Any
+
+    def active_on(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or self.ends_on > day)
+
+    def knowable_renewal(self, day: date) -> date:
+        if self.ends_on is not None and self.term_end:
+            return self.ends_on
+        return next_anniversary(self.starts_on, day)
 
 
-def _end_known_at(lines: pd.DataFrame) -> date | None:
-    ending = lines[lines["ends_on"].notna()]
-    if ending.empty:
+def _day(value: Any) -> date | None:
+    if value is None or (not isinstance(value, date) and pd.isna(value)):
         return None
-    first = ending.sort_values("ends_on").iloc[0]
-    known: date = first.starts_on if is_term_end(first.starts_on, first.ends_on) else first.ends_on
-    return known
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _lines(subscriptions: pd.DataFrame) -> dict[str, list[_Line]]:
+    """The lines per account (accounts sorted, lines in frame order)."""
+    s = subscriptions
+    mrr = pd.to_numeric(s["mrr"], errors="coerce").astype(float).fillna(0.0).tolist()
+    auto = s["auto_renew"].fillna(False).astype(bool).tolist()
+    result: dict[str, list[_Line]] = {}
+    for account, product, start, end, m, a in zip(
+        s["account_id"].tolist(), s["product"].tolist(), s["starts_on"].tolist(),
+        s["ends_on"].tolist(), mrr, auto, strict=True,
+    ):  # fmt: skip
+        starts_on, ends_on = _day(start), _day(end)
+        if starts_on is None:
+            continue
+        term = ends_on is not None and is_term_end(starts_on, ends_on)
+        result.setdefault(str(account), []).append(
+            _Line(str(account), starts_on, ends_on, term, m, a, product)
+        )
+    return dict(sorted(result.items()))
+
+
+def _total(values: list[float]) -> float:
+    """The sum pandas gives (numpy's pairwise sum, sequential below 8 values)."""
+    if len(values) < 8:
+        total = 0.0
+        for value in values:
+            total += value
+        return total
+    return float(np.sum(np.array(values, dtype=float)))
+
+
+def _end_known_at(lines: list[_Line]) -> date | None:
+    """When the earliest end of ``lines`` was known: its start when it closes a term
+    (fixed at signing), else the end itself; None when no line has an end."""
+    ending = [line for line in lines if line.ends_on is not None]
+    if not ending:
+        return None
+    first = min(ending, key=lambda line: line.ends_on or date.max)
+    return first.starts_on if first.term_end else first.ends_on
+
+
+def _features(lines: list[_Line], day: date) -> dict[str, Any]:
+    total = _total([line.mrr for line in lines])
+    auto = _total([line.mrr for line in lines if line.auto_renew])
+    open_ended = _total([line.mrr for line in lines if line.ends_on is None])
+    products = {line.product for line in lines if not _missing(line.product)}
+    renewal = min(line.knowable_renewal(day) for line in lines)
+    known_at = _end_known_at(lines)
+    return {
+        "auto_renew_share": auto / total if total else np.nan,
+        "open_ended_share": open_ended / total if total else np.nan,
+        "products": float(len(products)),
+        "days_to_known_renewal": float((renewal - day).days),
+        **{f"{KNOWN_AT}{c}": known_at for c in RENEWAL_DERIVED},
+    }
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def contract_history(
+    subscriptions: pd.DataFrame, days: Iterable[date]
+) -> dict[date, dict[str, dict[str, Any]]]:
+    """:func:`contract_features` on each of ``days``, reading the lines once."""
+    accounts = _lines(subscriptions)
+    result: dict[date, dict[str, dict[str, Any]]] = {}
+    for day in days:
+        features: dict[str, dict[str, Any]] = {}
+        for account, lines in accounts.items():
+            active = [line for line in lines if line.active_on(day)]
+            if active:
+                features[account] = _features(active, day)
+        result[day] = features
+    return result
 
 
 def contract_features(subscriptions: pd.DataFrame, day: date) -> dict[str, dict[str, Any]]:
@@ -72,20 +161,4 @@ def contract_features(subscriptions: pd.DataFrame, day: date) -> dict[str, dict[
     auto-renewing lines, 0-1), ``open_ended_share`` (share of MRR on lines without an
     end), ``products`` (distinct products), ``days_to_known_renewal`` (days) and
     ``known_at:<column>`` for the :data:`RENEWAL_DERIVED` health columns."""
-    s = subscriptions
-    active = s[(s["starts_on"] <= day) & (s["ends_on"].isna() | (s["ends_on"] > day))]
-    result: dict[str, dict[str, Any]] = {}
-    for account, lines in active.groupby("account_id"):
-        total = float(lines["mrr"].sum())
-        auto = lines["auto_renew"].fillna(False).astype(bool).to_numpy()
-        open_ended = lines["ends_on"].isna().to_numpy()
-        renewal = min(_knowable_renewal(line, day) for line in lines.itertuples())
-        known_at = _end_known_at(lines)
-        result[str(account)] = {
-            "auto_renew_share": float(lines["mrr"][auto].sum()) / total if total else np.nan,
-            "open_ended_share": float(lines["mrr"][open_ended].sum()) / total if total else np.nan,
-            "products": float(lines["product"].nunique()),
-            "days_to_known_renewal": float((renewal - day).days),
-            **{f"{KNOWN_AT}{c}": known_at for c in RENEWAL_DERIVED},
-        }
-    return result
+    return contract_history(subscriptions, [day])[day]

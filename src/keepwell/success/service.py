@@ -10,8 +10,12 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
 from keepwell.core.errors import InputError, NotFoundError
@@ -28,6 +32,7 @@ from keepwell.success.board import (
     start_cta,
 )
 from keepwell.success.cycle import (
+    LEASE,
     Clock,
     CycleReport,
     acquire_lease,
@@ -39,6 +44,7 @@ from keepwell.success.cycle import (
     wait_for_lease,
 )
 from keepwell.success.feedback import add_feedback, top_requests
+from keepwell.success.models import CycleLease, CycleRun
 from keepwell.success.plan_store import (
     plan_progress,
     record_checkin,
@@ -74,7 +80,9 @@ __all__ = [
     "complete_task",
     "create_plan",
     "cta_detail",
+    "cycle_state",
     "feedback_board",
+    "last_finished",
     "list_ctas",
     "list_references",
     "my_work",
@@ -86,6 +94,8 @@ __all__ = [
     "reference_tracker",
     "request_reference",
     "run_cycle",
+    "schedule_basis",
+    "scheduled_tick",
     "set_referenceable",
     "show_plan",
     "snooze_cta",
@@ -167,6 +177,71 @@ def worker_tick(
     finally:
         workspace.close()
         release_lease(workspace, holder)
+
+
+def scheduled_tick(
+    workspace: Workspace,
+    *,
+    as_of: date,
+    clock: Clock,
+    holder: str,
+    is_due: Callable[[datetime | None], bool],
+) -> CycleReport | None:
+    """What a server's scheduler does when a cycle may be due: run one when
+    ``is_due(schedule_basis(...))`` (checked again once the lease is held, so two
+    processes never run the same slot) and no other process holds the lease. None if
+    no cycle ran. The workspace's stores are closed at the end, as with
+    :func:`run_cycle`."""
+    if not is_due(schedule_basis(workspace)):
+        return None
+    if not acquire_lease(workspace, holder, clock()):
+        return None
+    try:
+        if not is_due(schedule_basis(workspace)):
+            return None
+        return run_locked_cycle(workspace, as_of, clock, holder)
+    finally:
+        workspace.close()
+        release_lease(workspace, holder)
+
+
+def schedule_basis(workspace: Workspace) -> datetime | None:
+    """What a schedule counts from: when the last cycle finished; None (due at once)
+    before the first cycle, and when the latest cycle started never finished (stopped
+    by a shutdown or failed: it runs again; while it still runs, its lease keeps the
+    scheduler out)."""
+    with Session(workspace.engine) as session:
+        last = session.scalars(sa.select(CycleRun).order_by(CycleRun.id.desc()).limit(1)).first()
+    return None if last is None else last.finished_at
+
+
+def cycle_state(workspace: Workspace) -> dict[str, Any]:
+    """The cycles as recorded in the store, for ``keepwell status``: the last one
+    started (``finished_at`` None while it runs, or when it was interrupted), the last
+    one finished, and who holds the lease until when."""
+    with Session(workspace.engine) as session:
+        last = session.scalars(sa.select(CycleRun).order_by(CycleRun.id.desc()).limit(1)).first()
+        done = session.scalars(
+            sa.select(CycleRun)
+            .where(CycleRun.finished_at.is_not(None))
+            .order_by(CycleRun.finished_at.desc())
+            .limit(1)
+        ).first()
+        lease = session.get(CycleLease, LEASE)
+        return {
+            "last": _run(last),
+            "last_finished": _run(done),
+            "lease_holder": lease.holder if lease else None,
+            "lease_expires_at": lease.expires_at if lease else None,
+        }
+
+
+def _run(run: CycleRun | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {"id": run.id, "as_of": run.as_of, "holder": run.holder,
+            "started_at": run.started_at, "finished_at": run.finished_at,
+            "summary": dict(run.summary or {})}  # fmt: skip
 
 
 def plan_templates(workspace: Workspace) -> dict[str, PlanTemplate]:

@@ -1,8 +1,9 @@
 """The HTTP server: :func:`create_app` assembles every slice's router over one workspace.
 
-Public routes: ``/healthz``, ``/docs``, ``/openapi.json``, the sign-in form, the tracking
-API (its own write-key auth) and the Stripe webhook (its own signature). Every other
-route runs :func:`keepwell.web.deps.authenticate` first.
+Public routes: ``/healthz`` (liveness), ``/readyz`` (readiness: the stores answer),
+``/docs``, ``/openapi.json``, the sign-in form, the tracking API (its own write-key auth)
+and the Stripe webhook (its own signature). Every other route runs
+:func:`keepwell.web.deps.authenticate` first.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from keepwell import __version__
 from keepwell.auth import api as auth_api
@@ -34,7 +37,7 @@ from keepwell.risk import api as risk_api
 from keepwell.risk import pages as risk_pages
 from keepwell.success import api as success_api
 from keepwell.success import pages as success_pages
-from keepwell.web import login
+from keepwell.web import control, login
 from keepwell.web.audit import install_audit
 from keepwell.web.dates import iso_days
 from keepwell.web.deps import authenticate, require_manager
@@ -44,12 +47,22 @@ from keepwell.web.errors import (
     validation_errors_documented,
 )
 from keepwell.web.nul import RejectNulMiddleware
+from keepwell.web.runtime import ServerRuntime, readiness
 from keepwell.web.state import ServerState
 from keepwell.web.toolkit import install_pages
 
 
-def create_app(workspace: Workspace, settings: Settings | None = None) -> FastAPI:
-    """The Keepwell server over ``workspace``; refuses default secrets outside development."""
+def create_app(
+    workspace: Workspace,
+    settings: Settings | None = None,
+    runtime: ServerRuntime | None = None,
+) -> FastAPI:
+    """The Keepwell server over ``workspace``; refuses default secrets outside development.
+
+    ``runtime`` (``keepwell serve`` gives one) is started and stopped with the app: the
+    scheduled cycle and the commands other processes send (:mod:`keepwell.web.runtime`).
+    On shutdown it stops first (the cycle at a safe point), then the event writer
+    commits what is queued."""
     settings = (settings or Settings()).check()
     writer = EventWriter(workspace.analytics, max_pending=settings.ingest_queue)
     state = ServerState(
@@ -63,8 +76,16 @@ def create_app(workspace: Workspace, settings: Settings | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        writer.close()
+        if runtime is not None:
+            runtime.start(writer.lock, reopen=workspace.close)
+        try:
+            yield
+        finally:
+            if runtime is not None:
+                await run_in_threadpool(runtime.stop)
+            await run_in_threadpool(writer.close)
+            if runtime is not None:  # the server's own stores: closed cleanly (checkpoint)
+                await run_in_threadpool(workspace.close)
 
     app = FastAPI(
         title="Keepwell",
@@ -77,13 +98,27 @@ def create_app(workspace: Workspace, settings: Settings | None = None) -> FastAP
     app.state.keepwell = state
     app.state.workspace = workspace
     app.state.analytics_lock = writer.lock
+    app.state.runtime = runtime
     install_error_handlers(app)
     install_audit(app)
     _pages(app)
     app.add_middleware(RejectNulMiddleware)
     _routes(app)
+    if runtime is not None:
+        app.include_router(control.router)
     validation_errors_documented(app)
     return app
+
+
+class Readiness(BaseModel):
+    """Whether both stores answer: ``ok``, ``busy`` (a write holds the analytics store;
+    still ready) or why not; with the server's cycle schedule and whether it runs now."""
+
+    status: str
+    database: str
+    analytics: str
+    cycle: str | None = None
+    cycle_running: bool | None = None
 
 
 class Liveness(BaseModel):
@@ -122,6 +157,17 @@ def _routes(app: FastAPI) -> None:
     def healthz() -> dict[str, Any]:
         """Liveness: the server answers (no authentication)."""
         return {"status": "ok", "version": __version__}
+
+    @app.get(
+        "/readyz",
+        tags=["server"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "A store does not answer."}},
+    )
+    def readyz(request: Request) -> JSONResponse:
+        """Readiness: both stores answer (no authentication); 503 naming the one that
+        does not."""
+        return readiness(request.app)
 
     app.include_router(auth_api.pages)
     app.include_router(auth_api.router, **signed_in)
