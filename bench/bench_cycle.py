@@ -277,8 +277,9 @@ def print_cycle(accounts: int, result: dict[str, Any]) -> None:
           f"load average {result['load']} on {os.cpu_count()} cpus")  # fmt: skip
     print(f"  total (command, start to exit)  {result['seconds']:8.1f} s wall, "
           f"{result['cpu']:.1f} s CPU (all threads)")  # fmt: skip
+    cpu = report.get("cpu_seconds", {})
     for step, value in report.get("seconds", {}).items():
-        print(f"    {step:<30} {value:8.1f} s")
+        print(f"    {step:<30} {value:8.1f} s wall, {cpu.get(step, float('nan')):6.1f} s CPU")
     print(f"  matches {report['matches']:,}, CTAs opened {report['opened']:,}, "
           f"tech-touch emails {report['tech_touch_emails']:,}, "
           f"CTA notifications {report['notifications']:,}")  # fmt: skip

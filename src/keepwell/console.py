@@ -5,9 +5,10 @@ Faces only: nothing below the faces imports this module.
 
 from __future__ import annotations
 
-import csv
-import io
+import getpass
 import json
+import re
+import secrets
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -16,9 +17,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from keepwell.core.csvtext import csv_text, decimal_text
 from keepwell.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -65,6 +68,40 @@ def parse_day(value: str | None, option: str = "--as-of") -> date:
         raise InputError(f"{option} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
 
 
+def cli_user() -> str:
+    """Who runs the command when it does not say: ``cli:<OS user>`` (``cli`` when the
+    OS cannot tell), as the audit log records CLI actors."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def note(fmt: OutputFormat, text: str) -> None:
+    """Prose beside a command's rows: on standard output with a table, on standard
+    error with csv or json, so that those stay pure CSV or JSON for the next program."""
+    (out if fmt is OutputFormat.TABLE else err).print(text)
+
+
+def data_day(ws: Workspace, value: str | date | None, option: str = "--as-of") -> date:
+    """The day a command works as of: ``value`` (a ``YYYY-MM-DD`` string or a date), or
+    by default the data's now (today, or the data's last day when today is past it,
+    said on standard error so that CSV and JSON output stay clean). A day in the
+    future of both the data and the clock is an :class:`InputError` naming ``option``.
+    One rule for every face: :func:`keepwell.health.service.data_as_of`."""
+    from keepwell.health import service as health_service  # loaded on first use
+
+    requested = parse_day(value, option) if isinstance(value, str) else value
+    resolved = health_service.data_as_of(ws, requested, datetime.now(UTC).date())
+    note = resolved.note()
+    if note is not None:
+        err.print(
+            f"[dim]{note[0].upper()}{note[1:]}; {option} chooses another day.[/dim]",
+            highlight=False,
+        )
+    return resolved.day
+
+
 def to_jsonable(value: Any) -> Any:
     """Plain JSON values: decimals become numbers, dates ISO strings, None stays null."""
     if isinstance(value, Decimal):
@@ -80,8 +117,51 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def json_text(payload: Any) -> str:
+    """``payload`` as indented JSON in which every :class:`~decimal.Decimal` is written
+    digit for digit (a float keeps ~16 significant digits: 12,974,824,895.614858 would
+    lose its cents). Other values as :func:`to_jsonable`."""
+    marks: list[str] = []
+    nonce = secrets.token_hex(8)  # no string of the payload can contain it by chance
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, Decimal) and value.is_finite():
+            marks.append(decimal_text(value))
+            return f"{nonce}:{len(marks) - 1}:{nonce}"
+        if isinstance(value, Mapping):
+            return {str(k): mark(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [mark(v) for v in value]
+        return to_jsonable(value)
+
+    text = json.dumps(mark(payload), indent=2, ensure_ascii=False)
+    return re.sub(f'"{nonce}:(\\d+):{nonce}"', lambda m: marks[int(m.group(1))], text)
+
+
 def print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(payload), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(payload) + "\n")
+
+
+def percent(rate: float | None, digits: int = 1) -> str:
+    """A rate (a fraction) as a percentage, ``0.954 -> 95.4%``; empty when undefined."""
+    return "" if rate is None or rate != rate else f"{rate * 100:,.{digits}f}%"
+
+
+def signed_percent(rate: float | None, digits: int = 1) -> str:
+    """A change (a fraction) as a signed percentage, ``0.226 -> +22.6%``."""
+    return "" if rate is None or rate != rate else f"{rate * 100:+,.{digits}f}%"
+
+
+def _numeric(value: Any) -> bool:
+    """Whether a cell is right-aligned: a number, or a percentage printed as text."""
+    if isinstance(value, str):
+        return value.endswith("%") and value[:1] in "+-0123456789"
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _fixed(value: Any) -> bool:
+    """Whether a cell keeps its width: a date, a flag, or no value."""
+    return value is None or isinstance(value, bool | date)
 
 
 def _cell(value: Any) -> str:
@@ -89,8 +169,11 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return "" if value != value else f"{value:,.4g}" if abs(value) < 10 else f"{value:,.2f}"
-    if isinstance(value, Decimal):
-        return f"{value:,.2f}"
+    if isinstance(value, Decimal):  # whole units stay whole; money to the cent
+        return f"{value:,.0f}" if value.as_tuple().exponent == 0 else f"{value:,.2f}"
+    if isinstance(value, datetime):  # a table shows the minute, in UTC (csv/json: ISO)
+        moment = value.astimezone(UTC) if value.tzinfo else value
+        return moment.strftime("%Y-%m-%d %H:%M")
     return str(to_jsonable(value))
 
 
@@ -107,19 +190,32 @@ def print_rows(
         print_json([{c: r.get(c) for c in cols} for r in rows])
         return
     if fmt is OutputFormat.CSV:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(cols)
-        for row in rows:
-            writer.writerow(
-                [to_jsonable(row.get(c)) if row.get(c) is not None else "" for c in cols]
-            )
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(csv_text(cols, rows))
         return
-    table = Table(title=title, header_style="bold")
-    for c in cols:
-        numeric = any(isinstance(r.get(c), int | float | Decimal) for r in rows[:50])
-        table.add_column(c, justify="right" if numeric else "left")
-    for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in cols))
+    # 80 columns: light rules, numbers and dates never cut (their width is reserved),
+    # text folds onto more lines instead of ending in an ellipsis; when the reserved
+    # widths leave text too little room, nothing is reserved (rather cut than lost)
+    table = Table(
+        title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
+    cells = [[_cell(row.get(c)) for c in cols] for row in rows]
+    shapes = []
+    for i, c in enumerate(cols):
+        numeric = any(_numeric(r.get(c)) for r in rows[:50])
+        fixed = numeric or all(_fixed(r.get(c)) for r in rows[:50])
+        widest = max((len(line[i]) for line in cells), default=0)
+        word = max((len(w) for line in cells for w in line[i].split()), default=0)
+        shapes.append((c, numeric, fixed, widest if fixed else min(word, 12)))
+    needed = sum(width + 1 for _c, _n, _f, width in shapes)
+    reserve = needed <= out.width
+    for c, numeric, fixed, width in shapes:
+        table.add_column(
+            c,
+            justify="right" if numeric else "left",
+            no_wrap=fixed and reserve,
+            min_width=width if reserve else None,
+            overflow="fold" if reserve else "ellipsis",
+        )
+    for line in cells:
+        table.add_row(*line)
     out.print(table)

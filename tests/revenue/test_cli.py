@@ -95,7 +95,10 @@ def run_json(app: typer.Typer, *args: str) -> object:
 def test_mrr_cli_matches_service(app, ws) -> None:
     cli_rows = run_json(app, "metrics", "mrr", "--from", "2025-01", "--to", "2026-02")
     api_rows = service.mrr_movements(ws, date(2025, 1, 1), date(2026, 2, 28))
+    # the data's last day is 2026-01-01 (the last line start): January is partial
+    api_rows = service.mark_partial_months(api_rows, date(2026, 1, 1))
     assert cli_rows == to_jsonable(api_rows)
+    assert [r["month"] for r in cli_rows if r["partial"]] == ["2026-01", "2026-02"]
     by_month = {r["month"]: r for r in cli_rows}
     assert by_month["2025-03"]["new"] == 108  # EUR at the March rate
     assert by_month["2026-01"]["expansion"] == 100  # renewal at a higher price
@@ -130,6 +133,10 @@ def test_other_commands_run(app, ws) -> None:
     assert len(fit["periods"]) == 13
     sim = run_json(app, "simulate", "--retention", "0.95", "--vs-retention", "0.80")
     assert sim["difference"]["valuation"] > 0
+    assert sim["difference"]["valuation_dcf"] > 0
+    table = runner.invoke(app, ["simulate"])
+    assert "value, DCF of customers" in table.stdout
+    assert "+22.6%" in table.stdout  # A's DCF value with 2 more points of retention
     table = runner.invoke(app, ["metrics", "mrr", "--from", "2025-01", "--to", "2025-03"])
     assert table.exit_code == 0
     csv_out = runner.invoke(
@@ -140,9 +147,28 @@ def test_other_commands_run(app, ws) -> None:
 
 
 def test_bad_attribute_is_an_input_error(app, ws) -> None:
-    result = runner.invoke(app, ["metrics", "mrr", "--by", "segment"])
+    result = runner.invoke(app, ["metrics", "mrr", "--by", "colour"])
     assert result.exit_code != 0
-    assert "no column segment" in str(result.exception)
+    assert "no column colour" in str(result.exception)
+
+
+def test_the_default_day_is_the_data_s_now(app, ws) -> None:
+    """Today is past the data (its last day is the 2026-01-01 line start): commands
+    default to that day and say so on standard error, JSON stays clean."""
+    result = runner.invoke(app, ["metrics", "summary", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["as_of"] == "2026-01-01"
+    assert "the last day of the data" in result.stderr
+    table = runner.invoke(app, ["metrics", "mrr", "--from", "2025-11"])
+    assert "2026-01*" in table.stdout
+    assert "partial month" in table.stdout
+
+
+def test_a_day_after_the_data_and_today_is_refused(app, ws) -> None:
+    for args in (["metrics", "summary"], ["renewals"], ["metrics", "cohorts"]):
+        result = runner.invoke(app, [*args, "--as-of", "2031-01-01"])
+        assert result.exit_code != 0
+        assert "--as-of 2031-01-01 is in the future" in str(result.exception)
 
 
 def test_retention_fit_from_the_workspace(app, ws) -> None:
@@ -161,3 +187,27 @@ def test_retention_fit_from_the_workspace(app, ws) -> None:
     neither = runner.invoke(app, ["retention", "fit"])
     assert neither.exit_code != 0
     assert "--survivors or --from-workspace" in str(neither.exception)
+
+
+def test_by_health_segment_and_tier(app, ws) -> None:
+    """``--by segment`` groups by the health segment each account had on the day (its
+    latest snapshot on or before it); ``--by tier`` by the plan tier. Before, both
+    answered "accounts has no column segment"."""
+    from keepwell.health.models import HealthScore
+
+    with transaction(ws.engine) as session:
+        for as_of, segment in ((date(2025, 6, 30), "smb"), (date(2026, 1, 31), "enterprise")):
+            session.add(
+                HealthScore(
+                    as_of=as_of, account_id="a", segment=segment, scorecard="default",
+                    stage="adoption", score=70.0, band="green", details={},
+                )
+            )  # fmt: skip
+    curves = run_json(app, "metrics", "survival", "--as-of", "2025-12-31", "--by", "segment")
+    assert set(curves) == {"smb", "(none)"}  # b has no snapshot
+    later = run_json(app, "metrics", "cohorts", "--as-of", "2026-01-31", "--by", "segment")
+    assert {r["group"] for r in later} == {"enterprise", "(none)"}
+    mrr = run_json(app, "metrics", "mrr", "--from", "2025-07", "--to", "2025-07", "--by", "band")
+    assert {(r["group"], r["ending_mrr"]) for r in mrr} == {("green", 1000), ("(none)", 108)}
+    bad = runner.invoke(app, ["metrics", "survival", "--by", "colour"])
+    assert "--by can be:" in bad.exception.hint  # type: ignore[union-attr]

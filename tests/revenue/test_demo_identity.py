@@ -13,7 +13,7 @@ from keepwell.demo.generator import ENTITIES
 from keepwell.demo.service import generate_demo
 from keepwell.revenue.service import load_book, mrr_movements
 
-KEYS = ("new", "reactivation", "expansion", "contraction", "churn")
+KEYS = ("new", "cross_sell", "reactivation", "expansion", "contraction", "churn")
 
 
 @pytest.mark.slow

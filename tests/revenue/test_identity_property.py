@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from keepwell.revenue.service import mrr_movements
 from tests.revenue.factories import line, make_book
 
-KEYS = ("new", "reactivation", "expansion", "contraction", "churn")
+KEYS = ("new", "cross_sell", "reactivation", "expansion", "contraction", "churn")
 EPOCH = date(2024, 1, 1)
 
 

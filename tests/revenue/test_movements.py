@@ -12,7 +12,7 @@ from keepwell.revenue.service import mrr_movements
 from tests.revenue.factories import line, make_book
 
 D = Decimal
-KEYS = ("new", "reactivation", "expansion", "contraction", "churn")
+KEYS = ("new", "cross_sell", "reactivation", "expansion", "contraction", "churn")
 
 
 def by_month(book, start=date(2025, 1, 1), end=date(2025, 12, 31), by=None):
@@ -118,7 +118,10 @@ def test_grouping_by_product_and_by_attribute() -> None:
     products = by_month(book, by="product")
     # per account and product: the core line of "a" churns in March
     assert moves(products["core", "2025-03"]) == {"churn": D(-100)}
-    assert moves(products["addon", "2025-02"]) == {"new": D(50)}
+    # the addon sold to "a", a customer since January, is a cross-sell, not a new logo
+    assert moves(products["addon", "2025-02"]) == {"cross_sell": D(50)}
+    assert products["addon", "2025-02"]["new_accounts"] == 0
+    assert moves(products["core", "2025-01"]) == {"new": D(130)}
     industries = by_month(book, by="industry")
     assert moves(industries["retail", "2025-03"]) == {"contraction": D(-100)}
     assert industries["(none)", "2025-03"]["ending_mrr"] == D(30)

@@ -5,6 +5,8 @@ HTTP routes with their owner scope."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -153,6 +155,30 @@ def test_prospects_and_ideal_customer_profile(company: Workspace) -> None:
     assert industry["Software"]["logo_churn"] < industry["Retail"]["logo_churn"]
     assert industry["Software"]["nrr"] > industry["Retail"]["nrr"]
     assert all(g["small"] == (g["accounts"] < 30) for g in icp["groups"])
+
+
+@pytest.mark.parametrize(
+    ("args", "header"),
+    [(["prospects", "score"], "account_id,name,fit_score,why"), (["icp"], "dimension,group,")],
+)
+def test_csv_output_is_pure_csv(company: Workspace, args: list[str], header: str) -> None:
+    """The prose line that began these outputs (a CSV reader took it for the header)
+    goes to standard error; standard output is a header and rows of equal width."""
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app,
+            [*args, "--as-of", END.isoformat(), "--format", "csv"],
+            env={"KEEPWELL_HOME": str(company.root)},
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert ",".join(rows[0]).startswith(header)
+    assert len(rows) > 2
+    assert {len(r) for r in rows} == {len(rows[0])}
+    assert "Learned from" in result.stderr or "accounts with MRR" in result.stderr
 
 
 def test_http_routes_respect_the_owner_scope(company: Workspace, card: dict[str, Any]) -> None:

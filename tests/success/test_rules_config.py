@@ -135,3 +135,14 @@ rules:
     assert nudge.tech_touch is not None
     assert campaign_name(nudge.tech_touch, date(2026, 10, 31)) == "tip-2026q4"
     assert rules.problems[0].startswith("r.yaml line 7: campaign 'tip-{name}': only {year}")
+
+
+def test_a_reason_says_there_was_no_previous_snapshot() -> None:
+    """The default red-health rule on an account's first snapshot said "band at the
+    previous snapshot: n/a"; it now says there was none."""
+    playbooks = parse_playbooks(default_playbooks_text(), "playbooks.yaml")
+    rules = parse_rules(default_rules_text(), playbooks, "rules.yaml")
+    red = next(r for r in rules.rules if r.name == "health-turned-red")
+    text = render_reason(red, {"score": 31.0, "band": "red", "previous_band": None})
+    assert "n/a" not in text
+    assert "band at the previous snapshot: none (no earlier snapshot)" in text

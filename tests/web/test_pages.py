@@ -138,6 +138,8 @@ def test_simulator_compares_two_companies(boss: TestClient) -> None:
     page = boss.get("/simulator", params={"a_retention": "95", "b_retention": "70"}).text
     assert "Customers kept" in page
     assert 'id="sim-arr"' in page
+    assert "Value: discounted cash flows of the customers" in page
+    assert "A +2 pt" in page
 
 
 def test_plotly_is_served_locally(boss: TestClient) -> None:

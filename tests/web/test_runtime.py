@@ -23,6 +23,7 @@ from keepwell.core.server_record import ServerClaim, ServerRecord, claim_server,
 from keepwell.core.settings import Settings, get_settings
 from keepwell.core.warehouse import AnalyticsStore
 from keepwell.core.workspace import Workspace
+from keepwell.ingest import service as ingest_service
 from keepwell.notify import service as notify_service
 from keepwell.success import service as success_service
 from keepwell.web.app import create_app
@@ -174,6 +175,14 @@ def test_readyz_checks_both_stores(sqlite_workspace: Workspace) -> None:
         assert "closed" in broken.json()["analytics"]
 
 
+def test_readyz_leaves_the_analytics_store_usable(sqlite_workspace: Workspace) -> None:
+    """A readiness probe reads its row: DuckDB refused every later query on a connection
+    with a pending result (each analytics read after a probe was a 500)."""
+    with TestClient(create_app(sqlite_workspace, make_settings())) as http:
+        assert http.get("/readyz").status_code == 200
+    assert sqlite_workspace.analytics().events().count().execute() == 0
+
+
 def _runs(ws: Workspace) -> list[tuple[str, object]]:
     with ws.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(
@@ -244,3 +253,22 @@ def test_a_store_held_by_another_process_is_one_line_naming_it(tmp_path: Path) -
         f"the analytics store {path} is in use by another process (pid {holder.pid})"
     )
     assert "keepwell status" in (caught.value.hint or "")
+
+
+def test_a_batch_not_committed_within_the_wait_is_a_503_and_its_retry_is_stored_once(
+    sqlite_workspace: Workspace,
+) -> None:
+    ws = sqlite_workspace
+    key = ingest_service.add_source(ws, "web", now=datetime.now(UTC), actor="test")
+    event = {"type": "track", "event": "login", "userId": "u", "messageId": "m-1",
+             "context": {"groupId": "A"}, "timestamp": "2025-07-30T10:00:00Z"}  # fmt: skip
+    batch = {"batch": [event]}
+    app = create_app(ws, make_settings(ingest_wait_seconds=0.5))
+    with TestClient(app, raise_server_exceptions=False) as http:
+        with app.state.analytics_lock:  # the store busy (a long write) past the wait
+            busy = http.post("/v1/batch", json=batch, auth=(key, ""))
+        assert (busy.status_code, busy.json()["error"]["code"]) == (503, "saturated")
+        again = http.post("/v1/batch", json=batch, auth=(key, ""))
+        assert again.status_code == 200
+    raw = ws.analytics().con.con
+    assert raw.execute("SELECT count(*) FROM events").fetchall() == [(1,)]

@@ -11,9 +11,9 @@ import typer
 
 from keepwell.console import (
     OutputFormat,
+    data_day,
+    note,
     opened_workspace,
-    out,
-    parse_day,
     print_json,
     print_rows,
 )
@@ -27,7 +27,7 @@ Format = Annotated[OutputFormat, typer.Option("--format")]
 def score_command(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Score every customer as of a day and store the snapshot."""
     with opened_workspace() as ws:
-        run = service.compute_scores(ws, parse_day(as_of))
+        run = service.compute_scores(ws, data_day(ws, as_of))
     if fmt is OutputFormat.JSON:
         print_json(
             {
@@ -55,7 +55,7 @@ def show_command(
 ) -> None:
     """Explain one account's health: every measure, what was missing, what changed."""
     with opened_workspace() as ws:
-        day = parse_day(as_of) if as_of else None
+        day = data_day(ws, as_of) if as_of else None
         explanation = service.explain_account(ws, account, day)
     if fmt is OutputFormat.JSON:
         print_json(explanation)
@@ -65,24 +65,25 @@ def show_command(
 
 def _print_explanation(e: dict[str, Any], fmt: OutputFormat) -> None:
     score = "n/a" if e["score"] is None else f"{e['score']:.1f}"
-    out.print(
+    note(
+        fmt,
         f"[bold]{e['account_id']}[/bold] as of {e['as_of']}: score {score} ({e['band']}), "
         f"segment {e['segment']}, stage {e['stage']}"
-        + (" [red](overdue)[/red]" if e["stage_overdue"] else "")
+        + (" [red](overdue)[/red]" if e["stage_overdue"] else ""),
     )
     columns = ["group", "measure", "value", "points", "weight", "contribution"]
     print_rows(e["measures"], fmt, columns=columns, title="Measures")
     if e["missing"]:
-        out.print("No data (weights renormalized over the rest): " + ", ".join(e["missing"]))
+        note(fmt, "No data (weights renormalized over the rest): " + ", ".join(e["missing"]))
     risk = e.get("risk")
     if risk:
         at_risk = "n/a" if risk["arr_at_risk"] is None else f"{risk['arr_at_risk']:,.0f}"
-        out.print(f"Churn probability {risk['churn_probability']:.0%}, ARR at risk {at_risk}")
+        note(fmt, f"Churn probability {risk['churn_probability']:.0%}, ARR at risk {at_risk}")
         print_rows(risk["drivers"], fmt, title="Why (model drivers)")
     previous = e["previous"]
     if previous:
         change = "n/a" if previous["change"] is None else f"{previous['change']:+.1f}"
-        out.print(f"Change since {previous['as_of']}: {change} (was {previous['band']})")
+        note(fmt, f"Change since {previous['as_of']}: {change} (was {previous['band']})")
         print_rows(previous["drivers"][:5], fmt, title="Drivers of the change")
 
 
@@ -136,17 +137,19 @@ def _number(value: Any) -> str:
 def _print_backtest(r: dict[str, Any], fmt: OutputFormat) -> None:
     months = r["months"]
     span = f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}" if months else "no month"
-    out.print(
+    note(
+        fmt,
         f"Back-test {span}, horizon {r['horizon_days']} days: {r['observations']} "
-        f"account-months, churn rate {_number(r['churn_rate'])}"
+        f"account-months, churn rate {_number(r['churn_rate'])}",
     )
     if r["skipped_months"]:
-        out.print(f"Skipped (outcome not known yet): {len(r['skipped_months'])} months")
-    out.print(
+        note(fmt, f"Skipped (outcome not known yet): {len(r['skipped_months'])} months")
+    note(
+        fmt,
         f"ROC AUC of the score for churn: {_number(r['auc_churn'])} "
         f"(usage only: {_number(r['usage_only_auc_churn'])}; churn or contraction: "
         f"{_number(r['auc_churn_or_contraction'])}); lift of the red band: "
-        f"{_number(r['red_lift'])}"
+        f"{_number(r['red_lift'])}",
     )
     compared = [
         {

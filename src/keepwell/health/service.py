@@ -14,6 +14,7 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -333,6 +334,31 @@ def latest_scores(workspace: Workspace, on_or_before: date) -> dict[str, tuple[s
         return {account: (band, score) for account, band, score in session.execute(query)}
 
 
+#: Fields of a health snapshot that group accounts (``--by segment`` and so on).
+GROUP_FIELDS = ("segment", "band", "stage", "scorecard")
+
+
+def account_groups(workspace: Workspace, field: str, on_or_before: date) -> dict[str, str]:
+    """Each account's ``field`` (one of :data:`GROUP_FIELDS`) in its latest snapshot on
+    or before ``on_or_before`` (point in time: the segment it had then), in one query;
+    accounts without such a snapshot are absent."""
+    if field not in GROUP_FIELDS:
+        raise InputError(f"{field!r} is not a health field", hint=", ".join(GROUP_FIELDS))
+    latest = (
+        sa.select(HealthScore.account_id, sa.func.max(HealthScore.as_of).label("as_of"))
+        .where(HealthScore.as_of <= on_or_before)
+        .group_by(HealthScore.account_id)
+        .subquery()
+    )
+    column = getattr(HealthScore, field)
+    query = sa.select(HealthScore.account_id, column).join(
+        latest,
+        sa.and_(HealthScore.account_id == latest.c.account_id, HealthScore.as_of == latest.c.as_of),
+    )
+    with Session(workspace.engine) as session:
+        return {account: str(value) for account, value in session.execute(query)}
+
+
 def previous_snapshot(workspace: Workspace, as_of: date) -> date | None:
     """The date of the latest stored snapshot before ``as_of``, None when there is none."""
     return _previous_as_of(workspace, as_of)
@@ -499,8 +525,22 @@ def first_usage_day(workspace: Workspace) -> date | None:
 
 
 def last_data_day(workspace: Workspace) -> date | None:
-    """:func:`data_end` of the workspace: the last day its stores hold facts for."""
-    return data_end(measure_inputs(workspace))
+    """:func:`data_end` of the workspace: the last day its stores hold facts for (the
+    latest event day or line start), read from those two columns only."""
+    event_day: date | None = workspace.analytics().rollup().day.max().to_pyarrow().as_py()
+    starts = contract_service.read_table(workspace, "subscriptions").column("starts_on")
+    start_day: date | None = pc.max(starts).as_py() if len(starts) else None
+    known = [d for d in (event_day, start_day) if d is not None]
+    return max(known) if known else None
+
+
+def data_as_of(workspace: Workspace, requested: date | None, today: date) -> periods.AsOf:
+    """The day every face works as of (one rule for CLI, API and pages): ``requested``,
+    or by default today, or the data's last day (:func:`last_data_day`) when today is
+    past it. A requested day after both is refused (:func:`periods.resolve_as_of`)."""
+    if requested is not None and requested <= today:  # allowed whatever the data holds:
+        return periods.resolve_as_of(requested, today, None)  # no store to open
+    return periods.resolve_as_of(requested, today, last_data_day(workspace))
 
 
 def backtest_scores(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.warehouse import EVENT_BATCH_SCHEMA
 from keepwell.core.workspace import Workspace
+from keepwell.ingest.errors import SaturatedError
 from keepwell.ingest.messages import EVENT_TYPES, Message, MessageType
 from keepwell.ingest.models import Identity, PendingEvent, Source
 from keepwell.ingest.writer import EventWriter
@@ -125,7 +127,13 @@ def ingest(
         grouped, ready, unattributed, moved = _resolve(workspace, messages, source, now)
     rows = [(m, a) for m, a in ready if a is not None] + moved
     if rows:
-        writer.submit(event_batch(rows)).result(timeout=timeout)
+        try:
+            writer.submit(event_batch(rows)).result(timeout=timeout)
+        except FutureTimeout:  # queued, not yet committed: not acknowledged (503, retry)
+            raise SaturatedError(
+                f"the events were not committed within {timeout:g} s (the store is busy)",
+                hint="send the batch again; events already stored are skipped by messageId",
+            ) from None
     if moved:
         with transaction(workspace.engine) as session:
             ids = [m.message_id for m, _ in moved]

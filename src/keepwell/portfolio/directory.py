@@ -11,13 +11,13 @@ after that day, with the ARR of the lines ending then).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+
+from keepwell.core.csvtext import csv_text
 
 PAGE_SIZE = 50
 SORTS = ("name", "arr", "score", "renewal", "owner", "segment", "band")
@@ -193,20 +193,9 @@ def page_of(rows: list[dict[str, Any]], f: Filters) -> tuple[list[dict[str, Any]
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> str:
-    """Rows as CSV with the :data:`COLUMNS` header. Cells that a spreadsheet would run
-    as a formula (starting with ``= + - @``) are prefixed with a quote."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([_cell(row[c]) for c in COLUMNS])
-    return buffer.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
+    """Rows as CSV with the :data:`COLUMNS` header, through the one CSV writer
+    (:func:`keepwell.core.csvtext.csv_text`: formula-like cells are quoted)."""
+    return csv_text(COLUMNS, rows)
 
 
 def band_counts(rows: Iterable[dict[str, Any]]) -> dict[str, int]:

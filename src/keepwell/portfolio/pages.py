@@ -16,7 +16,15 @@ from keepwell.core.errors import InputError
 from keepwell.portfolio import service
 from keepwell.portfolio.directory import SORTS, Filters, page_of, search, to_csv
 from keepwell.web import charts
-from keepwell.web.toolkit import PageUser, check_form, page_user, render, today, workspace_of
+from keepwell.web.toolkit import (
+    PageUser,
+    check_form,
+    page_day,
+    page_user,
+    render,
+    today,
+    workspace_of,
+)
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[PageUser, Depends(page_user)]
@@ -199,7 +207,7 @@ def bridge_chart(month: dict[str, Any]) -> dict[str, Any]:
 
 
 def _movement_chart(months: list[dict[str, Any]]) -> dict[str, Any]:
-    x = [m["month"] for m in months]
+    x = [m["month"] + (" (partial)" if m.get("partial") else "") for m in months]
     series = {name: [float(m[name]) for m in months] for name in MOVEMENT_STEPS}
     chart = charts.bars(
         "movements",
@@ -218,7 +226,7 @@ def _movement_chart(months: list[dict[str, Any]]) -> dict[str, Any]:
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
     """The portfolio: KPIs, health bands and their trend, the MRR bridge, renewals."""
-    day = as_of or today()
+    day = page_day(request, as_of)
     o = service.overview(workspace_of(request), user.owner_scope, day)
     chart_list = [
         _movement_chart(o["months"]),
@@ -250,7 +258,7 @@ def overview(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
 @router.get("/renewals", response_class=HTMLResponse)
 def renewals(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
     """Lines ending in the next 120 days by month, with health, risk and forecast."""
-    day = as_of or today()
+    day = page_day(request, as_of)
     r = service.renewals(workspace_of(request), user.owner_scope, day)
     months = r["months"]
     chart = charts.bars(

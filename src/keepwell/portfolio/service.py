@@ -115,6 +115,7 @@ def _revenue_figures(workspace: Workspace, scope: str | None, day: date) -> Any:
     summary = revenue_service.portfolio_summary(workspace, day, book=book)
     start = periods.month_end(day) - timedelta(days=365)
     months = revenue_service.mrr_movements(workspace, start, day, book=book)
+    months = revenue_service.mark_partial_months(months, day)
     upcoming = revenue_service.upcoming_renewals(workspace, day, OVERVIEW_RENEWAL_DAYS, book=book)
     return summary, months, upcoming
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from keepwell.health import service as health_service
 from keepwell.revenue import service
 from keepwell.web.deps import OwnerScope, WorkspaceDep
 from keepwell.web.errors import error_responses
@@ -47,6 +48,9 @@ class SummaryRead(BaseModel):
     logo_renewal_rate: float | None
     gross_dollar_renewal_rate: float | None
     net_dollar_renewal_rate: float | None
+    cross_sell_rate: float | None
+    repurchase_rate: float | None
+    cross_sell_and_repurchase_rate: float | None
     share_of_wallet: float | None
 
 
@@ -58,6 +62,7 @@ class MovementRead(BaseModel):
     month: str
     starting_mrr: Decimal
     new: Decimal
+    cross_sell: Decimal
     reactivation: Decimal
     expansion: Decimal
     contraction: Decimal
@@ -65,11 +70,13 @@ class MovementRead(BaseModel):
     ending_mrr: Decimal
     starting_accounts: int
     new_accounts: int
+    cross_sell_accounts: int
     reactivation_accounts: int
     expansion_accounts: int
     contraction_accounts: int
     churn_accounts: int
     ending_accounts: int
+    partial: bool
 
 
 class CohortCellRead(BaseModel):
@@ -96,14 +103,22 @@ def _day(value: date | None) -> date:
     return min(max(day, MIN_DAY), MAX_DAY)
 
 
+def _data_day(workspace: WorkspaceDep, value: date | None) -> date:
+    """``value`` or the data's now (today, or the data's last day when today is past
+    it); a day after both is a 400 (one rule for every face)."""
+    today = datetime.now(UTC).date()
+    return health_service.data_as_of(workspace, value, today).day
+
+
 @router.get("/summary", response_model=SummaryRead)
 def summary(
     workspace: WorkspaceDep, scope: OwnerScope, as_of: date | None = None
 ) -> dict[str, Any]:
-    """Every summary KPI of metrics.md as of ``as_of`` (default today); money in the
+    """Every summary KPI of metrics.md as of ``as_of`` (default: the data's now, today
+    or the data's last day when today is past it; a later day is a 400); money in the
     base currency, rates as fractions."""
     book = _book(workspace, scope)
-    return service.portfolio_summary(workspace, _day(as_of), book=book).as_dict()
+    return service.portfolio_summary(workspace, _data_day(workspace, as_of), book=book).as_dict()
 
 
 @router.get("/mrr", response_model=list[MovementRead])
@@ -115,9 +130,12 @@ def mrr_movements(
     by: ByQuery = None,
 ) -> list[dict[str, Any]]:
     """MRR and its movements (new, expansion, contraction, churn, reactivation) per month
-    from ``start``'s month to ``end``'s month (default today)."""
+    from ``start``'s month to ``end``'s month (default today); ``partial`` marks a
+    month the data does not cover to its end, ``cross_sell`` (with ``by=product``) a
+    product's first MRR for an existing customer (not ``new``)."""
     book = _book(workspace, scope)
-    return service.mrr_movements(workspace, _day(start), _day(end), by, book=book)
+    rows = service.mrr_movements(workspace, _day(start), _day(end), by, book=book)
+    return service.mark_partial_months(rows, _data_day(workspace, None))
 
 
 @router.get("/cohorts", response_model=list[CohortCellRead])
@@ -125,4 +143,5 @@ def cohorts(
     workspace: WorkspaceDep, scope: OwnerScope, as_of: date | None = None, by: ByQuery = None
 ) -> list[dict[str, Any]]:
     """Logo and revenue retention by cohort month and age in months."""
-    return service.cohort_retention(workspace, _day(as_of), by, book=_book(workspace, scope))
+    day = _data_day(workspace, as_of)
+    return service.cohort_retention(workspace, day, by, book=_book(workspace, scope))

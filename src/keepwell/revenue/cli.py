@@ -1,6 +1,7 @@
 """CLI face of revenue analytics: ``keepwell metrics ...``, ``renewals``, ``retention
-fit`` and ``simulate``. Every command is one service call; dates default to today here
-(faces may read the clock, services never do)."""
+fit`` and ``simulate``. Every command is one service call; dates default to the data's
+now here: today, or the data's last day when today is past it (faces may read the
+clock, services never do)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,35 @@ from typing import Annotated, Any
 
 import typer
 
-from keepwell.console import OutputFormat, print_json, print_rows, workspace
+from keepwell.console import (
+    OutputFormat,
+    data_day,
+    percent,
+    print_json,
+    print_rows,
+    signed_percent,
+    workspace,
+)
 from keepwell.core.errors import InputError
+from keepwell.core.workspace import Workspace
+from keepwell.health import service as health_service
 from keepwell.revenue import service
 from keepwell.revenue.renewal_cohorts import RenewalPeriod
 from keepwell.revenue.simulator import Renewal, Scenario
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, csv or json.")]
 ByOption = Annotated[
-    str | None, typer.Option("--by", help="Account attribute (industry, owner, ...) or product.")
+    str | None,
+    typer.Option(
+        "--by",
+        help="Account attribute (industry, owner, tier, ...), health segment, band or stage "
+        "(as of the day), or product.",
+    ),
 ]
-AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Date (default: today).")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Date (default: today, or the data's last day if earlier)."),
+]
 
 
 def parse_day(value: str | None, *, end_of_month: bool = False) -> date:
@@ -35,6 +54,12 @@ def parse_day(value: str | None, *, end_of_month: bool = False) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise InputError(f"{value!r} is not a date", hint="use YYYY-MM or YYYY-MM-DD") from exc
+
+
+def as_of_day(ws: Workspace, value: str | None) -> date:
+    """``--as-of`` (``YYYY-MM-DD`` or ``YYYY-MM``), or the data's now; a day after the
+    data and the clock is refused (see :func:`keepwell.console.data_day`)."""
+    return data_day(ws, None if value is None else parse_day(value))
 
 
 def register(app: typer.Typer) -> None:
@@ -60,10 +85,47 @@ def mrr(
 ) -> None:
     """MRR and its movements per month (month-end method: an account that starts and
     stops within one month never shows)."""
-    last = parse_day(end, end_of_month=True)
+    ws = workspace()
+    now = data_day(ws, None)
+    last = parse_day(end, end_of_month=True) if end else now
     first = parse_day(start) if start else date(last.year - 1, last.month, 1)
-    rows = service.mrr_movements(workspace(), first, last, by)
-    print_rows(rows, fmt, title="MRR movements (base currency)")
+    rows = service.mark_partial_months(service.mrr_movements(ws, first, last, by), now)
+    if fmt is not OutputFormat.TABLE:
+        print_rows(rows, fmt)
+        return
+    title = "MRR movements (base currency, whole units)"
+    if any(r["partial"] for r in rows):
+        title += f"\n* partial month: the data ends on {now.isoformat()}"
+    lines = [_movement_line(r, by is not None, by == service.PRODUCT) for r in rows]
+    print_rows(lines, fmt, title=title)
+
+
+def _movement_line(row: dict[str, Any], grouped: bool, by_product: bool) -> dict[str, Any]:
+    """One month of movements in 80 columns: whole units, the accounts at the end."""
+    line: dict[str, Any] = {"group": row["group"]} if grouped else {}
+    line["month"] = row["month"] + ("*" if row["partial"] else "")
+    for key, label in MOVEMENT_LABELS.items():
+        if key == "cross_sell" and not by_product:
+            continue  # always 0 per account (a cross-sell is an expansion there)
+        if key == "starting_mrr" and grouped:
+            continue  # room for the group: the start is the previous month's end
+        line[label] = Decimal(row[key]).quantize(Decimal(1))
+    if not grouped:
+        line["accts"] = row["ending_accounts"]
+    return line
+
+
+#: Columns of the ``metrics mrr`` table (all of them in csv and json).
+MOVEMENT_LABELS = {
+    "starting_mrr": "start",
+    "new": "new",
+    "cross_sell": "x-sell",
+    "reactivation": "react",
+    "expansion": "expand",
+    "contraction": "contract",
+    "churn": "churn",
+    "ending_mrr": "end",
+}
 
 
 def summary(
@@ -75,9 +137,10 @@ def summary(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Portfolio summary as of a date: MRR, ARR, churn, NRR/GRR, LTV, CMRR, renewals."""
+    ws = workspace()
     result = service.portfolio_summary(
-        workspace(),
-        parse_day(as_of),
+        ws,
+        as_of_day(ws, as_of),
         cac=None if cac is None else Decimal(str(cac)),
         gross_margin=gross_margin,
         horizon_days=horizon,
@@ -86,21 +149,37 @@ def summary(
     if fmt is OutputFormat.JSON:
         print_json(result)
     else:
-        print_rows([{"figure": k, "value": v} for k, v in result.items()], fmt, title="Summary")
+        table = fmt is OutputFormat.TABLE  # rates as percentages, as on the pages
+        rows = [
+            {"figure": k, "value": percent(v) if table and is_rate(k) else v}
+            for k, v in result.items()
+        ]
+        print_rows(rows, fmt, title="Summary")
+
+
+def is_rate(figure: str) -> bool:
+    """Whether a summary figure is a rate (a fraction shown as a percentage)."""
+    return (
+        figure.endswith("_rate")
+        or figure.startswith(("nrr", "grr"))
+        or figure == ("share_of_wallet")
+    )
 
 
 def cohorts(
     as_of: AsOfOption = None, by: ByOption = None, fmt: FormatOption = OutputFormat.CSV
 ) -> None:
     """Logo and revenue retention by cohort month x age."""
-    print_rows(service.cohort_retention(workspace(), parse_day(as_of), by), fmt, title="Cohorts")
+    ws = workspace()
+    print_rows(service.cohort_retention(ws, as_of_day(ws, as_of), by), fmt, title="Cohorts")
 
 
 def survival(
     as_of: AsOfOption = None, by: ByOption = None, fmt: FormatOption = OutputFormat.JSON
 ) -> None:
     """Kaplan–Meier survival (months from first MRR to churn) with 95 % log-log CIs."""
-    curves = service.survival_curves(workspace(), parse_day(as_of), by)
+    ws = workspace()
+    curves = service.survival_curves(ws, as_of_day(ws, as_of), by)
     rows = [{"group": g, **asdict(p)} for g, points in curves.items() for p in points]
     if fmt is OutputFormat.JSON:
         print_json({g: [asdict(p) for p in points] for g, points in curves.items()})
@@ -117,12 +196,50 @@ def renewals(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Upcoming renewals (or past ones with their outcome)."""
-    day = parse_day(as_of)
+    if within < 1 or (past is not None and past < 1):
+        option = "--past" if past is not None and past < 1 else "--within"
+        raise InputError(
+            f"{option} {past if option == '--past' else within} must be a number of days >= 1",
+            hint="--within 120 lists the next 120 days; --past 90 the last 90",
+        )
+    ws = workspace()
+    day = as_of_day(ws, as_of)
+    book = service.load_book(ws)
     if past is not None:
-        rows = service.past_renewals(workspace(), day - timedelta(days=past), day)
+        rows = service.past_renewals(ws, day - timedelta(days=past), day, book=book)
+        title = f"Renewals of the {past} days to {day.isoformat()}, with their outcome"
     else:
-        rows = service.upcoming_renewals(workspace(), day, within)
-    print_rows(rows, fmt, title="Renewals")
+        rows = service.upcoming_renewals(ws, day, within, book=book)
+        title = f"Renewals in the {within} days after {day.isoformat()}"
+    if fmt is not OutputFormat.TABLE:
+        print_rows(rows, fmt)
+        return
+    names = service.account_names(ws, book=book)
+    health = health_service.latest_scores(ws, day)
+    print_rows([_renewal_line(r, names, health) for r in rows], fmt, title=title)
+
+
+def _renewal_line(
+    row: dict[str, Any], names: dict[str, str], health: dict[str, tuple[str, float | None]]
+) -> dict[str, Any]:
+    """A renewal in 80 columns: the account by name with its health, ARR in whole units."""
+    band, score = health.get(row["account_id"], ("—", None))
+    line: dict[str, Any] = {
+        "account": names.get(row["account_id"], row["account_id"]),
+        "health": band if score is None else f"{band} {score:.0f}",
+        "product": row["product"],
+        "ends": row["ends_on"],
+    }
+    if "arr" in row:
+        line["ARR"] = Decimal(row["arr"]).quantize(Decimal(1))
+        line["status"] = (
+            "renewed" if row["has_successor"] else "auto-renew" if row["auto_renew"] else "open"
+        )
+    else:
+        line["MRR before"] = Decimal(row["expiring_mrr"]).quantize(Decimal(1))
+        line["after"] = Decimal(row["successor_mrr"]).quantize(Decimal(1))
+        line["outcome"] = row["outcome"]
+    return line
 
 
 def retention_fit(
@@ -154,9 +271,10 @@ def retention_fit(
     if survivors is not None:
         result = service.fit_retention(_counts(survivors), project, discount_rate)
     else:
+        ws = workspace()
         result = service.fit_workspace_retention(
-            workspace(),
-            parse_day(as_of),
+            ws,
+            as_of_day(ws, as_of),
             period,
             cohort=cohort,
             by_cohort=by_cohort,
@@ -184,29 +302,77 @@ def _print_fit(result: dict[str, Any], fmt: OutputFormat) -> None:
 
 
 def simulate(
-    new_per_month: Annotated[float, typer.Option()] = 10,
-    mrr: Annotated[float, typer.Option()] = 1000.0,
-    cac: Annotated[float, typer.Option()] = 12000.0,
+    new_per_month: Annotated[float, typer.Option(help="New customers a month.")] = 10,
+    mrr: Annotated[float, typer.Option(help="MRR of a new customer.")] = 1000.0,
+    cac: Annotated[float, typer.Option(help="Acquisition cost per customer.")] = 12000.0,
     retention: Annotated[float, typer.Option(help="Annual retention of A.")] = 0.95,
     vs_retention: Annotated[float, typer.Option(help="Annual retention of B.")] = 0.80,
-    months: Annotated[int, typer.Option()] = 60,
+    months: Annotated[int, typer.Option(help="Horizon in months.")] = 60,
     expansion: Annotated[float, typer.Option(help="Annual expansion of kept MRR.")] = 0.0,
-    gross_margin: Annotated[float, typer.Option()] = 1.0,
-    multiple: Annotated[float, typer.Option(help="Valuation = ARR x multiple.")] = 5.0,
-    renewal: Annotated[Renewal, typer.Option()] = Renewal.MONTHLY,
+    gross_margin: Annotated[float, typer.Option(help="Gross margin, 0..1.")] = 1.0,
+    multiple: Annotated[float, typer.Option(help="Naive valuation = ARR x multiple.")] = 5.0,
+    discount_rate: Annotated[
+        float, typer.Option(help="Annual discount rate of the DCF valuation.")
+    ] = 0.10,
+    renewal: Annotated[Renewal, typer.Option(help="Churn monthly or at anniversaries.")] = (
+        Renewal.MONTHLY
+    ),
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Retention economics: company A against company B, same acquisition."""
+    """Retention economics: company A against company B, same acquisition.
+
+    Each is valued by the discounted cash flows of its customers and, naively, at ARR x
+    multiple, also with retention 1 and 2 points higher."""
     a = Scenario(
-        new_per_month, mrr, cac, retention, months, expansion, gross_margin, multiple, renewal
+        new_per_month,
+        mrr,
+        cac,
+        retention,
+        months,
+        expansion,
+        gross_margin,
+        multiple,
+        renewal,
+        discount_rate,
     )
     result = service.simulate_retention(a, Scenario(**{**asdict(a), "retention": vs_retention}))
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
     rows: list[dict[str, Any]] = [
-        {"figure": k, "a": v, "b": result["b"][k], "difference": result["difference"][k]}
+        {
+            "figure": SIMULATION_LABELS.get(k, k),
+            "a": v,
+            "b": result["b"][k],
+            "a - b": result["difference"][k],
+        }
         for k, v in result["a"].items()
     ]
-    print_rows(rows, fmt, title="Company A vs B")
-    print_rows(result["sensitivity"], fmt, title="Valuation sensitivity")
+    print_rows(rows, fmt, title="Company A vs B after the horizon")
+    sensitivity = [
+        {
+            "company": r["scenario"].upper(),
+            "retention": percent(r["retention"]) if fmt is OutputFormat.TABLE else r["retention"],
+            "DCF value": r["valuation_dcf"],
+            "DCF Δ": signed_percent(r["dcf_change"])
+            if fmt is OutputFormat.TABLE
+            else r["dcf_change"],
+            "ARR x multiple": r["valuation"],
+            "multiple Δ": signed_percent(r["multiple_change"])
+            if fmt is OutputFormat.TABLE
+            else r["multiple_change"],
+        }
+        for r in result["sensitivity"]
+    ]
+    print_rows(sensitivity, fmt, title="Valuation if retention were 1 or 2 points higher")
+
+
+#: Row labels of ``simulate``'s table (keys of the JSON output stay the field names).
+SIMULATION_LABELS = {
+    "ltv": "LTV per customer",
+    "ltv_to_cac": "LTV : CAC",
+    "valuation": "value, ARR x multiple (naive)",
+    "valuation_dcf": "value, DCF of customers",
+    "cumulative_revenue": "cumulative revenue",
+    "cumulative_acquisition_spend": "acquisition spend",
+}

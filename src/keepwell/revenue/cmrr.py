@@ -30,7 +30,7 @@ def successor_starts(expiring: ir.Table, lines: ir.Table) -> ir.Table:
 
 
 def cmrr_parts(lines: ir.Table, day: date | ir.DateValue, end: date | ir.DateValue) -> ir.Table:
-    """One row with mrr, added, removed (decimal(18,6)); CMRR = mrr + added - removed.
+    """One row with mrr, added, removed (decimal(38, 6)); CMRR = mrr + added - removed.
 
     mrr: lines active on ``day``; added: lines starting in (day, end] (the horizon,
     ``end`` = day + horizon days); removed: active lines ending in (day, end] that have

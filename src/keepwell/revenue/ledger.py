@@ -6,8 +6,13 @@ them cheaply. A line ``[starts_on, ends_on)`` has MRR at the end of month ``m`` 
 ``month(starts_on) <= m < month(ends_on)`` (a line ending on the last day of a month
 does not count in that month; one starting on it does).
 
-Money is ``decimal(18, 6)``: conversion rounds once per line, and every figure after
-that is a sum of those exact values, so movement identities hold to the cent.
+Money is ``decimal(38, 6)``: conversion rounds once per line, and every figure after
+that is a sum of those exact values, so movement identities hold to the cent. 38 digits
+(the widest decimal of DuckDB, PostgreSQL and Spark) leave 32 for whole units: a line of
+10^7 a month at any rate below 10^10 converts without overflow (the product of a
+6-decimal amount and an 8-decimal rate has 14 decimals and up to 38 digits), and sums of
+a book stay exact far beyond 10^20. (With ``decimal(18, 6)`` the 14-decimal product
+overflowed from 10^4 units: a 9,300 EUR line at a rate of 1.08.)
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ import ibis.expr.types as ir
 
 from keepwell.core.errors import InputError
 
-MONEY = dt.Decimal(18, 6)
-RATE = dt.Decimal(18, 8)
+MONEY = dt.Decimal(38, 6)
+RATE = dt.Decimal(38, 8)
 #: A month index far in the future: "open-ended" lines end there.
 OPEN_END = 999_999
 
@@ -55,7 +60,7 @@ def converted_lines(
 ) -> ir.Table:
     """Subscription lines with ``mrr`` in the base currency and their month range.
 
-    Columns: line_id, account_id, product, mrr (decimal(18,6), base currency),
+    Columns: line_id, account_id, product, mrr (decimal(38,6), base currency),
     starts_on, ends_on, auto_renew, start_m, end_m (``OPEN_END`` when open-ended).
     Each line converts at the rate of its ``starts_on`` month, or the latest earlier
     month with a rate: ``mrr_base = round(mrr * rate, 6)``. Lines in the base currency

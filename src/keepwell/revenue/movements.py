@@ -1,11 +1,15 @@
-"""MRR movements per month (month-end method): new, reactivation, expansion,
+"""MRR movements per month (month-end method): new, cross-sell, reactivation, expansion,
 contraction and churn, with the number of accounts behind each.
 
 For each key (an account, or an account-and-product pair when grouping by product)
 and month M, with p = MRR at the end of M-1 and c = MRR at the end of M:
 new (p = 0 < c, first MRR ever) +c; reactivation (p = 0 < c, had MRR before) +c;
 expansion (0 < p < c) c - p; contraction (0 < c < p) c - p; churn (p > 0 = c) -p.
-Starting MRR + the five movements = ending MRR for every month, to the cent.
+With account-and-product keys, a key's first MRR is a cross-sell instead of new when
+its account had MRR in an earlier month (column ``account_first_m`` < M): a product
+sold to an existing customer is not a new logo. Per account it is an expansion, so
+cross-sell is always 0 there. Starting MRR + the movements = ending MRR for every
+month, to the cent.
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ from keepwell.revenue.ledger import MONEY
 
 #: The group of every row when movements are not grouped.
 ALL = "all"
-#: Zero in the scale of money amounts (decimal(18, 6)).
+#: Zero in the scale of money amounts (decimal(38, 6)).
 ZERO = Decimal("0.000000")
 
 
 class Movement(StrEnum):
     NEW = "new"
+    CROSS_SELL = "cross_sell"
     REACTIVATION = "reactivation"
     EXPANSION = "expansion"
     CONTRACTION = "contraction"
@@ -51,8 +56,14 @@ COLUMNS: tuple[str, ...] = (
 def classify(changes: ir.Table) -> dict[Movement, ir.BooleanValue]:
     """Which movement each row of :func:`keepwell.revenue.ledger.mrr_changes` is."""
     p, c = changes.prev, changes.curr
+    first = (p == 0) & (c > 0) & ~changes.had_before
+    if "account_first_m" in changes.columns:  # keys are (account, product)
+        existing = changes.account_first_m < changes.m
+    else:
+        existing = ibis.literal(False)
     return {
-        Movement.NEW: (p == 0) & (c > 0) & ~changes.had_before,
+        Movement.NEW: first & ~existing,
+        Movement.CROSS_SELL: first & existing,
         Movement.REACTIVATION: (p == 0) & (c > 0) & changes.had_before,
         Movement.EXPANSION: (p > 0) & (c > p),
         Movement.CONTRACTION: (c > 0) & (c < p),
@@ -75,7 +86,9 @@ def movement_amounts(changes: ir.Table) -> ir.Table:
     for k in MOVEMENTS:
         metrics[k] = rows.diff.sum(where=rows.kind == k).cast(MONEY)
         metrics[f"{k}_accounts"] = rows.count(where=rows.kind == k)
-    gained = rows.kind.isin([str(Movement.NEW), str(Movement.REACTIVATION)])
+    gained = rows.kind.isin(
+        [str(Movement.NEW), str(Movement.CROSS_SELL), str(Movement.REACTIVATION)]
+    )
     metrics["accounts_delta"] = rows.count(where=gained) - rows.count(
         where=rows.kind == str(Movement.CHURN)
     )
@@ -91,7 +104,8 @@ def monthly_movements(
     group and month, already aggregated in the engine). Rows of the result have the keys
     :data:`COLUMNS`, ordered by group and month; amounts are exact decimals in the base
     currency. Starting MRR of ``first`` = sum of all earlier movements; then
-    ending = starting + new + reactivation + expansion + contraction + churn, and the
+    ending = starting + new + cross_sell + reactivation + expansion + contraction +
+    churn, and the
     next month starts where this one ended, so months without a change still appear.
     Every group of ``groups`` appears, even without any change.
     """

@@ -15,15 +15,11 @@ from keepwell.core.memo import memo
 from keepwell.revenue import service
 from keepwell.revenue.simulator import Renewal, Scenario, simulate
 from keepwell.web import charts
-from keepwell.web.toolkit import PageUser, page_user, render, today, workspace_of
+from keepwell.web.toolkit import PageUser, page_day, page_user, render, workspace_of
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[PageUser, Depends(page_user)]
 AsOf = Annotated[date | None, Query()]
-
-
-def _day(as_of: date | None) -> date:
-    return as_of or today()
 
 
 @router.get("/cohorts", response_class=HTMLResponse)
@@ -31,7 +27,7 @@ def cohorts(
     request: Request, user: User, as_of: AsOf = None, measure: str = "logo"
 ) -> HTMLResponse:
     """Retention by cohort month and age, as a heatmap and a table."""
-    ws, day = workspace_of(request), _day(as_of)
+    ws, day = workspace_of(request), page_day(request, as_of)
     key = "revenue_retention" if measure == "revenue" else "logo_retention"
     rows = memo(
         ("cohorts", ws.key, user.owner_scope, day),
@@ -70,8 +66,9 @@ def cohorts(
 @router.get("/survival", response_class=HTMLResponse)
 def survival(request: Request, user: User, as_of: AsOf = None, by: str = "") -> HTMLResponse:
     """Kaplan–Meier curves of months from first payment to churn, optionally by segment."""
-    ws, day = workspace_of(request), _day(as_of)
-    group = by if by in ("plan_tier", "industry", "region", "acquisition_channel") else None
+    ws, day = workspace_of(request), page_day(request, as_of)
+    groups = ("plan_tier", "industry", "region", "acquisition_channel", "segment", "band")
+    group = by if by in groups else None
     curves = memo(
         ("survival", ws.key, user.owner_scope, day, group),
         lambda: service.survival_curves(
@@ -115,7 +112,8 @@ FIELDS = (  # name, label, unit, scale (form value x scale = scenario value)
     ("expansion", "Annual expansion of kept customers", "%", 0.01),
     ("gross_margin", "Gross margin", "%", 0.01),
     ("months", "Horizon", "months", 1.0),
-    ("multiple", "Valuation multiple of ARR", "x", 1.0),
+    ("multiple", "Naive valuation multiple of ARR", "x", 1.0),
+    ("discount_rate", "Discount rate of the DCF valuation", "%", 0.01),
 )
 DEFAULT_A = Scenario(retention=0.95)
 DEFAULT_B = Scenario(retention=0.80)

@@ -21,18 +21,17 @@ import pyarrow.compute as pc
 
 from keepwell.contract.service import read_table
 from keepwell.core import periods
+from keepwell.core.compiled import Value
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
-from keepwell.revenue import cmrr, kpis, renewals
+from keepwell.revenue import cmrr, kpis, purchases, renewals
 from keepwell.revenue.book import Book, book_from_arrow
 from keepwell.revenue.cohorts import cohort_table
-from keepwell.revenue.compiled import Value
 from keepwell.revenue.ledger import (
     month_index,
     month_label,
     month_start,
     mrr_changes,
-    require_columns,
 )
 from keepwell.revenue.movements import ALL, COLUMNS, monthly_movements, movement_amounts
 from keepwell.revenue.renewal_cohorts import RenewalPeriod, survivor_counts
@@ -104,18 +103,60 @@ def last_complete_month(as_of: date) -> int:
     return index if month_end(index) == as_of else index - 1
 
 
-def grouped_changes(book: Book, by: str) -> ir.Table:
+def grouped_changes(
+    book: Book, by: str, workspace: Workspace | None = None, as_of: date | None = None
+) -> ir.Table:
     """:func:`mrr_changes` with a string ``group`` column: the product (movements per
-    account and product) or an account attribute."""
+    account and product) or an account attribute (see :func:`account_attribute`)."""
     if by == PRODUCT:
-        changes = mrr_changes(book.lines, ("account_id", "product"))
-        return changes.mutate(group=changes.product.fill_null(NONE_LABEL)).drop("product")
-    require_columns(book.accounts, [by], "accounts")
-    attrs = book.accounts.select(attr_id=book.accounts.account_id, attr=book.accounts[by])
+        lines = book.lines
+        changes = mrr_changes(lines, ("account_id", "product"))
+        paying = lines.filter((lines.mrr > 0) & (lines.end_m > lines.start_m))
+        firsts = paying.group_by("account_id").aggregate(account_first_m=paying.start_m.min())
+        firsts = firsts.select(first_id=firsts.account_id, account_first_m=firsts.account_first_m)
+        joined = changes.left_join(firsts, changes.account_id == firsts.first_id)
+        group = joined.product.fill_null(NONE_LABEL)
+        return joined.mutate(group=group).drop("product", "first_id")
+    accounts, column = account_attribute(book, by, workspace, as_of)
+    attrs = accounts.select(attr_id=accounts.account_id, attr=accounts[column])
     changes = mrr_changes(book.lines)
     joined = changes.left_join(attrs, changes.account_id == attrs.attr_id)
     group = joined.attr.cast("string").fill_null(NONE_LABEL)
     return joined.mutate(group=group).drop("attr", "attr_id")
+
+
+#: ``--by`` names that mean another column when the accounts have no column of that name.
+BY_ALIASES = {"tier": "plan_tier"}
+
+
+def account_attribute(
+    book: Book, by: str, workspace: Workspace | None, as_of: date | None
+) -> tuple[ir.Table, str]:
+    """The accounts table and the column of it to group by ``by``: an account column
+    (``industry``, ``owner``, ``plan_tier`` or ``tier``, ...), or a field of the health
+    snapshot (``segment``, ``band``, ``stage``, ``scorecard``: each account's value in
+    its latest snapshot on or before ``as_of``, "(none)" without one). Raises
+    :class:`InputError` listing what ``by`` can be."""
+    accounts = book.accounts
+    if by in accounts.columns:
+        return accounts, by
+    alias = BY_ALIASES.get(by)
+    if alias is not None and alias in accounts.columns:
+        return accounts, alias
+    from keepwell.health import service as health_service  # health reads revenue too
+
+    if by in health_service.GROUP_FIELDS and workspace is not None and as_of is not None:
+        labels = health_service.account_groups(workspace, by, as_of)
+        table = ibis.memtable(
+            {"label_id": list(labels), "label": list(labels.values())},
+            schema={"label_id": "string", "label": "string"},
+        )
+        joined = accounts.left_join(table, accounts.account_id == table.label_id)
+        return joined.mutate(**{"kw_group": joined.label}).drop("label", "label_id"), "kw_group"
+    options = [*accounts.columns, *BY_ALIASES, *health_service.GROUP_FIELDS, PRODUCT]
+    raise InputError(
+        f"accounts has no column {by}", hint=f"--by can be: {', '.join(dict.fromkeys(options))}"
+    )
 
 
 def mrr_movements(
@@ -129,7 +170,7 @@ def mrr_movements(
     """MRR and its movements for each month from ``start``'s month to ``end``'s month.
 
     One dict per (group, month) with the keys of ``movements.COLUMNS`` (``month`` as
-    ``YYYY-MM`` instead of ``m``); money in the base currency, decimal(18, 6).
+    ``YYYY-MM`` instead of ``m``); money in the base currency, decimal(38, 6).
     Month-end method: an account that starts and stops within one month never shows.
     """
     if end < start:
@@ -139,12 +180,26 @@ def mrr_movements(
     if by is None:
         amounts = book.movement_amounts()
     else:
-        amounts = book.rows(movement_amounts(grouped_changes(book, by)))
+        changes = grouped_changes(book, by, workspace, end)
+        amounts = book.rows(movement_amounts(changes))
     result = []
     for row in monthly_movements(amounts, first, last):
         row["month"] = month_label(row.pop("m"))
         result.append({k: row[k] for k in ("group", "month", *COLUMNS[2:])})
     return result
+
+
+def mark_partial_months(rows: list[dict[str, Any]], as_of: date) -> list[dict[str, Any]]:
+    """``rows`` with ``month`` (``YYYY-MM``) and a ``partial`` flag: true for the month
+    of ``as_of`` when ``as_of`` is not its last day (its figures are month-end figures
+    of a month the data does not cover yet), and for later months."""
+    current = month_index(as_of)
+    whole = last_complete_month(as_of)
+    for row in rows:
+        year, month = (int(p) for p in str(row["month"]).split("-"))
+        index = year * 12 + month - 1
+        row["partial"] = index > whole and index >= current
+    return rows
 
 
 def _totals(book: Book, first: int, last: int) -> dict[int, dict[str, Any]]:
@@ -177,6 +232,9 @@ class Summary:
     logo_renewal_rate: float | None
     gross_dollar_renewal_rate: float | None
     net_dollar_renewal_rate: float | None
+    cross_sell_rate: float | None
+    repurchase_rate: float | None
+    cross_sell_and_repurchase_rate: float | None
     share_of_wallet: float | None
 
     def as_dict(self) -> dict[str, Any]:
@@ -200,7 +258,8 @@ def portfolio_summary(
     month before); TTM NRR/GRR compare that month with twelve months earlier. MRR,
     ARR, ARPA and CMRR are on the day ``as_of``; LTV uses the mean logo churn rate of
     the six months before the month of ``as_of``. Renewal rates cover lines ending in
-    (as_of - renewal_days, as_of].
+    (as_of - renewal_days, as_of]; cross-sell and repurchase rates the customers paying
+    the day before that period (see :mod:`keepwell.revenue.purchases`).
     """
     book = _book(workspace, book)
     month = last_complete_month(as_of)
@@ -236,6 +295,9 @@ def portfolio_summary(
         logo_renewal_rate=kpis.ratio(fig["renewed_accounts"] or 0, fig["accounts"] or 0),
         gross_dollar_renewal_rate=kpis.ratio(fig["floor"] or 0, fig["expiring"] or 0),
         net_dollar_renewal_rate=kpis.ratio(fig["successor"] or 0, fig["expiring"] or 0),
+        cross_sell_rate=kpis.ratio(fig["cross_sell_accounts"] or 0, fig["customers"]),
+        repurchase_rate=kpis.ratio(fig["repurchase_accounts"] or 0, fig["customers"]),
+        cross_sell_and_repurchase_rate=kpis.ratio(fig["purchase_accounts"] or 0, fig["customers"]),
         share_of_wallet=kpis.ratio(fig["wallet_arr"], fig["wallet_budget"]),
     )
 
@@ -250,7 +312,10 @@ def _summary_figures(
         point = kpis.point_figures(book.lines, book.accounts, v["day"], v["month"])
         parts = cmrr.cmrr_parts(book.lines, v["day"], v["horizon_end"]).drop("mrr")
         outcomes = renewals.renewal_outcomes(book.lines, v["renewal_start"], v["day"])
-        return point.cross_join(parts).cross_join(renewals.renewal_totals(outcomes))
+        bought = purchases.purchase_totals(book.lines, v["renewal_start"], v["day"])
+        return (
+            point.cross_join(parts).cross_join(renewals.renewal_totals(outcomes)).cross_join(bought)
+        )
 
     values: dict[str, Value] = {"day": as_of, "month": month, "horizon_end": horizon_end}
     values["renewal_start"] = renewal_start
@@ -266,6 +331,13 @@ def upcoming_renewals(
     return book.rows(renewals.upcoming_renewals(book.lines, as_of, within_days))
 
 
+def account_names(workspace: Workspace, *, book: Book | None = None) -> dict[str, str]:
+    """Each account's name (its id when it has none), for faces that list accounts."""
+    book = _book(workspace, book)
+    rows = book.rows(book.accounts.select("account_id", "name"))
+    return {str(r["account_id"]): str(r["name"] or r["account_id"]) for r in rows}
+
+
 def past_renewals(
     workspace: Workspace, start: date, end: date, *, book: Book | None = None
 ) -> list[dict[str, Any]]:
@@ -275,12 +347,13 @@ def past_renewals(
     return book.rows(renewals.past_renewals(book.lines, start, end))
 
 
-def _groups(book: Book, by: str | None) -> ir.Table | None:
+def _groups(
+    book: Book, by: str | None, workspace: Workspace | None, as_of: date
+) -> ir.Table | None:
     if by is None:
         return None
-    require_columns(book.accounts, [by], "accounts")
-    acc = book.accounts
-    return acc.select("account_id", group=acc[by].cast("string").fill_null(NONE_LABEL))
+    acc, column = account_attribute(book, by, workspace, as_of)
+    return acc.select("account_id", group=acc[column].cast("string").fill_null(NONE_LABEL))
 
 
 def _first_month(book: Book) -> int | None:
@@ -294,10 +367,11 @@ def cohort_retention(
     """Logo and revenue retention by cohort month x age (months), up to the last
     complete month of ``as_of``; optionally split by an account attribute."""
     book = _book(workspace, book)
+    groups = _groups(book, by, workspace, as_of)  # a wrong ``by`` is an error even when empty
     first, last = _first_month(book), last_complete_month(as_of)
     if first is None or first > last:
         return []
-    rows = book.rows(cohort_table(book.lines, first, last, _groups(book, by)))
+    rows = book.rows(cohort_table(book.lines, first, last, groups))
     for row in rows:
         row["cohort"] = month_label(row["cohort"])
     return rows
@@ -327,7 +401,7 @@ def survival_curves(
         duration=joined.churn_m.fill_null(last) - joined.first_m,
         event=joined.churn_m.notnull(),
     )
-    groups = _groups(book, by)
+    groups = _groups(book, by, workspace, as_of)
     if groups is not None:
         subjects = subjects.join(groups, "account_id")
     else:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from keepwell.contract.service import visible_account
+from keepwell.health import service as health_service
 from keepwell.health.api_schemas import RiskDriverRead
 from keepwell.risk import service
 from keepwell.web.deps import OwnerScope, WorkspaceDep
@@ -222,7 +223,9 @@ def renewal_forecast(
 ) -> dict[str, Any]:
     """Expected renewed ARR of the renewals in the next ``within`` days by bucket, and
     the forecast made ``within`` days ago against what happened."""
-    return service.renewal_forecast(workspace, _day(as_of), within, owner=scope)
+    today = datetime.now(UTC).date()  # the data's now, a later day is a 400
+    day = health_service.data_as_of(workspace, as_of, today).day
+    return service.renewal_forecast(workspace, day, within, owner=scope)
 
 
 @router.get("/risk/model", response_model=ModelCardRead)

@@ -3,18 +3,24 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
 
 from keepwell.console import (
     OutputFormat,
+    data_day,
+    note,
     opened_workspace,
-    out,
     parse_day,
+    percent,
     print_json,
     print_rows,
 )
+from keepwell.health import service as health_service
+from keepwell.revenue import service as revenue_service
 from keepwell.risk import service
 
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Day (YYYY-MM-DD); default today.")]
@@ -40,21 +46,23 @@ def train(
     with opened_workspace() as ws:
         start = parse_day(f"{first}-01") if first else None
         card = service.train_model(
-            ws, parse_day(as_of), horizon, calibration=calibration, first=start, target=target
+            ws, data_day(ws, as_of), horizon, calibration=calibration, first=start, target=target
         )
     if fmt is OutputFormat.JSON:
         print_json(card)
         return
     window = card["data_window"]
-    out.print(
+    note(
+        fmt,
         f"Churn model [bold]v{card['version']}[/bold]: {card['target']}; snapshots "
         f"{window['first_snapshot']} to {window['last_snapshot']}, {len(card['features'])} "
-        "features"
+        "features",
     )
     if card["outcomes_known_until"] != card["trained_as_of"]:
-        out.print(
+        note(
+            fmt,
             f"Outcomes known until {card['outcomes_known_until']}, the last day with data "
-            f"(before --as-of {card['trained_as_of']}): later horizons are left unlabelled."
+            f"(before --as-of {card['trained_as_of']}): later horizons are left unlabelled.",
         )
     if card["excluded_features"]:
         rows = [{"feature": k, "reason": v} for k, v in card["excluded_features"].items()]
@@ -78,7 +86,7 @@ def evaluate(version: Version = None, fmt: Format = OutputFormat.TABLE) -> None:
         print_json(result)
         return
     tests = result["test_snapshots"]
-    out.print(f"Model v{result['version']}, test snapshots {tests[0]} to {tests[-1]}")
+    note(fmt, f"Model v{result['version']}, test snapshots {tests[0]} to {tests[-1]}")
     _print_metrics(result["metrics"], fmt)
     for name, m in result["metrics"].items():
         print_rows(m["calibration"], fmt, title=f"Calibration ({name}, deciles)")
@@ -98,13 +106,14 @@ def predict(
 ) -> None:
     """Churn probability per account with its drivers; stored with the health snapshot."""
     with opened_workspace() as ws:
-        result = service.predict_risk(ws, parse_day(as_of), version=version)
+        result = service.predict_risk(ws, data_day(ws, as_of), version=version)
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
-    out.print(
+    note(
+        fmt,
         f"As of {result['as_of']}: {result['accounts']} accounts, ARR {result['arr']:,.0f}, "
-        f"ARR at risk {result['arr_at_risk']:,.0f} (model v{result['model_version']})"
+        f"ARR at risk {result['arr_at_risk']:,.0f} (model v{result['model_version']})",
     )
     rows = [
         {
@@ -116,7 +125,27 @@ def predict(
         }
         for r in result["predictions"]
     ]
-    print_rows(rows[:top] if fmt is OutputFormat.TABLE else rows, fmt, title="Riskiest first")
+    if fmt is not OutputFormat.TABLE:
+        print_rows(rows, fmt)
+        return
+    with opened_workspace() as ws:
+        names = revenue_service.account_names(ws)
+        health = health_service.latest_scores(ws, date.fromisoformat(str(result["as_of"])))
+    lines = []
+    for r in result["predictions"][:top]:
+        band, score = health.get(r["account_id"], ("—", None))
+        drivers = r["risk_drivers"]
+        lines.append(
+            {
+                "account": names.get(r["account_id"], r["account_id"]),
+                "health": band if score is None else f"{band} {score:.0f}",
+                "churn": percent(r["churn_probability"], 0),
+                "ARR": Decimal(str(r["arr"])).quantize(Decimal(1)),
+                "at risk": Decimal(str(r["arr_at_risk"])).quantize(Decimal(1)),
+                "main driver": drivers[0]["text"] if drivers else "",
+            }
+        )
+    print_rows(lines, fmt, title=f"Riskiest {len(lines)} first (churn = probability)")
 
 
 def forecast(
@@ -127,13 +156,13 @@ def forecast(
 ) -> None:
     """Expected renewed ARR of upcoming renewals; past forecast vs what happened."""
     with opened_workspace() as ws:
-        result = service.renewal_forecast(ws, parse_day(as_of), within, version=version)
+        result = service.renewal_forecast(ws, data_day(ws, as_of), within, version=version)
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
     t = result["thresholds"]
-    out.print(
-        f"Buckets: commit p < {t['commit_below']}, likely < {t['at_risk_from']}, at risk above"
+    note(
+        fmt, f"Buckets: commit p < {t['commit_below']}, likely < {t['at_risk_from']}, at risk above"
     )
     print_rows(result["upcoming"]["buckets"], fmt, title=f"Renewals in the next {within} days")
     past = result["past"]
@@ -144,12 +173,13 @@ def forecast(
     )
     learned = past["model_learned_outcomes_until"]
     if past["out_of_sample"]:
-        out.print(f"Out of sample: the model learned from outcomes up to {learned} only.")
+        note(fmt, f"Out of sample: the model learned from outcomes up to {learned} only.")
     else:
-        out.print(
+        note(
+            fmt,
             f"In sample: the model learned from outcomes up to {learned}, after the forecast "
             f"day. For an honest check, train with --as-of {past['forecast_as_of']} and pass "
-            "that --version."
+            "that --version.",
         )
 
 
@@ -159,15 +189,16 @@ def prospects_score(
 ) -> None:
     """Fit score of every prospect, learned from which customers renewed and expanded."""
     with opened_workspace() as ws:
-        result = service.score_prospects(ws, parse_day(as_of))
+        result = service.score_prospects(ws, data_day(ws, as_of))
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
     auc = result["cv_roc_auc"]
-    out.print(
+    note(
+        fmt,
         f"Learned from {result['customers']} customers ({result['success_rate']:.0%} renewed "
         f"without contraction) on {', '.join(result['attributes'])}; cross-validated ROC AUC "
-        + ("n/a" if auc is None else f"{auc:.2f}")
+        + ("n/a" if auc is None else f"{auc:.2f}"),
     )
     rows = [
         {
@@ -185,14 +216,15 @@ def icp(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Ideal customer profile: NRR, GRR and logo churn per industry, size, country and
     custom attribute, with 95% intervals; small groups flagged."""
     with opened_workspace() as ws:
-        result = service.ideal_customer_profile(ws, parse_day(as_of))
+        result = service.ideal_customer_profile(ws, data_day(ws, as_of))
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
-    out.print(
+    note(
+        fmt,
         f"{result['accounts']} accounts with MRR in {result['from_month']}, followed to "
         f"{result['to_month']}; groups under {result['small_group_below']} accounts are "
-        "flagged small (wide intervals)"
+        "flagged small (wide intervals)",
     )
     rows = [
         {

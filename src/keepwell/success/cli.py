@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from keepwell.console import (
     OutputFormat,
+    data_day,
     err,
     opened_workspace,
     out,
@@ -20,6 +21,8 @@ from keepwell.console import (
     print_rows,
     workspace,
 )
+from keepwell.health import service as health_service
+from keepwell.revenue import service as revenue_service
 from keepwell.success import plans_cli, references_cli, service
 from keepwell.success.service import CycleReport
 
@@ -51,7 +54,7 @@ def _report(report: CycleReport, fmt: OutputFormat) -> None:
 def run_command(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Run one cycle: score → rules → CTAs and tech-touch → notifications."""
     with opened_workspace() as ws:
-        report = service.run_cycle(ws, parse_day(as_of), clock=now)
+        report = service.run_cycle(ws, data_day(ws, as_of), clock=now)
     _report(report, fmt)
 
 
@@ -110,8 +113,35 @@ def ctas_list_command(
     with opened_workspace() as ws:
         rows = service.list_ctas(ws, as_of=parse_day(as_of), owner=owner, overdue=overdue,
                                  status=status, account_id=account)  # fmt: skip
-    columns = None if fmt is OutputFormat.JSON else LIST_COLUMNS  # JSON: every field
-    print_rows(rows, fmt, title=f"{len(rows)} CTAs", columns=columns)
+        if fmt is OutputFormat.TABLE:
+            names = revenue_service.account_names(ws)
+            health = health_service.latest_scores(ws, parse_day(as_of))
+    if fmt is not OutputFormat.TABLE:
+        columns = None if fmt is OutputFormat.JSON else LIST_COLUMNS  # JSON: every field
+        print_rows(rows, fmt, columns=columns)
+        return
+    lines = [_cta_line(r, names, health) for r in rows]
+    title = f"{len(rows)} CTAs, most urgent first; ! = overdue; ctas show ID gives the reason"
+    print_rows(lines, fmt, title=title)
+
+
+def _cta_line(
+    row: dict[str, Any], names: dict[str, str], health: dict[str, tuple[str, float | None]]
+) -> dict[str, Any]:
+    """A CTA on one or two lines of 80 columns: the account by name with its health;
+    the owner by the first part of their email; the reason is left to ``ctas show``."""
+    band, score = health.get(row["account_id"], ("—", None))
+    owner = str(row["owner"] or "").split("@")[0].split(".")[0]  # csv/json: the full email
+    due = row["due_on"].isoformat() if row["due_on"] else ""
+    return {
+        "id": row["cta_id"],
+        "account": names.get(row["account_id"], row["account_id"]),
+        "health": band if score is None else f"{band} {score:.0f}",
+        "prio": row["priority"],
+        "title": row["title"],
+        "due": due + ("!" if row["overdue"] else ""),
+        "owner": owner,
+    }
 
 
 def ctas_show_command(cta_id: CtaId, as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:

@@ -290,20 +290,30 @@ def render_reason(rule: Rule, values: dict[str, Any]) -> str:
     """The CTA's reason: the rule's template filled with the row's values (``n/a`` for
     missing ones), followed by the values of the columns the condition read."""
     assert rule.cta is not None
-    triggered = "; ".join(f"{c}={_show(values.get(c), '')}" for c in sorted(rule.when.columns))
+    triggered = "; ".join(
+        f"{c}={_show(values.get(c), '', MISSING.get(c, 'n/a'))}" for c in sorted(rule.when.columns)
+    )
     if rule.cta.reason is None:
         return f"{rule.cta.title} ({triggered})"
     parts = []
     for literal, name, spec, _conv in string.Formatter().parse(rule.cta.reason):
         parts.append(literal)
         if name:
-            parts.append(_show(values.get(name), spec or ""))
+            parts.append(_show(values.get(name), spec or "", MISSING.get(name, "n/a")))
     return f"{''.join(parts)} [{triggered}]"
 
 
-def _show(value: Any, spec: str) -> str:
+#: What a reason says for a missing value of these columns (others: ``n/a``): on an
+#: account's first snapshot there is no previous one, which "n/a" did not say.
+MISSING = {
+    "previous_band": "none (no earlier snapshot)",
+    "previous_score": "none (no earlier snapshot)",
+}
+
+
+def _show(value: Any, spec: str, missing: str = "n/a") -> str:
     if value is None:
-        return "n/a"
+        return missing
     if isinstance(value, float) and not spec:
         return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     try:

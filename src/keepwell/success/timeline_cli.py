@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from keepwell.console import OutputFormat, opened_workspace, out, print_json, print_rows
+from keepwell.console import (
+    OutputFormat,
+    cli_user,
+    opened_workspace,
+    out,
+    print_json,
+    print_rows,
+)
 from keepwell.console import parse_day as _day
 from keepwell.core.errors import InputError
 from keepwell.success import feedback, timeline
@@ -17,7 +24,9 @@ notes_app = typer.Typer(help="Notes on an account's timeline.", no_args_is_help=
 feedback_app = typer.Typer(help="Product feedback: feature requests.", no_args_is_help=True)
 
 Format = Annotated[OutputFormat, typer.Option("--format")]
-Author = Annotated[str | None, typer.Option(help="Who wrote it (email).")]
+Author = Annotated[
+    str | None, typer.Option(help="Who wrote it (email; default: cli:<your OS user>).")
+]
 At = Annotated[str | None, typer.Option("--at", help="When (ISO timestamp; default now).")]
 
 
@@ -61,8 +70,9 @@ def notes_add(
 ) -> None:
     """Add a note (or a meeting, call... record) to an account's timeline."""
     with opened_workspace() as ws:
-        row = timeline.add_note(ws, account, author, body, tags, kind, _when(at), subject=subject)
-    out.print(f"added {row['kind']} {row['activity_id']} to {account}")
+        who = author or cli_user()  # a note always records who wrote it
+        row = timeline.add_note(ws, account, who, body, tags, kind, _when(at), subject=subject)
+    out.print(f"added {row['kind']} {row['activity_id']} to {account} by {row['author']}")
 
 
 @feedback_app.command("add")

@@ -108,6 +108,7 @@ class CycleScheduler:
         self._thread: threading.Thread | None = None
         self._running = threading.Event()
         self._not_before = 0.0  # monotonic; after a failed cycle, wait before the next try
+        self._ticking: threading.Thread | None = None  # the thread running tick()
 
     @property
     def running(self) -> bool:
@@ -140,10 +141,10 @@ class CycleScheduler:
         return ended
 
     def clock(self) -> datetime:
-        """The wall clock, or, in the scheduler's thread once the server stops,
+        """The wall clock, or, in the thread running :meth:`tick` once the server stops,
         :class:`CycleInterrupted` (other threads of the cycle, such as its lease's
         heartbeat, read the time as usual and end with it)."""
-        if self._stopping.is_set() and threading.current_thread() is self._thread:
+        if self._stopping.is_set() and threading.current_thread() is self._ticking:
             raise CycleInterrupted
         return datetime.now(UTC)
 
@@ -172,6 +173,7 @@ class CycleScheduler:
         failed cycle the next try waits :data:`RETRY_SECONDS` (or the interval)."""
         if time.monotonic() < self._not_before:
             return False
+        self._ticking = threading.current_thread()
         now = self.clock()
         as_of = self.today(now)
         self._running.set()
@@ -336,7 +338,11 @@ def readiness(app: Any) -> JSONResponse:
         try:
             backend = workspace.analytics().con
             result = backend.raw_sql("SELECT 1")
-            # a cursor of its own is closed (PostgreSQL); DuckDB hands back its connection
+            # read the row: DuckDB hands back its connection with the result pending, and
+            # refuses every later query on it until that result is fetched
+            if hasattr(result, "fetchall"):
+                result.fetchall()
+            # a cursor of its own is closed (PostgreSQL)
             if result is not getattr(backend, "con", None) and hasattr(result, "close"):
                 result.close()
             checks["analytics"] = "ok"

@@ -119,6 +119,18 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
+def page_day(request: Request, as_of: date | None) -> date:
+    """A page's day: ``as_of``, or the data's now (today, or the data's last day when
+    today is past it); a later day is refused (400). The one rule of every face
+    (:func:`keepwell.health.service.data_as_of`); :func:`render` shows why when the
+    page fell back to the data's last day."""
+    from keepwell.health import service as health_service
+
+    resolved = health_service.data_as_of(workspace_of(request), as_of, today())
+    request.state.as_of_note = resolved.note()
+    return resolved.day
+
+
 def safe_next(value: str | None) -> str:
     """A local path to go to after sign-in (never another site)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -229,6 +241,7 @@ def render(
         path=request.url.path,
         csrf_field=CSRF_FIELD,
         query=lambda **changes: query(request, **changes),
+        as_of_note=getattr(request.state, "as_of_note", None),
         **context,
     )
     return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
