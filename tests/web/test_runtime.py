@@ -169,10 +169,11 @@ def test_readyz_checks_both_stores(sqlite_workspace: Workspace) -> None:
         assert (ready.status_code, ready.json()["database"], ready.json()["analytics"]) == (
             200, "ok", "ok",
         )  # fmt: skip
-        sqlite_workspace.analytics().con.con.close()  # the analytics store is gone
+        sqlite_workspace.close()  # the analytics store is gone: a directory now
+        sqlite_workspace.analytics_url = f"duckdb:///{sqlite_workspace.root}"
         broken = http.get("/readyz")
         assert (broken.status_code, broken.json()["database"]) == (503, "ok")
-        assert "closed" in broken.json()["analytics"]
+        assert "cannot open the analytics store" in broken.json()["analytics"]
 
 
 def test_readyz_leaves_the_analytics_store_usable(sqlite_workspace: Workspace) -> None:

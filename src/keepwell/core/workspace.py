@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -45,6 +46,8 @@ class Workspace:
     database_url: str
     analytics_url: str
     _analytics: AnalyticsStore | None = field(default=None, repr=False)
+    _per_thread: dict[int, AnalyticsStore] = field(default_factory=dict, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def at(cls, root: Path, settings: Settings | None = None) -> Workspace:
@@ -67,6 +70,21 @@ class Workspace:
         return make_engine(self.database_url)
 
     def analytics(self, *, memory_limit: str | None = None) -> AnalyticsStore:
+        """The analytics store, opened on first use. On a DuckDB file each thread gets
+        a connection of its own (DuckDB refuses one connection used by two threads at
+        once; the connections of one process share the database and see each other's
+        commits), so a server's requests, event writer and cycle never collide."""
+        if self.analytics_url.startswith("duckdb:///") and self.analytics_url != "duckdb:///":
+            thread = threading.get_ident()
+            store = self._per_thread.get(thread)
+            if store is None:
+                store = open_analytics(
+                    self.analytics_url, timezone=self.setting("timezone"),
+                    memory_limit=memory_limit,
+                )  # fmt: skip
+                with self._guard:
+                    self._per_thread[thread] = store
+            return store
         if self._analytics is None:
             self._analytics = open_analytics(
                 self.analytics_url, timezone=self.setting("timezone"), memory_limit=memory_limit
@@ -101,6 +119,10 @@ class Workspace:
             store.rebuild_rollup()
 
     def close(self) -> None:
+        with self._guard:
+            stores, self._per_thread = list(self._per_thread.values()), {}
+        for store in stores:
+            store.close()
         if self._analytics is not None:
             self._analytics.close()
             self._analytics = None
