@@ -22,7 +22,7 @@ from keepwell.contract import service as contract_service
 from keepwell.core import periods
 from keepwell.core.audit import note_file_applied
 from keepwell.core.database import transaction
-from keepwell.core.errors import InputError, NotFoundError
+from keepwell.core.errors import InputError, NotFoundError, StoreError
 from keepwell.core.workspace import Workspace
 from keepwell.health import background, operational
 from keepwell.health.backtest import BacktestReport as BacktestReport  # re-exported
@@ -540,7 +540,11 @@ def data_as_of(workspace: Workspace, requested: date | None, today: date) -> per
     past it. A requested day after both is refused (:func:`periods.resolve_as_of`)."""
     if requested is not None and requested <= today:  # allowed whatever the data holds:
         return periods.resolve_as_of(requested, today, None)  # no store to open
-    return periods.resolve_as_of(requested, today, last_data_day(workspace))
+    try:
+        last = last_data_day(workspace)
+    except StoreError:  # the events store is held by a running server: today, as before
+        last = None
+    return periods.resolve_as_of(requested, today, last)
 
 
 def backtest_scores(
