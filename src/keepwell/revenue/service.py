@@ -347,6 +347,25 @@ def past_renewals(
     return book.rows(renewals.past_renewals(book.lines, start, end))
 
 
+def account_history(workspace: Workspace, account_id: str, as_of: date) -> dict[str, Any]:
+    """The revenue story of ``account_id`` up to ``as_of``: ``changes``, the months in
+    which its MRR (base currency, exact decimals) changed (``month`` = the month's first
+    day, ``prev`` and ``curr`` = MRR at the end of the month before and of the month),
+    and ``renewals``, its lines that ended on or before ``as_of`` with their outcome
+    (see :func:`past_renewals`)."""
+    book = _book(workspace, None)
+    lines = book.lines.filter(book.lines.account_id == account_id)
+    last = month_index(as_of)
+    changes = mrr_changes(lines)
+    changes = changes.filter(changes.m <= last).order_by("m")
+    rows = [
+        {"month": month_start(int(r["m"])), "prev": r["prev"], "curr": r["curr"]}
+        for r in book.rows(changes)
+    ]
+    ended = renewals.past_renewals(lines, date(1900, 1, 1), as_of)
+    return {"changes": rows, "renewals": book.rows(ended)}
+
+
 def _groups(
     book: Book, by: str | None, workspace: Workspace | None, as_of: date
 ) -> ir.Table | None:
