@@ -6,6 +6,7 @@ kind; the CLI ``keepwell timeline ACCOUNT --kind ...`` and Account 360 show it."
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +25,8 @@ from keepwell.success import service as success_service
 from keepwell.success.models import Cta
 from tests.cli_runner import run_cli
 from tests.factories import make_row, write_rows
+from tests.web.helpers import make_app
+from tests.web.pages_helpers import add_person, sign_in
 
 AS_OF = date(2026, 3, 31)
 
@@ -96,7 +99,7 @@ def test_the_story_has_every_kind_newest_first(workspace: Workspace, tmp_path: P
     assert sum(t.startswith("health band") for t in titles) == 1  # green -> green is no change
     assert "closed CTA 1 Risk 1 (risk, high): retained" in titles
     assert "opened CTA 2 Risk 2 (risk, high)" in titles
-    assert ["email sent: Your renewal"] == [t for t in titles if "sent:" in t]  # not pending
+    assert [t for t in titles if "sent:" in t] == ["email sent: Your renewal"]  # not pending
     assert {"opened ticket t1: Export fails", "closed ticket t1: Export fails"} <= set(titles)
     assert "NPS 9" in titles
     assert "Core contracted" in titles
@@ -152,3 +155,20 @@ def test_cli_timeline_by_kind(
     bad = run_cli(["timeline", "0042", "--kind", "lunch"], home, capsys, monkeypatch)
     assert bad.code == 2
     assert "unknown timeline kind 'lunch'" in bad.err
+
+
+def test_account_360_shows_the_story_filtered_by_kind(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    _company(sqlite_workspace, tmp_path)
+    add_person(sqlite_workspace, "boss@example.com", "admin")
+    boss = sign_in(make_app(sqlite_workspace), "boss@example.com")
+    page = boss.get("/accounts/0042").text
+    shown = set(re.findall(r'<li data-kind="([a-z_]+)"', page))
+    assert shown == {"meeting", "ticket", "survey", "cta", "checkin", "milestone", "message",
+                     "band", "renewal", "revenue"}  # fmt: skip
+    filtered = boss.get("/accounts/0042", params=[("kind", "band"), ("kind", "message")]).text
+    assert set(re.findall(r'<li data-kind="([a-z_]+)"', filtered)) == {"band", "message"}
+    assert 'value="band" checked' in filtered
+    assert "health band green -&gt; red" in filtered
+    assert boss.get("/accounts/0042", params={"kind": "lunch"}).status_code == 400

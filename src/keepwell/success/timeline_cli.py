@@ -70,6 +70,8 @@ def timeline_command(
     if fmt is OutputFormat.JSON:
         print_json(rows)
         return
+    if fmt is OutputFormat.TABLE:  # minutes in UTC are enough to read at 80 columns
+        rows = [{**r, "at": f"{r['at']:%Y-%m-%d %H:%M}"} for r in rows]
     print_rows(rows, fmt, columns=portfolio_service.TIMELINE_FIELDS, title=f"Timeline of {account}")
 
 
