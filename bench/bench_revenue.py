@@ -10,7 +10,7 @@ Both sides are timed best of ``--repeat`` runs (the machine may be shared), in w
 seconds and in CPU seconds of the process (all threads: DuckDB uses every core, pandas
 one; on a loaded machine the CPU ratio is the steadier figure). Every Keepwell run
 loads a fresh book, so no result of one run helps the next; the SQL of the queries is
-compiled once per process (``keepwell.revenue.compiled``), so the first call, timed
+compiled once per process (``keepwell.core.compiled``), so the first call, timed
 apart, also pays for compiling it.
 """
 

@@ -171,6 +171,9 @@ def _cell(value: Any) -> str:
         return "" if value != value else f"{value:,.4g}" if abs(value) < 10 else f"{value:,.2f}"
     if isinstance(value, Decimal):  # whole units stay whole; money to the cent
         return f"{value:,.0f}" if value.as_tuple().exponent == 0 else f"{value:,.2f}"
+    if isinstance(value, datetime):  # a table shows the minute, in UTC (csv/json: ISO)
+        moment = value.astimezone(UTC) if value.tzinfo else value
+        return moment.strftime("%Y-%m-%d %H:%M")
     return str(to_jsonable(value))
 
 
@@ -190,22 +193,28 @@ def print_rows(
         sys.stdout.write(csv_text(cols, rows))
         return
     # 80 columns: light rules, numbers and dates never cut (their width is reserved),
-    # text folds onto more lines instead of ending in an ellipsis
+    # text folds onto more lines instead of ending in an ellipsis; when the reserved
+    # widths leave text too little room, nothing is reserved (rather cut than lost)
     table = Table(
         title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
     )
     cells = [[_cell(row.get(c)) for c in cols] for row in rows]
+    shapes = []
     for i, c in enumerate(cols):
         numeric = any(_numeric(r.get(c)) for r in rows[:50])
         fixed = numeric or all(_fixed(r.get(c)) for r in rows[:50])
         widest = max((len(line[i]) for line in cells), default=0)
         word = max((len(w) for line in cells for w in line[i].split()), default=0)
+        shapes.append((c, numeric, fixed, widest if fixed else min(word, 12)))
+    needed = sum(width + 1 for _c, _n, _f, width in shapes)
+    reserve = needed <= out.width
+    for c, numeric, fixed, width in shapes:
         table.add_column(
             c,
             justify="right" if numeric else "left",
-            no_wrap=fixed,
-            min_width=widest if fixed else min(word, 12),  # wrap between words
-            overflow="fold",
+            no_wrap=fixed and reserve,
+            min_width=width if reserve else None,
+            overflow="fold" if reserve else "ellipsis",
         )
     for line in cells:
         table.add_row(*line)

@@ -11,8 +11,8 @@ import ibis
 import ibis.expr.types as ir
 import pytest
 
+from keepwell.core.compiled import compile_template, sql_literal
 from keepwell.revenue import book as book_module
-from keepwell.revenue.compiled import compile_template, sql_literal
 from keepwell.revenue.service import portfolio_summary
 from tests.revenue.factories import line, make_book
 

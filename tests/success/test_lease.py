@@ -50,6 +50,35 @@ def test_the_heartbeat_keeps_the_lease_and_a_silent_holder_loses_it(
     assert not renew_lease(ws, "alive", _wall())  # and cannot renew it any more
 
 
+def test_a_heartbeat_that_finds_its_lease_taken_stops_and_says_so(
+    sqlite_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = sqlite_workspace
+    monkeypatch.setenv("KEEPWELL_CYCLE_LEASE_SECONDS", "0.6")
+    monkeypatch.setenv("KEEPWELL_CYCLE_HEARTBEAT_SECONDS", "0.1")
+    assert acquire_lease(ws, "slow", _wall())
+    with heartbeat(ws, "slow", _wall) as beat:
+        with ws.engine.begin() as conn:  # as if "slow" froze and "fast" took over
+            conn.execute(sa.text("UPDATE success_leases SET holder = 'fast'"))
+        time.sleep(0.5)
+    assert beat.lost
+    with ws.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT holder FROM success_leases")).scalar() == "fast"
+
+
+def test_the_cycle_reports_the_time_of_each_step(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    from keepwell.success import service
+
+    load_company(sqlite_workspace, tmp_path)
+    report = service.run_cycle(sqlite_workspace, AS_OF, clock=_wall, deliver=False)
+    assert list(report.seconds) == ["scoring", "rules", "actions"]
+    assert list(report.cpu_seconds) == list(report.seconds)
+    assert all(v >= 0 for v in [*report.seconds.values(), *report.cpu_seconds.values()])
+    assert report.opened == 3
+
+
 def test_lease_settings_must_leave_room_for_late_beats(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KEEPWELL_CYCLE_LEASE_SECONDS", "10")
     monkeypatch.setenv("KEEPWELL_CYCLE_HEARTBEAT_SECONDS", "5")

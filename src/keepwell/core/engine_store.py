@@ -50,6 +50,9 @@ class EngineStore(AnalyticsStore):
         if self.kind is not EngineKind.SPARK:  # the Spark session is the process's
             self.con.disconnect()
 
+    def rollup_rows(self) -> ibis.Table:
+        return self.rollup()
+
     def rollup(self) -> ibis.Table:
         if not has_table(self.con, ROLLUP):
             raise StoreError(

@@ -172,6 +172,8 @@ class AnalyticsStore:
         self._staging = False
         #: in a staged import, the order given to rows appended without their lines
         self._next_order = 0
+        #: the rollup tables as Ibis tables, looked up once (a lookup reads the catalog)
+        self._tables: dict[str, ibis.Table] = {}
 
     @classmethod
     def open(
@@ -232,11 +234,30 @@ class AnalyticsStore:
     def rollup(self) -> ibis.Table:
         """The rollup, one row per key: ``event_daily`` alone when nothing waits in the
         delta, else both summed by key."""
-        base = self.con.table(ROLLUP)
+        base = self._table(ROLLUP)
         if not self._delta_waiting():
             return base
-        both = base.union(self.con.table(DELTA), distinct=False)
+        both = base.union(self._table(DELTA), distinct=False)
         return both.group_by(list(_ROLLUP_KEY)).aggregate(count=both["count"].sum().cast("int64"))
+
+    def rollup_rows(self) -> ibis.Table:
+        """``event_daily`` and the delta unioned, a key possibly in both: enough for sums
+        and distinct counts, without first asking whether the delta holds rows."""
+        return self._table(ROLLUP).union(self._table(DELTA), distinct=False)
+
+    def _table(self, name: str) -> ibis.Table:
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = self.con.table(name)
+        return table
+
+    def sql_rows(self, sql: str) -> list[dict[str, Any]]:
+        """The rows of ``sql`` (DuckDB's dialect, e.g. a rendered
+        :class:`keepwell.core.compiled.Template`) as dicts: for small results, without
+        the cost of building Arrow tables."""
+        cursor = self.con.con.execute(sql)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def fold(self) -> None:
         """Fold the delta into ``event_daily`` (one pass over it), in a transaction of

@@ -27,6 +27,8 @@ OFFSETS = (7, 30, 60, 89, 90, 179, 180, 359)
 END_OFFSETS = (0, 90, 180, 270)
 #: Users lapse after this many days without an event (``users_removed_quarter``).
 LAPSE_DAYS = 30
+#: Day numbers (``as_of_number``) count the days since this one.
+EPOCH = date(1970, 1, 1)
 
 
 def day_end(day: date, timezone: str = "UTC") -> datetime:
@@ -68,7 +70,8 @@ def as_of_days(
     ``end_epoch`` (``end_0`` in seconds since 1970), ``quarter_start``, the first and
     last day on which a user's last event makes them lapsed this quarter
     (``lapsed_from`` = quarter start - 30 days, ``lapsed_to`` = as_of - 30 days), and
-    ``window_from``: the earliest day a windowed usage measure reads."""
+    ``window_from``: the earliest day a windowed usage measure reads, and
+    ``as_of_number``: the days from :data:`EPOCH` to as_of."""
     ordered = sorted(set(days))
     if not ordered:
         raise ValueError("at least one as-of day is needed")
@@ -92,4 +95,5 @@ def as_of_days(
         [min(f, d - timedelta(days=89)) for f, d in zip(lapsed, ordered, strict=True)],
         pa.date32(),
     )
+    columns["as_of_number"] = pa.array([(d - EPOCH).days for d in ordered], pa.int64())
     return AsOfDays(tuple(ordered), ibis.memtable(pa.table(columns)))

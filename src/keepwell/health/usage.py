@@ -8,12 +8,22 @@ Nothing dated after ``as_of`` is read, so a value never changes when later data 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 import ibis
+import pyarrow as pa
 
-from keepwell.health.days import AS_OF, AsOfDays, as_of_days, minus
+from keepwell.health.days import (
+    AS_OF,
+    EPOCH,
+    LAPSE_DAYS,
+    AsOfDays,
+    as_of_days,
+    minus,
+    quarter_start,
+)
 
 #: The measures :func:`usage_measures` returns, besides ``account_id``.
 USAGE_MEASURES = (
@@ -68,34 +78,82 @@ def _ratio_change(now: ibis.Value, before: ibis.Value) -> ibis.Value:
     return ibis.cases((before > 0, now.cast("float64") / before - 1.0), else_=ibis.null())
 
 
+def _cuts(days: AsOfDays) -> list[date]:
+    """The first days of the *segments*: the stretches of days that every window
+    predicate of every as-of day treats alike (7, 30, 60 and 90 days, the lapse window,
+    the first day read, and the day after as_of)."""
+    cuts: set[date] = set()
+    for d in days.days:
+        cuts |= {d - timedelta(days=n) for n in (6, 29, 59, SLOPE_DAYS - 1)}
+        start = quarter_start(d) - timedelta(days=LAPSE_DAYS)
+        cuts |= {start, min(start, d - timedelta(days=SLOPE_DAYS - 1)), d + timedelta(days=1)}
+    return sorted(cuts)
+
+
+def _calendar(days: AsOfDays) -> ibis.Table:
+    """Every day from the first cut to the last as-of day with its segment's first day
+    and its number (days since 1970-01-01)."""
+    cuts = _cuts(days)
+    rows: dict[str, list[Any]] = {"day": [], "segment": [], "day_number": []}
+    segment, day, k = cuts[0], cuts[0], 0
+    while day <= days.days[-1]:
+        if k + 1 < len(cuts) and day >= cuts[k + 1]:
+            k += 1
+            segment = cuts[k]
+        rows["day"].append(day)
+        rows["segment"].append(segment)
+        rows["day_number"].append((day - EPOCH).days)
+        day += timedelta(days=1)
+    schema = pa.schema([("day", pa.date32()), ("segment", pa.date32()), ("day_number", pa.int64())])
+    return ibis.memtable(pa.table(rows, schema=schema))
+
+
+def _segments(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ibis.Table:
+    """The rollup summed per (account, user, segment): events, logins, events x day
+    number (for the slope), and whether each key feature was used."""
+    calendar = _calendar(days)
+    rows = rollup.join(calendar, rollup.day == calendar.day)
+    c = rows["count"]
+    keys = {f"key_{i}": (rows.event == k).any() for i, k in enumerate(config.key_features)}
+    return rows.group_by(["account_id", "user_id", "segment"]).aggregate(
+        count=c.sum(),
+        logins=c.sum(where=rows.event == config.login_event),
+        count_day=(c * rows.day_number).sum(),
+        **keys,
+    )
+
+
 def _per_user(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ibis.Table:
     """Per (as_of, account, user) with an event in the windows: the window figures.
 
-    Each rollup row joins the as-of days whose windows hold it (``window_from`` to
-    as_of, at most 122 days), so the rollup is read once for every as-of day."""
+    The rollup is summed per segment first (:func:`_segments`); each segment joins the
+    as-of days whose windows hold it (``window_from`` to as_of, at most 122 days), so
+    the rollup is read once for every as-of day. A segment is inside or outside each
+    window as a whole, so its first day stands for all its days."""
     d = days.table
-    past = rollup.join(d, [rollup.day <= d.as_of, rollup.day >= d.window_from])
-    in_7 = past.day > past[minus(7)]
-    in_30 = past.day > past[minus(30)]
-    in_prev = ~in_30 & (past.day > past[minus(60)])
-    in_90 = past.day > past[minus(SLOPE_DAYS)]
-    # x = day index 0..89 within the 90-day window (89 = as_of)
-    x = (SLOPE_DAYS - 1) - past.as_of.delta(past.day, unit="day")
+    segments = _segments(rollup, days, config)
+    past = segments.join(d, [segments.segment <= d.as_of, segments.segment >= d.window_from])
+    day = past.segment
+    in_7 = day > past[minus(7)]
+    in_30 = day > past[minus(30)]
+    in_prev = ~in_30 & (day > past[minus(60)])
+    in_90 = day > past[minus(SLOPE_DAYS)]
     c = past["count"]
-    keys = {
-        f"key_{i}": (in_30 & (past.event == k)).any() for i, k in enumerate(config.key_features)
-    }
+    # Σ c·x with x = day index 0..89 in the 90-day window (89 = as_of):
+    # x = 89 - as_of + day, so Σ c·x = (89 - as_of number) Σ c + Σ c·day number
+    sum_xy = ((SLOPE_DAYS - 1) - past.as_of_number) * c + past.count_day
+    keys = {f"key_{i}": (in_30 & past[f"key_{i}"]).any() for i in range(len(config.key_features))}
     return past.group_by([AS_OF, "account_id", "user_id"]).aggregate(
         in_7=in_7.any(),
         in_30=in_30.any(),
         in_prev=in_prev.any(),
         # the last event in [quarter start - 30, as_of - 30] and none after: lapsed
-        lapsed=past.day.between(past.lapsed_from, past.lapsed_to).any() & ~in_30.any(),
+        lapsed=day.between(past.lapsed_from, past.lapsed_to).any() & ~in_30.any(),
         events_30d=c.sum(where=in_30),
         events_prev_30d=c.sum(where=in_prev),
-        logins_30d=c.sum(where=in_30 & (past.event == config.login_event)),
+        logins_30d=past.logins.sum(where=in_30),
         sum_y=c.sum(where=in_90),
-        sum_xy=(c * x).sum(where=in_90),
+        sum_xy=sum_xy.sum(where=in_90),
         **keys,
     )
 

@@ -12,7 +12,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from keepwell.revenue.compiled import Builder, Template, Value, compile_template
+from keepwell.core.compiled import Builder, Template, Value, compile_template
 from keepwell.revenue.ledger import converted_lines, mrr_changes, no_rate_error, unrated_lines
 from keepwell.revenue.movements import ALL, movement_amounts
 
@@ -61,7 +61,7 @@ class Book:
         ``accounts`` or else the tables ``inputs``.
 
         On DuckDB its SQL is compiled once per process for the names and schemas of the
-        tables read (see :mod:`keepwell.revenue.compiled`) and later calls only
+        tables read (see :mod:`keepwell.core.compiled`) and later calls only
         substitute ``values``; ``name`` must identify ``build``, and ``build`` must
         depend on nothing else. Other engines compile each call.
         """

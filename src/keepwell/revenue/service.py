@@ -21,12 +21,12 @@ import pyarrow.compute as pc
 
 from keepwell.contract.service import read_table
 from keepwell.core import periods
+from keepwell.core.compiled import Value
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
 from keepwell.revenue import cmrr, kpis, purchases, renewals
 from keepwell.revenue.book import Book, book_from_arrow
 from keepwell.revenue.cohorts import cohort_table
-from keepwell.revenue.compiled import Value
 from keepwell.revenue.ledger import (
     month_index,
     month_label,
