@@ -60,9 +60,10 @@ def timeline_command(
     ] = None,
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
-    """Show an account's whole story, newest first: meetings, calls, emails, notes and
-    reviews, tickets, surveys, CTAs, plan check-ins and milestones, messages sent,
-    health band changes, renewals and MRR changes."""
+    """Show an account's whole story, newest first, filterable by kind.
+
+    Meetings, calls, emails, notes and reviews, tickets, surveys, CTAs, plan check-ins
+    and milestones, messages sent, health band changes, renewals and MRR changes."""
     with opened_workspace() as ws:
         rows = portfolio_service.account_story(
             ws, account, _day(as_of), scope=None, kinds=kind, limit=limit, tag=tag
