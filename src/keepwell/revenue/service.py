@@ -353,8 +353,13 @@ def account_history(workspace: Workspace, account_id: str, as_of: date) -> dict[
     day, ``prev`` and ``curr`` = MRR at the end of the month before and of the month),
     and ``renewals``, its lines that ended on or before ``as_of`` with their outcome
     (see :func:`past_renewals`)."""
-    book = _book(workspace, None)
-    lines = book.lines.filter(book.lines.account_id == account_id)
+    subscriptions = read_table(workspace, "subscriptions")
+    mine = subscriptions.filter(pc.equal(subscriptions["account_id"], account_id))
+    accounts = read_table(workspace, "accounts")
+    one = accounts.filter(pc.equal(accounts["account_id"], account_id))
+    book = book_from_arrow(mine, one, read_table(workspace, "fx_rates"),
+                           workspace.setting("base_currency"))  # fmt: skip
+    lines = book.lines
     last = month_index(as_of)
     changes = mrr_changes(lines)
     changes = changes.filter(changes.m <= last).order_by("m")
