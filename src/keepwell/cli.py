@@ -138,11 +138,7 @@ COMMANDS: dict[str, tuple[Loader, str]] = {
     "tasks": (_success, "Playbook tasks of CTAs."),
     "plans": (_success, "Joint success plans."),
     "references": (_success, "Reference customers and the 100/100/100 tracker."),
-    "timeline": (
-        _timeline,
-        "Show an account's timeline: meetings, calls, emails, notes, reviews "
-        "and tags.",
-    ),
+    "timeline": (_timeline, "Show an account's whole story, newest first, filterable by kind."),
     "notes": (_timeline, "Notes on an account's timeline."),
     "feedback": (_timeline, "Product feedback: feature requests."),
     "notifications": (_notify, "Notifications: email, Slack and webhooks."),

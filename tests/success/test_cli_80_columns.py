@@ -95,5 +95,5 @@ def test_a_note_records_its_author(
                     capsys, monkeypatch)  # fmt: skip
     assert added.code == 0, added.err
     shown = run_cli(["timeline", account, "--format", "json"], company.root, capsys, monkeypatch)
-    note = next(e for e in json.loads(shown.out) if e["body"] == "Called the sponsor")
-    assert note["author"].startswith("cli")
+    note = next(e for e in json.loads(shown.out) if e["detail"] == "Called the sponsor")
+    assert note["who"].startswith("cli")

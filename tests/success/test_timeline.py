@@ -87,15 +87,14 @@ def test_cli_notes_and_timeline(
     assert "added meeting" in added.out
     shown = run_cli(["timeline", "A", "--format", "json"], home, capsys, monkeypatch)
     entries = json.loads(shown.out)
-    assert entries[0]["body"] == "QBR booked"
-    assert entries[0]["tags"] == ["qbr", "renewal"]
-    assert entries[0]["author"] == "me@x.example"
-    assert [e["activity_id"] for e in entries[1:]] == ["a2", "a1"]
+    assert entries[0]["detail"] == "QBR booked #qbr #renewal"
+    assert entries[0]["who"] == "me@x.example"
+    assert [e["title"] for e in entries[1:]] == ["Escalation", "Kick-off"]
     table = run_cli(["timeline", "A", "--tag", "risk"], home, capsys, monkeypatch)
     assert "Escalation" in table.out
     assert "Kick-off" not in table.out
     csv_out = run_cli(["timeline", "A", "--format", "csv"], home, capsys, monkeypatch)
-    assert "qbr;renewal" in csv_out.out
+    assert "#qbr #renewal" in csv_out.out
     missing = run_cli(["timeline", "NOPE"], home, capsys, monkeypatch)
     assert missing.code == 2
     assert "no account 'NOPE'" in missing.err

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from keepwell.core.database import insert_once, transaction
@@ -252,6 +253,21 @@ def list_notifications(
         raise InputError(f"unknown status {status!r}", hint=", ".join(s.value for s in Status))
     with transaction(workspace.engine) as session:
         return [_row(n) for n in outbox.list_rows(session, status=status, limit=limit)]
+
+
+def sent_to_account(
+    workspace: Workspace, account_id: str, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Notifications about ``account_id`` that were sent (emails, Slack messages,
+    webhooks), newest first, at most ``limit``; each with ``sent_at``."""
+    query = (
+        sa.select(Notification)
+        .where(Notification.account_id == account_id, Notification.status == Status.SENT.value)
+        .order_by(Notification.sent_at.desc(), Notification.notification_id.desc())
+        .limit(limit)
+    )
+    with Session(workspace.engine) as session:
+        return [_row(n) | {"category": n.category} for n in session.execute(query).scalars()]
 
 
 def retry_notification(workspace: Workspace, notification_id: int) -> dict[str, Any]:

@@ -70,12 +70,3 @@ def plan_view(plan: dict[str, Any]) -> dict[str, Any]:
         objective.setdefault("progress", objective.get("attainment"))
     plan.setdefault("name", plan.get("title"))
     return plan
-
-
-def timeline_items(activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The timeline's activities (newest first) as the page shows them."""
-    return [
-        {"when": a["occurred_at"], "kind": a["kind"], "author": a.get("author"),
-         "subject": a.get("subject"), "body": a.get("body"), "tags": a.get("tags") or []}
-        for a in activities
-    ]  # fmt: skip

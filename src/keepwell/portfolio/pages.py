@@ -136,10 +136,18 @@ def _usage_charts(usage: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
-def account_360(request: Request, user: User, account_id: str) -> HTMLResponse:
-    """Account 360: revenue, health and why, usage, people, billing, work, timeline."""
+def account_360(
+    request: Request,
+    user: User,
+    account_id: str,
+    kind: Annotated[list[str] | None, Query(max_length=64)] = None,
+) -> HTMLResponse:
+    """Account 360: revenue, health and why, usage, people, billing, work, and the
+    timeline (only the entries of ``kind`` when given, repeatable)."""
     lock = request.app.state.analytics_lock
-    view = service.account_view(workspace_of(request), account_id, today(), user.owner_scope, lock)
+    view = service.account_view(
+        workspace_of(request), account_id, today(), user.owner_scope, lock, kinds=kind
+    )
     chart_list = _usage_charts(view["usage"])
     if view["history"]:
         chart_list.insert(0, _score_chart(view["history"]))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager, nullcontext
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +31,8 @@ from keepwell.core.errors import NotFoundError
 from keepwell.core.memo import memo
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
-from keepwell.portfolio import cache
+from keepwell.notify import service as notify_service
+from keepwell.portfolio import cache, story
 from keepwell.portfolio import directory as directories
 from keepwell.portfolio.account import (
     USAGE_DAYS,
@@ -39,7 +40,6 @@ from keepwell.portfolio.account import (
     adoption,
     key_people_left,
     plan_view,
-    timeline_items,
     usage_by_month,
 )
 from keepwell.portfolio.directory import Directory
@@ -53,6 +53,9 @@ OVERVIEW_RENEWAL_DAYS = 90
 RENEWAL_DAYS = 120
 #: Timeline entries on Account 360.
 TIMELINE_LIMIT = 50
+#: The kinds of timeline entry (``--kind``) and the fields of an entry.
+TIMELINE_KINDS = story.KINDS
+TIMELINE_FIELDS = story.FIELDS
 #: Snapshots in the band trend.
 TREND_SNAPSHOTS = 12
 Lock = AbstractContextManager[Any]
@@ -210,11 +213,13 @@ def account_view(
     as_of: date,
     scope: str | None,
     lock: Lock | None = None,
+    kinds: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """The account as Account 360 shows it (NotFoundError when out of ``scope``):
     detail, directory row, health and its history, usage of the last
     :data:`~keepwell.portfolio.account.USAGE_DAYS` days, key people who left, surveys,
-    churn risk, work, success plan and timeline. ``lock`` guards the analytics store
+    churn risk, work, success plan and the whole-story timeline (:func:`account_story`,
+    of ``kinds``). ``lock`` guards the analytics store
     when the server shares it with its event writer."""
     detail = contract_service.account_detail(workspace, account_id, scope=scope)
     row = directory(workspace, as_of).by_id.get(account_id, {})
@@ -237,11 +242,60 @@ def account_view(
         "work": success_service.work_items(workspace, as_of, account_id=account_id, scope=scope),
         "plan": _plan(workspace, account_id, as_of),
         "timeline": {
-            "items": timeline_items(
-                success_service.account_timeline(workspace, account_id, TIMELINE_LIMIT)
-            )
+            "items": account_story(workspace, account_id, as_of, scope=scope, kinds=kinds),
+            "kinds": sorted(story.check_kinds(kinds) or ()),
+            "all_kinds": story.KINDS,
         },
     }
+
+
+def account_story(
+    workspace: Workspace,
+    account_id: str,
+    as_of: date,
+    *,
+    scope: str | None,
+    kinds: Collection[str] | None = None,
+    limit: int | None = TIMELINE_LIMIT,
+    tag: str | None = None,
+) -> list[dict[str, Any]]:
+    """The whole story of ``account_id`` up to the end of ``as_of``, newest first, at
+    most ``limit`` entries (None: all), of ``kinds`` (None: every kind of
+    :data:`keepwell.portfolio.story.KINDS`): activities and notes, tickets, surveys,
+    CTAs, plan check-ins and milestones, messages sent, health band changes, renewals
+    and MRR changes. NotFoundError when out of ``scope``, InputError for an unknown
+    kind. With ``tag``, only the activities carrying it (tags belong to activities).
+    The one place the timeline is assembled; every face calls it."""
+    wanted = story.check_kinds(kinds)
+    if tag:
+        wanted = set(story.ACTIVITY_KINDS) if wanted is None else wanted & set(story.ACTIVITY_KINDS)
+    detail = contract_service.account_detail(workspace, account_id, scope=scope)
+
+    def want(*names: str) -> bool:
+        return wanted is None or not wanted.isdisjoint(names)
+
+    entries: list[dict[str, Any]] = []
+    if want(*story.ACTIVITY_KINDS):
+        activities = success_service.account_timeline(workspace, account_id, None, tag=tag)
+        entries += story.activities(activities)
+    entries += story.tickets(detail["tickets"]) + story.surveys(detail["surveys"])
+    if want("cta"):
+        ctas = success_service.list_ctas(
+            workspace, as_of=as_of, status="all", account_id=account_id
+        )
+        entries += story.ctas(ctas)
+    if want("checkin", "milestone"):
+        entries += story.plan(_plan(workspace, account_id, as_of))
+    if want("message"):
+        entries += story.messages(notify_service.sent_to_account(workspace, account_id))
+    if want("band"):
+        entries += story.band_changes(health_service.score_history(workspace, account_id))
+    if want("renewal", "revenue"):
+        revenue = revenue_service.account_history(workspace, account_id, as_of)
+        entries += story.renewals(revenue["renewals"])
+        entries += story.revenue_changes(revenue["changes"])
+    until = datetime.combine(as_of, time.max, tzinfo=UTC)
+    return story.select(entries, wanted, until, limit)
 
 
 def add_note(

@@ -347,6 +347,30 @@ def past_renewals(
     return book.rows(renewals.past_renewals(book.lines, start, end))
 
 
+def account_history(workspace: Workspace, account_id: str, as_of: date) -> dict[str, Any]:
+    """The revenue story of ``account_id`` up to ``as_of``: ``changes``, the months in
+    which its MRR (base currency, exact decimals) changed (``month`` = the month's first
+    day, ``prev`` and ``curr`` = MRR at the end of the month before and of the month),
+    and ``renewals``, its lines that ended on or before ``as_of`` with their outcome
+    (see :func:`past_renewals`)."""
+    subscriptions = read_table(workspace, "subscriptions")
+    mine = subscriptions.filter(pc.equal(subscriptions["account_id"], account_id))
+    accounts = read_table(workspace, "accounts")
+    one = accounts.filter(pc.equal(accounts["account_id"], account_id))
+    book = book_from_arrow(mine, one, read_table(workspace, "fx_rates"),
+                           workspace.setting("base_currency"))  # fmt: skip
+    lines = book.lines
+    last = month_index(as_of)
+    changes = mrr_changes(lines)
+    changes = changes.filter(changes.m <= last).order_by("m")
+    rows = [
+        {"month": month_start(int(r["m"])), "prev": r["prev"], "curr": r["curr"]}
+        for r in book.rows(changes)
+    ]
+    ended = renewals.past_renewals(lines, date(1900, 1, 1), as_of)
+    return {"changes": rows, "renewals": book.rows(ended)}
+
+
 def _groups(
     book: Book, by: str | None, workspace: Workspace | None, as_of: date
 ) -> ir.Table | None:

@@ -1,4 +1,5 @@
-"""CLI face of the timeline and product feedback: ``keepwell timeline ACCOUNT``,
+"""CLI face of the timeline and product feedback: ``keepwell timeline ACCOUNT`` (the
+whole story, assembled by ``portfolio.service.account_story``),
 ``keepwell notes add``, ``keepwell feedback add`` and ``keepwell feedback top``."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from keepwell.console import (
 )
 from keepwell.console import parse_day as _day
 from keepwell.core.errors import InputError
+from keepwell.portfolio import service as portfolio_service
 from keepwell.success import feedback, timeline
 
 notes_app = typer.Typer(help="Notes on an account's timeline.", no_args_is_help=True)
@@ -44,18 +46,34 @@ def _when(value: str | None) -> datetime:
 
 def timeline_command(
     account: Annotated[str, typer.Argument(help="Account id.")],
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only entries of this kind (repeatable): "
+            + ", ".join(portfolio_service.TIMELINE_KINDS)
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
     tag: Annotated[str | None, typer.Option(help="Only activities with this tag.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The story up to this day (default today).")
+    ] = None,
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
-    """Show an account's timeline: meetings, calls, emails, notes, reviews and tags."""
+    """Show an account's whole story, newest first, filterable by kind.
+
+    Meetings, calls, emails, notes and reviews, tickets, surveys, CTAs, plan check-ins
+    and milestones, messages sent, health band changes, renewals and MRR changes."""
     with opened_workspace() as ws:
-        rows = timeline.account_timeline(ws, account, limit, tag=tag)
+        rows = portfolio_service.account_story(
+            ws, account, _day(as_of), scope=None, kinds=kind, limit=limit, tag=tag
+        )
     if fmt is OutputFormat.JSON:
         print_json(rows)
         return
-    shown = [{**r, "tags": ";".join(r["tags"])} for r in rows]
-    print_rows(shown, fmt, columns=timeline.FIELDS, title=f"Timeline of {account}")
+    if fmt is OutputFormat.TABLE:  # minutes in UTC are enough to read at 80 columns
+        rows = [{**r, "at": f"{r['at']:%Y-%m-%d %H:%M}"} for r in rows]
+    print_rows(rows, fmt, columns=portfolio_service.TIMELINE_FIELDS, title=f"Timeline of {account}")
 
 
 @notes_app.command("add")
