@@ -11,8 +11,9 @@ from keepwell.core.workspace import Workspace
 from tests.web.helpers import add_user, client, make_app, two_csm_book
 
 # The unsubscribe link is opened from an email: the signed token in its path is its
-# credential (a forged or altered token gets 400; tests/notify prove it).
-PUBLIC = {"/healthz", "/login", "/logout", "/unsubscribe/{token}"}
+# credential (a forged or altered token gets 400; tests/notify prove it). /readyz is the
+# readiness probe of a load balancer, which has no credentials.
+PUBLIC = {"/healthz", "/readyz", "/login", "/logout", "/unsubscribe/{token}"}
 
 
 def _routes(app: FastAPI) -> list[tuple[str, str]]:
