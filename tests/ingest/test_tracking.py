@@ -81,6 +81,15 @@ def test_gzip_bodies_are_accepted(sqlite_workspace: Workspace) -> None:
         headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
     )  # fmt: skip
     assert response.status_code == 200
+    hidden = gzip.compress(
+        json.dumps({"batch": [_track("u", "g2", context={"groupId": "A\u0000B"})]}).encode()
+    )
+    refused = http.post(
+        "/v1/batch", content=hidden,
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert refused.status_code == 400
+    assert "NUL" in refused.text
 
 
 def test_wrong_write_key_is_a_401(sqlite_workspace: Workspace) -> None:

@@ -26,6 +26,7 @@ from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
 from keepwell.auth.principal import Principal, Role
 from keepwell.auth.service import hash_secret
 from keepwell.core.errors import ConfigurationError, InputError
+from keepwell.core.nul import nul_in_request
 from keepwell.ingest import billing, service
 from keepwell.ingest.errors import PayloadTooLargeError
 from keepwell.ingest.messages import (
@@ -148,6 +149,8 @@ async def _body(request: Request, limit: int) -> bytes:
             raise InputError(f"the gzip body cannot be decompressed: {exc}") from None
         if len(data) > limit or decoder.unconsumed_tail:
             raise PayloadTooLargeError(f"the decompressed body is larger than {limit} bytes")
+        if nul_in_request("", b"", "application/json", data):
+            raise InputError("the request's body contains a NUL character (U+0000)")
         return data
     return bytes(body)
 

@@ -10,34 +10,10 @@ uploads are left to the importer, which reports a NUL cell per row.
 from __future__ import annotations
 
 import json
-import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-#: ``\u0000`` in JSON text, not preceded by an escaped backslash (``\\u0000`` is the six
-#: characters ``\u0000``, which is allowed).
-_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
-_PERCENT_NUL = re.compile(rb"%00")
-_CHECKED_BODIES = ("application/json", "application/x-www-form-urlencoded", "text/")
-
-
-def nul_in_request(path: str, query: bytes, content_type: str, body: bytes) -> str | None:
-    """Where the request carries a NUL character (``path``, ``query string``, ``body``),
-    or None (pure)."""
-    if "\x00" in path:
-        return "path"
-    if b"\x00" in query or _PERCENT_NUL.search(query):
-        return "query string"
-    kind = content_type.split(";", 1)[0].strip().lower()
-    if not body or not kind.startswith(_CHECKED_BODIES):
-        return None
-    if b"\x00" in body:
-        return "body"
-    if kind == "application/json" and _JSON_NUL.search(body):
-        return "body"
-    if kind == "application/x-www-form-urlencoded" and _PERCENT_NUL.search(body):
-        return "body"
-    return None
+from keepwell.core.nul import CHECKED_BODIES, nul_in_request
 
 
 class RejectNulMiddleware:
@@ -52,7 +28,11 @@ class RejectNulMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").decode("latin-1")
-        if content_type.split(";", 1)[0].strip().lower().startswith(_CHECKED_BODIES):
+        encoding = headers.get(b"content-encoding", b"identity").decode("latin-1").lower()
+        # an encoded (gzip) body is binary: its reader checks the decoded text instead
+        if encoding == "identity" and content_type.split(";", 1)[0].strip().lower().startswith(
+            CHECKED_BODIES
+        ):
             messages, body = await _read_body(receive)
             receive = _replay(messages, receive)
         else:
