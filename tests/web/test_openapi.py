@@ -234,7 +234,8 @@ def _strict(model: type[BaseModel], data: Any) -> None:
 def test_response_models_drop_nothing_the_services_return(served: Served) -> None:
     ws = served.workspace
     _strict(SummaryRead, revenue_service.portfolio_summary(ws, AS_OF).as_dict())
-    _strict(MovementRead, revenue_service.mrr_movements(ws, AS_OF.replace(month=1), AS_OF))
+    movements = revenue_service.mrr_movements(ws, AS_OF.replace(month=1), AS_OF)
+    _strict(MovementRead, revenue_service.mark_partial_months(movements, AS_OF))  # as the route
     _strict(CohortCellRead, revenue_service.cohort_retention(ws, AS_OF))
     _strict(HealthExplanationRead, health_service.explain_account(ws, "A"))
     _strict(ScorePointRead, score_history(ws, "A"))
