@@ -277,10 +277,8 @@ def _events_engine(
     and words the reason."""
     store = loading.store
     assert store is not None
-    raw = store.con.con
     accounts = pa.table({"account_id": pa.array(sorted(loading.accounts), pa.string())})
-    raw.register("_kw_accounts", accounts)
-    try:
+    with store.registered("_kw_accounts", accounts):
         for batch in source.engine_batches(batch_size * FAST_BATCH_FACTOR):
             if isinstance(batch, list):  # rows the engine could not read exactly as csv does
                 good = _validate_batch(batch, loading.validator, report, rejects.write)
@@ -295,8 +293,6 @@ def _events_engine(
             if good.records:
                 loading.load(good)
             yield
-    finally:
-        raw.unregister("_kw_accounts")
 
 
 def _rows_at(

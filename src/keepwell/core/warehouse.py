@@ -319,6 +319,16 @@ class AnalyticsStore:
             self._staging = False
             self._sql(f"DROP TABLE IF EXISTS {_STAGE}; DROP TABLE IF EXISTS _kw_dup")
 
+    @contextmanager
+    def registered(self, name: str, table: pa.Table) -> Iterator[None]:
+        """``table`` visible to this store's SQL as ``name`` while the block runs."""
+        raw = self.con.con
+        raw.register(name, table)
+        try:
+            yield
+        finally:
+            raw.unregister(name)
+
     def append_events(
         self, batch: pa.Table, lines: list[int] | None = None, *, check: str | None = None
     ) -> AppendResult:
