@@ -191,3 +191,20 @@ def test_unknown_columns_are_kept_as_attributes(
         assert json.loads(props) == {"browser": "firefox", "region": "EMEA"}
     else:
         assert stored(workspace, entity).column("region").to_pylist()[-1] == "EMEA"
+
+
+def test_read_table_for_one_account_reads_only_its_rows(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    accounts = [make_account(account_id="A", name="A Co"), make_account(account_id="B", name="B")]
+    load(sqlite_workspace, "accounts", write_rows(tmp_path / "acc.csv", accounts))
+    lines = [
+        nth_row("subscriptions", 1, account_id="A"),
+        nth_row("subscriptions", 2, account_id="B"),
+        nth_row("subscriptions", 3, account_id="A"),
+    ]
+    load(sqlite_workspace, "subscriptions", write_rows(tmp_path / "subs.csv", lines))
+    mine = read_table(sqlite_workspace, "subscriptions", account_id="A")
+    assert sorted(mine.column("account_id").to_pylist()) == ["A", "A"]
+    assert read_table(sqlite_workspace, "subscriptions").schema == mine.schema
+    assert read_table(sqlite_workspace, "accounts", account_id="B").num_rows == 1

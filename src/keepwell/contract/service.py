@@ -373,8 +373,11 @@ _ARROW_TYPES: dict[Kind, pa.DataType] = {
 }
 
 
-def read_table(workspace: Workspace, entity_name: str) -> pa.Table:
-    """All rows of an operational entity as an Arrow table.
+def read_table(
+    workspace: Workspace, entity_name: str, *, account_id: str | None = None
+) -> pa.Table:
+    """All rows of an operational entity as an Arrow table (with ``account_id``, only
+    that account's rows, read by the database's index rather than the whole table).
 
     Contract columns come first with their types (money ``decimal128(18, 6)``, dates
     ``date32``, timestamps ``timestamp[us, UTC]``, tags ``list<string>``); then one
@@ -389,8 +392,11 @@ def read_table(workspace: Workspace, entity_name: str) -> pa.Table:
         )
     table = MODELS[entity.name].__table__
     names = [c.name for c in entity.columns]
+    query = sa.select(*(table.c[n] for n in [*names, "attributes"]))
+    if account_id is not None:
+        query = query.where(table.c.account_id == account_id)
     with workspace.engine.connect() as conn:
-        rows = conn.execute(sa.select(*(table.c[n] for n in [*names, "attributes"]))).all()
+        rows = conn.execute(query).all()
     values = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(names) + 1)]
     columns: dict[str, pa.Array] = {}
     for index, column in enumerate(entity.columns):

@@ -353,10 +353,8 @@ def account_history(workspace: Workspace, account_id: str, as_of: date) -> dict[
     day, ``prev`` and ``curr`` = MRR at the end of the month before and of the month),
     and ``renewals``, its lines that ended on or before ``as_of`` with their outcome
     (see :func:`past_renewals`)."""
-    subscriptions = read_table(workspace, "subscriptions")
-    mine = subscriptions.filter(pc.equal(subscriptions["account_id"], account_id))
-    accounts = read_table(workspace, "accounts")
-    one = accounts.filter(pc.equal(accounts["account_id"], account_id))
+    mine = read_table(workspace, "subscriptions", account_id=account_id)
+    one = read_table(workspace, "accounts", account_id=account_id)
     book = book_from_arrow(mine, one, read_table(workspace, "fx_rates"),
                            workspace.setting("base_currency"))  # fmt: skip
     lines = book.lines
