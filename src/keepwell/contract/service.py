@@ -373,6 +373,17 @@ _ARROW_TYPES: dict[Kind, pa.DataType] = {
 }
 
 
+def latest(workspace: Workspace, entity_name: str, column: str) -> Any:
+    """The largest value of ``column`` among the rows of an operational entity (None
+    when it has none): one aggregate in the database, not the table read whole."""
+    entity = get_entity(entity_name)
+    if entity.store is not Store.OPERATIONAL or column not in {c.name for c in entity.columns}:
+        raise InputError(f"{entity.name} have no operational column {column!r}")
+    table = MODELS[entity.name].__table__
+    with workspace.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.max(table.c[column]))).scalar()
+
+
 def read_table(
     workspace: Workspace, entity_name: str, *, account_id: str | None = None
 ) -> pa.Table:
