@@ -69,6 +69,18 @@ class Directory:
     #: rows sorted by each sort key, and filter options per owner scope, made on demand
     _orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     _options: dict[str | None, dict[str, list[str]]] = field(default_factory=dict, repr=False)
+    _groups: dict[tuple[Any, Any], list[dict[str, Any]]] | None = field(default=None, repr=False)
+
+    def customers_of(self, segment: Any, industry: Any) -> list[dict[str, Any]]:
+        """The rows of the customers (not prospects) of ``segment`` and ``industry``
+        (an account's peers), grouped once for every pair and kept."""
+        if self._groups is None:
+            groups: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+            for row in self.rows:
+                if not row["is_prospect"]:
+                    groups.setdefault((row["segment"], row["industry"]), []).append(row)
+            self._groups = groups
+        return self._groups.get((segment, industry), [])
 
     def ordered(self, sort: str) -> list[dict[str, Any]]:
         """Every row sorted by ``sort`` (ascending; ties by name, then id), kept."""

@@ -129,11 +129,13 @@ def _revenue_figures(workspace: Workspace, scope: str | None, day: date) -> Any:
 def overview(workspace: Workspace, scope: str | None, day: date) -> dict[str, Any]:
     """The portfolio on ``day``: revenue summary, 13 months of MRR movements, customers
     per band and the band trend, ARR at risk (the model's, else the red band's), the
-    renewals of the next :data:`OVERVIEW_RENEWAL_DAYS` days."""
-    summary, months, upcoming = memo(
-        ("overview", workspace.key, scope, day),
-        lambda: _revenue_figures(workspace, scope, day),
-    )
+    renewals of the next :data:`OVERVIEW_RENEWAL_DAYS` days; kept like the revenue
+    figures (the bands and ARR at risk add up every account of a large book)."""
+    return memo(("overview", workspace.key, scope, day), lambda: _overview(workspace, scope, day))
+
+
+def _overview(workspace: Workspace, scope: str | None, day: date) -> dict[str, Any]:
+    summary, months, upcoming = _revenue_figures(workspace, scope, day)
     d = directory(workspace, day)
     rows = [r for r in directories.visible(d.rows, scope) if not r["is_prospect"]]
     at_risk, modelled = arr_at_risk(rows)
@@ -144,9 +146,7 @@ def overview(workspace: Workspace, scope: str | None, day: date) -> dict[str, An
         "months": months,
         "last_complete_month": complete[-1] if complete else None,
         "bands": directories.band_counts(rows),
-        "trend": memo(
-            ("band trend", workspace.key, scope, day), lambda: band_trend(workspace, scope, day)
-        ),
+        "trend": band_trend(workspace, scope, day),
         "at_risk": at_risk,
         "modelled": modelled,
         "renewals": upcoming_rows,
@@ -333,18 +333,12 @@ def peers(
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The directory row of ``account_id`` and those of its peers: the customers (not
     prospects) of the same segment and industry; ``(None, [])`` when it has no row."""
-    rows = directory(workspace, as_of).rows
-    me = next((r for r in rows if r["account_id"] == account_id), None)
+    d = directory(workspace, as_of)
+    me = d.by_id.get(account_id)
     if me is None:
         return None, []
-    return me, [
-        r
-        for r in rows
-        if r["segment"] == me["segment"]
-        and r["industry"] == me["industry"]
-        and not r["is_prospect"]
-        and r["account_id"] != account_id
-    ]
+    group = d.customers_of(me["segment"], me["industry"])
+    return me, [r for r in group if r["account_id"] != account_id]
 
 
 def peer_usage(
