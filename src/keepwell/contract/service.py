@@ -33,6 +33,9 @@ from keepwell.contract.queries import (
     account_usage as account_usage,
 )
 from keepwell.contract.queries import (
+    accounts_contacts as accounts_contacts,
+)
+from keepwell.contract.queries import (
     subscription_lines as subscription_lines,
 )
 from keepwell.contract.queries import (

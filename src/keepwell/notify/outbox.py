@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from keepwell.core.database import insert_once
+from keepwell.core.database import insert_many_once, insert_once
 from keepwell.notify.models import Notification, SendQuota, Status
 from keepwell.notify.retry import RetryPolicy
 
@@ -46,6 +46,13 @@ def insert(session: Session, values: Mapping[str, Any]) -> bool:
     """Insert one notification unless its ``dedupe_key`` exists; True when inserted."""
     row = {"status": Status.PENDING.value, "attempts": 0, **values}
     return insert_once(session, N, row, "dedupe_key") is not None
+
+
+def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """:func:`insert` for many notifications (all with the same columns) in a few
+    statements; the ``dedupe_key`` of those inserted."""
+    full = [{"status": Status.PENDING.value, "attempts": 0, **values} for values in rows]
+    return set(insert_many_once(session, N, full, "dedupe_key"))
 
 
 def waiting(now: datetime) -> sa.ColumnElement[bool]:
@@ -285,3 +292,12 @@ def recently_touched(session: Session, email: str, category: str, since: Any) ->
         N.category == category, N.target == email, N.as_of >= since
     )
     return session.execute(query.limit(1)).first() is not None
+
+
+def touched_since(session: Session, emails: Sequence[str], category: str, since: Any) -> set[str]:
+    """Which of ``emails`` (lower case, as stored) got a ``category`` notification with
+    ``as_of`` >= ``since`` (:func:`recently_touched` for many addresses)."""
+    query = sa.select(N.target).where(
+        N.category == category, N.target.in_(emails), N.as_of >= since
+    )
+    return set(session.execute(query.distinct()).scalars())

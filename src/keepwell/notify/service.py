@@ -9,7 +9,7 @@ deliver them with :func:`deliver_pending`. Nothing here reads the clock: ``now``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,20 +30,29 @@ from keepwell.notify.models import Channel, Notification, Status, Unsubscribe
 from keepwell.notify.outbox import Message
 from keepwell.notify.retry import RetryPolicy
 from keepwell.notify.slack import send_slack
-from keepwell.notify.techtouch import is_unsubscribed, send_tech_touch
+from keepwell.notify.techtouch import (
+    TechTouch,
+    is_unsubscribed,
+    send_tech_touch,
+    send_tech_touch_many,
+)
 from keepwell.notify.tokens import read_unsubscribe_token
 from keepwell.notify.webhooks import send_webhook
 
 __all__ = [
     "DeliveryReport",
+    "Queued",
+    "TechTouch",
     "deliver_pending",
     "enqueue",
+    "enqueue_many",
     "is_unsubscribed",
     "list_notifications",
     "queue_counts",
     "retry_notification",
     "send_limits",
     "send_tech_touch",
+    "send_tech_touch_many",
     "unsubscribe",
 ]
 
@@ -74,14 +83,50 @@ def enqueue(
     ``channel`` is email (``target`` an address), slack or webhook (``target`` a URL, or
     empty for the configured one). Delivery happens in :func:`deliver_pending`.
     """
+    values = _queued(channel, target, subject, body, dedupe_key, account_id, payload)
+    return outbox.insert(session, values)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One notification to queue with :func:`enqueue_many` (the arguments of
+    :func:`enqueue`)."""
+
+    channel: str
+    target: str
+    subject: str
+    body: str
+    dedupe_key: str
+    account_id: str | None = None
+    payload: dict[str, Any] | None = None
+
+
+def enqueue_many(session: Session, messages: Sequence[Queued]) -> set[str]:
+    """:func:`enqueue` for many notifications in a few statements, in the caller's
+    transaction; the dedupe keys queued (a key already queued is left as it was)."""
+    rows = [
+        _queued(m.channel, m.target, m.subject, m.body, m.dedupe_key, m.account_id, m.payload)
+        for m in messages
+    ]
+    return outbox.insert_many(session, rows)
+
+
+def _queued(
+    channel: str,
+    target: str,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    account_id: str | None,
+    payload: dict[str, Any] | None,
+) -> dict[str, Any]:
     if channel not in SENDERS:
         raise InputError(f"unknown notification channel {channel!r}", hint="email, slack, webhook")
     if not dedupe_key:
         raise InputError("a notification needs a dedupe key")
     subject = one_line(subject)  # a newline from an account name cannot go in a header
-    values = {"channel": channel, "target": target, "subject": subject, "body": body,
-              "dedupe_key": dedupe_key, "account_id": account_id, "payload": payload}  # fmt: skip
-    return outbox.insert(session, values)
+    return {"channel": channel, "target": target, "subject": subject, "body": body,
+            "dedupe_key": dedupe_key, "account_id": account_id, "payload": payload}  # fmt: skip
 
 
 @dataclass
