@@ -187,6 +187,36 @@ def record_sent(session: Session, message: Message, now: datetime) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def record_sent_many(session: Session, messages: Sequence[Message], now: datetime) -> set[int]:
+    """:func:`record_sent` for many messages in a statement per claim token; the ids
+    recorded (a message whose claim was lost meanwhile is left out)."""
+    recorded: set[int] = set()
+    tokens: dict[str, list[int]] = {}
+    for message in messages:
+        tokens.setdefault(message.claim_token, []).append(message.notification_id)
+    for token, ids in tokens.items():
+        result = session.execute(
+            sa.update(N)
+            .where(
+                N.notification_id.in_(ids),
+                N.claim_token == token,
+                N.status == Status.SENDING.value,
+            )
+            .values(
+                status=Status.SENT.value,
+                sent_at=now,
+                attempts=N.attempts + 1,  # the row is ours (claimed): as claimed + 1
+                claim_token=None,
+                last_error=None,
+                next_attempt_at=None,
+            )
+            .returning(N.notification_id)
+            .execution_options(synchronize_session=False)
+        )
+        recorded.update(result.scalars())
+    return recorded
+
+
 def record_failure(
     session: Session, message: Message, now: datetime, error: str, policy: RetryPolicy
 ) -> Status:

@@ -167,27 +167,44 @@ def _send(message: Message, settings: Settings, now: datetime, mailer: Mailer) -
         SENDERS[message.channel](message, settings, now)
 
 
-def _deliver_one(
+#: Outcomes recorded per transaction: a crash after sending can repeat at most this
+#: many emails (each with the same ``Message-ID``, so a receiver can drop the copy),
+#: where a transaction per message cost more than building and sending it.
+RECORD_EVERY = 20
+
+
+def _deliver_some(
     workspace: Workspace,
-    message: Message,
+    messages: list[Message],
     settings: Settings,
     now: datetime,
     mailer: Mailer,
-) -> tuple[Status | None, str | None]:
-    """Send one claimed message and record the outcome at once (a crash after the send
-    can repeat only this message); (new status or None if the claim was lost, error)."""
-    error: str | None = None
-    try:
-        _send(message, settings, now, mailer)
-    except DeliveryError as exc:
-        error = str(exc)
-    except Exception as exc:  # a bug in a channel must not lose the message either
-        error = f"{type(exc).__name__}: {exc}"
+) -> list[tuple[Message, Status | None, str | None]]:
+    """Send claimed ``messages`` and record their outcomes in one transaction: each
+    (message, new status or None if the claim was lost, error)."""
+    errors: list[str | None] = []
+    for message in messages:
+        error: str | None = None
+        try:
+            _send(message, settings, now, mailer)
+        except DeliveryError as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug in a channel must not lose the message either
+            error = f"{type(exc).__name__}: {exc}"
+        errors.append(error)
+    outcomes: list[tuple[Message, Status | None, str | None]] = []
     with transaction(workspace.engine) as session:
         outbox.commit_without_waiting(session)
-        if error is None:
-            return (Status.SENT if outbox.record_sent(session, message, now) else None), None
-        return outbox.record_failure(session, message, now, error, _policy(settings)), error
+        sent = outbox.record_sent_many(
+            session, [m for m, e in zip(messages, errors, strict=True) if e is None], now
+        )
+        for message, error in zip(messages, errors, strict=True):
+            if error is None:
+                status = Status.SENT if message.notification_id in sent else None
+            else:
+                status = outbox.record_failure(session, message, now, error, _policy(settings))
+            outcomes.append((message, status, error))
+    return outcomes
 
 
 def _hold_back(
@@ -257,8 +274,10 @@ def deliver_pending(
             report.claimed += len(batch)
             to_send = _hold_back(workspace, batch, limits, now)
             report.deferred += len(batch) - len(to_send)
-            for message in to_send:
-                _count(report, message, *_deliver_one(workspace, message, settings, now, mailer))
+            for start in range(0, len(to_send), RECORD_EVERY):
+                part = to_send[start : start + RECORD_EVERY]
+                for outcome in _deliver_some(workspace, part, settings, now, mailer):
+                    _count(report, *outcome)
     with workspace.engine.connect() as conn, Session(conn) as session:
         counts = outbox.count_by_status(session)
     report.failed_total = counts.get(Status.FAILED.value, 0)
