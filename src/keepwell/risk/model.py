@@ -147,13 +147,6 @@ def _column(score: np.ndarray, i: int) -> np.ndarray:
     return score if score.ndim == 1 else np.asarray(score[:, i])
 
 
-#: Rows the trees are fitted on at most (a seeded random sample beyond): at 50,000
-#: accounts x 24 snapshots the fit took minutes on a million rows, and trees of 7 leaves
-#: with 80 rows a leaf learn no more from them (held-out ROC AUC within 0.005 in
-#: bench/bench_risk.py). A company of up to ~10,000 customers trains on every row.
-MAX_FIT_ROWS = 250_000
-
-
 class ChurnModel:
     """LightGBM on the feature matrix, Platt- or isotonic-calibrated.
 
@@ -174,7 +167,6 @@ class ChurnModel:
         n_jobs: int = 1,
         stack_column: str | None = "health_score",
         refit: bool = True,
-        max_rows: int | None = MAX_FIT_ROWS,
     ) -> None:
         self.params: dict[str, Any] = {
             "n_estimators": n_estimators,
@@ -198,7 +190,6 @@ class ChurnModel:
         self.calibration = Calibrator(calibration).method  # refuses an unknown method now
         self.stack_column = stack_column
         self.refit = refit
-        self.max_rows = max_rows
 
     def fit(
         self,
@@ -217,10 +208,9 @@ class ChurnModel:
         self.features_ = list(x.columns)
         self.categories_ = dict(categories)
         self.booster_ = lgb.LGBMClassifier(**self.params)
-        x_fit, y_fit = self._sample(x, y)
         self.booster_.fit(
-            x_fit,
-            y_fit,
+            x,
+            y,
             eval_X=(x_cal,),
             eval_y=(y_cal,),
             callbacks=[lgb.early_stopping(50, verbose=False)],
@@ -240,18 +230,8 @@ class ChurnModel:
         """Refit the trees on ``x`` (train + calibration) with the early-stopped number
         of rounds; the calibrator stays as fitted."""
         self.booster_ = lgb.LGBMClassifier(**{**self.params, "n_estimators": self.best_iteration_})
-        self.booster_.fit(*self._sample(x, y))
+        self.booster_.fit(x, y)
         self.n_trees_ = self.best_iteration_
-
-    def _sample(self, x: pd.DataFrame, y: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
-        """At most ``max_rows`` rows of (``x``, ``y``) for the trees, drawn at random
-        (seeded, in their order) when there are more; all of them otherwise."""
-        limit = self.max_rows
-        if limit is None or len(x) <= limit:
-            return x, y
-        rng = np.random.default_rng(self.params["random_state"])
-        keep = np.sort(rng.choice(len(x), size=limit, replace=False))
-        return x.iloc[keep], np.asarray(y)[keep]
 
     def _calibration_input(self, x: pd.DataFrame) -> np.ndarray:
         raw = self.raw_score(x)

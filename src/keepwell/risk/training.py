@@ -112,7 +112,6 @@ def _card(
             **model.params,
             "best_iteration": model.best_iteration_,
             "refit_on_train_and_calibration": model.refit,
-            "fit_rows_at_most": getattr(model, "max_rows", None),
             "trees": model.n_trees_,
         },
         "top_features": model.importance()[:TOP_FEATURES],
