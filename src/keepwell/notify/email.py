@@ -21,7 +21,8 @@ DEDUPE_HEADER = "X-Keepwell-Dedupe-Key"
 #: long unsubscribe URL (one word without spaces) into an RFC 2047 encoded word
 #: (``=?utf-8?q?=3Chttp...``), which mail clients do not read as a URL: no one-click
 #: unsubscribe. Words fitting 998 characters go out as they are.
-POLICY = SMTP.clone(max_line_length=998)
+MAX_LINE = 998
+POLICY = SMTP.clone(max_line_length=MAX_LINE)
 
 
 def _headers(message: Message, settings: Settings, now: datetime) -> list[tuple[str, str]]:
@@ -88,7 +89,7 @@ def email_bytes(message: Message, settings: Settings, now: datetime) -> bytes | 
     if not message.body.isascii():
         return None
     body = message.body.encode("ascii").splitlines() or [b""]
-    if any(len(line) > POLICY.max_line_length for line in body):
+    if any(len(line) > MAX_LINE for line in body):
         return None
     # smtplib's generator escapes a line starting "From " (mbox style), as here
     text = b"".join((b">" + ln if ln.startswith(b"From ") else ln) + b"\r\n" for ln in body)

@@ -118,9 +118,9 @@ def send_tech_touch_many(
     contacts: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for role in sorted({r.role for r in requests}):
         ids = {r.account_id for r in requests if r.role == role}
-        for account_id, rows in accounts_contacts(session, ids, role=role).items():
-            contacts[(account_id, role)] = rows
-    emails = sorted({str(c["email"]).strip().lower() for rows in contacts.values() for c in rows})
+        for account_id, found in accounts_contacts(session, ids, role=role).items():
+            contacts[(account_id, role)] = found
+    emails = sorted({str(c["email"]).strip().lower() for cs in contacts.values() for c in cs})
     if session.get_bind().dialect.name == "postgresql":
         for email in emails:  # in one order, so two batches cannot deadlock
             _lock_contact(session, email)

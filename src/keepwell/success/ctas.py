@@ -88,10 +88,12 @@ def open_cta(
 ) -> Opening:
     """Open the CTA of ``match`` unless one is live for its key or one was closed within
     the rule's cooldown; add the playbook's tasks and queue the rule's notifications."""
-    book = {match.rule.cta.playbook: playbook} if match.rule.cta and playbook else {}
-    return open_ctas(session, [match], assignment=assignment, playbooks=book, as_of=as_of, now=now)[
-        0
-    ]
+    name = match.rule.cta.playbook if match.rule.cta else None
+    books = {name: playbook} if name and playbook else {}
+    openings = open_ctas(
+        session, [match], assignment=assignment, playbooks=books, as_of=as_of, now=now
+    )
+    return openings[0]
 
 
 def open_ctas(
