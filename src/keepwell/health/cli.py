@@ -1,5 +1,5 @@
 """CLI face of customer health: ``keepwell score``, ``keepwell health show``,
-``keepwell health measures`` and ``keepwell health backtest``."""
+``keepwell health measures``, ``keepwell health stages`` and ``keepwell health backtest``."""
 
 from __future__ import annotations
 
@@ -104,6 +104,64 @@ def measures_command(fmt: Format = OutputFormat.TABLE) -> None:
     print_rows(rows, fmt, title="Health measures (usable in health.yaml segments and rules.yaml)")
 
 
+def stages_command(
+    as_of: AsOf = None,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="First rebuild the stage history from the past month ends (a new "
+            "workspace whose snapshots do not go back).",
+        ),
+    ] = False,
+    months: Annotated[int, typer.Option(help="Month ends replayed by --rebuild.")] = 24,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Journey stages: accounts, days in the stage (since they entered it), share on
+    track, process KPIs (medians) and outcome KPI, and how long finished stays took."""
+    with opened_workspace() as ws:
+        day = data_day(ws, as_of)
+        written = service.rebuild_stage_history(ws, day, months) if rebuild else None
+        rows = service.stage_report(ws, day)
+    if fmt is OutputFormat.JSON:
+        print_json(rows)
+        return
+    if written is not None:
+        note(fmt, f"Stage history rebuilt from {months} month ends: {written} entries")
+    shown = [
+        {
+            "stage": r["stage"],
+            "accounts": r["accounts"],
+            "days": r["median_days_in_stage"],
+            "expected": r["expected_days"],
+            "on_track": _percent(r["on_track_share"]),
+            "outcome": _percent(r["outcome_met_share"]),
+            "left": r["finished"],
+            "days_to_leave": r["median_days_to_finish"],
+            "kpis": _kpis(r["kpis"]),
+        }
+        for r in rows
+    ]
+    title = f"Journey stages as of {day.isoformat()} (days: median in the stage)"
+    if fmt is OutputFormat.CSV:
+        print_rows(shown, fmt, title=title)
+        return
+    print_rows(
+        shown, fmt, title=title, columns=[c for c in shown[0] if c != "kpis"] if shown else None
+    )
+    for row in shown:
+        if row["kpis"]:
+            note(fmt, f"{row['stage']}: {row['kpis']}")
+
+
+def _kpis(kpis: dict[str, float | None]) -> str:
+    return "; ".join(f"{k} {'n/a' if v is None else f'{v:,.2f}'}" for k, v in kpis.items())
+
+
+def _percent(share: float | None) -> str:
+    return "n/a" if share is None else f"{share:.0%}"
+
+
 def parse_month(value: str, option: str) -> date:
     """``YYYY-MM`` as the first day of that month."""
     try:
@@ -174,5 +232,6 @@ def register(app: typer.Typer) -> None:
     health_app = typer.Typer(help="Customer health: scores and explanations.", no_args_is_help=True)
     health_app.command("show")(show_command)
     health_app.command("measures")(measures_command)
+    health_app.command("stages")(stages_command)
     health_app.command("backtest")(backtest_command)
     app.add_typer(health_app, name="health")
