@@ -92,6 +92,8 @@ def run_demo(
     rebuild_stage_history(workspace, run.as_of)
     step("scoring customer health")
     run.scores = compute_scores(workspace, run.as_of)
+    step("taking the feature requests from the timeline")
+    success_service.sync_requests(workspace, run.as_of)
     step("running a success cycle (rules, CTAs, tech-touch email queued)")
     stamp = datetime.combine(run.as_of, time(23, 59), tzinfo=UTC)
     run.cycle = success_service.run_cycle(workspace, run.as_of, clock=lambda: stamp, deliver=False)

@@ -329,7 +329,7 @@ class _Reader(Reader):
             kpis = self.kpis(keys["kpis"], name, columns) if "kpis" in keys else ()
             result.append(Stage(name, rule, expected, elapsed, kpis, outcome))
         names = [s.name for s in result]
-        if len(set(names)) != len(names):
+        if node is not None and len(set(names)) != len(names):
             raise self.fail(node, f"stage names must be unique, got {', '.join(names)}")
         return tuple(result)
 
