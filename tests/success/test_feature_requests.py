@@ -119,7 +119,8 @@ def _scenario(ws: Workspace, smtp: SmtpSink, receiver: HttpSink) -> None:
     assert again["request_id"] == sso["request_id"]
 
     shipped = service.set_status(ws, sso["request_id"], "shipped", at=AT)
-    assert shipped["status"] == "shipped" and shipped["shipped_at"] is not None
+    assert shipped["status"] == "shipped"
+    assert shipped["shipped_at"] is not None
     service.set_status(ws, sso["request_id"], "planned", at=AT)
     service.set_status(ws, sso["request_id"], "SHIPPED", at=AT)  # told once, not twice
     with pytest.raises(InputError, match="unknown status 'done'"):
@@ -132,7 +133,8 @@ def _scenario(ws: Workspace, smtp: SmtpSink, receiver: HttpSink) -> None:
         now=datetime(2026, 3, 10, 10, tzinfo=UTC),
         settings=settings_for(smtp.port, receiver.url),
     )
-    assert report.failed == 0 and not report.errors
+    assert report.failed == 0
+    assert not report.errors
     # Ann asked herself; Acme's second ask had no contact: its active contacts; Beta's
     # asks had none: Cy (the inactive contact is not written to)
     told = sorted(str(m["To"]) for m in smtp.messages)
@@ -147,7 +149,8 @@ def _scenario(ws: Workspace, smtp: SmtpSink, receiver: HttpSink) -> None:
     latest = [i for i in issues if i["external_id"] == f"keepwell-feature-{sso['request_id']}"][-1]
     assert latest["title"] == "Single sign-on"
     assert latest["labels"] == ["feature-request", "status:shipped"]
-    assert latest["state"] == "closed" and latest["accounts"] == 2
+    assert latest["state"] == "closed"
+    assert latest["accounts"] == 2
     okta_issue = [i for i in issues if i["external_id"] == f"keepwell-feature-{okta['request_id']}"]
     assert okta_issue[-1]["merged_into"] == f"keepwell-feature-{sso['request_id']}"
 
@@ -156,8 +159,10 @@ def _scenario(ws: Workspace, smtp: SmtpSink, receiver: HttpSink) -> None:
             AuditEntry.__table__.select().with_only_columns(AuditEntry.action)
             .where(AuditEntry.kind == "feedback").order_by(AuditEntry.entry_id)
         )]  # fmt: skip
-    assert actions == ["feedback.ask", "feedback.ask", "feedback.sync", "feedback.merge",
-                       "feedback.ask", "feedback.status", "feedback.status", "feedback.status"]  # fmt: skip
+    assert actions == [
+        "feedback.ask", "feedback.ask", "feedback.sync", "feedback.merge",
+        "feedback.ask", "feedback.status", "feedback.status", "feedback.status",
+    ]  # fmt: skip
 
 
 def test_cli_feedback_commands(
@@ -179,14 +184,18 @@ def test_cli_feedback_commands(
     rows = json.loads(out)
     assert [r["request"] for r in rows] == ["Dark mode", "single sign on"]
     code, out, err = cli("feedback", "status", "1", "planned")
-    assert code == 0 and "is planned" in out, err
+    assert code == 0, err
+    assert "is planned" in out
     code, out, err = cli("feedback", "merge", "2", "1")
-    assert code == 0 and "merged 2 into 1" in out, err
+    assert code == 0, err
+    assert "merged 2 into 1" in out
     code, out, err = cli("feedback", "show", "1", "--format", "json")
     shown = json.loads(out)
-    assert shown["status"] == "planned" and len(shown["asks"]) == 2
+    assert shown["status"] == "planned"
+    assert len(shown["asks"]) == 2
     code, out, err = cli("feedback", "status", "1", "done")
-    assert code != 0 and "unknown status 'done'" in err
+    assert code != 0
+    assert "unknown status 'done'" in err
     code, out, err = cli("feedback", "top", "--as-of", "2026-03-31", "--format", "csv")
     assert out.splitlines()[0].startswith("request_id,request,status")
 
@@ -204,7 +213,8 @@ def test_api_and_page(sqlite_workspace: Workspace) -> None:
         "asked_at": "2026-03-10T09:00:00Z"})  # fmt: skip
     assert created.status_code == 201, created.text
     body = created.json()
-    assert body["title"] == "Dark mode" and body["asks"][0]["quote"] == "Night shifts"
+    assert body["title"] == "Dark mode"
+    assert body["asks"][0]["quote"] == "Night shifts"
     listed = csm.get("/api/v1/feedback/requests", params={"as_of": "2026-03-31"})
     assert [r["request"] for r in listed.json()] == ["Dark mode", "single sign on"]
     refused = csm.patch(
@@ -215,7 +225,8 @@ def test_api_and_page(sqlite_workspace: Workspace) -> None:
     changed = manager.patch(
         f"/api/v1/feedback/requests/{body['request_id']}", json={"status": "planned"}
     )
-    assert changed.status_code == 200 and changed.json()["status"] == "planned"
+    assert changed.status_code == 200
+    assert changed.json()["status"] == "planned"
     bad = manager.patch(f"/api/v1/feedback/requests/{body['request_id']}", json={"status": "x"})
     assert bad.status_code in (400, 422)
     assert manager.get("/api/v1/feedback/requests/999").status_code == 404
@@ -223,7 +234,9 @@ def test_api_and_page(sqlite_workspace: Workspace) -> None:
     add_person(ws, "lead@x.example", "manager")
     http = sign_in(app, "lead@x.example")
     board = http.get("/feedback")
-    assert board.status_code == 200 and "Dark mode" in board.text and "planned" in board.text
+    assert board.status_code == 200
+    assert "Dark mode" in board.text
+    assert "planned" in board.text
     detail = http.get(f"/feedback/{body['request_id']}")
     assert "Night shifts" in detail.text
     posted = http.post(f"/feedback/{body['request_id']}/status",
