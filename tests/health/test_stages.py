@@ -157,3 +157,33 @@ def test_cli_stages(
         assert rows["adoption"]["overdue"] == 1  # S; L entered adoption on DAY
     finally:
         get_settings.cache_clear()
+
+
+def test_api_and_pages_show_time_in_stage(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    from tests.web.helpers import add_user, client, make_app
+    from tests.web.pages_helpers import add_person, sign_in
+
+    ws = sqlite_workspace
+    _setup(ws, tmp_path)
+    for days in (40, 10, 0):
+        service.compute_scores(ws, DAY - timedelta(days=days))
+    app = make_app(ws, restrict_csm=False)
+    api = client(app, add_user(ws, "viewer@x.example", "viewer"))
+    answer = api.get("/api/v1/health/stages", params={"as_of": DAY.isoformat()})
+    assert answer.status_code == 200, answer.text
+    rows = {r["stage"]: r for r in answer.json()}
+    assert (rows["adoption"]["accounts"], rows["adoption"]["overdue"]) == (2, 1)
+    assert rows["adoption"]["on_track_share"] == 0.5
+    explained = api.get("/api/v1/accounts/L/health").json()
+    assert (explained["days_in_stage"], explained["stage_overdue"]) == (10, False)
+    assert api.get("/api/v1/health/stages", params={"as_of": "2999-01-01"}).status_code == 400
+
+    add_person(ws, "lead@x.example", "manager")
+    http = sign_in(app, "lead@x.example")
+    account = http.get("/accounts/L").text
+    assert "adoption · 10 days in stage" in account
+    assert "overdue" not in account.split('id="stage"')[1].split("</div>")[0]
+    stuck = http.get("/accounts/S").text.split('id="stage"')[1].split("</div>")[0]
+    assert "<strong>overdue</strong>" in stuck
+    directory = http.get("/accounts").text
+    assert "10 days" in directory

@@ -700,7 +700,10 @@ def backtest_scores(
 
 
 #: Columns of :func:`latest_snapshot`'s rows.
-LATEST_COLUMNS = ("segment", "stage", "band", "score", "churn_probability", "arr_at_risk")
+LATEST_COLUMNS = (
+    "segment", "stage", "days_in_stage", "stage_overdue", "band", "score",
+    "churn_probability", "arr_at_risk",
+)  # fmt: skip
 
 
 def latest_snapshot(
