@@ -175,7 +175,7 @@ def test_ctas_the_cycle_opens_are_in_the_audit_trail(
         rows = conn.execute(query).all()
     assert sorted(int(r.target) for r in rows) == sorted(first.opened_ids)
     assert len(rows) == first.opened == 3
-    assert all(r.actor.startswith("cycle:") and r.kind == "cta" for r in rows)
+    assert all(r.kind == "cta" and r.details["by"].startswith("cycle:") for r in rows)
     sponsor = next(r for r in rows if r.details["after"]["rule"] == "sponsor-left")
     assert sponsor.account_id == "A"
     assert sponsor.details["after"]["owner"] == OWNER_A

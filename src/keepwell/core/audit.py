@@ -145,17 +145,24 @@ def record_audit(
 
 
 def record_audits(
-    session: Session, rows: list[dict[str, Any]], *, now: datetime, actor: str
+    session: Session,
+    rows: list[dict[str, Any]],
+    *,
+    now: datetime | None = None,
+    actor: str | None = None,
 ) -> int:
     """Add many audit rows in one statement (a batch the caller's transaction commits),
     for a write of many rows at once (the cycle opening CTAs): each row has ``action``,
-    ``target``, ``account_id`` and ``after``. Returns how many were added."""
+    ``target``, ``account_id``, ``after`` and optionally ``details``; ``actor`` defaults
+    to :func:`current_actor`, ``now`` to the clock (as :func:`record_audit`). Returns
+    how many were added."""
     if not rows:
         return 0
+    who, at = (actor or current_actor())[:320], now or datetime.now(UTC)
     values = [
-        {"at": now, "actor": actor[:320], "action": r["action"][:64],
-         "kind": kind_of(r["action"]), "account_id": r.get("account_id"),
-         "target": r.get("target"), "details": {"after": r["after"]} if "after" in r else {}}
+        {"at": at, "actor": who, "action": r["action"][:64], "kind": kind_of(r["action"]),
+         "account_id": r.get("account_id"), "target": r.get("target"),
+         "details": {**r.get("details", {}), **({"after": r["after"]} if "after" in r else {})}}
         for r in rows
     ]  # fmt: skip
     session.execute(sa.insert(AuditEntry), values)

@@ -587,7 +587,11 @@ def point_in_time_history(
         return []
     inputs = measure_inputs(workspace)
     end = until or data_end(inputs)
-    assessed = assess_history(inputs, days, health_config(workspace))
+    config = health_config(workspace)
+    assessed = {  # time in stage from the stage history known then, as :func:`assess`
+        day: time_in_stage(rows, _last_entries(workspace, day), config.stages)
+        for day, rows in assess_history(inputs, days, config).items()
+    }
     known = [d for d in days if end is not None and d + timedelta(days=horizon_days) <= end]
     happened = outcomes_history(inputs.subscriptions, known, horizon_days)
     return [PointInTime(day, assessed[day], happened.get(day)) for day in days]

@@ -286,7 +286,7 @@ def _run_steps(
     report.matches = len(matches)
     timer.lap("rules")
     _act(workspace, matches, rules, playbooks, as_of, clock, report)
-    _audit_opened(workspace, report.opened_ids, clock(), holder)
+    _audit_opened(workspace, report.opened_ids, holder)
     timer.lap("actions")
     if deliver:
         delivery = notify_service.deliver_pending(workspace, now=clock())
@@ -379,9 +379,10 @@ def _act(
                 )  # fmt: skip
 
 
-def _audit_opened(workspace: Workspace, ids: list[int], now: datetime, holder: str) -> None:
-    """The CTAs this cycle opened, in the audit trail (``cta.open`` by ``cycle:<holder>``):
-    one read and one batch insert, whatever their number."""
+def _audit_opened(workspace: Workspace, ids: list[int], holder: str) -> None:
+    """The CTAs this cycle opened, in the audit trail (``cta.open`` by whoever runs the
+    cycle, ``details.by`` naming the cycle's holder): one read and one batch insert,
+    whatever their number."""
     if not ids:
         return
     columns = (Cta.id, Cta.account_id, Cta.rule, Cta.owner, Cta.priority, Cta.title, Cta.due_on)
@@ -394,11 +395,12 @@ def _audit_opened(workspace: Workspace, ids: list[int], now: datetime, holder: s
             ):
                 rows.append({
                     "action": "cta.open", "target": str(cta_id), "account_id": account,
+                    "details": {"by": f"cycle:{holder}"},
                     "after": {"status": "open", "rule": rule, "owner": owner,
                               "priority": priority, "title": title,
                               "due_on": due.isoformat() if due else None},
                 })  # fmt: skip
-        record_audits(session, rows, now=now, actor=f"cycle:{holder}")
+        record_audits(session, rows)
 
 
 def _count(report: CycleReport, opening: ctas.Opening) -> None:

@@ -140,8 +140,9 @@ def feedback_top(
     if fmt is OutputFormat.JSON:
         print_json(rows)
         return
-    columns = ["request_id", "request", "status", "accounts", "mentions", "arr", "account_ids",
-               "last_at"]  # fmt: skip
+    columns = ["request_id", "request", "status", "accounts", "mentions", "arr"]
+    if fmt is OutputFormat.CSV:  # a terminal has no room for the account ids
+        columns += ["account_ids", "last_at"]
     print_rows(_request_rows(rows), fmt, columns=columns, title="Top feature requests")
 
 
