@@ -18,7 +18,7 @@ dedupe key names the request and the address, whatever happens to the status lat
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -33,13 +33,17 @@ from keepwell.contract import service as contract_service
 from keepwell.core.audit import record_audit
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
-from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
-from keepwell.notify import service as notify_service
 from keepwell.revenue import service as revenue_service
+from keepwell.success.feature_news import (
+    asks_of,
+    queue_webhook,
+    request_fields,
+    tell_customers,
+    webhook_on,
+)
 from keepwell.success.models import FeatureAsk, FeatureRequest
 from keepwell.success.request_titles import best_match, normalize_request
-from keepwell.success.tracker_issue import tracker_issue
 
 log = logging.getLogger("keepwell.feedback")
 FEATURE_REQUEST = "feature_request"
@@ -90,18 +94,14 @@ def account_arr(workspace: Workspace, as_of: date) -> dict[str, Decimal]:
     return {account: Decimal(row["arr"]) for account, row in paying if row["arr"] > 0}
 
 
-def _contact_owner(workspace: Workspace, contact_id: str) -> str:
-    for row in contract_service.read_table(workspace, "contacts").to_pylist():
-        if row["contact_id"] == contact_id:
-            return str(row["account_id"])
-    raise NotFoundError(f"no contact {contact_id!r}")
-
-
 def check_asker(workspace: Workspace, account_id: str, contact_id: str | None) -> None:
-    """:class:`NotFoundError` for an unknown account or contact, :class:`InputError` for
-    a contact of another account."""
+    """:class:`NotFoundError` for an unknown account, :class:`InputError` for a contact
+    that is not one of the account's."""
     contract_service.visible_account(workspace, account_id, scope=None)
-    if contact_id and _contact_owner(workspace, contact_id) != account_id:
+    if not contact_id:
+        return
+    contacts = contract_service.read_table(workspace, "contacts", account_id=account_id)
+    if contact_id not in contacts.column("contact_id").to_pylist():
         raise InputError(f"contact {contact_id!r} is not a contact of account {account_id!r}")
 
 
@@ -129,7 +129,7 @@ def record_ask(
     ask = Ask(account_id, _title(title), asked_at, contact_id or None, quote.strip(), author,
               activity_id)  # fmt: skip
     arr = account_arr(workspace, as_of).get(account_id)
-    webhook = _webhook_on()
+    webhook = webhook_on()
     with transaction(workspace.engine) as session:
         target = _resolve(session, request_id) if request_id is not None else None
         request = _take(session, ask, arr, target, _live_titles(session), asked_at)
@@ -140,7 +140,7 @@ def record_ask(
                    "contact_id": ask.contact_id, "quote": ask.quote,
                    "arr": None if arr is None else str(arr)},
         )  # fmt: skip
-        _queue_webhook(session, request, webhook)
+        queue_webhook(session, request, webhook)
         request_id = request.request_id
     return show_request(workspace, request_id)
 
@@ -212,7 +212,7 @@ def sync_requests(workspace: Workspace, as_of: date) -> int:
     if not asks:
         return 0
     arr = account_arr(workspace, as_of)
-    webhook = _webhook_on()
+    webhook = webhook_on()
     with transaction(workspace.engine) as session:
         live = _live_titles(session)
         touched: dict[int, FeatureRequest] = {}
@@ -222,7 +222,7 @@ def sync_requests(workspace: Workspace, as_of: date) -> int:
         record_audit(session, action="feedback.sync", target="activities",
                      details={"asks": len(asks), "requests": len(touched)})  # fmt: skip
         for request in touched.values():
-            _queue_webhook(session, request, webhook)
+            queue_webhook(session, request, webhook)
     return len(asks)
 
 
@@ -258,7 +258,7 @@ def merge_requests(
 ) -> dict[str, Any]:
     """Merge request ``source_id`` into ``into_id``: its asks move, it points to
     ``into_id`` from then on (and is closed in the tracker). Returns the merged request."""
-    webhook = _webhook_on()
+    webhook = webhook_on()
     with transaction(workspace.engine) as session:
         source, into = _resolve(session, source_id), _resolve(session, into_id)
         if source.request_id == into.request_id:
@@ -279,8 +279,8 @@ def merge_requests(
             before={"merged_into": None}, after={"merged_into": into.request_id},
             details={"title": source.title, "into_title": into.title, "asks_moved": moved},
         )  # fmt: skip
-        _queue_webhook(session, source, webhook)
-        _queue_webhook(session, into, webhook)
+        queue_webhook(session, source, webhook)
+        queue_webhook(session, into, webhook)
         merged = into.request_id
     return show_request(workspace, merged)
 
@@ -292,7 +292,7 @@ def set_status(
     the contacts of every asking customer are emailed once (the ask's contact, else the
     account's active contacts with an email). Returns the request."""
     new = _status(status)
-    webhook = _webhook_on()
+    webhook = webhook_on()
     with transaction(workspace.engine) as session:
         request = _resolve(session, request_id)
         old = request.status
@@ -307,91 +307,11 @@ def set_status(
                 before={"status": old}, after={"status": new.value},
                 details={"title": request.title},
             )  # fmt: skip
-            _queue_webhook(session, request, webhook)
+            queue_webhook(session, request, webhook)
         if new is RequestStatus.SHIPPED:
-            _tell_customers(workspace, session, request)
+            tell_customers(workspace, session, request)
         result = request.request_id
     return show_request(workspace, result)
-
-
-def _tell_customers(workspace: Workspace, session: Session, request: FeatureRequest) -> int:
-    asks = session.execute(
-        sa.select(FeatureAsk.account_id, FeatureAsk.contact_id, FeatureAsk.quote).where(
-            FeatureAsk.request_id == request.request_id
-        )
-    ).all()
-    contacts = _active_contacts(workspace, {a for a, _c, _q in asks})
-    queued = 0
-    for account_id, contact_id, quote in asks:
-        people = contacts.get(account_id, [])
-        chosen = [c for c in people if c["contact_id"] == contact_id] if contact_id else people
-        for person in chosen:
-            email = str(person["email"]).strip().lower()
-            queued += notify_service.enqueue(
-                session, channel="email", target=email,
-                subject=f"Shipped: {request.title}",
-                body=_shipped_text(person.get("name"), request.title, quote),
-                dedupe_key=f"feature-shipped:{request.request_id}:{email}"[:255],
-                account_id=account_id,
-                payload={"feature_request": request.request_id, "contact_id": person["contact_id"]},
-            )  # fmt: skip
-    return queued
-
-
-def _shipped_text(name: str | None, title: str, quote: str | None) -> str:
-    asked = f'You told us: "{quote.strip(chr(34))}"\n\n' if quote else ""
-    return (
-        f"Hello {name or 'there'},\n\nYou asked us for {title!r}. It has shipped.\n\n"
-        f"{asked}Thank you for telling us what you need.\n"
-    )
-
-
-def _active_contacts(
-    workspace: Workspace, accounts: Collection[str]
-) -> dict[str, list[dict[str, Any]]]:
-    result: dict[str, list[dict[str, Any]]] = {}
-    for row in contract_service.read_table(workspace, "contacts").to_pylist():
-        if row["account_id"] not in accounts or not row.get("email"):
-            continue
-        if row.get("is_active") is False or row.get("left_on") is not None:
-            continue
-        result.setdefault(row["account_id"], []).append(row)
-    return result
-
-
-def _webhook_on() -> bool:
-    """Whether an outbound webhook URL is configured (``KEEPWELL_WEBHOOK_URL``)."""
-    return bool(Settings().webhook_url)
-
-
-def _queue_webhook(session: Session, request: FeatureRequest, on: bool) -> None:
-    if not on:
-        return
-    session.flush()
-    document = tracker_issue(_request_fields(request), _asks(session, request.request_id))
-    notify_service.enqueue(
-        session, channel="webhook", target="",
-        subject=f"Feature request: {request.title}", body=document["body"],
-        dedupe_key=f"feature:{request.request_id}:v{request.version}",
-        payload={"issue": document},
-    )  # fmt: skip
-
-
-def _request_fields(request: FeatureRequest) -> dict[str, Any]:
-    return {"request_id": request.request_id, "title": request.title, "status": request.status,
-            "merged_into": request.merged_into, "created_at": request.created_at,
-            "updated_at": request.updated_at, "shipped_at": request.shipped_at}  # fmt: skip
-
-
-def _asks(session: Session, request_id: int) -> list[dict[str, Any]]:
-    query = sa.select(FeatureAsk).where(FeatureAsk.request_id == request_id)
-    rows = session.execute(query.order_by(FeatureAsk.asked_at, FeatureAsk.ask_id)).scalars()
-    return [
-        {"ask_id": r.ask_id, "account_id": r.account_id, "contact_id": r.contact_id,
-         "quote": r.quote, "arr": r.arr, "asked_at": r.asked_at, "author": r.author,
-         "activity_id": r.activity_id}
-        for r in rows
-    ]  # fmt: skip
 
 
 # ---- reads --------------------------------------------------------------------------
@@ -405,8 +325,8 @@ def show_request(workspace: Workspace, request_id: int) -> dict[str, Any]:
             raise NotFoundError(
                 f"no feature request {request_id}", hint="see keepwell feedback list"
             )
-        fields = _request_fields(request)
-        asks = _asks(session, request_id)
+        fields = request_fields(request)
+        asks = asks_of(session, request_id)
         merged = list(
             session.execute(
                 sa.select(FeatureRequest.request_id).where(FeatureRequest.merged_into == request_id)
