@@ -193,8 +193,19 @@ def account_detail(workspace: Workspace, account_id: str, scope: str | None) -> 
     """The account with its subscriptions, contacts, invoices, tickets, surveys and
     timeline (the contract's detail) and ``health``: its latest health explanation, None
     before the first scoring. NotFoundError when out of ``scope``."""
-    detail = contract_service.account_detail(workspace, account_id, scope=scope)
+    detail = _unassign_gone(
+        workspace, contract_service.account_detail(workspace, account_id, scope=scope)
+    )
     detail["health"] = _health(workspace, account_id)
+    return detail
+
+
+def _unassign_gone(workspace: Workspace, detail: dict[str, Any]) -> dict[str, Any]:
+    """``detail`` with no owner when its owner is a deactivated user (as the directory
+    shows it: unassigned), the former owner kept as ``former_owner``."""
+    owner = detail.get("owner")
+    if owner and owner.lower() in auth_service.inactive_owners(workspace):
+        return {**detail, "owner": None, "former_owner": owner}
     return detail
 
 
@@ -228,7 +239,9 @@ def account_view(
     churn risk, work, success plan and the whole-story timeline (:func:`account_story`,
     of ``kinds``). ``lock`` guards the analytics store
     when the server shares it with its event writer."""
-    detail = contract_service.account_detail(workspace, account_id, scope=scope)
+    detail = _unassign_gone(
+        workspace, contract_service.account_detail(workspace, account_id, scope=scope)
+    )
     row = directory(workspace, as_of).by_id.get(account_id, {})
     usage = account_usage(workspace, account_id, as_of - timedelta(days=USAGE_DAYS), as_of, lock)
     surveys = detail["surveys"]
