@@ -8,7 +8,11 @@ health measure ``days_to_renewal`` (days to the earliest end of an active line) 
 ``known_at`` per row, and the leakage guard drops it whenever an end was not knowable
 on the snapshot day. ``days_to_known_renewal`` is the point-in-time replacement: days to
 the earliest *knowable* renewal of an active line: its end when that is a term end,
-else the next anniversary of its start.
+else the next anniversary of its start. For the same reason ``open_ended_share`` counts
+a line as open-ended unless its end closes a term: on a month-to-month book every
+churner's lines carry their end date in the data, and reading it as "not open-ended"
+before the end told the model who would churn (it was the model's top feature on a
+month-to-month demo company).
 """
 
 from __future__ import annotations
@@ -123,7 +127,9 @@ def _end_known_at(lines: list[_Line]) -> date | None:
 def _features(lines: list[_Line], day: date) -> dict[str, Any]:
     total = _total([line.mrr for line in lines])
     auto = _total([line.mrr for line in lines if line.auto_renew])
-    open_ended = _total([line.mrr for line in lines if line.ends_on is None])
+    # an end is known on the day only when it closes a term: a month-to-month line that
+    # stops later is, on the day, as open-ended as one that never stops
+    open_ended = _total([line.mrr for line in lines if not line.term_end])
     products = {line.product for line in lines if not _missing(line.product)}
     renewal = min(line.knowable_renewal(day) for line in lines)
     known_at = _end_known_at(lines)
@@ -158,7 +164,7 @@ def contract_history(
 
 def contract_features(subscriptions: pd.DataFrame, day: date) -> dict[str, dict[str, Any]]:
     """Per account with an active line on ``day``: ``auto_renew_share`` (share of MRR on
-    auto-renewing lines, 0-1), ``open_ended_share`` (share of MRR on lines without an
-    end), ``products`` (distinct products), ``days_to_known_renewal`` (days) and
+    auto-renewing lines, 0-1), ``open_ended_share`` (share of MRR on lines without a
+    known term end on the day: no end, or an end decided later), ``products`` (distinct products), ``days_to_known_renewal`` (days) and
     ``known_at:<column>`` for the :data:`RENEWAL_DERIVED` health columns."""
     return contract_history(subscriptions, [day])[day]
