@@ -187,17 +187,21 @@ def prospects_score(
     as_of: AsOf = None,
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
-    """Fit score of every prospect, learned from which customers renewed and expanded."""
+    """Fit score of every prospect, learned from which customers succeeded: renewed
+    without contraction, or (month to month) still paying 12 months on."""
     with opened_workspace() as ws:
         result = service.score_prospects(ws, data_day(ws, as_of))
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
     auc = result["cv_roc_auc"]
+    by = result["labelled_by"]
     note(
         fmt,
-        f"Learned from {result['customers']} customers ({result['success_rate']:.0%} renewed "
-        f"without contraction) on {', '.join(result['attributes'])}; cross-validated ROC AUC "
+        f"Learned from {result['customers']} customers ({result['success_rate']:.0%} "
+        f"succeeded; {by['renewals']} by their renewals: renewed without contraction, "
+        f"{by['retained']} month to month: still paying 12 months on) on "
+        f"{', '.join(result['attributes'])}; cross-validated ROC AUC "
         + ("n/a" if auc is None else f"{auc:.2f}"),
     )
     rows = [

@@ -78,7 +78,8 @@ class _Line:
         return next_anniversary(self.starts_on, day)
 
 
-def _day(value: Any) -> date | None:
+def to_day(value: Any) -> date | None:
+    """A date from a date or ISO text; None when missing."""
     if value is None or (not isinstance(value, date) and pd.isna(value)):
         return None
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
@@ -94,7 +95,7 @@ def _lines(subscriptions: pd.DataFrame) -> dict[str, list[_Line]]:
         s["account_id"].tolist(), s["product"].tolist(), s["starts_on"].tolist(),
         s["ends_on"].tolist(), mrr, auto, strict=True,
     ):  # fmt: skip
-        starts_on, ends_on = _day(start), _day(end)
+        starts_on, ends_on = to_day(start), to_day(end)
         if starts_on is None:
             continue
         term = ends_on is not None and is_term_end(starts_on, ends_on)
@@ -165,6 +166,7 @@ def contract_history(
 def contract_features(subscriptions: pd.DataFrame, day: date) -> dict[str, dict[str, Any]]:
     """Per account with an active line on ``day``: ``auto_renew_share`` (share of MRR on
     auto-renewing lines, 0-1), ``open_ended_share`` (share of MRR on lines without a
-    known term end on the day: no end, or an end decided later), ``products`` (distinct products), ``days_to_known_renewal`` (days) and
-    ``known_at:<column>`` for the :data:`RENEWAL_DERIVED` health columns."""
+    known term end on the day: no end, or an end decided later), ``products`` (distinct
+    products), ``days_to_known_renewal`` (days) and ``known_at:<column>`` for the
+    :data:`RENEWAL_DERIVED` health columns."""
     return contract_history(subscriptions, [day])[day]
