@@ -102,7 +102,7 @@ def test_prospects_are_ranked_with_a_cross_validated_auc(
     assert "cross-validated ROC AUC" in table
 
 
-def test_icp_risk_train_and_the_backtest_run(monthly: tuple[Workspace, DemoSummary]) -> None:
+def test_icp_risk_train_forecast_renewals_and_the_backtest_run(monthly: tuple[Workspace, DemoSummary]) -> None:
     ws, _ = monthly
     icp = as_json(ws, "icp", "--as-of", AS_OF.isoformat())
     assert icp["accounts"] > 40
@@ -113,6 +113,19 @@ def test_icp_risk_train_and_the_backtest_run(monthly: tuple[Workspace, DemoSumma
     # a churner's line end is not read before it happens (it led the model when it was)
     top = [f["feature"] for f in card["top_features"][:3]]
     assert "open_ended_share" not in top
+    forecast = as_json(ws, "risk", "forecast", "--as-of", AS_OF.isoformat())
+    assert forecast["upcoming"]["lines"] == []  # no renewal dates
+    monthly = {b["bucket"]: b for b in forecast["month_to_month"]["buckets"]}
+    summary = as_json(ws, "metrics", "summary", "--as-of", AS_OF.isoformat())
+    assert sum(b["accounts"] for b in monthly.values()) == summary["paying_accounts"]
+    assert sum(b["arr"] for b in monthly.values()) == pytest.approx(float(summary["arr"]))
+    assert monthly["unscored"]["accounts"] == 0
+    assert 0 < sum(b["expected_arr"] for b in monthly.values()) < float(summary["arr"])
+    assert float(summary["cmrr"]) == float(summary["mrr"])  # open-ended lines continue
+    code, table = invoke(ws, "renewals", "--within", "120", "--as-of", AS_OF.isoformat())
+    assert code == 0, table
+    assert f"{summary['paying_accounts']} customers (ARR" in table
+    assert "are month to month: no renewal date" in table
     backtest = as_json(
         ws, "health", "backtest", "--from", "2025-03", "--to", "2026-03", "--horizon", "180"
     )

@@ -165,6 +165,14 @@ def forecast(
         fmt, f"Buckets: commit p < {t['commit_below']}, likely < {t['at_risk_from']}, at risk above"
     )
     print_rows(result["upcoming"]["buckets"], fmt, title=f"Renewals in the next {within} days")
+    monthly = result["month_to_month"]
+    if any(b["accounts"] for b in monthly["buckets"]):
+        print_rows(
+            monthly["buckets"],
+            fmt,
+            title="Month to month (no renewal date): ARR expected to stay over the "
+            f"model's {monthly['horizon_days']} days",
+        )
     past = result["past"]
     print_rows(
         past["buckets"],

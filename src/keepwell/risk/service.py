@@ -312,24 +312,29 @@ def renewal_forecast(
     bucket (see :mod:`keepwell.risk.forecast`); and the forecast made as of
     ``as_of − within`` for the renewals of (as_of − within, as_of] against what
     happened (actual renewed ARR = 12 x min(successor, expiring MRR)), with whether
-    that check is out of sample (:func:`keepwell.risk.forecast.learned_outcomes_until`)."""
+    that check is out of sample (:func:`keepwell.risk.forecast.learned_outcomes_until`);
+    and the customers without a renewal date (month to month) by bucket, with the ARR
+    expected to stay over the model's horizon."""
     if within_days < 1:
         raise InputError(f"--within must be at least 1 day, got {within_days}")
     book = revenue_service.load_book(workspace)
+    now = _probabilities(workspace, as_of, version)
     upcoming = forecast.forecast_lines(
-        revenue_service.upcoming_renewals(workspace, as_of, within_days, book=book),
-        _probabilities(workspace, as_of, version),
+        revenue_service.upcoming_renewals(workspace, as_of, within_days, book=book), now
     )
+    arr = revenue_service.account_arr(workspace, as_of, book=book)
     then_day = as_of - timedelta(days=within_days)
     past = forecast.with_outcomes(
         revenue_service.past_renewals(workspace, then_day + timedelta(days=1), as_of, book=book),
         _probabilities(workspace, then_day, version),
     )
-    learned = forecast.learned_outcomes_until(store.load_card(workspace.root, version))
+    card = store.load_card(workspace.root, version)
+    learned = forecast.learned_outcomes_until(card)
     if owner is not None:
         mine = _owned_by(workspace, owner)
         upcoming = [ln for ln in upcoming if ln["account_id"] in mine]
         past = [ln for ln in past if ln["account_id"] in mine]
+        arr = {a: row for a, row in arr.items() if a in mine}
     return {
         "as_of": as_of,
         "within_days": within_days,
@@ -338,6 +343,10 @@ def renewal_forecast(
             "at_risk_from": forecast.AT_RISK_FROM,
         },
         "upcoming": {"buckets": forecast.bucket_totals(upcoming), "lines": upcoming},
+        "month_to_month": {
+            "horizon_days": int(card["horizon_days"]),
+            "buckets": forecast.month_to_month(arr, now),
+        },
         "past": {
             "forecast_as_of": then_day,
             "model_learned_outcomes_until": learned,
