@@ -25,6 +25,8 @@ from keepwell.demo.pipeline import IMPORT_ORDER
 from keepwell.demo.service import DemoSummary, generate_demo
 from keepwell.risk import outcomes, service
 from tests.conftest import make_workspace
+from tests.web.helpers import make_app
+from tests.web.pages_helpers import add_person, sign_in
 
 END_MONTH = date(2026, 10, 1)
 AS_OF = date(2026, 10, 31)
@@ -102,7 +104,9 @@ def test_prospects_are_ranked_with_a_cross_validated_auc(
     assert "cross-validated ROC AUC" in table
 
 
-def test_icp_risk_train_forecast_renewals_and_the_backtest_run(monthly: tuple[Workspace, DemoSummary]) -> None:
+def test_icp_risk_train_forecast_renewals_and_the_backtest_run(
+    monthly: tuple[Workspace, DemoSummary],
+) -> None:
     ws, _ = monthly
     icp = as_json(ws, "icp", "--as-of", AS_OF.isoformat())
     assert icp["accounts"] > 40
@@ -115,12 +119,12 @@ def test_icp_risk_train_forecast_renewals_and_the_backtest_run(monthly: tuple[Wo
     assert "open_ended_share" not in top
     forecast = as_json(ws, "risk", "forecast", "--as-of", AS_OF.isoformat())
     assert forecast["upcoming"]["lines"] == []  # no renewal dates
-    monthly = {b["bucket"]: b for b in forecast["month_to_month"]["buckets"]}
+    buckets = {b["bucket"]: b for b in forecast["month_to_month"]["buckets"]}
     summary = as_json(ws, "metrics", "summary", "--as-of", AS_OF.isoformat())
-    assert sum(b["accounts"] for b in monthly.values()) == summary["paying_accounts"]
-    assert sum(b["arr"] for b in monthly.values()) == pytest.approx(float(summary["arr"]))
-    assert monthly["unscored"]["accounts"] == 0
-    assert 0 < sum(b["expected_arr"] for b in monthly.values()) < float(summary["arr"])
+    assert sum(b["accounts"] for b in buckets.values()) == summary["paying_accounts"]
+    assert sum(b["arr"] for b in buckets.values()) == pytest.approx(float(summary["arr"]))
+    assert buckets["unscored"]["accounts"] == 0
+    assert 0 < sum(b["expected_arr"] for b in buckets.values()) < float(summary["arr"])
     assert float(summary["cmrr"]) == float(summary["mrr"])  # open-ended lines continue
     code, table = invoke(ws, "renewals", "--within", "120", "--as-of", AS_OF.isoformat())
     assert code == 0, table
@@ -132,6 +136,19 @@ def test_icp_risk_train_forecast_renewals_and_the_backtest_run(monthly: tuple[Wo
     assert backtest["observations"] > 500
     assert backtest["churn_rate"] > 0
     assert 0.5 < backtest["auc_churn"] <= 1.0
+
+
+def test_the_renewals_page_counts_the_month_to_month_customers(
+    monthly: tuple[Workspace, DemoSummary],
+) -> None:
+    ws, _ = monthly
+    add_person(ws, "boss@example.com", "admin")
+    page = sign_in(make_app(ws), "boss@example.com").get(f"/renewals?as_of={AS_OF}")
+    assert page.status_code == 200, page.text
+    summary = as_json(ws, "metrics", "summary", "--as-of", AS_OF.isoformat())
+    assert f"{summary['paying_accounts']} customers (" in page.text
+    assert "are month to month: no renewal date" in page.text
+    assert "No line ends in the next" in page.text
 
 
 # A billing export of a month-to-month book, as a user would bring it: one open-ended

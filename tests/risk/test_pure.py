@@ -239,3 +239,20 @@ def test_success_is_a_renewal_outcome_with_terms_and_retention_without() -> None
     assert outcomes.retained_labels({"X": (e, date(2024, 3, 31))}, date(2024, 3, 31)) == {
         "X": False
     }
+
+
+def test_a_mid_term_change_keeps_the_contract_end_it_was_co_termed_with() -> None:
+    """An annual contract changed mid-term: the new line ends with the contract, which
+    was known when the change started, so it is neither open-ended nor unknown."""
+    subs = pd.DataFrame(
+        [
+            ["A", "core", 100.0, date(2025, 1, 10), date(2025, 5, 20), False],
+            ["A", "core", 150.0, date(2025, 5, 20), date(2026, 1, 10), False],
+        ],
+        columns=["account_id", "product", "mrr", "starts_on", "ends_on", "auto_renew"],
+    )
+    day = date(2025, 6, 30)
+    f = contract_features(subs, day)["A"]
+    assert f["open_ended_share"] == 0.0
+    assert f["days_to_known_renewal"] == (date(2026, 1, 10) - day).days
+    assert f[KNOWN_AT + "days_to_renewal"] == date(2025, 5, 20)  # known since the change

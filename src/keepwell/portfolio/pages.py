@@ -294,5 +294,6 @@ def renewals(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
         total=r["total"],
         forecast=r["forecast"],
         days=r["days"],
+        month_to_month=r["month_to_month"],
         charts=[chart] if months else [],
     )

@@ -90,19 +90,31 @@ def _lines(subscriptions: pd.DataFrame) -> dict[str, list[_Line]]:
     s = subscriptions
     mrr = pd.to_numeric(s["mrr"], errors="coerce").astype(float).fillna(0.0).tolist()
     auto = s["auto_renew"].fillna(False).astype(bool).tolist()
-    result: dict[str, list[_Line]] = {}
+    rows: dict[str, list[tuple[Any, date, date | None, float, bool]]] = {}
     for account, product, start, end, m, a in zip(
         s["account_id"].tolist(), s["product"].tolist(), s["starts_on"].tolist(),
         s["ends_on"].tolist(), mrr, auto, strict=True,
     ):  # fmt: skip
         starts_on, ends_on = to_day(start), to_day(end)
-        if starts_on is None:
-            continue
-        term = ends_on is not None and is_term_end(starts_on, ends_on)
-        result.setdefault(str(account), []).append(
-            _Line(str(account), starts_on, ends_on, term, m, a, product)
-        )
-    return dict(sorted(result.items()))
+        if starts_on is not None:
+            rows.setdefault(str(account), []).append((product, starts_on, ends_on, m, a))
+    result: dict[str, list[_Line]] = {}
+    for account, lines in sorted(rows.items()):
+        starts = sorted({line[1] for line in lines})
+        result[account] = [
+            _Line(account, start, end, _closes_term(starts, start, end), m, a, product)
+            for product, start, end, m, a in lines
+        ]
+    return result
+
+
+def _closes_term(starts: list[date], start: date, end: date | None) -> bool:
+    """``end`` closes whole contract years from the start of this line or of an earlier
+    line of the account: a term fixed at signing, or a mid-term change co-termed with
+    the contract it changed (its end is the contract's, known when the change starts)."""
+    if end is None:
+        return False
+    return any(is_term_end(earlier, end) for earlier in starts if earlier <= start)
 
 
 def _total(values: list[float]) -> float:
