@@ -6,7 +6,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from keepwell.cli import app
 from keepwell.core.errors import InputError
 from keepwell.demo.catalog import Billing
 from keepwell.demo.service import generate_demo
@@ -68,3 +70,16 @@ def test_monthly_billing_keeps_the_customers_and_drops_the_renewal_dates(tmp_pat
     assert ends.count("") > len(ends) // 2
     assert all(e <= "2025-12-31" for e in ends if e)
     assert any(e > "2025-12-31" for e in _ends(mixed["subscriptions.csv"]) if e)
+
+
+def test_the_cli_takes_the_billing_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    args = ["demo", "generate", "--out", str(tmp_path / "d"), "--accounts", "20"]
+    args += ["--months", "6", "--end", "2025-12"]
+    result = CliRunner().invoke(app, [*args, "--billing", "monthly"])
+    assert result.exit_code == 0, result.output
+    truth = (tmp_path / "d" / "truth" / "accounts.csv").read_text(encoding="utf-8")
+    assert ",monthly," in truth
+    assert ",annual," not in truth
+    wrong = CliRunner().invoke(app, [*args, "--billing", "yearly"])
+    assert wrong.exit_code == 2
+    assert "yearly" in wrong.output
