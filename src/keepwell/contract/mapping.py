@@ -34,6 +34,7 @@ row is read. Pure: no I/O (lookup files are read by the service).
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Callable, Mapping as MappingType
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -53,6 +54,7 @@ _SPEC_KEYS = ("column", "value", "expr", "first", "lookup")
 _SPEC_OPTIONS = ("map", "default", "when", "date_format", "plus_months", "key", "field")
 #: Decimal places a computed amount keeps (the stores keep 6): half to even beyond.
 PLACES = Decimal("0.000001")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}([T ]|$)")
 
 
 class RowProblem(ValueError):
@@ -366,6 +368,8 @@ class Mapper:
             else:
                 table = self.lookups.get(spec.lookup, {})
                 found = table.get(_plain(key))
+                if found is None and spec.has_default:
+                    found = {spec.field or "": spec.default or ""}
                 if found is None:
                     lookup = self.mapping.lookups[spec.lookup]
                     raise RowProblem(
@@ -391,6 +395,8 @@ class Mapper:
             try:
                 value = datetime.strptime(value.strip(), spec.date_format).date().isoformat()
             except ValueError:
+                if _ISO_DAY.match(value.strip()):  # ISO is never ambiguous: take it as well
+                    return value.strip()[:10]
                 raise RowProblem(
                     f"{target}: {value!r} does not match the date format {spec.date_format} "
                     f"({spec.where})"
