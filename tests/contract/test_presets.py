@@ -90,3 +90,26 @@ def test_stripe_exports_import_end_to_end_with_mrr_to_the_cent(importer: Importe
     }
     again = importer.load("subscriptions", "subscriptions.csv", "stripe-subscriptions")
     assert (again["new"], again["updated"], again["unchanged"]) == (0, 0, 8)
+
+
+def test_chargebee_exports_import_end_to_end_with_mrr_to_the_cent(importer: Importer) -> None:
+    _copy(importer, "chargebee")
+    importer.load("accounts", "customers.csv", "chargebee-customers")
+    importer.load("fx_rates", "fx_rates.csv")
+    lines = importer.load("subscriptions", "subscriptions.csv", "chargebee-subscriptions")
+    invoices = importer.load("invoices", "invoices.csv", "chargebee-invoices")
+
+    assert (lines["read"], lines["loaded"], lines["filtered"]) == (8, 7, 1)  # cb_3 in trial
+    assert (invoices["read"], invoices["loaded"], invoices["filtered"]) == (4, 3, 1)
+    # By hand, USD: cb_1 2,400 a year = 200 (from Jan); cb_2 4 x 25 less 25% = 75 (Feb);
+    # cb_4 50 EUR x 1.10 = 55, non-renewing to 1 Apr (Jan-Mar); cb_5 450 a quarter = 150
+    # (Mar); cb_6 40 from its trial's end on 14 Feb (one-time coupon: no lower MRR);
+    # cb_7 4,800 every 2 years = 200 (Apr); cb_8 10, cancelled 5 Mar (Jan-Feb).
+    assert importer.mrr("2025-01", "2025-06") == {
+        "2025-01": Decimal("265.00"),
+        "2025-02": Decimal("380.00"),
+        "2025-03": Decimal("520.00"),
+        "2025-04": Decimal("665.00"),
+        "2025-05": Decimal("665.00"),
+        "2025-06": Decimal("665.00"),
+    }
