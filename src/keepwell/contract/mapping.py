@@ -50,7 +50,7 @@ from keepwell.core.errors import ConfigurationError, InputError
 from keepwell.core.expressions import Expression, parse_expression
 from keepwell.core.yamlfile import Reader, choice, compose, text
 
-_SPEC_KEYS = ("column", "value", "expr", "first", "lookup")
+_SPEC_KEYS = ("column", "value", "expr", "first", "join", "lookup")
 _SPEC_OPTIONS = ("map", "default", "when", "date_format", "plus_months", "key", "field")
 #: Decimal places a computed amount keeps (the stores keep 6): half to even beyond.
 PLACES = Decimal("0.000001")
@@ -70,6 +70,7 @@ class Spec:
     value: str | None = None
     expr: Expression | None = None
     first: tuple[Spec, ...] = ()
+    join: tuple[Spec, ...] = ()
     lookup: str | None = None
     key: Spec | None = None
     field: str | None = None
@@ -88,7 +89,7 @@ class Spec:
         for expression in (self.expr, self.when, self.plus_months):
             if expression is not None:
                 names += [(c, self.where) for c in sorted(expression.columns)]
-        for part in (*self.first, *((self.key,) if self.key else ())):
+        for part in (*self.first, *self.join, *((self.key,) if self.key else ())):
             names += part.reads()
         return names
 
@@ -275,6 +276,11 @@ def _spec(reader: Reader, node: yaml.Node, lookups: MappingType[str, Lookup], ki
         if not items:
             raise reader.fail(parts["first"], "first needs at least one value")
         fields["first"] = tuple(_spec(reader, n, lookups, kind) for n in items)
+    elif how == "join":
+        items = reader.sequence(parts["join"], "join")
+        if not items:
+            raise reader.fail(parts["join"], "join needs at least one value")
+        fields["join"] = tuple(_spec(reader, n, lookups, Kind.STRING) for n in items)
     else:
         name = reader.value(parts["lookup"], "lookup", text)
         if name not in lookups:
@@ -387,16 +393,22 @@ class Mapper:
                 value = self._value(part, env, target)
                 if value is not None and value != "":
                     break
+        elif spec.join:
+            pieces = [_plain(self._value(part, env, target)) for part in spec.join]
+            value = " ".join(p for p in pieces if p) or None
         else:
             value = spec.value
         if spec.map is not None and value is not None:
             value = self._mapped(spec, _plain(value), target)
         if spec.date_format is not None and isinstance(value, str):
             try:
-                value = datetime.strptime(value.strip(), spec.date_format).date().isoformat()
+                moment = datetime.strptime(value.strip(), spec.date_format)
+                timestamp = self._kinds.get(target) is Kind.TIMESTAMP
+                value = moment.isoformat() if timestamp else moment.date().isoformat()
             except ValueError:
                 if _ISO_DAY.match(value.strip()):  # ISO is never ambiguous: take it as well
-                    return value.strip()[:10]
+                    timestamp = self._kinds.get(target) is Kind.TIMESTAMP
+                    return value.strip() if timestamp else value.strip()[:10]
                 raise RowProblem(
                     f"{target}: {value!r} does not match the date format {spec.date_format} "
                     f"({spec.where})"
