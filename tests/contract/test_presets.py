@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from keepwell.contract.service import read_table
+from keepwell.core.settings import Settings
+from keepwell.core.workspace import open_workspace
 from tests.cli_runner import Result, run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -138,3 +141,48 @@ def test_hubspot_exports_import_end_to_end_with_mrr_to_the_cent(importer: Import
         "2025-06": Decimal("550.00"),
         "2025-07": Decimal("440.00"),
     }
+
+
+def test_salesforce_exports_import_end_to_end_with_mrr_to_the_cent(importer: Importer) -> None:
+    _copy(importer, "salesforce")
+    accounts = importer.load("accounts", "accounts.csv", "salesforce-accounts")
+    contacts = importer.load("contacts", "contacts.csv", "salesforce-contacts")
+    importer.load("fx_rates", "fx_rates.csv")
+    lines = importer.load("subscriptions", "opportunities.csv", "salesforce-opportunities")
+    cases = importer.load("tickets", "cases.csv", "salesforce-cases")
+
+    assert (accounts["loaded"], contacts["loaded"], cases["loaded"]) == (4, 2, 3)
+    # Op4 is a trial, Op5 was lost: left out
+    assert (lines["read"], lines["loaded"], lines["filtered"]) == (7, 5, 2)
+    # By hand, USD: Li1 10 x 1,200 less 10% over 12 months = 900 (Jan-Dec); Li2 36,000
+    # over 36 months = 1,000 (from Feb); Li3 2 x 600 EUR over 12 = 100 EUR x 1.10 = 110
+    # (from 15 Jan); Li6 3 x 100 over 6 months = 50 (Mar-Aug); Li7 300 over 3 months =
+    # 100 (Jan-Mar).
+    assert importer.mrr("2025-01", "2025-06") == {
+        "2025-01": Decimal("1110.00"),
+        "2025-02": Decimal("2110.00"),
+        "2025-03": Decimal("2160.00"),
+        "2025-04": Decimal("2060.00"),
+        "2025-05": Decimal("2060.00"),
+        "2025-06": Decimal("2060.00"),
+    }
+
+
+def test_a_survey_tools_nps_export_imports_with_its_preset(importer: Importer) -> None:
+    _copy(importer, "salesforce")
+    importer.load("accounts", "accounts.csv", "salesforce-accounts")
+    shutil.copy(FIXTURES / "survey" / "responses.csv", importer.folder / "responses.csv")
+
+    nps = importer.load("surveys", "responses.csv", "survey-nps")
+
+    assert (nps["read"], nps["loaded"], nps["rejected"]) == (3, 3, 0)
+    workspace = open_workspace(Settings(home=importer.home))
+    try:
+        rows = read_table(workspace, "surveys").sort_by("response_id").to_pylist()
+    finally:
+        workspace.close()
+    assert [(r["response_id"], r["kind"], r["score"]) for r in rows] == [
+        ("r_1", "nps", 9), ("r_2", "nps", 4), ("r_3", "nps", 10),
+    ]  # fmt: skip
+    assert rows[1]["comment"] == "Exports time out,\nevery Monday"
+    assert rows[0]["responded_at"].isoformat() == "2025-03-04T15:02:11+00:00"

@@ -155,10 +155,10 @@ class Prepare:
     ) -> None:
         self.path = path
         self.mapper = mapper
-        kinds = {
-            c.name: str(c.kind)
+        kinds = {  # whole numbers are written with the same grouping as amounts
+            c.name: "decimal" if c.kind is Kind.INTEGER else str(c.kind)
             for c in entity.columns
-            if c.kind in (Kind.DECIMAL, Kind.DATE, Kind.TIMESTAMP)
+            if c.kind in (Kind.DECIMAL, Kind.INTEGER, Kind.DATE, Kind.TIMESTAMP)
         }
         self.rewriter = ValueRewriter(kinds, dialect) if text_source or mapper else None
         self.rewrites = dialect.rewrites_values and self.rewriter is not None
