@@ -327,8 +327,15 @@ Value = str | Decimal | bool | None
 LookupTables = dict[str, dict[str, dict[str, str]]]
 
 
+Fn = Callable[[dict[str, Any]], Value]
+
+
 class Mapper:
-    """Applies a checked mapping to source rows (text values by source column)."""
+    """Applies a checked mapping to source rows (values by source column).
+
+    The mapping is compiled once into Python closures (one per value, expressions
+    included), so a row costs a few dictionary look-ups and the arithmetic it needs.
+    """
 
     def __init__(self, mapping: Mapping, lookups: LookupTables | None = None) -> None:
         self.mapping = mapping
@@ -336,106 +343,223 @@ class Mapper:
         self._decimal = mapping.dialect.decimal
         entity = get_entity(mapping.entity)
         self._kinds = {c.name: c.kind for c in entity.columns}
+        self._let = [(n, self._compile(s, n)) for n, s in mapping.let.items()]
+        self._where = (
+            _compile_expression(mapping.where.tree, self._decimal) if mapping.where else None
+        )
+        self._columns = [
+            (n, self._compile(s, n), self._kinds[n]) for n, s in mapping.columns.items()
+        ]
+        self._attributes = [(n, self._compile(s, n)) for n, s in mapping.attributes.items()]
 
-    def apply(self, row: MappingType[str, str]) -> dict[str, Any] | None:
+    def apply(self, row: MappingType[str, Any]) -> dict[str, Any] | None:
         """The contract row made from ``row``, or None when ``where`` drops it.
         :class:`RowProblem` names what could not be made."""
-        env: dict[str, Value] = {k: (v if v.strip() else None) for k, v in row.items()}
-        for name, spec in self.mapping.let.items():
-            env[name] = self._value(spec, env, name)
-        if self.mapping.where is not None and self._eval(self.mapping.where, env) is not True:
+        env: dict[str, Any] = dict(row)  # source cells are read through _cell
+        for name, make in self._let:
+            env[name] = make(env)
+        if self._where is not None and self._where(env) is not True:
             return None
-        result: dict[str, Any] = {}
-        for name, spec in self.mapping.columns.items():
-            result[name] = _out(self._value(spec, env, name), self._kinds[name])
-        for name, spec in self.mapping.attributes.items():
-            value = _out(self._value(spec, env, name), Kind.STRING)
+        result: dict[str, Any] = {name: _out(make(env), kind) for name, make, kind in self._columns}
+        for name, make in self._attributes:
+            value = _out(make(env), Kind.STRING)
             if value:
                 result[name] = value
         return result
 
-    def _value(self, spec: Spec, env: dict[str, Value], target: str) -> Value:
-        try:
-            return self._made(spec, env, target)
-        except (RowProblem, NeedsFlag):
-            raise
-        except (ArithmeticError, ValueError) as exc:
-            raise RowProblem(f"{target}: {exc} ({spec.where})") from None
+    def _compile(self, spec: Spec, target: str) -> Fn:
+        made = self._made(spec, target)
+        where = spec.where
 
-    def _made(self, spec: Spec, env: dict[str, Value], target: str) -> Value:
-        if spec.when is not None and self._eval(spec.when, env) is not True:
-            return None
-        value: Value
-        if spec.lookup is not None:
-            assert spec.key is not None
-            key = self._value(spec.key, env, target)
-            if key is None:
-                value = None
-            else:
-                table = self.lookups.get(spec.lookup, {})
-                found = table.get(_plain(key))
-                if found is None and spec.has_default:
-                    found = {spec.field or "": spec.default or ""}
-                if found is None:
-                    lookup = self.mapping.lookups[spec.lookup]
-                    raise RowProblem(
-                        f"{target}: {_plain(key)!r} is not in {lookup.file} ({spec.where})"
-                    )
-                cell = found.get(spec.field or "", "")
-                value = cell if cell.strip() else None
-        elif spec.column is not None:
-            value = env.get(spec.column)
-        elif spec.expr is not None:
-            value = self._eval(spec.expr, env)
-        elif spec.first:
-            value = None
-            for part in spec.first:
-                value = self._value(part, env, target)
-                if value is not None and value != "":
-                    break
-        elif spec.join:
-            pieces = [_plain(self._value(part, env, target)) for part in spec.join]
-            value = " ".join(p for p in pieces if p) or None
-        else:
-            value = spec.value
-        if spec.map is not None and value is not None:
-            value = self._mapped(spec, _plain(value), target)
-        if spec.date_format is not None and isinstance(value, str):
+        def value(env: dict[str, Value]) -> Value:
             try:
-                moment = datetime.strptime(value.strip(), spec.date_format)
-                timestamp = self._kinds.get(target) is Kind.TIMESTAMP
-                value = moment.isoformat() if timestamp else moment.date().isoformat()
-            except ValueError:
-                if _ISO_DAY.match(value.strip()):  # ISO is never ambiguous: take it as well
-                    timestamp = self._kinds.get(target) is Kind.TIMESTAMP
-                    return value.strip() if timestamp else value.strip()[:10]
-                raise RowProblem(
-                    f"{target}: {value!r} does not match the date format {spec.date_format} "
-                    f"({spec.where})"
-                ) from None
-        if spec.plus_months is not None and value is not None:
-            value = _plus_months(_plain(value), self._eval(spec.plus_months, env))
+                return made(env)
+            except (RowProblem, NeedsFlag):
+                raise
+            except (ArithmeticError, ValueError) as exc:
+                raise RowProblem(f"{target}: {exc} ({where})") from None
+
         return value
 
-    def _mapped(self, spec: Spec, key: str, target: str) -> Value:
-        assert spec.map is not None
-        if key in spec.map:
-            return spec.map[key]
-        folded = {k.casefold(): v for k, v in spec.map.items()}
-        if key.casefold() in folded:
-            return folded[key.casefold()]
-        if spec.has_default:
-            return spec.default
-        raise RowProblem(
-            f"{target}: {key!r} is not one of the mapped values "
-            f"({', '.join(spec.map)}) ({spec.where})"
-        )
+    def _made(self, spec: Spec, target: str) -> Fn:
+        base = self._base(spec, target)
+        if spec.map is not None:
+            base = self._mapped(spec, base, target)
+        if spec.date_format is not None:
+            base = _dated(base, spec, self._kinds.get(target) is Kind.TIMESTAMP, target)
+        if spec.plus_months is not None:
+            months = _compile_expression(spec.plus_months.tree, self._decimal)
+            inner = base
 
-    def _eval(self, expression: Expression, env: dict[str, Value]) -> Value:
-        return _Evaluator(env, self._decimal).run(expression.tree)
+            def base(env: dict[str, Value]) -> Value:
+                value = inner(env)
+                return None if value is None else _plus_months(_plain(value), months(env))
+
+        if spec.when is not None:
+            when = _compile_expression(spec.when.tree, self._decimal)
+            guarded = base
+
+            def base(env: dict[str, Value]) -> Value:
+                return guarded(env) if when(env) is True else None
+
+        return base
+
+    def _base(self, spec: Spec, target: str) -> Fn:
+        if spec.lookup is not None:
+            return self._lookup(spec, target)
+        if spec.column is not None:
+            return _reader(spec.column)
+        if spec.expr is not None:
+            return _compile_expression(spec.expr.tree, self._decimal)
+        if spec.first:
+            parts = [self._compile(p, target) for p in spec.first]
+
+            def first(env: dict[str, Value]) -> Value:
+                for part in parts:
+                    value = part(env)
+                    if value is not None and value != "":
+                        return value
+                return None
+
+            return first
+        if spec.join:
+            pieces = [self._compile(p, target) for p in spec.join]
+
+            def join(env: dict[str, Value]) -> Value:
+                text_ = " ".join(t for t in (_plain(p(env)) for p in pieces) if t)
+                return text_ or None
+
+            return join
+        constant = spec.value
+        return lambda env: constant
+
+    def _lookup(self, spec: Spec, target: str) -> Fn:
+        assert spec.key is not None and spec.lookup is not None
+        key_of = self._compile(spec.key, target)
+        table = self.lookups.get(spec.lookup, {})
+        file = self.mapping.lookups[spec.lookup].file
+        field_name = spec.field or ""
+        fallback = {field_name: spec.default or ""} if spec.has_default else None
+        where = spec.where
+
+        def lookup(env: dict[str, Value]) -> Value:
+            key = key_of(env)
+            if key is None:
+                return None
+            found = table.get(_plain(key)) or fallback
+            if found is None:
+                raise RowProblem(f"{target}: {_plain(key)!r} is not in {file} ({where})")
+            cell = found.get(field_name, "")
+            return cell if cell.strip() else None
+
+        return lookup
+
+    def _mapped(self, spec: Spec, base: Fn, target: str) -> Fn:
+        table = dict(spec.map or {})
+        folded = {k.casefold(): v for k, v in table.items()}
+        has_default, default, where = spec.has_default, spec.default, spec.where
+        shown = ", ".join(table)
+
+        def mapped(env: dict[str, Value]) -> Value:
+            value = base(env)
+            if value is None:
+                return None
+            key = _plain(value)
+            if key in table:
+                return table[key]
+            if key.casefold() in folded:
+                return folded[key.casefold()]
+            if has_default:
+                return default
+            raise RowProblem(f"{target}: {key!r} is not one of the mapped values ({shown}) ({where})")
+
+        return mapped
+
+
+def _reader(name: str) -> Fn:
+    """A source column's (or helper's) value: text, None when empty."""
+
+    def read(env: dict[str, Any]) -> Value:
+        value = env.get(name)
+        if type(value) is str:
+            return value if value and not value.isspace() else None
+        return _cell(value)
+
+    return read
+
+
+def _cell(value: Any) -> Value:
+    """A source cell as the mapping sees it: text, or None when empty."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+_FAST_FIELDS = {"%Y": r"(?P<Y>\d{4})", "%m": r"(?P<m>\d{1,2})", "%d": r"(?P<d>\d{1,2})",
+                "%H": r"(?P<H>\d{1,2})", "%M": r"(?P<M>\d{1,2})", "%S": r"(?P<S>\d{1,2})"}  # fmt: skip
+
+
+def _date_reader(fmt: str) -> Callable[[str], datetime]:
+    """A parser of ``fmt``: strptime's result, by a compiled pattern when the format
+    uses only %Y %m %d %H %M %S (strptime is slow on millions of rows)."""
+    pieces = re.split(r"(%.)", fmt)
+    if any(p.startswith("%") and p not in _FAST_FIELDS for p in pieces):
+        return lambda text_: datetime.strptime(text_, fmt)
+    pattern = re.compile(
+        "".join(_FAST_FIELDS[p] if p.startswith("%") else re.escape(p) for p in pieces if p)
+    )
+
+    def read(text_: str) -> datetime:
+        match = pattern.fullmatch(text_)
+        if match is None:
+            raise ValueError(f"{text_!r} does not match {fmt}")
+        part = match.groupdict()
+        return datetime(
+            int(part["Y"]) if "Y" in part else 1900, int(part.get("m") or 1),
+            int(part.get("d") or 1), int(part.get("H") or 0), int(part.get("M") or 0),
+            int(part.get("S") or 0),
+        )  # fmt: skip
+
+    return read
+
+
+def _dated(base: Fn, spec: Spec, timestamp: bool, target: str) -> Fn:
+    assert spec.date_format is not None
+    read, fmt, where = _date_reader(spec.date_format), spec.date_format, spec.where
+
+    def dated(env: dict[str, Value]) -> Value:
+        value = base(env)
+        if not isinstance(value, str):
+            return value
+        text_ = value.strip()
+        try:
+            moment = read(text_)
+        except ValueError:
+            if _ISO_DAY.match(text_):  # ISO is never ambiguous: take it as well
+                return text_ if timestamp else text_[:10]
+            raise RowProblem(
+                f"{target}: {value!r} does not match the date format {fmt} ({where})"
+            ) from None
+        return moment.isoformat() if timestamp else moment.date().isoformat()
+
+    return dated
 
 
 def _plain(value: Value) -> str:
+    if type(value) is str:
+        return value.strip()
     if isinstance(value, Decimal):
         return _decimal_text(value)
     if isinstance(value, bool):
@@ -444,13 +568,15 @@ def _plain(value: Value) -> str:
 
 
 def _decimal_text(value: Decimal) -> str:
-    if value.as_tuple().exponent < -6:  # type: ignore[operator]
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -6:
         value = value.quantize(PLACES, rounding=ROUND_HALF_EVEN)
-    text_ = format(value, "f")
-    return text_
+    return format(value, "f")
 
 
 def _out(value: Value, kind: Kind) -> Any:
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -469,7 +595,7 @@ def _plus_months(start: str, months: Value) -> str:
         raise ValueError(f"plus_months needs an ISO date, got {start!r}") from None
     if months is None:
         raise ValueError("plus_months: the number of months is empty")
-    count = Decimal(str(months)) if not isinstance(months, Decimal) else months
+    count = months if isinstance(months, Decimal) else Decimal(_plain(months))
     if count != count.to_integral_value():
         raise ValueError(f"plus_months needs whole months, got {months}")
     total = day.year * 12 + day.month - 1 + int(count)
@@ -478,155 +604,181 @@ def _plus_months(start: str, months: Value) -> str:
     return date(year, month + 1, min(day.day, last)).isoformat()
 
 
-class _Evaluator:
-    """The rule language on one row, with SQL's nulls and exact decimals."""
+def _number_of(decimal: str | None) -> Callable[[Value], Decimal | None]:
+    """The rule language's number conversion for a file whose decimal mark is ``decimal``."""
 
-    def __init__(self, env: dict[str, Value], decimal: str | None) -> None:
-        self.env = env
-        self.decimal = decimal
-
-    def number(self, value: Value) -> Decimal | None:
+    def number(value: Value) -> Decimal | None:
         if value is None:
             return None
-        if isinstance(value, Decimal):
+        if type(value) is Decimal:
             return value
         if isinstance(value, bool):
             raise ValueError("a true/false value used as a number")
+        text_ = str(value)
+        if decimal is not None or "," in text_:
+            text_ = number_text(text_, decimal)
         try:
-            return Decimal(number_text(value, self.decimal))
+            if "_" in text_:  # Decimal() would accept 1_000; a cell should not
+                raise InvalidOperation
+            result = Decimal(text_)
         except InvalidOperation:
             raise ValueError(f"{value!r} is not a number") from None
+        if not result.is_finite():
+            raise ValueError(f"{value!r} is not a finite number")
+        return result
 
-    def run(self, node: exp.Expr) -> Value:
-        handler = _HANDLERS.get(type(node))
-        if handler is not None:
-            return handler(self, node)
+    return number
+
+
+_ARITHMETIC: dict[type[exp.Expr], Callable[[Decimal, Decimal], Decimal]] = {
+    exp.Add: lambda a, b: a + b,
+    exp.Sub: lambda a, b: a - b,
+    exp.Mul: lambda a, b: a * b,
+    exp.Div: lambda a, b: a / b,
+    exp.Mod: lambda a, b: a % b,
+}
+_COMPARISONS: dict[type[exp.Expr], Callable[[Any, Any], bool]] = {
+    exp.EQ: lambda a, b: bool(a == b),
+    exp.NEQ: lambda a, b: bool(a != b),
+    exp.GT: lambda a, b: bool(a > b),
+    exp.GTE: lambda a, b: bool(a >= b),
+    exp.LT: lambda a, b: bool(a < b),
+    exp.LTE: lambda a, b: bool(a <= b),
+}
+
+
+def _compile_expression(node: exp.Expr, decimal: str | None) -> Fn:
+    """The rule language on one row as a closure, with SQL's nulls (``None``) and exact
+    decimals (numbers are :class:`Decimal`; text is compared as text)."""
+    number = _number_of(decimal)
+
+    def go(node: exp.Expr) -> Fn:
+        kind = type(node)
+        if kind in _ARITHMETIC:
+            return _arith(go(node.this), go(node.expression), _ARITHMETIC[kind], number, node)
+        if kind in _COMPARISONS:
+            a, b, op = go(node.this), go(node.expression), _COMPARISONS[kind]
+            return lambda env: _compared(a(env), b(env), op, number)
+        if isinstance(node, exp.And | exp.Or):
+            return _logic(go(node.this), go(node.expression), isinstance(node, exp.And))
         if isinstance(node, exp.Column):
-            return self.env.get(node.name)
+            return _reader(node.name)
         if isinstance(node, exp.Literal):
-            return node.this if node.is_string else Decimal(node.this)
+            constant: Value = node.this if node.is_string else Decimal(node.this)
+            return lambda env: constant
         if isinstance(node, exp.Boolean):
-            return bool(node.this)
+            flag = bool(node.this)
+            return lambda env: flag
         if isinstance(node, exp.Null):
-            return None
+            return lambda env: None
         if isinstance(node, exp.Paren):
-            return self.run(node.this)
-        raise ValueError(f"cannot evaluate {node.sql()!r}")
+            return go(node.this)
+        if isinstance(node, exp.Not):
+            if isinstance(node.this, exp.Is):
+                inner = go(node.this.this)
+                return lambda env: inner(env) is not None
+            negated = go(node.this)
+            return lambda env: None if (v := negated(env)) is None else not v
+        if isinstance(node, exp.Neg):
+            operand = go(node.this)
+            return lambda env: None if (n := number(operand(env))) is None else -n
+        if isinstance(node, exp.Is):
+            tested = go(node.this)
+            return lambda env: tested(env) is None
+        if isinstance(node, exp.In):
+            return _in(go(node.this), [go(e) for e in node.expressions], number)
+        if isinstance(node, exp.Between):
+            return _between(go(node.this), go(node.args["low"]), go(node.args["high"]), number)
+        if isinstance(node, exp.Abs | exp.Coalesce | exp.Least | exp.Greatest | exp.Round):
+            return _function(node, [go(node.this), *(go(e) for e in node.expressions)], number)
+        raise ConfigurationError(f"cannot evaluate {node.sql()!r}")  # unreachable: checked
+
+    return go(node)
 
 
-def _arith(op: Callable[[Decimal, Decimal], Decimal]) -> Callable[[_Evaluator, Any], Value]:
-    def run(ev: _Evaluator, node: Any) -> Value:
-        a, b = ev.number(ev.run(node.this)), ev.number(ev.run(node.expression))
-        if a is None or b is None:
+def _arith(
+    a: Fn,
+    b: Fn,
+    op: Callable[[Decimal, Decimal], Decimal],
+    number: Callable[[Value], Decimal | None],
+    node: exp.Expr,
+) -> Fn:
+    def run(env: dict[str, Value]) -> Value:
+        x, y = number(a(env)), number(b(env))
+        if x is None or y is None:
             return None
         try:
-            return op(a, b)
+            return op(x, y)
         except (DivisionByZero, InvalidOperation):
             raise ValueError(f"division by zero in {node.sql()!r}") from None
 
     return run
 
 
-def _compare(op: Callable[[Any, Any], bool]) -> Callable[[_Evaluator, Any], Value]:
-    def run(ev: _Evaluator, node: Any) -> Value:
-        return _compared(ev, ev.run(node.this), ev.run(node.expression), op)
+def _compared(
+    a: Value, b: Value, op: Callable[[Any, Any], bool], number: Callable[[Value], Decimal | None]
+) -> Value:
+    if a is None or b is None:
+        return None
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        return op(number(a), number(b))
+    return op(_plain(a), _plain(b))
+
+
+def _logic(a: Fn, b: Fn, is_and: bool) -> Fn:
+    def run(env: dict[str, Value]) -> Value:
+        x, y = a(env), b(env)
+        if is_and:
+            if x is False or y is False:
+                return False
+            return None if x is None or y is None else True
+        if x is True or y is True:
+            return True
+        return None if x is None or y is None else False
 
     return run
 
 
-def _compared(ev: _Evaluator, a: Value, b: Value, op: Callable[[Any, Any], bool]) -> Value:
-    if a is None or b is None:
-        return None
-    if isinstance(a, Decimal) or isinstance(b, Decimal):
-        return op(ev.number(a), ev.number(b))
-    return op(_plain(a), _plain(b))
+def _in(value: Fn, items: list[Fn], number: Callable[[Value], Decimal | None]) -> Fn:
+    def run(env: dict[str, Value]) -> Value:
+        tested = value(env)
+        if tested is None:
+            return None
+        return any(_compared(tested, item(env), _COMPARISONS[exp.EQ], number) for item in items)
+
+    return run
 
 
-def _logic(node: Any, ev: _Evaluator, is_and: bool) -> Value:
-    a, b = ev.run(node.this), ev.run(node.expression)
-    if is_and:
-        if a is False or b is False:
+def _between(value: Fn, low: Fn, high: Fn, number: Callable[[Value], Decimal | None]) -> Fn:
+    def run(env: dict[str, Value]) -> Value:
+        tested = value(env)
+        first = _compared(tested, low(env), _COMPARISONS[exp.GTE], number)
+        second = _compared(tested, high(env), _COMPARISONS[exp.LTE], number)
+        if first is False or second is False:
             return False
-        return None if a is None or b is None else True
-    if a is True or b is True:
-        return True
-    return None if a is None or b is None else False
+        return None if first is None or second is None else True
+
+    return run
 
 
-def _not(ev: _Evaluator, node: Any) -> Value:
-    inner = node.this
-    if isinstance(inner, exp.Is):
-        return ev.run(inner.this) is not None
-    value = ev.run(inner)
-    return None if value is None else not value
-
-
-def _in(ev: _Evaluator, node: Any) -> Value:
-    value = ev.run(node.this)
-    items = [ev.run(e) for e in node.expressions]
-    if value is None:
-        return None
-    return any(_compared(ev, value, item, lambda a, b: bool(a == b)) for item in items)
-
-
-def _between(ev: _Evaluator, node: Any) -> Value:
-    value = ev.run(node.this)
-    low, high = ev.run(node.args["low"]), ev.run(node.args["high"])
-    first = _compared(ev, value, low, lambda a, b: bool(a >= b))
-    second = _compared(ev, value, high, lambda a, b: bool(a <= b))
-    return _logic_values(first, second)
-
-
-def _logic_values(a: Value, b: Value) -> Value:
-    if a is False or b is False:
-        return False
-    return None if a is None or b is None else True
-
-
-def _function(ev: _Evaluator, node: Any) -> Value:
-    args = [ev.run(node.this), *(ev.run(e) for e in node.expressions)]
+def _function(node: exp.Expr, args: list[Fn], number: Callable[[Value], Decimal | None]) -> Fn:
     if isinstance(node, exp.Coalesce):
-        return next((a for a in args if a is not None), None)
-    numbers = [ev.number(a) for a in args]
+        return lambda env: next((v for v in (a(env) for a in args) if v is not None), None)
     if isinstance(node, exp.Abs):
-        return None if numbers[0] is None else abs(numbers[0])
+        return lambda env: None if (n := number(args[0](env))) is None else abs(n)
     if isinstance(node, exp.Round):
         decimals = node.args.get("decimals")
-        places = int(decimals.this) if decimals is not None else 0
-        if numbers[0] is None:
-            return None
-        return numbers[0].quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-    present = [n for n in numbers if n is not None]
-    if not present:
-        return None
-    return min(present) if isinstance(node, exp.Least) else max(present)
+        step = Decimal(1).scaleb(-int(decimals.this) if decimals is not None else 0)
+        return lambda env: (
+            None if (n := number(args[0](env))) is None else n.quantize(step, ROUND_HALF_EVEN)
+        )
+    pick = min if isinstance(node, exp.Least) else max
 
+    def extreme(env: dict[str, Value]) -> Value:
+        present = [n for n in (number(a(env)) for a in args) if n is not None]
+        return pick(present) if present else None
 
-_HANDLERS: dict[type[exp.Expr], Callable[[_Evaluator, Any], Value]] = {
-    exp.Add: _arith(lambda a, b: a + b),
-    exp.Sub: _arith(lambda a, b: a - b),
-    exp.Mul: _arith(lambda a, b: a * b),
-    exp.Div: _arith(lambda a, b: a / b),
-    exp.Mod: _arith(lambda a, b: a % b),
-    exp.EQ: _compare(lambda a, b: bool(a == b)),
-    exp.NEQ: _compare(lambda a, b: bool(a != b)),
-    exp.GT: _compare(lambda a, b: bool(a > b)),
-    exp.GTE: _compare(lambda a, b: bool(a >= b)),
-    exp.LT: _compare(lambda a, b: bool(a < b)),
-    exp.LTE: _compare(lambda a, b: bool(a <= b)),
-    exp.And: lambda ev, node: _logic(node, ev, True),
-    exp.Or: lambda ev, node: _logic(node, ev, False),
-    exp.Not: _not,
-    exp.Neg: lambda ev, node: None if (n := ev.number(ev.run(node.this))) is None else -n,
-    exp.Is: lambda ev, node: ev.run(node.this) is None,
-    exp.In: _in,
-    exp.Between: _between,
-    exp.Abs: _function,
-    exp.Coalesce: _function,
-    exp.Least: _function,
-    exp.Greatest: _function,
-    exp.Round: _function,
-}
+    return extreme
 
 
 def _folded(name: str) -> str:
