@@ -79,11 +79,13 @@ class XlsxSource:
                 continue
             line = self._header_row + offset + 1
             extra = [t for t in texts[width:] if t.strip()]
-            texts = (texts + [""] * width)[:width]
-            if extra:
-                problem = f"{width + len(extra)} cells where the header has {width}"
+            if extra:  # kept whole in the rejects file: nothing is lost
+                while texts and not texts[-1].strip():
+                    texts.pop()
+                problem = f"{len(texts)} cells where the header has {width}"
                 batch.append(RawRow(line, {}, texts, problem))
             else:
+                texts = (texts + [""] * width)[:width]
                 batch.append(RawRow(line, dict(zip(columns, texts, strict=True)), texts))
             if len(batch) >= size:
                 yield batch
