@@ -113,9 +113,7 @@ def main() -> None:
     accounts, export, contract = write_files(work, args.rows)
     mapping = load_mapping(MAPPING, "bench mapping")
     print(f"subscriptions import, {args.rows:,} rows: contract-shaped vs mapped export")
-    print(
-        f"{'import':16} {'rows/s':>10} {'seconds':>8} {'cpu s':>8} {'loaded':>10} {'load':>5}"
-    )
+    print(f"{'import':16} {'rows/s':>10} {'seconds':>8} {'cpu s':>8} {'loaded':>10} {'load':>5}")
     timings, cpu = {}, {}
     for name, path, chosen in (("contract-shaped", contract, None), ("mapped", export, mapping)):
         root = work / f"ws-{name}"

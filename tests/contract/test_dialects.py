@@ -10,10 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from keepwell.contract.dialect import Dialect, NeedsFlag, date_text, number_text, sniff_delimiter
+from keepwell.contract.dialect import (
+    Dialect,
+    MissingFlagError,
+    date_text,
+    number_text,
+    sniff_delimiter,
+)
 from tests.cli_runner import run_cli
 
-ACCOUNTS = "\ufeffaccount_id;name;category_budget\r\n\r\nA1;Acme GmbH;12.000,00\r\nA2;\"Bäckerei;\nMüller\";\r\n"
+ACCOUNTS = (
+    "\ufeffaccount_id;name;category_budget\r\n\r\n"
+    'A1;Acme GmbH;12.000,00\r\nA2;"Bäckerei;\nMüller";\r\n'
+)
 SUBSCRIPTIONS = (
     "\ufeffline_id;account_id;product;mrr;starts_on;ends_on\r\n"
     "L1;A1;Pro;1.234,50;03/04/2025;\r\n"
@@ -37,7 +46,9 @@ def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
-def _mrr(home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Decimal]:
+def _mrr(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Decimal]:
     result = run_cli(
         ["metrics", "mrr", "--from", "2025-01", "--to", "2025-06", "--format", "json"],
         home, capsys, monkeypatch,
@@ -88,16 +99,20 @@ def test_without_the_flag_the_import_stops_naming_it_and_loads_nothing(
     where: str,
 ) -> None:
     accounts = _write(tmp_path / "accounts.csv", ACCOUNTS)
-    assert run_cli(
-        ["import", "accounts", str(accounts), "--decimal", ","], home, capsys, monkeypatch
-    ).code == 0
+    assert (
+        run_cli(
+            ["import", "accounts", str(accounts), "--decimal", ","], home, capsys, monkeypatch
+        ).code
+        == 0
+    )
     subs = _write(tmp_path / "subs.csv", SUBSCRIPTIONS)
 
     result = run_cli(["import", "subscriptions", str(subs), *flags], home, capsys, monkeypatch)
 
     assert result.code == 2
     assert "Traceback" not in result.err
-    assert named in result.err and where in result.err
+    assert named in result.err
+    assert where in result.err
     assert "nothing was loaded" in result.err
     assert not any(_mrr(home, capsys, monkeypatch).values())
 
@@ -115,12 +130,15 @@ def test_a_thousands_only_amount_never_loads_before_the_comma_is_seen(
         "L1;A1;Pro;1.234,50;2025-01-01\n",
     )
     result = run_cli(["import", "subscriptions", str(subs)], home, capsys, monkeypatch)
-    assert result.code == 2 and "--decimal" in result.err and "line 3" in result.err
+    assert result.code == 2
+    assert "--decimal" in result.err
+    assert "line 3" in result.err
     assert not any(_mrr(home, capsys, monkeypatch).values())
 
 
 @pytest.mark.parametrize(
-    ("encoding", "flag"), [("cp1252", ["--encoding", "cp1252"]), ("utf-16", ["--encoding", "utf-16"])]
+    ("encoding", "flag"),
+    [("cp1252", ["--encoding", "cp1252"]), ("utf-16", ["--encoding", "utf-16"])],
 )
 def test_named_encodings_read_and_unnamed_ones_are_named_in_the_error(
     home: Path,
@@ -133,12 +151,16 @@ def test_named_encodings_read_and_unnamed_ones_are_named_in_the_error(
     path = _write(tmp_path / "a.csv", "account_id\tname\r\nA1\tCafé Müller\r\n", encoding)
 
     refused = run_cli(["import", "accounts", str(path)], home, capsys, monkeypatch)
-    loaded = run_cli(["import", "accounts", str(path), *flag, "--format", "json"], home, capsys, monkeypatch)
+    loaded = run_cli(
+        ["import", "accounts", str(path), *flag, "--format", "json"], home, capsys, monkeypatch
+    )
 
     if encoding == "utf-16":
-        assert refused.code == 2 and "--encoding utf-16" in refused.err
+        assert refused.code == 2
+        assert "--encoding utf-16" in refused.err
     else:  # the header is ASCII: the row is rejected with the encoding named
-        assert refused.code == 1 and "not valid UTF-8" in refused.err
+        assert refused.code == 1
+        assert "not valid UTF-8" in refused.err
     assert loaded.code == 0, loaded.err
     assert json.loads(loaded.out)["loaded"] == 1
 
@@ -171,7 +193,7 @@ def test_numbers_that_break_their_grouping_are_refused(text: str, decimal: str) 
 
 
 def test_a_comma_without_the_flag_names_it() -> None:
-    with pytest.raises(NeedsFlag) as caught:
+    with pytest.raises(MissingFlagError) as caught:
         number_text("1.234,50", None)
     assert caught.value.flag == "--decimal"
 
@@ -192,7 +214,7 @@ def test_dates_in_a_dialect(text: str, dialect: Dialect, expected: str) -> None:
 
 
 def test_a_numeric_date_without_the_order_names_the_flag() -> None:
-    with pytest.raises(NeedsFlag) as caught:
+    with pytest.raises(MissingFlagError) as caught:
         date_text("03/04/2025", Dialect())
     assert caught.value.flag == "--date-order"
 
@@ -218,7 +240,8 @@ def test_bad_dialect_flags_are_one_line_errors(
     path = _write(tmp_path / "a.csv", "account_id,name\nA1,Acme\n")
     result = run_cli(["import", "accounts", str(path), *flags], home, capsys, monkeypatch)
     assert result.code == 2
-    assert message in result.err and "Traceback" not in result.err
+    assert message in result.err
+    assert "Traceback" not in result.err
 
 
 def test_a_value_that_breaks_the_dialect_is_a_rejected_row_with_line_and_column(

@@ -16,9 +16,7 @@ from tests.contract.xlsx import write_xlsx
 
 
 @pytest.fixture
-def cli(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-):  # type: ignore[no-untyped-def]
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     home = tmp_path / "ws"
 
     def run(*args: str) -> Result:
@@ -29,11 +27,19 @@ def cli(
 
 
 def test_a_workbook_imports_with_exact_numbers_dates_and_row_numbers(
-    cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    cli,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     accounts = write_xlsx(
         tmp_path / "accounts.xlsx",
-        {"Kunden": [["account_id", "name", "employees"], ["A1", "Acme", 120], [], ["A2", "Globex", 8]]},
+        {
+            "Kunden": [
+                ["account_id", "name", "employees"],
+                ["A1", "Acme", 120],
+                [],
+                ["A2", "Globex", 8],
+            ]
+        },
     )
     lines = write_xlsx(
         tmp_path / "lines.xlsx",
@@ -73,21 +79,32 @@ def test_a_workbook_imports_with_exact_numbers_dates_and_row_numbers(
     [
         (lambda p: p.write_bytes(b"PK\x03\x04 not really a zip"), [], "not a readable .xlsx"),
         (lambda p: p.write_bytes(b""), [], "not a readable .xlsx"),
-        (lambda p: write_xlsx(p, {"S": [["account_id", "name"]]}), ["--sheet", "Nope"],
-         "no sheet named 'Nope'"),
-        (lambda p: write_xlsx(p, {"S": [["account_id", "", "name"]]}), [],
-         "row 1: column 2 has no name"),
+        (
+            lambda p: write_xlsx(p, {"S": [["account_id", "name"]]}),
+            ["--sheet", "Nope"],
+            "no sheet named 'Nope'",
+        ),
+        (
+            lambda p: write_xlsx(p, {"S": [["account_id", "", "name"]]}),
+            [],
+            "row 1: column 2 has no name",
+        ),
         (lambda p: write_xlsx(p, {"S": [[], []]}), [], "is empty"),
     ],
 )
 def test_a_bad_workbook_is_a_one_line_error(
-    cli, tmp_path: Path, make, args: list[str], message: str  # type: ignore[no-untyped-def]
+    cli,
+    tmp_path: Path,
+    make,
+    args: list[str],
+    message: str,  # type: ignore[no-untyped-def]
 ) -> None:
     path = tmp_path / "a.xlsx"
     make(path)
     result = cli("import", "accounts", str(path), *args)
     assert result.code == 2, result.out
-    assert message in result.err and "Traceback" not in result.err
+    assert message in result.err
+    assert "Traceback" not in result.err
 
 
 def test_a_row_longer_than_the_header_is_rejected_and_kept(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -195,8 +195,10 @@ def _print_preview(report: ImportReport, fmt: OutputFormat) -> None:
     rows = [
         {
             "line": p.line,
-            "result": "left out (where)" if p.filtered else ("ok" if p.reason is None else "rejected"),
-            **{k: v for k, v in p.values.items()},
+            "result": "left out (where)"
+            if p.filtered
+            else ("ok" if p.reason is None else "rejected"),
+            **dict(p.values),
             "reason": p.reason or "",
         }
         for p in report.preview
@@ -258,7 +260,9 @@ def map_list() -> None:
     ws = workspace()
     rows = [{"name": n, "kind": "saved"} for n in saved_mappings(ws)]
     rows += [{"name": n, "kind": "preset"} for n in preset_names()]
-    print_rows(rows, OutputFormat.TABLE, title="mappings (keepwell import ENTITY FILE --mapping NAME)")
+    print_rows(
+        rows, OutputFormat.TABLE, title="mappings (keepwell import ENTITY FILE --mapping NAME)"
+    )
 
 
 def refresh_command(

@@ -3,7 +3,7 @@
 A CSV saved by a spreadsheet in a comma-decimal locale splits on ``;``, writes
 ``1.234,50`` and ``03/04/2025``. Such a value means one thing or another depending on
 the locale, so it is never guessed: read without the flag that settles it, it raises
-:class:`NeedsFlag`, which names the flag, and the import stops before loading anything.
+:class:`MissingFlagError`, which names the flag, and the import stops before loading anything.
 With the flag, each value is rewritten to the contract's form (``1234.50``,
 ``2025-04-03``) before the row is validated. Pure: no I/O.
 """
@@ -31,7 +31,7 @@ _NUMERIC_DATE = re.compile(
 )
 
 
-class NeedsFlag(ValueError):
+class MissingFlagError(ValueError):
     """A value whose meaning depends on a flag the import was not given."""
 
     def __init__(self, flag: str, reason: str) -> None:
@@ -113,14 +113,14 @@ def sniff_delimiter(header: str) -> str:
 def number_text(text: str, decimal: str | None) -> str:
     """A number as written in the file, in the contract's form (``1234.50``).
 
-    Without a decimal mark, a value holding a comma raises :class:`NeedsFlag`: in
+    Without a decimal mark, a value holding a comma raises :class:`MissingFlagError`: in
     ``1.234,50`` the comma is the decimal mark, in ``1,234.50`` it groups thousands.
     With one, the other mark must group digits by three; spaces may group too.
     """
     value = text.strip()
     if decimal is None:
         if "," in value:
-            raise NeedsFlag(
+            raise MissingFlagError(
                 "--decimal",
                 f"{text!r} has a comma: say which mark is the decimal one with "
                 "--decimal , (as in 1.234,50) or --decimal . (as in 1,234.50)",
@@ -151,7 +151,7 @@ def date_text(text: str, dialect: Dialect, *, timestamp: bool = False) -> str:
 
     ISO values pass as they are. With ``date_format`` the value is read with it. A
     numeric date such as ``03/04/2025`` needs the date order: without it,
-    :class:`NeedsFlag` (the 3rd of April or the 4th of March?).
+    :class:`MissingFlagError` (the 3rd of April or the 4th of March?).
     """
     value = text.strip()
     if dialect.date_format:
@@ -172,7 +172,7 @@ def date_text(text: str, dialect: Dialect, *, timestamp: bool = False) -> str:
     if match is None:
         return value  # not a date the dialect speaks of: the contract's parser words it
     if dialect.date_order is None:
-        raise NeedsFlag(
+        raise MissingFlagError(
             "--date-order",
             f"{text!r} is a day-first or month-first date: say which with "
             "--date-order dmy|mdy|ymd (or --date-format)",
@@ -209,7 +209,7 @@ class ValueRewriter:
 
     def rewrite(self, values: dict[str, object]) -> list[tuple[str, str]]:
         """Rewrite ``values`` in place; (column, reason) for each cell that is not a
-        value of its kind. :class:`NeedsFlag` (with ``column`` set) is raised as is."""
+        value of its kind. :class:`MissingFlagError` (with ``column`` set) is raised as is."""
         problems: list[tuple[str, str]] = []
         for name, kind in self.kinds.items():
             value = values.get(name)
@@ -217,14 +217,14 @@ class ValueRewriter:
                 continue
             try:
                 values[name] = self._one(value, kind)
-            except NeedsFlag as exc:
+            except MissingFlagError as exc:
                 exc.column = name
                 raise
             except ValueError as exc:
                 problems.append((name, str(exc)))
         return problems
 
-    def needs_flag(self, values: dict[str, object]) -> NeedsFlag | None:
+    def needs_flag(self, values: dict[str, object]) -> MissingFlagError | None:
         """The first cell of ``values`` that needs a flag this dialect lacks, if any."""
         for name, kind in self.kinds.items():
             value = values.get(name)
@@ -232,7 +232,7 @@ class ValueRewriter:
                 continue
             try:
                 self._one(value, kind)
-            except NeedsFlag as exc:
+            except MissingFlagError as exc:
                 exc.column = name
                 return exc
             except ValueError:

@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Mapping as MappingType
+from collections.abc import Callable
+from collections.abc import Mapping as MappingType
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, DivisionByZero, InvalidOperation
@@ -44,7 +45,13 @@ from typing import Any
 import yaml
 from sqlglot import exp
 
-from keepwell.contract.dialect import DATE_ORDERS, DELIMITERS, Dialect, NeedsFlag, number_text
+from keepwell.contract.dialect import (
+    DATE_ORDERS,
+    DELIMITERS,
+    Dialect,
+    MissingFlagError,
+    number_text,
+)
 from keepwell.contract.schema import ENTITIES, Kind, get_entity
 from keepwell.core.errors import ConfigurationError, InputError
 from keepwell.core.expressions import Expression, parse_expression
@@ -57,7 +64,7 @@ PLACES = Decimal("0.000001")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}([T ]|$)")
 
 
-class RowProblem(ValueError):
+class RowMappingError(ValueError):
     """A source row whose value cannot be made (a reason naming the target column)."""
 
 
@@ -105,7 +112,7 @@ class Lookup:
 
 
 @dataclass(frozen=True)
-class Mapping:
+class ExportMapping:
     source: str
     entity: str
     dialect: Dialect = field(default_factory=Dialect)
@@ -141,7 +148,7 @@ def _unknown_column(where: str, name: str, header: list[str]) -> ConfigurationEr
     )
 
 
-def load_mapping(text_: str, source: str) -> Mapping:
+def load_mapping(text_: str, source: str) -> ExportMapping:
     """Parse and check a mapping file's text; ``source`` names it in errors."""
     root = compose(text_, source)
     reader = Reader(source)
@@ -198,7 +205,7 @@ def load_mapping(text_: str, source: str) -> Mapping:
             if name in kinds:
                 raise reader.fail(key_node, f"{name!r} is a contract column: map it in columns")
             attributes[name] = _spec(reader, node, lookups, Kind.STRING)
-    return Mapping(
+    return ExportMapping(
         source=source,
         entity=entity,
         dialect=dialect,
@@ -217,7 +224,9 @@ def get_entity_at(reader: Reader, node: yaml.Node) -> str:
     try:
         return get_entity(name).name
     except InputError:
-        raise reader.fail(node, f"unknown entity {name!r}", hint=f"one of: {', '.join(ENTITIES)}")
+        raise reader.fail(
+            node, f"unknown entity {name!r}", hint=f"one of: {', '.join(ENTITIES)}"
+        ) from None
 
 
 def _dialect(reader: Reader, node: yaml.Node) -> Dialect:
@@ -337,7 +346,7 @@ class Mapper:
     included), so a row costs a few dictionary look-ups and the arithmetic it needs.
     """
 
-    def __init__(self, mapping: Mapping, lookups: LookupTables | None = None) -> None:
+    def __init__(self, mapping: ExportMapping, lookups: LookupTables | None = None) -> None:
         self.mapping = mapping
         self.lookups = lookups or {}
         self._decimal = mapping.dialect.decimal
@@ -354,7 +363,7 @@ class Mapper:
 
     def apply(self, row: MappingType[str, Any]) -> dict[str, Any] | None:
         """The contract row made from ``row``, or None when ``where`` drops it.
-        :class:`RowProblem` names what could not be made."""
+        :class:`RowMappingError` names what could not be made."""
         env: dict[str, Any] = dict(row)  # source cells are read through _cell
         for name, make in self._let:
             env[name] = make(env)
@@ -374,10 +383,10 @@ class Mapper:
         def value(env: dict[str, Value]) -> Value:
             try:
                 return made(env)
-            except (RowProblem, NeedsFlag):
+            except (RowMappingError, MissingFlagError):
                 raise
             except (ArithmeticError, ValueError) as exc:
-                raise RowProblem(f"{target}: {exc} ({where})") from None
+                raise RowMappingError(f"{target}: {exc} ({where})") from None
 
         return value
 
@@ -434,7 +443,8 @@ class Mapper:
         return lambda env: constant
 
     def _lookup(self, spec: Spec, target: str) -> Fn:
-        assert spec.key is not None and spec.lookup is not None
+        assert spec.key is not None
+        assert spec.lookup is not None
         key_of = self._compile(spec.key, target)
         table = self.lookups.get(spec.lookup, {})
         file = self.mapping.lookups[spec.lookup].file
@@ -448,7 +458,7 @@ class Mapper:
                 return None
             found = table.get(_plain(key)) or fallback
             if found is None:
-                raise RowProblem(f"{target}: {_plain(key)!r} is not in {file} ({where})")
+                raise RowMappingError(f"{target}: {_plain(key)!r} is not in {file} ({where})")
             cell = found.get(field_name, "")
             return cell if cell.strip() else None
 
@@ -471,7 +481,9 @@ class Mapper:
                 return folded[key.casefold()]
             if has_default:
                 return default
-            raise RowProblem(f"{target}: {key!r} is not one of the mapped values ({shown}) ({where})")
+            raise RowMappingError(
+                f"{target}: {key!r} is not one of the mapped values ({shown}) ({where})"
+            )
 
         return mapped
 
@@ -507,8 +519,14 @@ def _cell(value: Any) -> Value:
     return str(value)
 
 
-_FAST_FIELDS = {"%Y": r"(?P<Y>\d{4})", "%m": r"(?P<m>\d{1,2})", "%d": r"(?P<d>\d{1,2})",
-                "%H": r"(?P<H>\d{1,2})", "%M": r"(?P<M>\d{1,2})", "%S": r"(?P<S>\d{1,2})"}  # fmt: skip
+_FAST_FIELDS = {
+    "%Y": r"(?P<Y>\d{4})",
+    "%m": r"(?P<m>\d{1,2})",
+    "%d": r"(?P<d>\d{1,2})",
+    "%H": r"(?P<H>\d{1,2})",
+    "%M": r"(?P<M>\d{1,2})",
+    "%S": r"(?P<S>\d{1,2})",
+}
 
 
 def _date_reader(fmt: str) -> Callable[[str], datetime]:
@@ -549,7 +567,7 @@ def _dated(base: Fn, spec: Spec, timestamp: bool, target: str) -> Fn:
         except ValueError:
             if _ISO_DAY.match(text_):  # ISO is never ambiguous: take it as well
                 return text_ if timestamp else text_[:10]
-            raise RowProblem(
+            raise RowMappingError(
                 f"{target}: {value!r} does not match the date format {fmt} ({where})"
             ) from None
         return moment.isoformat() if timestamp else moment.date().isoformat()
@@ -814,7 +832,7 @@ class Suggestion:
 
 
 def suggest(
-    header: list[str], presets: MappingType[str, Mapping], entity: str | None = None
+    header: list[str], presets: MappingType[str, ExportMapping], entity: str | None = None
 ) -> Suggestion:
     """A mapping for a file with ``header``: a preset whose ``detect`` columns are all
     there (the one recognising the most), else one matching columns by name."""

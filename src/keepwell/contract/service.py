@@ -18,12 +18,12 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from keepwell.contract import fastpath
-from keepwell.contract.dialect import Dialect, NeedsFlag, ValueRewriter
+from keepwell.contract.dialect import Dialect, MissingFlagError, ValueRewriter
 from keepwell.contract.mapping import (
+    ExportMapping,
     LookupTables,
     Mapper,
-    Mapping,
-    RowProblem,
+    RowMappingError,
     Suggestion,
     load_mapping,
     suggest,
@@ -171,9 +171,9 @@ class Prepare:
         if self.mapper is not None:
             try:
                 made = self.mapper.apply(values)
-            except RowProblem as exc:
+            except RowMappingError as exc:
                 return RawRow(raw.line, {}, raw.original, str(exc))
-            except NeedsFlag as exc:
+            except MissingFlagError as exc:
                 raise self.stop(raw.line, exc, "") from None
             if made is None:
                 return None
@@ -182,7 +182,7 @@ class Prepare:
         if self.rewrites and self.rewriter is not None:
             try:
                 problems = self.rewriter.rewrite(values)
-            except NeedsFlag as exc:
+            except MissingFlagError as exc:
                 raise self.stop(raw.line, exc, exc.column) from None
             if problems:
                 reason = "; ".join(f"{column}: {why}" for column, why in problems)
@@ -199,7 +199,7 @@ class Prepare:
         if needed is not None:
             raise self.stop(raw.line, needed, needed.column)
 
-    def stop(self, line: int, needed: NeedsFlag, column: str) -> UnusableFileError:
+    def stop(self, line: int, needed: MissingFlagError, column: str) -> UnusableFileError:
         where = f"line {line}" + (f", column {column}" if column else "")
         return UnusableFileError(
             f"{self.path}: {where}: {needed}",
@@ -219,7 +219,7 @@ def import_file(
     on_progress: ProgressCallback | None = None,
     label: str | None = None,
     dialect: Dialect | None = None,
-    mapping: Mapping | None = None,
+    mapping: ExportMapping | None = None,
     preview: int = 0,
 ) -> ImportReport:
     """Validate every row of ``path`` and load the valid ones in one transaction.
@@ -297,7 +297,7 @@ def import_file(
         source.close()
 
 
-def _lookups(mapping: Mapping, path: Path, dialect: Dialect) -> LookupTables:
+def _lookups(mapping: ExportMapping, path: Path, dialect: Dialect) -> LookupTables:
     """Each lookup file of ``mapping`` (beside ``path`` unless absolute) as rows by key."""
     tables: LookupTables = {}
     for lookup in mapping.lookups.values():
@@ -665,7 +665,7 @@ def saved_mappings(workspace: Workspace) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
 
 
-def find_mapping(workspace: Workspace, name: str) -> Mapping:
+def find_mapping(workspace: Workspace, name: str) -> ExportMapping:
     """The mapping ``name``: a YAML file's path, a mapping saved in the workspace, or a
     preset. :class:`ConfigurationError` (file, line) when it has a mistake."""
     path = Path(name)
@@ -694,7 +694,9 @@ def save_mapping(workspace: Workspace, name: str, text: str) -> Path:
     return target
 
 
-def suggest_for_file(path: Path, dialect: Dialect | None = None, entity: str | None = None) -> Suggestion:
+def suggest_for_file(
+    path: Path, dialect: Dialect | None = None, entity: str | None = None
+) -> Suggestion:
     """A mapping proposed from ``path``'s header (recognising the presets)."""
     if entity is not None:
         entity = get_entity(entity).name
