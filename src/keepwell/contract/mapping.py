@@ -853,7 +853,7 @@ def suggest(
     scored = []
     for candidate in candidates:
         target = get_entity(candidate)
-        matches = {}
+        matches: dict[str, str] = {}
         for column in target.columns:
             for alias in (_folded(column.name), *SYNONYMS.get(column.name, ())):
                 if alias in folded and folded[alias] not in matches.values():

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -142,7 +142,7 @@ class _ByteStream:
         if not head:
             self.close()
             raise UnusableFileError(f"{path}: the file is empty", hint="expected a header row")
-        self.read = self.stream.read
+        self.read: Callable[[int], bytes] = self.stream.read
         if encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig"):
             if head.startswith(_UTF16_32_BOMS):
                 self.close()
@@ -151,7 +151,7 @@ class _ByteStream:
                     hint="name its encoding with --encoding utf-16 (or save it as UTF-8)",
                 )
         else:  # decoded as it is read, handed on as UTF-8
-            text = io.TextIOWrapper(cast(IO[bytes], self.stream), encoding=encoding, newline="")
+            text = io.TextIOWrapper(self.stream, encoding=encoding, newline="")
 
             def read(size: int) -> bytes:
                 try:

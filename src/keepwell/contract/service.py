@@ -394,12 +394,13 @@ def _validate_batch(
     good = Good()
     for source_row in batch:
         report.read += 1
-        row: RawRow | None = source_row
+        row = source_row
         if prepare is not None:
-            row = prepare.row(source_row)
-            if row is None:
+            prepared = prepare.row(source_row)
+            if prepared is None:
                 report.filtered += 1
                 continue
+            row = prepared
         if row.problem is not None:
             problems: list[Problem] = [Problem("", row.problem)]
         else:
