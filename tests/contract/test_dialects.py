@@ -267,3 +267,8 @@ def test_a_value_that_breaks_the_dialect_is_a_rejected_row_with_line_and_column(
     assert summary["rejects"][1]["reason"].startswith("starts_on:")
     rejects = Path(summary["rejects_file"]).read_text()
     assert "L2;A1;Pro;1,2,3" in rejects.replace('"', "")
+
+
+def test_a_year_first_date_needs_no_order_flag() -> None:
+    assert date_text("2025/4/3", Dialect()) == "2025/4/3"  # left to the contract's parser
+    assert date_text("2025/4/3", Dialect(date_order="dmy")) == "2025-04-03"

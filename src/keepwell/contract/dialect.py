@@ -171,19 +171,24 @@ def date_text(text: str, dialect: Dialect, *, timestamp: bool = False) -> str:
     match = _NUMERIC_DATE.fullmatch(value)
     if match is None:
         return value  # not a date the dialect speaks of: the contract's parser words it
-    if dialect.date_order is None:
+    order = dialect.date_order
+    if len(match["a"]) == 4:  # 2025/4/3: a year first is only ever year-month-day
+        if order is None:
+            return value  # no flag given: the contract's parser words the rejection
+        order = "ymd"
+    if order is None:
         raise MissingFlagError(
             "--date-order",
             f"{text!r} is a day-first or month-first date: say which with "
             "--date-order dmy|mdy|ymd (or --date-format)",
         )
     a, b, c = match["a"], match["b"], match["c"]
-    parts = dict(zip(dialect.date_order, (a, b, c), strict=True))
+    parts = dict(zip(order, (a, b, c), strict=True))
     year, month, day = parts["y"], parts["m"], parts["d"]
     if len(year) == 2:
         year = "20" + year
     if len(year) != 4 or len(month) > 2 or len(day) > 2:
-        raise ValueError(f"expected a {_order_example(dialect.date_order)} date, got {text!r}")
+        raise ValueError(f"expected a {_order_example(order)} date, got {text!r}")
     iso = f"{year}-{int(month):02d}-{int(day):02d}"
     time = (match["time"] or "").strip()
     if time:

@@ -351,7 +351,7 @@ def check_header(path: Path, header: list[str], where: str = "line 1") -> list[s
     for name in header:
         if any(0xDC80 <= ord(ch) < 0xDD00 for ch in name):
             raise UnusableFileError(
-                f"{path}: {where}: the header is not UTF-8",
+                f"{path}: {where}: unreadable encoding in the header (not UTF-8)",
                 hint="name the file's encoding, e.g. --encoding cp1252 (Windows) or "
                 "--encoding latin-1, or save it as UTF-8",
             )
