@@ -8,7 +8,6 @@ so the row goes through the same rules (and the same rejects file, written as CS
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -21,13 +20,14 @@ from keepwell.core.errors import UnusableFileError
 
 def _calamine(path: Path) -> Any:
     try:
-        return importlib.import_module("python_calamine")
+        import python_calamine  # loaded only when a workbook is read
     except ImportError:
         raise UnusableFileError(
             f"{path}: reading .xlsx needs the python-calamine package, which is not installed",
             hint="install keepwell's dependencies again (pip install keepwell), or save the "
             "sheet as CSV",
         ) from None
+    return python_calamine
 
 
 class XlsxSource:
