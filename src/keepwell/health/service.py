@@ -14,7 +14,6 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -366,11 +365,19 @@ def _snapshot_row(health: AccountHealth) -> dict[str, Any]:
     }
 
 
+#: Values stored as they are (checked by exact type, before any call: a snapshot's
+#: details hold ~200 values per account, 10 million at 50,000 accounts).
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
+    """``value`` with NaN (anywhere in it) as None and tuples as lists: JSON-ready."""
+    if type(value) in _LEAVES:
+        return value
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: v if type(v) in _LEAVES else _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [v if type(v) in _LEAVES else _jsonable(v) for v in value]
     if isinstance(value, float) and value != value:
         return None
     return value
@@ -655,10 +662,10 @@ def first_usage_day(workspace: Workspace) -> date | None:
 
 def last_data_day(workspace: Workspace) -> date | None:
     """:func:`data_end` of the workspace: the last day its stores hold facts for (the
-    latest event day or line start), read from those two columns only."""
+    latest event day or line start), two aggregates (every page's default day reads
+    it: never a table read whole)."""
     event_day: date | None = workspace.analytics().rollup().day.max().to_pyarrow().as_py()
-    starts = contract_service.read_table(workspace, "subscriptions").column("starts_on")
-    start_day: date | None = pc.max(starts).as_py() if len(starts) else None
+    start_day: date | None = contract_service.latest(workspace, "subscriptions", "starts_on")
     known = [d for d in (event_day, start_day) if d is not None]
     return max(known) if known else None
 
@@ -768,13 +775,18 @@ def band_trend(
 
 
 def usage_of(
-    workspace: Workspace, account_ids: Collection[str], as_of: date
+    workspace: Workspace, account_ids: Collection[str] | None, as_of: date
 ) -> dict[str, dict[str, Any]]:
     """The usage measures (:data:`~keepwell.health.usage.USAGE_MEASURES`: active users
-    and events over 30 days, ...) of ``account_ids`` as of ``as_of``, per account with
-    any event up to then: the same figures the health score reads."""
+    and events over 30 days, ...) of ``account_ids`` (None: every account) as of
+    ``as_of``, per account with any event up to then: the same figures the health score
+    reads. Thousands of ids make a query slow to compile: ask for every account then."""
     rollup = workspace.analytics().rollup()
-    mine = rollup.filter(rollup.account_id.isin(sorted(account_ids)))
+    mine = (
+        rollup
+        if account_ids is None
+        else rollup.filter(rollup.account_id.isin(sorted(account_ids)))
+    )
     usage = health_config(workspace).measures.usage
     rows = usage_measures(mine, as_of, usage).to_pyarrow().to_pylist()
     return {r["account_id"]: {k: r[k] for k in USAGE_MEASURES} for r in rows}
