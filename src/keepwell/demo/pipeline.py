@@ -21,6 +21,7 @@ from keepwell.health.service import ScoreRun, compute_scores
 from keepwell.revenue.service import Summary, portfolio_summary
 from keepwell.risk import service as risk_service
 from keepwell.success import service as success_service
+from keepwell.team import service as team_service
 
 #: Import order: accounts first, every other entity refers to them.
 IMPORT_ORDER = (
@@ -48,6 +49,8 @@ class DemoRun:
     risk: DemoRisk | None = None
     #: Why the churn model was not trained (a company too small or too young).
     risk_skipped: str | None = None
+    #: Teams, CSMs, targets and cost inputs set up for the team pages.
+    team: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ def run_demo(
             run.risk = _train_and_predict(workspace, run.as_of)
         except InputError as exc:  # a company too small or too young to learn from
             run.risk_skipped = exc.message
+    step("setting up teams, CSM capacities, targets and cost inputs")
+    run.team = team_service.set_up_demo_team(workspace, run.as_of)
     return run
 
 

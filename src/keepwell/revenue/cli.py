@@ -15,6 +15,7 @@ import typer
 from keepwell.console import (
     OutputFormat,
     data_day,
+    note,
     percent,
     print_json,
     print_rows,
@@ -69,6 +70,7 @@ def register(app: typer.Typer) -> None:
     metrics.command("summary")(summary)
     metrics.command("cohorts")(cohorts)
     metrics.command("survival")(survival)
+    metrics.command("explain")(explain)
     app.add_typer(metrics, name="metrics")
     retention = typer.Typer(help="Retention projection (sBG).", no_args_is_help=True)
     retention.command("fit")(retention_fit)
@@ -376,3 +378,33 @@ SIMULATION_LABELS = {
     "cumulative_revenue": "cumulative revenue",
     "cumulative_acquisition_spend": "acquisition spend",
 }
+
+
+def explain(
+    metric: Annotated[str, typer.Argument(help="nrr, grr, logo_churn, mrr or red_share.")],
+    month: Annotated[str, typer.Option("--month", help="The month to explain (YYYY-MM).")],
+    vs: Annotated[
+        str | None, typer.Option("--vs", help="Compared with this month (default: the one before).")
+    ] = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Why did it move: the change of METRIC split by segment, team, CSM, product, plan,
+    industry and country into mix and rate effects (they add up exactly to the change),
+    the accounts that moved it most, and a summary."""
+    from keepwell.team import service as team_service  # the team slice: loaded on use
+
+    ws = workspace()
+    first = parse_day(month)
+    before = None if vs is None else parse_day(vs)
+    result = team_service.explain_metric(ws, metric.lower(), first, before)
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+        return
+    rows = [{"dimension": name, **g} for name, groups in result["dimensions"].items()
+            for g in groups]  # fmt: skip
+    columns = ("dimension", "group", "mix", "rate", "total", "weight1", "rate0", "rate1")
+    title = f"{metric} {result['vs']} -> {result['month']}: change {result['change']}"
+    print_rows(rows, fmt, title=title, columns=columns)
+    if fmt is OutputFormat.TABLE:
+        print_rows(result["top_accounts"], fmt, title="Accounts that moved it most")
+    note(fmt, result["summary"])

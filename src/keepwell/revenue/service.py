@@ -8,7 +8,7 @@ passed to several calls to load the workspace once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -68,6 +68,19 @@ def scoped_book(workspace: Workspace, owner: str | None) -> Book:
     accounts = accounts.filter(pc.equal(accounts["owner"], pa.scalar(owner)))
     lines = read_table(workspace, "subscriptions")
     lines = lines.filter(pc.is_in(lines["account_id"], value_set=accounts["account_id"]))
+    return book_from_arrow(
+        lines, accounts, read_table(workspace, "fx_rates"), workspace.setting("base_currency")
+    )
+
+
+def book_of(workspace: Workspace, account_ids: Collection[str]) -> Book:
+    """The book of the accounts ``account_ids`` only (their subscription lines): a
+    team's or a CSM's book, read by every summary figure like the whole book."""
+    ids = pa.array(sorted(account_ids), pa.string())
+    accounts = read_table(workspace, "accounts")
+    accounts = accounts.filter(pc.is_in(accounts["account_id"], value_set=ids))
+    lines = read_table(workspace, "subscriptions")
+    lines = lines.filter(pc.is_in(lines["account_id"], value_set=ids))
     return book_from_arrow(
         lines, accounts, read_table(workspace, "fx_rates"), workspace.setting("base_currency")
     )
@@ -200,6 +213,13 @@ def mark_partial_months(rows: list[dict[str, Any]], as_of: date) -> list[dict[st
         index = year * 12 + month - 1
         row["partial"] = index > whole and index >= current
     return rows
+
+
+def rate_parts(month: Mapping[str, Any]) -> dict[str, tuple[Decimal | int, Decimal | int]]:
+    """(numerator, denominator) of each monthly rate of one row of :func:`mrr_movements`
+    (``logo_churn_rate``, ``gross_mrr_churn_rate``, ``nrr``, ``grr``): the formulas of
+    the summary, for faces and slices that split a rate by group."""
+    return kpis.rate_parts(month)
 
 
 def _totals(book: Book, first: int, last: int) -> dict[int, dict[str, Any]]:
