@@ -14,7 +14,7 @@ from pathlib import Path
 
 from keepwell.contract.service import ImportReport, import_file
 from keepwell.core.errors import InputError
-from keepwell.core.periods import month_end
+from keepwell.core.periods import month_end, previous_month
 from keepwell.core.workspace import Workspace
 from keepwell.demo.service import DemoSummary, generate_demo
 from keepwell.health.service import ScoreRun, compute_scores
@@ -91,7 +91,8 @@ def run_demo(
     run.as_of = month_end(end_month)
     step(f"computing the portfolio as of {run.as_of}")
     run.summary = portfolio_summary(workspace, run.as_of)
-    step("scoring customer health")
+    step("scoring customer health (the month before too, so band moves can be explained)")
+    compute_scores(workspace, previous_month_end(run.as_of))
     run.scores = compute_scores(workspace, run.as_of)
     step("running a success cycle (rules, CTAs, tech-touch email queued)")
     stamp = datetime.combine(run.as_of, time(23, 59), tzinfo=UTC)
@@ -105,6 +106,11 @@ def run_demo(
     step("setting up teams, CSM capacities, targets and cost inputs")
     run.team = team_service.set_up_demo_team(workspace, run.as_of)
     return run
+
+
+def previous_month_end(day: date) -> date:
+    """The last day of the month before ``day``'s month."""
+    return month_end(previous_month(day))
 
 
 def _train_and_predict(workspace: Workspace, as_of: date) -> DemoRisk:

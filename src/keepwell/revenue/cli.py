@@ -403,8 +403,14 @@ def explain(
     rows = [{"dimension": name, **g} for name, groups in result["dimensions"].items()
             for g in groups]  # fmt: skip
     columns = ("dimension", "group", "mix", "rate", "total", "weight1", "rate0", "rate1")
-    title = f"{metric} {result['vs']} -> {result['month']}: change {result['change']}"
+    top = result["top_accounts"]
+    unit = "base currency"
+    if fmt is OutputFormat.TABLE and metric.lower() != "mrr":  # rates: percentage points
+        unit = "percentage points; rates and weights in %"
+        rows = [{k: v * 100 if isinstance(v, Decimal) else v for k, v in r.items()} for r in rows]
+        top = [{**a, "change": a["change"] * 100} for a in top]
+    title = f"{metric} {result['vs']} -> {result['month']} ({unit})"
     print_rows(rows, fmt, title=title, columns=columns)
     if fmt is OutputFormat.TABLE:
-        print_rows(result["top_accounts"], fmt, title="Accounts that moved it most")
+        print_rows(top, fmt, title="Accounts that moved it most")
     note(fmt, result["summary"])

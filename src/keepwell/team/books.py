@@ -1,6 +1,6 @@
 """Books of business: who holds each account, and per CSM and per team the accounts,
-ARR, health-band mix, churn-risk ARR, renewals due, live and overdue CTAs and days since the last touch.
-Pure: the service reads the inputs.
+ARR, health-band mix, churn-risk ARR, renewals due, live and overdue CTAs and days
+since the last touch. Pure: the service reads the inputs.
 
 Holder of an account: its assignment (a CSM's email, or ``pool:<team>`` for a team's
 pooled tech-touch book) when it has one, else the account's ``owner`` column; no
@@ -123,7 +123,8 @@ def build_books(
     only: ARR > 0 on ``as_of``).
 
     ``touches``: each account's last meeting, call, email or business review on or
-    before ``as_of``; ``ctas``: per account (live CTAs, overdue CTAs); ``capacities``: per CSM (accounts, ARR). ``days_since_touch`` of a
+    before ``as_of``; ``ctas``: per account (live CTAs, overdue CTAs); ``capacities``: per CSM
+    (accounts, ARR). ``days_since_touch`` of a
     book is the median over its touched accounts; ``untouched_30`` counts the
     accounts not touched in 30 days. Every CSM of ``csm_teams`` has a book, even empty.
     """

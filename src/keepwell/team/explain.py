@@ -159,7 +159,7 @@ def _fmt(metric: str, value: Decimal | Fraction | None, signed: bool = False) ->
 
 def summary(result: Mapping[str, Any]) -> str:
     """One paragraph: the move, the group that carried most of it in the dimension
-    where one group carries the largest share, whether it was mix or rate, and the
+    where one group carries the largest part (among dimensions of two or more groups), whether it was mix or rate, and the
     accounts that moved it most."""
     metric = result["metric"]
     text = (f"{LABELS[metric]} went from {_fmt(metric, result['value0'])} in {result['vs']} "
@@ -169,8 +169,11 @@ def summary(result: Mapping[str, Any]) -> str:
         return text + " Nothing moved."
     best: tuple[str, dict[str, Any]] | None = None
     for name, groups in result["dimensions"].items():
-        if groups and (best is None or abs(groups[0]["total"]) > abs(best[1]["total"])):
-            best = (name, groups[0])
+        known = [g for g in groups if g["group"] != NONE]
+        if len(known) < 2:  # one group carries everything: it tells nothing
+            continue
+        if best is None or abs(known[0]["total"]) > abs(best[1]["total"]):
+            best = (name, known[0])
     if best is not None:
         name, g = best
         kind = (

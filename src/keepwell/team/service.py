@@ -124,7 +124,7 @@ def org(workspace: Workspace) -> Org:
         teams = {t.team_id: _team(t) for t in session.scalars(sa.select(Team))}
         csms = list(session.scalars(sa.select(Csm)))
         query = sa.select(Assignment.account_id, Assignment.holder)
-        assigned = {a: h for a, h in session.execute(query).tuples()}
+        assigned = {str(a): str(h) for a, h in session.execute(query).all()}
     return Org(
         teams,
         {c.email: c.team_id for c in csms},
@@ -571,7 +571,7 @@ def cost_inputs(workspace: Workspace) -> dict[str, Decimal]:
     """The workspace's cost inputs over the defaults (see :mod:`keepwell.team.cost`)."""
     with Session(workspace.engine) as session:
         query = sa.select(CostInput.key, CostInput.value)
-        stored = {k: to_decimal(v) for k, v in session.execute(query).tuples()}
+        stored = {k: to_decimal(v) for k, v in session.execute(query).all()}
     return {**cost.DEFAULTS, **stored}
 
 
@@ -756,3 +756,34 @@ def _demo_targets(workspace: Workspace, as_of: date, teams: list[str], csms: lis
                 set_target(workspace, period, name, value, kind, ident)
                 count += 1
     return count
+
+
+# --- helpers of the faces ------------------------------------------------------------
+
+
+def current_period(day: date) -> str:
+    """The quarter of ``day`` (``YYYY-Qn``): the targets pages' default period."""
+    return targets.period_of(day).label
+
+
+def last_complete_month_start(day: date) -> date:
+    """The first day of the last complete month of ``day`` (explain's default month)."""
+    index = revenue_service.last_complete_month(day)
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def book_accounts(workspace: Workspace, as_of: date, holder: str) -> list[dict[str, Any]]:
+    """The accounts of one holder's book on ``as_of`` with their ARR, band, churn risk,
+    next renewal, live and overdue CTAs and days since the last touch, largest first."""
+    the_org = org(workspace)
+    mine = [r for r in customer_rows(workspace, as_of)
+            if books_module.holder_of(r, the_org.assignments) == holder]  # fmt: skip
+    touches, ctas = _touches(workspace, as_of), _cta_counts(workspace, as_of)
+    rows = []
+    for r in sorted(mine, key=lambda r: (-r["arr"], r["account_id"])):
+        touch = touches.get(r["account_id"])
+        live, overdue = ctas.get(r["account_id"], (0, 0))
+        rows.append({**r, "risk_arr": books_module.risk_arr(r), "live_ctas": live,
+                     "overdue_ctas": overdue,
+                     "days_since_touch": None if touch is None else (as_of - touch).days})  # fmt: skip
+    return rows

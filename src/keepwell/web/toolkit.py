@@ -48,6 +48,7 @@ NAV = [
     ("/accounts", "Accounts"),
     ("/my-work", "My work"),
     ("/renewals", "Renewals"),
+    ("/team", "Team"),
     ("/cohorts", "Cohorts"),
     ("/survival", "Survival"),
     ("/simulator", "Simulator"),
