@@ -47,7 +47,9 @@ def load_ledger(ws: Workspace) -> None:
         ends = {0: "2025-02-15", 1: "2025-03-10"}.get(i, "2026-01-01")
         lines.append(_line(x, "2025-02-01") if i == 10 else _line(x, "2024-01-01", ends))
     load(ws, "subscriptions", lines)
-    service.add_team(ws, "ta", "Team A", manager="mgr@example.com", segment="A", accounts_per_csm=20)
+    service.add_team(
+        ws, "ta", "Team A", manager="mgr@example.com", segment="A", accounts_per_csm=20
+    )
     service.add_team(ws, "tb", "Team B", segment="B")
     service.add_csm(ws, "ann@example.com", "ta", capacity_accounts=15)
     service.add_csm(ws, "bob@example.com", "tb", capacity_accounts=20)

@@ -96,9 +96,14 @@ def test_attainment_reads_the_same_function_as_metrics_summary(
                   Path(ws.root), capsys, monkeypatch)  # fmt: skip
     printed = json.loads(out.out)
     company = {r["metric"]: r for r in service.attainment(ws, "2025-Q1", AS_OF)["rows"]}
-    assert float(company["nrr"]["actual"]) == printed["nrr_ttm"] == pytest.approx(22 / 30)  # 14 of A and 8 of B
+    assert (
+        float(company["nrr"]["actual"]) == printed["nrr_ttm"] == pytest.approx(22 / 30)
+    )  # 14 of A and 8 of B
     assert float(company["cmrr"]["actual"]) == printed["cmrr"]
-    bob = {r["metric"]: r for r in service.attainment(ws, "2025-Q1", AS_OF, "csm", "bob@example.com")["rows"]}
+    bob = {
+        r["metric"]: r
+        for r in service.attainment(ws, "2025-Q1", AS_OF, "csm", "bob@example.com")["rows"]
+    }
     assert bob["nrr"]["actual"] == Decimal("0.8")  # 8 of 10 year-old accounts still pay
     assert bob["nrr"]["forecast"] == bob["nrr"]["actual"]  # no churn model: nothing expected lost
 
@@ -107,10 +112,15 @@ def test_books_and_coverage_of_a_hand_made_team(ws: Workspace) -> None:
     view = service.book_view(ws, AS_OF, "company", "")
     books = {b["holder"]: b for b in view["csms"]}
     assert (books["ann@example.com"]["accounts"], books["bob@example.com"]["accounts"]) == (16, 9)
-    assert books["ann@example.com"]["arr"] == Decimal(16 * 1200) and books["ann@example.com"]["over_capacity"]
+    assert (
+        books["ann@example.com"]["arr"] == Decimal(16 * 1200)
+        and books["ann@example.com"]["over_capacity"]
+    )
     assert view["total"]["accounts"] == 25
     team = service.book_view(ws, AS_OF, "team", "ta")
-    assert [b["holder"] for b in team["csms"]] == ["ann@example.com"] and team["total"]["accounts"] == 16
+    assert [b["holder"] for b in team["csms"]] == ["ann@example.com"] and team["total"][
+        "accounts"
+    ] == 16
     report = service.coverage_report(ws, AS_OF)
     # no CSM covers A's segment with room (segments here come from health: none scored)
     assert report["moves"] == [] or all(m["from"] == "ann@example.com" for m in report["moves"])

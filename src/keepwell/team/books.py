@@ -102,11 +102,10 @@ def _add(book: Book, row: Mapping[str, Any], as_of: date, touch: date | None,
                 setattr(book, key, getattr(book, key) + Decimal(row.get("renewal_arr") or 0))
     book.open_ctas += ctas[0]
     book.overdue_ctas += ctas[1]
-    days = None if touch is None else (as_of - touch).days
-    if days is None or days > 30:
+    if touch is None or (as_of - touch).days > 30:
         book.untouched_30 += 1
-    if days is not None:
-        book.touched.append(days)
+    if touch is not None:
+        book.touched.append((as_of - touch).days)
 
 
 def build_books(
@@ -130,8 +129,8 @@ def build_books(
     """
     holders: dict[str, Book] = {}
     teams: dict[str, Book] = {}
-    for email, team in csm_teams.items():
-        holders[email] = Book(email, team)
+    for email, own in csm_teams.items():
+        holders[email] = Book(email, own)
     for row in rows:
         if row.get("is_prospect") or not row["arr"]:
             continue

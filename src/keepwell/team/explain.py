@@ -159,8 +159,8 @@ def _fmt(metric: str, value: Decimal | Fraction | None, signed: bool = False) ->
 
 def summary(result: Mapping[str, Any]) -> str:
     """One paragraph: the move, the group that carried most of it in the dimension
-    where one group carries the largest part (among dimensions of two or more groups), whether it was mix or rate, and the
-    accounts that moved it most."""
+    where one group carries the largest part (among dimensions of two or more groups),
+    whether it was mix or rate, and the accounts that moved it most."""
     metric = result["metric"]
     text = (f"{LABELS[metric]} went from {_fmt(metric, result['value0'])} in {result['vs']} "
             f"to {_fmt(metric, result['value1'])} in {result['month']} "

@@ -25,6 +25,7 @@ User = Annotated[PageUser, Depends(page_user)]
 AsOf = Annotated[date | None, Query()]
 Scope = Annotated[str | None, Query(max_length=16)]
 Ident = Annotated[str, Query(max_length=320)]
+Period = Annotated[str | None, Query(max_length=16)]
 
 
 def _scope(request: Request, user: PageUser, scope: str | None, ident: str) -> tuple[str, str]:
@@ -45,20 +46,17 @@ def team(
     view = service.book_view(ws, day, kind, ident)
     report = service.coverage_report(ws, day) if kind == "company" else None
     rows = view["csms"]
-    chart = charts.bars(
-        "book-arr", "ARR per book", [r["holder"] for r in rows],
-        {"ARR": [float(r["arr"]) for r in rows], "churn-risk ARR": [float(r["risk_arr"]) for r in rows]},
-        x_title="book", y_title="ARR",
-    ) if rows else None  # fmt: skip
+    series = {"ARR": [float(r["arr"]) for r in rows],
+              "churn-risk ARR": [float(r["risk_arr"]) for r in rows]}  # fmt: skip
+    chart = charts.bars("book-arr", "ARR per book", [r["holder"] for r in rows], series,
+                        x_title="book", y_title="ARR") if rows else None  # fmt: skip
     return render(request, user, "team.html", title="Team", as_of=day, view=view,
                   coverage=report, teams=service.list_teams(ws),
                   charts=[chart] if chart else [])  # fmt: skip
 
 
 @router.get("/team/book", response_class=HTMLResponse)
-def book(
-    request: Request, user: User, as_of: AsOf = None, csm: Ident = ""
-) -> HTMLResponse:
+def book(request: Request, user: User, as_of: AsOf = None, csm: Ident = "") -> HTMLResponse:
     """A CSM's book, account by account (default: the signed-in CSM's own)."""
     ws, day = workspace_of(request), page_day(request, as_of)
     kind, ident = _scope(request, user, "csm" if csm else None, csm)
@@ -73,7 +71,7 @@ def book(
 
 @router.get("/targets", response_class=HTMLResponse)
 def targets(
-    request: Request, user: User, as_of: AsOf = None, period: Annotated[str | None, Query(max_length=16)] = None,
+    request: Request, user: User, as_of: AsOf = None, period: Period = None,
     scope: Scope = None, id: Ident = "",
 ) -> HTMLResponse:  # fmt: skip
     """Targets of the caller's scope for a period with attainment and forecast."""

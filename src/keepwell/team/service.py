@@ -388,9 +388,12 @@ def summary_for(
 
 
 def _actuals(
-    workspace: Workspace, period: targets.Period, day: date, accounts: Collection[str]
+    workspace: Workspace,
+    period: targets.Period,
+    day: date,
+    accounts: Collection[str],
+    book: revenue_service.Book,
 ) -> dict[str, Decimal | None]:
-    book = revenue_service.book_of(workspace, accounts)
     summary = revenue_service.portfolio_summary(
         workspace, day, renewal_days=(day - period.start).days + 1, book=book
     )
@@ -425,8 +428,9 @@ def attainment(
     accounts = scope_accounts(workspace, day, kind, scope_id)
     goals = {t["metric"]: t["value"] for t in list_targets(workspace, p.label)
              if t["scope"] == kind and t["id"] == scope_id}  # fmt: skip
-    actual = _actuals(workspace, p, day, accounts)
-    expected = _expected_losses(workspace, day, p.end, accounts)
+    book = revenue_service.book_of(workspace, accounts)  # read once for every figure
+    actual = _actuals(workspace, p, day, accounts, book)
+    expected = _expected_losses(workspace, day, p.end, accounts, book)
     rows = []
     for name in targets.TargetMetric:
         if str(name) not in goals:
@@ -434,12 +438,8 @@ def attainment(
         fc = targets.forecast_value(name, actual[str(name)], **expected)
         rows.append(targets.row(name, goals[str(name)], actual[str(name)], fc))
     history = []
-    for end in (
-        p.month_ends(as_of)[:-1]
-        if p.month_ends(as_of) and p.month_ends(as_of)[-1] == day
-        else p.month_ends(as_of)
-    ):
-        past = _actuals(workspace, p, end, accounts)
+    for end in [e for e in p.month_ends(as_of) if e < day]:
+        past = _actuals(workspace, p, end, accounts, book)
         history.append(
             {"day": end, **{m: targets.attainment(past[m], v) for m, v in goals.items()}}
         )
@@ -450,13 +450,13 @@ def attainment(
 
 
 def _expected_losses(
-    workspace: Workspace, day: date, end: date, accounts: Collection[str]
-) -> dict[str, Any]:
+    workspace: Workspace, day: date, end: date, accounts: Collection[str],
+    book: revenue_service.Book,
+) -> dict[str, Any]:  # fmt: skip
     """Expected lost ARR and logos of the renewals in (day, end] of ``accounts``, and
     their ARR and count now (the forecast's inputs)."""
     rows = [r for r in customer_rows(workspace, day) if r["account_id"] in accounts]
     probability = {r["account_id"]: r.get("churn_probability") for r in rows}
-    book = revenue_service.book_of(workspace, accounts)
     due = revenue_service.upcoming_renewals(workspace, day, max(1, (end - day).days), book=book)
     lost_arr, lost_logos, seen = Decimal(0), Decimal(0), set()
     for line in due:
@@ -507,12 +507,8 @@ def explain_metric(
         keys1 = _band_parts(workspace, end1)
         by_product = None
     else:
-        keys0 = _account_months(workspace, m0, end0, book)
-        keys1 = _account_months(workspace, m1, end1, book)
-        by_product = (
-            _by_group(revenue_service.mrr_movements(workspace, m0, end0, "product", book=book)),
-            _by_group(revenue_service.mrr_movements(workspace, m1, end1, "product", book=book)),
-        )
+        keys0, keys1 = _two_months(workspace, m0, m1, "account_id", book)
+        by_product = _two_months(workspace, m0, m1, "product", book)
     names = revenue_service.account_names(workspace, book=book)
     return explanation(
         metric, f"{m0:%Y-%m}", f"{m1:%Y-%m}", keys0, keys1, labels, by_product, names,
@@ -524,10 +520,24 @@ def _by_group(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {str(r["group"]): r for r in rows}
 
 
-def _account_months(
-    workspace: Workspace, start: date, end: date, book: revenue_service.Book
-) -> dict[str, dict[str, Any]]:
-    return _by_group(revenue_service.mrr_movements(workspace, start, end, "account_id", book=book))
+def _two_months(
+    workspace: Workspace, m0: date, m1: date, by: str, book: revenue_service.Book
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Movements per ``by`` group of month ``m0`` and of month ``m1``: one query over
+    both when they are adjacent, else one per month."""
+    end1 = revenue_service.month_end(m1.year * 12 + m1.month - 1)
+    if (m1.year * 12 + m1.month) - (m0.year * 12 + m0.month) == 1:
+        rows = revenue_service.mrr_movements(workspace, m0, end1, by, book=book)
+        first, second = f"{m0:%Y-%m}", f"{m1:%Y-%m}"
+        return (
+            {str(r["group"]): r for r in rows if r["month"] == first},
+            {str(r["group"]): r for r in rows if r["month"] == second},
+        )
+    end0 = revenue_service.month_end(m0.year * 12 + m0.month - 1)
+    return (
+        _by_group(revenue_service.mrr_movements(workspace, m0, end0, by, book=book)),
+        _by_group(revenue_service.mrr_movements(workspace, m1, end1, by, book=book)),
+    )
 
 
 def _band_parts(workspace: Workspace, day: date) -> dict[str, dict[str, Any]]:
@@ -658,6 +668,7 @@ def scorecard(workspace: Workspace, period: str, as_of: date) -> list[dict[str, 
     for r in held_rows(workspace, day):
         owner[r["account_id"]] = books_module.holder_of(r, the_org.assignments)
     rows = []
+    scopes: list[tuple[str, str, str | None, Book]]
     scopes = [("team", t, t, b) for t, b in sorted(teams.items())]
     scopes += [("csm", h, b.team, b) for h, b in sorted(holders.items()) if h != UNASSIGNED]
     for kind, ident, team, b in scopes:
@@ -783,7 +794,7 @@ def book_accounts(workspace: Workspace, as_of: date, holder: str) -> list[dict[s
     for r in sorted(mine, key=lambda r: (-r["arr"], r["account_id"])):
         touch = touches.get(r["account_id"])
         live, overdue = ctas.get(r["account_id"], (0, 0))
+        days = None if touch is None else (as_of - touch).days
         rows.append({**r, "risk_arr": books_module.risk_arr(r), "live_ctas": live,
-                     "overdue_ctas": overdue,
-                     "days_since_touch": None if touch is None else (as_of - touch).days})  # fmt: skip
+                     "overdue_ctas": overdue, "days_since_touch": days})  # fmt: skip
     return rows
