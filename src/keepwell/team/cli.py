@@ -105,17 +105,25 @@ def assign(
     out.print(f"{count} accounts assigned to {to}")
 
 
-BOOK_COLUMNS = ("holder", "team", "accounts", "arr", "green", "yellow", "red", "risk_arr",
-                "renewals_90", "renewal_arr_90", "renewals_180", "open_ctas", "overdue_ctas",
-                "untouched_30", "days_since_touch", "over_capacity")  # fmt: skip
+#: Columns of the ``team books`` table (every figure in csv and json).
+BOOK_COLUMNS = ("book", "team", "accts", "arr", "red", "risk_arr", "renew_90d", "ctas", "overdue",
+                "untouched", "over_cap")  # fmt: skip
 
 
 def _book_line(row: dict[str, Any]) -> dict[str, Any]:
-    line = {**row, **row["bands"]}
-    line["arr"] = Decimal(line["arr"]).quantize(Decimal(1))
-    line["risk_arr"] = Decimal(line["risk_arr"]).quantize(Decimal(1))
-    line["renewal_arr_90"] = Decimal(line["renewal_arr_90"]).quantize(Decimal(1))
-    return line
+    whole = Decimal(1)
+    return {
+        "book": row["holder"].split("@")[0], "team": row["team"] or "-",
+        "accts": row["accounts"], "arr": Decimal(row["arr"]).quantize(whole),
+        "red": row["bands"]["red"], "risk_arr": Decimal(row["risk_arr"]).quantize(whole),
+        "renew_90d": row["renewals_90"], "ctas": row["open_ctas"],
+        "overdue": row["overdue_ctas"], "untouched": row["untouched_30"],
+        "over_cap": "yes" if row["over_capacity"] else "",
+    }  # fmt: skip
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: v for k, v in row.items() if k != "bands"}, **row["bands"]}
 
 
 def books(
@@ -130,8 +138,12 @@ def books(
     if fmt is OutputFormat.JSON:
         print_json(view)
         return
-    rows = [_book_line(r) for r in view["teams"] + view["csms"]]
-    print_rows(rows, fmt, title=f"Books ({kind} {ident})".strip(), columns=BOOK_COLUMNS)
+    books = view["teams"] + view["csms"]
+    if fmt is OutputFormat.CSV:
+        print_rows([_flat(r) for r in books], fmt)
+        return
+    title = f"Books of business ({kind}{' ' + ident if ident else ''}; 30 days untouched)"
+    print_rows([_book_line(r) for r in books], fmt, title=title, columns=BOOK_COLUMNS)
 
 
 def coverage(as_of: AsOfOption = None, fmt: FormatOption = OutputFormat.TABLE) -> None:
@@ -141,11 +153,24 @@ def coverage(as_of: AsOfOption = None, fmt: FormatOption = OutputFormat.TABLE) -
     if fmt is OutputFormat.JSON:
         print_json(report)
         return
-    for row in report["segments"]:
-        row["over_capacity"] = ", ".join(row["over_capacity"]) or "-"
-    print_rows(report["segments"], fmt, title="Coverage per segment")
+    if fmt is OutputFormat.CSV:
+        print_rows([{**r, "over_capacity": " ".join(r["over_capacity"])}
+                    for r in report["segments"]], fmt)  # fmt: skip
+        print_rows(report["moves"], fmt)
+        return
+    segments = [{
+        "segment": r["segment"], "accts": r["accounts"], "arr": r["arr"].quantize(Decimal(1)),
+        "csms": r["csms"], "per_csm": r["accounts_per_csm"],
+        "target": r["target_accounts_per_csm"], "unassigned": r["unassigned"],
+        "over_capacity": " ".join(e.split("@")[0] for e in r["over_capacity"]) or "-",
+    } for r in report["segments"]]  # fmt: skip
+    print_rows(segments, fmt, title="Coverage per segment (accounts per CSM against target)")
     if report["moves"]:
-        print_rows(report["moves"], fmt, title="Rebalancing suggestion")
+        moves = [{"account": m["name"], "arr": m["arr"].quantize(Decimal(1)),
+                  "from": m["from"].split("@")[0], "to": m["to"].split("@")[0],
+                  "why": "over capacity" if m["reason"] != "unassigned" else "unassigned"}
+                 for m in report["moves"]]  # fmt: skip
+        print_rows(moves, fmt, title="Rebalancing suggestion (same segment, within capacity)")
     else:
         note(fmt, "No move needed: every CSM is within capacity and every account has one.")
 
@@ -157,12 +182,22 @@ def costs(as_of: AsOfOption = None, fmt: FormatOption = OutputFormat.TABLE) -> N
     if fmt is OutputFormat.JSON:
         print_json(report)
         return
-    columns = ("accounts", "cost_to_serve", "cost_per_account", "renewal_revenue", "cogs",
-               "renewal_margin", "renewal_margin_share", "cac_ratio")  # fmt: skip
     for key in ("segments", "tiers"):
         name = "segment" if key == "segments" else "tier"
-        rows = [_rounded(r) for r in report[key]]
-        print_rows(rows, fmt, title=f"Cost to serve per {name}", columns=(name, *columns))
+        if fmt is OutputFormat.CSV:
+            print_rows(report[key], fmt)
+            continue
+        whole = Decimal(1)
+        rows = [{
+            name: r[name], "accts": r["accounts"], "cost": r["cost_to_serve"].quantize(whole),
+            "per_acct": r["cost_per_account"].quantize(whole),
+            "renewal_rev": r["renewal_revenue"].quantize(whole),
+            "margin": r["renewal_margin"].quantize(whole),
+            "margin_%": None if r["renewal_margin_share"] is None
+            else (r["renewal_margin_share"] * 100).quantize(Decimal("0.1")),
+            "cac/arr": None if r["cac_ratio"] is None else r["cac_ratio"].quantize(Decimal("0.01")),
+        } for r in report[key]]  # fmt: skip
+        print_rows(rows, fmt, title=f"Cost to serve and renewal margin per {name} (12 months)")
 
 
 def _rounded(row: dict[str, Any]) -> dict[str, Any]:

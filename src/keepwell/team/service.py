@@ -644,6 +644,7 @@ def _in_period(table: pa.Table, column: str, start: date, end: date) -> list[dic
 # --- scorecard -----------------------------------------------------------------------
 
 
+SIX = Decimal("0.000001")
 SCORECARD_COLUMNS = (
     "scope", "id", "team", "accounts", "arr", "renewals_due", "renewals_won", "renewal_rate",
     "renewed_arr", "expansion_arr", "referenceable", "nrr",
@@ -687,11 +688,11 @@ def scorecard(workspace: Workspace, period: str, as_of: date) -> list[dict[str, 
         rows.append({
             "scope": kind, "id": ident, "team": team, "accounts": b.accounts, "arr": b.arr,
             "renewals_due": len(due), "renewals_won": len(won),
-            "renewal_rate": None if not due else Decimal(len(won)) / len(due),
+            "renewal_rate": None if not due else (Decimal(len(won)) / len(due)).quantize(SIX),
             "renewed_arr": sum((e["successor_mrr"] * 12 for e in won), Decimal(0)),
             "expansion_arr": expansion * 12,
             "referenceable": len(references & accounts),
-            "nrr": None if nrr is None else Decimal(str(nrr)),
+            "nrr": None if nrr is None else Decimal(str(nrr)).quantize(SIX),
         })  # fmt: skip
     return rows
 
@@ -709,7 +710,8 @@ def set_up_demo_team(workspace: Workspace, as_of: date) -> dict[str, int]:
     accounts are mostly in it; capacity 15 % above today's book, the busiest CSM's 15 %
     below it so coverage suggests moves), a pooled tech-touch book (the smallest 30 % of
     the smallest segment's customers), a manager per team, targets for the quarter and
-    the year of ``as_of`` (company, teams, CSMs) and the default cost inputs with a CAC."""
+    the year of ``as_of`` (company, teams, CSMs), the default cost inputs with a CAC, and
+    the happiest 5 % of green customers flagged referenceable."""
     rows = [r for r in customer_rows(workspace, as_of) if r["segment"]]
     by_owner: dict[str, dict[str, int]] = {}
     arr: dict[str, Decimal] = {}
@@ -744,6 +746,10 @@ def set_up_demo_team(workspace: Workspace, as_of: date) -> dict[str, int]:
         picked = [r["account_id"] for r in small[: len(small) * 3 // 10]]
         if picked:
             pooled = assign(workspace, f"{POOL}{DEMO_POOL}", as_of, accounts=picked)
+    happy = sorted((r for r in rows if r["band"] == "green"),
+                   key=lambda r: (-(r["score"] or 0), r["account_id"]))  # fmt: skip
+    for r in happy[: max(1, len(rows) // 20)]:  # the happiest 5 % agreed to be references
+        success_service.set_referenceable(workspace, r["account_id"], True, on=as_of)
     count = _demo_targets(workspace, as_of, segments, sorted(home))
     for key, value in cost.DEFAULTS.items():
         set_cost_input(workspace, key, value)
