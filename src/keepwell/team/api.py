@@ -133,6 +133,23 @@ class AttainmentRowRead(BaseModel):
     forecast_attainment: Decimal | None
 
 
+class HistoryRead(BaseModel):
+    """Attainment of each target at one month end of the period (and on the day)."""
+
+    day: date
+    attainment: dict[str, Decimal | None]
+
+
+class ExpectedRead(BaseModel):
+    """The forecast's inputs: expected lost ARR and logos of the renewals due before
+    the period ends, and the scope's ARR and accounts now."""
+
+    lost_arr: Decimal
+    arr: Decimal
+    lost_logos: Decimal
+    accounts: int
+
+
 class AttainmentRead(BaseModel):
     """Targets of a scope for a period with attainment to date and forecast attainment
     at the period's end; ``history`` has the attainment per metric at each month end."""
@@ -145,7 +162,8 @@ class AttainmentRead(BaseModel):
     id: str
     accounts: int
     rows: list[AttainmentRowRead]
-    history: list[dict[str, Any]]
+    history: list[HistoryRead]
+    expected: ExpectedRead
 
 
 @router.get("/targets/attainment", response_model=AttainmentRead)

@@ -24,7 +24,10 @@ CsmOption = Annotated[str | None, typer.Option("--csm", help="A CSM's book (thei
 
 def register(app: typer.Typer) -> None:
     """Add ``team`` and ``targets`` to the root ``app``."""
-    team = typer.Typer(help="Teams and books of business.", no_args_is_help=True)
+    team = typer.Typer(
+        help="Teams and books of business: coverage, capacity, cost to serve, scorecard.",
+        no_args_is_help=True,
+    )
     for name, command in (
         ("list", list_teams), ("add", add), ("csm", csm), ("assign", assign),
         ("books", books), ("coverage", coverage), ("costs", costs), ("cost-input", cost_input),

@@ -27,21 +27,33 @@ from typing import NamedTuple
 PLACES = 6
 
 
-class Parts(NamedTuple):
-    """Numerator and denominator of a group in month 0 and in month 1."""
+#: Every numerator and denominator is held as an integer of millionths: money has six
+#: decimals, so sums over 50,000 accounts stay exact and fast (no fraction per account).
+SCALE = 10**PLACES
 
-    n0: Fraction
-    d0: Fraction
-    n1: Fraction
-    d1: Fraction
+
+class Parts(NamedTuple):
+    """Numerator and denominator of a group in month 0 and in month 1, in millionths."""
+
+    n0: int
+    d0: int
+    n1: int
+    d1: int
+
+
+def _units(value: Decimal | int) -> int:
+    units = Decimal(value).scaleb(PLACES)
+    if units != units.to_integral_value():
+        raise ValueError(f"{value} has more than {PLACES} decimals")
+    return int(units)
 
 
 def parts(n0: Decimal | int, d0: Decimal | int, n1: Decimal | int, d1: Decimal | int) -> Parts:
-    """:class:`Parts` from exact decimals or integers."""
-    return Parts(Fraction(n0), Fraction(d0), Fraction(n1), Fraction(d1))
+    """:class:`Parts` from exact decimals (at most six places) or integers."""
+    return Parts(_units(n0), _units(d0), _units(n1), _units(d1))
 
 
-ZERO = Parts(Fraction(0), Fraction(0), Fraction(0), Fraction(0))
+ZERO = Parts(0, 0, 0, 0)
 
 
 def add(a: Parts, b: Parts) -> Parts:
@@ -53,11 +65,30 @@ def aggregate(
 ) -> dict[str, Parts]:
     """Sum the parts of each key (an account) into its group ``labels[key]`` (``missing``
     when it has none)."""
-    groups: dict[str, Parts] = {}
-    for key, value in by_key.items():
-        label = labels.get(key) or missing
-        groups[label] = add(groups.get(label, ZERO), value)
-    return groups
+    sums: dict[str, list[int]] = {}
+    for key, p in by_key.items():
+        total = sums.setdefault(labels.get(key) or missing, [0, 0, 0, 0])
+        total[0] += p.n0
+        total[1] += p.d0
+        total[2] += p.n1
+        total[3] += p.d1
+    return {label: Parts(*values) for label, values in sums.items()}
+
+
+def top_keys(by_key: Mapping[str, Parts], level: bool, count: int) -> list[tuple[str, Fraction]]:
+    """The ``count`` keys whose own contribution to the change is largest (by absolute
+    value; ties by key): n1/D1 − n0/D0 for a ratio (D the totals), n1 − n0 for a level.
+    Ranked on exact integers; fractions only for the keys returned."""
+    d0 = sum(p.d0 for p in by_key.values())
+    d1 = sum(p.d1 for p in by_key.values())
+    if level:
+        scored = [(p.n1 - p.n0, key) for key, p in by_key.items()]
+        scale = Fraction(1, SCALE)
+    else:
+        scored = [(p.n1 * d0 - p.n0 * d1, key) for key, p in by_key.items()]
+        scale = Fraction(1, d0 * d1) if d0 and d1 else Fraction(0)
+    scored.sort(key=lambda item: (-abs(item[0]), item[1]))
+    return [(key, score * scale) for score, key in scored[:count] if score]
 
 
 @dataclass(frozen=True)
@@ -93,11 +124,11 @@ class Decomposition:
 def value(groups: Iterable[Parts], level: bool, month: int) -> Fraction | None:
     """The metric over ``groups`` in month 0 or 1 (None: a ratio with no denominator)."""
     items = list(groups)
-    n = sum((p.n0 if month == 0 else p.n1 for p in items), Fraction(0))
+    n = sum(p.n0 if month == 0 else p.n1 for p in items)
     if level:
-        return n
-    d = sum((p.d0 if month == 0 else p.d1 for p in items), Fraction(0))
-    return None if d == 0 else n / d
+        return Fraction(n, SCALE)
+    d = sum(p.d0 if month == 0 else p.d1 for p in items)
+    return None if d == 0 else Fraction(n, d)
 
 
 def decompose(groups: Mapping[str, Parts], *, level: bool = False) -> Decomposition:
@@ -106,18 +137,18 @@ def decompose(groups: Mapping[str, Parts], *, level: bool = False) -> Decomposit
     v0, v1 = value(groups.values(), level, 0), value(groups.values(), level, 1)
     if v0 is None or v1 is None:
         raise ValueError("the metric is undefined in one of the months (nothing to divide by)")
-    total0 = Fraction(1) if level else sum((p.d0 for p in groups.values()), Fraction(0))
-    total1 = Fraction(1) if level else sum((p.d1 for p in groups.values()), Fraction(0))
+    total0 = SCALE if level else sum(p.d0 for p in groups.values())
+    total1 = SCALE if level else sum(p.d1 for p in groups.values())
     effects = []
     for name, p in groups.items():
-        w0, w1 = p.d0 / total0, p.d1 / total1
-        r1 = p.n1 / p.d1 if p.d1 else None
-        r0 = p.n0 / p.d0 if p.d0 else None
+        w0, w1 = Fraction(p.d0, total0), Fraction(p.d1, total1)
+        r1 = Fraction(p.n1, p.d1) if p.d1 else None
+        r0 = Fraction(p.n0, p.d0) if p.d0 else None
         base = r0 if r0 is not None else (r1 or Fraction(0))
         mix = (w1 - w0) * base
         rate = w1 * ((r1 or Fraction(0)) - base) if r1 is not None else Fraction(0)
         if r0 is None and r1 is None:  # numerators without accounts (never for our metrics)
-            mix, rate = Fraction(0), p.n1 / total1 - p.n0 / total0
+            mix, rate = Fraction(0), Fraction(p.n1, total1) - Fraction(p.n0, total0)
         effects.append(GroupEffect(name, mix, rate, w0, w1, r0, r1))
     effects.sort(key=lambda e: (-abs(e.total), e.group))
     return Decomposition(v0, v1, effects)

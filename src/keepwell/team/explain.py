@@ -116,11 +116,10 @@ def explanation(
         else:
             continue
         dimensions[name] = _shown_groups(dec.decompose(groups, level=level), places)
-    per_account = dec.decompose(accounts, level=level)
     top = [
-        {"account_id": e.group, "name": names.get(e.group, e.group),
-         "change": dec.shown([e.total], e.total, places)[0]}
-        for e in per_account.groups[:TOP] if e.total != 0
+        {"account_id": key, "name": names.get(key, key),
+         "change": dec.shown([change], change, places)[0]}
+        for key, change in dec.top_keys(accounts, level, TOP)
     ]  # fmt: skip
     result = {
         "metric": metric,

@@ -9,6 +9,7 @@ their team's, an admin the company's; a CSM limited to their accounts sees nothi
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -83,7 +84,7 @@ def targets(
     metrics = [r["metric"] for r in result["rows"]]
     chart = charts.line(
         "attainment-history", "Attainment at each month end", [str(h["day"]) for h in history],
-        {m: [None if h.get(m) is None else float(h[m]) for h in history] for m in metrics},
+        {m: [_float(h["attainment"].get(m)) for h in history] for m in metrics},
         x_title="month end", y_title="attainment (1 = on target)",
     ) if history and metrics else None  # fmt: skip
     return render(request, user, "targets.html", title="Targets", as_of=day, result=result,
@@ -104,6 +105,10 @@ def explain(
     result = service.explain_metric(ws, metric, first, _month(vs, "vs") if vs else None)
     return render(request, user, "explain.html", title="Why did it move", result=result,
                   metrics=service.EXPLAIN_METRICS)  # fmt: skip
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _month(text: str, name: str) -> date:

@@ -26,6 +26,7 @@ from keepwell.contract import service as contract_service
 from keepwell.core.database import to_decimal, transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.expressions import parse_expression
+from keepwell.core.memo import memo
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.portfolio import service as portfolio_service
@@ -213,6 +214,12 @@ def default_scope(workspace: Workspace, email: str, role: str) -> tuple[str, str
 
 
 def _touches(workspace: Workspace, as_of: date) -> dict[str, date]:
+    """Each account's last touch on or before ``as_of``; kept :data:`TTL_SECONDS` (the
+    activities change with imports, not from one request to the next)."""
+    return memo(("team-touches", workspace.key, as_of), lambda: _read_touches(workspace, as_of))
+
+
+def _read_touches(workspace: Workspace, as_of: date) -> dict[str, date]:
     table = contract_service.read_table(workspace, "activities")
     if table.num_rows == 0:
         return {}
@@ -428,9 +435,10 @@ def attainment(
     accounts = scope_accounts(workspace, day, kind, scope_id)
     goals = {t["metric"]: t["value"] for t in list_targets(workspace, p.label)
              if t["scope"] == kind and t["id"] == scope_id}  # fmt: skip
-    book = revenue_service.book_of(workspace, accounts)  # read once for every figure
-    actual = _actuals(workspace, p, day, accounts, book)
-    expected = _expected_losses(workspace, day, p.end, accounts, book)
+    actual, expected, past_figures = memo(
+        ("team-attainment", workspace.key, kind, scope_id, p.label, day),
+        lambda: _figures(workspace, p, day, accounts, as_of),
+    )
     rows = []
     for name in targets.TargetMetric:
         if str(name) not in goals:
@@ -438,15 +446,28 @@ def attainment(
         fc = targets.forecast_value(name, actual[str(name)], **expected)
         rows.append(targets.row(name, goals[str(name)], actual[str(name)], fc))
     history = []
-    for end in [e for e in p.month_ends(as_of) if e < day]:
-        past = _actuals(workspace, p, end, accounts, book)
-        history.append(
-            {"day": end, **{m: targets.attainment(past[m], v) for m, v in goals.items()}}
-        )
-    history.append({"day": day, **{r["metric"]: r["attainment"] for r in rows}})
+    for end, past in past_figures:
+        attained = {m: targets.attainment(past[m], v) for m, v in goals.items()}
+        history.append({"day": end, "attainment": attained})
+    history.append({"day": day, "attainment": {r["metric"]: r["attainment"] for r in rows}})
     return {"period": p.label, "start": p.start, "end": p.end, "as_of": day, "scope": kind,
             "id": scope_id, "accounts": len(accounts), "rows": rows, "history": history,
             "expected": expected}  # fmt: skip
+
+
+def _figures(
+    workspace: Workspace, p: targets.Period, day: date, accounts: Collection[str], as_of: date
+) -> tuple[dict[str, Decimal | None], dict[str, Any], list[tuple[date, dict[str, Decimal | None]]]]:
+    """A scope's figures to date, the forecast's inputs and the figures at each earlier
+    month end of the period: read from the scope's book, loaded once. They change with
+    imports and scoring, so the faces reuse them :data:`TTL_SECONDS` (targets are read
+    fresh on every call)."""
+    book = revenue_service.book_of(workspace, accounts)
+    actual = _actuals(workspace, p, day, accounts, book)
+    expected = _expected_losses(workspace, day, p.end, accounts, book)
+    past = [(end, _actuals(workspace, p, end, accounts, book))
+            for end in p.month_ends(as_of) if end < day]  # fmt: skip
+    return actual, expected, past
 
 
 def _expected_losses(
@@ -491,13 +512,21 @@ def explain_metric(
     """The change of ``metric`` from month ``vs`` (default: the month before) to
     ``month``, split by segment, team, CSM, product, plan, industry and country into mix
     and rate effects, with the accounts that moved it most and a summary (see
-    :mod:`keepwell.team.explain`)."""
+    :mod:`keepwell.team.explain`). The explanation of two past months changes with
+    imports and scoring only: it is reused :data:`TTL_SECONDS`."""
     if metric not in EXPLAIN_METRICS:
         raise InputError(f"cannot explain {metric!r}", hint=f"one of: {', '.join(EXPLAIN_METRICS)}")
     m1 = date(month.year, month.month, 1)
     m0 = date(vs.year, vs.month, 1) if vs is not None else (m1 - timedelta(days=1)).replace(day=1)
     if m0 >= m1:
         raise InputError(f"--vs {m0:%Y-%m} must be before --month {m1:%Y-%m}")
+    return memo(
+        ("team-explain", workspace.key, metric, m0, m1),
+        lambda: _explain(workspace, metric, m0, m1),
+    )
+
+
+def _explain(workspace: Workspace, metric: str, m0: date, m1: date) -> dict[str, Any]:
     end1 = revenue_service.month_end(m1.year * 12 + m1.month - 1)
     end0 = revenue_service.month_end(m0.year * 12 + m0.month - 1)
     book = revenue_service.load_book(workspace)
