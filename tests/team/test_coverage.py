@@ -32,10 +32,13 @@ def _seats() -> list[Seat]:
 
 def test_coverage_per_segment_counts_csms_unassigned_and_over_capacity() -> None:
     rows = {r["segment"]: r for r in coverage.coverage(_accounts(), _seats(), {"smb": 3, "ent": 1})}
-    assert rows["smb"]["accounts"] == 7 and rows["smb"]["csms"] == 2
-    assert rows["smb"]["unassigned"] == 1 and rows["smb"]["accounts_per_csm"] == 3.0
+    assert rows["smb"]["accounts"] == 7
+    assert rows["smb"]["csms"] == 2
+    assert rows["smb"]["unassigned"] == 1
+    assert rows["smb"]["accounts_per_csm"] == 3.0
     assert rows["smb"]["over_capacity"] == ["ann@x"]
-    assert rows["ent"]["unassigned"] == 1 and rows["ent"]["over_capacity"] == []
+    assert rows["ent"]["unassigned"] == 1
+    assert rows["ent"]["over_capacity"] == []
 
 
 def test_rebalancing_moves_the_smallest_accounts_within_segment_and_capacity() -> None:

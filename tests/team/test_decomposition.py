@@ -31,7 +31,8 @@ def test_a_group_that_enters_or_leaves_is_all_mix() -> None:
     d = dec.decompose(groups)
     assert sum(e.total for e in d.groups) == d.change == F(14, 20) - F(14, 20)
     effects = {e.group: e for e in d.groups}
-    assert effects["old"].rate == 0 and effects["new"].rate == 0
+    assert effects["old"].rate == 0
+    assert effects["new"].rate == 0
     assert effects["new"].mix == F(1, 2) * F(8, 10)
 
 
@@ -41,7 +42,8 @@ def test_levels_split_into_accounts_and_arpa() -> None:
         {"A": dec.parts(1000, 10, 1320, 12), "B": dec.parts(1000, 5, 1000, 5)}, level=True
     )
     a = next(e for e in d.groups if e.group == "A")
-    assert a.mix == F(200) and a.rate == F(120)  # 2 more accounts at 100; 12 x 10 more ARPA
+    assert a.mix == F(200)
+    assert a.rate == F(120)
     assert d.change == 320
 
 
