@@ -400,13 +400,14 @@ def _actuals(
     day: date,
     accounts: Collection[str],
     book: revenue_service.Book,
+    paying: list[str],
 ) -> dict[str, Decimal | None]:
+    """The figures of a scope on ``day`` (``paying``: its accounts paying the day before
+    the period, the base of logo retention)."""
     summary = revenue_service.portfolio_summary(
         workspace, day, renewal_days=(day - period.start).days + 1, book=book
     )
-    start = revenue_service.account_arr(workspace, period.start - timedelta(days=1), book=book)
     now = revenue_service.account_arr(workspace, day, book=book)
-    paying = [a for a, r in start.items() if r["arr"] > 0]
     kept = [a for a in paying if now.get(a, {}).get("arr", Decimal(0)) > 0]
     references = {r["account_id"] for r in success_service.list_references(workspace, day)}
 
@@ -463,9 +464,11 @@ def _figures(
     imports and scoring, so the faces reuse them :data:`TTL_SECONDS` (targets are read
     fresh on every call)."""
     book = revenue_service.book_of(workspace, accounts)
-    actual = _actuals(workspace, p, day, accounts, book)
+    before = revenue_service.account_arr(workspace, p.start - timedelta(days=1), book=book)
+    paying = [a for a, r in before.items() if r["arr"] > 0]
+    actual = _actuals(workspace, p, day, accounts, book, paying)
     expected = _expected_losses(workspace, day, p.end, accounts, book)
-    past = [(end, _actuals(workspace, p, end, accounts, book))
+    past = [(end, _actuals(workspace, p, end, accounts, book, paying))
             for end in p.month_ends(as_of) if end < day]  # fmt: skip
     return actual, expected, past
 
