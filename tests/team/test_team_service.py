@@ -50,6 +50,16 @@ def test_doubled_churn_of_one_segment_is_that_segment_s_rate_effect(ws: Workspac
     assert top["a02"] == Decimal("0.033333")
 
 
+def test_one_month_per_account_is_what_mrr_movements_says(ws: Workspace) -> None:
+    book = revenue_service.load_book(ws)
+    for month in (AS_OF.replace(month=2, day=1), AS_OF.replace(day=1)):
+        fast = revenue_service.account_month_movements(ws, month, book=book)
+        end = revenue_service.month_end(month.year * 12 + month.month - 1)
+        every = revenue_service.mrr_movements(ws, month, end, "account_id", book=book)
+        moving = {r["group"]: r for r in every if r["starting_mrr"] or r["ending_mrr"]}
+        assert fast == moving
+
+
 def test_grr_and_mrr_parts_add_up_exactly(ws: Workspace) -> None:
     grr = service.explain_metric(ws, "grr", AS_OF)
     assert grr["vs"] == "2025-02"

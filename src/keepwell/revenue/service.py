@@ -31,9 +31,17 @@ from keepwell.revenue.ledger import (
     month_index,
     month_label,
     month_start,
+    mrr_at,
     mrr_changes,
 )
-from keepwell.revenue.movements import ALL, COLUMNS, monthly_movements, movement_amounts
+from keepwell.revenue.movements import (
+    ALL,
+    COLUMNS,
+    MOVEMENTS,
+    monthly_movements,
+    movement_amounts,
+)
+from keepwell.revenue.movements import ZERO as ZERO_MONEY
 from keepwell.revenue.renewal_cohorts import RenewalPeriod, survivor_counts
 from keepwell.revenue.sbg import ShiftedBetaGeometric
 from keepwell.revenue.simulator import Scenario, compare
@@ -199,6 +207,43 @@ def mrr_movements(
     for row in monthly_movements(amounts, first, last):
         row["month"] = month_label(row.pop("m"))
         result.append({k: row[k] for k in ("group", "month", *COLUMNS[2:])})
+    return result
+
+
+def account_month_movements(
+    workspace: Workspace, month: date, *, book: Book | None = None
+) -> dict[str, dict[str, Any]]:
+    """The rows of :func:`mrr_movements` grouped by account for the one month of
+    ``month``, computed in the engine for that month only (50,000 accounts in one
+    query, without walking each account's history in Python): per account with MRR at
+    the end of the month before or at its end, or a movement in it."""
+    book = _book(workspace, book)
+    m = month_index(month)
+    lines = book.lines
+    changes = mrr_changes(lines)
+    changes = changes.filter(changes.m == m).mutate(group=changes.account_id)
+    amounts = movement_amounts(changes).drop("m")
+    start = mrr_at(lines, m - 1).rename(start_id="account_id", start_mrr="mrr")
+    end = mrr_at(lines, m).rename(end_id="account_id", end_mrr="mrr")
+    keys = (
+        start.select(key=start.start_id)
+        .union(end.select(key=end.end_id))
+        .union(amounts.select(key=amounts.group))
+    )
+    joined = keys.left_join(start, keys.key == start.start_id)
+    joined = joined.left_join(end, joined.key == end.end_id)
+    joined = joined.left_join(amounts, joined.key == amounts.group)
+    label = month_label(m)
+    result: dict[str, dict[str, Any]] = {}
+    for r in book.rows(joined.drop("start_id", "end_id", "group")):
+        starting = r["start_mrr"] or ZERO_MONEY
+        row: dict[str, Any] = {"group": r["key"], "month": label, "starting_mrr": starting}
+        row.update({k: r[k] or ZERO_MONEY for k in MOVEMENTS})
+        row["ending_mrr"] = r["end_mrr"] or ZERO_MONEY
+        row["starting_accounts"] = int(starting > 0)
+        row.update({f"{k}_accounts": int(r[f"{k}_accounts"] or 0) for k in MOVEMENTS})
+        row["ending_accounts"] = int(row["ending_mrr"] > 0)
+        result[str(r["key"])] = row
     return result
 
 

@@ -533,13 +533,14 @@ def _explain(workspace: Workspace, metric: str, m0: date, m1: date) -> dict[str,
     end1 = revenue_service.month_end(m1.year * 12 + m1.month - 1)
     end0 = revenue_service.month_end(m0.year * 12 + m0.month - 1)
     book = revenue_service.load_book(workspace)
-    labels = _labels(workspace, end1)
+    labels = _labels(workspace, end1, book)
     if metric == "red_share":
         keys0 = _band_parts(workspace, end0)
         keys1 = _band_parts(workspace, end1)
         by_product = None
     else:
-        keys0, keys1 = _two_months(workspace, m0, m1, "account_id", book)
+        keys0 = revenue_service.account_month_movements(workspace, m0, book=book)
+        keys1 = revenue_service.account_month_movements(workspace, m1, book=book)
         by_product = _two_months(workspace, m0, m1, "product", book)
     names = revenue_service.account_names(workspace, book=book)
     return explanation(
@@ -583,9 +584,12 @@ def _segments(workspace: Workspace, day: date) -> dict[str, str]:
     return health_service.account_groups(workspace, "segment", day)
 
 
-def _labels(workspace: Workspace, day: date) -> dict[str, dict[str, str]]:
-    """Per dimension, each account's group on ``day``."""
-    accounts = contract_service.read_table(workspace, "accounts").to_pylist()
+def _labels(
+    workspace: Workspace, day: date, book: revenue_service.Book
+) -> dict[str, dict[str, str]]:
+    """Per dimension, each account's group on ``day`` (account columns from the book
+    already loaded)."""
+    accounts = book.rows(book.accounts)
     the_org = org(workspace)
     holders = {a["account_id"]: books_module.holder_of(a, the_org.assignments) for a in accounts}
     labels: dict[str, dict[str, str]] = {
