@@ -98,6 +98,12 @@ def _notify(app: typer.Typer) -> None:
     cli.register(app)
 
 
+def _team(app: typer.Typer) -> None:
+    from keepwell.team import cli
+
+    cli.register(app)
+
+
 def _timeline(app: typer.Typer) -> None:
     from keepwell.success import timeline_cli
 
@@ -106,7 +112,7 @@ def _timeline(app: typer.Typer) -> None:
 
 LOADERS: tuple[Loader, ...] = (
     _contract, _demo, _revenue, _health, _auth, _ingest, _web, _risk, _export, _success,
-    _reports, _notify, _timeline,
+    _reports, _notify, _timeline, _team,
 )  # fmt: skip
 
 # name -> (loader, the line `keepwell --help` shows), in the order help lists them.
@@ -163,6 +169,11 @@ COMMANDS: dict[str, tuple[Loader, str]] = {
         "What runs where: the server (pid, address), the last and next cycle and its "
         "outcome, the queue of outgoing notifications, the stores and their sizes.",
     ),
+    "team": (
+        _team,
+        "Teams and books of business: coverage, capacity, cost to serve, scorecard.",
+    ),
+    "targets": (_team, "Retention targets and attainment."),
     "users": (_auth, "People who sign in, and their roles."),
     "tokens": (_auth, "Personal API tokens."),
     "audit": (_auth, "Show the audit log: who changed what and when."),

@@ -158,3 +158,24 @@ def _journey(page: Any, server: dict[str, Any]) -> None:
     for path, name in others.items():
         page.goto(f"{url}{path}")
         _shot(page, name)
+    _team_pages(page, url)
+
+
+def _team_pages(page: Any, url: str) -> None:
+    """The team pages: "why did it move" from an overview headline figure, the team's
+    books, a CSM's book and the targets, each with its chart drawn."""
+    page.goto(f"{url}/")
+    page.locator("a[href^='/explain?metric=nrr']").first.click()
+    page.wait_for_selector("h1:has-text('Why did it move?')")
+    assert "went from" in page.locator("#explain-summary").inner_text()
+    _shot(page, "15-explain")
+    page.goto(f"{url}/team")
+    page.wait_for_selector("#book-arr.drawn .main-svg")
+    _shot(page, "16-team")
+    page.locator("a[href^='/team/book?csm=']").first.click()
+    page.wait_for_selector("h1:has-text('Book of')")
+    assert page.locator("td.name a").count() >= 1
+    _shot(page, "17-my-book")
+    page.goto(f"{url}/targets")
+    page.wait_for_selector("#attainment-history.drawn .main-svg")
+    _shot(page, "18-targets")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from keepwell.contract.service import ImportReport, import_file
 from keepwell.core.errors import InputError
-from keepwell.core.periods import month_end
+from keepwell.core.periods import month_end, previous_month
 from keepwell.core.workspace import Workspace
 from keepwell.demo.catalog import Billing
 from keepwell.demo.service import DemoSummary, generate_demo
@@ -22,6 +22,7 @@ from keepwell.health.service import ScoreRun, compute_scores, rebuild_stage_hist
 from keepwell.revenue.service import Summary, portfolio_summary
 from keepwell.risk import service as risk_service
 from keepwell.success import service as success_service
+from keepwell.team import service as team_service
 
 #: Import order: accounts first, every other entity refers to them.
 IMPORT_ORDER = (
@@ -49,6 +50,8 @@ class DemoRun:
     risk: DemoRisk | None = None
     #: Why the churn model was not trained (a company too small or too young).
     risk_skipped: str | None = None
+    #: Teams, CSMs, targets and cost inputs set up for the team pages.
+    team: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ def run_demo(
     run.as_of = month_end(end_month)
     step(f"computing the portfolio as of {run.as_of}")
     run.summary = portfolio_summary(workspace, run.as_of)
+    step("scoring customer health of the month before (so band moves can be explained)")
+    compute_scores(workspace, previous_month_end(run.as_of))
     step("replaying the journey stages of past month ends (the stage history)")
     rebuild_stage_history(workspace, run.as_of)
     step("scoring customer health")
@@ -112,7 +117,14 @@ def run_demo(
             run.risk = _train_and_predict(workspace, run.as_of)
         except InputError as exc:  # a company too small or too young to learn from
             run.risk_skipped = exc.message
+    step("setting up teams, CSM capacities, targets and cost inputs")
+    run.team = team_service.set_up_demo_team(workspace, run.as_of)
     return run
+
+
+def previous_month_end(day: date) -> date:
+    """The last day of the month before ``day``'s month."""
+    return month_end(previous_month(day))
 
 
 def _train_and_predict(workspace: Workspace, as_of: date) -> DemoRisk:

@@ -16,6 +16,7 @@ from keepwell.console import (
     OutputFormat,
     Tables,
     data_day,
+    note,
     out,
     percent,
     print_json,
@@ -72,6 +73,7 @@ def register(app: typer.Typer) -> None:
     metrics.command("summary")(summary)
     metrics.command("cohorts")(cohorts)
     metrics.command("survival")(survival)
+    metrics.command("explain")(explain)
     app.add_typer(metrics, name="metrics")
     retention = typer.Typer(help="Retention projection (sBG).", no_args_is_help=True)
     retention.command("fit")(retention_fit)
@@ -417,3 +419,39 @@ SIMULATION_LABELS = {
     "cumulative_revenue": "cumulative revenue",
     "cumulative_acquisition_spend": "acquisition spend",
 }
+
+
+def explain(
+    metric: Annotated[str, typer.Argument(help="nrr, grr, logo_churn, mrr or red_share.")],
+    month: Annotated[str, typer.Option("--month", help="The month to explain (YYYY-MM).")],
+    vs: Annotated[
+        str | None, typer.Option("--vs", help="Compared with this month (default: the one before).")
+    ] = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Why did it move: the change of METRIC split by segment, team, CSM, product, plan,
+    industry and country into mix and rate effects (they add up exactly to the change),
+    the accounts that moved it most, and a summary."""
+    from keepwell.team import service as team_service  # the team slice: loaded on use
+
+    ws = workspace()
+    first = parse_day(month)
+    before = None if vs is None else parse_day(vs)
+    result = team_service.explain_metric(ws, metric.lower(), first, before)
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+        return
+    rows = [{"dimension": name, **g} for name, groups in result["dimensions"].items()
+            for g in groups]  # fmt: skip
+    columns = ("dimension", "group", "mix", "rate", "total", "weight1", "rate0", "rate1")
+    top = result["top_accounts"]
+    unit = "base currency"
+    if fmt is OutputFormat.TABLE and metric.lower() != "mrr":  # rates: percentage points
+        unit = "percentage points; rates and weights in %"
+        rows = [{k: v * 100 if isinstance(v, Decimal) else v for k, v in r.items()} for r in rows]
+        top = [{**a, "change": a["change"] * 100} for a in top]
+    title = f"{metric} {result['vs']} -> {result['month']} ({unit})"
+    print_rows(rows, fmt, title=title, columns=columns)
+    if fmt is OutputFormat.TABLE:
+        print_rows(top, fmt, title="Accounts that moved it most")
+    note(fmt, result["summary"])

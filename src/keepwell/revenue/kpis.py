@@ -41,14 +41,22 @@ def monthly_rates(month: Mapping[str, Any]) -> MonthlyRates:
     NRR = (MRR(M-1) + expansion + contraction + churn) / MRR(M-1);
     GRR = (MRR(M-1) + contraction + churn) / MRR(M-1).
     """
+    parts = rate_parts(month)
+    return MonthlyRates(**{name: ratio(*pair) for name, pair in parts.items()})
+
+
+def rate_parts(month: Mapping[str, Any]) -> dict[str, tuple[Decimal | int, Decimal | int]]:
+    """(numerator, denominator) of each rate of :class:`MonthlyRates` for one month of
+    movements (the formulas of :func:`monthly_rates`; "why did it move" splits them by
+    group, so both read them here)."""
     start: Decimal = month["starting_mrr"]
     lost: Decimal = month["churn"] + month["contraction"]
-    return MonthlyRates(
-        logo_churn_rate=ratio(month["churn_accounts"], month["starting_accounts"]),
-        gross_mrr_churn_rate=ratio(abs(lost), start),
-        nrr=ratio(start + month["expansion"] + lost, start),
-        grr=ratio(start + lost, start),
-    )
+    return {
+        "logo_churn_rate": (month["churn_accounts"], month["starting_accounts"]),
+        "gross_mrr_churn_rate": (abs(lost), start),
+        "nrr": (start + month["expansion"] + lost, start),
+        "grr": (start + lost, start),
+    }
 
 
 def quick_ratio(months: Sequence[Mapping[str, Any]]) -> float | None:

@@ -43,6 +43,8 @@ from keepwell.server.nul import RejectNulMiddleware
 from keepwell.server.runtime import ServerRuntime, readiness
 from keepwell.success import api as success_api
 from keepwell.success import pages as success_pages
+from keepwell.team import api as team_api
+from keepwell.team import pages as team_pages
 from keepwell.web.deps import authenticate, require_manager
 from keepwell.web.errors import (
     error_responses,
@@ -140,6 +142,7 @@ def _pages(app: FastAPI) -> None:
             revenue_pages.router,
             success_pages.router,
             risk_pages.router,
+            team_pages.router,
             report_pages.router,
             auth_pages.router,
         ],
@@ -185,3 +188,4 @@ def _routes(app: FastAPI) -> None:
     app.include_router(health_api.router, **signed_in)
     app.include_router(risk_api.router, **signed_in)
     app.include_router(success_api.router, **signed_in)
+    app.include_router(team_api.router, **signed_in)

@@ -50,6 +50,7 @@ NAV = [
     ("/accounts", "Accounts"),
     ("/my-work", "My work"),
     ("/renewals", "Renewals"),
+    ("/team", "Team"),
     ("/cohorts", "Cohorts"),
     ("/survival", "Survival"),
     ("/simulator", "Simulator"),

@@ -1,0 +1,148 @@
+"""Books of business: who holds each account, and per CSM and per team the accounts,
+ARR, health-band mix, churn-risk ARR, renewals due, live and overdue CTAs and days
+since the last touch. Pure: the service reads the inputs.
+
+Holder of an account: its assignment (a CSM's email, or ``pool:<team>`` for a team's
+pooled tech-touch book) when it has one, else the account's ``owner`` column; no
+holder: unassigned. A CSM's team is the team the CSM belongs to; a pool's, its team.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from statistics import median
+from typing import Any
+
+POOL = "pool:"
+UNASSIGNED = "(unassigned)"
+BANDS = ("green", "yellow", "red", "unknown")
+RENEWAL_WINDOWS = (90, 180)
+
+
+def holder_of(account: Mapping[str, Any], assignments: Mapping[str, str]) -> str | None:
+    """The holder of ``account`` (see the module docstring)."""
+    return assignments.get(account["account_id"]) or account.get("owner") or None
+
+
+def team_of(holder: str | None, csm_teams: Mapping[str, str]) -> str | None:
+    """The team of a holder: a CSM's team, or a pool's own team."""
+    if holder is None:
+        return None
+    if holder.startswith(POOL):
+        return holder[len(POOL) :]
+    return csm_teams.get(holder)
+
+
+@dataclass
+class Book:
+    """The figures of one book (a CSM's, a pool's or a team's); money in base currency."""
+
+    holder: str
+    team: str | None
+    accounts: int = 0
+    arr: Decimal = Decimal(0)
+    bands: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BANDS, 0))
+    risk_arr: Decimal = Decimal(0)
+    renewals_90: int = 0
+    renewal_arr_90: Decimal = Decimal(0)
+    renewals_180: int = 0
+    renewal_arr_180: Decimal = Decimal(0)
+    open_ctas: int = 0
+    overdue_ctas: int = 0
+    untouched_30: int = 0
+    capacity_accounts: int | None = None
+    capacity_arr: Decimal | None = None
+    touched: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def over_capacity(self) -> bool:
+        over_accounts = (
+            self.capacity_accounts is not None and self.accounts > self.capacity_accounts
+        )
+        over_arr = self.capacity_arr is not None and self.arr > self.capacity_arr
+        return over_accounts or over_arr
+
+    @property
+    def days_since_touch(self) -> int | None:
+        """Median days since the last touch over the book's touched accounts."""
+        return int(median(self.touched)) if self.touched else None
+
+    def as_dict(self) -> dict[str, Any]:
+        row = dict(self.__dict__)
+        del row["touched"]
+        row["over_capacity"] = self.over_capacity
+        row["days_since_touch"] = self.days_since_touch
+        return row
+
+
+def risk_arr(row: Mapping[str, Any]) -> Decimal:
+    """Churn-risk ARR of one account: the churn model's ARR at risk when it scored the
+    account, else its ARR when its health band is red, else 0."""
+    if row.get("arr_at_risk") is not None:
+        return Decimal(str(row["arr_at_risk"]))
+    return Decimal(row["arr"]) if row.get("band") == "red" else Decimal(0)
+
+
+def _add(book: Book, row: Mapping[str, Any], as_of: date, touch: date | None,
+         ctas: tuple[int, int]) -> None:  # fmt: skip
+    book.accounts += 1
+    book.arr += row["arr"]
+    band = row.get("band") or "unknown"
+    book.bands[band if band in book.bands else "unknown"] += 1
+    book.risk_arr += risk_arr(row)
+    renewal = row.get("next_renewal")
+    if renewal is not None:
+        for days in RENEWAL_WINDOWS:
+            if renewal <= as_of + timedelta(days=days):
+                setattr(book, f"renewals_{days}", getattr(book, f"renewals_{days}") + 1)
+                key = f"renewal_arr_{days}"
+                setattr(book, key, getattr(book, key) + Decimal(row.get("renewal_arr") or 0))
+    book.open_ctas += ctas[0]
+    book.overdue_ctas += ctas[1]
+    if touch is None or (as_of - touch).days > 30:
+        book.untouched_30 += 1
+    if touch is not None:
+        book.touched.append((as_of - touch).days)
+
+
+def build_books(
+    rows: Iterable[Mapping[str, Any]],
+    as_of: date,
+    *,
+    assignments: Mapping[str, str],
+    csm_teams: Mapping[str, str],
+    touches: Mapping[str, date],
+    ctas: Mapping[str, tuple[int, int]],
+    capacities: Mapping[str, tuple[int | None, Decimal | None]],
+) -> tuple[dict[str, Book], dict[str, Book]]:
+    """Books per holder and per team from the directory ``rows`` (paying customers
+    only: ARR > 0 on ``as_of``).
+
+    ``touches``: each account's last meeting, call, email or business review on or
+    before ``as_of``; ``ctas``: per account (live CTAs, overdue CTAs); ``capacities``: per CSM
+    (accounts, ARR). ``days_since_touch`` of a
+    book is the median over its touched accounts; ``untouched_30`` counts the
+    accounts not touched in 30 days. Every CSM of ``csm_teams`` has a book, even empty.
+    """
+    holders: dict[str, Book] = {}
+    teams: dict[str, Book] = {}
+    for email, own in csm_teams.items():
+        holders[email] = Book(email, own)
+    for row in rows:
+        if row.get("is_prospect") or not row["arr"]:
+            continue
+        holder = holder_of(row, assignments) or UNASSIGNED
+        team = team_of(None if holder == UNASSIGNED else holder, csm_teams)
+        book = holders.setdefault(holder, Book(holder, team))
+        touch = touches.get(row["account_id"])
+        counts = ctas.get(row["account_id"], (0, 0))
+        _add(book, row, as_of, touch, counts)
+        if team is not None:
+            _add(teams.setdefault(team, Book(team, team)), row, as_of, touch, counts)
+    for email, (accounts, arr) in capacities.items():
+        if email in holders:
+            holders[email].capacity_accounts, holders[email].capacity_arr = accounts, arr
+    return holders, teams

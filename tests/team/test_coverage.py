@@ -1,0 +1,64 @@
+"""Capacity and rebalancing on a hand-made team."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from keepwell.team import coverage
+from keepwell.team.coverage import Seat
+
+D = Decimal
+
+
+def _accounts() -> list[dict[str, object]]:
+    rows = [{"account_id": f"a{i}", "name": f"A{i}", "segment": "smb", "arr": D(1000 * (i + 1)),
+             "holder": "ann@x"} for i in range(5)]  # fmt: skip
+    rows += [{"account_id": "b0", "name": "B0", "segment": "smb", "arr": D(500), "holder": "bob@x"}]
+    rows += [
+        {"account_id": "e0", "name": "E0", "segment": "ent", "arr": D(90000), "holder": "eve@x"}
+    ]
+    rows += [{"account_id": "u0", "name": "U0", "segment": "smb", "arr": D(700), "holder": None}]
+    rows += [{"account_id": "u1", "name": "U1", "segment": "ent", "arr": D(80000), "holder": None}]
+    return rows
+
+
+def _seats() -> list[Seat]:
+    return [
+        Seat("ann@x", "smb", 3, None, 5, D(15000)),  # two accounts over capacity
+        Seat("bob@x", "smb", 4, D(10000), 1, D(500)),  # room for three, ARR up to 10,000
+        Seat("eve@x", "ent", 1, None, 1, D(90000)),  # full
+    ]
+
+
+def test_coverage_per_segment_counts_csms_unassigned_and_over_capacity() -> None:
+    rows = {r["segment"]: r for r in coverage.coverage(_accounts(), _seats(), {"smb": 3, "ent": 1})}
+    assert rows["smb"]["accounts"] == 7
+    assert rows["smb"]["csms"] == 2
+    assert rows["smb"]["unassigned"] == 1
+    assert rows["smb"]["accounts_per_csm"] == 3.0
+    assert rows["smb"]["over_capacity"] == ["ann@x"]
+    assert rows["ent"]["unassigned"] == 1
+    assert rows["ent"]["over_capacity"] == []
+
+
+def test_rebalancing_moves_the_smallest_accounts_within_segment_and_capacity() -> None:
+    moves = coverage.rebalance(_accounts(), _seats())
+    got = [(m["account_id"], m["from"], m["to"]) for m in moves]
+    # ann gives up her two smallest (1,000 and 2,000); the unassigned smb account (700)
+    # goes to bob too; bob ends with 4 accounts and 4,200 ARR, within both capacities
+    assert got == [
+        ("u0", "(unassigned)", "bob@x"),
+        ("a0", "ann@x", "bob@x"),
+        ("a1", "ann@x", "bob@x"),
+    ]
+    # the unassigned ent account finds nobody with room: no move (eve is full)
+    assert "u1" not in {m["account_id"] for m in moves}
+
+
+def test_rebalancing_never_breaks_an_arr_capacity() -> None:
+    seats = [
+        Seat("ann@x", "smb", 3, None, 5, D(15000)),
+        Seat("bob@x", "smb", 9, D(1500), 1, D(500)),
+    ]
+    moves = coverage.rebalance(_accounts(), seats)
+    assert [(m["account_id"], m["to"]) for m in moves] == [("u0", "bob@x")]  # 500 + 700 <= 1,500
