@@ -129,6 +129,8 @@ def build(
                 "is_prospect": bool(account["is_prospect"]),
                 "segment": h.get("segment"),
                 "stage": h.get("stage"),
+                "days_in_stage": h.get("days_in_stage"),
+                "stage_overdue": bool(h.get("stage_overdue")),
                 "band": h.get("band", "unknown"),
                 "score": h.get("score"),
                 "churn_probability": h.get("churn_probability"),

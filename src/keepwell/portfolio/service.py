@@ -43,7 +43,7 @@ from keepwell.portfolio.account import (
     usage_by_month,
 )
 from keepwell.portfolio.directory import Directory
-from keepwell.portfolio.renewals import arr_at_risk, by_month, named
+from keepwell.portfolio.renewals import arr_at_risk, by_month, month_to_month, named
 from keepwell.revenue import service as revenue_service
 from keepwell.risk import service as risk_service
 from keepwell.success import service as success_service
@@ -157,14 +157,16 @@ def _overview(workspace: Workspace, scope: str | None, day: date) -> dict[str, A
 
 def renewals(workspace: Workspace, scope: str | None, day: date) -> dict[str, Any]:
     """Lines ending in the next :data:`RENEWAL_DAYS` days by month with their health and
-    the expected renewed ARR of the lines the churn model scored; kept like the
-    revenue figures (thousands of lines a month in a large book)."""
+    the expected renewed ARR of the lines the churn model scored, and the customers
+    without a renewal date (month to month) counted apart; kept like the revenue
+    figures (thousands of lines a month in a large book)."""
     return memo(("renewals", workspace.key, scope, day), lambda: _renewals(workspace, scope, day))
 
 
 def _renewals(workspace: Workspace, scope: str | None, day: date) -> dict[str, Any]:
     currency, upcoming = _upcoming(workspace, scope, day)
-    rows = named([dict(r) for r in upcoming], directory(workspace, day))
+    d = directory(workspace, day)
+    rows = named([dict(r) for r in upcoming], d)
     forecast = risk_service.expected_renewals(rows)
     months = by_month(rows)
     return {
@@ -173,6 +175,7 @@ def _renewals(workspace: Workspace, scope: str | None, day: date) -> dict[str, A
         "total": sum((m["arr"] for m in months), Decimal(0)),
         "forecast": forecast,
         "days": RENEWAL_DAYS,
+        "month_to_month": month_to_month(d, scope),
     }
 
 
@@ -193,8 +196,19 @@ def account_detail(workspace: Workspace, account_id: str, scope: str | None) -> 
     """The account with its subscriptions, contacts, invoices, tickets, surveys and
     timeline (the contract's detail) and ``health``: its latest health explanation, None
     before the first scoring. NotFoundError when out of ``scope``."""
-    detail = contract_service.account_detail(workspace, account_id, scope=scope)
+    detail = _unassign_gone(
+        workspace, contract_service.account_detail(workspace, account_id, scope=scope)
+    )
     detail["health"] = _health(workspace, account_id)
+    return detail
+
+
+def _unassign_gone(workspace: Workspace, detail: dict[str, Any]) -> dict[str, Any]:
+    """``detail`` with no owner when its owner is a deactivated user (as the directory
+    shows it: unassigned), the former owner kept as ``former_owner``."""
+    owner = detail.get("owner")
+    if owner and owner.lower() in auth_service.inactive_owners(workspace):
+        return {**detail, "owner": None, "former_owner": owner}
     return detail
 
 
@@ -228,7 +242,9 @@ def account_view(
     churn risk, work, success plan and the whole-story timeline (:func:`account_story`,
     of ``kinds``). ``lock`` guards the analytics store
     when the server shares it with its event writer."""
-    detail = contract_service.account_detail(workspace, account_id, scope=scope)
+    detail = _unassign_gone(
+        workspace, contract_service.account_detail(workspace, account_id, scope=scope)
+    )
     row = directory(workspace, as_of).by_id.get(account_id, {})
     usage = account_usage(workspace, account_id, as_of - timedelta(days=USAGE_DAYS), as_of, lock)
     surveys = detail["surveys"]
