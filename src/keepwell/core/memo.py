@@ -30,3 +30,11 @@ def memo(key: Hashable, compute: Callable[[], T]) -> T:
     with _lock:
         _values[key] = (time.monotonic(), value)
     return value
+
+
+def forget(workspace_key: Hashable) -> None:
+    """Drop every memoised value whose key names ``workspace_key`` (after an import or a
+    cycle changed what they were computed from)."""
+    with _lock:
+        for key in [k for k in _values if isinstance(k, tuple) and workspace_key in k]:
+            del _values[key]

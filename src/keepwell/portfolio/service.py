@@ -28,6 +28,7 @@ from keepwell.auth import service as auth_service
 from keepwell.contract import service as contract_service
 from keepwell.core import periods
 from keepwell.core.errors import NotFoundError
+from keepwell.core.memo import forget as memo_forget
 from keepwell.core.memo import memo
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
@@ -101,8 +102,10 @@ def warm(
 
 
 def forget(workspace: Workspace) -> None:
-    """Drop the kept directories of ``workspace`` (the next request rebuilds)."""
+    """Drop the kept directories and figures of ``workspace`` (the next request
+    rebuilds): the server calls it once a cycle or a command changed the stores."""
     cache.forget(workspace.key)
+    memo_forget(workspace.key)
 
 
 def band_trend(workspace: Workspace, scope: str | None, as_of: date) -> list[dict[str, Any]]:

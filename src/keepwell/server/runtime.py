@@ -48,6 +48,7 @@ from keepwell.core.server_record import ServerClaim, running_servers
 from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.notify import service as notify_service
+from keepwell.portfolio import service as portfolio_service
 from keepwell.success import service as success_service
 
 log = logging.getLogger("keepwell.server")
@@ -200,9 +201,15 @@ class CycleScheduler:
         if report is None:
             return False
         self.last = CycleOutcome(datetime.now(UTC), "finished")
+        self.changed()
         log.info("cycle as of %s: %d accounts, %d CTAs opened, %d emails", as_of,
                  report.accounts, report.opened, report.tech_touch_emails)  # fmt: skip
         return True
+
+    def changed(self) -> None:
+        """The stores changed (a cycle or a command): the pages' kept directories and
+        figures are dropped, so the next request shows the new scores and rows."""
+        portfolio_service.forget(self._workspace)
 
     def _failed(self, outcome: str) -> None:
         self.last = CycleOutcome(datetime.now(UTC), outcome)
@@ -216,6 +223,8 @@ class CycleScheduler:
         return now.astimezone(ZoneInfo(self.schedule.timezone)).date()
 
 
+#: Forwarded commands that change no store (the pages keep what they computed).
+READS_ONLY = frozenset({"export", "qbr"})
 #: Commands that write events or the rollup: run holding the event writer's lock.
 WRITES_EVENTS = frozenset({"import", "events", "settings"})
 
@@ -235,10 +244,12 @@ class CommandRunner:
         main: Callable[[list[str]], int],
         writer_lock: contextlib.AbstractContextManager[bool],
         reopen: Callable[[], None] = lambda: None,
+        changed: Callable[[], None] = lambda: None,
     ) -> None:
         self._main = main
         self._writer_lock = writer_lock
         self._reopen = reopen  # after `settings`: the server's stores reread the time zone
+        self._changed = changed  # after a command that writes: pages drop what they kept
         self._one = threading.Lock()
         self._idle = threading.Condition()
         self._busy = 0
@@ -269,6 +280,8 @@ class CommandRunner:
                 code = self._main(argv)
                 if argv[0] == "settings":
                     self._reopen()
+                if argv[0] not in READS_ONLY:
+                    self._changed()
         finally:
             sys.stdin = saved_stdin
         return CommandResult(code, stdout.getvalue(), stderr.getvalue())
@@ -308,7 +321,7 @@ class ServerRuntime:
     ) -> None:
         """Start the scheduler and take commands; ``writer_lock`` guards the server's
         analytics connection, ``reopen`` makes the server reopen its stores."""
-        self.runner = CommandRunner(self._command, writer_lock, reopen)
+        self.runner = CommandRunner(self._command, writer_lock, reopen, self.scheduler.changed)
         self.scheduler.start()
 
     def stop(self) -> None:
