@@ -13,3 +13,4 @@ from keepwell.auth import models as auth_models  # noqa: E402, F401  (users, tok
 from keepwell.ingest import models as ingest_models  # noqa: E402, F401  (sources, stripe)
 from keepwell.notify import models as notify_models  # noqa: E402, F401  (outbox, unsubscribes)
 from keepwell.success import models as success_models  # noqa: E402, F401  (CTAs, plans)
+from keepwell.voice import models as voice_models  # noqa: E402, F401  (surveys, shares, measures)

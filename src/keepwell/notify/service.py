@@ -31,7 +31,7 @@ from keepwell.notify.outbox import Message
 from keepwell.notify.retry import RetryPolicy
 from keepwell.notify.slack import send_slack
 from keepwell.notify.techtouch import is_unsubscribed, send_tech_touch
-from keepwell.notify.tokens import read_unsubscribe_token
+from keepwell.notify.tokens import read_unsubscribe_token, unsubscribe_url
 from keepwell.notify.webhooks import send_webhook
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "send_limits",
     "send_tech_touch",
     "unsubscribe",
+    "unsubscribe_url",
 ]
 
 Sender = Callable[[Message, Settings, datetime], None]

@@ -37,6 +37,8 @@ from keepwell.risk import api as risk_api
 from keepwell.risk import pages as risk_pages
 from keepwell.success import api as success_api
 from keepwell.success import pages as success_pages
+from keepwell.voice import api as voice_api
+from keepwell.voice import pages as voice_pages
 from keepwell.web import control, login
 from keepwell.web.audit import install_audit
 from keepwell.web.dates import iso_days
@@ -133,6 +135,7 @@ def _pages(app: FastAPI) -> None:
         app,
         [
             login.router,
+            voice_pages.router,  # public: the signed link is the key
             portfolio_pages.router,
             revenue_pages.router,
             success_pages.router,
@@ -182,3 +185,4 @@ def _routes(app: FastAPI) -> None:
     app.include_router(health_api.router, **signed_in)
     app.include_router(risk_api.router, **signed_in)
     app.include_router(success_api.router, **signed_in)
+    app.include_router(voice_api.router, **signed_in)
