@@ -37,7 +37,7 @@ def agenda(
     """The agenda items, in meeting order (plain sentences)."""
     items: list[str] = []
     milestones = plan.get("milestones", [])
-    for side, who in (("customer", "Your side"), ("vendor", "Our side")):
+    for side, who in (("customer", "Your side"), ("us", "Our side")):
         late = sorted(
             (m for m in milestones if m.get("overdue") and m.get("side") == side),
             key=lambda m: m["due_on"],
