@@ -56,8 +56,9 @@ def _objectives(plan: Mapping[str, Any] | None, usage: Mapping[str, Any]) -> lis
 
 
 def _milestones(plan: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    # owners stay out: ours are staff addresses, theirs may be someone who left
     return [{"title": m["title"], "side": "you" if m["side"] == "customer" else "our team",
-             "owner": m["owner"] if m["side"] == "customer" else None, "due_on": m["due_on"],
+             "owner": None, "due_on": m["due_on"],
              "status": m["status"], "overdue": m.get("overdue", False)}
             for m in (plan or {}).get("milestones", [])]  # fmt: skip
 

@@ -35,6 +35,8 @@ from keepwell.voice.survey_store import (
     answer,
     define_campaign,
     list_campaigns,
+    list_sends,
+    record_answer,
     run_campaigns,
     survey_view,
 )
@@ -46,16 +48,19 @@ __all__ = [
     "SurveyKind",
     "account_measures",
     "add_measure",
+    "all_measures",
     "answer",
     "comment_on_plan",
     "customer_review",
     "customer_review_pdf",
     "define_campaign",
     "list_campaigns",
+    "list_sends",
     "list_shares",
     "mark_milestone_done",
     "meeting_agenda",
     "push_measure_progress",
+    "record_answer",
     "record_meeting",
     "record_reading",
     "revoke_share",
@@ -200,6 +205,11 @@ def record_reading(
 def account_measures(workspace: Workspace, account_id: str, as_of: date) -> list[dict[str, Any]]:
     """The account's success measures with readings up to ``as_of`` and progress (0-1)."""
     return read_measures(workspace, as_of, [account_id])
+
+
+def all_measures(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
+    """Every account's success measures with readings up to ``as_of``."""
+    return read_measures(workspace, as_of)
 
 
 def push_measure_progress(workspace: Workspace, as_of: date) -> int:

@@ -190,14 +190,23 @@ def answer(
     score: int,
     comment: str | None,
 ) -> dict[str, Any]:
-    """Record the answer of the link ``token``: one ``surveys`` row per send (answering
+    """Record the answer of the link ``token`` (see :func:`record_answer`)."""
+    with Session(workspace.engine) as session:
+        send_id = _open_send(session, token, secret, now).id
+    return record_answer(workspace, send_id, now, score, comment)
+
+
+def record_answer(
+    workspace: Workspace, send_id: int, now: datetime, score: int, comment: str | None
+) -> dict[str, Any]:
+    """Record the answer to send ``send_id``: one ``surveys`` row per send (answering
     again updates it: the latest answer counts). A comment of None keeps the one given."""
     comment = (comment or "").strip()[:2000] or None
     with transaction(workspace.engine) as session:
-        send = _open_send(session, token, secret, now)
-        campaign = session.get(SurveyCampaign, send.campaign)
-        if campaign is None:
-            raise LinkGoneError("this survey has closed")
+        send = session.get(SurveySend, send_id)
+        campaign = None if send is None else session.get(SurveyCampaign, send.campaign)
+        if send is None or campaign is None:
+            raise NotFoundError(f"no survey send {send_id}")
         campaigns.check_score(campaign.kind, score)
         send.score, send.answered_at = score, now
         row = {"response_id": response_id(send.id), "account_id": send.account_id,
@@ -207,8 +216,7 @@ def answer(
     if comment is not None:
         row["comment"] = comment
     else:
-        earlier = _earlier_comment(workspace, account_id, str(row["response_id"]))
-        row["comment"] = earlier
+        row["comment"] = _earlier_comment(workspace, account_id, str(row["response_id"]))
     report = contract_service.load_rows(workspace, "surveys", [row])
     if report.rejected:
         raise InputError(f"the answer was not saved: {report.examples[0].reason}")
@@ -216,12 +224,18 @@ def answer(
             "detractor": campaigns.detractor(kind, score)}  # fmt: skip
 
 
+def list_sends(workspace: Workspace, campaign: str | None = None) -> list[dict[str, Any]]:
+    """Survey sends (of ``campaign``), oldest first, with their answers."""
+    query = sa.select(SurveySend).order_by(SurveySend.id)
+    if campaign is not None:
+        query = query.where(SurveySend.campaign == campaign)
+    with Session(workspace.engine) as session:
+        return [{"send_id": s.id, "campaign": s.campaign, "account_id": s.account_id,
+                 "contact_id": s.contact_id, "email": s.email, "sent_on": s.sent_on,
+                 "score": s.score, "answered_at": s.answered_at}
+                for s in session.execute(query).scalars()]  # fmt: skip
+
+
 def _earlier_comment(workspace: Workspace, account_id: str, rid: str) -> str | None:
     rows = contract_service.read_table(workspace, "surveys", account_id=account_id).to_pylist()
     return next((r.get("comment") for r in rows if r["response_id"] == rid), None)
-
-
-def campaign_or_error(workspace: Workspace, name: str) -> None:
-    with Session(workspace.engine) as session:
-        if session.get(SurveyCampaign, name) is None:
-            raise NotFoundError(f"no survey campaign {name!r}", hint="see `keepwell surveys list`")
