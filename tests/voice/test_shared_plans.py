@@ -14,7 +14,7 @@ from keepwell.core.workspace import Workspace
 from keepwell.success import service as success_service
 from keepwell.voice import links, service
 from keepwell.voice.pages import PUBLIC_LIMIT
-from keepwell.web.app import create_app
+from keepwell.server.app import create_app
 from tests.web.helpers import add_user, make_settings
 
 HOSTILE = "<script>alert('plan')</script> & \"Co\""

@@ -23,7 +23,7 @@ from keepwell.portfolio import service as portfolio_service
 from keepwell.success import service as success_service
 from keepwell.voice import service
 from keepwell.voice.campaigns import Campaign
-from keepwell.web.app import create_app
+from keepwell.server.app import create_app
 from tests.conftest import make_workspace
 from tests.notify.receivers import SmtpSink
 from tests.voice.conftest import AS_OF, load_company
