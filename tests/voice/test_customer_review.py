@@ -42,7 +42,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, 
 
 def test_the_demo_has_surveys_measures_and_a_shared_plan(demo: tuple[Workspace, DemoRun]) -> None:
     ws, run = demo
-    assert run.voice is not None and run.as_of is not None
+    assert run.voice is not None
+    assert run.as_of is not None
     assert run.voice.surveys_queued > 0
     assert 0 < run.voice.surveys_answered <= run.voice.surveys_queued
     queued = [n for n in notify_service.list_notifications(ws, limit=10_000)
@@ -55,12 +56,13 @@ def test_the_demo_has_surveys_measures_and_a_shared_plan(demo: tuple[Workspace, 
     assert campaign["response_rate"] == pytest.approx(100 * len(answers) / len(queued))
     measured = {m["account_id"] for m in service.all_measures(ws, run.as_of)}
     assert len(measured) == run.voice.measures == 3
-    assert run.voice.shared_plan_url and "/p/" in run.voice.shared_plan_url
+    assert run.voice.shared_plan_url
+    assert "/p/" in run.voice.shared_plan_url
     assert run.voice.shared_plan_account is not None
     assert service.list_shares(ws, run.voice.shared_plan_account, NOW)[0]["state"] == "active"
     with ws.engine.connect() as conn:
-        stored = conn.execute(sa.text("SELECT count(*) FROM health_external_measures "
-                                      "WHERE measure = 'measure_progress'")).scalar_one()  # fmt: skip
+        query = "SELECT count(*) FROM health_external_measures WHERE measure = :m"
+        stored = conn.execute(sa.text(query), {"m": "measure_progress"}).scalar_one()
     assert stored == 3
 
 
@@ -109,13 +111,16 @@ def test_customer_review_of_a_red_account_shows_nothing_internal(
     }
     for person in internal["left"]:
         forbidden[f"left {person['contact_id']}"] = re.compile(re.escape(person["name"] or "\0"))
-    others = [a["name"] for a in read_table(ws, "accounts").to_pylist() if a["account_id"] != account]
+    others = [
+        a["name"] for a in read_table(ws, "accounts").to_pylist() if a["account_id"] != account
+    ]
     for what, pattern in forbidden.items():
         assert not pattern.search(flat), (what, pattern.search(flat))
     assert not [n for n in others if n and re.search(rf"\b{re.escape(n)}\b", flat)]
     # the internal review of the same account does show them (the test can fail)
     inside = re.sub(r"\s+", " ", _text(reports_service.review_pdf(internal, generated_at=NOW)))
-    assert re.search(r"\bred\b", inside, re.I) and re.search("|".join(SEGMENTS), inside)
+    assert re.search(r"\bred\b", inside, re.I)
+    assert re.search("|".join(SEGMENTS), inside)
     if internal["left"]:
         assert "Key contact left" in inside
     assert review["peers"]["shown"] == (internal["peers"]["peers"] >= 10)

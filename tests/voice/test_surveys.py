@@ -20,10 +20,10 @@ from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.notify import service as notify_service
 from keepwell.portfolio import service as portfolio_service
+from keepwell.server.app import create_app
 from keepwell.success import service as success_service
 from keepwell.voice import service
 from keepwell.voice.campaigns import Campaign
-from keepwell.server.app import create_app
 from tests.conftest import make_workspace
 from tests.notify.receivers import SmtpSink
 from tests.voice.conftest import AS_OF, load_company
@@ -63,7 +63,8 @@ def test_a_campaign_sends_once_per_contact_throttles_and_honours_unsubscribe(
     assert smtp.messages[0]["List-Unsubscribe"]
 
     again = service.run_campaigns(ws, AS_OF + timedelta(days=1), settings)
-    assert again["already"] == 3 and again["queued"] == 0
+    assert again["already"] == 3
+    assert again["queued"] == 0
     # another campaign the same month: every contact was asked within 30 days
     service.define_campaign(ws, nps("csat-q", kind="csat", every=None))
     assert service.run_campaigns(ws, AS_OF + timedelta(days=10), settings)["throttled"] == 3
@@ -72,7 +73,9 @@ def test_a_campaign_sends_once_per_contact_throttles_and_honours_unsubscribe(
     bob = next(m for m in smtp.messages if m["To"] == "bob@acme.example")
     token = re.search(r"/unsubscribe/(\S+)", bob.get_content())
     assert token is not None
-    notify_service.unsubscribe(ws, token.group(1), at=NOW, secret=settings.secret_key.get_secret_value())
+    notify_service.unsubscribe(
+        ws, token.group(1), at=NOW, secret=settings.secret_key.get_secret_value()
+    )
     later = service.run_campaigns(ws, AS_OF + timedelta(days=40), settings)
     assert later == {"queued": 2, "throttled": 0, "unsubscribed": 1, "already": 3}
     assert _deliver(ws, settings) == 2
@@ -102,8 +105,8 @@ def test_two_concurrent_cycles_send_each_survey_once(
         service.define_campaign(ws, nps(f"nps-{i}"))
     ws.close()
     barrier, results = threading.Barrier(2), []  # type: ignore[var-annotated]
-    threads = [threading.Thread(target=_worker, args=(tmp_path / "ws", postgres_url, settings,
-                                                      barrier, results)) for _ in range(2)]  # fmt: skip
+    args = (tmp_path / "ws", postgres_url, settings, barrier, results)
+    threads = [threading.Thread(target=_worker, args=args) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
@@ -137,7 +140,8 @@ def test_answers_update_one_row_show_on_the_timeline_and_a_detractor_opens_one_c
     link = _link(smtp, "bob@acme.example")
 
     first = web.get(f"{link}/9")
-    assert first.status_code == 200 and "your answer 9 is recorded" in first.text
+    assert first.status_code == 200
+    assert "your answer 9 is recorded" in first.text
     second = web.post(link, data={"score": "3", "comment": "Too slow <b>lately</b>"})
     assert second.status_code == 200
     assert "&lt;b&gt;" not in second.text  # the comment is not echoed at all
