@@ -1,6 +1,9 @@
-"""Public pages of the customer's voice (no sign-in; the signed link is the key): the
-survey answer page and the shared success plan. Plain HTML forms, no JavaScript, every
+"""Pages of the customer's voice. Public (no sign-in; the signed link is the key): the
+survey answer page and the shared success plan; plain HTML forms, no JavaScript, every
 value escaped; each client address may make :data:`PUBLIC_LIMIT` requests a minute.
+For the vendor (signed in): ``/accounts/{id}/voice`` (success measures and readings,
+shared links, survey answers, the customer review's narrative) and the customer's
+business review as a PDF.
 
 A link we did not sign answers 403, an expired or revoked one 410, both showing only
 the reason. Responses are never cached and send no referrer (the link is the key).
@@ -8,23 +11,35 @@ the reason. Responses are never cached and send no referrer (the link is the key
 
 from __future__ import annotations
 
+import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from keepwell.contract.service import visible_account
 from keepwell.core.errors import InputError, KeepwellError, NotFoundError
 from keepwell.voice import service
 from keepwell.voice.errors import LinkGoneError, LinkInvalidError
 from keepwell.voice.ratelimit import SlidingWindow
 from keepwell.web.deps import SettingsDep, WorkspaceDep
 from keepwell.web.ids import PathId
-from keepwell.web.toolkit import render_html
+from keepwell.web.toolkit import (
+    PageUser,
+    check_form,
+    page_user,
+    render,
+    render_html,
+    today,
+    workspace_of,
+)
 
 router = APIRouter(include_in_schema=False)
+User = Annotated[PageUser, Depends(page_user)]
+Csrf = Annotated[str | None, Form(max_length=200)]
 #: Requests per minute one client address may make to the public pages.
 PUBLIC_LIMIT = 30
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
@@ -160,3 +175,130 @@ async def plan_comment(
     except KeepwellError as exc:
         return _error(exc)
     return RedirectResponse(f"/p/{token}?done=comment", status_code=303, headers=_HEADERS)
+
+
+def _account_view(request: Request, user: PageUser, account_id: str,
+                  new_link: dict[str, Any] | None = None) -> HTMLResponse:  # fmt: skip
+    ws, day = workspace_of(request), today()
+    account = visible_account(ws, account_id, scope=user.owner_scope)
+    try:
+        agenda = service.meeting_agenda(ws, account_id, day)
+    except NotFoundError:
+        agenda = None
+    view = {
+        "account": {"account_id": account.account_id, "name": account.name},
+        "measures": service.account_measures(ws, account_id, day),
+        "shares": service.list_shares(ws, account_id, datetime.now(UTC)),
+        "agenda": agenda, "sends": service.list_sends(ws, account_id=account_id),
+        "narrative": service.narratives(ws, account_id),
+        "sections": service.NARRATIVE_SECTIONS, "new_link": new_link,
+    }  # fmt: skip
+    return render(request, user, "voice_account.html", title=f"Voice · {account.name}", v=view)
+
+
+@router.get("/accounts/{account_id}/voice", response_class=HTMLResponse)
+def account_voice(request: Request, user: User, account_id: str) -> HTMLResponse:
+    """The account's success measures, shared links, survey answers and review narrative."""
+    return _account_view(request, user, account_id)
+
+
+def _back(account_id: str, anchor: str) -> RedirectResponse:
+    return RedirectResponse(f"/accounts/{account_id}/voice#{anchor}", status_code=303)
+
+
+def _writable(request: Request, user: PageUser, account_id: str, csrf: str | None) -> None:
+    check_form(user, csrf)
+    visible_account(workspace_of(request), account_id, scope=user.owner_scope)
+
+
+@router.post("/accounts/{account_id}/voice/measures")
+def add_measure(
+    request: Request,
+    user: User,
+    account_id: str,
+    name: Annotated[str, Form(max_length=250)],
+    unit: Annotated[str, Form(max_length=60)],
+    baseline: Annotated[float, Form()],
+    target: Annotated[float, Form()],
+    target_on: Annotated[date, Form()],
+    csrf_token: Csrf = None,
+) -> Response:
+    _writable(request, user, account_id, csrf_token)
+    service.add_measure(workspace_of(request), account_id, name=name, unit=unit,
+                        baseline=baseline, target=target, started_on=today(),
+                        target_on=target_on)  # fmt: skip
+    return _back(account_id, "measures")
+
+
+@router.post("/accounts/{account_id}/voice/measures/{measure_id}/readings")
+def add_reading(
+    request: Request,
+    user: User,
+    account_id: str,
+    measure_id: PathId,
+    value: Annotated[float, Form()],
+    csrf_token: Csrf = None,
+) -> Response:
+    _writable(request, user, account_id, csrf_token)
+    service.record_reading(workspace_of(request), measure_id, today(), value,
+                           user.principal.email, account_id=account_id)  # fmt: skip
+    return _back(account_id, "measures")
+
+
+@router.post("/accounts/{account_id}/voice/shares", response_class=HTMLResponse)
+def share(
+    request: Request,
+    user: User,
+    settings: SettingsDep,
+    account_id: str,
+    shared_with: Annotated[str, Form(max_length=200)],
+    days: Annotated[int, Form(ge=1, le=366)] = 90,
+    csrf_token: Csrf = None,
+) -> HTMLResponse:
+    """A new link, shown once on the page that answers."""
+    _writable(request, user, account_id, csrf_token)
+    link = service.share_plan(workspace_of(request), account_id, shared_with=shared_with,
+                              email=None, days=days, now=datetime.now(UTC), settings=settings,
+                              actor=user.principal.email)  # fmt: skip
+    return _account_view(request, user, account_id, new_link=link)
+
+
+@router.post("/accounts/{account_id}/voice/shares/{share_id}/revoke")
+def revoke(
+    request: Request, user: User, account_id: str, share_id: PathId, csrf_token: Csrf = None
+) -> Response:
+    _writable(request, user, account_id, csrf_token)
+    service.revoke_share(workspace_of(request), share_id, datetime.now(UTC),
+                         scope_accounts={account_id})  # fmt: skip
+    return _back(account_id, "plan")
+
+
+@router.post("/accounts/{account_id}/voice/narrative/{section}")
+def save_narrative(
+    request: Request,
+    user: User,
+    account_id: str,
+    section: str,
+    text: Annotated[str, Form(max_length=8000)] = "",
+    csrf_token: Csrf = None,
+) -> Response:
+    _writable(request, user, account_id, csrf_token)
+    service.save_narrative(workspace_of(request), account_id, section, text,
+                           datetime.now(UTC), user.principal.email)  # fmt: skip
+    return _back(account_id, "narrative")
+
+
+@router.get("/accounts/{account_id}/qbr-customer.pdf")
+async def customer_pdf(request: Request, user: User, account_id: str) -> Response:
+    """The business review the customer can be given, as a PDF download."""
+    ws = workspace_of(request)
+    review = await run_in_threadpool(
+        service.customer_review, ws, account_id, today(), scope=user.owner_scope
+    )
+    pdf = await run_in_threadpool(
+        service.customer_review_pdf, review, generated_at=datetime.now(UTC)
+    )
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"review-{account_id}-{review['as_of']}")[:120]
+    headers = {"Content-Disposition": f'attachment; filename="{name}.pdf"',
+               "Cache-Control": "no-store"}  # fmt: skip
+    return Response(pdf, media_type="application/pdf", headers=headers)

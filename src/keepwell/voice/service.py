@@ -59,6 +59,7 @@ __all__ = [
     "list_shares",
     "mark_milestone_done",
     "meeting_agenda",
+    "narratives",
     "push_measure_progress",
     "record_answer",
     "record_meeting",
@@ -258,6 +259,11 @@ def save_narrative(
         session.add(row)
         record_audit(session, action="review.narrative", target=f"{account_id}:{section}",
                      account_id=account_id)  # fmt: skip
+
+
+def narratives(workspace: Workspace, account_id: str) -> dict[str, str]:
+    """The saved narrative sections of the account's customer business review."""
+    return _narratives(workspace, account_id)
 
 
 def _narratives(workspace: Workspace, account_id: str) -> dict[str, str]:

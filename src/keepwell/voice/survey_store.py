@@ -224,11 +224,15 @@ def record_answer(
             "detractor": campaigns.detractor(kind, score)}  # fmt: skip
 
 
-def list_sends(workspace: Workspace, campaign: str | None = None) -> list[dict[str, Any]]:
-    """Survey sends (of ``campaign``), oldest first, with their answers."""
+def list_sends(
+    workspace: Workspace, campaign: str | None = None, *, account_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Survey sends (of ``campaign``, of ``account_id``), oldest first, with answers."""
     query = sa.select(SurveySend).order_by(SurveySend.id)
     if campaign is not None:
         query = query.where(SurveySend.campaign == campaign)
+    if account_id is not None:
+        query = query.where(SurveySend.account_id == account_id)
     with Session(workspace.engine) as session:
         return [{"send_id": s.id, "campaign": s.campaign, "account_id": s.account_id,
                  "contact_id": s.contact_id, "email": s.email, "sent_on": s.sent_on,
