@@ -30,7 +30,8 @@ def test_vendor_page_measures_links_narrative_and_customer_pdf(
     app = make_app(ws, restrict_csm=True)
     http = sign_in(app, "csm-a@vendor.example")
     page = http.get("/accounts/A/voice")
-    assert page.status_code == 200 and "No success measure yet." in page.text
+    assert page.status_code == 200
+    assert "No success measure yet." in page.text
     token = csrf_of(page.text)
     assert http.post("/accounts/A/voice/measures", data={"name": "Hours", "unit": "h",
                      "baseline": "0", "target": "40", "target_on": str(today + timedelta(days=9))},
@@ -38,7 +39,8 @@ def test_vendor_page_measures_links_narrative_and_customer_pdf(
     added = http.post("/accounts/A/voice/measures", data={
         "name": "Hours <saved>", "unit": "h", "baseline": "0", "target": "40",
         "target_on": str(today + timedelta(days=90)), "csrf_token": token})  # fmt: skip
-    assert added.status_code == 200 and "Hours &lt;saved&gt; (h)" in added.text
+    assert added.status_code == 200
+    assert "Hours &lt;saved&gt; (h)" in added.text
     (measure,) = service.account_measures(ws, "A", today)
     http.post(f"/accounts/A/voice/measures/{measure['measure_id']}/readings",
               data={"value": "10", "csrf_token": token})  # fmt: skip
@@ -57,7 +59,8 @@ def test_vendor_page_measures_links_narrative_and_customer_pdf(
     http.post("/accounts/A/voice/narrative/summary",
               data={"text": "A strong quarter for your team.", "csrf_token": token})  # fmt: skip
     pdf = http.get("/accounts/A/qbr-customer.pdf")
-    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "A strong quarter for your team." in " ".join(text.split())
 
