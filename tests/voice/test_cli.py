@@ -42,7 +42,9 @@ def test_voice_commands(
     cli("measures", "reading", "1", "10", "--on", str(today))
     (measure,) = json.loads(cli("measures", "list", "A", "--format", "json"))
     assert (measure["latest"], measure["progress"]) == (10, 0.25)
-    assert "measure_progress: 1 account(s)" in cli("measures", "push")
+    pushed = cli("measures", "push")
+    assert "measure_progress: 1 account(s)" in pushed
+    assert "plan_overdue_ours: 0 account(s)" in pushed  # no plan yet
 
     success_service.create_plan(ws, "A", as_of=today - timedelta(days=40), template="mid-touch")
     shown = cli("plans", "share", "A", "--with", "Dana", "--format", "json")

@@ -63,7 +63,13 @@ def test_the_demo_has_surveys_measures_and_a_shared_plan(demo: tuple[Workspace, 
     with ws.engine.connect() as conn:
         query = "SELECT count(*) FROM health_external_measures WHERE measure = :m"
         stored = conn.execute(sa.text(query), {"m": "measure_progress"}).scalar_one()
+        late = conn.execute(
+            sa.text("SELECT account_id, value FROM health_external_measures WHERE measure = :m"),
+            {"m": "plan_overdue_ours"},
+        ).all()
     assert stored == 3
+    # the shared plan started 45 days before: our kick-off (due on day 14) is late
+    assert [(a, v) for a, v in late if v] == [(run.voice.shared_plan_account, 1.0)]
 
 
 def _red_account(ws: Workspace, as_of: date) -> str:

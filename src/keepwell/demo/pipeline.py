@@ -167,9 +167,9 @@ def _voice(workspace: Workspace, as_of: date, stamp: datetime, settings: Setting
             day = as_of - timedelta(days=120 - 30 * month)
             value = 2 + (month + 1) * (4 + len(account_id) % 3)
             voice_service.record_reading(workspace, measure, day, value, "demo")
-    voice_service.push_measure_progress(workspace, as_of)
     account, url = _shared_plan(workspace, largest[0][0] if largest else None, as_of, stamp,
                                 settings)  # fmt: skip
+    voice_service.push_health_measures(workspace, as_of)
     return DemoVoice(queued, answered, min(3, len(largest)), account, url)
 
 

@@ -99,11 +99,13 @@ def measures_list_command(
 
 
 def push_command(as_of: AsOf = None) -> None:
-    """Store every account's progress toward its measures as the health measure
-    measure_progress (declare it under `measures: external:` in health.yaml to score it)."""
+    """Store the health measures measure_progress (progress toward the customer's
+    measures), plan_overdue_ours and plan_overdue_customer (overdue milestones); declare
+    them under `measures: external:` in health.yaml to score them."""
     with opened_workspace() as ws:
-        written = service.push_measure_progress(ws, _day(as_of))
-    out.print(f"measure_progress: {written} account(s)")
+        written = service.push_health_measures(ws, _day(as_of))
+    for name, count in written.items():
+        out.print(f"{name}: {count} account(s)")
 
 
 def register(app: typer.Typer) -> None:

@@ -60,7 +60,7 @@ __all__ = [
     "mark_milestone_done",
     "meeting_agenda",
     "narratives",
-    "push_measure_progress",
+    "push_health_measures",
     "record_answer",
     "record_meeting",
     "record_reading",
@@ -76,6 +76,8 @@ __all__ = [
 SHARED_TAG = "shared-plan"
 #: The health measure fed by the customer's success measures (``measures: external:``).
 MEASURE = "measure_progress"
+#: Health measures of overdue plan milestones: ours, and the customer's.
+OVERDUE_OURS, OVERDUE_THEIRS = "plan_overdue_ours", "plan_overdue_customer"
 NARRATIVE_SECTIONS = ("summary", "next_steps")
 
 
@@ -213,11 +215,25 @@ def all_measures(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
     return read_measures(workspace, as_of)
 
 
-def push_measure_progress(workspace: Workspace, as_of: date) -> int:
-    """Store each account's progress toward its success measures (0-100) as the
-    external health measure :data:`MEASURE` on ``as_of``; the accounts written."""
-    values = progress_by_account(workspace, as_of)
-    return health_service.record_measure(workspace, MEASURE, values, as_of, complete=True)
+def push_health_measures(workspace: Workspace, as_of: date) -> dict[str, int]:
+    """Store the customer's voice as external health measures on ``as_of``:
+    :data:`MEASURE` (each account's progress toward its success measures, 0-100) and
+    :data:`OVERDUE_OURS` / :data:`OVERDUE_THEIRS` (milestones of the active plan past
+    due and not done, on our side and the customer's). The accounts written per measure."""
+    progress = progress_by_account(workspace, as_of)
+    written = {MEASURE: health_service.record_measure(workspace, MEASURE, progress, as_of,
+                                                     complete=True)}  # fmt: skip
+    ours: dict[str, float | None] = {}
+    theirs: dict[str, float | None] = {}
+    for account_id in success_service.plan_progress(workspace, as_of):
+        plan = success_service.show_plan(workspace, account_id, as_of)
+        late = [m["side"] for m in plan["milestones"] if m["overdue"]]
+        ours[account_id] = float(sum(side != "customer" for side in late))
+        theirs[account_id] = float(sum(side == "customer" for side in late))
+    for name, values in ((OVERDUE_OURS, ours), (OVERDUE_THEIRS, theirs)):
+        written[name] = health_service.record_measure(workspace, name, values, as_of,
+                                                      complete=True)  # fmt: skip
+    return written
 
 
 def meeting_agenda(workspace: Workspace, account_id: str, as_of: date) -> dict[str, Any]:
