@@ -116,7 +116,8 @@ def register(app: typer.Typer) -> None:
         surveys.command(name)(command)
     app.add_typer(surveys, name="surveys")
     measures = typer.Typer(help="The customer's own success measures.", no_args_is_help=True)
-    for name, command in (("add", add_command), ("reading", reading_command),
-                          ("list", measures_list_command), ("push", push_command)):  # fmt: skip
-        measures.command(name)(command)
+    measures.command("add")(add_command)
+    measures.command("reading")(reading_command)
+    measures.command("list")(measures_list_command)
+    measures.command("push")(push_command)
     app.add_typer(measures, name="measures")

@@ -23,10 +23,9 @@ def _account_fk() -> sa.ForeignKey:
 
 class SurveyCampaign(Base):
     """Who is asked what, when: ``kind`` nps or csat with its ``question``, to the active
-    contacts of ``role`` (any role when NULL) at accounts of ``segment`` (any when NULL)
-    whose ``rule`` holds (an expression over the account's columns, optional); again
-    every ``every_days`` days (once when NULL); never a contact asked by any campaign in
-    the last ``throttle_days`` days."""
+    contacts of ``role`` (any role when NULL) at accounts of ``segment`` (any when NULL),
+    from ``created_on``, again every ``every_days`` days (once when NULL); never a
+    contact asked by any campaign in the last ``throttle_days`` days."""
 
     __tablename__ = "voice_campaigns"
 
