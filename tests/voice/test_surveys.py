@@ -13,6 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from keepwell.contract.service import read_table
@@ -154,6 +155,18 @@ def test_answers_update_one_row_show_on_the_timeline_and_a_detractor_opens_one_c
 
     story = portfolio_service.account_story(ws, "A", today, scope=None)
     assert any(e["kind"] == "survey" and "3" in str(e) for e in story), story[:3]
+
+    token = link.rsplit("/", 1)[1]
+    tampered = web.get(f"/s/{token[:-3]}xyz/0")
+    assert tampered.status_code == 403
+    assert "recommend" not in tampered.text
+    with ws.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE voice_survey_sends SET expires_on = :d"),
+                     {"d": today - timedelta(days=1)})  # fmt: skip
+    closed = web.get(f"{link}/0")
+    assert closed.status_code == 410
+    assert "recommend" not in closed.text
+    assert [r["score"] for r in read_table(ws, "surveys").to_pylist()] == [3]
 
     report = success_service.run_cycle(ws, today, clock=lambda: now, deliver=False)
     assert report.problems == []
