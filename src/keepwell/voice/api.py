@@ -67,6 +67,25 @@ class SurveyRunRead(BaseModel):
     already: int
 
 
+class SegmentNpsRead(BaseModel):
+    """Survey emails sent and answered (response rate, percent) and NPS (-100..100) of
+    one segment (``all``: every account): the last 90 days and per quarter."""
+
+    segment: str
+    sent: int
+    answered: int
+    response_rate: float | None
+    nps_90d: float | None
+    answers_90d: int
+    trend: dict[str, float | None]
+
+
+class SurveySummaryRead(BaseModel):
+    as_of: date
+    quarters: list[str]
+    segments: list[SegmentNpsRead]
+
+
 class ShareCreate(BaseModel):
     shared_with: str = Field(min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -145,6 +164,12 @@ def put_campaign(workspace: WorkspaceDep, name: str, body: CampaignWrite) -> dic
         name, body.kind.value, body.question, body.role, body.segment, body.every_days,
         body.throttle_days, body.starts_on or _now().date()))  # fmt: skip
     return next(c for c in service.list_campaigns(workspace) if c["name"] == name)
+
+
+@router.get("/surveys/summary", response_model=SurveySummaryRead)
+def survey_summary(workspace: WorkspaceDep, as_of: date | None = None) -> dict[str, Any]:
+    """Response rate and NPS by segment, with the trend over the last four quarters."""
+    return service.survey_summary(workspace, as_of or _now().date())
 
 
 @router.post("/surveys/run", response_model=SurveyRunRead)

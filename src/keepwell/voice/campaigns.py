@@ -9,7 +9,7 @@ d .. d + throttle_days - 1.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -119,9 +119,35 @@ def email_text(
     return f"{account_name}: a quick question", body
 
 
-def detractor(kind: str, score: int) -> bool:
-    """An NPS answer of 0-6, a CSAT answer of 1-2."""
-    return score <= 6 if kind == SurveyKind.NPS else score <= 2
+def detractor(kind: str, score: int, nps_detractor_max: int) -> bool:
+    """An NPS answer up to ``nps_detractor_max`` (health's definition), a CSAT answer of
+    1-2."""
+    return score <= nps_detractor_max if kind == SurveyKind.NPS else score <= 2
+
+
+def net_promoter(scores: Sequence[int], promoter_min: int, detractor_max: int) -> float | None:
+    """NPS of ``scores`` (0-10): percent promoters (>= ``promoter_min``) minus percent
+    detractors (<= ``detractor_max``), -100..100; None without answers."""
+    if not scores:
+        return None
+    promoters = sum(s >= promoter_min for s in scores)
+    detractors = sum(s <= detractor_max for s in scores)
+    return 100.0 * (promoters - detractors) / len(scores)
+
+
+def quarter(day: date) -> str:
+    """``2026-Q3`` for a day of July-September 2026."""
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def latest_per_respondent(answers: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Each respondent's latest answer (respondent: the contact, else the response)."""
+    latest: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for a in answers:
+        key = (str(a["account_id"]), str(a.get("contact_id") or a["response_id"]))
+        if key not in latest or a["responded_at"] > latest[key]["responded_at"]:
+            latest[key] = a
+    return list(latest.values())
 
 
 def check_score(kind: str, score: int) -> None:

@@ -51,6 +51,14 @@ def list_command(fmt: Format = OutputFormat.TABLE) -> None:
         print_rows(service.list_campaigns(ws), fmt)
 
 
+def summary_command(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
+    """Response rate and NPS by segment, with the trend over the last four quarters."""
+    with opened_workspace() as ws:
+        summary = service.survey_summary(ws, _day(as_of))
+    rows = [{k: v for k, v in r.items() if k != "trend"} | r["trend"] for r in summary["segments"]]
+    print_rows(rows, fmt, title=f"Surveys as of {summary['as_of']}")
+
+
 def sends_command(
     campaign: Annotated[str | None, typer.Argument(help="Campaign (default: all).")] = None,
     fmt: Format = OutputFormat.TABLE,
@@ -112,7 +120,8 @@ def register(app: typer.Typer) -> None:
     """Add ``surveys`` and ``measures`` to the root ``app``."""
     surveys = typer.Typer(help="Surveys sent and answered.", no_args_is_help=True)
     for name, command in (("define", define_command), ("run", run_command),
-                          ("list", list_command), ("sends", sends_command)):  # fmt: skip
+                          ("list", list_command), ("sends", sends_command),
+                          ("summary", summary_command)):  # fmt: skip
         surveys.command(name)(command)
     app.add_typer(surveys, name="surveys")
     measures = typer.Typer(help="The customer's own success measures.", no_args_is_help=True)

@@ -38,6 +38,7 @@ from keepwell.voice.survey_store import (
     list_sends,
     record_answer,
     run_campaigns,
+    survey_summary,
     survey_view,
 )
 
@@ -69,6 +70,7 @@ __all__ = [
     "save_narrative",
     "share_plan",
     "shared_plan",
+    "survey_summary",
     "survey_view",
 ]
 

@@ -220,8 +220,8 @@ def record_answer(
     report = contract_service.load_rows(workspace, "surveys", [row])
     if report.rejected:
         raise InputError(f"the answer was not saved: {report.examples[0].reason}")
-    return {"kind": kind, "score": score, "comment": row["comment"],
-            "detractor": campaigns.detractor(kind, score)}  # fmt: skip
+    bad = campaigns.detractor(kind, score, health_service.DETRACTOR_MAX)
+    return {"kind": kind, "score": score, "comment": row["comment"], "detractor": bad}
 
 
 def list_sends(
@@ -243,3 +243,51 @@ def list_sends(
 def _earlier_comment(workspace: Workspace, account_id: str, rid: str) -> str | None:
     rows = contract_service.read_table(workspace, "surveys", account_id=account_id).to_pylist()
     return next((r.get("comment") for r in rows if r["response_id"] == rid), None)
+
+
+def survey_summary(workspace: Workspace, as_of: date, quarters: int = 4) -> dict[str, Any]:
+    """Response rate of the survey emails sent up to ``as_of`` and NPS (imported answers
+    too) by segment (the account's segment on ``as_of``): over the 90 days up to
+    ``as_of`` and per calendar quarter for the last ``quarters`` quarters (the trend);
+    in each window a respondent's latest answer counts."""
+    segments = health_service.account_groups(workspace, "segment", as_of)
+    rates: dict[str, list[int]] = {}
+    for send in list_sends(workspace):
+        if send["sent_on"] <= as_of:
+            seen = rates.setdefault(segments.get(send["account_id"], "unscored"), [0, 0])
+            seen[0] += 1
+            seen[1] += send["answered_at"] is not None
+    answers = [a for a in contract_service.read_table(workspace, "surveys").to_pylist()
+               if a["kind"] == "nps" and a["responded_at"].date() <= as_of]  # fmt: skip
+    first = date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)
+    periods = [campaigns.quarter(first)]
+    while len(periods) < quarters:
+        first = date(first.year - (first.month == 1), (first.month - 4) % 12 + 1, 1)
+        periods.insert(0, campaigns.quarter(first))
+    recent = as_of - timedelta(days=90)
+    groups = sorted({segments.get(a["account_id"], "unscored") for a in answers} | set(rates))
+    rates["all"] = [sum(r[0] for r in rates.values()), sum(r[1] for r in rates.values())]
+    rows = []
+    for group in [*groups, "all"]:
+        mine = [a for a in answers if group in ("all", segments.get(a["account_id"], "unscored"))]
+        rows.append(_summary_row(group, rates.get(group, [0, 0]), mine, recent, periods))
+    return {"as_of": as_of, "quarters": periods, "segments": rows}
+
+
+def _summary_row(
+    group: str, rate: list[int], answers: list[dict[str, Any]], recent: date, periods: list[str]
+) -> dict[str, Any]:
+    sent, answered = rate
+    latest = [a for a in answers if a["responded_at"].date() > recent]
+    trend = {p: _nps([a for a in answers if campaigns.quarter(a["responded_at"].date()) == p])
+             for p in periods}  # fmt: skip
+    return {"segment": group, "sent": sent, "answered": answered,
+            "response_rate": None if not sent else 100.0 * answered / sent,
+            "nps_90d": _nps(latest), "trend": trend,
+            "answers_90d": len(campaigns.latest_per_respondent(latest))}  # fmt: skip
+
+
+def _nps(answers: list[dict[str, Any]]) -> float | None:
+    latest = campaigns.latest_per_respondent(answers)
+    scores = [int(a["score"]) for a in latest]
+    return campaigns.net_promoter(scores, health_service.PROMOTER_MIN, health_service.DETRACTOR_MAX)
