@@ -53,6 +53,9 @@ def test_the_demo_has_surveys_measures_and_a_shared_plan(demo: tuple[Workspace, 
                if r["response_id"].startswith("kw-survey-")]  # fmt: skip
     assert len(answers) == run.voice.surveys_answered
     (campaign,) = service.list_campaigns(ws)
+    everyone = service.survey_summary(ws, run.as_of)["segments"][-1]
+    assert everyone["segment"] == "all"
+    assert (everyone["sent"], everyone["answered"]) == (len(queued), len(answers))
     assert campaign["response_rate"] == pytest.approx(100 * len(answers) / len(queued))
     measured = {m["account_id"] for m in service.all_measures(ws, run.as_of)}
     assert len(measured) == run.voice.measures == 3
