@@ -49,6 +49,7 @@ from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.notify import service as notify_service
 from keepwell.success import service as success_service
+from keepwell.voice import service as voice_service
 
 log = logging.getLogger("keepwell.server")
 
@@ -103,6 +104,7 @@ class CycleScheduler:
         self.holder = holder
         self.last: CycleOutcome | None = None
         self._workspace = Workspace.at(root, settings)
+        self._settings = settings
         self._poll = poll
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -199,10 +201,24 @@ class CycleScheduler:
             self._running.clear()
         if report is None:
             return False
+        self._queue_surveys(as_of)
         self.last = CycleOutcome(datetime.now(UTC), "finished")
         log.info("cycle as of %s: %d accounts, %d CTAs opened, %d emails", as_of,
                  report.accounts, report.opened, report.tech_touch_emails)  # fmt: skip
         return True
+
+    def _queue_surveys(self, as_of: date) -> None:
+        """After a cycle, queue the survey emails due that day (delivered by the next
+        cycle); a failure is logged, the cycle stands."""
+        try:
+            queued = voice_service.run_campaigns(self._workspace, as_of, self._settings)
+        except KeepwellError as exc:
+            log.warning("surveys as of %s not queued: %s", as_of, exc)
+            return
+        finally:
+            self._workspace.close()
+        if queued["queued"]:
+            log.info("surveys as of %s: %d emails queued", as_of, queued["queued"])
 
     def _failed(self, outcome: str) -> None:
         self.last = CycleOutcome(datetime.now(UTC), outcome)

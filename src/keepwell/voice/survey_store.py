@@ -86,8 +86,6 @@ def run_campaigns(workspace: Workspace, as_of: date, settings: Settings) -> dict
     (by any campaign) within the campaign's ``throttle_days``. Safe to run in several
     processes at once (a send's key is unique; each address is decided under a lock).
     Counts: queued, throttled, unsubscribed, already (sent this period before)."""
-    settings = settings.check()
-    secret = settings.secret_key.get_secret_value()
     counts = {"queued": 0, "throttled": 0, "unsubscribed": 0, "already": 0}
     with Session(workspace.engine) as session:
         active = [_campaign(c) for c in session.execute(
@@ -95,6 +93,7 @@ def run_campaigns(workspace: Workspace, as_of: date, settings: Settings) -> dict
             .order_by(SurveyCampaign.name)).scalars()]  # fmt: skip
     if not active:
         return counts
+    secret = settings.check().secret_key.get_secret_value()  # it signs the links
     contacts = contract_service.read_table(workspace, "contacts").to_pylist()
     accounts = {a["account_id"]: a for a in contract_service.read_table(workspace, "accounts")
                 .select(["account_id", "name", "is_prospect"]).to_pylist()}  # fmt: skip
