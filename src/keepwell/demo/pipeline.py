@@ -18,7 +18,12 @@ from keepwell.core.periods import month_end
 from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.demo.service import DemoSummary, generate_demo
-from keepwell.health.service import ScoreRun, compute_scores, latest_scores
+from keepwell.health.service import (
+    ScoreRun,
+    compute_scores,
+    latest_scores,
+    rebuild_stage_history,
+)
 from keepwell.revenue.service import Summary, account_arr, portfolio_summary
 from keepwell.risk import service as risk_service
 from keepwell.success import service as success_service
@@ -104,8 +109,12 @@ def run_demo(
     run.as_of = month_end(end_month)
     step(f"computing the portfolio as of {run.as_of}")
     run.summary = portfolio_summary(workspace, run.as_of)
+    step("replaying the journey stages of past month ends (the stage history)")
+    rebuild_stage_history(workspace, run.as_of)
     step("scoring customer health")
     run.scores = compute_scores(workspace, run.as_of)
+    step("taking the feature requests from the timeline")
+    success_service.sync_requests(workspace, run.as_of)
     step("running a success cycle (rules, CTAs, tech-touch email queued)")
     stamp = datetime.combine(run.as_of, time(23, 59), tzinfo=UTC)
     run.cycle = success_service.run_cycle(workspace, run.as_of, clock=lambda: stamp, deliver=False)

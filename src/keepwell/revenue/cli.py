@@ -14,11 +14,13 @@ import typer
 
 from keepwell.console import (
     OutputFormat,
+    Tables,
     data_day,
     percent,
     print_json,
     print_rows,
     signed_percent,
+    table_option,
     workspace,
 )
 from keepwell.core.errors import InputError
@@ -242,6 +244,9 @@ def _renewal_line(
     return line
 
 
+FIT_TABLES = ("fit", "projection")
+
+
 def retention_fit(
     survivors: Annotated[
         str | None, typer.Option(help="Counts active per period, e.g. 1000,631,468")
@@ -262,10 +267,12 @@ def retention_fit(
     project: Annotated[int | None, typer.Option(help="Periods to project.")] = None,
     discount_rate: Annotated[float, typer.Option(help="For DERL.")] = 0.1,
     fmt: FormatOption = OutputFormat.TABLE,
+    table: Annotated[str | None, table_option(FIT_TABLES)] = None,
 ) -> None:
     """Fit the shifted-beta-geometric model to survivor counts (given, or counted per
     cohort of the workspace's accounts on annual or monthly renewals) and project them.
     Without --cohort or --by-cohort, the workspace's cohorts are fitted together."""
+    tables = Tables(fmt, table, FIT_TABLES)
     if from_workspace == (survivors is not None):
         raise InputError("give either --survivors or --from-workspace")
     if survivors is not None:
@@ -284,7 +291,15 @@ def retention_fit(
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
-    for fit in result.get("cohorts", [result]):
+    fits = result.get("cohorts", [result])
+    if fmt is OutputFormat.CSV:  # one table, a row per cohort (or per cohort and period)
+        if tables.wanted("fit"):
+            print_rows([{"cohort": f.get("cohort"), **_fit_head(f)} for f in fits], fmt)
+        else:
+            rows = [{"cohort": f.get("cohort"), **p} for f in fits for p in f["periods"]]
+            print_rows(rows, fmt)
+        return
+    for fit in fits:
         _print_fit(fit, fmt)
 
 
@@ -295,10 +310,17 @@ def _counts(survivors: str) -> list[int]:
         raise InputError(f"--survivors {survivors!r} must be integers separated by commas") from exc
 
 
+def _fit_head(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k not in ("periods", "counts", "cohorts")}
+
+
 def _print_fit(result: dict[str, Any], fmt: OutputFormat) -> None:
-    head = {k: v for k, v in result.items() if k not in ("periods", "counts", "cohorts")}
+    head = _fit_head(result)
     print_rows([{"figure": k, "value": v} for k, v in head.items()], fmt, title="sBG fit")
     print_rows(result["periods"], fmt, title="Projection")
+
+
+SIMULATE_TABLES = ("comparison", "sensitivity")
 
 
 def simulate(
@@ -318,6 +340,7 @@ def simulate(
         Renewal.MONTHLY
     ),
     fmt: FormatOption = OutputFormat.TABLE,
+    table: Annotated[str | None, table_option(SIMULATE_TABLES)] = None,
 ) -> None:
     """Retention economics: company A against company B, same acquisition.
 
@@ -335,6 +358,7 @@ def simulate(
         renewal,
         discount_rate,
     )
+    tables = Tables(fmt, table, SIMULATE_TABLES)
     result = service.simulate_retention(a, Scenario(**{**asdict(a), "retention": vs_retention}))
     if fmt is OutputFormat.JSON:
         print_json(result)
@@ -348,7 +372,7 @@ def simulate(
         }
         for k, v in result["a"].items()
     ]
-    print_rows(rows, fmt, title="Company A vs B after the horizon")
+    tables.print("comparison", rows, title="Company A vs B after the horizon")
     sensitivity = [
         {
             "company": r["scenario"].upper(),
@@ -364,7 +388,8 @@ def simulate(
         }
         for r in result["sensitivity"]
     ]
-    print_rows(sensitivity, fmt, title="Valuation if retention were 1 or 2 points higher")
+    title = "Valuation if retention were 1 or 2 points higher"
+    tables.print("sensitivity", sensitivity, title=title)
 
 
 #: Row labels of ``simulate``'s table (keys of the JSON output stay the field names).

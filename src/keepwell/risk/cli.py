@@ -11,6 +11,7 @@ import typer
 
 from keepwell.console import (
     OutputFormat,
+    Tables,
     data_day,
     note,
     opened_workspace,
@@ -18,6 +19,7 @@ from keepwell.console import (
     percent,
     print_json,
     print_rows,
+    table_option,
 )
 from keepwell.health import service as health_service
 from keepwell.revenue import service as revenue_service
@@ -148,13 +150,18 @@ def predict(
     print_rows(lines, fmt, title=f"Riskiest {len(lines)} first (churn = probability)")
 
 
+FORECAST_TABLES = ("upcoming", "past")
+
+
 def forecast(
     within: Annotated[int, typer.Option(help="Renewals in the next N days.")] = 120,
     as_of: AsOf = None,
     version: Version = None,
     fmt: Format = OutputFormat.TABLE,
+    table: Annotated[str | None, table_option(FORECAST_TABLES)] = None,
 ) -> None:
     """Expected renewed ARR of upcoming renewals; past forecast vs what happened."""
+    tables = Tables(fmt, table, FORECAST_TABLES)
     with opened_workspace() as ws:
         result = service.renewal_forecast(ws, data_day(ws, as_of), within, version=version)
     if fmt is OutputFormat.JSON:
@@ -164,11 +171,12 @@ def forecast(
     note(
         fmt, f"Buckets: commit p < {t['commit_below']}, likely < {t['at_risk_from']}, at risk above"
     )
-    print_rows(result["upcoming"]["buckets"], fmt, title=f"Renewals in the next {within} days")
+    upcoming = result["upcoming"]["buckets"]
+    tables.print("upcoming", upcoming, title=f"Renewals in the next {within} days")
     past = result["past"]
-    print_rows(
+    tables.print(
+        "past",
         past["buckets"],
-        fmt,
         title=f"Forecast made {past['forecast_as_of']} vs what happened (actual = gross renewed)",
     )
     learned = past["model_learned_outcomes_until"]

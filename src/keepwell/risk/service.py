@@ -162,15 +162,18 @@ def model_card(workspace: Workspace, version: int | None = None) -> dict[str, An
     return store.load_card(workspace.root, version)
 
 
-#: Metrics of the model card, in display order: key, label.
+#: Metrics of the model card, in display order: key, label, how it reads (``score``: a
+#: fraction to 3 decimals, ``share``: a percentage, ``count``: a whole number).
 CARD_METRICS = (
-    ("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("brier", "Brier"), ("ece", "ECE"),
-    ("top_decile_lift", "Top-decile lift"), ("base_rate", "Base rate"), ("rows", "Test rows"),
+    ("roc_auc", "ROC AUC", "score"), ("pr_auc", "PR AUC", "score"), ("brier", "Brier", "score"),
+    ("ece", "ECE", "score"), ("top_decile_lift", "Top-decile lift", "score"),
+    ("base_rate", "Base rate", "share"), ("rows", "Test rows", "count"),
 )  # fmt: skip
 
 
 def model_card_summary(workspace: Workspace) -> dict[str, Any] | None:
-    """The latest churn model's card with ``metric_names``, ``metric_labels`` and a
+    """The latest churn model's card with ``metric_names``, ``metric_labels``,
+    ``metric_kinds`` (see :data:`CARD_METRICS`) and a
     ``summary`` (algorithm, snapshots, top features) to show it; None when no model
     has been trained (or its card cannot be read)."""
     if not has_model(workspace):
@@ -179,8 +182,9 @@ def model_card_summary(workspace: Workspace) -> dict[str, Any] | None:
         card: dict[str, Any] = dict(model_card(workspace))
     except (KeepwellError, OSError, ValueError):
         return None
-    card["metric_names"] = [k for k, _ in CARD_METRICS]
-    card["metric_labels"] = dict(CARD_METRICS)
+    card["metric_names"] = [k for k, _, _ in CARD_METRICS]
+    card["metric_labels"] = {k: name for k, name, _ in CARD_METRICS}
+    card["metric_kinds"] = {k: kind for k, _, kind in CARD_METRICS}
     window = card.get("data_window") or {}
     card["summary"] = {
         "Algorithm": card.get("algorithm", "—"),
