@@ -15,6 +15,7 @@ from keepwell.console import (
     opened_workspace,
     out,
     print_json,
+    print_rows,
     table_option,
 )
 from keepwell.console import parse_day as _day
