@@ -12,7 +12,9 @@ the reason. Responses are never cached and send no referrer (the link is the key
 from __future__ import annotations
 
 import re
+import threading
 import time
+import weakref
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -25,7 +27,7 @@ from keepwell.core.errors import InputError, KeepwellError, NotFoundError
 from keepwell.voice import service
 from keepwell.voice.errors import LinkGoneError, LinkInvalidError
 from keepwell.voice.ratelimit import SlidingWindow
-from keepwell.web.deps import SettingsDep, WorkspaceDep
+from keepwell.web.deps import SettingsDep, StateDep, WorkspaceDep
 from keepwell.web.ids import PathId
 from keepwell.web.toolkit import (
     PageUser,
@@ -63,12 +65,27 @@ def _error(exc: KeepwellError) -> HTMLResponse:
     raise exc
 
 
-def _limited(request: Request) -> HTMLResponse | None:
-    limiter = getattr(request.app.state, "voice_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.voice_limiter = SlidingWindow(PUBLIC_LIMIT, 60.0)
+#: Each server's limiter, by the identity of its state (a weak reference checks that the
+#: state is still that server's: an id may be reused once a state is gone).
+_LIMITERS: dict[int, tuple[weakref.ref[Any], SlidingWindow]] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def _limiter(state: Any) -> SlidingWindow:
+    with _LIMITERS_LOCK:
+        found = _LIMITERS.get(id(state))
+        if found is not None and found[0]() is state:
+            return found[1]
+        for key in [k for k, (ref, _) in _LIMITERS.items() if ref() is None]:
+            del _LIMITERS[key]
+        limiter = SlidingWindow(PUBLIC_LIMIT, 60.0)
+        _LIMITERS[id(state)] = (weakref.ref(state), limiter)
+        return limiter
+
+
+def _limited(request: Request, state: StateDep) -> HTMLResponse | None:
     client = request.client.host if request.client else "unknown"
-    wait = limiter.hit(client, time.monotonic())
+    wait = _limiter(state).hit(client, time.monotonic())
     if wait is None:
         return None
     page = _page("voice_message.html", 429, title="Too many requests",
@@ -77,13 +94,17 @@ def _limited(request: Request) -> HTMLResponse | None:
     return page
 
 
+#: The refusal page when the client is over the limit (the request is counted), else None.
+Limit = Annotated[HTMLResponse | None, Depends(_limited)]
+
+
 def _secret(settings: SettingsDep) -> str:
     return settings.secret_key.get_secret_value()
 
 
-async def _survey(ws: WorkspaceDep, settings: SettingsDep, token: str, request: Request,
+async def _survey(ws: WorkspaceDep, settings: SettingsDep, token: str, refused: HTMLResponse | None,
                   score: int | None, comment: str | None) -> Response:  # fmt: skip
-    if (refused := _limited(request)) is not None:
+    if refused is not None:
         return refused
     now, secret = datetime.now(UTC), _secret(settings)
     try:
@@ -98,18 +119,18 @@ async def _survey(ws: WorkspaceDep, settings: SettingsDep, token: str, request: 
 
 @router.get("/s/{token}", response_class=HTMLResponse)
 async def survey_page(
-    ws: WorkspaceDep, settings: SettingsDep, token: str, request: Request
+    ws: WorkspaceDep, settings: SettingsDep, token: str, refused: Limit
 ) -> Response:
     """The survey's answer page."""
-    return await _survey(ws, settings, token, request, None, None)
+    return await _survey(ws, settings, token, refused, None, None)
 
 
 @router.get("/s/{token}/{score}", response_class=HTMLResponse)
 async def survey_one_click(
-    ws: WorkspaceDep, settings: SettingsDep, token: str, score: int, request: Request
+    ws: WorkspaceDep, settings: SettingsDep, token: str, score: int, refused: Limit
 ) -> Response:
     """One click in the email: records ``score`` and offers to add a comment."""
-    return await _survey(ws, settings, token, request, score, None)
+    return await _survey(ws, settings, token, refused, score, None)
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
@@ -117,20 +138,20 @@ async def survey_answer(
     ws: WorkspaceDep,
     settings: SettingsDep,
     token: str,
-    request: Request,
+    refused: Limit,
     score: Annotated[int, Form()],
     comment: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """The answer form: score and an optional comment (answering again updates)."""
-    return await _survey(ws, settings, token, request, score, comment)
+    return await _survey(ws, settings, token, refused, score, comment)
 
 
 @router.get("/p/{token}", response_class=HTMLResponse)
 async def shared_plan(
-    ws: WorkspaceDep, settings: SettingsDep, token: str, request: Request, done: str = ""
+    ws: WorkspaceDep, settings: SettingsDep, token: str, refused: Limit, done: str = ""
 ) -> Response:
     """The shared success plan."""
-    if (refused := _limited(request)) is not None:
+    if refused is not None:
         return refused
     try:
         view = await run_in_threadpool(
@@ -145,10 +166,10 @@ async def shared_plan(
 
 @router.post("/p/{token}/milestones/{milestone_id}/done")
 async def milestone_done(
-    ws: WorkspaceDep, settings: SettingsDep, token: str, milestone_id: PathId, request: Request
+    ws: WorkspaceDep, settings: SettingsDep, token: str, milestone_id: PathId, refused: Limit
 ) -> Response:
     """The customer marks their milestone done."""
-    if (refused := _limited(request)) is not None:
+    if refused is not None:
         return refused
     try:
         await run_in_threadpool(service.mark_milestone_done, ws, token, _secret(settings),
@@ -163,11 +184,11 @@ async def plan_comment(
     ws: WorkspaceDep,
     settings: SettingsDep,
     token: str,
-    request: Request,
+    refused: Limit,
     comment: Annotated[str, Form(max_length=4000)],
 ) -> Response:
     """The customer's comment on the plan."""
-    if (refused := _limited(request)) is not None:
+    if refused is not None:
         return refused
     try:
         await run_in_threadpool(service.comment_on_plan, ws, token, _secret(settings),
