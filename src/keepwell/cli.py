@@ -123,6 +123,7 @@ COMMANDS: dict[str, tuple[Loader, str]] = {
         "2: unusable input.",
     ),
     "events": (_contract, "Events read in place from a warehouse source."),
+    "map": (_contract, "Mappings from exports to the contract."),
     "demo": (_demo, "The demo company: `keepwell demo` sets up and shows everything."),
     "metrics": (_revenue, "Revenue and retention metrics."),
     "renewals": (_revenue, "Upcoming renewals (or past ones with their outcome)."),

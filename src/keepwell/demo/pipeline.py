@@ -17,6 +17,7 @@ from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.periods import month_end
 from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
+from keepwell.demo.catalog import Billing
 from keepwell.demo.service import DemoSummary, generate_demo
 from keepwell.health.service import (
     ScoreRun,
@@ -92,16 +93,24 @@ def run_demo(
     end_month: date,
     on_step: Step | None = None,
     churn_model: bool = True,
+    billing: Billing = Billing.MIXED,
     settings: Settings | None = None,
 ) -> DemoRun:
     """Generate a demo company into ``data_dir``, import it into ``workspace``, and
     compute its portfolio summary and health scores as of the end of ``end_month``, run
     one success cycle, and (``churn_model``) train the churn model and store its
-    predictions for that day."""
+    predictions for that day. ``billing``: see :func:`generate_demo`."""
     step = on_step or (lambda _message: None)
-    step(f"generating {accounts:,} accounts over {months} months (seed {seed})")
+    step(f"generating {accounts:,} accounts over {months} months (seed {seed}, {billing} billing)")
     run = DemoRun(
-        generate_demo(data_dir, accounts=accounts, months=months, seed=seed, end_month=end_month)
+        generate_demo(
+            data_dir,
+            accounts=accounts,
+            months=months,
+            seed=seed,
+            end_month=end_month,
+            billing=billing,
+        )
     )
     for entity in IMPORT_ORDER:
         step(f"importing {entity} ({run.data.rows[entity]:,} rows)")

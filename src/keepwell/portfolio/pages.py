@@ -308,5 +308,6 @@ def renewals(request: Request, user: User, ws: WorkspaceDep, as_of: AsOf = None)
         total=r["total"],
         forecast=r["forecast"],
         days=r["days"],
+        month_to_month=r["month_to_month"],
         charts=[chart] if months else [],
     )

@@ -7,7 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from keepwell.portfolio.directory import Directory
+from keepwell.portfolio.directory import Directory, visible
 
 
 def named(rows: list[dict[str, Any]], d: Directory) -> list[dict[str, Any]]:
@@ -85,3 +85,10 @@ def by_month(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+def month_to_month(d: Directory, scope: str | None) -> dict[str, Any]:
+    """Customers (within ``scope``) paying on the day with no renewal date: no active
+    line ends, so they renew every month until they cancel. Their count and ARR."""
+    rows = [r for r in visible(d.rows, scope) if r["arr"] > 0 and r["next_renewal"] is None]
+    return {"accounts": len(rows), "arr": sum((r["arr"] for r in rows), Decimal(0))}

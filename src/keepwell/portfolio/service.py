@@ -43,7 +43,7 @@ from keepwell.portfolio.account import (
     usage_by_month,
 )
 from keepwell.portfolio.directory import Directory
-from keepwell.portfolio.renewals import arr_at_risk, by_month, named
+from keepwell.portfolio.renewals import arr_at_risk, by_month, month_to_month, named
 from keepwell.revenue import service as revenue_service
 from keepwell.risk import service as risk_service
 from keepwell.success import service as success_service
@@ -157,14 +157,16 @@ def _overview(workspace: Workspace, scope: str | None, day: date) -> dict[str, A
 
 def renewals(workspace: Workspace, scope: str | None, day: date) -> dict[str, Any]:
     """Lines ending in the next :data:`RENEWAL_DAYS` days by month with their health and
-    the expected renewed ARR of the lines the churn model scored; kept like the
-    revenue figures (thousands of lines a month in a large book)."""
+    the expected renewed ARR of the lines the churn model scored, and the customers
+    without a renewal date (month to month) counted apart; kept like the revenue
+    figures (thousands of lines a month in a large book)."""
     return memo(("renewals", workspace.key, scope, day), lambda: _renewals(workspace, scope, day))
 
 
 def _renewals(workspace: Workspace, scope: str | None, day: date) -> dict[str, Any]:
     currency, upcoming = _upcoming(workspace, scope, day)
-    rows = named([dict(r) for r in upcoming], directory(workspace, day))
+    d = directory(workspace, day)
+    rows = named([dict(r) for r in upcoming], d)
     forecast = risk_service.expected_renewals(rows)
     months = by_month(rows)
     return {
@@ -173,6 +175,7 @@ def _renewals(workspace: Workspace, scope: str | None, day: date) -> dict[str, A
         "total": sum((m["arr"] for m in months), Decimal(0)),
         "forecast": forecast,
         "days": RENEWAL_DAYS,
+        "month_to_month": month_to_month(d, scope),
     }
 
 

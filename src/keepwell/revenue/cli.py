@@ -16,6 +16,7 @@ from keepwell.console import (
     OutputFormat,
     Tables,
     data_day,
+    out,
     percent,
     print_json,
     print_rows,
@@ -219,6 +220,21 @@ def renewals(
     names = service.account_names(ws, book=book)
     health = health_service.latest_scores(ws, day)
     print_rows([_renewal_line(r, names, health) for r in rows], fmt, title=title)
+    if past is None:
+        _month_to_month_note(service.account_arr(ws, day, book=book))
+
+
+def _month_to_month_note(arr: dict[str, dict[str, Any]]) -> None:
+    """Customers without a renewal date are not in the list: say how many, and where to
+    look instead."""
+    monthly = [r["arr"] for r in arr.values() if r.get("next_renewal") is None and r["arr"] > 0]
+    if monthly:
+        total = Decimal(sum(monthly, Decimal(0))).quantize(Decimal(1))
+        out.print(
+            f"{len(monthly)} customers (ARR {total:,}) are month to month: no renewal date, "
+            "they renew every month until they cancel. Their risk: `keepwell risk predict` "
+            "and `keepwell risk forecast`; lines that ended: `--past DAYS`."
+        )
 
 
 def _renewal_line(

@@ -28,6 +28,7 @@ from keepwell.revenue import cmrr, kpis, purchases, renewals
 from keepwell.revenue.book import Book, book_from_arrow
 from keepwell.revenue.cohorts import cohort_table
 from keepwell.revenue.ledger import (
+    lifetimes,
     month_index,
     month_label,
     month_start,
@@ -429,13 +430,7 @@ def survival_curves(
     complete month of ``as_of``, per group ("all" when ungrouped)."""
     book = _book(workspace, book)
     last = last_complete_month(as_of)
-    changes = mrr_changes(book.lines)
-    changes = changes.filter(changes.m <= last)
-    paying = changes.filter(changes.curr > 0)
-    firsts = paying.group_by("account_id").aggregate(first_m=paying.m.min())
-    churned = changes.filter((changes.prev > 0) & (changes.curr == 0))
-    churns = churned.group_by("account_id").aggregate(churn_m=churned.m.min())
-    joined = firsts.left_join(churns, firsts.account_id == churns.account_id)
+    joined = lifetimes(book.lines, last)
     subjects = joined.select(
         "account_id",
         duration=joined.churn_m.fill_null(last) - joined.first_m,
@@ -454,6 +449,24 @@ def survival_curves(
             [r["duration"] for r in rows], [r["event"] for r in rows], confidence=confidence
         )
     return curves
+
+
+def customer_lifetimes(
+    workspace: Workspace, until: date, *, book: Book | None = None
+) -> dict[str, tuple[date, date | None]]:
+    """Per account with MRR at a month end up to the last complete month of ``until``:
+    (the first month end with MRR, the first later month end without MRR or None). The
+    month-end method of the MRR ledger: a churn is the month end after the account's
+    last line ended."""
+    book = _book(workspace, book)
+    rows = book.rows(lifetimes(book.lines, last_complete_month(until)))
+    return {
+        str(r["account_id"]): (
+            month_end(int(r["first_m"])),
+            None if r["churn_m"] is None else month_end(int(r["churn_m"])),
+        )
+        for r in rows
+    }
 
 
 def fit_retention(

@@ -150,7 +150,7 @@ def predict(
     print_rows(lines, fmt, title=f"Riskiest {len(lines)} first (churn = probability)")
 
 
-FORECAST_TABLES = ("upcoming", "past")
+FORECAST_TABLES = ("upcoming", "month_to_month", "past")
 
 
 def forecast(
@@ -171,8 +171,17 @@ def forecast(
     note(
         fmt, f"Buckets: commit p < {t['commit_below']}, likely < {t['at_risk_from']}, at risk above"
     )
-    upcoming = result["upcoming"]["buckets"]
-    tables.print("upcoming", upcoming, title=f"Renewals in the next {within} days")
+    tables.print(
+        "upcoming", result["upcoming"]["buckets"], title=f"Renewals in the next {within} days"
+    )
+    monthly = result["month_to_month"]
+    if tables.chosen == "month_to_month" or any(b["accounts"] for b in monthly["buckets"]):
+        tables.print(
+            "month_to_month",
+            monthly["buckets"],
+            title="Month to month (no renewal date): ARR expected to stay over the "
+            f"model's {monthly['horizon_days']} days",
+        )
     past = result["past"]
     tables.print(
         "past",
@@ -195,17 +204,21 @@ def prospects_score(
     as_of: AsOf = None,
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
-    """Fit score of every prospect, learned from which customers renewed and expanded."""
+    """Fit score of every prospect, learned from which customers succeeded: renewed
+    without contraction, or (month to month) still paying 12 months on."""
     with opened_workspace() as ws:
         result = service.score_prospects(ws, data_day(ws, as_of))
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
     auc = result["cv_roc_auc"]
+    by = result["labelled_by"]
     note(
         fmt,
-        f"Learned from {result['customers']} customers ({result['success_rate']:.0%} renewed "
-        f"without contraction) on {', '.join(result['attributes'])}; cross-validated ROC AUC "
+        f"Learned from {result['customers']} customers ({result['success_rate']:.0%} "
+        f"succeeded; {by['renewals']} by their renewals: renewed without contraction, "
+        f"{by['retained']} month to month: still paying 12 months on) on "
+        f"{', '.join(result['attributes'])}; cross-validated ROC AUC "
         + ("n/a" if auc is None else f"{auc:.2f}"),
     )
     rows = [
