@@ -104,6 +104,12 @@ def _team(app: typer.Typer) -> None:
     cli.register(app)
 
 
+def _voice(app: typer.Typer) -> None:
+    from keepwell.voice import cli
+
+    cli.register(app)
+
+
 def _timeline(app: typer.Typer) -> None:
     from keepwell.success import timeline_cli
 
@@ -112,7 +118,7 @@ def _timeline(app: typer.Typer) -> None:
 
 LOADERS: tuple[Loader, ...] = (
     _contract, _demo, _revenue, _health, _auth, _ingest, _web, _risk, _export, _success,
-    _reports, _notify, _timeline, _team,
+    _reports, _notify, _timeline, _team, _voice,
 )  # fmt: skip
 
 # name -> (loader, the line `keepwell --help` shows), in the order help lists them.
@@ -149,6 +155,8 @@ COMMANDS: dict[str, tuple[Loader, str]] = {
     "notes": (_timeline, "Notes on an account's timeline."),
     "feedback": (_timeline, "Product feedback: feature requests."),
     "notifications": (_notify, "Notifications: email, Slack and webhooks."),
+    "surveys": (_voice, "Surveys sent and answered."),
+    "measures": (_voice, "The customer's own success measures."),
     "qbr": (
         _reports,
         "Write the business review of ACCOUNT: usage, health, plan, peers, "

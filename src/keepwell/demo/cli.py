@@ -110,6 +110,18 @@ def _show(run: DemoRun) -> None:
         rows.append({"figure": "health bands", "value": bands})
     if run.cycle is not None:
         rows.append({"figure": "CTAs opened", "value": f"{run.cycle.opened:,} (ctas list)"})
+    if run.voice is not None:
+        v = run.voice
+        rows.append(
+            {
+                "figure": "surveys queued / answered",
+                "value": f"{v.surveys_queued:,} / {v.surveys_answered:,} (surveys list)",
+            }
+        )
+        if v.shared_plan_url:
+            rows.append(
+                {"figure": f"plan shared ({v.shared_plan_account})", "value": v.shared_plan_url}
+            )
     rows.extend(_risk_rows(run))
     print_rows(rows, OutputFormat.TABLE, title=f"Portfolio as of {s.as_of}")
 

@@ -8,21 +8,28 @@ model trained on the company's history with its predictions stored for the last 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from keepwell.contract.service import ImportReport, import_file
-from keepwell.core.errors import InputError
+from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.periods import month_end, previous_month
+from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.demo.catalog import Billing
 from keepwell.demo.service import DemoSummary, generate_demo
-from keepwell.health.service import ScoreRun, compute_scores, rebuild_stage_history
-from keepwell.revenue.service import Summary, portfolio_summary
+from keepwell.health.service import (
+    ScoreRun,
+    compute_scores,
+    latest_scores,
+    rebuild_stage_history,
+)
+from keepwell.revenue.service import Summary, account_arr, portfolio_summary
 from keepwell.risk import service as risk_service
 from keepwell.success import service as success_service
 from keepwell.team import service as team_service
+from keepwell.voice import service as voice_service
 
 #: Import order: accounts first, every other entity refers to them.
 IMPORT_ORDER = (
@@ -52,6 +59,19 @@ class DemoRun:
     risk_skipped: str | None = None
     #: Teams, CSMs, targets and cost inputs set up for the team pages.
     team: dict[str, int] = field(default_factory=dict)
+    voice: DemoVoice | None = None
+
+
+@dataclass(frozen=True)
+class DemoVoice:
+    """The customer's voice in the demo: survey emails queued and answered, accounts
+    with success measures, and the link of the one shared plan."""
+
+    surveys_queued: int
+    surveys_answered: int
+    measures: int
+    shared_plan_account: str | None
+    shared_plan_url: str | None
 
 
 @dataclass(frozen=True)
@@ -77,6 +97,7 @@ def run_demo(
     on_step: Step | None = None,
     churn_model: bool = True,
     billing: Billing = Billing.MIXED,
+    settings: Settings | None = None,
 ) -> DemoRun:
     """Generate a demo company into ``data_dir``, import it into ``workspace``, and
     compute its portfolio summary and health scores as of the end of ``end_month``, run
@@ -111,6 +132,8 @@ def run_demo(
     step("running a success cycle (rules, CTAs, tech-touch email queued)")
     stamp = datetime.combine(run.as_of, time(23, 59), tzinfo=UTC)
     run.cycle = success_service.run_cycle(workspace, run.as_of, clock=lambda: stamp, deliver=False)
+    step("hearing the customer: a survey sent and answered, success measures, a shared plan")
+    run.voice = _voice(workspace, run.as_of, stamp, settings or Settings())
     if churn_model:
         step("training the churn model on monthly snapshots of the history")
         try:
@@ -138,3 +161,58 @@ def _train_and_predict(workspace: Workspace, as_of: date) -> DemoRisk:
         arr_at_risk=float(predicted["arr_at_risk"]),
         accounts=int(predicted["accounts"]),
     )
+
+
+#: The demo's relationship survey.
+DEMO_CAMPAIGN = voice_service.Campaign(
+    "relationship-nps", "nps", "How likely are you to recommend us to a colleague?",
+    None, None, 180, 90, date.min,
+)  # fmt: skip
+
+
+def _voice(workspace: Workspace, as_of: date, stamp: datetime, settings: Settings) -> DemoVoice:
+    """After the cycle (so the demo's scores and CTAs are those of its own data): an NPS
+    campaign queued on the last day, a third of its contacts answering in line with
+    their account's health; the three largest customers' success measures with monthly
+    readings; the largest customer's plan shared with its first contact."""
+    campaign = replace(DEMO_CAMPAIGN, created_on=as_of)
+    voice_service.define_campaign(workspace, campaign)
+    queued = voice_service.run_campaigns(workspace, as_of, settings)["queued"]
+    health = latest_scores(workspace, as_of)
+    answered = 0
+    for i, send in enumerate(voice_service.list_sends(workspace, campaign.name)):
+        if i % 3 == 0:
+            score = health.get(send["account_id"], ("", 50.0))[1] or 50.0
+            nps = min(10, max(0, round(score / 10) + i % 5 - 2))
+            voice_service.record_answer(workspace, send["send_id"], stamp, nps, None)
+            answered += 1
+    largest = sorted(account_arr(workspace, as_of).items(), key=lambda kv: (-kv[1]["arr"], kv[0]))
+    for account_id, _ in largest[:3]:
+        measure = voice_service.add_measure(
+            workspace, account_id, name="Hours saved per week", unit="hours", baseline=2,
+            target=40, started_on=as_of - timedelta(days=150),
+            target_on=as_of + timedelta(days=120),
+        )  # fmt: skip
+        for month in range(5):
+            day = as_of - timedelta(days=120 - 30 * month)
+            value = 2 + (month + 1) * (4 + len(account_id) % 3)
+            voice_service.record_reading(workspace, measure, day, value, "demo")
+    account, url = _shared_plan(workspace, largest[0][0] if largest else None, as_of, stamp,
+                                settings)  # fmt: skip
+    voice_service.push_health_measures(workspace, as_of)
+    return DemoVoice(queued, answered, min(3, len(largest)), account, url)
+
+
+def _shared_plan(
+    workspace: Workspace, account_id: str | None, as_of: date, stamp: datetime,
+    settings: Settings,
+) -> tuple[str | None, str | None]:  # fmt: skip
+    if account_id is None:
+        return None, None
+    try:
+        success_service.show_plan(workspace, account_id, as_of)
+    except NotFoundError:
+        success_service.create_plan(workspace, account_id, as_of=as_of - timedelta(days=45))
+    share = voice_service.share_plan(workspace, account_id, shared_with="Your sponsor",
+                                     email=None, days=90, now=stamp, settings=settings)  # fmt: skip
+    return account_id, str(share["url"])

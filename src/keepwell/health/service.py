@@ -826,6 +826,10 @@ def recent_backtest(workspace: Workspace) -> BacktestRun | None:
     return background.latest_run(workspace.key)
 
 
+#: NPS answers up to this score are detractors, from :data:`PROMOTER_MIN` promoters.
+DETRACTOR_MAX, PROMOTER_MIN = operational.DETRACTOR_MAX, operational.PROMOTER_MIN
+
+
 def nps_signals(workspace: Workspace, as_of: date) -> dict[str, operational.NpsSignals]:
     """Per account: NPS detractor answers in the 90 days up to ``as_of`` (local days of
     the workspace's time zone), the latest NPS answer then and the latest detractor

@@ -14,3 +14,4 @@ from keepwell.ingest import models as ingest_models  # noqa: E402, F401  (source
 from keepwell.notify import models as notify_models  # noqa: E402, F401  (outbox, unsubscribes)
 from keepwell.success import models as success_models  # noqa: E402, F401  (CTAs, plans)
 from keepwell.team import models as team_models  # noqa: E402, F401  (teams, targets, costs)
+from keepwell.voice import models as voice_models  # noqa: E402, F401  (surveys, shares, measures)

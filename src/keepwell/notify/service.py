@@ -36,7 +36,7 @@ from keepwell.notify.techtouch import (
     send_tech_touch,
     send_tech_touch_many,
 )
-from keepwell.notify.tokens import read_unsubscribe_token
+from keepwell.notify.tokens import read_unsubscribe_token, unsubscribe_url
 from keepwell.notify.webhooks import send_webhook
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "send_tech_touch",
     "send_tech_touch_many",
     "unsubscribe",
+    "unsubscribe_url",
 ]
 
 Sender = Callable[[Message, Settings, datetime], None]

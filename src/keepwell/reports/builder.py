@@ -67,8 +67,20 @@ def render_html(review: dict[str, Any], *, generated_at: datetime) -> str:
 
 def render_pdf(review: dict[str, Any], *, generated_at: datetime) -> bytes:
     """The review as PDF bytes (A4)."""
+    return to_pdf(render_html(review, generated_at=generated_at))
+
+
+def to_pdf(html: str) -> bytes:
+    """``html`` (a standalone document) as PDF bytes with WeasyPrint."""
     import weasyprint
 
-    html = render_html(review, generated_at=generated_at)
     pdf: bytes = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
     return pdf
+
+
+def render_customer_html(view: dict[str, Any], *, generated_at: datetime) -> str:
+    """The customer's review (:func:`keepwell.reports.customer.customer_view`) as one
+    standalone HTML document; its charts are usage only (no health history)."""
+    usage_only = charts({"usage": view["usage"], "history": []})
+    template = _env.get_template("qbr_customer.html")
+    return template.render(c=view, charts=usage_only, generated_at=generated_at)

@@ -9,6 +9,7 @@ goals for the next period.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from statistics import mean
@@ -17,6 +18,7 @@ from typing import Any
 from keepwell.core.workspace import Workspace
 from keepwell.portfolio import service as portfolio_service
 from keepwell.reports import builder, goals
+from keepwell.reports.customer import customer_view
 from keepwell.reports.peers import median, percentile_rank
 
 PERIOD_DAYS = 90
@@ -137,3 +139,30 @@ def review_html(review: dict[str, Any], *, generated_at: datetime) -> str:
 def review_pdf(review: dict[str, Any], *, generated_at: datetime) -> bytes:
     """The review as a PDF (WeasyPrint)."""
     return builder.render_pdf(review, generated_at=generated_at)
+
+
+def customer_review(
+    workspace: Workspace,
+    account_id: str,
+    as_of: date,
+    *,
+    measures: Sequence[Mapping[str, Any]] = (),
+    narrative: Mapping[str, str] | None = None,
+    scope: str | None = None,
+    lock: AbstractContextManager[Any] | None = None,
+) -> dict[str, Any]:
+    """The review the customer can be given (:mod:`keepwell.reports.customer`): their
+    goals and ``measures`` against target, both sides' milestones, usage, anonymised
+    percentiles among at least 10 peers, and the saved ``narrative`` sections; nothing
+    internal."""
+    review = business_review(workspace, account_id, as_of, scope=scope, lock=lock)
+    return customer_view(review, measures, narrative or {})
+
+
+def customer_review_html(review: dict[str, Any], *, generated_at: datetime) -> str:
+    return builder.render_customer_html(review, generated_at=generated_at)
+
+
+def customer_review_pdf(review: dict[str, Any], *, generated_at: datetime) -> bytes:
+    """The customer's review as a PDF (WeasyPrint)."""
+    return builder.to_pdf(builder.render_customer_html(review, generated_at=generated_at))

@@ -45,6 +45,8 @@ from keepwell.success import api as success_api
 from keepwell.success import pages as success_pages
 from keepwell.team import api as team_api
 from keepwell.team import pages as team_pages
+from keepwell.voice import api as voice_api
+from keepwell.voice import pages as voice_pages
 from keepwell.web.deps import authenticate, require_manager
 from keepwell.web.errors import (
     error_responses,
@@ -138,6 +140,7 @@ def _pages(app: FastAPI) -> None:
         app,
         [
             login.router,
+            voice_pages.router,  # public: the signed link is the key
             portfolio_pages.router,
             revenue_pages.router,
             success_pages.router,
@@ -189,3 +192,4 @@ def _routes(app: FastAPI) -> None:
     app.include_router(risk_api.router, **signed_in)
     app.include_router(success_api.router, **signed_in)
     app.include_router(team_api.router, **signed_in)
+    app.include_router(voice_api.router, **signed_in)

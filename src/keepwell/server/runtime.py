@@ -50,6 +50,7 @@ from keepwell.core.workspace import Workspace
 from keepwell.notify import service as notify_service
 from keepwell.portfolio import service as portfolio_service
 from keepwell.success import service as success_service
+from keepwell.voice import service as voice_service
 
 log = logging.getLogger("keepwell.server")
 
@@ -104,6 +105,7 @@ class CycleScheduler:
         self.holder = holder
         self.last: CycleOutcome | None = None
         self._workspace = Workspace.at(root, settings)
+        self._settings = settings
         self._poll = poll
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -200,6 +202,7 @@ class CycleScheduler:
             self._running.clear()
         if report is None:
             return False
+        self._queue_surveys(as_of)
         self.last = CycleOutcome(datetime.now(UTC), "finished")
         self.changed()
         log.info("cycle as of %s: %d accounts, %d CTAs opened, %d emails", as_of,
@@ -210,6 +213,19 @@ class CycleScheduler:
         """The stores changed (a cycle or a command): the pages' kept directories and
         figures are dropped, so the next request shows the new scores and rows."""
         portfolio_service.forget(self._workspace)
+
+    def _queue_surveys(self, as_of: date) -> None:
+        """After a cycle, queue the survey emails due that day (delivered by the next
+        cycle); a failure is logged, the cycle stands."""
+        try:
+            queued = voice_service.run_campaigns(self._workspace, as_of, self._settings)
+        except KeepwellError as exc:
+            log.warning("surveys as of %s not queued: %s", as_of, exc)
+            return
+        finally:
+            self._workspace.close()
+        if queued["queued"]:
+            log.info("surveys as of %s: %d emails queued", as_of, queued["queued"])
 
     def _failed(self, outcome: str) -> None:
         self.last = CycleOutcome(datetime.now(UTC), outcome)

@@ -1,7 +1,9 @@
-"""CLI face of success plans: ``keepwell plans create|show|milestone|objective|checkin``."""
+"""CLI face of success plans: ``keepwell plans create|show|milestone|objective|checkin``,
+and sharing them with the customer (``share|shares|unshare|agenda``, the voice slice)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -13,10 +15,13 @@ from keepwell.console import (
     opened_workspace,
     out,
     print_json,
+    print_rows,
     table_option,
 )
 from keepwell.console import parse_day as _day
+from keepwell.core.settings import Settings
 from keepwell.success import service
+from keepwell.voice import service as voice_service
 
 Format = Annotated[OutputFormat, typer.Option("--format")]
 Account = Annotated[str, typer.Argument(help="Account id.")]
@@ -106,11 +111,56 @@ def checkin_command(
     out.print(f"check-in recorded: progress {value:.0f}%")
 
 
+def share_command(
+    account: Account,
+    with_: Annotated[str, typer.Option("--with", help="Name of the person it is shared with.")],
+    email: Annotated[str | None, typer.Option("--email", help="Their address.")] = None,
+    days: Annotated[int, typer.Option("--days", help="Days the link works (1-366).")] = 90,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Share the account's plan with the customer: print a signed, expiring link."""
+    with opened_workspace() as ws:
+        share = voice_service.share_plan(ws, account, shared_with=with_, email=email, days=days,
+                                         now=datetime.now(UTC), settings=Settings())  # fmt: skip
+    if fmt is OutputFormat.JSON:
+        print_json(share)
+        return
+    until = f"{share['expires_at']:%Y-%m-%d}"
+    out.print(f"share {share['share_id']} for {share['shared_with']} until {until}:")
+    out.print(share["url"], markup=False, soft_wrap=True)
+
+
+def shares_command(account: Account, fmt: Format = OutputFormat.TABLE) -> None:
+    """The account's shared plan links (active, expired, revoked)."""
+    with opened_workspace() as ws:
+        print_rows(voice_service.list_shares(ws, account, datetime.now(UTC)), fmt)
+
+
+def unshare_command(
+    account: Account, share_id: Annotated[int, typer.Argument(help="Share id.")]
+) -> None:
+    """Revoke a shared plan link at once."""
+    with opened_workspace() as ws:
+        voice_service.revoke_share(ws, share_id, datetime.now(UTC), scope_accounts={account})
+    out.print(f"share {share_id} revoked")
+
+
+def agenda_command(account: Account, as_of: AsOf = None) -> None:
+    """The next monthly progress meeting of the plan and its generated agenda."""
+    with opened_workspace() as ws:
+        meeting = voice_service.meeting_agenda(ws, account, _day(as_of))
+    out.print(f"[bold]{meeting['title']}[/bold]: next meeting {meeting['next_meeting']}")
+    for number, item in enumerate(meeting["agenda"], start=1):
+        out.print(f"{number}. {item}", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``plans`` to the root ``app``."""
     plans_app = typer.Typer(help="Joint success plans.", no_args_is_help=True)
     for name, command in (("create", create_command), ("show", show_command),
                           ("milestone", milestone_command), ("objective", objective_command),
-                          ("checkin", checkin_command)):  # fmt: skip
+                          ("checkin", checkin_command), ("share", share_command),
+                          ("shares", shares_command), ("unshare", unshare_command),
+                          ("agenda", agenda_command)):  # fmt: skip
         plans_app.command(name)(command)
     app.add_typer(plans_app, name="plans")
