@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
@@ -214,8 +215,6 @@ def test_outcomes_are_recorded_a_few_at_a_time(
 ) -> None:
     """45 emails, sent and recorded in 3 transactions of at most 20 (a transaction per
     email cost more than sending it), every one sent once with one attempt counted."""
-    import sqlalchemy as sa
-
     for i in range(45):
         _enqueue(workspace, f"batch-{i:02d}", target=f"u{i}@acme.example")
     recorded: list[str] = []
@@ -236,4 +235,5 @@ def test_outcomes_are_recorded_a_few_at_a_time(
         f"batch-{i:02d}" for i in range(45)
     ]
     rows = service.list_notifications(workspace, status="sent")
-    assert len(rows) == 45 and {r["attempts"] for r in rows} == {1}
+    assert len(rows) == 45
+    assert {r["attempts"] for r in rows} == {1}

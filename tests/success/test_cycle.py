@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
@@ -163,8 +164,6 @@ def test_the_cycle_acts_set_wise_not_per_match(workspace: Workspace, tmp_path: P
     """The CTAs of a cycle are inserted in one statement, their tasks in one, and the
     tech-touch contacts and addresses read once for all matches (the cycle made a
     transaction and several queries per match: 92 s of CPU at 50,000 accounts)."""
-    import sqlalchemy as sa
-
     load_company(workspace, tmp_path)
     statements: list[str] = []
 
@@ -176,7 +175,8 @@ def test_the_cycle_acts_set_wise_not_per_match(workspace: Workspace, tmp_path: P
         report = service.run_cycle(workspace, AS_OF, clock=Clock(), deliver=False)
     finally:
         sa.event.remove(workspace.engine, "before_cursor_execute", seen)
-    assert report.opened == 3 and report.tech_touch_emails == 2
+    assert report.opened == 3
+    assert report.tech_touch_emails == 2
 
     def count(prefix: str, having: str = "") -> int:
         return sum(s.startswith(prefix) and having in s for s in statements)
