@@ -106,7 +106,7 @@ def test_unreadable_headers_are_unusable(
 
 def test_unknown_extension_and_missing_file(sqlite_workspace: Workspace, tmp_path: Path) -> None:
     with pytest.raises(UnusableFileError, match="unknown file format"):
-        import_file(sqlite_workspace, "accounts", tmp_path / "a.xlsx")
+        import_file(sqlite_workspace, "accounts", tmp_path / "a.xls")
     with pytest.raises(UnusableFileError, match="no such file"):
         import_file(sqlite_workspace, "accounts", tmp_path / "nope.csv")
 

@@ -186,3 +186,26 @@ def test_the_cycle_acts_set_wise_not_per_match(workspace: Workspace, tmp_path: P
     assert count("insert into notifications") == 2  # the CTAs' and the tech-touch emails
     assert count("select contacts.", " join accounts ") == 1  # the tech-touch contacts
     assert count("select notify_unsubscribes.email") == 1
+
+
+def test_ctas_the_cycle_opens_are_in_the_audit_trail(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    from keepwell.core.audit import AuditEntry
+
+    ws = sqlite_workspace
+    load_company(ws, tmp_path)
+    clock = Clock()
+    first = service.run_cycle(ws, AS_OF, clock=clock, deliver=False)
+    query = sa.select(AuditEntry).where(AuditEntry.action == "cta.open")
+    with ws.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    assert sorted(int(r.target) for r in rows) == sorted(first.opened_ids)
+    assert len(rows) == first.opened == 3
+    assert all(r.kind == "cta" and r.details["by"].startswith("cycle:") for r in rows)
+    sponsor = next(r for r in rows if r.details["after"]["rule"] == "sponsor-left")
+    assert sponsor.account_id == "A"
+    assert sponsor.details["after"]["owner"] == OWNER_A
+    service.run_cycle(ws, AS_OF, clock=clock, deliver=False)  # nothing opened: no row
+    with ws.engine.connect() as conn:
+        assert len(conn.execute(query).all()) == 3

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +29,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from keepwell.contract.csvscan import BadLine, Block, CsvScanner, has_bare_cr, record_lines
+from keepwell.contract.dialect import Dialect, sniff_delimiter
 from keepwell.contract.schema import REJECT_REASON_COLUMN
 from keepwell.core.errors import UnusableFileError
 
@@ -39,10 +40,12 @@ class Format(StrEnum):
     CSV = "csv"
     PARQUET = "parquet"
     JSONL = "jsonl"
+    XLSX = "xlsx"
 
 
 _SUFFIXES = {".csv": Format.CSV, ".parquet": Format.PARQUET, ".jsonl": Format.JSONL}
 _SUFFIXES[".ndjson"] = Format.JSONL
+_SUFFIXES[".xlsx"] = Format.XLSX
 _UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
@@ -62,7 +65,7 @@ def file_kind(path: Path) -> FileKind:
     if fmt is None:
         raise UnusableFileError(
             f"{path}: unknown file format",
-            hint="name the file .csv, .parquet, .jsonl or .ndjson, optionally followed by .gz",
+            hint="name the file .csv, .parquet, .jsonl, .ndjson or .xlsx, optionally + .gz",
         )
     return FileKind(fmt, gzipped)
 
@@ -104,22 +107,29 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
-def open_source(path: Path) -> Source:
-    """A streaming reader of ``path``; :class:`UnusableFileError` if it cannot be read."""
+def open_source(path: Path, dialect: Dialect | None = None) -> Source:
+    """A streaming reader of ``path``; :class:`UnusableFileError` if it cannot be read.
+    ``dialect`` says how a CSV is written (its delimiter is sniffed when not said) and
+    which sheet of a workbook to read."""
     kind = file_kind(path)
     if not path.is_file():
         raise UnusableFileError(f"{path}: no such file")
+    dialect = dialect or Dialect()
     if kind.format is Format.PARQUET:
         return ParquetSource(path, kind.gzipped)
     if kind.format is Format.JSONL:
         return JsonLinesSource(path, kind.gzipped)
-    return CsvSource(path, kind.gzipped)
+    if kind.format is Format.XLSX:
+        from keepwell.contract.workbook import XlsxSource  # its reader loads only for .xlsx
+
+        return XlsxSource(path, dialect.sheet)
+    return CsvSource(path, kind.gzipped, dialect)
 
 
 class _ByteStream:
     """The file's bytes (decompressed when gzipped) and how far into the file we are."""
 
-    def __init__(self, path: Path, gzipped: bool) -> None:
+    def __init__(self, path: Path, gzipped: bool, encoding: str = "utf-8") -> None:
         self.path = path
         self.raw = path.open("rb")
         self.total = os.fstat(self.raw.fileno()).st_size
@@ -132,11 +142,27 @@ class _ByteStream:
         if not head:
             self.close()
             raise UnusableFileError(f"{path}: the file is empty", hint="expected a header row")
-        if head.startswith(_UTF16_32_BOMS):
-            self.close()
-            raise UnusableFileError(
-                f"{path}: unreadable encoding (UTF-16/UTF-32)", hint="save the file as UTF-8"
-            )
+        self.read: Callable[[int], bytes] = self.stream.read
+        if encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig"):
+            if head.startswith(_UTF16_32_BOMS):
+                self.close()
+                raise UnusableFileError(
+                    f"{path}: the file is in UTF-16 or UTF-32",
+                    hint="name its encoding with --encoding utf-16 (or save it as UTF-8)",
+                )
+        else:  # decoded as it is read, handed on as UTF-8
+            text = io.TextIOWrapper(self.stream, encoding=encoding, newline="")
+
+            def read(size: int) -> bytes:
+                try:
+                    return text.read(max(size // 2, 1)).encode("utf-8", "surrogateescape")
+                except UnicodeDecodeError as exc:
+                    raise UnusableFileError(
+                        f"{path}: not readable as {encoding} ({exc.reason})",
+                        hint="name the file's encoding with --encoding",
+                    ) from exc
+
+            self.read = read
 
     def done(self) -> int:
         return self.raw.tell()
@@ -158,11 +184,12 @@ class CsvSource:
 
     format = Format.CSV
 
-    def __init__(self, path: Path, gzipped: bool) -> None:
+    def __init__(self, path: Path, gzipped: bool, dialect: Dialect | None = None) -> None:
         self.path = path
-        self._bytes = _ByteStream(path, gzipped)
+        dialect = dialect or Dialect()
+        self._bytes = _ByteStream(path, gzipped, dialect.encoding)
         self._bad: dict[int, bytes] = {}
-        self._scanner = CsvScanner(self._bytes.stream.read)
+        self._scanner = CsvScanner(self._bytes.read)
         try:
             head = self._scanner.header()
         except (OSError, EOFError) as exc:
@@ -171,8 +198,9 @@ class CsvSource:
         if head.startswith(b"\xef\xbb\xbf"):
             head = head[3:]
         text = head.decode("utf-8", errors="surrogateescape")
+        self.delimiter = dialect.delimiter or sniff_delimiter(text)
         try:
-            header = next(csv.reader(io.StringIO(text, newline="")), None)
+            header = next(csv.reader(io.StringIO(text, newline=""), self._csv_dialect), None)
         except csv.Error as exc:
             self.close()
             raise UnusableFileError(f"{path}: line 1: unreadable header ({exc})") from exc
@@ -181,7 +209,11 @@ class CsvSource:
             raise UnusableFileError(
                 f"{path}: line 1: no header row", hint="the first line names the columns"
             )
-        self.columns: list[str] | None = _check_header(path, [h.strip() for h in header])
+        self.columns: list[str] | None = check_header(path, [h.strip() for h in header])
+
+    @property
+    def _csv_dialect(self) -> type[csv.Dialect]:
+        return csv.excel_tab if self.delimiter == "\t" else _delimited(self.delimiter)
 
     def _blocks(self) -> Iterator[Block | BadLine]:
         try:
@@ -191,7 +223,7 @@ class CsvSource:
 
     def _python_records(self, block: Block) -> Iterator[tuple[int, list[str]]]:
         text = block.data.decode("utf-8", errors="surrogateescape")
-        reader = csv.reader(io.StringIO(text, newline=""))
+        reader = csv.reader(io.StringIO(text, newline=""), self._csv_dialect)
         previous_end = 0
         try:
             for fields in reader:
@@ -227,7 +259,7 @@ class CsvSource:
         header = self.columns or []
         if fields is None:
             text = self._bad.pop(line, b"").decode("utf-8", errors="surrogateescape")
-            cells = next(csv.reader(io.StringIO(text, newline="")), [])
+            cells = next(csv.reader(io.StringIO(text, newline=""), self._csv_dialect), [])
             return RawRow(line, {}, cells, UNCLOSED_QUOTE)
         if len(fields) != len(header):
             problem = f"{len(fields)} fields where the header has {len(header)}"
@@ -272,7 +304,9 @@ class CsvSource:
                 pa.py_buffer(data),
                 read_options=pacsv.ReadOptions(column_names=columns, block_size=1 << 22),
                 parse_options=pacsv.ParseOptions(
-                    newlines_in_values=data.find(b'"') >= 0, invalid_row_handler=on_invalid
+                    delimiter=self.delimiter,
+                    newlines_in_values=data.find(b'"') >= 0,
+                    invalid_row_handler=on_invalid,
                 ),
                 convert_options=pacsv.ConvertOptions(
                     column_types=dict.fromkeys(columns, pa.string()),
@@ -301,18 +335,33 @@ class CsvSource:
         self._bytes.close()
 
 
-def _check_header(path: Path, header: list[str]) -> list[str]:
+_DIALECTS: dict[str, type[csv.Dialect]] = {}
+
+
+def _delimited(delimiter: str) -> type[csv.Dialect]:
+    """Excel's CSV dialect with another delimiter (one class per delimiter)."""
+    if delimiter not in _DIALECTS:
+        _DIALECTS[delimiter] = type("Delimited", (csv.excel,), {"delimiter": delimiter})
+    return _DIALECTS[delimiter]
+
+
+def check_header(path: Path, header: list[str], where: str = "line 1") -> list[str]:
+    """The header's column names; :class:`UnusableFileError` naming ``where`` when one
+    is unreadable, empty or repeated."""
     for name in header:
         if any(0xDC80 <= ord(ch) < 0xDD00 for ch in name):
             raise UnusableFileError(
-                f"{path}: line 1: unreadable encoding in the header", hint="save the file as UTF-8"
+                f"{path}: {where}: unreadable encoding in the header (not UTF-8)",
+                hint="name the file's encoding, e.g. --encoding cp1252 (Windows) or "
+                "--encoding latin-1, or save it as UTF-8",
             )
+    for index, name in enumerate(header, start=1):
         if not name:
-            raise UnusableFileError(f"{path}: line 1: a column has no name")
+            raise UnusableFileError(f"{path}: {where}: column {index} has no name")
     seen: set[str] = set()
     for name in header:
         if name in seen:
-            raise UnusableFileError(f"{path}: line 1: column {name!r} appears twice")
+            raise UnusableFileError(f"{path}: {where}: column {name!r} appears twice")
         seen.add(name)
     return header
 
@@ -380,7 +429,7 @@ class ParquetSource:
         except (pa.ArrowException, OSError) as exc:
             self.close()
             raise UnusableFileError(f"{path}: not a readable Parquet file ({exc})") from exc
-        self.columns: list[str] | None = _check_header(path, list(self._file.schema_arrow.names))
+        self.columns: list[str] | None = check_header(path, list(self._file.schema_arrow.names))
         self._total = self._file.metadata.num_rows
         self._done = 0
 
@@ -441,6 +490,8 @@ class RejectsWriter:
     path: Path
     columns: Sequence[str] | None
     count: int = 0
+    #: a CSV's separator: the input's, so a fixed rejects file loads with the same flags
+    delimiter: str = ","
     _kind: FileKind = field(init=False)
     _handle: Any = field(default=None, init=False)
     _csv: Any = field(default=None, init=False)
@@ -471,7 +522,7 @@ class RejectsWriter:
         header = [c for c in (self.columns or []) if c != REJECT_REASON_COLUMN]
         if self._handle is None:
             self._handle = self._open_text()
-            self._csv = csv.writer(self._handle, lineterminator="\n")
+            self._csv = csv.writer(self._handle, lineterminator="\n", delimiter=self.delimiter)
             self._csv.writerow([*header, REJECT_REASON_COLUMN])
         if isinstance(row.original, list):
             cells = [

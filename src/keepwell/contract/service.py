@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,16 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from keepwell.contract import fastpath
+from keepwell.contract.dialect import Dialect, MissingFlagError, ValueRewriter
+from keepwell.contract.mapping import (
+    ExportMapping,
+    LookupTables,
+    Mapper,
+    RowMappingError,
+    Suggestion,
+    load_mapping,
+    suggest,
+)
 from keepwell.contract.queries import (  # the read use cases, re-exported: the public surface
     account_activities as account_activities,
 )
@@ -46,6 +57,7 @@ from keepwell.contract.queries import (
 from keepwell.contract.readers import (
     CsvSource,
     EngineBatch,
+    Format,
     ParquetSource,
     RawRow,
     RejectsWriter,
@@ -94,9 +106,21 @@ class RejectedRow:
         return "; ".join(str(p) for p in self.problems)
 
 
+@dataclass(frozen=True)
+class PreviewRow:
+    """A source row as a mapping makes it: its contract values and why it would be
+    rejected (None: it would load), or that the mapping's ``where`` drops it."""
+
+    line: int
+    values: dict[str, Any]
+    reason: str | None
+    filtered: bool = False
+
+
 @dataclass
 class ImportReport:
-    """What an import did. ``read == loaded + rejected`` always holds."""
+    """What an import did. ``read == loaded + rejected + filtered`` always holds
+    (``filtered``: rows a mapping's ``where`` leaves out, e.g. trials)."""
 
     entity: str
     path: Path
@@ -104,8 +128,10 @@ class ImportReport:
     read: int = 0
     counts: Counts = field(default_factory=Counts)
     rejected: int = 0
+    filtered: int = 0
     rejects_path: Path | None = None
     examples: list[RejectedRow] = field(default_factory=list)
+    preview: list[PreviewRow] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -120,7 +146,78 @@ def default_rejects_path(path: Path) -> Path:
     """``accounts.csv.gz`` -> ``accounts.rejects.csv.gz`` beside the input."""
     suffix = "".join(path.suffixes)
     stem = path.name[: -len(suffix)] if suffix else path.name
+    if suffix.lower().endswith(".xlsx"):  # a workbook's rejects are written as CSV
+        suffix = suffix[: -len(".xlsx")] + ".csv"
     return path.with_name(f"{stem}.rejects{suffix}")
+
+
+class Prepare:
+    """What happens to a source row before the contract's validator sees it: the
+    mapping (if any) makes the contract row, and the dialect's numbers and dates are
+    rewritten to the contract's form. A value that needs a flag the import lacks stops
+    the whole import (:class:`UnusableFileError` naming the line, column and flag)."""
+
+    def __init__(
+        self,
+        path: Path,
+        entity: Entity,
+        dialect: Dialect,
+        mapper: Mapper | None,
+        text_source: bool,
+    ) -> None:
+        self.path = path
+        self.mapper = mapper
+        kinds = {  # whole numbers are written with the same grouping as amounts
+            c.name: "decimal" if c.kind is Kind.INTEGER else str(c.kind)
+            for c in entity.columns
+            if c.kind in (Kind.DECIMAL, Kind.INTEGER, Kind.DATE, Kind.TIMESTAMP)
+        }
+        self.rewriter = ValueRewriter(kinds, dialect) if text_source or mapper else None
+        self.rewrites = dialect.rewrites_values and self.rewriter is not None
+
+    def row(self, raw: RawRow) -> RawRow | None:
+        """The row to validate; None when the mapping's ``where`` leaves it out."""
+        if raw.problem is not None:
+            return raw
+        values = raw.values
+        if self.mapper is not None:
+            try:
+                made = self.mapper.apply(values)
+            except RowMappingError as exc:
+                return RawRow(raw.line, {}, raw.original, str(exc))
+            except MissingFlagError as exc:
+                raise self.stop(raw.line, exc, "") from None
+            if made is None:
+                return None
+            values = made
+            raw = RawRow(raw.line, values, raw.original)
+        if self.rewrites and self.rewriter is not None:
+            try:
+                problems = self.rewriter.rewrite(values)
+            except MissingFlagError as exc:
+                raise self.stop(raw.line, exc, exc.column) from None
+            if problems:
+                reason = "; ".join(f"{column}: {why}" for column, why in problems)
+                return RawRow(raw.line, {}, raw.original, reason)
+        return raw
+
+    def check_rejected(self, raw: RawRow) -> None:
+        """A rejected row whose cell needs a flag stops the import: with it, the
+        rows already accepted may have been read wrongly (``1.234`` is 1234 in a
+        comma-decimal file)."""
+        if self.rewriter is None or self.rewrites or not raw.values:
+            return
+        needed = self.rewriter.needs_flag(raw.values)
+        if needed is not None:
+            raise self.stop(raw.line, needed, needed.column)
+
+    def stop(self, line: int, needed: MissingFlagError, column: str) -> UnusableFileError:
+        where = f"line {line}" + (f", column {column}" if column else "")
+        return UnusableFileError(
+            f"{self.path}: {where}: {needed}",
+            hint=f"nothing was loaded; import again with {needed.flag}"
+            + (" (or set it under dialect: in the mapping)" if self.mapper else ""),
+        )
 
 
 def import_file(
@@ -133,6 +230,9 @@ def import_file(
     batch_size: int = 50_000,
     on_progress: ProgressCallback | None = None,
     label: str | None = None,
+    dialect: Dialect | None = None,
+    mapping: ExportMapping | None = None,
+    preview: int = 0,
 ) -> ImportReport:
     """Validate every row of ``path`` and load the valid ones in one transaction.
 
@@ -142,19 +242,49 @@ def import_file(
     be used at all (unknown entity, missing file or required column, bad encoding).
     A load leaves an audit row (kind ``import``): who, the file (``label``: its name as
     the user knows it, default ``path``) and the counts.
+
+    ``dialect`` says how the file writes separators, numbers and dates (flags given on
+    the command line win over the mapping's ``dialect:``). ``mapping`` turns source
+    rows into contract rows; it is checked against the file's header before any row
+    is read. ``preview`` > 0 reads only that many rows, writes nothing (no rejects
+    file either) and keeps each in ``report.preview``.
     """
     entity = get_entity(entity_name)
-    source = open_source(path)
+    if mapping is not None and mapping.entity != entity.name:
+        raise InputError(
+            f"{mapping.source}: the mapping is for {mapping.entity}, not {entity.name}",
+            hint=f"import it as: keepwell import {mapping.entity} ...",
+        )
+    dialect = dialect or Dialect()
+    if mapping is not None:
+        dialect = dialect.over(mapping.dialect)
+    source = open_source(path, dialect)
     try:
-        _check_columns(entity, source)
+        mapper: Mapper | None = None
+        if mapping is not None:
+            if source.columns is not None:
+                mapping.check_columns(source.columns)
+            mapper = Mapper(mapping, _lookups(mapping, path, dialect))
+        else:
+            _check_columns(entity, source)
+        text_source = source.format in (Format.CSV, Format.XLSX)
+        prepare = Prepare(path, entity, dialect, mapper, text_source)
+        if preview:
+            dry_run = True
         rejects_path = rejects_path or default_rejects_path(path)
         file_kind(rejects_path)
         report = ImportReport(entity.name, path, dry_run=dry_run)
-        rejects = RejectsWriter(rejects_path, source.columns)
+        delimiter = source.delimiter if isinstance(source, CsvSource) else ","
+        rejects = RejectsWriter(rejects_path, source.columns, delimiter=delimiter)
         try:
             with _loader(workspace, entity, commit=not dry_run) as loading:
-                if (
+                loading.prepare = prepare
+                if preview:
+                    batches = _preview(source, loading, report, preview)
+                elif (
                     loading.store is not None
+                    and mapper is None
+                    and not prepare.rewrites
                     and isinstance(source, CsvSource | ParquetSource)
                     and fastpath.supports(source.columns or [])
                 ):
@@ -177,6 +307,36 @@ def import_file(
         return report
     finally:
         source.close()
+
+
+def _lookups(mapping: ExportMapping, path: Path, dialect: Dialect) -> LookupTables:
+    """Each lookup file of ``mapping`` (beside ``path`` unless absolute) as rows by key."""
+    tables: LookupTables = {}
+    for lookup in mapping.lookups.values():
+        file = Path(lookup.file)
+        file = file if file.is_absolute() else path.parent / file
+        if not file.is_file():
+            raise UnusableFileError(
+                f"{lookup.where}: lookup {lookup.name!r} needs {file}, which does not exist",
+                hint="export that file too and put it beside the imported one",
+            )
+        source = open_source(file, Dialect(delimiter=None, encoding=dialect.encoding))
+        try:
+            if source.columns is not None and lookup.key not in source.columns:
+                raise UnusableFileError(
+                    f"{lookup.where}: {file} has no column {lookup.key!r}",
+                    hint=f"its columns: {', '.join(source.columns)}",
+                )
+            table: dict[str, dict[str, str]] = {}
+            for batch in source.batches(10_000):
+                for row in batch:
+                    key = str(row.values.get(lookup.key) or "").strip()
+                    if key:
+                        table[key] = {k: "" if v is None else str(v) for k, v in row.values.items()}
+            tables[lookup.name] = table
+        finally:
+            source.close()
+    return tables
 
 
 def _audit_import(workspace: Workspace, report: ImportReport, label: str) -> None:
@@ -241,10 +401,18 @@ def _validate_batch(
     on_reject: Callable[[RawRow, str], None] | None,
     *,
     keep: int = SHOWN_REJECTS,
+    prepare: Prepare | None = None,
 ) -> Good:
     good = Good()
-    for row in batch:
+    for source_row in batch:
         report.read += 1
+        row = source_row
+        if prepare is not None:
+            prepared = prepare.row(source_row)
+            if prepared is None:
+                report.filtered += 1
+                continue
+            row = prepared
         if row.problem is not None:
             problems: list[Problem] = [Problem("", row.problem)]
         else:
@@ -253,6 +421,8 @@ def _validate_batch(
                 good.records.append(record)
                 good.lines.append(row.line)
                 continue
+            if prepare is not None:
+                prepare.check_rejected(row)
         rejected = RejectedRow(row.line, tuple(problems))
         report.rejected += 1
         if len(report.examples) < keep:
@@ -271,10 +441,40 @@ def _rows(
 ) -> Iterator[None]:
     """Row by row: every row through the Python validator."""
     for batch in source.batches(batch_size):
-        good = _validate_batch(batch, loading.validator, report, rejects.write)
+        good = _validate_batch(
+            batch, loading.validator, report, rejects.write, prepare=loading.prepare
+        )
         if good.records:
             report.counts.add(loading.load(good))
         yield
+
+
+def _preview(source: Source, loading: Loading, report: ImportReport, limit: int) -> Iterator[None]:
+    """The first ``limit`` rows as the mapping makes them, each with its fate."""
+    prepare = loading.prepare
+    for batch in source.batches(min(limit, 1000)):
+        for raw in batch[: limit - report.read]:
+            report.read += 1
+            row = prepare.row(raw) if prepare is not None else raw
+            if row is None:
+                report.filtered += 1
+                report.preview.append(PreviewRow(raw.line, {}, None, filtered=True))
+                continue
+            reason = row.problem
+            if reason is None:
+                record, problems = loading.validator.validate(row.values, row.line)
+                if record is None:
+                    if prepare is not None:
+                        prepare.check_rejected(row)
+                    reason = "; ".join(str(p) for p in problems)
+            if reason is None:
+                report.counts.new += 1
+            else:
+                report.rejected += 1
+            report.preview.append(PreviewRow(raw.line, dict(row.values), reason))
+        yield
+        if report.read >= limit:
+            return
 
 
 def _events_engine(
@@ -293,7 +493,9 @@ def _events_engine(
     with store.registered("_kw_accounts", accounts):
         for batch in source.engine_batches(batch_size * FAST_BATCH_FACTOR):
             if isinstance(batch, list):  # rows the engine could not read exactly as csv does
-                good = _validate_batch(batch, loading.validator, report, rejects.write)
+                good = _validate_batch(
+                    batch, loading.validator, report, rejects.write, prepare=loading.prepare
+                )
             else:
                 schema = batch.table.schema.append(pa.field("_kw_line", pa.int64()))
                 check = fastpath.events_sql(schema, raw="_kw_batch")
@@ -301,7 +503,9 @@ def _events_engine(
                 refused = store.append_events(batch.table, lines, check=check).refused
                 report.read += batch.table.num_rows - len(refused)
                 rows = _rows_at(source, batch, list(refused))
-                good = _validate_batch(rows, loading.validator, report, rejects.write)
+                good = _validate_batch(
+                    rows, loading.validator, report, rejects.write, prepare=loading.prepare
+                )
             if good.records:
                 loading.load(good)
             yield
@@ -335,6 +539,8 @@ class Loading:
     store: AnalyticsStore | None = None
     #: the counts of a staged (events) import, known when its loader closes
     counts: Counts | None = None
+    #: the mapping and dialect applied to each row before validation
+    prepare: Prepare | None = None
 
 
 @contextmanager
@@ -383,6 +589,17 @@ _ARROW_TYPES: dict[Kind, pa.DataType] = {
     Kind.TAGS: pa.list_(pa.string()),
     Kind.JSON_OBJECT: pa.string(),
 }
+
+
+def latest(workspace: Workspace, entity_name: str, column: str) -> Any:
+    """The largest value of ``column`` among the rows of an operational entity (None
+    when it has none): one aggregate in the database, not the table read whole."""
+    entity = get_entity(entity_name)
+    if entity.store is not Store.OPERATIONAL or column not in {c.name for c in entity.columns}:
+        raise InputError(f"{entity.name} have no operational column {column!r}")
+    table = MODELS[entity.name].__table__
+    with workspace.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.max(table.c[column]))).scalar()
 
 
 def read_table(
@@ -519,3 +736,73 @@ def refresh_event_rollup(workspace: Workspace, since: date | None = None) -> Ref
                 hint="take events from one place: the declared source or imports, not both",
             )
     return refresh_rollup(store.con, source, ROLLUP, since=since)
+
+
+#: Where a workspace keeps its saved mappings (``NAME.yaml``).
+MAPPINGS_DIR = "mappings"
+_PRESETS = "keepwell.contract"
+
+
+def preset_names() -> list[str]:
+    """The mappings shipped with Keepwell for common exports (``stripe-subscriptions``...)."""
+    folder = resources.files(_PRESETS) / "presets"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def preset_text(name: str) -> str:
+    return (resources.files(_PRESETS) / "presets" / f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def saved_mappings(workspace: Workspace) -> list[str]:
+    folder = workspace.root / MAPPINGS_DIR
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def find_mapping(workspace: Workspace, name: str) -> ExportMapping:
+    """The mapping ``name``: a YAML file's path, a mapping saved in the workspace, or a
+    preset. :class:`ConfigurationError` (file, line) when it has a mistake."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise InputError(f"{name}: no such mapping file")
+        return load_mapping(path.read_text(encoding="utf-8"), str(path))
+    saved = workspace.root / MAPPINGS_DIR / f"{name}.yaml"
+    if saved.is_file():
+        return load_mapping(saved.read_text(encoding="utf-8"), str(saved))
+    if name in preset_names():
+        return load_mapping(preset_text(name), f"preset {name}")
+    known = [*saved_mappings(workspace), *preset_names()]
+    raise InputError(f"no mapping named {name!r}", hint=f"known: {', '.join(known)}")
+
+
+def save_mapping(workspace: Workspace, name: str, text: str) -> Path:
+    """Check ``text`` as a mapping and keep it in the workspace as ``name``."""
+    if not name.replace("-", "_").isidentifier():
+        raise InputError(f"{name!r}: a mapping name is letters, digits, - and _")
+    load_mapping(text, name)
+    folder = workspace.root / MAPPINGS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.yaml"
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def suggest_for_file(
+    path: Path, dialect: Dialect | None = None, entity: str | None = None
+) -> Suggestion:
+    """A mapping proposed from ``path``'s header (recognising the presets)."""
+    if entity is not None:
+        entity = get_entity(entity).name
+    source = open_source(path, dialect)
+    try:
+        header = list(source.columns or [])
+        if not header:  # JSON Lines: the first row's keys
+            first = next(iter(source.batches(1)), [])
+            header = list(first[0].values) if first else []
+    finally:
+        source.close()
+    presets = {name: load_mapping(preset_text(name), name) for name in preset_names()}
+    suggestion = suggest(header, presets, entity)
+    if suggestion.preset is not None:
+        return replace(suggestion, text=preset_text(suggestion.preset))
+    return suggestion

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
-from keepwell.core.audit import note_file_applied
+from keepwell.core.audit import note_file_applied, record_audits
 from keepwell.core.database import insert_once, transaction
 from keepwell.core.errors import ConfigurationError, KeepwellError
 from keepwell.core.settings import Settings
@@ -33,7 +33,7 @@ from keepwell.notify import service as notify_service
 from keepwell.risk import service as risk_service
 from keepwell.success import ctas
 from keepwell.success.matching import Match, evaluate_rules
-from keepwell.success.models import CycleLease, CycleRun
+from keepwell.success.models import Cta, CycleLease, CycleRun
 from keepwell.success.plan_store import plan_progress
 from keepwell.success.playbooks import PLAYBOOKS_FILE, Playbooks, default_playbooks_text
 from keepwell.success.playbooks import parse_playbooks as _parse_playbooks
@@ -286,6 +286,7 @@ def _run_steps(
     report.matches = len(matches)
     timer.lap("rules")
     _act(workspace, matches, rules, playbooks, as_of, clock, report)
+    _audit_opened(workspace, report.opened_ids, holder)
     timer.lap("actions")
     if deliver:
         delivery = notify_service.deliver_pending(workspace, now=clock())
@@ -396,6 +397,30 @@ def _act(
         for opening in openings:
             _count(report, opening)
         report.tech_touch_emails += sum(sent)
+
+
+def _audit_opened(workspace: Workspace, ids: list[int], holder: str) -> None:
+    """The CTAs this cycle opened, in the audit trail (``cta.open`` by whoever runs the
+    cycle, ``details.by`` naming the cycle's holder): one read and one batch insert,
+    whatever their number."""
+    if not ids:
+        return
+    columns = (Cta.id, Cta.account_id, Cta.rule, Cta.owner, Cta.priority, Cta.title, Cta.due_on)
+    with transaction(workspace.engine) as session:
+        rows = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for cta_id, account, rule, owner, priority, title, due in session.execute(
+                sa.select(*columns).where(Cta.id.in_(chunk))
+            ):
+                rows.append({
+                    "action": "cta.open", "target": str(cta_id), "account_id": account,
+                    "details": {"by": f"cycle:{holder}"},
+                    "after": {"status": "open", "rule": rule, "owner": owner,
+                              "priority": priority, "title": title,
+                              "due_on": due.isoformat() if due else None},
+                })  # fmt: skip
+        record_audits(session, rows)
 
 
 def _count(report: CycleReport, opening: ctas.Opening) -> None:

@@ -43,6 +43,15 @@ from keepwell.success.cycle import (
     run_locked_cycle,
     wait_for_lease,
 )
+from keepwell.success.feature_requests import (
+    RequestStatus,
+    list_requests,
+    merge_requests,
+    record_ask,
+    set_status,
+    show_request,
+    sync_requests,
+)
 from keepwell.success.feedback import add_feedback, top_requests
 from keepwell.success.models import CycleLease, CycleRun
 from keepwell.success.plan_store import (
@@ -71,6 +80,7 @@ from keepwell.success.work import act_on_work, my_work, work_items
 
 __all__ = [
     "CycleReport",
+    "RequestStatus",
     "account_timeline",
     "act_on_work",
     "add_feedback",
@@ -81,14 +91,18 @@ __all__ = [
     "create_plan",
     "cta_detail",
     "cycle_state",
+    "feature_request_view",
     "feedback_board",
     "last_finished",
     "list_ctas",
     "list_references",
+    "list_requests",
+    "merge_requests",
     "my_work",
     "new_holder",
     "plan_progress",
     "plan_templates",
+    "record_ask",
     "record_checkin",
     "record_use",
     "reference_tracker",
@@ -97,9 +111,12 @@ __all__ = [
     "schedule_basis",
     "scheduled_tick",
     "set_referenceable",
+    "set_status",
     "show_plan",
+    "show_request",
     "snooze_cta",
     "start_cta",
+    "sync_requests",
     "top_requests",
     "update_milestone",
     "update_objective",
@@ -302,8 +319,22 @@ def feedback_board(workspace: Workspace, as_of: date, scope: str | None) -> dict
         if scope is not None and not ids:
             continue
         items.append({
+            "request_id": request["request_id"], "status": request["status"],
             "title": request["request"], "accounts": request["accounts"],
             "mentions": request["mentions"], "arr": request["arr"], "latest": request["last_at"],
             "accounts_list": [{"account_id": a, "name": accounts[a]["name"]} for a in ids],
         })  # fmt: skip
     return {"items": items}
+
+
+def feature_request_view(
+    workspace: Workspace, request_id: int, scope: str | None
+) -> dict[str, Any]:
+    """:func:`show_request`; a CSM limited to a book (``scope``) sees only the asks of
+    their accounts (the totals stay the request's)."""
+    item = show_request(workspace, request_id)
+    if scope is None:
+        return item
+    owners = contract_service.account_owners(workspace, [a["account_id"] for a in item["asks"]])
+    asks = [a for a in item["asks"] if owners.get(a["account_id"], {}).get("owner") == scope]
+    return {**item, "asks": asks}
