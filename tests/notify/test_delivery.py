@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
@@ -207,3 +208,32 @@ def test_a_run_claims_no_more_than_its_limit(
     rest = service.deliver_pending(workspace, now=NOW, settings=settings)
     assert (rest.claimed, rest.sent, rest.pending_total) == (22, 22, 0)
     assert len(receiver.requests) == 25
+
+
+def test_outcomes_are_recorded_a_few_at_a_time(
+    workspace: Workspace, smtp: SmtpSink, settings: Settings
+) -> None:
+    """45 emails, sent and recorded in 3 transactions of at most 20 (a transaction per
+    email cost more than sending it), every one sent once with one attempt counted."""
+    for i in range(45):
+        _enqueue(workspace, f"batch-{i:02d}", target=f"u{i}@acme.example")
+    recorded: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        text = " ".join(statement.split()).lower()
+        if text.startswith("update notifications set status") and "sent_at" in text:
+            recorded.append(statement)
+
+    sa.event.listen(workspace.engine, "before_cursor_execute", seen)
+    try:
+        report = service.deliver_pending(workspace, now=NOW, settings=settings)
+    finally:
+        sa.event.remove(workspace.engine, "before_cursor_execute", seen)
+    assert (report.claimed, report.sent, report.lost_claims) == (45, 45, 0)
+    assert len(recorded) == 3  # a record per 20 sent
+    assert sorted(str(m["X-Keepwell-Dedupe-Key"]) for m in smtp.messages) == [
+        f"batch-{i:02d}" for i in range(45)
+    ]
+    rows = service.list_notifications(workspace, status="sent")
+    assert len(rows) == 45
+    assert {r["attempts"] for r in rows} == {1}
