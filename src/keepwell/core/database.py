@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from keepwell.core.errors import StoreError
+from keepwell.core.errors import StoreError, WorkspaceError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -218,6 +219,36 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on any error."""
     with session_factory(engine)() as session, session.begin():
         yield session
+
+
+def schema_head() -> str:
+    """The schema revision this Keepwell's migrations end at (their files are numbered
+    ``NNNN_name.py`` and each revision is its number)."""
+    versions = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+    return max(p.name[:4] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def check_schema(engine: Engine) -> None:
+    """:class:`WorkspaceError` naming the fix when the store's schema is older than this
+    Keepwell (a workspace made by an earlier version): every command would otherwise
+    fail on the first missing table."""
+    with engine.connect() as conn:
+        try:
+            found = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        except DBAPIError:
+            found = None
+    head = schema_head()
+    if found is not None and found > head:
+        raise WorkspaceError(
+            f"the workspace's store is at schema {found}, made by a newer Keepwell than this"
+            f" one (schema {head})",
+            hint="upgrade Keepwell (pip install -U keepwell)",
+        )
+    if found != head:
+        raise WorkspaceError(
+            f"the workspace's store is at schema {found or 'none'}, this Keepwell needs {head}",
+            hint="run `keepwell init` to upgrade it (the data is kept)",
+        )
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

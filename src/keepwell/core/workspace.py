@@ -17,7 +17,13 @@ from sqlalchemy.engine import Engine
 
 from keepwell.core.analytics import open_analytics
 from keepwell.core.audit import record_audit
-from keepwell.core.database import check_connection, make_engine, migrate, transaction
+from keepwell.core.database import (
+    check_connection,
+    check_schema,
+    make_engine,
+    migrate,
+    transaction,
+)
 from keepwell.core.errors import ConfigurationError, WorkspaceError
 from keepwell.core.models import WorkspaceSetting
 from keepwell.core.settings import Settings
@@ -181,4 +187,5 @@ def open_workspace(settings: Settings) -> Workspace:
         )
     workspace = Workspace.at(root, settings)
     check_connection(workspace.engine)
+    check_schema(workspace.engine)
     return workspace
