@@ -107,7 +107,11 @@ def test_settings_show_and_set(
 ) -> None:
     assert run_cli(["settings", "set", "base_currency", "eur"], home, capsys, monkeypatch).code == 0
     shown = run_cli(["settings", "show", "--format", "json"], home, capsys, monkeypatch)
-    assert json.loads(shown.out) == {"base_currency": "EUR", "timezone": "UTC"}
+    assert json.loads(shown.out) == {
+        "base_currency": "EUR",
+        "timezone": "UTC",
+        "reference_window_days": "365",
+    }
     bad = run_cli(["settings", "set", "timezone", "Nowhere/Land"], home, capsys, monkeypatch)
     assert bad.code == 2
     assert "unknown time zone" in bad.err

@@ -30,7 +30,11 @@ def test_init_is_idempotent_and_keeps_settings(tmp_path: Path, database_url: str
     ws.close()
     again = init_workspace(tmp_path / "ws", settings=settings)
 
-    assert again.settings() == {"base_currency": "EUR", "timezone": "Europe/Paris"}
+    assert again.settings() == {
+        "base_currency": "EUR",
+        "timezone": "Europe/Paris",
+        "reference_window_days": "365",
+    }
     again.close()
 
 

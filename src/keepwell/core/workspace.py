@@ -33,7 +33,7 @@ CONFIG_FILE = "keepwell.yaml"
 DATABASE_FILE = "keepwell.db"
 ANALYTICS_FILE = "analytics.duckdb"
 
-DEFAULTS = {"base_currency": "USD", "timezone": "UTC"}
+DEFAULTS = {"base_currency": "USD", "timezone": "UTC", "reference_window_days": "365"}
 
 _CONFIG_TEMPLATE = """\
 # Keepwell workspace configuration.
@@ -143,6 +143,10 @@ def _check_setting(key: str, value: str) -> str:
         return value.upper()
     if key == "timezone":
         return check_timezone(value)
+    if key == "reference_window_days":  # a referencing customer stops after so long
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigurationError(f"reference_window_days {value!r} is not a positive integer")
+        return str(int(value))
     raise ConfigurationError(
         f"unknown setting {key!r}", hint=f"known settings: {', '.join(sorted(DEFAULTS))}"
     )

@@ -122,6 +122,14 @@ def _show(run: DemoRun) -> None:
             rows.append(
                 {"figure": f"plan shared ({v.shared_plan_account})", "value": v.shared_plan_url}
             )
+    if run.references is not None and run.references.stopped_account:
+        rows.append(
+            {
+                "figure": "reference requests",
+                "value": f"{run.references.requests}; {run.references.stopped_account} stopped "
+                "giving references (references requests)",
+            }
+        )
     rows.extend(_risk_rows(run))
     print_rows(rows, OutputFormat.TABLE, title=f"Portfolio as of {s.as_of}")
 

@@ -60,6 +60,14 @@ class DemoRun:
     #: Teams, CSMs, targets and cost inputs set up for the team pages.
     team: dict[str, int] = field(default_factory=dict)
     voice: DemoVoice | None = None
+    #: Reference requests made (with outcomes) and the account that stopped giving them.
+    references: DemoReferences | None = None
+
+
+@dataclass(frozen=True)
+class DemoReferences:
+    requests: int
+    stopped_account: str | None
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,8 @@ def run_demo(
     step("running a success cycle (rules, CTAs, tech-touch email queued)")
     stamp = datetime.combine(run.as_of, time(23, 59), tzinfo=UTC)
     run.cycle = success_service.run_cycle(workspace, run.as_of, clock=lambda: stamp, deliver=False)
+    step("asking reference customers: requests given and declined, one that stopped")
+    run.references = _references(workspace, run.as_of)
     step("hearing the customer: a survey sent and answered, success measures, a shared plan")
     run.voice = _voice(workspace, run.as_of, stamp, settings or Settings())
     if churn_model:
@@ -201,6 +211,38 @@ def _voice(workspace: Workspace, as_of: date, stamp: datetime, settings: Setting
                                 settings)  # fmt: skip
     voice_service.push_health_measures(workspace, as_of)
     return DemoVoice(queued, answered, min(3, len(largest)), account, url)
+
+
+#: Demo reference requests: (days before the as-of day asked, purpose, outcome), per
+#: account; the second gave one, then declined the latest two (it stopped giving).
+_REFERENCE_STORIES = (
+    ((200, "Sales call with a prospect", "given"), (45, "Case study", "given")),
+    ((250, "Sales call with a prospect", "given"), (60, "Webinar speaker", "declined"),
+     (20, "Sales call with a prospect", "declined")),
+    ((10, "Analyst briefing", None),),
+)  # fmt: skip
+
+
+def _references(workspace: Workspace, as_of: date) -> DemoReferences:
+    largest = sorted(account_arr(workspace, as_of).items(), key=lambda kv: (-kv[1]["arr"], kv[0]))
+    accounts = [account_id for account_id, _ in largest[3 : 3 + len(_REFERENCE_STORIES)]]
+    made = 0
+    for account_id, story in zip(accounts, _REFERENCE_STORIES, strict=False):
+        success_service.set_referenceable(
+            workspace, account_id, True, on=as_of - timedelta(days=300)
+        )
+        for days_before, purpose, outcome in story:
+            on = as_of - timedelta(days=days_before)
+            request = success_service.request_reference(
+                workspace, account_id, purpose=purpose, requested_by="sales@example.com", on=on
+            )
+            made += 1
+            if outcome is not None:
+                success_service.record_outcome(
+                    workspace, request, outcome, on=on + timedelta(days=3), actor="demo"
+                )
+    stopped = accounts[1] if len(accounts) > 1 else None
+    return DemoReferences(made, stopped)
 
 
 def _shared_plan(

@@ -13,6 +13,8 @@ from keepwell.health.usage import CustomMeasure
 KNOWN_EXTERNAL: dict[str, str] = {
     "plan_progress": "success-plan progress in percent (0-100): the mean of objective "
     "attainment and the share of milestones done, recorded by each cycle",
+    "references_stopped": "1 a customer who gave references declined the latest request or "
+    "gave none in reference_window_days days, 0 still giving (keepwell references signal)",
 }
 _EXTERNAL = "recorded by an integration; the latest value on or before the day counts"
 

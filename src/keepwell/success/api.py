@@ -1,5 +1,5 @@
 """HTTP face of customer-success operations: CTAs (list, detail, status), their tasks,
-and success plans.
+success plans and reference requests with their outcomes.
 
 Every route honours the caller's scope (:data:`keepwell.web.deps.OwnerScope`):
 a CSM limited to their book sees and changes only the CTAs and plans of their
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from keepwell.contract.service import visible_account
-from keepwell.core.errors import InputError
+from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.success import service
 from keepwell.web.deps import CurrentManager, CurrentUser, OwnerScope, WorkspaceDep
@@ -418,3 +418,114 @@ def merge_feature_request(
 ) -> dict[str, Any]:
     """Merge this request into another (a manager or admin); returns the other."""
     return service.merge_requests(workspace, request_id, merge.into, at=_now())
+
+
+# ---- references ---------------------------------------------------------------------
+
+
+class ReferenceOutcome(StrEnum):
+    GIVEN = "given"
+    DECLINED = "declined"
+
+
+class ReferenceRequestCreate(BaseModel):
+    """A request to use the account as a reference (refused past its fatigue limit)."""
+
+    purpose: str = Field(min_length=1, max_length=255)
+    on: date | None = None
+
+
+class ReferenceOutcomeCreate(BaseModel):
+    """The customer gave (a use of ``kind`` is recorded) or declined the request."""
+
+    outcome: ReferenceOutcome
+    kind: str = Field(default="call", min_length=1, max_length=64)
+    on: date | None = None
+
+
+class ReferenceRequestRead(BaseModel):
+    request_id: int
+    account_id: str
+    purpose: str
+    requested_by: str | None
+    requested_on: date
+    status: str
+    answered_on: date | None
+
+
+class ReferenceUseRead(BaseModel):
+    use_id: int
+    used_on: date
+    kind: str
+    request_id: int | None
+
+
+class AccountReferencesRead(BaseModel):
+    """An account's reference requests and uses; ``stopped`` is the health measure
+    ``references_stopped`` as of the day (1 stopped, 0 still giving, null never gave)."""
+
+    account_id: str
+    referenceable: bool
+    stopped: float | None
+    window_days: int
+    requests: list[ReferenceRequestRead]
+    uses: list[ReferenceUseRead]
+
+
+@router.get(
+    "/accounts/{account_id}/references",
+    response_model=AccountReferencesRead,
+    responses=_NOT_FOUND,
+)
+def account_references(
+    workspace: WorkspaceDep, scope: OwnerScope, account_id: str, as_of: date | None = None
+) -> dict[str, Any]:
+    """The account's reference requests with their outcomes, its uses, and whether it
+    stopped giving references."""
+    ws = _visible(workspace, scope, account_id)
+    return service.account_references(ws, account_id, as_of or _now().date())
+
+
+@router.post(
+    "/accounts/{account_id}/references/requests",
+    status_code=201,
+    response_model=ReferenceRequestRead,
+    responses=_NOT_FOUND,
+)
+def request_reference(
+    workspace: WorkspaceDep,
+    scope: OwnerScope,
+    principal: CurrentUser,
+    account_id: str,
+    body: ReferenceRequestCreate,
+) -> dict[str, Any]:
+    """Ask a referenceable customer for a reference."""
+    ws = _visible(workspace, scope, account_id)
+    request_id = service.request_reference(
+        ws, account_id, purpose=body.purpose, requested_by=principal.email,
+        on=body.on or _now().date(),
+    )  # fmt: skip
+    return service.reference_requests(ws, request_id=request_id)[0]
+
+
+@router.post(
+    "/references/requests/{request_id}/outcome",
+    response_model=ReferenceRequestRead,
+    responses=_NOT_FOUND,
+)
+def record_reference_outcome(
+    workspace: WorkspaceDep,
+    scope: OwnerScope,
+    principal: CurrentUser,
+    request_id: PathId,
+    body: ReferenceOutcomeCreate,
+) -> dict[str, Any]:
+    """Record that the customer gave or declined a reference request."""
+    found = service.reference_requests(workspace, request_id=request_id)
+    if not found:
+        raise NotFoundError(f"no reference request {request_id}")
+    _visible(workspace, scope, found[0]["account_id"])
+    return service.record_outcome(
+        workspace, request_id, body.outcome.value, on=body.on or _now().date(),
+        kind=body.kind, actor=principal.email,
+    )  # fmt: skip

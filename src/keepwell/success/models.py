@@ -179,7 +179,10 @@ class ReferenceRequest(Base):
     requested_by: Mapped[str | None] = mapped_column(sa.String(255))
     purpose: Mapped[str] = mapped_column(sa.String(255))
     requested_on: Mapped[date] = mapped_column(sa.Date)
+    #: requested, given or declined
     status: Mapped[str] = mapped_column(sa.String(16))
+    #: the day it was given or declined
+    answered_on: Mapped[date | None] = mapped_column(sa.Date)
 
 
 class ReferenceUse(Base):

@@ -10,12 +10,19 @@ is referenceable, the share still paying on the day, and the logo renewal rate =
 accounts with a renewed line / accounts with a line that came up for renewal (lines
 ending before the day minus the renewal grace period, so late renewals are not counted
 as churn).
+
+Outcomes: a request is ``requested``, then ``given`` (a use is recorded with it) or
+``declined``, on its ``answered_on`` day; each step is audited and written on the
+account's timeline (tag ``reference``). A customer who gave references and stopped
+(:mod:`keepwell.success.reference_signal`, window: the workspace setting
+``reference_window_days``) is the health measure :data:`STOPPED_MEASURE` and the rule
+column of the same name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,13 +33,21 @@ from keepwell.core.audit import changed, record_audit
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
+from keepwell.health import service as health_service
 from keepwell.revenue import service as revenue_service
 from keepwell.success.models import ReferenceProfile, ReferenceRequest, ReferenceUse
+from keepwell.success.reference_signal import stopped_giving
+from keepwell.success.timeline import add_note
 
 FATIGUE_LIMIT = 2
 FATIGUE_WINDOW_DAYS = 90
 FIRST_CUSTOMERS = 100
 RENEWAL_GRACE_DAYS = 30
+OUTCOMES = ("given", "declined")
+#: The health measure (and rule column): 1 a customer who gave references stopped, 0 not.
+STOPPED_MEASURE = "references_stopped"
+#: Timeline tag of reference requests and their outcomes.
+TAG = "reference"
 
 
 def set_referenceable(
@@ -137,7 +152,16 @@ def request_reference(
             session, action="reference.request", target=f"reference request {request.id}",
             account_id=account_id, after={"purpose": purpose, "requested_by": requested_by},
         )  # fmt: skip
-        return int(request.id)
+        request_id = int(request.id)
+    _on_timeline(workspace, account_id, requested_by, on, f"Reference requested: {purpose}")
+    return request_id
+
+
+def _on_timeline(
+    workspace: Workspace, account_id: str, author: str | None, on: date, subject: str
+) -> None:
+    at = datetime.combine(on, time(12), UTC)
+    add_note(workspace, account_id, author, "", [TAG], "note", at, subject=subject[:255])
 
 
 def record_use(
@@ -156,7 +180,8 @@ def record_use(
             request = session.get(ReferenceRequest, request_id)
             if request is None or request.account_id != account_id:
                 raise NotFoundError(f"no reference request {request_id} for {account_id!r}")
-            request.status = "used"
+            _check_open(request, on)
+            request.status, request.answered_on = "given", on
         use = ReferenceUse(account_id=account_id, request_id=request_id, used_on=on, kind=kind)
         session.add(use)
         session.flush()
@@ -166,6 +191,131 @@ def record_use(
             after={"kind": kind, "used_on": on.isoformat(), "request_id": request_id},
         )  # fmt: skip
         return int(use.id)
+
+
+def _check_open(request: ReferenceRequest, on: date) -> None:
+    if request.status != "requested":
+        raise InputError(f"reference request {request.id} is already {request.status}")
+    if on < request.requested_on:
+        raise InputError(
+            f"reference request {request.id} was made on {request.requested_on.isoformat()}, "
+            f"it cannot be answered on {on.isoformat()}"
+        )
+
+
+def record_outcome(
+    workspace: Workspace,
+    request_id: int,
+    outcome: str,
+    *,
+    on: date,
+    kind: str = "call",
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """The customer gave (a use of ``kind`` is recorded, under the fatigue limit) or
+    declined reference request ``request_id`` on ``on``; the request as it is now."""
+    if outcome not in OUTCOMES:
+        raise InputError(f"unknown outcome {outcome!r}", hint=", ".join(OUTCOMES))
+    with Session(workspace.engine) as session:
+        request = session.get(ReferenceRequest, request_id)
+        if request is None:
+            raise NotFoundError(f"no reference request {request_id}")
+        account_id, purpose = request.account_id, request.purpose
+    if outcome == "given":
+        record_use(workspace, account_id, kind=kind, on=on, request_id=request_id)
+    else:
+        with transaction(workspace.engine) as session:
+            request = session.get(ReferenceRequest, request_id, with_for_update=True)
+            if request is None:  # deleted with its account meanwhile
+                raise NotFoundError(f"no reference request {request_id}")
+            _check_open(request, on)
+            request.status, request.answered_on = "declined", on
+            record_audit(
+                session, action="reference.declined", target=f"reference request {request_id}",
+                account_id=account_id, before={"status": "requested"},
+                after={"status": "declined", "answered_on": on.isoformat()},
+            )  # fmt: skip
+    _on_timeline(workspace, account_id, actor, on, f"Reference {outcome}: {purpose}")
+    return reference_requests(workspace, account_id=account_id, request_id=request_id)[0]
+
+
+def reference_requests(
+    workspace: Workspace, *, account_id: str | None = None, request_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Reference requests (of one account, or one request), latest first."""
+    query = sa.select(ReferenceRequest).order_by(
+        ReferenceRequest.requested_on.desc(), ReferenceRequest.id.desc()
+    )
+    if account_id is not None:
+        query = query.where(ReferenceRequest.account_id == account_id)
+    if request_id is not None:
+        query = query.where(ReferenceRequest.id == request_id)
+    with Session(workspace.engine) as session:
+        return [
+            {"request_id": r.id, "account_id": r.account_id, "purpose": r.purpose,
+             "requested_by": r.requested_by, "requested_on": r.requested_on,
+             "status": r.status, "answered_on": r.answered_on}
+            for r in session.execute(query).scalars()
+        ]  # fmt: skip
+
+
+def window_days(workspace: Workspace) -> int:
+    """Days without a reference after which a referencing customer has stopped."""
+    return int(workspace.setting("reference_window_days"))
+
+
+def stopped_signals(
+    workspace: Workspace, on: date, window: int | None = None
+) -> dict[str, float | None]:
+    """Per account with any reference given or declined: :data:`STOPPED_MEASURE` on
+    ``on`` (1.0 stopped, 0.0 still giving, None never gave), two queries in all."""
+    window = window_days(workspace) if window is None else window
+    given: dict[str, list[date]] = {}
+    declined: dict[str, list[date]] = {}
+    with Session(workspace.engine) as session:
+        for account_id, day in session.execute(
+            sa.select(ReferenceUse.account_id, ReferenceUse.used_on)
+        ):
+            given.setdefault(account_id, []).append(day)
+        for account_id, day in session.execute(
+            sa.select(ReferenceRequest.account_id, ReferenceRequest.answered_on).where(
+                ReferenceRequest.status == "declined", ReferenceRequest.answered_on.isnot(None)
+            )
+        ):
+            declined.setdefault(account_id, []).append(day)
+    return {
+        account: stopped_giving(given.get(account, []), declined.get(account, []), on, window)
+        for account in sorted({*given, *declined})
+    }
+
+
+def push_stopped_measure(workspace: Workspace, on: date) -> int:
+    """Store :data:`STOPPED_MEASURE` as an external health measure measured on ``on``
+    (declare it under ``measures: external:`` in health.yaml to score it); the rows."""
+    return health_service.record_measure(
+        workspace, STOPPED_MEASURE, stopped_signals(workspace, on), on, complete=True
+    )
+
+
+def account_references(workspace: Workspace, account_id: str, on: date) -> dict[str, Any]:
+    """One account's reference requests, uses and whether it stopped giving."""
+    with Session(workspace.engine) as session:
+        _account(session, account_id)
+        profile = session.get(ReferenceProfile, account_id)
+        uses = session.execute(
+            sa.select(ReferenceUse).where(ReferenceUse.account_id == account_id)
+            .order_by(ReferenceUse.used_on.desc(), ReferenceUse.id.desc())
+        ).scalars()  # fmt: skip
+        used = [{"use_id": u.id, "used_on": u.used_on, "kind": u.kind,
+                 "request_id": u.request_id} for u in uses]  # fmt: skip
+    return {
+        "account_id": account_id,
+        "referenceable": bool(profile is not None and profile.referenceable),
+        "stopped": stopped_signals(workspace, on).get(account_id),
+        "window_days": window_days(workspace),
+        "requests": reference_requests(workspace, account_id=account_id),
+        "uses": used,
+    }
 
 
 def list_references(workspace: Workspace, on: date) -> list[dict[str, Any]]:

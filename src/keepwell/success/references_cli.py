@@ -1,4 +1,5 @@
-"""CLI face of references: ``keepwell references flag|unflag|request|use|list|tracker``."""
+"""CLI face of references: ``keepwell references
+flag|unflag|request|given|declined|requests|use|list|signal|tracker``."""
 
 from __future__ import annotations
 
@@ -62,6 +63,61 @@ def use_command(
     out.print(f"reference use {use_id} recorded for {account}")
 
 
+Request = Annotated[int, typer.Argument(help="Reference request id.")]
+
+
+def given_command(
+    request: Request,
+    kind: Annotated[str, typer.Option("--kind", help="call, case_study, visit, logo…")] = "call",
+    by: Annotated[str | None, typer.Option("--by", help="Who records it (email).")] = None,
+    on: On = None,
+) -> None:
+    """The customer gave the requested reference (a use, under the fatigue limit)."""
+    with opened_workspace() as ws:
+        row = service.record_outcome(ws, request, "given", on=_day(on), kind=kind, actor=by)
+    out.print(f"reference request {request} for {row['account_id']}: given")
+
+
+def declined_command(
+    request: Request,
+    by: Annotated[str | None, typer.Option("--by", help="Who records it (email).")] = None,
+    on: On = None,
+) -> None:
+    """The customer declined the reference request."""
+    with opened_workspace() as ws:
+        row = service.record_outcome(ws, request, "declined", on=_day(on), actor=by)
+    out.print(f"reference request {request} for {row['account_id']}: declined")
+
+
+def requests_command(
+    account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Reference requests and their outcomes (requested, given, declined), latest first."""
+    with opened_workspace() as ws:
+        rows = service.reference_requests(ws, account_id=account)
+    print_rows(rows, fmt, title=f"{len(rows)} reference requests")
+
+
+def signal_command(
+    on: On = None,
+    store: Annotated[
+        bool, typer.Option("--store", help="Store it as the health measure references_stopped.")
+    ] = False,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Customers who gave references and stopped (1) or still give them (0); the window
+    is the workspace setting reference_window_days."""
+    with opened_workspace() as ws:
+        day = _day(on)
+        signals = service.stopped_signals(ws, day)
+        if store:
+            service.push_stopped_measure(ws, day)
+    rows = [{"account_id": a, service.STOPPED_MEASURE: v} for a, v in signals.items()]
+    stopped = sum(v == 1 for v in signals.values())
+    print_rows(rows, fmt, title=f"{stopped} stopped giving references")
+
+
 def list_command(on: On = None, fmt: Format = OutputFormat.TABLE) -> None:
     """Referenceable accounts with their recent uses and when they are free again."""
     with opened_workspace() as ws:
@@ -85,7 +141,9 @@ def register(app: typer.Typer) -> None:
     refs = typer.Typer(help="Reference customers and the 100/100/100 tracker.",
                        no_args_is_help=True)  # fmt: skip
     for name, command in (("flag", flag_command), ("unflag", unflag_command),
-                          ("request", request_command), ("use", use_command),
-                          ("list", list_command), ("tracker", tracker_command)):  # fmt: skip
+                          ("request", request_command), ("given", given_command),
+                          ("declined", declined_command), ("requests", requests_command),
+                          ("use", use_command), ("list", list_command),
+                          ("signal", signal_command), ("tracker", tracker_command)):  # fmt: skip
         refs.command(name)(command)
     app.add_typer(refs, name="references")

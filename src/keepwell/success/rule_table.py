@@ -3,7 +3,7 @@
 Health gives the measures, segment, stage, score and band (``health.service.assess``,
 or the assessment the cycle just stored), the previous snapshot's band and score, and the
 recent NPS detractors (``health.service.nps_signals``); this slice adds its own columns
-(live CTAs, success-plan progress; see ``rules.SUCCESS_COLUMNS``).
+(live CTAs, success-plan progress, references stopped; see ``rules.SUCCESS_COLUMNS``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from keepwell.health import service as health_service
 from keepwell.success.ctas import LIVE
 from keepwell.success.models import Cta
 from keepwell.success.plan_store import plan_progress
+from keepwell.success.references import STOPPED_MEASURE, stopped_signals
 
 
 def rule_rows(
@@ -43,6 +44,7 @@ def rule_rows(
     nps = health_service.nps_signals(workspace, as_of)
     if progress is None:
         progress = plan_progress(workspace, as_of)
+    stopped = stopped_signals(workspace, as_of)
     rows = []
     for health in assessed:
         account_id = health.score.account_id
@@ -68,6 +70,7 @@ def rule_rows(
                 else (as_of - last_detractor[0].date()).days,
                 "latest_detractor_score": None if last_detractor is None else last_detractor[1],
                 "plan_progress": progress.get(account_id),
+                STOPPED_MEASURE: stopped.get(account_id),
                 **_risk_columns((risk or {}).get(account_id)),
             }
         )

@@ -38,6 +38,9 @@ SUCCESS_COLUMNS = {
     "days_since_detractor": "days since the latest NPS response 0-6 (in 90 days)",
     "latest_detractor_score": "the score (0-6) of that response",
     "plan_progress": "progress of the active success plan (0-100), null without one",
+    "references_stopped": "1 a customer who gave references declined the latest request or "
+    "gave none in reference_window_days days (workspace setting, 365), 0 still giving, null "
+    "never gave",
     "churn_probability": "the churn model's probability (0-1) as of the day, null without a "
     "trained model (keepwell risk train)",
     "arr_at_risk": "churn probability x ARR (base currency a year), null without a model",

@@ -69,18 +69,26 @@ from keepwell.success.plan_templates import (
     template_for_segment,
 )
 from keepwell.success.references import (
+    STOPPED_MEASURE,
+    account_references,
     list_references,
+    push_stopped_measure,
+    record_outcome,
     record_use,
+    reference_requests,
     request_reference,
     set_referenceable,
+    stopped_signals,
 )
 from keepwell.success.references import tracker as reference_tracker
 from keepwell.success.timeline import account_timeline, add_note
 from keepwell.success.work import act_on_work, my_work, work_items
 
 __all__ = [
+    "STOPPED_MEASURE",
     "CycleReport",
     "RequestStatus",
+    "account_references",
     "account_timeline",
     "act_on_work",
     "add_feedback",
@@ -102,9 +110,12 @@ __all__ = [
     "new_holder",
     "plan_progress",
     "plan_templates",
+    "push_stopped_measure",
     "record_ask",
     "record_checkin",
+    "record_outcome",
     "record_use",
+    "reference_requests",
     "reference_tracker",
     "request_reference",
     "run_cycle",
@@ -116,6 +127,7 @@ __all__ = [
     "show_request",
     "snooze_cta",
     "start_cta",
+    "stopped_signals",
     "sync_requests",
     "top_requests",
     "update_milestone",

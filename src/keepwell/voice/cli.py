@@ -108,7 +108,8 @@ def measures_list_command(
 
 def push_command(as_of: AsOf = None) -> None:
     """Store the health measures measure_progress (progress toward the customer's
-    measures), plan_overdue_ours and plan_overdue_customer (overdue milestones); declare
+    measures), plan_overdue_ours and plan_overdue_customer (overdue milestones) and
+    references_stopped (a referencing customer stopped giving references); declare
     them under `measures: external:` in health.yaml to score them."""
     with opened_workspace() as ws:
         written = service.push_health_measures(ws, _day(as_of))

@@ -221,7 +221,8 @@ def push_health_measures(workspace: Workspace, as_of: date) -> dict[str, int]:
     """Store the customer's voice as external health measures on ``as_of``:
     :data:`MEASURE` (each account's progress toward its success measures, 0-100) and
     :data:`OVERDUE_OURS` / :data:`OVERDUE_THEIRS` (milestones of the active plan past
-    due and not done, on our side and the customer's). The accounts written per measure."""
+    due and not done, on our side and the customer's), and the references a customer
+    stopped giving (``references_stopped``). The accounts written per measure."""
     progress = progress_by_account(workspace, as_of)
     written = {MEASURE: health_service.record_measure(workspace, MEASURE, progress, as_of,
                                                      complete=True)}  # fmt: skip
@@ -235,6 +236,9 @@ def push_health_measures(workspace: Workspace, as_of: date) -> dict[str, int]:
     for name, values in ((OVERDUE_OURS, ours), (OVERDUE_THEIRS, theirs)):
         written[name] = health_service.record_measure(workspace, name, values, as_of,
                                                       complete=True)  # fmt: skip
+    written[success_service.STOPPED_MEASURE] = success_service.push_stopped_measure(
+        workspace, as_of
+    )
     return written
 
 
