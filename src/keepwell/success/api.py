@@ -35,7 +35,7 @@ class CtaAction(StrEnum):
 
 class CtaUpdate(BaseModel):
     """A status change: ``in_progress``; ``snoozed`` with ``until``; ``closed`` with
-    ``outcome`` (resolved, unresolved, won, lost, churned, not_needed) and ``reason``."""
+    ``outcome`` (one of the CTA type's, see keepwell.success.outcomes) and ``reason``."""
 
     status: CtaAction
     until: date | None = None

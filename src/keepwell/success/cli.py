@@ -168,7 +168,7 @@ def ctas_start_command(cta_id: CtaId) -> None:
 def ctas_close_command(
     cta_id: CtaId,
     outcome: Annotated[
-        str, typer.Option("--outcome", help="resolved, unresolved, won, lost, churned, not_needed.")
+        str, typer.Option("--outcome", help="One of the CTA type's: renewal: renewed, renewed_contraction, churned, not_needed; risk: saved, churned, not_a_risk; opportunity: won, lost, not_needed; lifecycle: done, not_needed.")
     ],
     reason: Annotated[str | None, typer.Option("--reason", help="Why, in a sentence.")] = None,
 ) -> None:

@@ -21,8 +21,10 @@ from keepwell.core.errors import InputError, NotFoundError
 from keepwell.notify import service as notify_service
 from keepwell.success.matching import Match
 from keepwell.success.models import Cta, CtaTask
+from keepwell.success.outcomes import check_outcome
 from keepwell.success.playbooks import CSM_ROLE, Playbook
-from keepwell.success.rules import Assign, Assignment, Channel, render_reason
+from keepwell.success.routing import assess_stake, route_owner, task_due_dates
+from keepwell.success.rules import Assignment, Channel, render_reason
 
 
 class Status(StrEnum):
@@ -30,15 +32,6 @@ class Status(StrEnum):
     IN_PROGRESS = "in_progress"
     SNOOZED = "snoozed"
     CLOSED = "closed"
-
-
-class Outcome(StrEnum):
-    RESOLVED = "resolved"
-    UNRESOLVED = "unresolved"
-    WON = "won"
-    LOST = "lost"
-    CHURNED = "churned"
-    NOT_NEEDED = "not_needed"
 
 
 LIVE = (Status.OPEN.value, Status.IN_PROGRESS.value, Status.SNOOZED.value)
@@ -66,13 +59,10 @@ class Opening:
     notifications: int = 0
 
 
-def owner_for(values: dict[str, Any], assign: Assign, assignment: Assignment) -> str | None:
-    """The CTA's owner: the account owner or the segment's pool (``assign`` picks which
-    is tried first; the other is the fallback)."""
-    owner = values.get("owner") or None
-    pool = assignment.pools.get(str(values.get("segment")))
-    first, second = (owner, pool) if assign is Assign.OWNER else (pool, owner)
-    return first or second
+def owner_for(values: dict[str, Any], assignment: Assignment) -> str | None:
+    """The CTA's owner (:func:`keepwell.success.routing.route_owner`): the account's
+    owner, the segment's pool only for an account without one."""
+    return route_owner(values.get("owner"), values.get("segment"), assignment.pools)
 
 
 def cooling_down(session: Session, account_id: str, key: str, since: date) -> bool:
@@ -98,12 +88,14 @@ def open_cta(
     assert cta is not None
     if cooling_down(session, match.account_id, rule.key, as_of - timedelta(rule.cooldown_days)):
         return Opening("cooling_down")
-    owner = owner_for(match.values, cta.assign, assignment)
+    owner = owner_for(match.values, assignment)
     due = _due(match, as_of)
+    stake = assess_stake(match.values, cta.priority.value)
     row = {
         "account_id": match.account_id, "rule": rule.name, "key": rule.key,
         "open_key": open_key(match.account_id, rule.key), "type": cta.type.value,
-        "priority": cta.priority.value, "title": cta.title,
+        "priority": stake.priority, "title": cta.title,
+        "stake": stake.value, "priority_why": stake.why,
         "reason": render_reason(rule, match.values), "trigger_values": _plain(match.values),
         "playbook": cta.playbook, "segment": match.values.get("segment"), "owner": owner,
         "status": Status.OPEN.value, "opened_on": as_of,
@@ -114,7 +106,8 @@ def open_cta(
     if cta_id is None:
         return Opening("already_open")
     if playbook is not None:
-        _add_tasks(session, cta_id, playbook, owner, assignment, as_of)
+        event = due if cta.due_in is not None else None
+        _add_tasks(session, cta_id, playbook, owner, assignment, as_of, event)
     return Opening("opened", cta_id, _notify(session, match, cta_id, row))
 
 
@@ -135,8 +128,14 @@ def _add_tasks(
     owner: str | None,
     assignment: Assignment,
     as_of: date,
+    event_on: date | None,
 ) -> None:
-    for position, task in enumerate(playbook.tasks, start=1):
+    """The playbook's tasks; for a CTA preparing an event (``due_in``: a renewal) due
+    counting backwards from it (:func:`keepwell.success.routing.task_due_dates`)."""
+    offsets = [t.due_days for t in playbook.tasks]
+    befores = [t.before_days for t in playbook.tasks]
+    dues = task_due_dates(offsets, as_of, event_on, befores)
+    for position, (task, due_on) in enumerate(zip(playbook.tasks, dues, strict=True), start=1):
         role_owner = None if task.owner_role == CSM_ROLE else assignment.roles.get(task.owner_role)
         session.add(
             CtaTask(
@@ -145,7 +144,7 @@ def _add_tasks(
                 title=task.title,
                 owner_role=task.owner_role,
                 owner=role_owner or owner,
-                due_on=as_of + timedelta(days=task.due_days),
+                due_on=due_on,
                 status=TASK_OPEN,
             )
         )
@@ -210,11 +209,8 @@ def live_cta(session: Session, cta_id: int) -> Cta:
 
 
 def close(cta: Cta, outcome: str, reason: str | None, on: date, now: datetime) -> None:
-    """Close ``cta``: its key is free again for a new CTA."""
-    try:
-        value = Outcome(outcome)
-    except ValueError:
-        known = ", ".join(o.value for o in Outcome)
-        raise InputError(f"unknown outcome {outcome!r}", hint=f"one of {known}") from None
-    cta.status, cta.outcome, cta.close_reason = Status.CLOSED.value, value.value, reason
+    """Close ``cta`` with one of its type's outcomes (:mod:`keepwell.success.outcomes`):
+    its key is free again for a new CTA."""
+    value = check_outcome(cta.type, outcome)
+    cta.status, cta.outcome, cta.close_reason = Status.CLOSED.value, value, reason
     cta.closed_on, cta.open_key, cta.updated_at = on, None, now
