@@ -241,6 +241,8 @@ def account_view(
         "risk_model": risk_service.has_model(workspace),
         "work": success_service.work_items(workspace, as_of, account_id=account_id, scope=scope),
         "plan": _plan(workspace, account_id, as_of),
+        "renewal_call": success_service.renewal_calls(workspace, [account_id]).get(account_id),
+        "contact_roles": success_service.CONTACT_ROLES,
         "timeline": {
             "items": account_story(workspace, account_id, as_of, scope=scope, kinds=kinds),
             "kinds": sorted(story.check_kinds(kinds) or ()),

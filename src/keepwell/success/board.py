@@ -65,9 +65,10 @@ def list_ctas(
     priority and due day (``by_stake``: the most at stake first). ``scope`` limits them
     to the accounts of one owner; ``owners`` to CTAs of these owners (a team)."""
     query = sa.select(Cta)
-    for column, wanted in ((Cta.type, cta_type), (Cta.priority, priority)):
-        if wanted:
-            query = query.where(column == wanted)
+    if cta_type:
+        query = query.where(Cta.type == cta_type)
+    if priority:
+        query = query.where(Cta.priority == priority)
     if owners is not None:
         query = query.where(Cta.owner.in_(list(owners)))
     if status is None:

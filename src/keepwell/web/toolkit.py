@@ -47,6 +47,8 @@ NAV = [
     ("/", "Overview"),
     ("/accounts", "Accounts"),
     ("/my-work", "My work"),
+    ("/team", "Team queue"),
+    ("/playbooks", "Playbooks"),
     ("/renewals", "Renewals"),
     ("/cohorts", "Cohorts"),
     ("/survival", "Survival"),
