@@ -53,7 +53,7 @@ def test_ctas_cli_life_cycle(
     assert json.loads(out)["status"] == "snoozed"
     code, _, err = cli("ctas", "close", str(sponsor), "--outcome", "maybe")
     assert code == 2
-    assert "unknown outcome 'maybe'" in err
+    assert "'maybe' is not an outcome of a risk CTA" in err
     code, _, _ = cli("ctas", "close", str(sponsor), "--outcome", "saved", "--reason", "met")
     assert code == 0
     code, out, _ = cli("ctas", "list", "--status", "closed", "--format", "json")

@@ -91,7 +91,7 @@ def test_cta_life_cycle_snooze_close_and_cooldown(workspace: Workspace, tmp_path
     assert woke.woke == 1
     assert service.cta_detail(ws, cta_id, as_of=AS_OF)["status"] == "open"
 
-    with pytest.raises(InputError, match="unknown outcome 'meh'"):
+    with pytest.raises(InputError, match="'meh' is not an outcome of a risk CTA"):
         service.close_cta(ws, cta_id, outcome="meh", reason=None, now=clock())
     service.close_cta(ws, cta_id, outcome="saved", reason="new sponsor met", now=clock())
     closed = service.cta_detail(ws, cta_id, as_of=AS_OF)

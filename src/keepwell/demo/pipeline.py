@@ -88,11 +88,14 @@ def run_demo(
     end_month: date,
     on_step: Step | None = None,
     churn_model: bool = True,
+    history: bool = True,
 ) -> DemoRun:
     """Generate a demo company into ``data_dir``, import it into ``workspace``, and
     compute its portfolio summary and health scores as of the end of ``end_month``, run
     one success cycle, and (``churn_model``) train the churn model and store its
-    predictions for that day."""
+    predictions for that day. With ``history``, success cycles are first replayed on
+    past month ends and their CTAs closed with what the data shows happened
+    (:func:`_replay_history`)."""
     step = on_step or (lambda _message: None)
     step(f"generating {accounts:,} accounts over {months} months (seed {seed})")
     run = DemoRun(
@@ -106,7 +109,8 @@ def run_demo(
     run.summary = portfolio_summary(workspace, run.as_of)
     step("scoring customer health")
     run.scores = compute_scores(workspace, run.as_of)
-    run.history = _replay_history(workspace, run.as_of, months, seed, step)
+    if history:
+        run.history = _replay_history(workspace, run.as_of, months, seed, step)
     step("running a success cycle (rules, CTAs, tech-touch email queued)")
     stamp = datetime.combine(run.as_of, time(23, 59), tzinfo=UTC)
     run.cycle = success_service.run_cycle(workspace, run.as_of, clock=lambda: stamp, deliver=False)

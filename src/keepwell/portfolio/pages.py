@@ -293,6 +293,7 @@ def renewals(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
         currency=r["currency"],
         total=r["total"],
         forecast=r["forecast"],
+        calls=r["calls"],
         days=r["days"],
         charts=[chart] if months else [],
     )

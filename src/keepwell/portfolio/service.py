@@ -43,7 +43,7 @@ from keepwell.portfolio.account import (
     usage_by_month,
 )
 from keepwell.portfolio.directory import Directory
-from keepwell.portfolio.renewals import arr_at_risk, by_month, named
+from keepwell.portfolio.renewals import arr_at_risk, by_month, call_rollup, named, with_calls
 from keepwell.revenue import service as revenue_service
 from keepwell.risk import service as risk_service
 from keepwell.success import service as success_service
@@ -159,10 +159,14 @@ def renewals(workspace: Workspace, scope: str | None, day: date) -> dict[str, An
     )
     rows = named([dict(r) for r in upcoming], directory(workspace, day))
     forecast = risk_service.expected_renewals(rows)
+    with_calls(
+        rows, success_service.renewal_calls(workspace, sorted({r["account_id"] for r in rows}))
+    )
     months = by_month(rows)
     return {
         "currency": currency,
         "months": months,
+        "calls": call_rollup(rows),
         "total": sum((m["arr"] for m in months), Decimal(0)),
         "forecast": forecast,
         "days": RENEWAL_DAYS,
