@@ -63,7 +63,7 @@ def _ingest(app: typer.Typer) -> None:
 
 
 def _web(app: typer.Typer) -> None:
-    from keepwell.web import cli
+    from keepwell.server import cli
 
     cli.register(app)
 
@@ -280,11 +280,11 @@ def settings_set(key: str, value: str) -> None:
 def main() -> None:
     """Entry point: user errors become one line on stderr and an exit code, never a
     traceback. While a server owns the workspace's embedded analytics store, the
-    commands that need it run there (:mod:`keepwell.web.forward`)."""
+    commands that need it run there (:mod:`keepwell.server.forward`)."""
     argv = sys.argv[1:]
     try:
         from keepwell.core.settings import get_settings
-        from keepwell.web.forward import forward
+        from keepwell.server.forward import forward
 
         forwarded = forward(argv, get_settings())
     except KeepwellError as exc:

@@ -13,7 +13,7 @@ from keepwell.core.settings import get_settings
 from keepwell.core.workspace import Workspace
 from keepwell.ingest import cli as ingest_cli
 from keepwell.ingest import service
-from keepwell.web import cli as web_cli
+from keepwell.server import cli as web_cli
 
 
 @pytest.fixture

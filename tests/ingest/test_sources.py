@@ -18,6 +18,7 @@ from keepwell.core.settings import get_settings
 from keepwell.core.workspace import Workspace
 from keepwell.ingest import cli as ingest_cli
 from keepwell.ingest import service
+from keepwell.ingest.api import Tracking
 from keepwell.ingest.keys import WriteKeyCache
 from tests.cli_runner import run_cli
 from tests.web.helpers import NOW, add_user, client, make_app
@@ -116,7 +117,7 @@ def test_a_key_rotated_by_another_process_stops_within_the_cache_time(
 ) -> None:
     clock = [0.0]
     app = make_app(sqlite_workspace)
-    app.state.keepwell.sources = WriteKeyCache(ttl=2.0, clock=lambda: clock[0])
+    app.state.keepwell.part(Tracking).sources = WriteKeyCache(ttl=2.0, clock=lambda: clock[0])
     old = service.add_source(sqlite_workspace, "website", now=NOW, actor="t")
     assert _track(app, old) == 200
     service.rotate_source(sqlite_workspace, "website", now=NOW, actor="cli")  # elsewhere

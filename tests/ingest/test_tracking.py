@@ -181,7 +181,7 @@ def test_saturated_writer_refuses_instead_of_dropping(sqlite_workspace: Workspac
 def test_saturation_is_a_503_with_retry_after(sqlite_workspace: Workspace) -> None:
     http = _tracking(sqlite_workspace, ingest_queue=1)
     state = http.app.state.keepwell  # type: ignore[attr-defined]
-    state.writer.lock.acquire()
+    state.analytics_lock.acquire()
     results: list[int] = []
     try:
         threads = [
@@ -198,7 +198,7 @@ def test_saturation_is_a_503_with_retry_after(sqlite_workspace: Workspace) -> No
             t.start()
         threading.Event().wait(1.0)
     finally:
-        state.writer.lock.release()
+        state.analytics_lock.release()
     for t in threads:
         t.join()
     assert 503 in results

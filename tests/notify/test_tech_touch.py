@@ -16,7 +16,7 @@ from keepwell.core.settings import DEVELOPMENT_SECRET, Mode, Settings
 from keepwell.core.workspace import Workspace
 from keepwell.notify import service
 from keepwell.notify.templating import render_tech_touch, template_names
-from keepwell.web.app import create_app
+from keepwell.server.app import create_app
 from tests.notify.conftest import SECRET_KEY
 from tests.notify.receivers import SmtpSink
 

@@ -13,7 +13,7 @@ from keepwell.auth import service as auth_service
 from keepwell.contract.service import load_rows
 from keepwell.core.settings import Mode, Settings
 from keepwell.core.workspace import Workspace
-from keepwell.web.app import create_app
+from keepwell.server.app import create_app
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 STRIPE_SECRET = "whsec_test_secret_for_keepwell"

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from keepwell.core.errors import ConfigurationError
 from keepwell.core.settings import Mode, Settings
 from keepwell.core.workspace import Workspace
-from keepwell.web.app import create_app
+from keepwell.server.app import create_app
 from tests.web.helpers import add_user, client, make_app
 
 

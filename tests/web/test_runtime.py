@@ -25,10 +25,10 @@ from keepwell.core.warehouse import AnalyticsStore
 from keepwell.core.workspace import Workspace
 from keepwell.ingest import service as ingest_service
 from keepwell.notify import service as notify_service
+from keepwell.server.app import create_app
+from keepwell.server.forward import CONTROL_PATH, TOKEN_HEADER, absolute_paths
+from keepwell.server.runtime import CycleInterrupted, CycleScheduler, ServerRuntime, cycle_holder
 from keepwell.success import service as success_service
-from keepwell.web.app import create_app
-from keepwell.web.forward import CONTROL_PATH, TOKEN_HEADER, absolute_paths
-from keepwell.web.runtime import CycleInterrupted, CycleScheduler, ServerRuntime, cycle_holder
 from tests.cli_runner import run_cli
 from tests.success.company import AS_OF, load_company
 from tests.web.helpers import make_settings

@@ -1,5 +1,5 @@
 """Sign-out for the web pages and ``/api/v1/me`` (the sign-in page is the web app's:
-:mod:`keepwell.web.login`).
+:mod:`keepwell.server.login`).
 
 The server's state (workspace, session signer, cookie settings) and the signed-in
 user come as typed dependencies (:mod:`keepwell.web.deps`).

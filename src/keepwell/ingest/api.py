@@ -2,8 +2,9 @@
 
 Tracking calls authenticate with HTTP Basic, the source's write key as user name (what
 every Segment and RudderStack SDK sends); the Stripe webhook with its signature. The
-server's state (workspace, settings, event writer) comes as a typed dependency
-(:data:`keepwell.web.deps.StateDep`).
+server's state (workspace, settings) comes as a typed dependency
+(:data:`keepwell.web.deps.StateDep`); the event writer and write-key cache the server
+keeps for this face are its :class:`Tracking` part.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import binascii
 import gzip
 import json
 import zlib
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -29,6 +31,7 @@ from keepwell.core.errors import ConfigurationError, InputError
 from keepwell.core.nul import nul_in_request
 from keepwell.ingest import billing, service
 from keepwell.ingest.errors import PayloadTooLargeError
+from keepwell.ingest.keys import WriteKeyCache
 from keepwell.ingest.messages import (
     MAX_BATCH_BYTES,
     MAX_ID_LENGTH,
@@ -39,9 +42,21 @@ from keepwell.ingest.messages import (
     parse_single,
 )
 from keepwell.ingest.stripe_map import AccountRule
+from keepwell.ingest.writer import EventWriter
 from keepwell.web.deps import CurrentUser, StateDep
 from keepwell.web.errors import error_responses
 from keepwell.web.state import ServerState
+
+
+@dataclass
+class Tracking:
+    """What the server keeps for the tracking API for its life (its part of
+    :class:`keepwell.web.state.ServerState`): the one event writer and the cache of
+    write keys checked in the last seconds (hash -> source name)."""
+
+    writer: EventWriter
+    sources: WriteKeyCache = field(default_factory=WriteKeyCache)
+
 
 #: Declared for the OpenAPI schema: the write key is the Basic user name (checked below).
 _basic = HTTPBasic(auto_error=False, description="The source's write key as user name.")
@@ -157,13 +172,14 @@ async def _body(request: Request, limit: int) -> bytes:
 
 async def _ingest(request: Request, state: ServerState, messages: list[Message]) -> dict[str, Any]:
     key = _write_key(request)
-    source = state.sources.get(hash_secret(key))
+    tracking = state.part(Tracking)
+    source = tracking.sources.get(hash_secret(key))
     if source is None:
         source = await run_in_threadpool(service.source_for_key, state.workspace, key)
-        state.sources.put(hash_secret(key), source)
+        tracking.sources.put(hash_secret(key), source)
     await run_in_threadpool(
         lambda: service.ingest(
-            state.workspace, messages, writer=state.writer, source=source,
+            state.workspace, messages, writer=tracking.writer, source=source,
             now=datetime.now(UTC), timeout=state.settings.ingest_wait_seconds,
         )
     )  # fmt: skip
@@ -305,7 +321,7 @@ def add_source(state: StateDep, admin: Admin, body: SourceCreate) -> dict[str, s
 def remove_source(state: StateDep, admin: Admin, name: str) -> Response:
     """Delete a source (admins): its write key stops being accepted."""
     service.remove_source(state.workspace, name, now=datetime.now(UTC), actor=admin.email)
-    state.sources.clear()
+    state.part(Tracking).sources.clear()
     return Response(status_code=204)
 
 
@@ -315,5 +331,5 @@ def rotate_source(state: StateDep, admin: Admin, name: str) -> dict[str, str]:
     being accepted."""
     actor = admin.email
     key = service.rotate_source(state.workspace, name, now=datetime.now(UTC), actor=actor)
-    state.sources.clear()
+    state.part(Tracking).sources.clear()
     return {"name": name, "write_key": key}

@@ -89,7 +89,7 @@ def require_manager(principal: Principal = Depends(authenticate)) -> Principal:
     return principal
 
 
-#: The server's state (workspace, settings, session signer, event writer).
+#: The server's state (workspace, settings, session signer, analytics lock, parts).
 StateDep = Annotated[ServerState, Depends(server_state)]
 
 
@@ -102,7 +102,7 @@ def _settings(state: StateDep) -> Settings:
 
 
 def _analytics_lock(state: StateDep) -> threading.RLock:
-    return state.writer.lock
+    return state.analytics_lock
 
 
 #: The workspace the server serves.

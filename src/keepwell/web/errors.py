@@ -11,34 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
-from keepwell.auth.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from keepwell.core.database import store_failure
-from keepwell.core.errors import (
-    ConfigurationError,
-    InputError,
-    KeepwellError,
-    NotFoundError,
-    StoreError,
-    WorkspaceError,
-)
-from keepwell.ingest.errors import PayloadTooLargeError, SaturatedError
+from keepwell.core.errors import KeepwellError
 
 log = logging.getLogger("keepwell.web")
-
-#: status and stable code of each error class (the most specific class wins).
-ERROR_STATUS: dict[type[KeepwellError], tuple[int, str]] = {
-    AuthenticationError: (401, "unauthenticated"),
-    PermissionDeniedError: (403, "forbidden"),
-    RateLimitedError: (429, "rate_limited"),
-    NotFoundError: (404, "not_found"),
-    PayloadTooLargeError: (413, "payload_too_large"),
-    InputError: (400, "invalid_input"),
-    SaturatedError: (503, "saturated"),
-    StoreError: (503, "store_unavailable"),
-    WorkspaceError: (503, "workspace_unavailable"),
-    ConfigurationError: (500, "configuration_error"),
-    KeepwellError: (400, "error"),
-}
 
 
 class ErrorDetail(BaseModel):
@@ -122,10 +98,8 @@ def error_body(code: str, message: str, hint: str | None = None) -> dict[str, ob
 
 
 def status_of(exc: KeepwellError) -> tuple[int, str]:
-    for cls in type(exc).__mro__:
-        if cls in ERROR_STATUS:
-            return ERROR_STATUS[cls]
-    return 400, "error"  # pragma: no cover - KeepwellError is always in the table
+    """The HTTP status and stable code of ``exc``, as its class declares them."""
+    return exc.http_status, exc.error_code
 
 
 async def _keepwell_error(request: Request, exc: Exception) -> JSONResponse:
@@ -135,9 +109,9 @@ async def _keepwell_error(request: Request, exc: Exception) -> JSONResponse:
     if status == 401:
         basic = request.url.path.startswith("/v1/")
         headers["WWW-Authenticate"] = 'Basic realm="keepwell"' if basic else "Bearer"
-    if isinstance(exc, RateLimitedError):
+    if exc.retry_after is not None:
         headers["Retry-After"] = str(exc.retry_after)
-    if status == 503:
+    elif status == 503:
         headers["Retry-After"] = "1"
     return JSONResponse(error_body(code, exc.message, exc.hint), status, headers=headers)
 
@@ -171,7 +145,7 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Map every error to the JSON body with its status (see :data:`ERROR_STATUS`)."""
+    """Map every error to the JSON body with its status (as each error class declares it)."""
     app.add_exception_handler(KeepwellError, _keepwell_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

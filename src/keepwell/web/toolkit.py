@@ -125,9 +125,7 @@ def page_day(request: Request, as_of: date | None) -> date:
     today is past it); a later day is refused (400). The one rule of every face
     (:func:`keepwell.health.service.data_as_of`); :func:`render` shows why when the
     page fell back to the data's last day."""
-    from keepwell.health import service as health_service
-
-    resolved = health_service.data_as_of(workspace_of(request), as_of, today())
+    resolved = server_state(request).data_day(workspace_of(request), as_of, today())
     request.state.as_of_note = resolved.note()
     return resolved.day
 

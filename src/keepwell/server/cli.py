@@ -25,8 +25,8 @@ def serve(
     from keepwell.cli import execute
     from keepwell.core.server_record import ServerRecord, claim_server, new_token
     from keepwell.portfolio.service import warm
-    from keepwell.web.app import create_app
-    from keepwell.web.runtime import CycleScheduler, ServerRuntime, cycle_holder
+    from keepwell.server.app import create_app
+    from keepwell.server.runtime import CycleScheduler, ServerRuntime, cycle_holder
     from keepwell.web.toolkit import today
 
     settings = get_settings()
@@ -82,7 +82,7 @@ def status(
 ) -> None:
     """What runs where: the server (pid, address), the last and next cycle and its
     outcome, the queue of outgoing notifications, the stores and their sizes."""
-    from keepwell.web.runtime import workspace_status
+    from keepwell.server.runtime import workspace_status
 
     now = datetime.now(UTC)
     with opened_workspace() as ws:

@@ -1,5 +1,5 @@
 """The server's control endpoint: ``keepwell`` processes of the same workspace send
-the commands that need its stores here (:mod:`keepwell.web.forward`).
+the commands that need its stores here (:mod:`keepwell.server.forward`).
 
 Not part of the public API (left out of the OpenAPI schema): it takes the token of the
 server's record in the workspace (``run/server-PORT.json``, readable by its owner
@@ -14,8 +14,8 @@ from typing import Annotated, cast
 from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from keepwell.web.forward import CONTROL_PATH, TOKEN_HEADER
-from keepwell.web.runtime import ServerRuntime
+from keepwell.server.forward import CONTROL_PATH, TOKEN_HEADER
+from keepwell.server.runtime import ServerRuntime
 
 router = APIRouter(include_in_schema=False)
 

@@ -21,7 +21,7 @@ from keepwell.core.errors import StoreError, WorkspaceError
 from keepwell.core.server_record import ServerRecord, running_servers
 from keepwell.core.settings import Settings
 
-#: The server's control endpoint (:mod:`keepwell.web.control`) and its token header.
+#: The server's control endpoint (:mod:`keepwell.server.control`) and its token header.
 CONTROL_PATH = "/_keepwell/cli"
 TOKEN_HEADER = "X-Keepwell-Control"
 #: Commands that may open the analytics store: run by the server while one runs.

@@ -25,6 +25,7 @@ from keepwell.contract import api as contract_api
 from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
 from keepwell.health import api as health_api
+from keepwell.health import service as health_service
 from keepwell.ingest import api as ingest_api
 from keepwell.ingest.writer import EventWriter
 from keepwell.notify import api as notify_api
@@ -35,19 +36,19 @@ from keepwell.revenue import api as revenue_api
 from keepwell.revenue import pages as revenue_pages
 from keepwell.risk import api as risk_api
 from keepwell.risk import pages as risk_pages
+from keepwell.server import control, login
+from keepwell.server.audit import install_audit
+from keepwell.server.dates import iso_days
+from keepwell.server.nul import RejectNulMiddleware
+from keepwell.server.runtime import ServerRuntime, readiness
 from keepwell.success import api as success_api
 from keepwell.success import pages as success_pages
-from keepwell.web import control, login
-from keepwell.web.audit import install_audit
-from keepwell.web.dates import iso_days
 from keepwell.web.deps import authenticate, require_manager
 from keepwell.web.errors import (
     error_responses,
     install_error_handlers,
     validation_errors_documented,
 )
-from keepwell.web.nul import RejectNulMiddleware
-from keepwell.web.runtime import ServerRuntime, readiness
 from keepwell.web.state import ServerState
 from keepwell.web.toolkit import install_pages
 
@@ -60,7 +61,7 @@ def create_app(
     """The Keepwell server over ``workspace``; refuses default secrets outside development.
 
     ``runtime`` (``keepwell serve`` gives one) is started and stopped with the app: the
-    scheduled cycle and the commands other processes send (:mod:`keepwell.web.runtime`).
+    scheduled cycle and the commands other processes send (:mod:`keepwell.server.runtime`).
     On shutdown it stops first (the cycle at a safe point), then the event writer
     commits what is queued."""
     settings = (settings or Settings()).check()
@@ -71,7 +72,9 @@ def create_app(
         sessions=SessionSigner(
             settings.secret_key.get_secret_value(), max_age=settings.session_max_age
         ),
-        writer=writer,
+        analytics_lock=writer.lock,
+        data_day=health_service.data_as_of,
+        parts={ingest_api.Tracking: ingest_api.Tracking(writer)},
     )
 
     @asynccontextmanager
