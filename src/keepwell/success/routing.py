@@ -123,7 +123,8 @@ def assess_stake(values: Mapping[str, Any], floor: str = "low") -> Stake:
                  else "no renewal date: +0")  # fmt: skip
     parts.append(f"sponsor or champion left: +{int(lost)}")
     why = (
-        f"{level}: {points} point{'' if points == 1 else 's'} ({'; '.join(parts)}); the rule's least is {floor}. "
+        f"{level}: {points} point{'' if points == 1 else 's'} ({'; '.join(parts)}); "
+        f"the rule's least is {floor}. "
         f"At stake {value:,.0f} a year = ARR {arr:,.0f} x p {p:.2f} x urgency {urgency:.2f}"
         f"{' x sponsor 1.5' if lost else ''}"
     )
