@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from keepwell.auth import service as auth_service
 from keepwell.core.workspace import Workspace
 from keepwell.portfolio.pages import bridge_chart
 from keepwell.success import service as success_service
@@ -296,3 +297,48 @@ def test_key_pages_render_on_both_stores(workspace: Workspace) -> None:
     paths = ["/", "/accounts?sort=-arr&band=red", "/accounts/A1", "/renewals", "/accounts/A1/qbr"]
     assert {p: http.get(p).status_code for p in paths} == dict.fromkeys(paths, 200)
     assert http.get("/accounts/A1/qbr.pdf").content.startswith(b"%PDF")
+
+
+def test_saved_views_on_the_accounts_list_are_each_users_own(app: FastAPI) -> None:
+    """Before: filters had to be set again on every visit; no churn-risk column."""
+    ann = sign_in(app, "ann@example.com")
+    page = ann.get("/accounts?band=red&sort=-churn&page=2").text
+    assert "Churn risk" in page
+    form = {
+        "csrf_token": csrf_of(page),
+        "name": "Red by churn",
+        "query": "band=red&sort=-churn&page=2",
+    }
+    answer = ann.post("/accounts/views", data=form, follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (
+        303,
+        "/accounts?band=red&sort=-churn&page=2",
+    )
+    listed = ann.get("/accounts").text
+    assert 'href="/accounts?band=red&amp;sort=-churn" data-view="Red by churn"' in listed
+    assert 'data-view="Red by churn"' not in sign_in(app, "boss@example.com").get("/accounts").text
+    (view,) = auth_service.saved_views(app.state.workspace, "ann@example.com", "accounts")
+    boss = sign_in(app, "boss@example.com")
+    token = csrf_of(boss.get("/accounts").text)
+    refused = boss.post(f"/accounts/views/{view['view_id']}/delete", data={"csrf_token": token})
+    assert refused.status_code == 404
+    gone = ann.post(f"/accounts/views/{view['view_id']}/delete",
+                    data={"csrf_token": csrf_of(listed)}, follow_redirects=False)  # fmt: skip
+    assert gone.status_code == 303
+    assert auth_service.saved_views(app.state.workspace, "ann@example.com", "accounts") == []
+
+
+def test_a_viewer_cannot_close_reassign_or_edit(app: FastAPI) -> None:
+    vera = sign_in(app, "vera@example.com")
+    (cta, *_) = success_service.list_ctas(app.state.workspace, as_of=datetime.now(UTC).date())
+    page = vera.get(f"/ctas/{cta['cta_id']}").text
+    assert 'id="close-form"' not in page
+    token = csrf_of(page)
+    posts = {
+        f"/ctas/{cta['cta_id']}/close": {"outcome": "saved", "comment": "x", "confirm": "yes"},
+        f"/ctas/{cta['cta_id']}/reassign": {"owner": "vera@example.com"},
+        "/accounts/A1/renewal-call": {"call": "commit", "reason": "x"},
+        "/accounts/A1/contacts/c1": {"role": "user"},
+    }
+    for path, form in posts.items():
+        assert vera.post(path, data={**form, "csrf_token": token}).status_code == 403, path

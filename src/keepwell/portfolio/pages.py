@@ -12,12 +12,15 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from keepwell.auth import service as auth_service
 from keepwell.core.errors import InputError
 from keepwell.portfolio import service
 from keepwell.portfolio.directory import SORTS, Filters, page_of, search, to_csv
 from keepwell.web import charts
+from keepwell.web.ids import PathId
 from keepwell.web.toolkit import (
     PageUser,
+    check_csrf,
     check_form,
     page_day,
     page_user,
@@ -69,11 +72,13 @@ def accounts(request: Request, user: User, f: Filtered) -> HTMLResponse:
     d = service.directory(workspace_of(request), today())
     rows = search(d, user.owner_scope, f)
     shown, f, pages = page_of(rows, f)
+    views = auth_service.saved_views(workspace_of(request), user.principal.email, "accounts")
     return render(
         request,
         user,
         "accounts.html",
         title="Accounts",
+        views=views,
         rows=shown,
         total=len(rows),
         f=f,
@@ -83,6 +88,34 @@ def accounts(request: Request, user: User, f: Filtered) -> HTMLResponse:
         as_of=d.as_of,
         snapshot=d.snapshot,
     )
+
+
+@router.post("/accounts/views")
+async def save_view(
+    request: Request,
+    user: User,
+    csrf_token: Annotated[str, Form(max_length=200)],
+    name: Annotated[str, Form(max_length=120)],
+    query: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Save the accounts list's current filters and sort under a name (the user's own)."""
+    check_csrf(user, csrf_token)
+    await run_in_threadpool(auth_service.save_view, workspace_of(request), user.principal.email,
+                            "accounts", name, query, now=datetime.now(UTC))  # fmt: skip
+    return RedirectResponse("/accounts?" + query.lstrip("?"), status_code=303)
+
+
+@router.post("/accounts/views/{view_id}/delete")
+async def delete_view(
+    request: Request,
+    user: User,
+    view_id: PathId,
+    csrf_token: Annotated[str, Form(max_length=200)],
+) -> Response:
+    check_csrf(user, csrf_token)
+    await run_in_threadpool(auth_service.delete_view, workspace_of(request),
+                            user.principal.email, view_id, now=datetime.now(UTC))  # fmt: skip
+    return RedirectResponse("/accounts", status_code=303)
 
 
 @router.get("/accounts.csv")

@@ -1,5 +1,5 @@
-"""success: CTA stake and priority reason, snooze reason; CSM renewal calls
-(branch i19-workplace)
+"""success: CTA stake and priority reason, snooze reason; CSM renewal calls; auth:
+saved views (branch i19-workplace)
 
 Revision ID: 0010
 Revises: 0009
@@ -46,8 +46,25 @@ def upgrade() -> None:
             batch_op.f("ix_success_renewal_calls_account_id"), ["account_id"], unique=False
         )
 
+    op.create_table(
+        "saved_views",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("page", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("query", sa.String(length=2000), nullable=False),
+        sa.Column("created_at", keepwell.core.database.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_saved_views")),
+        sa.UniqueConstraint("email", "page", "name", name=op.f("uq_saved_views_email")),
+    )
+    with op.batch_alter_table("saved_views", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_saved_views_email"), ["email"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("saved_views", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_saved_views_email"))
+    op.drop_table("saved_views")
     with op.batch_alter_table("success_renewal_calls", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_success_renewal_calls_account_id"))
     op.drop_table("success_renewal_calls")
