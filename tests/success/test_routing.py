@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from keepwell.contract.service import import_file
 from keepwell.core.workspace import Workspace
 from keepwell.success import service
@@ -121,3 +123,25 @@ def test_task_dates_count_backwards_from_the_event_and_never_pass_it() -> None:
     far = task_due_dates([7, 30], opened, opened + timedelta(days=100), [0, 5])
     assert far == [opened + timedelta(days=72), opened + timedelta(days=95)]
     assert task_due_dates([3], opened) == [opened + timedelta(days=3)]
+
+
+def test_a_segment_set_by_hand_wins_over_the_rules_until_cleared(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    from keepwell.core.errors import InputError
+    from keepwell.health import service as health_service
+
+    ws = sqlite_workspace
+    _company(ws, tmp_path)
+
+    def segment() -> str:
+        return next(str(a.values["segment"]) for a in health_service.assess(ws, AS_OF)
+                    if a.score.account_id == "R")  # fmt: skip
+
+    assert segment() == "tech-touch"
+    service.set_segment(ws, "R", "high-touch", scope=None)
+    assert segment() == "high-touch"
+    with pytest.raises(InputError, match="unknown segment 'vip'"):
+        service.set_segment(ws, "R", "vip", scope=None)
+    service.set_segment(ws, "R", "", scope=None)
+    assert segment() == "tech-touch"

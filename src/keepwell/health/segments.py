@@ -3,7 +3,9 @@
 Rules are expressions of the rule language (:mod:`keepwell.core.expressions`) over the
 measure table; the first rule an account matches decides (a null result does not
 match). An account matching no segment rule falls in ``unassigned``; no stage rule, in
-``none``. A stage with ``expected_days`` flags accounts whose ``elapsed`` days passed it.
+``none``. An account whose custom attribute ``segment_override`` names a configured
+segment (set on Account 360 by a manager, or imported) is in that segment whatever the
+rules say. A stage with ``expected_days`` flags accounts whose ``elapsed`` days passed it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from keepwell.health.config import Segment, Stage
 
 UNASSIGNED = "unassigned"
 NO_STAGE = "none"
+#: The account attribute that sets its segment by hand.
+OVERRIDE = "segment_override"
 
 
 def _first_match(table: ibis.Table, rules: list[tuple[Any, str]], default: str) -> ibis.Value:
@@ -32,6 +36,9 @@ def assign_segments_and_stages(
     segment = _first_match(
         measures, [(s.rule.to_ibis(measures), s.name) for s in segments], UNASSIGNED
     )
+    if OVERRIDE in measures.columns and segments:
+        chosen = measures[OVERRIDE].cast("string")
+        segment = chosen.isin([s.name for s in segments]).fill_null(False).ifelse(chosen, segment)
     stage = _first_match(measures, [(s.rule.to_ibis(measures), s.name) for s in stages], NO_STAGE)
     with_stage = measures.mutate(segment=segment, stage=stage)
     timed = [(s.name, s.elapsed, s.expected_days) for s in stages if s.elapsed is not None]

@@ -247,6 +247,7 @@ def account_view(
         "plan": _plan(workspace, account_id, as_of),
         "renewal_call": success_service.renewal_calls(workspace, [account_id]).get(account_id),
         "contact_roles": success_service.CONTACT_ROLES,
+        "segments": success_service.segment_names(workspace),
         "timeline": {
             "items": account_story(workspace, account_id, as_of, scope=scope, kinds=kinds),
             "kinds": sorted(story.check_kinds(kinds) or ()),

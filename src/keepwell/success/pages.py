@@ -226,6 +226,20 @@ async def account_owner(
     return _back(None, _account(account_id))
 
 
+@router.post("/accounts/{account_id}/segment")
+async def account_segment(
+    request: Request, user: User, account_id: str, csrf_token: Csrf, segment: Short = ""
+) -> Response:
+    """Put the account in a segment by hand, or (empty) let the rules decide again
+    (managers and admins); the next scoring uses it."""
+    check_form(user, csrf_token)
+    if not user.principal.can_manage:
+        raise PermissionDeniedError(f"{user.principal.email} is not an admin or manager")
+    await run_in_threadpool(service.set_segment, workspace_of(request), account_id, segment,
+                            scope=user.owner_scope)  # fmt: skip
+    return _back(None, _account(account_id))
+
+
 @router.post("/accounts/{account_id}/contacts/{contact_id}")
 async def contact(
     request: Request,

@@ -24,6 +24,10 @@ from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.success.models import RenewalCall
 
+#: The account attribute health reads as a segment set by hand.
+OVERRIDE = "segment_override"
+#: What clears it (an attribute merged with None keeps its value).
+CLEARED = "rules"
 #: Contact roles of the data contract.
 CONTACT_ROLES = ("sponsor", "champion", "admin", "user", "billing")
 
@@ -54,6 +58,29 @@ def set_account_owner(
           f"the owner of {account_id}")  # fmt: skip
     audit_alone(workspace.engine, action="account.owner", target=f"account {account_id}",
                 account_id=account_id, before={"owner": before}, after={"owner": new})  # fmt: skip
+
+
+def set_segment_override(
+    workspace: Workspace,
+    account_id: str,
+    segment: str | None,
+    *,
+    segments: Sequence[str],
+    scope: str | None,
+) -> None:
+    """Put the account in ``segment`` whatever the segment rules say (None or empty: the
+    rules decide again); it takes effect at the next scoring."""
+    account = visible_account(workspace, account_id, scope=scope)
+    new = (segment or "").strip() or None
+    if new is not None and new not in segments:
+        raise InputError(f"unknown segment {new!r}", hint=f"one of {', '.join(segments)}")
+    before = (account.attributes or {}).get(OVERRIDE)
+    _load(workspace, "accounts", {"account_id": account_id, "name": account.name,
+                                  OVERRIDE: new or CLEARED},
+          f"the segment of {account_id}")  # fmt: skip
+    audit_alone(workspace.engine, action="account.segment", target=f"account {account_id}",
+                account_id=account_id, before={OVERRIDE: before},
+                after={OVERRIDE: new})  # fmt: skip
 
 
 def edit_contact(

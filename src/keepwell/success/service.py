@@ -72,6 +72,7 @@ from keepwell.success.records import (
     record_renewal_call,
     renewal_calls,
     set_account_owner,
+    set_segment_override,
 )
 from keepwell.success.references import (
     list_references,
@@ -121,8 +122,10 @@ __all__ = [
     "run_cycle",
     "schedule_basis",
     "scheduled_tick",
+    "segment_names",
     "set_account_owner",
     "set_referenceable",
+    "set_segment",
     "show_plan",
     "snooze_cta",
     "start_cta",
@@ -376,3 +379,16 @@ def playbook_effectiveness(
         "closed": sum(1 for c in ctas if c["status"] == "closed"),
         "playbooks": [e.as_dict() for e in effectiveness(openings, states)],
     }
+
+
+def segment_names(workspace: Workspace) -> list[str]:
+    """The segments health.yaml configures, in rule order."""
+    return [s.name for s in health_service.health_config(workspace).segments]
+
+
+def set_segment(
+    workspace: Workspace, account_id: str, segment: str | None, *, scope: str | None
+) -> None:
+    """Set (or, empty, clear) the account's segment by hand; the next scoring uses it."""
+    set_segment_override(workspace, account_id, segment, segments=segment_names(workspace),
+                         scope=scope)  # fmt: skip
