@@ -9,6 +9,7 @@ accounts; anything else is a 404, exactly like a missing one.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -81,6 +82,13 @@ class CtaRead(BaseModel):
     closed_on: date | None
     rule: str | None
     playbook: str | None
+    #: ARR x churn probability x urgency x sponsor factor (docs/success.md), a year.
+    stake: Decimal | None = None
+    #: Why the CTA has its priority, in words.
+    priority_why: str | None = None
+    snooze_reason: str | None = None
+    #: The outcomes it may close with (key: label).
+    outcomes: dict[str, str] = {}
 
 
 class TaskRead(BaseModel):
