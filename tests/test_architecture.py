@@ -107,3 +107,15 @@ def test_no_face_or_slice_hides_an_import_or_uses_a_raw_connection() -> None:
         if re.search(r"import_module|con\.con\b", path.read_text()):
             found.add(relative)
     assert found == set(RAW_LEFT)
+
+
+def test_no_slice_reads_the_app_state_but_through_typed_dependencies() -> None:
+    """Routes and pages take the workspace, lock and settings as typed dependencies
+    (web/deps.py); only the server (which fills it) and web/state.py read ``app.state``."""
+    found = sorted(
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if not path.relative_to(PACKAGE).as_posix().startswith(("server/", "web/state.py"))
+        and re.search(r"\bapp\.state\.", path.read_text())
+    )
+    assert found == []

@@ -282,13 +282,17 @@ def main() -> None:
     traceback. While a server owns the workspace's embedded analytics store, the
     commands that need it run there (:mod:`keepwell.server.forward`)."""
     argv = sys.argv[1:]
-    try:
-        from keepwell.core.settings import get_settings
-        from keepwell.server.forward import forward
+    forwarded = None
+    # only a command (not --help, --version or no argument) may run in a server: the
+    # settings (pydantic-settings, a third of --version's start-up) are read for those
+    if argv and not argv[0].startswith("-") and "--help" not in argv:
+        try:
+            from keepwell.core.settings import get_settings
+            from keepwell.server.forward import forward
 
-        forwarded = forward(argv, get_settings())
-    except KeepwellError as exc:
-        sys.exit(_show_error(exc))
+            forwarded = forward(argv, get_settings())
+        except KeepwellError as exc:
+            sys.exit(_show_error(exc))
     sys.exit(forwarded if forwarded is not None else execute(argv))
 
 

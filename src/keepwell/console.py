@@ -177,6 +177,49 @@ def _cell(value: Any) -> str:
     return str(to_jsonable(value))
 
 
+class Tables:
+    """The tables one command prints: every one in a terminal; with ``--format csv``
+    only the one ``chosen`` by name (default: the first), so the output is one pure CSV
+    table, and the others are named on standard error with the option that picks them
+    (``--table NAME``). An unknown name is an :class:`InputError`."""
+
+    def __init__(self, fmt: OutputFormat, chosen: str | None, names: Sequence[str]) -> None:
+        if chosen is not None and chosen not in names:
+            raise InputError(f"--table {chosen!r} is not a table of this command",
+                             hint=f"one of {', '.join(names)}")  # fmt: skip
+        self.fmt, self.names = fmt, tuple(names)
+        self.chosen = chosen or self.names[0]
+        others = [n for n in self.names if n != self.chosen]
+        if fmt is OutputFormat.CSV and others:
+            err.print(f"CSV of the {self.chosen} table; also: {', '.join(others)} (--table NAME)")
+
+    def wanted(self, name: str) -> bool:
+        """Whether table ``name`` is printed in this format."""
+        return self.fmt is not OutputFormat.CSV or name == self.chosen
+
+    def print(
+        self,
+        name: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        title: str | None = None,
+        columns: Iterable[str] | None = None,
+    ) -> None:
+        """:func:`print_rows` of table ``name`` when it is :meth:`wanted`."""
+        if self.wanted(name):
+            print_rows(rows, self.fmt, title=title, columns=columns)
+
+
+def table_option(names: Sequence[str]) -> Any:
+    """The ``--table`` option of a command printing the tables ``names``."""
+    import typer
+
+    return typer.Option(
+        "--table",
+        help=f"With --format csv, the one table to print: {', '.join(names)} (default {names[0]}).",
+    )
+
+
 def print_rows(
     rows: Sequence[Mapping[str, Any]],
     fmt: OutputFormat,

@@ -252,3 +252,25 @@ def test_a_deactivated_owners_accounts_show_as_unassigned(sqlite_workspace: Work
         "B1": "bob@example.com",
     }
     assert service.accounts_of_inactive_owners(sqlite_workspace) == {"ann@example.com": 2}
+
+
+def test_account_360_shows_a_deactivated_owners_account_unassigned(
+    sqlite_workspace: Workspace,
+) -> None:
+    from keepwell.portfolio import service as portfolio_service
+    from tests.web.helpers import two_csm_book
+
+    two_csm_book(sqlite_workspace)
+    add_user(sqlite_workspace, "ann@example.com", "csm")
+    http, _ = _signed_in(sqlite_workspace, "lead@example.com")
+    before = http.get("/accounts/A1")
+    assert 'id="owner">ann@example.com<' in before.text
+    service.deactivate_user(sqlite_workspace, "ann@example.com", now=NOW)
+    page = http.get("/accounts/A1")
+    assert page.status_code == 200
+    assert 'id="owner">unassigned<' in page.text
+    assert "ann@example.com is deactivated" in page.text
+    assert portfolio_service.account_detail(sqlite_workspace, "A1", None)["owner"] is None
+    api = http.get("/api/v1/accounts/A1")
+    assert api.json()["owner"] is None
+    assert 'id="owner">bob@example.com<' in http.get("/accounts/B1").text

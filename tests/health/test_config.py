@@ -98,8 +98,16 @@ def test_bands_and_stages_are_checked() -> None:
     with pytest.raises(ConfigurationError, match=r"line 11: red_below \(80.0\) must not be above"):
         parse_config(MINIMAL + "bands:\n  red_below: 80\n  green_above: 60\n", "h.yaml")
     stage = "stages:\n  - name: onboarding\n    rule: tenure_days < 90\n    expected_days: 30\n"
-    with pytest.raises(ConfigurationError, match="line 11: stage 'onboarding': give both"):
-        parse_config(MINIMAL + stage, "h.yaml")
+    # days in a stage come from the stage history: expected_days needs no elapsed
+    (onboarding,) = parse_config(MINIMAL + stage, "h.yaml").stages
+    assert (onboarding.expected_days, onboarding.elapsed) == (30, None)
+    with pytest.raises(
+        ConfigurationError, match="line 14: stage 'onboarding': unknown KPI measure 'nothing'"
+    ):
+        parse_config(MINIMAL + stage + "    kpis: [tenure_days, nothing]\n", "h.yaml")
+    twice = stage + "  - name: onboarding\n    rule: 'true'\n"
+    with pytest.raises(ConfigurationError, match="stage names must be unique"):
+        parse_config(MINIMAL + twice, "h.yaml")
     with pytest.raises(ConfigurationError, match=r"h\.yaml: the file is empty"):
         parse_config("\n", "h.yaml")
 

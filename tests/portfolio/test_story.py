@@ -113,6 +113,33 @@ def test_the_story_has_every_kind_newest_first(workspace: Workspace, tmp_path: P
     assert checkin["detail"] == "on track"
 
 
+def test_revenue_entries_are_the_same_from_the_kept_directory(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Account 360 reads revenue's story from the day's directory (built once for every
+    account) rather than one book per account: both give the same entries."""
+    _company(workspace, tmp_path)
+    _import(workspace, tmp_path, "accounts", [make_row("accounts", account_id="0043", name="B")])
+    _import(workspace, tmp_path, "subscriptions", [
+        make_row("subscriptions", line_id="b1", account_id="0043", mrr="10.00",
+                 starts_on="2025-06-01", ends_on="2026-02-01"),
+    ])  # fmt: skip
+    service.forget(workspace)
+    kinds = ["renewal", "revenue"]
+    alone = {a: service.account_story(workspace, a, AS_OF, scope=None, kinds=kinds, limit=None)
+             for a in ("0042", "0043")}  # fmt: skip
+    assert not service.cache.holds((workspace.key, AS_OF))  # each from its own lines
+    kept = service.directory(workspace, AS_OF).histories
+    assert set(kept) == {"0042", "0043"}
+    for account, entries in alone.items():
+        assert entries  # both accounts have revenue entries
+        again = service.account_story(workspace, account, AS_OF, scope=None, kinds=kinds,
+                                      limit=None)  # fmt: skip
+        assert again == entries
+    assert kept["0043"]["renewals"][0]["outcome"] == "churned"
+    service.forget(workspace)
+
+
 def test_the_story_filters_by_kind_and_limits(workspace: Workspace, tmp_path: Path) -> None:
     _company(workspace, tmp_path)
     only = service.account_story(workspace, "0042", AS_OF, scope=None, kinds=["cta", "Band"])

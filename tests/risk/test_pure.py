@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from keepwell.risk import forecast, icp, metrics
+from keepwell.risk import forecast, icp, metrics, outcomes
 from keepwell.risk.drivers import phrase, top_drivers
 from keepwell.risk.features import KNOWN_AT, build_features, shift_months
 from keepwell.risk.prospects import score_prospects
@@ -171,3 +171,88 @@ def test_prospect_fit_learns_which_industry_succeeds() -> None:
     assert best["fit_score"] > 60 > worst["fit_score"]
     assert best["explanation"][0]["attribute"] == "industry"
     assert "raises fit" in best["explanation"][0]["text"]
+
+
+def test_a_month_to_month_line_is_open_ended_until_it_stops() -> None:
+    """The end date a churner's month-to-month line carries in the data was not known
+    before it stopped: on earlier days the line is as open-ended as a survivor's."""
+    subs = pd.DataFrame(
+        [
+            ["STAY", "core", 100.0, date(2024, 1, 5), None, True],
+            ["GONE", "core", 100.0, date(2024, 1, 5), date(2025, 5, 5), True],
+            ["TERM", "core", 100.0, date(2025, 1, 1), date(2026, 1, 1), False],
+        ],
+        columns=["account_id", "product", "mrr", "starts_on", "ends_on", "auto_renew"],
+    )
+    f = contract_features(subs, date(2025, 3, 31))
+    assert f["STAY"]["open_ended_share"] == f["GONE"]["open_ended_share"] == 1.0
+    assert f["TERM"]["open_ended_share"] == 0.0  # a term end is known at signing
+    assert {k: v for k, v in f["STAY"].items() if not k.startswith(KNOWN_AT)} == {
+        k: v for k, v in f["GONE"].items() if not k.startswith(KNOWN_AT)
+    }
+
+
+def test_success_is_a_renewal_outcome_with_terms_and_retention_without() -> None:
+    """Accounts with renewal dates by their renewals; month-to-month accounts by whether
+    they still pay twelve months after their first month end with MRR, once known."""
+    subs = pd.DataFrame(
+        [
+            ["ANNUAL", date(2023, 2, 1), date(2024, 2, 1)],  # closes a year: on terms
+            ["ANNUAL", date(2024, 2, 1), None],
+            ["STAYED", date(2023, 3, 10), None],
+            ["LEFT", date(2023, 3, 10), date(2023, 11, 10)],
+            ["LATE", date(2023, 3, 10), date(2024, 6, 10)],  # left after the horizon
+            ["YOUNG", date(2025, 2, 10), None],
+            ["YOUNG_GONE", date(2025, 2, 10), date(2025, 4, 10)],
+            ["BACK", date(2023, 3, 10), date(2023, 6, 10)],
+            ["BACK", date(2023, 9, 10), None],  # came back: the churn still counts
+        ],
+        columns=["account_id", "starts_on", "ends_on"],
+    )
+    renewals = [
+        {"account_id": "ANNUAL", "outcome": "renewed"},
+        {"account_id": "LEFT", "outcome": "churned"},  # a stop, not a renewal: ignored
+    ]
+    e = date(2023, 3, 31)
+    lifetimes = {
+        "ANNUAL": (date(2023, 2, 28), None),
+        "STAYED": (e, None),
+        "LEFT": (e, date(2023, 11, 30)),
+        "LATE": (e, date(2024, 6, 30)),
+        "YOUNG": (date(2025, 2, 28), None),
+        "YOUNG_GONE": (date(2025, 2, 28), date(2025, 4, 30)),
+        "BACK": (e, date(2023, 6, 30)),
+    }
+    assert outcomes.accounts_on_terms(subs) == {"ANNUAL"}
+    labels = outcomes.success_labels(subs, renewals, lifetimes, date(2025, 6, 30))
+    assert labels.success == {
+        "ANNUAL": True,
+        "STAYED": True,
+        "LEFT": False,
+        "LATE": True,  # still paying at the horizon (2024-03-31)
+        "BACK": False,
+    }
+    assert labels.basis["ANNUAL"] == outcomes.RENEWALS
+    assert {labels.basis[a] for a in ("STAYED", "LEFT", "LATE", "BACK")} == {outcomes.RETAINED}
+    # the horizon ends on the month end twelve months on, and must be known
+    assert outcomes.retained_labels({"X": (e, None)}, date(2024, 3, 30)) == {}
+    assert outcomes.retained_labels({"X": (e, date(2024, 3, 31))}, date(2024, 3, 31)) == {
+        "X": False
+    }
+
+
+def test_a_mid_term_change_keeps_the_contract_end_it_was_co_termed_with() -> None:
+    """An annual contract changed mid-term: the new line ends with the contract, which
+    was known when the change started, so it is neither open-ended nor unknown."""
+    subs = pd.DataFrame(
+        [
+            ["A", "core", 100.0, date(2025, 1, 10), date(2025, 5, 20), False],
+            ["A", "core", 150.0, date(2025, 5, 20), date(2026, 1, 10), False],
+        ],
+        columns=["account_id", "product", "mrr", "starts_on", "ends_on", "auto_renew"],
+    )
+    day = date(2025, 6, 30)
+    f = contract_features(subs, day)["A"]
+    assert f["open_ended_share"] == 0.0
+    assert f["days_to_known_renewal"] == (date(2026, 1, 10) - day).days
+    assert f[KNOWN_AT + "days_to_renewal"] == date(2025, 5, 20)  # known since the change

@@ -143,6 +143,20 @@ def test_renewal_forecast_now_and_against_the_past(
     assert "In sample" in table.output
     assert "train with --as-of" in table.output
 
+    # --format csv is one CSV table (upcoming by default; --table past for the other)
+    env = {"KEEPWELL_HOME": str(company.root)}
+    upcoming = CliRunner().invoke(app, [*args, "--format", "csv"], env=env)
+    header, *rows = list(csv.reader(io.StringIO(upcoming.stdout)))
+    assert header[0] == "bucket"
+    assert all(len(r) == len(header) for r in rows)
+    assert len(rows) == len(result["upcoming"]["buckets"])
+    past_csv = CliRunner().invoke(app, [*args, "--format", "csv", "--table", "past"], env=env)
+    header, *rows = list(csv.reader(io.StringIO(past_csv.stdout)))
+    assert all(len(r) == len(header) for r in rows)
+    assert len(rows) == len(cli(company, *args)["past"]["buckets"])
+    bad = CliRunner().invoke(app, [*args, "--format", "csv", "--table", "x"], env=env)
+    assert bad.exit_code == 2
+
 
 def test_prospects_and_ideal_customer_profile(company: Workspace) -> None:
     prospects = cli(company, "prospects", "score", "--as-of", END.isoformat())

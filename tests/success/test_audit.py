@@ -57,6 +57,9 @@ def test_audit_kind_cta_lists_a_cta_closed_from_the_cli_and_from_the_web_page(
     assert answer.status_code == 303, answer.text
 
     rows = json.loads(cli("audit", "--kind", "cta", "--format", "json").out)
+    opened = [r for r in rows if r["action"] == "cta.open"]  # by the cycle that opened them
+    assert len(opened) == len(service.list_ctas(company, as_of=AS_OF, status="all"))
+    rows = [r for r in rows if r["action"] != "cta.open"]
     assert [(r["actor"], r["action"], r["account_id"]) for r in rows] == [
         ("boss@example.com", "cta.close", account),
         (auth_service.cli_actor(), "cta.close", by_cli["account_id"]),
@@ -69,6 +72,7 @@ def test_audit_kind_cta_lists_a_cta_closed_from_the_cli_and_from_the_web_page(
     assert rows[1]["details"]["before"]["status"] == by_cli["status"]
     table = cli("audit", "--kind", "cta").out
     assert table.count("cta.close") == 2
+    assert table.count("cta.open") == len(opened)
     assert "closed" in table
     assert auth_service.list_audit(company, kind="http") == []  # no bare duplicate rows
 
@@ -109,7 +113,8 @@ def test_every_kind_of_write_is_recorded_and_filtered_and_exported(
     assert setting["details"]["after"] == {"base_currency": "EUR"}
 
     on_a = json.loads(cli("audit", "--account", "A", "--format", "json").out)
-    assert {r["kind"] for r in on_a} == {"task", "note", "plan", "reference"}
+    # the CTAs the cycle opened on A are there too (kind cta, action cta.open)
+    assert {r["kind"] for r in on_a} == {"cta", "task", "note", "plan", "reference"}
     mine = auth_service.list_audit(company, None, actor=auth_service.cli_actor())
     assert len(mine) == len(auth_service.list_audit(company, None))
     assert auth_service.list_audit(company, None, until=date(2020, 1, 1)) == []

@@ -157,3 +157,28 @@ def test_a_deeply_nested_rule_is_reported_and_skipped_the_others_run(
     assert any("nested too deeply" in p and "(rule nested)" in p for p in report.problems), (
         report.problems
     )
+
+
+def test_ctas_the_cycle_opens_are_in_the_audit_trail(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    import sqlalchemy as sa
+
+    from keepwell.core.audit import AuditEntry
+
+    ws = sqlite_workspace
+    load_company(ws, tmp_path)
+    clock = Clock()
+    first = service.run_cycle(ws, AS_OF, clock=clock, deliver=False)
+    query = sa.select(AuditEntry).where(AuditEntry.action == "cta.open")
+    with ws.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    assert sorted(int(r.target) for r in rows) == sorted(first.opened_ids)
+    assert len(rows) == first.opened == 3
+    assert all(r.kind == "cta" and r.details["by"].startswith("cycle:") for r in rows)
+    sponsor = next(r for r in rows if r.details["after"]["rule"] == "sponsor-left")
+    assert sponsor.account_id == "A"
+    assert sponsor.details["after"]["owner"] == OWNER_A
+    service.run_cycle(ws, AS_OF, clock=clock, deliver=False)  # nothing opened: no row
+    with ws.engine.connect() as conn:
+        assert len(conn.execute(query).all()) == 3

@@ -8,7 +8,7 @@ not found, exactly like one that does not exist.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -250,6 +250,33 @@ def account_contacts(
          "role": c.role, "account_id": account_id, "account_name": name}
         for c, name in session.execute(query).all()
     ]  # fmt: skip
+
+
+def accounts_contacts(
+    session: Session, account_ids: Collection[str], *, role: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`account_contacts` of many accounts at once (a query per 500 accounts): by
+    account, each account's contacts in ``contact_id`` order; an account without one
+    is left out."""
+    result: dict[str, list[dict[str, Any]]] = {}
+    wanted = sorted(set(account_ids))
+    for start in range(0, len(wanted), 500):
+        query = (
+            sa.select(Contact, Account.name)
+            .join(Account, Account.account_id == Contact.account_id)
+            .where(Contact.account_id.in_(wanted[start : start + 500]))
+            .where(Contact.is_active.is_(True))
+            .where(Contact.email.is_not(None), Contact.email != "")
+            .order_by(Contact.account_id, Contact.contact_id)
+        )
+        if role is not None:
+            query = query.where(Contact.role == role)
+        for c, name in session.execute(query).all():
+            result.setdefault(c.account_id, []).append(
+                {"contact_id": c.contact_id, "email": c.email, "name": c.name, "title": c.title,
+                 "role": c.role, "account_id": c.account_id, "account_name": name}
+            )  # fmt: skip
+    return result
 
 
 def account_activities(

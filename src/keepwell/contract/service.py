@@ -5,10 +5,12 @@ This is the public surface of the ``contract`` slice; faces and other slices cal
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,9 @@ from keepwell.contract.queries import (
     account_usage as account_usage,
 )
 from keepwell.contract.queries import (
+    accounts_contacts as accounts_contacts,
+)
+from keepwell.contract.queries import (
     subscription_lines as subscription_lines,
 )
 from keepwell.contract.queries import (
@@ -48,7 +53,14 @@ from keepwell.contract.readers import (
     file_kind,
     open_source,
 )
-from keepwell.contract.schema import REJECT_REASON_COLUMN, Entity, Kind, Store, get_entity
+from keepwell.contract.schema import (
+    REJECT_REASON_COLUMN,
+    Column,
+    Entity,
+    Kind,
+    Store,
+    get_entity,
+)
 from keepwell.contract.store import MODELS, Counts, append_events, known_accounts, upsert
 from keepwell.contract.validation import Problem, Record, RowValidator
 from keepwell.core.audit import audit_alone
@@ -373,6 +385,17 @@ _ARROW_TYPES: dict[Kind, pa.DataType] = {
 }
 
 
+def latest(workspace: Workspace, entity_name: str, column: str) -> Any:
+    """The largest value of ``column`` among the rows of an operational entity (None
+    when it has none): one aggregate in the database, not the table read whole."""
+    entity = get_entity(entity_name)
+    if entity.store is not Store.OPERATIONAL or column not in {c.name for c in entity.columns}:
+        raise InputError(f"{entity.name} have no operational column {column!r}")
+    table = MODELS[entity.name].__table__
+    with workspace.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.max(table.c[column]))).scalar()
+
+
 def read_table(
     workspace: Workspace, entity_name: str, *, account_id: str | None = None
 ) -> pa.Table:
@@ -390,6 +413,16 @@ def read_table(
             f"{entity.name} live in the analytics store",
             hint="use workspace.analytics().events() or .rollup()",
         )
+    if workspace.engine.dialect.name == "sqlite":
+        try:
+            return _read_sqlite_table(workspace, entity, account_id)
+        except (pa.ArrowException, TypeError, ValueError, ArithmeticError):
+            pass  # a value stored in another shape: read through SQLAlchemy's types
+    return _read_table(workspace, entity, account_id)
+
+
+def _read_table(workspace: Workspace, entity: Entity, account_id: str | None) -> pa.Table:
+    """:func:`read_table` through SQLAlchemy's column types (any database)."""
     table = MODELS[entity.name].__table__
     names = [c.name for c in entity.columns]
     query = sa.select(*(table.c[n] for n in [*names, "attributes"]))
@@ -400,11 +433,70 @@ def read_table(
     values = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(names) + 1)]
     columns: dict[str, pa.Array] = {}
     for index, column in enumerate(entity.columns):
-        arrow_type = _ARROW_TYPES.get(column.kind, pa.string())
-        if entity.name == "fx_rates" and column.name == "rate":
-            arrow_type = pa.decimal128(18, 8)
-        columns[column.name] = pa.array(values[index], type=arrow_type)
-    attributes: Sequence[dict[str, Any] | None] = values[-1]
+        columns[column.name] = pa.array(values[index], type=_arrow_type(entity, column))
+    return _with_attributes(columns, values[-1])
+
+
+def _arrow_type(entity: Entity, column: Column) -> pa.DataType:
+    if entity.name == "fx_rates" and column.name == "rate":
+        return pa.decimal128(18, 8)
+    return _ARROW_TYPES.get(column.kind, pa.string())
+
+
+def _read_sqlite_table(workspace: Workspace, entity: Entity, account_id: str | None) -> pa.Table:
+    """:func:`read_table` on SQLite from the values as stored, converted by column in
+    Arrow (dates, timestamps, booleans) rather than by SQLAlchemy value by value: the
+    same table, several times faster on the million rows of a large book (the health
+    measures read every entity on each scoring). Money is converted as SQLAlchemy
+    converts it (``Decimal`` of the value formatted to the column's scale); JSON is
+    decoded only where it is not empty."""
+    table = MODELS[entity.name].__table__
+    names = [c.name for c in entity.columns]
+    quoted = ", ".join(f'"{name}"' for name in [*names, "attributes"])
+    sql = f'SELECT {quoted} FROM "{table.name}"'
+    params: tuple[str, ...] = ()
+    if account_id is not None:
+        sql, params = sql + " WHERE account_id = ?", (account_id,)
+    with workspace.engine.connect() as conn:
+        rows = conn.exec_driver_sql(sql, params).fetchall()
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(names) + 1)]
+    columns: dict[str, pa.Array] = {}
+    for index, column in enumerate(entity.columns):
+        arrow_type = _arrow_type(entity, column)
+        raw: Sequence[Any] = values[index]
+        if column.kind is Kind.DECIMAL:
+            scale = table.c[column.name].type._effective_decimal_return_scale
+            text = f"%.{scale}f"  # a whole number (most money) is exact as it is
+            raw = [v if v is None or type(v) is int else Decimal(text % v) for v in raw]
+            columns[column.name] = pa.array(raw, type=arrow_type)
+        elif column.kind is Kind.DATE:
+            columns[column.name] = pa.array(raw, pa.string()).cast(pa.date32())
+        elif column.kind is Kind.TIMESTAMP:  # stored naive UTC
+            columns[column.name] = (
+                pa.array(raw, pa.string()).cast(pa.timestamp("us")).cast(arrow_type)
+            )
+        elif column.kind is Kind.BOOLEAN:
+            columns[column.name] = pa.array(raw, pa.int64()).cast(pa.bool_())
+        elif column.kind is Kind.TAGS:
+            columns[column.name] = pa.array([_json(v) for v in raw], type=arrow_type)
+        else:
+            columns[column.name] = pa.array(raw, type=arrow_type)
+    return _with_attributes(columns, [_json(v) for v in values[-1]])
+
+
+def _json(text: str | None) -> Any:
+    """A JSON column's stored text decoded (``{}`` and ``null``, most of them, without
+    the decoder)."""
+    if text is None or text == "null":
+        return None
+    if text == "{}":
+        return {}
+    return json.loads(text)
+
+
+def _with_attributes(
+    columns: dict[str, pa.Array], attributes: Sequence[dict[str, Any] | None]
+) -> pa.Table:
     for name in sorted({k for a in attributes for k in (a or {})}):
         target = f"attr_{name}" if name in columns or name == REJECT_REASON_COLUMN else name
         columns[target] = pa.array(

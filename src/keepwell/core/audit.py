@@ -144,6 +144,34 @@ def record_audit(
         acting.recorded += 1
 
 
+def record_audits(
+    session: Session,
+    rows: list[dict[str, Any]],
+    *,
+    now: datetime | None = None,
+    actor: str | None = None,
+) -> int:
+    """Add many audit rows in one statement (a batch the caller's transaction commits),
+    for a write of many rows at once (the cycle opening CTAs): each row has ``action``,
+    ``target``, ``account_id``, ``after`` and optionally ``details``; ``actor`` defaults
+    to :func:`current_actor`, ``now`` to the clock (as :func:`record_audit`). Returns
+    how many were added."""
+    if not rows:
+        return 0
+    who, at = (actor or current_actor())[:320], now or datetime.now(UTC)
+    values = [
+        {"at": at, "actor": who, "action": r["action"][:64], "kind": kind_of(r["action"]),
+         "account_id": r.get("account_id"), "target": r.get("target"),
+         "details": {**r.get("details", {}), **({"after": r["after"]} if "after" in r else {})}}
+        for r in rows
+    ]  # fmt: skip
+    session.execute(sa.insert(AuditEntry), values)
+    acting = _acting.get()
+    if acting is not None:
+        acting.recorded += len(values)
+    return len(values)
+
+
 def audit_alone(engine: sa.Engine, **row: Any) -> None:
     """:func:`record_audit` in a transaction of its own, for a write that committed
     through another path (an append through the importer)."""

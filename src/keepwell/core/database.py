@@ -8,7 +8,7 @@ SQLite (a file in the workspace) by default, PostgreSQL through psycopg 3 when
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -118,6 +118,44 @@ def insert_once(
             ).scalar_one()
     except IntegrityError:
         return None
+
+
+#: Rows per ``INSERT`` of :func:`insert_many_once` (SQLite binds at most 32,766
+#: parameters per statement; rows of a few dozen columns stay well below).
+INSERT_CHUNK = 400
+
+
+def insert_many_once(
+    session: Session,
+    model: Any,
+    rows: Sequence[Mapping[str, Any]],
+    key: str,
+    *,
+    returning: str | None = None,
+) -> dict[Any, Any]:
+    """:func:`insert_once` for many rows (all with the same columns) in a few
+    statements: each row inserted unless a row with the same unique ``key`` exists (or
+    came earlier in ``rows``). Returns ``key`` -> ``returning`` column (``key`` by
+    default) of the rows inserted, in the order given."""
+    column = getattr(model, key)
+    other = getattr(model, returning or key)
+    dialect = session.get_bind().dialect.name
+    inserted: dict[Any, Any] = {}
+    if dialect not in ("postgresql", "sqlite"):
+        for row in rows:
+            value = insert_once(session, model, row, key, returning=returning)
+            if value is not None:
+                inserted[row[key]] = value
+        return inserted
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    seen: set[Any] = set()
+    unique = [r for r in rows if not (r[key] in seen or seen.add(r[key]))]  # type: ignore[func-returns-value]
+    for start in range(0, len(unique), INSERT_CHUNK):
+        chunk = [dict(r) for r in unique[start : start + INSERT_CHUNK]]
+        statement = module.insert(model).values(chunk).on_conflict_do_nothing(index_elements=[key])
+        returned = {r[0]: r[1] for r in session.execute(statement.returning(column, other))}
+        inserted.update((r[key], returned[r[key]]) for r in chunk if r[key] in returned)
+    return inserted
 
 
 def check_connection(engine: Engine) -> None:

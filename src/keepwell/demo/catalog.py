@@ -9,6 +9,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
+class Billing(StrEnum):
+    """How the demo company bills its customers."""
+
+    #: Each size class's share on month-to-month contracts, the rest on annual terms
+    #: (``SegmentSpec.monthly_share``): the default demo.
+    MIXED = "mixed"
+    #: Every customer month to month: open-ended lines, an end date only for a line that
+    #: stopped (a churn, a seat or add-on change), no renewal dates at all.
+    MONTHLY = "monthly"
+
+
 class Segment(StrEnum):
     """The true size class of a simulated customer (the platform infers its own from ARR)."""
 

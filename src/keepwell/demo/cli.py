@@ -12,6 +12,7 @@ from keepwell.console import OutputFormat, err, out, print_rows
 from keepwell.core.periods import previous_month
 from keepwell.core.settings import get_settings
 from keepwell.core.workspace import init_workspace
+from keepwell.demo.catalog import Billing
 from keepwell.demo.pipeline import DemoRun, run_demo
 from keepwell.demo.service import generate_demo
 
@@ -36,6 +37,13 @@ Seed = Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")]
 End = Annotated[
     str | None, typer.Option(help="Last month of data, YYYY-MM (default: last complete month).")
 ]
+BillingOption = Annotated[
+    Billing,
+    typer.Option(
+        help="mixed: month-to-month and annual contracts; monthly: every customer month "
+        "to month (open-ended lines, no renewal dates)."
+    ),
+]
 
 
 @demo_app.callback()
@@ -45,6 +53,7 @@ def demo(
     months: Months = 36,
     seed: Seed = 42,
     end: End = None,
+    billing: BillingOption = Billing.MIXED,
     serve: Annotated[
         bool | None,
         typer.Option(
@@ -67,6 +76,7 @@ def demo(
         seed=seed,
         end_month=_parse_month(end),
         on_step=lambda message: err.print(f"[dim]…[/dim] {message}", highlight=False),
+        billing=billing,
     )
     ws.close()
     _show(run)
@@ -132,10 +142,16 @@ def generate(
     months: Months = 36,
     seed: Seed = 42,
     end: End = None,
+    billing: BillingOption = Billing.MIXED,
 ) -> None:
     """Write a demo company in the data-contract format (ground truth in OUT/truth/)."""
     summary = generate_demo(
-        out_dir, accounts=accounts, months=months, seed=seed, end_month=_parse_month(end)
+        out_dir,
+        accounts=accounts,
+        months=months,
+        seed=seed,
+        end_month=_parse_month(end),
+        billing=billing,
     )
     print_rows(
         [{"entity": k, "rows": v, "file": str(summary.files[k])} for k, v in summary.rows.items()],

@@ -11,7 +11,10 @@ engagement ``h`` and sentiment ``s`` of :mod:`keepwell.demo.lifecycle`.
 - Activities: meetings, calls, emails and notes at segment rates, quarterly business
   reviews (enterprise) and half-yearly ones (mid-market), notes on sponsor and champion
   departures and escalations (tagged ``risk``), concerns raised after a churn decision
-  (half the time), ``feature_request`` on 10% and ``reference`` on healthy accounts.
+  (half the time), ``reference`` on healthy accounts, and on 10% of meetings, calls and
+  notes a feature request the customer raised: the subject names the feature (from
+  :data:`FEATURE_REQUESTS`, the first ones asked most: index ``n u^2`` for a uniform
+  ``u``), the body quotes the customer; tagged ``feature_request``.
 """
 
 from __future__ import annotations
@@ -95,6 +98,28 @@ ACTIVITY_TEXT = {
         "Reviewed outcomes, usage trends and goals for next quarter.",
     ),
 }
+#: Features the demo's customers ask for, most asked first, each with what they said.
+FEATURE_REQUESTS: tuple[tuple[str, tuple[str, str]], ...] = (
+    ("Single sign-on with Okta", ("Our IT team will not roll it out wider without SSO.",
+                                  "Managing passwords for 40 people is a pain.")),
+    ("Export reports to Excel", ("Finance wants the monthly numbers in a spreadsheet.",
+                                 "We copy tables by hand into Excel every week.")),
+    ("Salesforce integration", ("Our reps live in Salesforce and never open a second tool.",
+                                "We need the account data synced both ways.")),
+    ("Custom user roles", ("Contractors should see their projects only.",
+                           "We need a read-only role for auditors.")),
+    ("Audit log export", ("Compliance asks for a yearly export of every change.",
+                          "Our SOC 2 auditor wants the access history.")),
+    ("Mobile app", ("Field staff need it on their phones.",
+                    "Approvals get stuck while managers travel.")),
+    ("Slack notifications", ("Alerts by email get lost; the team lives in Slack.",
+                             "A Slack message when a report is ready would help.")),
+    ("Dark mode", ("Half the team works at night.", "The white screen is hard on the eyes.")),
+    ("Bulk user import from CSV", ("Adding 200 users one by one took a day.",
+                                   "We onboard a new class every semester.")),
+    ("Data residency in the EU", ("Legal requires our data to stay in the EU.",
+                                  "Our German entity cannot sign without it.")),
+)  # fmt: skip
 MARK_TEXT = {  # mark kind -> (activity kind, subject, body, tags)
     "sponsor_left": (
         "note",
@@ -234,7 +259,9 @@ def _activity(
 def _regular(rng: np.random.Generator, kind: str, h: float) -> tuple[str, str, str, list[str]]:
     subject, body = ACTIVITY_TEXT[kind]
     tags = []
-    if kind != "email" and rng.random() < 0.1:
+    if kind != "email" and (u := rng.random() / 0.1) < 1.0:  # one draw, as before
+        title, quotes = FEATURE_REQUESTS[int(len(FEATURE_REQUESTS) * u * u)]
+        subject, body = title, f'"{quotes[int(u * 1000) % len(quotes)]}"'
         tags.append("feature_request")
     if h < -1.0 and rng.random() < 0.4:
         tags.append("risk")

@@ -4,7 +4,10 @@ Accounts are drawn by size class (``catalog.SEGMENTS``): SMB (58%), mid-market (
 and enterprise (12%) with lognormal employees and seats, so ARR is heavy-tailed. About
 6% of the accounts are prospects (no subscription). Among customers, 40% form the book
 already there on day one of the window (customers since up to 30 months earlier) and
-the rest sign during the window at a rate growing linearly over time.
+the rest sign during the window at a rate growing linearly over time. Each size class
+has its share on month-to-month contracts, the rest on annual terms; with
+``Billing.MONTHLY`` every customer is month to month (the same draws, so the same
+customers: only their contracts differ).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import date
 import numpy as np
 
 from keepwell.demo import catalog
-from keepwell.demo.catalog import Segment
+from keepwell.demo.catalog import Billing, Segment
 from keepwell.demo.timeline import Timeline
 
 PROSPECT_SHARE = 0.06
@@ -151,12 +154,15 @@ def _terms(
     prospect: np.ndarray,
     spec: list[catalog.SegmentSpec],
     timeline: Timeline,
+    billing: Billing,
 ) -> _Terms:
     """When each account signs, on which contract, and since when it is a customer."""
     n = len(spec)
     start = np.where(prospect, -1, _start_months(rng, n, timeline.months))
     tenure = np.where(start == 0, rng.integers(1, 31, size=n), 0)
     monthly = rng.random(n) < np.array([s.monthly_share for s in spec])
+    if billing is Billing.MONTHLY:
+        monthly = np.ones(n, dtype=bool)
     term_start = np.where(monthly, start, np.where(start == 0, -(tenure % 12), start))
     anchor = rng.integers(1, 29, size=n)
     created = [
@@ -177,15 +183,18 @@ def _weighted(
     return _pick(rng, tuple(row[0] for row in table), tuple(float(row[-1]) for row in table), n)
 
 
-def draw_firms(rng: np.random.Generator, n: int, timeline: Timeline) -> Firms:
-    """Draw ``n`` accounts (customers and prospects) for the window of ``timeline``."""
+def draw_firms(
+    rng: np.random.Generator, n: int, timeline: Timeline, billing: Billing = Billing.MIXED
+) -> Firms:
+    """Draw ``n`` accounts (customers and prospects) for the window of ``timeline``,
+    billed as ``billing`` says."""
     prospect = rng.random(n) < PROSPECT_SHARE
     shares = [catalog.SEGMENTS[s].share for s in catalog.SEGMENT_ORDER]
     segments = [catalog.SEGMENT_ORDER[i] for i in rng.choice(3, size=n, p=shares)]
     spec = [catalog.SEGMENTS[s] for s in segments]
     seats = _seats(rng, segments)
     employees = _employees(rng, segments, seats)
-    terms = _terms(rng, prospect, spec, timeline)
+    terms = _terms(rng, prospect, spec, timeline, billing)
     attach = np.array([[catalog.ADDON_ATTACH[a][s] for a in catalog.ADDONS] for s in segments])
     addons = rng.random((n, len(catalog.ADDONS))) < attach
     tiers = [s.tier for s in spec]

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from keepwell.demo import catalog
 from keepwell.demo.billing import invoices_table, ordered_lines, subscriptions_table
+from keepwell.demo.catalog import Billing
 from keepwell.demo.engagement import activities_table, surveys_table, tickets_table
 from keepwell.demo.firms import Firms, draw_firms
 from keepwell.demo.lifecycle import Lifecycle, simulate
@@ -139,14 +140,17 @@ def _truth(firms: Firms, life: Lifecycle, timeline: Timeline) -> dict[str, Table
     }
 
 
-def generate_company(*, accounts: int, months: int, seed: int, end_month: date) -> DemoCompany:
-    """Simulate ``accounts`` accounts over ``months`` calendar months ending with ``end_month``.
+def generate_company(
+    *, accounts: int, months: int, seed: int, end_month: date, billing: Billing = Billing.MIXED
+) -> DemoCompany:
+    """Simulate ``accounts`` accounts over ``months`` calendar months ending with ``end_month``,
+    billed as ``billing`` says (:class:`~keepwell.demo.catalog.Billing`).
 
     Same arguments, same company: every random draw comes from streams derived from
     ``seed`` (:func:`keepwell.demo.timeline.stream`).
     """
     timeline = Timeline(end_month, months)
-    firms = draw_firms(stream(seed, "firms"), accounts, timeline)
+    firms = draw_firms(stream(seed, "firms"), accounts, timeline, billing)
     life = simulate(firms, timeline, stream(seed, "lifecycle"))
     lines = ordered_lines(life)
     people = build_people(stream(seed, "contacts"), firms, life, timeline)

@@ -19,8 +19,9 @@ from keepwell.core.errors import InputError
 from keepwell.core.periods import month_end
 from keepwell.core.workspace import Workspace
 from keepwell.demo import closing
+from keepwell.demo.catalog import Billing
 from keepwell.demo.service import DemoSummary, generate_demo
-from keepwell.health.service import ScoreRun, compute_scores
+from keepwell.health.service import ScoreRun, compute_scores, rebuild_stage_history
 from keepwell.revenue import service as revenue_service
 from keepwell.revenue.service import Summary, portfolio_summary
 from keepwell.risk import service as risk_service
@@ -88,18 +89,26 @@ def run_demo(
     end_month: date,
     on_step: Step | None = None,
     churn_model: bool = True,
+    billing: Billing = Billing.MIXED,
     history: bool = True,
 ) -> DemoRun:
     """Generate a demo company into ``data_dir``, import it into ``workspace``, and
     compute its portfolio summary and health scores as of the end of ``end_month``, run
     one success cycle, and (``churn_model``) train the churn model and store its
-    predictions for that day. With ``history``, success cycles are first replayed on
-    past month ends and their CTAs closed with what the data shows happened
-    (:func:`_replay_history`)."""
+    predictions for that day. ``billing``: see :func:`generate_demo`. With ``history``,
+    success cycles are first replayed on past month ends and their CTAs closed with what
+    the data shows happened (:func:`_replay_history`)."""
     step = on_step or (lambda _message: None)
-    step(f"generating {accounts:,} accounts over {months} months (seed {seed})")
+    step(f"generating {accounts:,} accounts over {months} months (seed {seed}, {billing} billing)")
     run = DemoRun(
-        generate_demo(data_dir, accounts=accounts, months=months, seed=seed, end_month=end_month)
+        generate_demo(
+            data_dir,
+            accounts=accounts,
+            months=months,
+            seed=seed,
+            end_month=end_month,
+            billing=billing,
+        )
     )
     for entity in IMPORT_ORDER:
         step(f"importing {entity} ({run.data.rows[entity]:,} rows)")
@@ -107,10 +116,14 @@ def run_demo(
     run.as_of = month_end(end_month)
     step(f"computing the portfolio as of {run.as_of}")
     run.summary = portfolio_summary(workspace, run.as_of)
+    step("replaying the journey stages of past month ends (the stage history)")
+    rebuild_stage_history(workspace, run.as_of)
     step("scoring customer health")
     run.scores = compute_scores(workspace, run.as_of)
     if history:
         run.history = _replay_history(workspace, run.as_of, months, seed, step)
+    step("taking the feature requests from the timeline")
+    success_service.sync_requests(workspace, run.as_of)
     step("running a success cycle (rules, CTAs, tech-touch email queued)")
     stamp = datetime.combine(run.as_of, time(23, 59), tzinfo=UTC)
     run.cycle = success_service.run_cycle(workspace, run.as_of, clock=lambda: stamp, deliver=False)

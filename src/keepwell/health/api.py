@@ -7,7 +7,7 @@ missing one.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from keepwell.contract.service import visible_account
 from keepwell.core.workspace import Workspace
 from keepwell.health import service
-from keepwell.health.api_schemas import HealthExplanationRead, ScorePointRead
+from keepwell.health.api_schemas import HealthExplanationRead, ScorePointRead, StageSummaryRead
 from keepwell.health.history import score_history
 from keepwell.web.deps import OwnerScope, WorkspaceDep
 from keepwell.web.errors import error_responses
@@ -55,3 +55,12 @@ def explanation(
 def history(workspace: WorkspaceDep, scope: OwnerScope, account_id: str) -> list[dict[str, Any]]:
     """Every stored health score of the account, oldest first."""
     return score_history(_visible(workspace, scope, account_id), account_id)
+
+
+@router.get("/health/stages", response_model=list[StageSummaryRead], responses=error_responses(400))
+def stages(workspace: WorkspaceDep, as_of: date | None = None) -> list[dict[str, Any]]:
+    """The journey stages as of ``as_of`` (default: the data's now, today or the data's
+    last day when today is past it): accounts, days in the stage since they entered it,
+    share on track, process KPIs and outcome KPI. A day after the data is a 400."""
+    day = service.data_as_of(workspace, as_of, datetime.now(UTC).date()).day
+    return service.stage_report(workspace, day)

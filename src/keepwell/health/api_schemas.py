@@ -81,6 +81,7 @@ class HealthExplanationRead(BaseModel):
     stage: str | None
     stage_overdue: bool | None
     days_in_stage: float | None
+    stage_entered_on: date | None = None
     score: float | None
     band: str
     groups: list[GroupScoreRead]
@@ -100,3 +101,22 @@ class ScorePointRead(BaseModel):
     band: str
     segment: str
     stage: str | None
+
+
+class StageSummaryRead(BaseModel):
+    """One journey stage as of a day: its accounts, median days in the stage (since they
+    entered it), overdue and on track (share 0-1), outcome KPI (its rule and the share
+    meeting it), process KPIs (medians) and the stays that ended in the past year."""
+
+    stage: str
+    accounts: int
+    expected_days: int | None
+    median_days_in_stage: float | None
+    overdue: int
+    on_track: int
+    on_track_share: float | None
+    outcome: str | None
+    outcome_met_share: float | None
+    kpis: dict[str, float | None]
+    finished: int
+    median_days_to_finish: float | None

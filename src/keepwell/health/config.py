@@ -78,13 +78,22 @@ class Segment:
 
 @dataclass(frozen=True)
 class Stage:
-    """A journey stage: accounts matching ``rule`` are in it; overdue when ``elapsed``
-    (days in the stage) passes ``expected_days``."""
+    """A journey stage: accounts matching ``rule`` are in it; overdue when the days since
+    the account entered it (from the stage history) pass ``expected_days``.
+
+    ``elapsed`` estimates the days already spent in the stage for an account the history
+    does not know yet (its first snapshot; e.g. ``tenure_days`` for onboarding, which
+    begins with the account); without it, such an account enters the stage that day.
+    ``kpis`` are the stage's process KPIs (measure names, reported as medians) and
+    ``outcome`` its outcome KPI (a rule: the share of the stage's accounts meeting it).
+    """
 
     name: str
     rule: Expression
     expected_days: int | None = None
     elapsed: Expression | None = None
+    kpis: tuple[str, ...] = ()
+    outcome: Expression | None = None
 
 
 @dataclass(frozen=True)
@@ -305,20 +314,40 @@ class _Reader(Reader):
     def stages(self, node: yaml.Node | None, columns: list[str]) -> tuple[Stage, ...]:
         result: list[Stage] = []
         for item in self.sequence(node, "stages") if node is not None else []:
-            keys = self.mapping(item, "a stage", ["name", "rule"], ["expected_days", "elapsed"])
+            keys = self.mapping(
+                item, "a stage", ["name", "rule"], ["expected_days", "elapsed", "kpis", "outcome"]
+            )
             name = self.value(keys["name"], "stage name", _text)
             expected = self.opt(keys, "expected_days", _days, None)
-            elapsed = (
-                self.expression(keys["elapsed"], f"elapsed of stage {name!r}", columns)
-                if "elapsed" in keys
-                else None
+            elapsed = self.optional_expression(
+                keys, "elapsed", f"elapsed of stage {name!r}", columns
             )
-            if (expected is None) != (elapsed is None):
-                raise self.fail(
-                    item, f"stage {name!r}: give both expected_days and elapsed, or neither"
-                )
+            outcome = self.optional_expression(
+                keys, "outcome", f"outcome of stage {name!r}", columns
+            )
             rule = self.expression(keys["rule"], f"rule of stage {name!r}", columns)
-            result.append(Stage(name, rule, expected, elapsed))
+            kpis = self.kpis(keys["kpis"], name, columns) if "kpis" in keys else ()
+            result.append(Stage(name, rule, expected, elapsed, kpis, outcome))
+        names = [s.name for s in result]
+        if node is not None and len(set(names)) != len(names):
+            raise self.fail(node, f"stage names must be unique, got {', '.join(names)}")
+        return tuple(result)
+
+    def optional_expression(
+        self, keys: dict[str, yaml.Node], key: str, what: str, columns: list[str]
+    ) -> Expression | None:
+        return self.expression(keys[key], what, columns) if key in keys else None
+
+    def kpis(self, node: yaml.Node, stage: str, columns: list[str]) -> tuple[str, ...]:
+        result = []
+        for item in self.sequence(node, f"kpis of stage {stage!r}"):
+            measure = self.value(item, "a KPI", _text)
+            if measure not in columns:
+                raise self.fail(
+                    item, f"stage {stage!r}: unknown KPI measure {measure!r}",
+                    hint=f"known: {', '.join(columns)}",
+                )  # fmt: skip
+            result.append(measure)
         return tuple(result)
 
 

@@ -42,6 +42,23 @@ class HealthScore(Base):
     risk_drivers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONData)
 
 
+class StageEntry(Base):
+    """The stage history: ``account_id`` entered journey stage ``stage`` on
+    ``entered_on`` (one row per transition; the stage holds until the account's next row).
+    Written when a snapshot is stored (``service.compute_scores``) or rebuilt from past
+    month ends (``service.rebuild_stage_history``)."""
+
+    __tablename__ = "health_stage_entries"
+
+    account_id: Mapped[str] = mapped_column(
+        sa.String(255),
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    entered_on: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    stage: Mapped[str] = mapped_column(sa.String(64))
+
+
 class ExternalMeasure(Base):
     """One account's value of a measure computed outside health (another slice or an
     integration pushes it through ``service.record_measure``), as measured on one day.

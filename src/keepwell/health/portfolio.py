@@ -31,6 +31,10 @@ class AccountHealth:
     stage_overdue: bool
     days_in_stage: float | None
     values: dict[str, Any]
+    #: the stage's outcome KPI met (None: the stage has none, or no data)
+    stage_outcome: bool | None = None
+    #: the day the account entered its stage (from the stage history; None: unknown)
+    stage_entered_on: date | None = None
 
     def details(self) -> dict[str, Any]:
         """The explanation stored with a snapshot (JSON-ready)."""
@@ -82,6 +86,7 @@ def _assess(as_of: date, rows: list[dict[str, Any]], config: HealthConfig) -> li
             stage_overdue=bool(row["stage_overdue"]),
             days_in_stage=row["days_in_stage"],
             values=row,
+            stage_outcome=row["stage_outcome"],
         )
         for row, score in zip(rows, scores, strict=True)
     ]

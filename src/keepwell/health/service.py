@@ -14,7 +14,6 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -30,11 +29,13 @@ from keepwell.health.backtest import month_ends, outcomes_history, run_backtest
 from keepwell.health.catalog import MeasureEntry, measure_catalog
 from keepwell.health.config import HealthConfig, ensure_config_file, load_config
 from keepwell.health.history import score_history as score_history  # re-exported
+from keepwell.health.journey import stage_summary
 from keepwell.health.measures import ENTITIES, MeasureInputs
-from keepwell.health.models import ExternalMeasure, HealthScore
+from keepwell.health.models import ExternalMeasure, HealthScore, StageEntry
 from keepwell.health.portfolio import AccountHealth as AccountHealth  # re-exported
 from keepwell.health.portfolio import assess_history, assess_portfolio
 from keepwell.health.scorecard import Band
+from keepwell.health.stage_time import Entry, finished_stints, new_entries, replay, time_in_stage
 from keepwell.health.usage import USAGE_MEASURES, usage_measures
 from keepwell.revenue import service as revenue_service
 
@@ -175,8 +176,123 @@ def base_currency_lines(workspace: Workspace, subscriptions: pa.Table) -> pa.Tab
 
 
 def assess(workspace: Workspace, as_of: date) -> list[AccountHealth]:
-    """The health of every customer as of ``as_of`` (computed, not stored)."""
-    return assess_portfolio(measure_inputs(workspace), as_of, health_config(workspace))
+    """The health of every customer as of ``as_of`` (computed, not stored), with the
+    days each has spent in its journey stage from the stored stage history
+    (:mod:`keepwell.health.stage_time`)."""
+    config = health_config(workspace)
+    assessed = assess_portfolio(measure_inputs(workspace), as_of, config)
+    return time_in_stage(assessed, _last_entries(workspace, as_of), config.stages)
+
+
+def _last_entries(workspace: Workspace, before: date) -> dict[str, Entry]:
+    """Each account's latest stage-history entry before ``before``, in one query."""
+    latest = (
+        sa.select(StageEntry.account_id, sa.func.max(StageEntry.entered_on).label("on"))
+        .where(StageEntry.entered_on < before)
+        .group_by(StageEntry.account_id)
+        .subquery()
+    )
+    query = sa.select(StageEntry.account_id, StageEntry.stage, StageEntry.entered_on).join(
+        latest,
+        sa.and_(StageEntry.account_id == latest.c.account_id, StageEntry.entered_on == latest.c.on),
+    )
+    with Session(workspace.engine) as session:
+        return {a: Entry(a, stage, on) for a, stage, on in session.execute(query)}
+
+
+def _write_entries(session: Session, as_of: date, entries: Sequence[Entry]) -> None:
+    """Replace the stage history's entries of ``as_of`` by ``entries`` (the transitions
+    of that day's snapshot); a later entry of the same account and stage is then no
+    transition any more and goes."""
+    session.execute(sa.delete(StageEntry).where(StageEntry.entered_on == as_of))
+    rows = [{"account_id": e.account_id, "stage": e.stage, "entered_on": e.entered_on}
+            for e in entries]  # fmt: skip
+    for start in range(0, len(rows), SNAPSHOT_BATCH):
+        session.execute(sa.insert(StageEntry), rows[start : start + SNAPSHOT_BATCH])
+    if session.execute(sa.select(StageEntry.account_id).where(StageEntry.entered_on > as_of)
+                       .limit(1)).first() is None:  # fmt: skip
+        return  # the usual case: scoring the latest day
+    following = (
+        sa.select(StageEntry.account_id, sa.func.min(StageEntry.entered_on).label("on"))
+        .where(StageEntry.entered_on > as_of)
+        .group_by(StageEntry.account_id)
+        .subquery()
+    )
+    now = {e.account_id: e.stage for e in entries}
+    later = session.execute(
+        sa.select(StageEntry.account_id, StageEntry.stage, StageEntry.entered_on).join(
+            following,
+            sa.and_(
+                StageEntry.account_id == following.c.account_id,
+                StageEntry.entered_on == following.c.on,
+            ),
+        )
+    ).all()
+    for account, stage, on in later:
+        if now.get(account) == stage:
+            session.execute(
+                sa.delete(StageEntry).where(
+                    StageEntry.account_id == account, StageEntry.entered_on == on
+                )
+            )
+
+
+def stage_history(workspace: Workspace, account_id: str | None = None) -> list[Entry]:
+    """The stored stage history (every transition), oldest first, of one account or all."""
+    query = sa.select(StageEntry.account_id, StageEntry.stage, StageEntry.entered_on)
+    if account_id is not None:
+        query = query.where(StageEntry.account_id == account_id)
+    with Session(workspace.engine) as session:
+        rows = session.execute(query.order_by(StageEntry.entered_on, StageEntry.account_id))
+        return [Entry(a, stage, on) for a, stage, on in rows]
+
+
+#: How far back the stage report counts finished stays in a stage (days).
+FINISHED_WINDOW_DAYS = 365
+
+
+def stage_report(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
+    """Per journey stage as of ``as_of``: accounts, median days in the stage, overdue and
+    on track (share 0-1), process KPIs (medians) and outcome KPI (share met), and the
+    stays that ended in the past :data:`FINISHED_WINDOW_DAYS` days with their median
+    length (:func:`keepwell.health.journey.stage_summary`)."""
+    config = health_config(workspace)
+    assessed = assess(workspace, as_of)
+    stints = finished_stints(e for e in stage_history(workspace) if e.entered_on <= as_of)
+    since = as_of - timedelta(days=FINISHED_WINDOW_DAYS)
+    return stage_summary(assessed, config.stages, stints, since)
+
+
+#: Month ends :func:`rebuild_stage_history` replays by default.
+REBUILD_MONTHS = 24
+
+
+def rebuild_stage_history(workspace: Workspace, as_of: date, months: int = REBUILD_MONTHS) -> int:
+    """Rebuild the stage history up to ``as_of`` from the stages of the last ``months``
+    month ends (only data available on each; one query, :func:`assess_history`), for
+    a workspace whose snapshots do not go back (a first import): a stay then starts on
+    the first month end it is seen (its estimate on the first). Replaces the entries
+    up to ``as_of``; returns how many were written."""
+    if months < 1:
+        raise InputError(f"months must be at least 1, got {months}")
+    days, end = [as_of], _month_end_before(as_of)
+    for _ in range(months):
+        days.append(end)
+        end = _month_end_before(end)
+    inputs = measure_inputs(workspace)
+    assessed = assess_history(inputs, sorted(days), health_config(workspace))
+    entries = replay(assessed)
+    with transaction(workspace.engine) as session:
+        session.execute(sa.delete(StageEntry).where(StageEntry.entered_on <= as_of))
+        rows = [{"account_id": e.account_id, "stage": e.stage, "entered_on": e.entered_on}
+                for e in entries]  # fmt: skip
+        for start in range(0, len(rows), SNAPSHOT_BATCH):
+            session.execute(sa.insert(StageEntry), rows[start : start + SNAPSHOT_BATCH])
+    return len(entries)
+
+
+def _month_end_before(day: date) -> date:
+    return day.replace(day=1) - timedelta(days=1)
 
 
 def compute_scores(workspace: Workspace, as_of: date) -> ScoreRun:
@@ -206,7 +322,9 @@ def _kept_risk(kept: Mapping[str, Mapping[str, Any]], account_id: str) -> dict[s
 def _store(workspace: Workspace, as_of: date, assessed: list[AccountHealth]) -> ScoreRun:
     """Replace the snapshot of ``as_of`` with ``assessed``. Churn predictions already
     stored that day are kept for the accounts still scored: scoring the same day again
-    (a second cycle after ``risk predict``) must not wipe them."""
+    (a second cycle after ``risk predict``) must not wipe them. The day's stage
+    transitions go to the stage history with it."""
+    last = _last_entries(workspace, as_of)
     with transaction(workspace.engine) as session:
         kept = {
             row.account_id: dict(row._mapping)
@@ -220,6 +338,7 @@ def _store(workspace: Workspace, as_of: date, assessed: list[AccountHealth]) -> 
         rows = [{**_snapshot_row(a), **_kept_risk(kept, a.score.account_id)} for a in assessed]
         for start in range(0, len(rows), SNAPSHOT_BATCH):
             session.execute(sa.insert(HealthScore), rows[start : start + SNAPSHOT_BATCH])
+        _write_entries(session, as_of, new_entries(assessed, last))
     bands = Counter(a.score.band.value for a in assessed)
     previous = _previous_as_of(workspace, as_of)
     return ScoreRun(
@@ -246,11 +365,19 @@ def _snapshot_row(health: AccountHealth) -> dict[str, Any]:
     }
 
 
+#: Values stored as they are (checked by exact type, before any call: a snapshot's
+#: details hold ~200 values per account, 10 million at 50,000 accounts).
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
+    """``value`` with NaN (anywhere in it) as None and tuples as lists: JSON-ready."""
+    if type(value) in _LEAVES:
+        return value
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: v if type(v) in _LEAVES else _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [v if type(v) in _LEAVES else _jsonable(v) for v in value]
     if isinstance(value, float) and value != value:
         return None
     return value
@@ -388,6 +515,11 @@ def explain_account(
         "stage": current.stage,
         "stage_overdue": current.stage_overdue,
         "days_in_stage": current.days_in_stage,
+        "stage_entered_on": (
+            None
+            if current.days_in_stage is None
+            else current.as_of - timedelta(days=int(current.days_in_stage))
+        ),
         "score": current.score,
         "band": current.band,
         **current.details,
@@ -462,7 +594,11 @@ def point_in_time_history(
         return []
     inputs = measure_inputs(workspace)
     end = until or data_end(inputs)
-    assessed = assess_history(inputs, days, health_config(workspace))
+    config = health_config(workspace)
+    assessed = {  # time in stage from the stage history known then, as :func:`assess`
+        day: time_in_stage(rows, _last_entries(workspace, day), config.stages)
+        for day, rows in assess_history(inputs, days, config).items()
+    }
     known = [d for d in days if end is not None and d + timedelta(days=horizon_days) <= end]
     happened = outcomes_history(inputs.subscriptions, known, horizon_days)
     return [PointInTime(day, assessed[day], happened.get(day)) for day in days]
@@ -526,10 +662,10 @@ def first_usage_day(workspace: Workspace) -> date | None:
 
 def last_data_day(workspace: Workspace) -> date | None:
     """:func:`data_end` of the workspace: the last day its stores hold facts for (the
-    latest event day or line start), read from those two columns only."""
+    latest event day or line start), two aggregates (every page's default day reads
+    it: never a table read whole)."""
     event_day: date | None = workspace.analytics().rollup().day.max().to_pyarrow().as_py()
-    starts = contract_service.read_table(workspace, "subscriptions").column("starts_on")
-    start_day: date | None = pc.max(starts).as_py() if len(starts) else None
+    start_day: date | None = contract_service.latest(workspace, "subscriptions", "starts_on")
     known = [d for d in (event_day, start_day) if d is not None]
     return max(known) if known else None
 
@@ -575,7 +711,10 @@ def backtest_scores(
 
 
 #: Columns of :func:`latest_snapshot`'s rows.
-LATEST_COLUMNS = ("segment", "stage", "band", "score", "churn_probability", "arr_at_risk")
+LATEST_COLUMNS = (
+    "segment", "stage", "days_in_stage", "stage_overdue", "band", "score",
+    "churn_probability", "arr_at_risk",
+)  # fmt: skip
 
 
 def latest_snapshot(
@@ -636,13 +775,18 @@ def band_trend(
 
 
 def usage_of(
-    workspace: Workspace, account_ids: Collection[str], as_of: date
+    workspace: Workspace, account_ids: Collection[str] | None, as_of: date
 ) -> dict[str, dict[str, Any]]:
     """The usage measures (:data:`~keepwell.health.usage.USAGE_MEASURES`: active users
-    and events over 30 days, ...) of ``account_ids`` as of ``as_of``, per account with
-    any event up to then: the same figures the health score reads."""
+    and events over 30 days, ...) of ``account_ids`` (None: every account) as of
+    ``as_of``, per account with any event up to then: the same figures the health score
+    reads. Thousands of ids make a query slow to compile: ask for every account then."""
     rollup = workspace.analytics().rollup()
-    mine = rollup.filter(rollup.account_id.isin(sorted(account_ids)))
+    mine = (
+        rollup
+        if account_ids is None
+        else rollup.filter(rollup.account_id.isin(sorted(account_ids)))
+    )
     usage = health_config(workspace).measures.usage
     rows = usage_measures(mine, as_of, usage).to_pyarrow().to_pylist()
     return {r["account_id"]: {k: r[k] for k in USAGE_MEASURES} for r in rows}

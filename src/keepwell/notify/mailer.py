@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from types import TracebackType
 
 from keepwell.core.settings import Settings
-from keepwell.notify.email import build_email
+from keepwell.notify.email import build_email, email_bytes, envelope_sender
 from keepwell.notify.errors import DeliveryError
 from keepwell.notify.outbox import Message
 
@@ -51,13 +51,15 @@ class Mailer:
         is opened again once; after other errors it is dropped."""
         if "@" not in message.target:
             raise DeliveryError(f"{message.target!r} is not an email address")
-        email = build_email(message, self.settings, now)
+        email: EmailMessage | bytes | None = email_bytes(message, self.settings, now)
+        if email is None:  # not plain ASCII: the email package encodes and folds it
+            email = build_email(message, self.settings, now)
         try:
             try:
-                self._send(email)
+                self._send(email, message.target)
             except smtplib.SMTPServerDisconnected:
                 self.close()  # an idle connection the server closed: one fresh try
-                self._send(email)
+                self._send(email, message.target)
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException) as exc:
             if getattr(exc, "smtp_code", 0) == 421:  # the server is closing the connection
                 self.close()
@@ -69,10 +71,13 @@ class Mailer:
             self.close()
             raise DeliveryError(f"cannot reach the SMTP server {self.server}: {exc}") from exc
 
-    def _send(self, email: EmailMessage) -> None:
+    def _send(self, email: EmailMessage | bytes, to: str) -> None:
         if self._smtp is None:
             self._smtp = self._connect()
-        self._smtp.send_message(email)
+        if isinstance(email, bytes):  # the bytes send_message would have sent
+            self._smtp.sendmail(envelope_sender(self.settings.smtp_from), [to], email)
+        else:
+            self._smtp.send_message(email)
 
     def close(self) -> None:
         """Close the connection (QUIT), if one is open; never raises."""

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from keepwell.core.database import insert_once
+from keepwell.core.database import insert_many_once, insert_once
 from keepwell.notify.models import Notification, SendQuota, Status
 from keepwell.notify.retry import RetryPolicy
 
@@ -46,6 +46,13 @@ def insert(session: Session, values: Mapping[str, Any]) -> bool:
     """Insert one notification unless its ``dedupe_key`` exists; True when inserted."""
     row = {"status": Status.PENDING.value, "attempts": 0, **values}
     return insert_once(session, N, row, "dedupe_key") is not None
+
+
+def insert_many(session: Session, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """:func:`insert` for many notifications (all with the same columns) in a few
+    statements; the ``dedupe_key`` of those inserted."""
+    full = [{"status": Status.PENDING.value, "attempts": 0, **values} for values in rows]
+    return set(insert_many_once(session, N, full, "dedupe_key"))
 
 
 def waiting(now: datetime) -> sa.ColumnElement[bool]:
@@ -180,6 +187,36 @@ def record_sent(session: Session, message: Message, now: datetime) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def record_sent_many(session: Session, messages: Sequence[Message], now: datetime) -> set[int]:
+    """:func:`record_sent` for many messages in a statement per claim token; the ids
+    recorded (a message whose claim was lost meanwhile is left out)."""
+    recorded: set[int] = set()
+    tokens: dict[str, list[int]] = {}
+    for message in messages:
+        tokens.setdefault(message.claim_token, []).append(message.notification_id)
+    for token, ids in tokens.items():
+        result = session.execute(
+            sa.update(N)
+            .where(
+                N.notification_id.in_(ids),
+                N.claim_token == token,
+                N.status == Status.SENDING.value,
+            )
+            .values(
+                status=Status.SENT.value,
+                sent_at=now,
+                attempts=N.attempts + 1,  # the row is ours (claimed): as claimed + 1
+                claim_token=None,
+                last_error=None,
+                next_attempt_at=None,
+            )
+            .returning(N.notification_id)
+            .execution_options(synchronize_session=False)
+        )
+        recorded.update(result.scalars())
+    return recorded
+
+
 def record_failure(
     session: Session, message: Message, now: datetime, error: str, policy: RetryPolicy
 ) -> Status:
@@ -285,3 +322,12 @@ def recently_touched(session: Session, email: str, category: str, since: Any) ->
         N.category == category, N.target == email, N.as_of >= since
     )
     return session.execute(query.limit(1)).first() is not None
+
+
+def touched_since(session: Session, emails: Sequence[str], category: str, since: Any) -> set[str]:
+    """Which of ``emails`` (lower case, as stored) got a ``category`` notification with
+    ``as_of`` >= ``since`` (:func:`recently_touched` for many addresses)."""
+    query = sa.select(N.target).where(
+        N.category == category, N.target.in_(emails), N.as_of >= since
+    )
+    return set(session.execute(query.distinct()).scalars())

@@ -9,7 +9,7 @@ deliver them with :func:`deliver_pending`. Nothing here reads the clock: ``now``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,20 +30,29 @@ from keepwell.notify.models import Channel, Notification, Status, Unsubscribe
 from keepwell.notify.outbox import Message
 from keepwell.notify.retry import RetryPolicy
 from keepwell.notify.slack import send_slack
-from keepwell.notify.techtouch import is_unsubscribed, send_tech_touch
+from keepwell.notify.techtouch import (
+    TechTouch,
+    is_unsubscribed,
+    send_tech_touch,
+    send_tech_touch_many,
+)
 from keepwell.notify.tokens import read_unsubscribe_token
 from keepwell.notify.webhooks import send_webhook
 
 __all__ = [
     "DeliveryReport",
+    "Queued",
+    "TechTouch",
     "deliver_pending",
     "enqueue",
+    "enqueue_many",
     "is_unsubscribed",
     "list_notifications",
     "queue_counts",
     "retry_notification",
     "send_limits",
     "send_tech_touch",
+    "send_tech_touch_many",
     "unsubscribe",
 ]
 
@@ -74,14 +83,50 @@ def enqueue(
     ``channel`` is email (``target`` an address), slack or webhook (``target`` a URL, or
     empty for the configured one). Delivery happens in :func:`deliver_pending`.
     """
+    values = _queued(channel, target, subject, body, dedupe_key, account_id, payload)
+    return outbox.insert(session, values)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One notification to queue with :func:`enqueue_many` (the arguments of
+    :func:`enqueue`)."""
+
+    channel: str
+    target: str
+    subject: str
+    body: str
+    dedupe_key: str
+    account_id: str | None = None
+    payload: dict[str, Any] | None = None
+
+
+def enqueue_many(session: Session, messages: Sequence[Queued]) -> set[str]:
+    """:func:`enqueue` for many notifications in a few statements, in the caller's
+    transaction; the dedupe keys queued (a key already queued is left as it was)."""
+    rows = [
+        _queued(m.channel, m.target, m.subject, m.body, m.dedupe_key, m.account_id, m.payload)
+        for m in messages
+    ]
+    return outbox.insert_many(session, rows)
+
+
+def _queued(
+    channel: str,
+    target: str,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    account_id: str | None,
+    payload: dict[str, Any] | None,
+) -> dict[str, Any]:
     if channel not in SENDERS:
         raise InputError(f"unknown notification channel {channel!r}", hint="email, slack, webhook")
     if not dedupe_key:
         raise InputError("a notification needs a dedupe key")
     subject = one_line(subject)  # a newline from an account name cannot go in a header
-    values = {"channel": channel, "target": target, "subject": subject, "body": body,
-              "dedupe_key": dedupe_key, "account_id": account_id, "payload": payload}  # fmt: skip
-    return outbox.insert(session, values)
+    return {"channel": channel, "target": target, "subject": subject, "body": body,
+            "dedupe_key": dedupe_key, "account_id": account_id, "payload": payload}  # fmt: skip
 
 
 @dataclass
@@ -122,27 +167,44 @@ def _send(message: Message, settings: Settings, now: datetime, mailer: Mailer) -
         SENDERS[message.channel](message, settings, now)
 
 
-def _deliver_one(
+#: Outcomes recorded per transaction: a crash after sending can repeat at most this
+#: many emails (each with the same ``Message-ID``, so a receiver can drop the copy),
+#: where a transaction per message cost more than building and sending it.
+RECORD_EVERY = 20
+
+
+def _deliver_some(
     workspace: Workspace,
-    message: Message,
+    messages: list[Message],
     settings: Settings,
     now: datetime,
     mailer: Mailer,
-) -> tuple[Status | None, str | None]:
-    """Send one claimed message and record the outcome at once (a crash after the send
-    can repeat only this message); (new status or None if the claim was lost, error)."""
-    error: str | None = None
-    try:
-        _send(message, settings, now, mailer)
-    except DeliveryError as exc:
-        error = str(exc)
-    except Exception as exc:  # a bug in a channel must not lose the message either
-        error = f"{type(exc).__name__}: {exc}"
+) -> list[tuple[Message, Status | None, str | None]]:
+    """Send claimed ``messages`` and record their outcomes in one transaction: each
+    (message, new status or None if the claim was lost, error)."""
+    errors: list[str | None] = []
+    for message in messages:
+        error: str | None = None
+        try:
+            _send(message, settings, now, mailer)
+        except DeliveryError as exc:
+            error = str(exc)
+        except Exception as exc:  # a bug in a channel must not lose the message either
+            error = f"{type(exc).__name__}: {exc}"
+        errors.append(error)
+    outcomes: list[tuple[Message, Status | None, str | None]] = []
     with transaction(workspace.engine) as session:
         outbox.commit_without_waiting(session)
-        if error is None:
-            return (Status.SENT if outbox.record_sent(session, message, now) else None), None
-        return outbox.record_failure(session, message, now, error, _policy(settings)), error
+        sent = outbox.record_sent_many(
+            session, [m for m, e in zip(messages, errors, strict=True) if e is None], now
+        )
+        for message, error in zip(messages, errors, strict=True):
+            if error is None:
+                status = Status.SENT if message.notification_id in sent else None
+            else:
+                status = outbox.record_failure(session, message, now, error, _policy(settings))
+            outcomes.append((message, status, error))
+    return outcomes
 
 
 def _hold_back(
@@ -212,8 +274,10 @@ def deliver_pending(
             report.claimed += len(batch)
             to_send = _hold_back(workspace, batch, limits, now)
             report.deferred += len(batch) - len(to_send)
-            for message in to_send:
-                _count(report, message, *_deliver_one(workspace, message, settings, now, mailer))
+            for start in range(0, len(to_send), RECORD_EVERY):
+                part = to_send[start : start + RECORD_EVERY]
+                for outcome in _deliver_some(workspace, part, settings, now, mailer):
+                    _count(report, *outcome)
     with workspace.engine.connect() as conn, Session(conn) as session:
         counts = outbox.count_by_status(session)
     report.failed_total = counts.get(Status.FAILED.value, 0)

@@ -13,9 +13,11 @@ ADOPTION_DAYS = 30
 KEY_ROLES = ("sponsor", "champion")
 
 
-def usage_by_month(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def usage_by_month(rows: list[dict[str, Any]], as_of: date | None = None) -> dict[str, Any]:
     """Daily rollup rows (day, event, count, users) summed per month and event; the
-    active users of a month are the most distinct users seen on one day of it."""
+    active users of a month are the most distinct users seen on one day of it.
+    ``partial`` is the month of ``as_of`` when ``as_of`` is not its last day (that
+    month's figures are not complete), else None."""
     events: dict[str, dict[str, int]] = {}
     users: dict[str, int] = {}
     for row in rows:
@@ -24,7 +26,28 @@ def usage_by_month(rows: list[dict[str, Any]]) -> dict[str, Any]:
         per[month] = per.get(month, 0) + int(row["count"])
         users[month] = max(users.get(month, 0), int(row["users"]))
     months = sorted({m for per in events.values() for m in per})
-    return {"months": months, "events": events, "peak_users": users}
+    partial = None
+    if as_of is not None and (as_of + timedelta(days=1)).month == as_of.month:
+        partial = as_of.strftime("%Y-%m")
+    return {"months": months, "events": events, "peak_users": users, "partial": partial}
+
+
+#: NPS answers in the rolling mean on Account 360.
+NPS_WINDOW = 5
+
+
+def nps_trend(surveys: list[dict[str, Any]], window: int = NPS_WINDOW) -> dict[str, Any]:
+    """The account's NPS answers oldest first (``days``, ``scores``) and the mean of
+    the last ``window`` answers at each (``rolling``): the answers are separate people,
+    the mean is the trend."""
+    answers = sorted(surveys, key=lambda s: str(s["responded_at"]))
+    scores = [s["score"] for s in answers]
+    rolling = [
+        sum(scores[max(0, i + 1 - window) : i + 1]) / len(scores[max(0, i + 1 - window) : i + 1])
+        for i in range(len(scores))
+    ]
+    days = [str(s["responded_at"])[:10] for s in answers]
+    return {"days": days, "scores": scores, "rolling": rolling, "window": window}
 
 
 def adoption(rows: list[dict[str, Any]], as_of: date) -> list[dict[str, Any]]:

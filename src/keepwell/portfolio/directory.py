@@ -63,9 +63,24 @@ class Directory:
     snapshot: date | None
     rows: list[dict[str, Any]]
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: revenue's story per account (MRR changes, past renewals) up to ``as_of``, kept
+    #: with the rows so Account 360's timeline reads it instead of a book per account
+    histories: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     #: rows sorted by each sort key, and filter options per owner scope, made on demand
     _orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     _options: dict[str | None, dict[str, list[str]]] = field(default_factory=dict, repr=False)
+    _groups: dict[tuple[Any, Any], list[dict[str, Any]]] | None = field(default=None, repr=False)
+
+    def customers_of(self, segment: Any, industry: Any) -> list[dict[str, Any]]:
+        """The rows of the customers (not prospects) of ``segment`` and ``industry``
+        (an account's peers), grouped once for every pair and kept."""
+        if self._groups is None:
+            groups: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+            for row in self.rows:
+                if not row["is_prospect"]:
+                    groups.setdefault((row["segment"], row["industry"]), []).append(row)
+            self._groups = groups
+        return self._groups.get((segment, industry), [])
 
     def ordered(self, sort: str) -> list[dict[str, Any]]:
         """Every row sorted by ``sort`` (ascending; ties by name, then id), kept."""
@@ -94,9 +109,11 @@ def build(
     snapshot: date | None,
     health: dict[str, dict[str, Any]],
     revenue: dict[str, dict[str, Any]],
+    histories: dict[str, dict[str, Any]] | None = None,
 ) -> Directory:
     """The directory of ``as_of`` from the contract's ``accounts``, the rows of the
-    health ``snapshot`` per account and revenue's ARR and next renewal per account."""
+    health ``snapshot`` per account, revenue's ARR and next renewal per account and its
+    ``histories`` per account (see :attr:`Directory.histories`)."""
     rows = []
     for account in accounts:
         h = health.get(account["account_id"], {})
@@ -112,6 +129,8 @@ def build(
                 "is_prospect": bool(account["is_prospect"]),
                 "segment": h.get("segment"),
                 "stage": h.get("stage"),
+                "days_in_stage": h.get("days_in_stage"),
+                "stage_overdue": bool(h.get("stage_overdue")),
                 "band": h.get("band", "unknown"),
                 "score": h.get("score"),
                 "churn_probability": h.get("churn_probability"),
@@ -123,7 +142,9 @@ def build(
             }
         )
     rows.sort(key=lambda row: (row["name"].lower(), row["account_id"]))
-    built = Directory(as_of, snapshot, rows, {row["account_id"]: row for row in rows})
+    built = Directory(
+        as_of, snapshot, rows, {row["account_id"]: row for row in rows}, histories or {}
+    )
     for sort in SORTS:  # sorted once here, not by the first page that asks
         built.ordered(sort)
     built.options(None)

@@ -15,8 +15,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from keepwell.auth import service as auth_service
 from keepwell.core.errors import InputError
 from keepwell.portfolio import service
+from keepwell.portfolio.account import nps_trend
 from keepwell.portfolio.directory import SORTS, Filters, page_of, search, to_csv
 from keepwell.web import charts
+from keepwell.web.deps import AnalyticsLock, WorkspaceDep
 from keepwell.web.ids import PathId
 from keepwell.web.toolkit import (
     PageUser,
@@ -26,7 +28,6 @@ from keepwell.web.toolkit import (
     page_user,
     render,
     today,
-    workspace_of,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -67,12 +68,12 @@ Filtered = Annotated[Filters, Depends(_filters)]
 
 
 @router.get("/accounts", response_class=HTMLResponse)
-def accounts(request: Request, user: User, f: Filtered) -> HTMLResponse:
+def accounts(request: Request, user: User, ws: WorkspaceDep, f: Filtered) -> HTMLResponse:
     """The accounts the user may see: filters, search, sort and 50 per page."""
-    d = service.directory(workspace_of(request), today())
+    d = service.directory(ws, today())
     rows = search(d, user.owner_scope, f)
     shown, f, pages = page_of(rows, f)
-    views = auth_service.saved_views(workspace_of(request), user.principal.email, "accounts")
+    views = auth_service.saved_views(ws, user.principal.email, "accounts")
     return render(
         request,
         user,
@@ -92,36 +93,36 @@ def accounts(request: Request, user: User, f: Filtered) -> HTMLResponse:
 
 @router.post("/accounts/views")
 async def save_view(
-    request: Request,
     user: User,
+    ws: WorkspaceDep,
     csrf_token: Annotated[str, Form(max_length=200)],
     name: Annotated[str, Form(max_length=120)],
     query: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Save the accounts list's current filters and sort under a name (the user's own)."""
     check_csrf(user, csrf_token)
-    await run_in_threadpool(auth_service.save_view, workspace_of(request), user.principal.email,
+    await run_in_threadpool(auth_service.save_view, ws, user.principal.email,
                             "accounts", name, query, now=datetime.now(UTC))  # fmt: skip
     return RedirectResponse("/accounts?" + query.lstrip("?"), status_code=303)
 
 
 @router.post("/accounts/views/{view_id}/delete")
 async def delete_view(
-    request: Request,
     user: User,
+    ws: WorkspaceDep,
     view_id: PathId,
     csrf_token: Annotated[str, Form(max_length=200)],
 ) -> Response:
     check_csrf(user, csrf_token)
-    await run_in_threadpool(auth_service.delete_view, workspace_of(request),
+    await run_in_threadpool(auth_service.delete_view, ws,
                             user.principal.email, view_id, now=datetime.now(UTC))  # fmt: skip
     return RedirectResponse("/accounts", status_code=303)
 
 
 @router.get("/accounts.csv")
-def accounts_csv(request: Request, user: User, f: Filtered) -> Response:
+def accounts_csv(user: User, ws: WorkspaceDep, f: Filtered) -> Response:
     """Every account matching the filters (not only one page) as CSV."""
-    d = service.directory(workspace_of(request), today())
+    d = service.directory(ws, today())
     body = to_csv(search(d, user.owner_scope, f))
     headers = {"Content-Disposition": f'attachment; filename="accounts-{d.as_of}.csv"'}
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
@@ -147,23 +148,33 @@ def _usage_charts(usage: dict[str, Any]) -> list[dict[str, Any]]:
     events = {
         name: [per.get(m, 0) for m in months] for name, per in sorted(usage["events"].items())
     }
+    partial = [m == usage["partial"] for m in months]
+    note = f"{usage['partial']}: partial month, so far"
     return [
-        charts.line(
-            "active-users",
-            "Active users (busiest day of the month)",
-            months,
-            {"users": [usage["peak_users"].get(m, 0) for m in months]},
-            x_title="month",
-            y_title="users",
+        charts.mark_partial(
+            charts.line(
+                "active-users",
+                "Active users (busiest day of the month)",
+                months,
+                {"users": [usage["peak_users"].get(m, 0) for m in months]},
+                x_title="month",
+                y_title="users",
+            ),
+            partial,
+            note,
         ),
-        charts.bars(
-            "events",
-            "Product events per month",
-            months,
-            events,
-            x_title="month",
-            y_title="events",
-            stacked=True,
+        charts.mark_partial(
+            charts.bars(
+                "events",
+                "Product events per month",
+                months,
+                events,
+                x_title="month",
+                y_title="events",
+                stacked=True,
+            ),
+            partial,
+            note,
         ),
     ]
 
@@ -172,26 +183,27 @@ def _usage_charts(usage: dict[str, Any]) -> list[dict[str, Any]]:
 def account_360(
     request: Request,
     user: User,
+    ws: WorkspaceDep,
+    lock: AnalyticsLock,
     account_id: str,
     kind: Annotated[list[str] | None, Query(max_length=64)] = None,
 ) -> HTMLResponse:
     """Account 360: revenue, health and why, usage, people, billing, work, and the
     timeline (only the entries of ``kind`` when given, repeatable)."""
-    lock = request.app.state.analytics_lock
-    view = service.account_view(
-        workspace_of(request), account_id, today(), user.owner_scope, lock, kinds=kind
-    )
+    view = service.account_view(ws, account_id, today(), user.owner_scope, lock, kinds=kind)
     chart_list = _usage_charts(view["usage"])
     if view["history"]:
         chart_list.insert(0, _score_chart(view["history"]))
     if view["nps"]:
-        nps = list(reversed(view["nps"]))
+        trend = nps_trend(view["nps"])
         chart_list.append(
-            charts.line(
+            charts.points_with_mean(
                 "nps",
                 "NPS answers (0–10)",
-                [str(s["responded_at"])[:10] for s in nps],
-                {"score": [s["score"] for s in nps]},
+                trend["days"],
+                trend["scores"],
+                trend["rolling"],
+                mean_name=f"mean of the last {trend['window']} answers",
                 x_title="answered",
                 y_title="score",
                 y_range=(0, 10.5),
@@ -212,8 +224,8 @@ def account_360(
 
 @router.post("/accounts/{account_id}/notes")
 async def add_note(
-    request: Request,
     user: User,
+    ws: WorkspaceDep,
     account_id: str,
     body: Annotated[str, Form(max_length=MAX_NOTE)],
     csrf_token: Annotated[str, Form(max_length=200)],
@@ -224,7 +236,7 @@ async def add_note(
         raise InputError("a note needs some text")
     await run_in_threadpool(
         service.add_note,
-        workspace_of(request),
+        ws,
         account_id,
         user.principal.email,
         body.strip(),
@@ -261,14 +273,15 @@ def _movement_chart(months: list[dict[str, Any]]) -> dict[str, Any]:
     )
     chart["figure"]["layout"]["barmode"] = "relative"
     chart["figure"]["layout"]["yaxis"]["rangemode"] = "normal"
-    return chart
+    partial = [bool(m.get("partial")) for m in months]
+    return charts.mark_partial(chart, partial, "partial month: movements so far, not a month's")
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
+def overview(request: Request, user: User, ws: WorkspaceDep, as_of: AsOf = None) -> HTMLResponse:
     """The portfolio: KPIs, health bands and their trend, the MRR bridge, renewals."""
     day = page_day(request, as_of)
-    o = service.overview(workspace_of(request), user.owner_scope, day)
+    o = service.overview(ws, user.owner_scope, day)
     chart_list = [
         _movement_chart(o["months"]),
         charts.stacked_bands("bands", "Accounts by health band, per snapshot", o["trend"]),
@@ -297,24 +310,25 @@ def overview(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
 
 
 @router.get("/renewals", response_class=HTMLResponse)
-def renewals(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
+def renewals(request: Request, user: User, ws: WorkspaceDep, as_of: AsOf = None) -> HTMLResponse:
     """Lines ending in the next 120 days by month, with health, risk and forecast."""
     day = page_day(request, as_of)
-    r = service.renewals(workspace_of(request), user.owner_scope, day)
+    r = service.renewals(ws, user.owner_scope, day)
     months = r["months"]
     chart = charts.bars(
         "renewals",
         "ARR up for renewal by month and health band",
         [m["month"] for m in months],
         {
-            "green or unscored": [float(m["arr"] - m["red_arr"] - m["yellow_arr"]) for m in months],
+            "green": [float(m["green_arr"]) for m in months],
             "yellow": [float(m["yellow_arr"]) for m in months],
             "red": [float(m["red_arr"]) for m in months],
+            "unscored": [float(m["unscored_arr"]) for m in months],
         },
         x_title="month",
         y_title="ARR",
         stacked=True,
-        colours=["#1f8a4c", "#d69e2e", "#c53030"],
+        colours=[charts.BAND_COLOURS[b] for b in ("green", "yellow", "red", "unknown")],
     )
     return render(
         request,
@@ -328,5 +342,6 @@ def renewals(request: Request, user: User, as_of: AsOf = None) -> HTMLResponse:
         forecast=r["forecast"],
         calls=r["calls"],
         days=r["days"],
+        month_to_month=r["month_to_month"],
         charts=[chart] if months else [],
     )

@@ -43,7 +43,14 @@ from keepwell.portfolio.account import (
     usage_by_month,
 )
 from keepwell.portfolio.directory import Directory
-from keepwell.portfolio.renewals import arr_at_risk, by_month, call_rollup, named, with_calls
+from keepwell.portfolio.renewals import (
+    arr_at_risk,
+    by_month,
+    call_rollup,
+    month_to_month,
+    named,
+    with_calls,
+)
 from keepwell.revenue import service as revenue_service
 from keepwell.risk import service as risk_service
 from keepwell.success import service as success_service
@@ -63,14 +70,17 @@ Lock = AbstractContextManager[Any]
 
 def build_directory(workspace: Workspace, as_of: date) -> Directory:
     """Read the accounts, the latest health snapshot on or before ``as_of`` and revenue's
-    ARR and next renewal on ``as_of`` into a :class:`Directory`."""
+    ARR, next renewal and revenue story on ``as_of`` into a :class:`Directory` (one
+    read of the book for both)."""
     snapshot, health = health_service.latest_snapshot(workspace, as_of)
-    revenue = revenue_service.account_arr(workspace, as_of)
+    book = revenue_service.load_book(workspace)
+    revenue = revenue_service.account_arr(workspace, as_of, book=book)
+    histories = revenue_service.account_histories(workspace, as_of, book=book)
     accounts = contract_service.read_table(workspace, "accounts").to_pylist()
     gone = auth_service.inactive_owners(workspace)  # deactivated users: shown unassigned
     accounts = [{**a, "owner": None} if (a["owner"] or "").lower() in gone else a
                 for a in accounts]  # fmt: skip
-    return directories.build(as_of, accounts, snapshot, health, revenue)
+    return directories.build(as_of, accounts, snapshot, health, revenue, histories)
 
 
 def directory(workspace: Workspace, as_of: date) -> Directory:
@@ -126,11 +136,13 @@ def _revenue_figures(workspace: Workspace, scope: str | None, day: date) -> Any:
 def overview(workspace: Workspace, scope: str | None, day: date) -> dict[str, Any]:
     """The portfolio on ``day``: revenue summary, 13 months of MRR movements, customers
     per band and the band trend, ARR at risk (the model's, else the red band's), the
-    renewals of the next :data:`OVERVIEW_RENEWAL_DAYS` days."""
-    summary, months, upcoming = memo(
-        ("overview", workspace.key, scope, day),
-        lambda: _revenue_figures(workspace, scope, day),
-    )
+    renewals of the next :data:`OVERVIEW_RENEWAL_DAYS` days; kept like the revenue
+    figures (the bands and ARR at risk add up every account of a large book)."""
+    return memo(("overview", workspace.key, scope, day), lambda: _overview(workspace, scope, day))
+
+
+def _overview(workspace: Workspace, scope: str | None, day: date) -> dict[str, Any]:
+    summary, months, upcoming = _revenue_figures(workspace, scope, day)
     d = directory(workspace, day)
     rows = [r for r in directories.visible(d.rows, scope) if not r["is_prospect"]]
     at_risk, modelled = arr_at_risk(rows)
@@ -152,12 +164,16 @@ def overview(workspace: Workspace, scope: str | None, day: date) -> dict[str, An
 
 def renewals(workspace: Workspace, scope: str | None, day: date) -> dict[str, Any]:
     """Lines ending in the next :data:`RENEWAL_DAYS` days by month with their health and
-    the expected renewed ARR of the lines the churn model scored."""
-    currency, upcoming = memo(
-        ("renewals", workspace.key, scope, day),
-        lambda: _upcoming(workspace, scope, day),
-    )
-    rows = named([dict(r) for r in upcoming], directory(workspace, day))
+    the expected renewed ARR of the lines the churn model scored, and the customers
+    without a renewal date (month to month) counted apart; kept like the revenue
+    figures (thousands of lines a month in a large book)."""
+    return memo(("renewals", workspace.key, scope, day), lambda: _renewals(workspace, scope, day))
+
+
+def _renewals(workspace: Workspace, scope: str | None, day: date) -> dict[str, Any]:
+    currency, upcoming = _upcoming(workspace, scope, day)
+    d = directory(workspace, day)
+    rows = named([dict(r) for r in upcoming], d)
     forecast = risk_service.expected_renewals(rows)
     with_calls(
         rows, success_service.renewal_calls(workspace, sorted({r["account_id"] for r in rows}))
@@ -170,6 +186,7 @@ def renewals(workspace: Workspace, scope: str | None, day: date) -> dict[str, An
         "total": sum((m["arr"] for m in months), Decimal(0)),
         "forecast": forecast,
         "days": RENEWAL_DAYS,
+        "month_to_month": month_to_month(d, scope),
     }
 
 
@@ -190,8 +207,19 @@ def account_detail(workspace: Workspace, account_id: str, scope: str | None) -> 
     """The account with its subscriptions, contacts, invoices, tickets, surveys and
     timeline (the contract's detail) and ``health``: its latest health explanation, None
     before the first scoring. NotFoundError when out of ``scope``."""
-    detail = contract_service.account_detail(workspace, account_id, scope=scope)
+    detail = _unassign_gone(
+        workspace, contract_service.account_detail(workspace, account_id, scope=scope)
+    )
     detail["health"] = _health(workspace, account_id)
+    return detail
+
+
+def _unassign_gone(workspace: Workspace, detail: dict[str, Any]) -> dict[str, Any]:
+    """``detail`` with no owner when its owner is a deactivated user (as the directory
+    shows it: unassigned), the former owner kept as ``former_owner``."""
+    owner = detail.get("owner")
+    if owner and owner.lower() in auth_service.inactive_owners(workspace):
+        return {**detail, "owner": None, "former_owner": owner}
     return detail
 
 
@@ -225,7 +253,9 @@ def account_view(
     churn risk, work, success plan and the whole-story timeline (:func:`account_story`,
     of ``kinds``). ``lock`` guards the analytics store
     when the server shares it with its event writer."""
-    detail = contract_service.account_detail(workspace, account_id, scope=scope)
+    detail = _unassign_gone(
+        workspace, contract_service.account_detail(workspace, account_id, scope=scope)
+    )
     row = directory(workspace, as_of).by_id.get(account_id, {})
     usage = account_usage(workspace, account_id, as_of - timedelta(days=USAGE_DAYS), as_of, lock)
     surveys = detail["surveys"]
@@ -236,7 +266,7 @@ def account_view(
         "arr": row.get("arr", Decimal(0)),
         "health": health,
         "history": health_service.score_history(workspace, account_id),
-        "usage": usage_by_month(usage),
+        "usage": usage_by_month(usage, as_of),
         "adoption": adoption(usage, as_of),
         "left": key_people_left(detail["contacts"]),
         "nps": [s for s in surveys if s["kind"] == "nps"],
@@ -298,11 +328,20 @@ def account_story(
     if want("band"):
         entries += story.band_changes(health_service.score_history(workspace, account_id))
     if want("renewal", "revenue"):
-        revenue = revenue_service.account_history(workspace, account_id, as_of)
+        revenue = _revenue_story(workspace, account_id, as_of)
         entries += story.renewals(revenue["renewals"])
         entries += story.revenue_changes(revenue["changes"])
     until = datetime.combine(as_of, time.max, tzinfo=UTC)
     return story.select(entries, wanted, until, limit)
+
+
+def _revenue_story(workspace: Workspace, account_id: str, as_of: date) -> dict[str, Any]:
+    """Revenue's story of the account: from the directory of ``as_of`` when it is built
+    (pages build it: no book per account), else from the account's own lines."""
+    if cache.holds((workspace.key, as_of)):
+        kept = directory(workspace, as_of).histories.get(account_id)
+        return kept or revenue_service.no_history()
+    return revenue_service.account_history(workspace, account_id, as_of)
 
 
 def add_note(
@@ -324,18 +363,12 @@ def peers(
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The directory row of ``account_id`` and those of its peers: the customers (not
     prospects) of the same segment and industry; ``(None, [])`` when it has no row."""
-    rows = directory(workspace, as_of).rows
-    me = next((r for r in rows if r["account_id"] == account_id), None)
+    d = directory(workspace, as_of)
+    me = d.by_id.get(account_id)
     if me is None:
         return None, []
-    return me, [
-        r
-        for r in rows
-        if r["segment"] == me["segment"]
-        and r["industry"] == me["industry"]
-        and not r["is_prospect"]
-        and r["account_id"] != account_id
-    ]
+    group = d.customers_of(me["segment"], me["industry"])
+    return me, [r for r in group if r["account_id"] != account_id]
 
 
 def peer_usage(
@@ -343,11 +376,19 @@ def peer_usage(
 ) -> dict[str, dict[str, float | None]]:
     """Active users (distinct, 30 days) and events per active user of ``ids`` as of
     ``as_of``: health's usage measures; accounts without an event in the 30 days are
-    absent."""
-    with lock or nullcontext():
-        usage = health_service.usage_of(workspace, ids, as_of)
+    absent. Read for every account at once and kept (:func:`keepwell.core.memo.memo`):
+    the peers of an account are thousands in a large book."""
+
+    def every() -> dict[str, dict[str, Any]]:
+        with lock or nullcontext():
+            return health_service.usage_of(workspace, None, as_of)
+
+    usage = memo(("peer usage", workspace.key, as_of), every)
     result: dict[str, dict[str, float | None]] = {}
-    for account, measures in usage.items():
+    for account in ids:
+        measures = usage.get(account)
+        if measures is None:
+            continue
         users, events = measures["active_users_30d"] or 0, measures["events_30d"] or 0
         if users or events:
             result[account] = {

@@ -6,31 +6,28 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from keepwell.reports import service
-from keepwell.web.toolkit import PageUser, page_user, today, workspace_of
+from keepwell.web.deps import AnalyticsLock, WorkspaceDep
+from keepwell.web.toolkit import PageUser, page_user, today
 
 router = APIRouter(include_in_schema=False)
 User = Annotated[PageUser, Depends(page_user)]
 
 
-def _review(request: Request, user: PageUser, account_id: str) -> dict[str, Any]:
-    return service.business_review(
-        workspace_of(request),
-        account_id,
-        today(),
-        scope=user.owner_scope,
-        lock=request.app.state.analytics_lock,
-    )
+def _review(
+    ws: WorkspaceDep, lock: AnalyticsLock, user: PageUser, account_id: str
+) -> dict[str, Any]:
+    return service.business_review(ws, account_id, today(), scope=user.owner_scope, lock=lock)
 
 
 @router.get("/accounts/{account_id}/qbr", response_class=HTMLResponse)
-def review_page(request: Request, user: User, account_id: str) -> HTMLResponse:
+def review_page(user: User, ws: WorkspaceDep, lock: AnalyticsLock, account_id: str) -> HTMLResponse:
     """The business review of the account as a printable page."""
-    review = _review(request, user, account_id)
+    review = _review(ws, lock, user, account_id)
     html = service.review_html(review, generated_at=datetime.now(UTC))
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
@@ -41,9 +38,11 @@ def filename(account_id: str, day: object) -> str:
 
 
 @router.get("/accounts/{account_id}/qbr.pdf")
-async def review_pdf(request: Request, user: User, account_id: str) -> Response:
+async def review_pdf(
+    user: User, ws: WorkspaceDep, lock: AnalyticsLock, account_id: str
+) -> Response:
     """The business review of the account as a PDF download."""
-    review = await run_in_threadpool(_review, request, user, account_id)
+    review = await run_in_threadpool(_review, ws, lock, user, account_id)
     pdf = await run_in_threadpool(service.review_pdf, review, generated_at=datetime.now(UTC))
     headers = {
         "Content-Disposition": f'attachment; filename="{filename(account_id, review["as_of"])}"',

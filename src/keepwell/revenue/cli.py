@@ -14,11 +14,14 @@ import typer
 
 from keepwell.console import (
     OutputFormat,
+    Tables,
     data_day,
+    out,
     percent,
     print_json,
     print_rows,
     signed_percent,
+    table_option,
     workspace,
 )
 from keepwell.core.errors import InputError
@@ -217,6 +220,21 @@ def renewals(
     names = service.account_names(ws, book=book)
     health = health_service.latest_scores(ws, day)
     print_rows([_renewal_line(r, names, health) for r in rows], fmt, title=title)
+    if past is None:
+        _month_to_month_note(service.account_arr(ws, day, book=book))
+
+
+def _month_to_month_note(arr: dict[str, dict[str, Any]]) -> None:
+    """Customers without a renewal date are not in the list: say how many, and where to
+    look instead."""
+    monthly = [r["arr"] for r in arr.values() if r.get("next_renewal") is None and r["arr"] > 0]
+    if monthly:
+        total = Decimal(sum(monthly, Decimal(0))).quantize(Decimal(1))
+        out.print(
+            f"{len(monthly)} customers (ARR {total:,}) are month to month: no renewal date, "
+            "they renew every month until they cancel. Their risk: `keepwell risk predict` "
+            "and `keepwell risk forecast`; lines that ended: `--past DAYS`."
+        )
 
 
 def _renewal_line(
@@ -242,6 +260,9 @@ def _renewal_line(
     return line
 
 
+FIT_TABLES = ("fit", "projection")
+
+
 def retention_fit(
     survivors: Annotated[
         str | None, typer.Option(help="Counts active per period, e.g. 1000,631,468")
@@ -262,10 +283,12 @@ def retention_fit(
     project: Annotated[int | None, typer.Option(help="Periods to project.")] = None,
     discount_rate: Annotated[float, typer.Option(help="For DERL.")] = 0.1,
     fmt: FormatOption = OutputFormat.TABLE,
+    table: Annotated[str | None, table_option(FIT_TABLES)] = None,
 ) -> None:
     """Fit the shifted-beta-geometric model to survivor counts (given, or counted per
     cohort of the workspace's accounts on annual or monthly renewals) and project them.
     Without --cohort or --by-cohort, the workspace's cohorts are fitted together."""
+    tables = Tables(fmt, table, FIT_TABLES)
     if from_workspace == (survivors is not None):
         raise InputError("give either --survivors or --from-workspace")
     if survivors is not None:
@@ -284,7 +307,15 @@ def retention_fit(
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
-    for fit in result.get("cohorts", [result]):
+    fits = result.get("cohorts", [result])
+    if fmt is OutputFormat.CSV:  # one table, a row per cohort (or per cohort and period)
+        if tables.wanted("fit"):
+            print_rows([{"cohort": f.get("cohort"), **_fit_head(f)} for f in fits], fmt)
+        else:
+            rows = [{"cohort": f.get("cohort"), **p} for f in fits for p in f["periods"]]
+            print_rows(rows, fmt)
+        return
+    for fit in fits:
         _print_fit(fit, fmt)
 
 
@@ -295,10 +326,17 @@ def _counts(survivors: str) -> list[int]:
         raise InputError(f"--survivors {survivors!r} must be integers separated by commas") from exc
 
 
+def _fit_head(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k not in ("periods", "counts", "cohorts")}
+
+
 def _print_fit(result: dict[str, Any], fmt: OutputFormat) -> None:
-    head = {k: v for k, v in result.items() if k not in ("periods", "counts", "cohorts")}
+    head = _fit_head(result)
     print_rows([{"figure": k, "value": v} for k, v in head.items()], fmt, title="sBG fit")
     print_rows(result["periods"], fmt, title="Projection")
+
+
+SIMULATE_TABLES = ("comparison", "sensitivity")
 
 
 def simulate(
@@ -318,6 +356,7 @@ def simulate(
         Renewal.MONTHLY
     ),
     fmt: FormatOption = OutputFormat.TABLE,
+    table: Annotated[str | None, table_option(SIMULATE_TABLES)] = None,
 ) -> None:
     """Retention economics: company A against company B, same acquisition.
 
@@ -335,6 +374,7 @@ def simulate(
         renewal,
         discount_rate,
     )
+    tables = Tables(fmt, table, SIMULATE_TABLES)
     result = service.simulate_retention(a, Scenario(**{**asdict(a), "retention": vs_retention}))
     if fmt is OutputFormat.JSON:
         print_json(result)
@@ -348,7 +388,7 @@ def simulate(
         }
         for k, v in result["a"].items()
     ]
-    print_rows(rows, fmt, title="Company A vs B after the horizon")
+    tables.print("comparison", rows, title="Company A vs B after the horizon")
     sensitivity = [
         {
             "company": r["scenario"].upper(),
@@ -364,7 +404,8 @@ def simulate(
         }
         for r in result["sensitivity"]
     ]
-    print_rows(sensitivity, fmt, title="Valuation if retention were 1 or 2 points higher")
+    title = "Valuation if retention were 1 or 2 points higher"
+    tables.print("sensitivity", sensitivity, title=title)
 
 
 #: Row labels of ``simulate``'s table (keys of the JSON output stay the field names).

@@ -12,6 +12,15 @@ import ibis.expr.types as ir
 
 from keepwell.revenue.ledger import MONEY, dense_ledger
 
+#: A cohort of fewer accounts is flagged as small wherever its rates are shown: one
+#: account moves its logo retention by more than 5 points.
+SMALL_COHORT = 20
+
+
+def is_small(cohort_accounts: int | None) -> bool:
+    """Whether a cohort of ``cohort_accounts`` accounts is too small to read alone."""
+    return cohort_accounts is not None and cohort_accounts < SMALL_COHORT
+
 
 def cohort_table(
     lines: ir.Table, first: int, last: int, groups: ir.Table | None = None

@@ -177,6 +177,20 @@ def mrr_changes(lines: ir.Table, key: tuple[str, ...] = ("account_id",)) -> ir.T
     )
 
 
+def lifetimes(lines: ir.Table, last: int) -> ir.Table:
+    """Per account with MRR at a month end up to month ``last``: ``first_m`` (the first
+    month end with MRR) and ``churn_m`` (the first later month end without MRR: its lines
+    ended; null when none by ``last``; a later reactivation does not undo it)."""
+    changes = mrr_changes(lines)
+    changes = changes.filter(changes.m <= last)
+    paying = changes.filter(changes.curr > 0)
+    firsts = paying.group_by("account_id").aggregate(first_m=paying.m.min())
+    churned = changes.filter((changes.prev > 0) & (changes.curr == 0))
+    churns = churned.group_by(c_id=churned.account_id).aggregate(churn_m=churned.m.min())
+    joined = firsts.left_join(churns, firsts.account_id == churns.c_id)
+    return joined.select("account_id", "first_m", "churn_m")
+
+
 def mrr_at(lines: ir.Table, month: int, key: tuple[str, ...] = ("account_id",)) -> ir.Table:
     """MRR of each ``key`` with MRR at the end of month index ``month`` (columns key, mrr)."""
     active = lines.filter((lines.start_m <= month) & (lines.end_m > month))

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from keepwell.core.errors import InputError
 from keepwell.core.memo import memo
 from keepwell.revenue import service
+from keepwell.revenue.cohorts import SMALL_COHORT, is_small
 from keepwell.revenue.simulator import Renewal, Scenario, simulate
 from keepwell.web import charts
 from keepwell.web.toolkit import PageUser, page_day, page_user, render, workspace_of
@@ -38,12 +39,13 @@ def cohorts(
     cells: dict[tuple[str, int], Any] = {(r["cohort"], r["age"]): r for r in rows}
     z = [[(cells[(c, a)][key] if (c, a) in cells else None) for a in ages] for c in names]
     sizes = {r["cohort"]: r["cohort_accounts"] for r in rows if r["age"] == 0}
+    small = {c for c in names if is_small(sizes.get(c))}
     title = ("Revenue" if key == "revenue_retention" else "Logo") + " retention by cohort"
     chart = charts.heatmap(
         "heat",
         title,
         ages,
-        names,
+        [f"{c} · {sizes.get(c, 0):,} accounts" + (" (small)" if c in small else "") for c in names],
         z,
         x_title="months since start",
         y_title="cohort (first paid month)",
@@ -58,6 +60,8 @@ def cohorts(
         ages=ages,
         z=z,
         sizes=sizes,
+        small=small,
+        small_cohort=SMALL_COHORT,
         measure="revenue" if key == "revenue_retention" else "logo",
         charts=[chart] if rows else [],
     )
@@ -75,23 +79,16 @@ def survival(request: Request, user: User, as_of: AsOf = None, by: str = "") -> 
             ws, day, group, book=service.scoped_book(ws, user.owner_scope)
         ),
     )
-    series = {name: [p.survival for p in points] for name, points in curves.items()}
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "line": {"shape": "hv"},
-            "name": charts.label(name),
-            "x": [p.t for p in points],
-            "y": series[name],
-        }
-        for name, points in curves.items()
-    ]
-    lay = charts.layout(
-        "Share of customers still paying", "months since first payment", "survival", height=380
-    )
-    lay["yaxis"].update(range=[0, 1.02], tickformat=".0%")
-    chart = charts.figure("survival", data, lay)
+    chart = charts.step_curves_with_band(
+        "survival",
+        "Share of customers still paying",
+        {name: [(p.t, p.survival, p.lower, p.upper) for p in points]
+         for name, points in curves.items()},
+        band_name="95% interval",
+        x_title="months since first payment",
+        y_title="survival",
+    )  # fmt: skip
+    chart["figure"]["layout"]["yaxis"].update(range=[0, 1.02], tickformat=".0%")
     return render(
         request,
         user,

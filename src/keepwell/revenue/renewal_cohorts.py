@@ -20,7 +20,7 @@ from enum import StrEnum
 import ibis
 import ibis.expr.types as ir
 
-from keepwell.revenue.ledger import mrr_changes
+from keepwell.revenue.ledger import lifetimes
 
 #: First terms (days, both included) of an account on annual renewals.
 ANNUAL_DAYS = (334, 396)
@@ -40,12 +40,8 @@ def account_lives(lines: ir.Table, last: int) -> ir.Table:
     """Per account with MRR by the end of month ``last``: cohort (month index of first
     MRR), churn_m (first month end without MRR after it, null when none by ``last``) and
     term_days (longest term of its paying lines starting in the cohort month)."""
-    changes = mrr_changes(lines)
-    changes = changes.filter(changes.m <= last)
-    paying = changes.filter(changes.curr > 0)
-    firsts = paying.group_by("account_id").aggregate(cohort=paying.m.min())
-    churned = changes.filter((changes.prev > 0) & (changes.curr == 0))
-    churns = churned.group_by(c_id=churned.account_id).aggregate(churn_m=churned.m.min())
+    lives = lifetimes(lines, last)
+    firsts = lives.select("account_id", "churn_m", cohort=lives.first_m)
     term = lines.ends_on.delta(lines.starts_on, unit="day").fill_null(0)
     firsts_lines = lines.filter((lines.mrr > 0) & (lines.end_m > lines.start_m)).select(
         t_id=lines.account_id, t_m=lines.start_m, term=term
@@ -54,9 +50,10 @@ def account_lives(lines: ir.Table, last: int) -> ir.Table:
         firsts_lines,
         (firsts.account_id == firsts_lines.t_id) & (firsts.cohort == firsts_lines.t_m),
     )
-    terms = joined.group_by(["account_id", "cohort"]).aggregate(term_days=joined.term.max())
-    lives = terms.left_join(churns, terms.account_id == churns.c_id)
-    return lives.select("account_id", "cohort", "churn_m", "term_days")
+    terms = joined.group_by(["account_id", "cohort", "churn_m"]).aggregate(
+        term_days=joined.term.max()
+    )
+    return terms.select("account_id", "cohort", "churn_m", "term_days")
 
 
 def survivor_counts(lines: ir.Table, period: RenewalPeriod, first: int, last: int) -> ir.Table:

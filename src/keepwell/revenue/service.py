@@ -28,6 +28,7 @@ from keepwell.revenue import cmrr, kpis, purchases, renewals
 from keepwell.revenue.book import Book, book_from_arrow
 from keepwell.revenue.cohorts import cohort_table
 from keepwell.revenue.ledger import (
+    lifetimes,
     month_index,
     month_label,
     month_start,
@@ -348,25 +349,43 @@ def past_renewals(
 
 
 def account_history(workspace: Workspace, account_id: str, as_of: date) -> dict[str, Any]:
-    """The revenue story of ``account_id`` up to ``as_of``: ``changes``, the months in
-    which its MRR (base currency, exact decimals) changed (``month`` = the month's first
-    day, ``prev`` and ``curr`` = MRR at the end of the month before and of the month),
-    and ``renewals``, its lines that ended on or before ``as_of`` with their outcome
-    (see :func:`past_renewals`)."""
+    """The revenue story of ``account_id`` up to ``as_of`` (see :func:`account_histories`),
+    from that account's lines only (read by the database's index)."""
     mine = read_table(workspace, "subscriptions", account_id=account_id)
     one = read_table(workspace, "accounts", account_id=account_id)
     book = book_from_arrow(mine, one, read_table(workspace, "fx_rates"),
                            workspace.setting("base_currency"))  # fmt: skip
+    return account_histories(workspace, as_of, book=book).get(account_id) or no_history()
+
+
+def no_history() -> dict[str, Any]:
+    """The revenue story of an account without lines."""
+    return {"changes": [], "renewals": []}
+
+
+def account_histories(
+    workspace: Workspace, as_of: date, *, book: Book | None = None
+) -> dict[str, dict[str, Any]]:
+    """The revenue story up to ``as_of`` of every account of the book with lines:
+    ``changes``, the months in which its MRR (base currency, exact decimals) changed
+    (``month`` = the month's first day, ``prev`` and ``curr`` = MRR at the end of the
+    month before and of the month), oldest first, and ``renewals``, its lines that ended
+    on or before ``as_of`` with their outcome (see :func:`past_renewals`), in end-date
+    order. Two queries for the whole book, so a page can keep them for every account
+    (the portfolio's directory does) instead of one book per account."""
+    book = _book(workspace, book)
     lines = book.lines
-    last = month_index(as_of)
     changes = mrr_changes(lines)
-    changes = changes.filter(changes.m <= last).order_by("m")
-    rows = [
-        {"month": month_start(int(r["m"])), "prev": r["prev"], "curr": r["curr"]}
-        for r in book.rows(changes)
-    ]
-    ended = renewals.past_renewals(lines, date(1900, 1, 1), as_of)
-    return {"changes": rows, "renewals": book.rows(ended)}
+    changes = changes.filter(changes.m <= month_index(as_of)).order_by(["account_id", "m"])
+    result: dict[str, dict[str, Any]] = {}
+    for r in book.rows(changes.select("account_id", "m", "prev", "curr")):
+        entry = result.setdefault(r["account_id"], no_history())
+        entry["changes"].append(
+            {"month": month_start(int(r["m"])), "prev": r["prev"], "curr": r["curr"]}
+        )
+    for r in book.rows(renewals.past_renewals(lines, date(1900, 1, 1), as_of)):
+        result.setdefault(r["account_id"], no_history())["renewals"].append(r)
+    return result
 
 
 def _groups(
@@ -411,13 +430,7 @@ def survival_curves(
     complete month of ``as_of``, per group ("all" when ungrouped)."""
     book = _book(workspace, book)
     last = last_complete_month(as_of)
-    changes = mrr_changes(book.lines)
-    changes = changes.filter(changes.m <= last)
-    paying = changes.filter(changes.curr > 0)
-    firsts = paying.group_by("account_id").aggregate(first_m=paying.m.min())
-    churned = changes.filter((changes.prev > 0) & (changes.curr == 0))
-    churns = churned.group_by("account_id").aggregate(churn_m=churned.m.min())
-    joined = firsts.left_join(churns, firsts.account_id == churns.account_id)
+    joined = lifetimes(book.lines, last)
     subjects = joined.select(
         "account_id",
         duration=joined.churn_m.fill_null(last) - joined.first_m,
@@ -436,6 +449,24 @@ def survival_curves(
             [r["duration"] for r in rows], [r["event"] for r in rows], confidence=confidence
         )
     return curves
+
+
+def customer_lifetimes(
+    workspace: Workspace, until: date, *, book: Book | None = None
+) -> dict[str, tuple[date, date | None]]:
+    """Per account with MRR at a month end up to the last complete month of ``until``:
+    (the first month end with MRR, the first later month end without MRR or None). The
+    month-end method of the MRR ledger: a churn is the month end after the account's
+    last line ended."""
+    book = _book(workspace, book)
+    rows = book.rows(lifetimes(book.lines, last_complete_month(until)))
+    return {
+        str(r["account_id"]): (
+            month_end(int(r["first_m"])),
+            None if r["churn_m"] is None else month_end(int(r["churn_m"])),
+        )
+        for r in rows
+    }
 
 
 def fit_retention(

@@ -115,11 +115,27 @@ class PastForecastRead(BaseModel):
     lines: list[PastRenewalRead]
 
 
+class MonthToMonthBucketRead(BaseModel):
+    """Customers without a renewal date in a bucket: ARR and expected ARR kept =
+    Σ (1 − p) x ARR, p over the model's horizon."""
+
+    bucket: str
+    accounts: int
+    arr: float
+    expected_arr: float
+
+
+class MonthToMonthRead(BaseModel):
+    horizon_days: int
+    buckets: list[MonthToMonthBucketRead]
+
+
 class RenewalForecastRead(BaseModel):
     as_of: date
     within_days: int
     thresholds: ForecastThresholds
     upcoming: UpcomingForecastRead
+    month_to_month: MonthToMonthRead
     past: PastForecastRead
 
 

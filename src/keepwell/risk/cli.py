@@ -11,6 +11,7 @@ import typer
 
 from keepwell.console import (
     OutputFormat,
+    Tables,
     data_day,
     note,
     opened_workspace,
@@ -18,6 +19,7 @@ from keepwell.console import (
     percent,
     print_json,
     print_rows,
+    table_option,
 )
 from keepwell.health import service as health_service
 from keepwell.revenue import service as revenue_service
@@ -148,13 +150,18 @@ def predict(
     print_rows(lines, fmt, title=f"Riskiest {len(lines)} first (churn = probability)")
 
 
+FORECAST_TABLES = ("upcoming", "month_to_month", "past")
+
+
 def forecast(
     within: Annotated[int, typer.Option(help="Renewals in the next N days.")] = 120,
     as_of: AsOf = None,
     version: Version = None,
     fmt: Format = OutputFormat.TABLE,
+    table: Annotated[str | None, table_option(FORECAST_TABLES)] = None,
 ) -> None:
     """Expected renewed ARR of upcoming renewals; past forecast vs what happened."""
+    tables = Tables(fmt, table, FORECAST_TABLES)
     with opened_workspace() as ws:
         result = service.renewal_forecast(ws, data_day(ws, as_of), within, version=version)
     if fmt is OutputFormat.JSON:
@@ -164,11 +171,21 @@ def forecast(
     note(
         fmt, f"Buckets: commit p < {t['commit_below']}, likely < {t['at_risk_from']}, at risk above"
     )
-    print_rows(result["upcoming"]["buckets"], fmt, title=f"Renewals in the next {within} days")
+    tables.print(
+        "upcoming", result["upcoming"]["buckets"], title=f"Renewals in the next {within} days"
+    )
+    monthly = result["month_to_month"]
+    if tables.chosen == "month_to_month" or any(b["accounts"] for b in monthly["buckets"]):
+        tables.print(
+            "month_to_month",
+            monthly["buckets"],
+            title="Month to month (no renewal date): ARR expected to stay over the "
+            f"model's {monthly['horizon_days']} days",
+        )
     past = result["past"]
-    print_rows(
+    tables.print(
+        "past",
         past["buckets"],
-        fmt,
         title=f"Forecast made {past['forecast_as_of']} vs what happened (actual = gross renewed)",
     )
     learned = past["model_learned_outcomes_until"]
@@ -187,17 +204,21 @@ def prospects_score(
     as_of: AsOf = None,
     fmt: Format = OutputFormat.TABLE,
 ) -> None:
-    """Fit score of every prospect, learned from which customers renewed and expanded."""
+    """Fit score of every prospect, learned from which customers succeeded: renewed
+    without contraction, or (month to month) still paying 12 months on."""
     with opened_workspace() as ws:
         result = service.score_prospects(ws, data_day(ws, as_of))
     if fmt is OutputFormat.JSON:
         print_json(result)
         return
     auc = result["cv_roc_auc"]
+    by = result["labelled_by"]
     note(
         fmt,
-        f"Learned from {result['customers']} customers ({result['success_rate']:.0%} renewed "
-        f"without contraction) on {', '.join(result['attributes'])}; cross-validated ROC AUC "
+        f"Learned from {result['customers']} customers ({result['success_rate']:.0%} "
+        f"succeeded; {by['renewals']} by their renewals: renewed without contraction, "
+        f"{by['retained']} month to month: still paying 12 months on) on "
+        f"{', '.join(result['attributes'])}; cross-validated ROC AUC "
         + ("n/a" if auc is None else f"{auc:.2f}"),
     )
     rows = [

@@ -8,6 +8,11 @@ probability (churn or contraction > 20 % within the model's horizon). Buckets by
 - *likely*: :data:`COMMIT_BELOW` <= p < :data:`AT_RISK_FROM` (0.30)
 - *at risk*: p >= :data:`AT_RISK_FROM`
 - *unscored*: the account has no prediction (not a customer on the forecast day).
+
+Month-to-month customers (no active line with an end date on the day) have no renewal
+to forecast: they renew every month until they cancel. Their part of the forecast is
+the ARR they hold and the ARR expected to stay, Σ (1 − p) × ARR, in the same buckets,
+where p covers the model's horizon (180 days by default), not the renewal window.
 """
 
 from __future__ import annotations
@@ -117,3 +122,26 @@ def with_outcomes(
         actual = 12 * min(_money(line["successor_mrr"]), expiring)
         rows.append({**line, "arr": 12 * expiring, "actual_arr": actual})
     return forecast_lines(rows, probability)
+
+
+def month_to_month(
+    accounts: Mapping[str, Mapping[str, Any]], probability: Mapping[str, float]
+) -> list[dict[str, Any]]:
+    """Per bucket, the customers of ``accounts`` (account -> ``arr`` and, when one of its
+    active lines ends, ``next_renewal``) without a renewal date: accounts, ARR and
+    expected ARR kept = Σ (1 − p) × ARR (0 when unscored)."""
+    rows = [
+        {"account_id": account, "arr": row["arr"]}
+        for account, row in sorted(accounts.items())
+        if row.get("next_renewal") is None and _money(row["arr"]) > 0
+    ]
+    totals = bucket_totals(forecast_lines(rows, probability))
+    return [
+        {
+            "bucket": r["bucket"],
+            "accounts": r["lines"],
+            "arr": r["arr"],
+            "expected_arr": r["expected_arr"],
+        }
+        for r in totals
+    ]

@@ -2,8 +2,9 @@
 learned from firmographics and custom attributes only (what is known before signing).
 Pure.
 
-Past customers with at least one renewal are labelled *success* when none of their
-renewals churned or contracted (renewed or expanded), else *failure*. Gradient-boosted
+Past customers are labelled *success* or *failure* by :mod:`keepwell.risk.outcomes`:
+by their renewals when they have renewal dates (none churned or contracted), by whether
+they still pay twelve months on when they are month to month. Gradient-boosted
 trees (LightGBM, small and regularized for a few hundred customers) learn P(success);
 the fit score of a prospect is 100 x P(success). Its explanation is the per-prediction
 contributions (TreeSHAP) of its attributes. The cross-validated ROC AUC (stratified
@@ -108,9 +109,11 @@ def score_prospects(customers: pd.DataFrame, prospects: pd.DataFrame) -> dict[st
     y = customers["success"].to_numpy(dtype=float)
     if not columns or not 0 < y.sum() < len(y):
         raise InputError(
-            "prospect fit needs past customers who renewed and who did not, and attributes "
-            "known for prospects (industry, employees, country, ...)",
-            hint="import accounts with firmographics and subscriptions with renewals",
+            f"prospect fit needs past customers who succeeded and who did not (of {len(y)} "
+            f"labelled, {int(y.sum())} succeeded), and attributes known for prospects "
+            "(industry, employees, country, ...)",
+            hint="import accounts with firmographics, and subscriptions with renewals or "
+            "month-to-month customers followed for at least 12 months",
         )
     x = _matrix(customers, columns)
     model = lgb.LGBMClassifier(**PARAMS).fit(x, y)

@@ -20,7 +20,7 @@ from keepwell.core.errors import InputError, KeepwellError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.revenue import service as revenue_service
-from keepwell.risk import forecast, icp, store
+from keepwell.risk import forecast, icp, outcomes, store
 from keepwell.risk import prospects as prospect_fit
 from keepwell.risk.drivers import top_drivers
 from keepwell.risk.features import CHURNED, LABEL, LAG_MONTHS, build_features, shift_months
@@ -162,15 +162,18 @@ def model_card(workspace: Workspace, version: int | None = None) -> dict[str, An
     return store.load_card(workspace.root, version)
 
 
-#: Metrics of the model card, in display order: key, label.
+#: Metrics of the model card, in display order: key, label, how it reads (``score``: a
+#: fraction to 3 decimals, ``share``: a percentage, ``count``: a whole number).
 CARD_METRICS = (
-    ("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("brier", "Brier"), ("ece", "ECE"),
-    ("top_decile_lift", "Top-decile lift"), ("base_rate", "Base rate"), ("rows", "Test rows"),
+    ("roc_auc", "ROC AUC", "score"), ("pr_auc", "PR AUC", "score"), ("brier", "Brier", "score"),
+    ("ece", "ECE", "score"), ("top_decile_lift", "Top-decile lift", "score"),
+    ("base_rate", "Base rate", "share"), ("rows", "Test rows", "count"),
 )  # fmt: skip
 
 
 def model_card_summary(workspace: Workspace) -> dict[str, Any] | None:
-    """The latest churn model's card with ``metric_names``, ``metric_labels`` and a
+    """The latest churn model's card with ``metric_names``, ``metric_labels``,
+    ``metric_kinds`` (see :data:`CARD_METRICS`) and a
     ``summary`` (algorithm, snapshots, top features) to show it; None when no model
     has been trained (or its card cannot be read)."""
     if not has_model(workspace):
@@ -179,8 +182,9 @@ def model_card_summary(workspace: Workspace) -> dict[str, Any] | None:
         card: dict[str, Any] = dict(model_card(workspace))
     except (KeepwellError, OSError, ValueError):
         return None
-    card["metric_names"] = [k for k, _ in CARD_METRICS]
-    card["metric_labels"] = dict(CARD_METRICS)
+    card["metric_names"] = [k for k, _, _ in CARD_METRICS]
+    card["metric_labels"] = {k: name for k, name, _ in CARD_METRICS}
+    card["metric_kinds"] = {k: kind for k, _, kind in CARD_METRICS}
     window = card.get("data_window") or {}
     card["summary"] = {
         "Algorithm": card.get("algorithm", "—"),
@@ -312,24 +316,29 @@ def renewal_forecast(
     bucket (see :mod:`keepwell.risk.forecast`); and the forecast made as of
     ``as_of − within`` for the renewals of (as_of − within, as_of] against what
     happened (actual renewed ARR = 12 x min(successor, expiring MRR)), with whether
-    that check is out of sample (:func:`keepwell.risk.forecast.learned_outcomes_until`)."""
+    that check is out of sample (:func:`keepwell.risk.forecast.learned_outcomes_until`);
+    and the customers without a renewal date (month to month) by bucket, with the ARR
+    expected to stay over the model's horizon."""
     if within_days < 1:
         raise InputError(f"--within must be at least 1 day, got {within_days}")
     book = revenue_service.load_book(workspace)
+    now = _probabilities(workspace, as_of, version)
     upcoming = forecast.forecast_lines(
-        revenue_service.upcoming_renewals(workspace, as_of, within_days, book=book),
-        _probabilities(workspace, as_of, version),
+        revenue_service.upcoming_renewals(workspace, as_of, within_days, book=book), now
     )
+    arr = revenue_service.account_arr(workspace, as_of, book=book)
     then_day = as_of - timedelta(days=within_days)
     past = forecast.with_outcomes(
         revenue_service.past_renewals(workspace, then_day + timedelta(days=1), as_of, book=book),
         _probabilities(workspace, then_day, version),
     )
-    learned = forecast.learned_outcomes_until(store.load_card(workspace.root, version))
+    card = store.load_card(workspace.root, version)
+    learned = forecast.learned_outcomes_until(card)
     if owner is not None:
         mine = _owned_by(workspace, owner)
         upcoming = [ln for ln in upcoming if ln["account_id"] in mine]
         past = [ln for ln in past if ln["account_id"] in mine]
+        arr = {a: row for a, row in arr.items() if a in mine}
     return {
         "as_of": as_of,
         "within_days": within_days,
@@ -338,6 +347,10 @@ def renewal_forecast(
             "at_risk_from": forecast.AT_RISK_FROM,
         },
         "upcoming": {"buckets": forecast.bucket_totals(upcoming), "lines": upcoming},
+        "month_to_month": {
+            "horizon_days": int(card["horizon_days"]),
+            "buckets": forecast.month_to_month(arr, now),
+        },
         "past": {
             "forecast_as_of": then_day,
             "model_learned_outcomes_until": learned,
@@ -356,27 +369,41 @@ def _accounts(workspace: Workspace) -> pd.DataFrame:
     return frame
 
 
-def renewal_success(workspace: Workspace, as_of: date) -> dict[str, bool]:
-    """Per account with a renewal on or before ``as_of``: True when none of its
-    renewals churned or contracted (it renewed or expanded every time)."""
-    past = revenue_service.past_renewals(workspace, date(1900, 1, 1), as_of)
-    result: dict[str, bool] = {}
-    for row in past:
-        ok = row["outcome"] in {"renewed", "expanded"}
-        result[row["account_id"]] = result.get(row["account_id"], True) and ok
-    return result
+def success_labels(workspace: Workspace, as_of: date) -> outcomes.Labels:
+    """Which past customers succeeded, as of ``as_of`` (see :mod:`keepwell.risk.outcomes`):
+    accounts with renewal dates by their renewals up to ``as_of``; month-to-month
+    accounts by whether they still paid twelve months after their first month with MRR,
+    when that month is known (:func:`outcomes_known_until`)."""
+    book = revenue_service.load_book(workspace)
+    known = outcomes_known_until(workspace, as_of)
+    return outcomes.success_labels(
+        _subscriptions(workspace),
+        revenue_service.past_renewals(workspace, date(1900, 1, 1), as_of, book=book),
+        revenue_service.customer_lifetimes(workspace, known, book=book),
+        known,
+    )
 
 
 def score_prospects(workspace: Workspace, as_of: date) -> dict[str, Any]:
-    """Fit score (0-100) of every prospect, learned from which past customers renewed
-    and expanded (renewals up to ``as_of``), with its explanation and the model's
-    cross-validated ROC AUC (see :mod:`keepwell.risk.prospects`)."""
+    """Fit score (0-100) of every prospect, learned from which past customers succeeded
+    (:func:`success_labels`), with its explanation and the model's cross-validated ROC
+    AUC (see :mod:`keepwell.risk.prospects`)."""
     accounts = _accounts(workspace)
-    success = renewal_success(workspace, as_of)
+    labels = success_labels(workspace, as_of)
+    success = labels.success
     customers = accounts[~accounts["is_prospect"] & accounts["account_id"].isin(success.keys())]
     customers = customers.assign(success=[float(success[a]) for a in customers["account_id"]])
     prospects = accounts[accounts["is_prospect"]]
-    return {"as_of": as_of, **prospect_fit.score_prospects(customers, prospects)}
+    kept = set(customers["account_id"])
+    labelled_by = {
+        basis: sum(1 for a, b in labels.basis.items() if b == basis and a in kept)
+        for basis in (outcomes.RENEWALS, outcomes.RETAINED)
+    }
+    return {
+        "as_of": as_of,
+        "labelled_by": labelled_by,
+        **prospect_fit.score_prospects(customers, prospects),
+    }
 
 
 def ideal_customer_profile(workspace: Workspace, as_of: date) -> dict[str, Any]:

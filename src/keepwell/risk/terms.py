@@ -8,7 +8,11 @@ health measure ``days_to_renewal`` (days to the earliest end of an active line) 
 ``known_at`` per row, and the leakage guard drops it whenever an end was not knowable
 on the snapshot day. ``days_to_known_renewal`` is the point-in-time replacement: days to
 the earliest *knowable* renewal of an active line: its end when that is a term end,
-else the next anniversary of its start.
+else the next anniversary of its start. For the same reason ``open_ended_share`` counts
+a line as open-ended unless its end closes a term: on a month-to-month book every
+churner's lines carry their end date in the data, and reading it as "not open-ended"
+before the end told the model who would churn (it was the model's top feature on a
+month-to-month demo company).
 """
 
 from __future__ import annotations
@@ -74,7 +78,8 @@ class _Line:
         return next_anniversary(self.starts_on, day)
 
 
-def _day(value: Any) -> date | None:
+def to_day(value: Any) -> date | None:
+    """A date from a date or ISO text; None when missing."""
     if value is None or (not isinstance(value, date) and pd.isna(value)):
         return None
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
@@ -85,19 +90,31 @@ def _lines(subscriptions: pd.DataFrame) -> dict[str, list[_Line]]:
     s = subscriptions
     mrr = pd.to_numeric(s["mrr"], errors="coerce").astype(float).fillna(0.0).tolist()
     auto = s["auto_renew"].fillna(False).astype(bool).tolist()
-    result: dict[str, list[_Line]] = {}
+    rows: dict[str, list[tuple[Any, date, date | None, float, bool]]] = {}
     for account, product, start, end, m, a in zip(
         s["account_id"].tolist(), s["product"].tolist(), s["starts_on"].tolist(),
         s["ends_on"].tolist(), mrr, auto, strict=True,
     ):  # fmt: skip
-        starts_on, ends_on = _day(start), _day(end)
-        if starts_on is None:
-            continue
-        term = ends_on is not None and is_term_end(starts_on, ends_on)
-        result.setdefault(str(account), []).append(
-            _Line(str(account), starts_on, ends_on, term, m, a, product)
-        )
-    return dict(sorted(result.items()))
+        starts_on, ends_on = to_day(start), to_day(end)
+        if starts_on is not None:
+            rows.setdefault(str(account), []).append((product, starts_on, ends_on, m, a))
+    result: dict[str, list[_Line]] = {}
+    for account, lines in sorted(rows.items()):
+        starts = sorted({line[1] for line in lines})
+        result[account] = [
+            _Line(account, start, end, _closes_term(starts, start, end), m, a, product)
+            for product, start, end, m, a in lines
+        ]
+    return result
+
+
+def _closes_term(starts: list[date], start: date, end: date | None) -> bool:
+    """``end`` closes whole contract years from the start of this line or of an earlier
+    line of the account: a term fixed at signing, or a mid-term change co-termed with
+    the contract it changed (its end is the contract's, known when the change starts)."""
+    if end is None:
+        return False
+    return any(is_term_end(earlier, end) for earlier in starts if earlier <= start)
 
 
 def _total(values: list[float]) -> float:
@@ -123,7 +140,9 @@ def _end_known_at(lines: list[_Line]) -> date | None:
 def _features(lines: list[_Line], day: date) -> dict[str, Any]:
     total = _total([line.mrr for line in lines])
     auto = _total([line.mrr for line in lines if line.auto_renew])
-    open_ended = _total([line.mrr for line in lines if line.ends_on is None])
+    # an end is known on the day only when it closes a term: a month-to-month line that
+    # stops later is, on the day, as open-ended as one that never stops
+    open_ended = _total([line.mrr for line in lines if not line.term_end])
     products = {line.product for line in lines if not _missing(line.product)}
     renewal = min(line.knowable_renewal(day) for line in lines)
     known_at = _end_known_at(lines)
@@ -158,7 +177,8 @@ def contract_history(
 
 def contract_features(subscriptions: pd.DataFrame, day: date) -> dict[str, dict[str, Any]]:
     """Per account with an active line on ``day``: ``auto_renew_share`` (share of MRR on
-    auto-renewing lines, 0-1), ``open_ended_share`` (share of MRR on lines without an
-    end), ``products`` (distinct products), ``days_to_known_renewal`` (days) and
-    ``known_at:<column>`` for the :data:`RENEWAL_DERIVED` health columns."""
+    auto-renewing lines, 0-1), ``open_ended_share`` (share of MRR on lines without a
+    known term end on the day: no end, or an end decided later), ``products`` (distinct
+    products), ``days_to_known_renewal`` (days) and ``known_at:<column>`` for the
+    :data:`RENEWAL_DERIVED` health columns."""
     return contract_history(subscriptions, [day])[day]

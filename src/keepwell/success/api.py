@@ -20,7 +20,7 @@ from keepwell.contract.service import visible_account
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
 from keepwell.success import service
-from keepwell.web.deps import OwnerScope, WorkspaceDep
+from keepwell.web.deps import CurrentManager, CurrentUser, OwnerScope, WorkspaceDep
 from keepwell.web.errors import error_responses
 from keepwell.web.ids import PathId
 
@@ -282,3 +282,146 @@ def update_objective(
         workspace, objective_id, current=body.current, baseline=body.baseline,
         target=body.target, scope=scope,
     )  # fmt: skip
+
+
+# ---- feature requests ---------------------------------------------------------------
+
+
+class FeatureRequestRead(BaseModel):
+    """A feature request on the board: accounts asking (distinct) and mentions up to
+    ``as_of``, ARR of those accounts on ``as_of`` (base currency per year, exact)."""
+
+    request_id: int
+    request: str
+    status: str
+    accounts: int
+    mentions: int
+    arr: Decimal
+    account_ids: list[str]
+    first_at: datetime
+    last_at: datetime
+
+
+class FeatureAskRead(BaseModel):
+    """One customer asking: account, contact, their words, ARR when they asked."""
+
+    ask_id: int
+    account_id: str
+    account: str | None
+    contact_id: str | None
+    quote: str
+    arr: Decimal | None
+    asked_at: datetime
+    author: str | None
+    activity_id: str | None
+
+
+class FeatureRequestDetailRead(BaseModel):
+    """A feature request with every ask; ``merged`` lists the requests merged into it,
+    ``merged_into`` the one it was merged into."""
+
+    request_id: int
+    title: str
+    status: str
+    merged_into: int | None
+    created_at: datetime
+    updated_at: datetime
+    shipped_at: datetime | None
+    accounts: int
+    arr_when_asked: Decimal
+    merged: list[int]
+    asks: list[FeatureAskRead]
+
+
+class FeatureAskCreate(BaseModel):
+    """A customer asks for ``title`` (joins a request with a similar title, or
+    ``request_id``); the ask also goes on the account's timeline as a note."""
+
+    account_id: str = Field(max_length=255)
+    title: str = Field(min_length=1, max_length=200)
+    contact_id: str | None = Field(default=None, max_length=255)
+    quote: str = Field(default="", max_length=4000)
+    request_id: int | None = Field(default=None, ge=1)
+    asked_at: datetime | None = None
+
+
+class FeatureStatusUpdate(BaseModel):
+    """A new status: open, planned, shipped (the asking customers are told) or declined."""
+
+    status: service.RequestStatus
+
+
+class FeatureMerge(BaseModel):
+    """Merge this request into request ``into``."""
+
+    into: int = Field(ge=1)
+
+
+@router.get("/feedback/requests", response_model=list[FeatureRequestRead])
+def list_feature_requests(
+    workspace: WorkspaceDep,
+    scope: OwnerScope,
+    as_of: date | None = None,
+    status: service.RequestStatus | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Feature requests, most asked first (accounts, then ARR)."""
+    return service.list_requests(
+        workspace, as_of or _now().date(), status=status.value if status else None,
+        limit=limit, scope=scope,
+    )  # fmt: skip
+
+
+@router.get(
+    "/feedback/requests/{request_id}",
+    response_model=FeatureRequestDetailRead,
+    responses=_NOT_FOUND,
+)
+def feature_request(workspace: WorkspaceDep, request_id: PathId) -> dict[str, Any]:
+    """One feature request with every customer's ask."""
+    return service.show_request(workspace, request_id)
+
+
+@router.post(
+    "/feedback/requests",
+    response_model=FeatureRequestDetailRead,
+    status_code=201,
+    responses=_NOT_FOUND,
+)
+def ask_feature(
+    workspace: WorkspaceDep, scope: OwnerScope, principal: CurrentUser, ask: FeatureAskCreate
+) -> dict[str, Any]:
+    """Record a customer's feature request; returns the request it joined."""
+    visible_account(workspace, ask.account_id, scope=scope)
+    at = ask.asked_at or _now()
+    note = service.add_feedback(
+        workspace, ask.account_id, ask.title, author=principal.email, occurred_at=at,
+        body=ask.quote, contact_id=ask.contact_id, request_id=ask.request_id,
+        as_of=min(at.date(), _now().date()),
+    )  # fmt: skip
+    return service.show_request(workspace, int(note["request_id"]))
+
+
+@router.patch(
+    "/feedback/requests/{request_id}",
+    response_model=FeatureRequestDetailRead,
+    responses=_NOT_FOUND,
+)
+def update_feature_request(
+    workspace: WorkspaceDep, _manager: CurrentManager, request_id: PathId,
+    change: FeatureStatusUpdate,
+) -> dict[str, Any]:  # fmt: skip
+    """Set the status (a manager or admin); shipping tells the asking customers once."""
+    return service.set_status(workspace, request_id, change.status.value, at=_now())
+
+
+@router.post(
+    "/feedback/requests/{request_id}/merge",
+    response_model=FeatureRequestDetailRead,
+    responses=_NOT_FOUND,
+)
+def merge_feature_request(
+    workspace: WorkspaceDep, _manager: CurrentManager, request_id: PathId, merge: FeatureMerge
+) -> dict[str, Any]:
+    """Merge this request into another (a manager or admin); returns the other."""
+    return service.merge_requests(workspace, request_id, merge.into, at=_now())

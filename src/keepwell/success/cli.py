@@ -12,6 +12,7 @@ import typer
 
 from keepwell.console import (
     OutputFormat,
+    Tables,
     data_day,
     err,
     opened_workspace,
@@ -19,6 +20,7 @@ from keepwell.console import (
     parse_day,
     print_json,
     print_rows,
+    table_option,
     workspace,
 )
 from keepwell.health import service as health_service
@@ -149,18 +151,27 @@ def _cta_line(
     }
 
 
-def ctas_show_command(cta_id: CtaId, as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
+CTA_TABLES = ("cta", "trigger", "tasks")
+
+
+def ctas_show_command(
+    cta_id: CtaId,
+    as_of: AsOf = None,
+    fmt: Format = OutputFormat.TABLE,
+    table: Annotated[str | None, table_option(CTA_TABLES)] = None,
+) -> None:
     """One CTA with its triggering values and tasks."""
+    tables = Tables(fmt, table, CTA_TABLES)
     with opened_workspace() as ws:
         detail = service.cta_detail(ws, cta_id, as_of=parse_day(as_of))
     if fmt is OutputFormat.JSON:
         print_json(detail)
         return
     facts = {k: v for k, v in detail.items() if k not in ("tasks", "trigger_values")}
-    print_rows([{"field": k, "value": v} for k, v in facts.items()], fmt, title=f"CTA {cta_id}")
-    values = detail["trigger_values"]
-    print_rows([{"column": k, "value": v} for k, v in values.items()], fmt, title="Triggered by")
-    print_rows(detail["tasks"], fmt, title="Tasks")
+    tables.print("cta", [{"field": k, "value": v} for k, v in facts.items()], title=f"CTA {cta_id}")
+    values = [{"column": k, "value": v} for k, v in detail["trigger_values"].items()]
+    tables.print("trigger", values, title="Triggered by")
+    tables.print("tasks", detail["tasks"], title="Tasks")
 
 
 def ctas_start_command(cta_id: CtaId) -> None:

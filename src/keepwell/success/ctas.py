@@ -8,6 +8,8 @@ notifications of a CTA are written in the same transaction, only by the insert t
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -16,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from keepwell.core.database import insert_once
+from keepwell.core.database import insert_many_once
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.notify import service as notify_service
 from keepwell.success.matching import Match
@@ -65,14 +67,6 @@ def owner_for(values: dict[str, Any], assignment: Assignment) -> str | None:
     return route_owner(values.get("owner"), values.get("segment"), assignment.pools)
 
 
-def cooling_down(session: Session, account_id: str, key: str, since: date) -> bool:
-    """Whether a CTA with this key was closed on or after ``since``."""
-    query = sa.select(Cta.id).where(
-        Cta.account_id == account_id, Cta.key == key, Cta.closed_on >= since
-    )
-    return session.execute(query.limit(1)).first() is not None
-
-
 def open_cta(
     session: Session,
     match: Match,
@@ -84,14 +78,99 @@ def open_cta(
 ) -> Opening:
     """Open the CTA of ``match`` unless one is live for its key or one was closed within
     the rule's cooldown; add the playbook's tasks and queue the rule's notifications."""
+    name = match.rule.cta.playbook if match.rule.cta else None
+    books = {name: playbook} if name and playbook else {}
+    openings = open_ctas(
+        session, [match], assignment=assignment, playbooks=books, as_of=as_of, now=now
+    )
+    return openings[0]
+
+
+def open_ctas(
+    session: Session,
+    matches: Sequence[Match],
+    *,
+    assignment: Assignment,
+    playbooks: Mapping[str, Playbook],
+    as_of: date,
+    now: datetime,
+) -> list[Opening]:
+    """:func:`open_cta` for many matches (each with a CTA) in a few statements, in the
+    caller's transaction: the same CTAs, tasks and notifications as opening them one
+    after the other in order (a later match of a key opened by an earlier one is
+    ``already_open``). ``playbooks`` by name. The opening of each match, in order."""
+    cooling = _cooling(session, matches, as_of)
+    openings: list[Opening | None] = [None] * len(matches)
+    rows: list[dict[str, Any]] = []
+    candidates: list[int] = []
+    for position, match in enumerate(matches):
+        if (match.account_id, match.rule.key) in cooling and cooling[
+            (match.account_id, match.rule.key)
+        ] >= as_of - timedelta(match.rule.cooldown_days):
+            openings[position] = Opening("cooling_down")
+            continue
+        book = playbooks.get(match.rule.cta.playbook or "") if match.rule.cta else None
+        rows.append(_cta_row(match, assignment, book, as_of, now))
+        candidates.append(position)
+    opened = insert_many_once(session, Cta, rows, "open_key", returning="id")
+    tasks: list[dict[str, Any]] = []
+    messages: list[notify_service.Queued] = []
+    queued_by: list[tuple[int, str]] = []
+    for position, row in zip(candidates, rows, strict=True):
+        cta_id = opened.pop(row["open_key"], None)  # popped: a repeated key opens once
+        if cta_id is None:
+            openings[position] = Opening("already_open")
+            continue
+        match = matches[position]
+        book = playbooks.get(row["playbook"] or "") if row["playbook"] else None
+        if book is not None:
+            due_in = match.rule.cta.due_in if match.rule.cta else None
+            event = row["due_on"] if due_in is not None else None
+            tasks += _task_rows(cta_id, book, row["owner"], assignment, as_of, event)
+        for message in _messages(match, cta_id, row):
+            messages.append(message)
+            queued_by.append((position, message.dedupe_key))
+        openings[position] = Opening("opened", cta_id)
+    if tasks:
+        session.execute(sa.insert(CtaTask), tasks)
+    queued = notify_service.enqueue_many(session, messages) if messages else set()
+    counts = Counter(position for position, key in queued_by if key in queued)
+    return [
+        Opening(o.outcome, o.cta_id, counts.get(p, 0)) if o.cta_id is not None else o
+        for p, o in enumerate(o for o in openings if o is not None)
+    ]
+
+
+def _cooling(
+    session: Session, matches: Sequence[Match], as_of: date
+) -> dict[tuple[str, str], date]:
+    """The last ``closed_on`` of the CTAs closed within the longest cooldown of
+    ``matches``, by (account, key)."""
+    if not matches:
+        return {}
+    since = as_of - timedelta(max(m.rule.cooldown_days for m in matches))
+    keys = sorted({m.rule.key for m in matches})
+    query = (
+        sa.select(Cta.account_id, Cta.key, sa.func.max(Cta.closed_on))
+        .where(Cta.closed_on >= since, Cta.key.in_(keys))
+        .group_by(Cta.account_id, Cta.key)
+    )
+    return {(a, k): d for a, k, d in session.execute(query).all() if d is not None}
+
+
+def _cta_row(
+    match: Match,
+    assignment: Assignment,
+    playbook: Playbook | None,
+    as_of: date,
+    now: datetime,
+) -> dict[str, Any]:
     rule, cta = match.rule, match.rule.cta
     assert cta is not None
-    if cooling_down(session, match.account_id, rule.key, as_of - timedelta(rule.cooldown_days)):
-        return Opening("cooling_down")
     owner = owner_for(match.values, assignment)
     due = _due(match, as_of)
     stake = assess_stake(match.values, cta.priority.value)
-    row = {
+    return {
         "account_id": match.account_id, "rule": rule.name, "key": rule.key,
         "open_key": open_key(match.account_id, rule.key), "type": cta.type.value,
         "priority": stake.priority, "title": cta.title,
@@ -102,13 +181,6 @@ def open_cta(
         "due_on": due or (playbook.due_on(as_of) if playbook else None),
         "created_at": now, "updated_at": now,
     }  # fmt: skip
-    cta_id = insert_once(session, Cta, row, "open_key", returning="id")
-    if cta_id is None:
-        return Opening("already_open")
-    if playbook is not None:
-        event = due if cta.due_in is not None else None
-        _add_tasks(session, cta_id, playbook, owner, assignment, as_of, event)
-    return Opening("opened", cta_id, _notify(session, match, cta_id, row))
 
 
 def _due(match: Match, as_of: date) -> date | None:
@@ -121,55 +193,46 @@ def _due(match: Match, as_of: date) -> date | None:
     return as_of + timedelta(days=cta.due_days) if cta.due_days is not None else None
 
 
-def _add_tasks(
-    session: Session,
+def _task_rows(
     cta_id: int,
     playbook: Playbook,
     owner: str | None,
     assignment: Assignment,
     as_of: date,
-    event_on: date | None,
-) -> None:
+    event_on: date | None = None,
+) -> list[dict[str, Any]]:
     """The playbook's tasks; for a CTA preparing an event (``due_in``: a renewal) due
     counting backwards from it (:func:`keepwell.success.routing.task_due_dates`)."""
-    offsets = [t.due_days for t in playbook.tasks]
-    befores = [t.before_days for t in playbook.tasks]
-    dues = task_due_dates(offsets, as_of, event_on, befores)
+    dues = task_due_dates([t.due_days for t in playbook.tasks], as_of, event_on,
+                          [t.before_days for t in playbook.tasks])  # fmt: skip
+    rows = []
     for position, (task, due_on) in enumerate(zip(playbook.tasks, dues, strict=True), start=1):
         role_owner = None if task.owner_role == CSM_ROLE else assignment.roles.get(task.owner_role)
-        session.add(
-            CtaTask(
-                cta_id=cta_id,
-                position=position,
-                title=task.title,
-                owner_role=task.owner_role,
-                owner=role_owner or owner,
-                due_on=due_on,
-                status=TASK_OPEN,
-            )
-        )
+        rows.append(
+            {"cta_id": cta_id, "position": position, "title": task.title,
+             "owner_role": task.owner_role, "owner": role_owner or owner,
+             "due_on": due_on, "status": TASK_OPEN}
+        )  # fmt: skip
+    return rows
 
 
-def _notify(session: Session, match: Match, cta_id: int, row: dict[str, Any]) -> int:
+def _messages(match: Match, cta_id: int, row: dict[str, Any]) -> list[notify_service.Queued]:
     subject = f"[{row['priority']}] {row['title']}: {match.values.get('name') or row['account_id']}"
     body = f"{row['reason']}\nAccount {row['account_id']}, owner {row['owner'] or 'unassigned'}."
-    queued = 0
+    messages = []
     for channel in match.rule.notify:
         target = row["owner"] if channel is Channel.EMAIL else ""
         if channel is Channel.EMAIL and not target:
             continue
-        queued += notify_service.enqueue(
-            session,
-            channel=channel.value,
-            target=target,
-            subject=subject,
-            body=body,
-            dedupe_key=f"cta:{cta_id}:{channel.value}",
-            account_id=row["account_id"],
-            payload={"cta_id": cta_id, "type": row["type"], "rule": row["rule"],
-                     "reason": row["reason"], "values": row["trigger_values"]},
+        messages.append(
+            notify_service.Queued(
+                channel=channel.value, target=target, subject=subject, body=body,
+                dedupe_key=f"cta:{cta_id}:{channel.value}", account_id=row["account_id"],
+                payload={"cta_id": cta_id, "type": row["type"], "rule": row["rule"],
+                         "reason": row["reason"], "values": row["trigger_values"]},
+            )
         )  # fmt: skip
-    return queued
+    return messages
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from keepwell.core.database import Base, JSONData, UTCDateTime
+from keepwell.core.database import Base, JSONData, Money, UTCDateTime
 
 
 def _account_fk() -> sa.ForeignKey:
@@ -214,3 +214,48 @@ class RenewalCall(Base):
     reason: Mapped[str] = mapped_column(sa.Text)
     made_by: Mapped[str] = mapped_column(sa.String(320))
     made_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeatureRequest(Base):
+    """A feature customers ask for: a title, a status (``open``, ``planned``,
+    ``shipped``, ``declined``; :class:`keepwell.success.feature_requests.RequestStatus`)
+    and the asks behind it (:class:`FeatureAsk`). A request merged into another keeps
+    its row with ``merged_into`` set; its asks moved to the other. ``version`` grows with
+    every change (the outbound webhook's delivery key)."""
+
+    __tablename__ = "feature_requests"
+
+    request_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    title_key: Mapped[str] = mapped_column(sa.String(200), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    merged_into: Mapped[int | None] = mapped_column(
+        sa.Integer, sa.ForeignKey("feature_requests.request_id", ondelete="SET NULL")
+    )
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FeatureAsk(Base):
+    """One customer asking for a feature: the account, the contact who asked, their words
+    (``quote``), the account's ARR when they asked (base currency per year), when and
+    who recorded it. ``activity_id`` is the timeline activity it was taken from, if any
+    (unique: an imported request is taken once)."""
+
+    __tablename__ = "feature_asks"
+
+    ask_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.Integer,
+        sa.ForeignKey("feature_requests.request_id", ondelete="CASCADE"),
+        index=True,
+    )
+    account_id: Mapped[str] = mapped_column(sa.String(255), _account_fk(), index=True)
+    contact_id: Mapped[str | None] = mapped_column(sa.String(255))
+    quote: Mapped[str] = mapped_column(sa.Text, default="")
+    arr: Mapped[Decimal | None] = mapped_column(Money)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    author: Mapped[str | None] = mapped_column(sa.String(320))
+    activity_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)

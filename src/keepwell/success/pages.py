@@ -346,6 +346,57 @@ def playbooks(request: Request, user: User) -> HTMLResponse:
 
 @router.get("/feedback", response_class=HTMLResponse)
 def feedback(request: Request, user: User) -> HTMLResponse:
-    """Product feedback from customers, grouped by topic with the ARR asking for it."""
+    """Product feedback: feature requests, most asked first, with the ARR asking for
+    each and their status (a manager changes it here)."""
     board = service.feedback_board(workspace_of(request), today(), user.owner_scope)
-    return render(request, user, "feedback.html", title="Product feedback", board=board)
+    statuses = [s.value for s in service.RequestStatus]
+    return render(request, user, "feedback.html", title="Product feedback", board=board,
+                  statuses=statuses)  # fmt: skip
+
+
+@router.get("/feedback/{request_id}", response_class=HTMLResponse)
+def feature_request(request: Request, user: User, request_id: PathId) -> HTMLResponse:
+    """One feature request: who asked, in their words, with the ARR behind it."""
+    item = service.feature_request_view(workspace_of(request), request_id, user.owner_scope)
+    statuses = [s.value for s in service.RequestStatus]
+    return render(request, user, "feature_request.html", title=item["title"], item=item,
+                  statuses=statuses)  # fmt: skip
+
+
+@router.post("/feedback/{request_id}/status")
+async def feature_status(
+    request: Request,
+    user: User,
+    request_id: PathId,
+    csrf_token: Annotated[str, Form(max_length=200)],
+    status: Annotated[str, Form(max_length=16)],
+) -> Response:
+    """Set a request's status (managers and admins); shipped tells the customers once."""
+    check_form(user, csrf_token)
+    _manager(user)
+    await run_in_threadpool(
+        service.set_status, workspace_of(request), request_id, status, at=datetime.now(UTC)
+    )
+    return RedirectResponse(f"/feedback/{request_id}", status_code=303)
+
+
+@router.post("/feedback/{request_id}/merge")
+async def feature_merge(
+    request: Request,
+    user: User,
+    request_id: PathId,
+    csrf_token: Annotated[str, Form(max_length=200)],
+    into: FormId,
+) -> Response:
+    """Merge a request into another (managers and admins)."""
+    check_form(user, csrf_token)
+    _manager(user)
+    await run_in_threadpool(
+        service.merge_requests, workspace_of(request), request_id, into, at=datetime.now(UTC)
+    )
+    return RedirectResponse(f"/feedback/{into}", status_code=303)
+
+
+def _manager(user: PageUser) -> None:
+    if not user.principal.can_manage:
+        raise PermissionDeniedError(f"{user.principal.email} is not an admin or manager")

@@ -6,7 +6,15 @@ from typing import Annotated, Any
 
 import typer
 
-from keepwell.console import OutputFormat, opened_workspace, out, print_json, print_rows
+from keepwell.console import (
+    OutputFormat,
+    Tables,
+    note,
+    opened_workspace,
+    out,
+    print_json,
+    table_option,
+)
 from keepwell.console import parse_day as _day
 from keepwell.success import service
 
@@ -15,20 +23,25 @@ Account = Annotated[str, typer.Argument(help="Account id.")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Day (YYYY-MM-DD, default today).")]
 
 
-def _print_plan(plan: dict[str, Any], fmt: OutputFormat) -> None:
+PLAN_TABLES = ("objectives", "milestones", "checkins")
+
+
+def _print_plan(plan: dict[str, Any], fmt: OutputFormat, table: str | None = None) -> None:
+    tables = Tables(fmt, table, PLAN_TABLES)
     if fmt is OutputFormat.JSON:
         print_json(plan)
         return
     progress = plan["progress"]
     shown = "n/a" if progress is None else f"{progress:.0f}%"
-    out.print(
+    note(
+        fmt,
         f"[bold]{plan['title']}[/bold] for {plan['account_id']} "
-        f"(plan {plan['plan_id']}, template {plan['template']}): progress {shown}"
+        f"(plan {plan['plan_id']}, template {plan['template']}): progress {shown}",
     )
-    print_rows(plan["objectives"], fmt, title="Objectives (the customer's measures)")
-    print_rows(plan["milestones"], fmt, title="Milestones")
-    if plan["checkins"]:
-        print_rows(plan["checkins"], fmt, title="Check-ins")
+    tables.print("objectives", plan["objectives"], title="Objectives (the customer's measures)")
+    tables.print("milestones", plan["milestones"], title="Milestones")
+    if plan["checkins"] or fmt is OutputFormat.CSV:
+        tables.print("checkins", plan["checkins"], title="Check-ins")
 
 
 def create_command(
@@ -45,11 +58,16 @@ def create_command(
     _print_plan(plan, fmt)
 
 
-def show_command(account: Account, as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
+def show_command(
+    account: Account,
+    as_of: AsOf = None,
+    fmt: Format = OutputFormat.TABLE,
+    table: Annotated[str | None, table_option(PLAN_TABLES)] = None,
+) -> None:
     """Show the account's active plan with its progress."""
     with opened_workspace() as ws:
         plan = service.show_plan(ws, account, _day(as_of))
-    _print_plan(plan, fmt)
+    _print_plan(plan, fmt, table)
 
 
 def milestone_command(

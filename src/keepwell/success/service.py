@@ -48,6 +48,15 @@ from keepwell.success.cycle import (
     wait_for_lease,
 )
 from keepwell.success.effectiveness import Opening, State, effectiveness
+from keepwell.success.feature_requests import (
+    RequestStatus,
+    list_requests,
+    merge_requests,
+    record_ask,
+    set_status,
+    show_request,
+    sync_requests,
+)
 from keepwell.success.feedback import add_feedback, top_requests
 from keepwell.success.models import CycleLease, CycleRun
 from keepwell.success.outcomes import OUTCOMES, outcomes_for
@@ -88,6 +97,7 @@ __all__ = [
     "CONTACT_ROLES",
     "OUTCOMES",
     "CycleReport",
+    "RequestStatus",
     "account_timeline",
     "act_on_work",
     "add_feedback",
@@ -101,10 +111,13 @@ __all__ = [
     "cycle_state",
     "due_milestones",
     "edit_contact",
+    "feature_request_view",
     "feedback_board",
     "last_finished",
     "list_ctas",
     "list_references",
+    "list_requests",
+    "merge_requests",
     "my_work",
     "new_holder",
     "outcomes_for",
@@ -112,6 +125,7 @@ __all__ = [
     "plan_templates",
     "playbook_effectiveness",
     "reassign_cta",
+    "record_ask",
     "record_checkin",
     "record_renewal_call",
     "record_use",
@@ -126,9 +140,12 @@ __all__ = [
     "set_account_owner",
     "set_referenceable",
     "set_segment",
+    "set_status",
     "show_plan",
+    "show_request",
     "snooze_cta",
     "start_cta",
+    "sync_requests",
     "top_requests",
     "update_milestone",
     "update_objective",
@@ -331,6 +348,7 @@ def feedback_board(workspace: Workspace, as_of: date, scope: str | None) -> dict
         if scope is not None and not ids:
             continue
         items.append({
+            "request_id": request["request_id"], "status": request["status"],
             "title": request["request"], "accounts": request["accounts"],
             "mentions": request["mentions"], "arr": request["arr"], "latest": request["last_at"],
             "accounts_list": [{"account_id": a, "name": accounts[a]["name"]} for a in ids],
@@ -392,3 +410,16 @@ def set_segment(
     """Set (or, empty, clear) the account's segment by hand; the next scoring uses it."""
     set_segment_override(workspace, account_id, segment, segments=segment_names(workspace),
                          scope=scope)  # fmt: skip
+
+
+def feature_request_view(
+    workspace: Workspace, request_id: int, scope: str | None
+) -> dict[str, Any]:
+    """:func:`show_request`; a CSM limited to a book (``scope``) sees only the asks of
+    their accounts (the totals stay the request's)."""
+    item = show_request(workspace, request_id)
+    if scope is None:
+        return item
+    owners = contract_service.account_owners(workspace, [a["account_id"] for a in item["asks"]])
+    asks = [a for a in item["asks"] if owners.get(a["account_id"], {}).get("owner") == scope]
+    return {**item, "asks": asks}

@@ -5,13 +5,14 @@ whole story, assembled by ``portfolio.service.account_story``),
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from keepwell.console import (
     OutputFormat,
     cli_user,
+    note,
     opened_workspace,
     out,
     print_json,
@@ -20,7 +21,7 @@ from keepwell.console import (
 from keepwell.console import parse_day as _day
 from keepwell.core.errors import InputError
 from keepwell.portfolio import service as portfolio_service
-from keepwell.success import feedback, timeline
+from keepwell.success import service, timeline
 
 notes_app = typer.Typer(help="Notes on an account's timeline.", no_args_is_help=True)
 feedback_app = typer.Typer(help="Product feedback: feature requests.", no_args_is_help=True)
@@ -96,17 +97,33 @@ def notes_add(
 @feedback_app.command("add")
 def feedback_add(
     account: Annotated[str, typer.Argument(help="Account id.")],
-    request: Annotated[str, typer.Option(help="What the customer asks for.")],
-    body: Annotated[str | None, typer.Option(help="Details.")] = None,
+    request: Annotated[str, typer.Option(help="What the customer asks for (the title).")],
+    body: Annotated[
+        str | None, typer.Option("--body", "--quote", help="The customer's words.")
+    ] = None,
+    contact: Annotated[str | None, typer.Option(help="Contact id of who asked.")] = None,
+    to: Annotated[
+        int | None,
+        typer.Option("--to", help="Join this request id (default: a similar title, else new)."),
+    ] = None,
     author: Author = None,
     at: At = None,
 ) -> None:
-    """Record a feature request of an account (a note tagged feature_request)."""
+    """Record a feature request of an account (an ask, and a note on its timeline)."""
     with opened_workspace() as ws:
-        row = feedback.add_feedback(
-            ws, account, request, author=author, occurred_at=_when(at), body=body
-        )
-    out.print(f"recorded request {row['subject']!r} of {account} ({row['activity_id']})")
+        when = _when(at)
+        row = service.add_feedback(
+            ws, account, request, author=author or cli_user(), occurred_at=when, body=body,
+            contact_id=contact, request_id=to, as_of=min(when.date(), datetime.now(UTC).date()),
+        )  # fmt: skip
+    out.print(
+        f"recorded request {row['subject']!r} of {account} ({row['activity_id']}): "
+        f"feature request {row['request_id']} {row['request']!r}"
+    )
+
+
+def _request_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**r, "account_ids": ";".join(r["account_ids"])} for r in rows]
 
 
 @feedback_app.command("top")
@@ -119,13 +136,88 @@ def feedback_top(
 ) -> None:
     """The most requested features: accounts asking, mentions and their ARR."""
     with opened_workspace() as ws:
-        rows = feedback.top_requests(ws, _day(as_of), limit)
+        rows = service.list_requests(ws, _day(as_of), limit=limit)
     if fmt is OutputFormat.JSON:
         print_json(rows)
         return
-    shown = [{**r, "account_ids": ";".join(r["account_ids"])} for r in rows]
-    columns = ["request", "accounts", "mentions", "arr", "account_ids", "last_at"]
-    print_rows(shown, fmt, columns=columns, title="Top feature requests")
+    columns = ["request_id", "request", "status", "accounts", "mentions", "arr"]
+    if fmt is OutputFormat.CSV:  # a terminal has no room for the account ids
+        columns += ["account_ids", "last_at"]
+    print_rows(_request_rows(rows), fmt, columns=columns, title="Top feature requests")
+
+
+@feedback_app.command("list")
+def feedback_list(
+    status: Annotated[
+        str | None, typer.Option(help="Only this status: open, planned, shipped, declined.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Requests up to and ARR on this day.")
+    ] = None,
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """Every feature request (not merged away), most asked first."""
+    with opened_workspace() as ws:
+        rows = service.list_requests(ws, _day(as_of), status=status)
+    if fmt is OutputFormat.JSON:
+        print_json(rows)
+        return
+    columns = ["request_id", "request", "status", "accounts", "mentions", "arr"]
+    print_rows(_request_rows(rows), fmt, columns=columns, title="Feature requests")
+
+
+@feedback_app.command("show")
+def feedback_show(
+    request_id: Annotated[int, typer.Argument(help="Feature request id.")],
+    fmt: Format = OutputFormat.TABLE,
+) -> None:
+    """One feature request and every customer who asked, in their words."""
+    with opened_workspace() as ws:
+        request = service.show_request(ws, request_id)
+    if fmt is OutputFormat.JSON:
+        print_json(request)
+        return
+    merged = f", merged into {request['merged_into']}" if request["merged_into"] else ""
+    note(fmt, f"[bold]{request['request_id']} {request['title']}[/bold]: {request['status']}"
+              f"{merged}; {request['accounts']} account(s)")  # fmt: skip
+    columns = ["account_id", "account", "contact_id", "arr", "asked_at", "quote"]
+    print_rows(request["asks"], fmt, columns=columns, title="Asked by")
+
+
+@feedback_app.command("status")
+def feedback_status(
+    request_id: Annotated[int, typer.Argument(help="Feature request id.")],
+    status: Annotated[str, typer.Argument(help="open, planned, shipped or declined.")],
+) -> None:
+    """Set a request's status; shipped tells each asking customer's contact once (email
+    through the notification outbox)."""
+    with opened_workspace() as ws:
+        request = service.set_status(ws, request_id, status, at=datetime.now(UTC))
+    out.print(
+        f"feature request {request['request_id']} {request['title']!r} is {request['status']}"
+    )
+
+
+@feedback_app.command("merge")
+def feedback_merge(
+    source: Annotated[int, typer.Argument(help="The request to merge away.")],
+    into: Annotated[int, typer.Argument(help="The request it joins.")],
+) -> None:
+    """Merge one feature request into another (its asks move)."""
+    with opened_workspace() as ws:
+        request = service.merge_requests(ws, source, into, at=datetime.now(UTC))
+    out.print(f"merged {source} into {request['request_id']} {request['title']!r}: "
+              f"{request['accounts']} account(s)")  # fmt: skip
+
+
+@feedback_app.command("sync")
+def feedback_sync(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ARR of this day.")] = None,
+) -> None:
+    """Take activities tagged feature_request (imported) as feature requests."""
+    with opened_workspace() as ws:
+        taken = service.sync_requests(ws, _day(as_of))
+    out.print(f"took {taken} feature request(s) from the timeline")
 
 
 def register(app: typer.Typer) -> None:

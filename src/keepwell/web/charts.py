@@ -155,7 +155,9 @@ def heatmap(
     x_title: str,
     y_title: str,
 ) -> dict[str, Any]:
-    """A heatmap of fractions shown as percentages (0 to 100%)."""
+    """A heatmap of fractions shown as percentages (0 to 100%), each cell's value
+    written in it: 0% is a coloured cell reading "0%", a cell without a value stays
+    blank (no data), so the two never look alike."""
     data = [
         {
             "type": "heatmap",
@@ -164,7 +166,9 @@ def heatmap(
             "z": z,
             "zmin": 0,
             "zmax": 1,
-            "colorscale": [[0, "#fdecec"], [0.5, "#f6e3a1"], [0.8, "#9fc0f2"], [1, "#2458d6"]],
+            "colorscale": [[0, "#e9a3a3"], [0.5, "#f6e3a1"], [0.8, "#9fc0f2"], [1, "#2458d6"]],
+            "texttemplate": "%{z:.0%}",
+            "hoverongaps": False,
             "hovertemplate": "%{y}, month %{x}: %{z:.0%}<extra></extra>",
             "colorbar": {"tickformat": ".0%"},
         }
@@ -173,3 +177,86 @@ def heatmap(
     lay["yaxis"]["autorange"] = "reversed"
     lay["yaxis"]["type"] = "category"
     return figure(chart_id, data, lay)
+
+
+def mark_partial(chart: dict[str, Any], partial: Sequence[bool], note: str) -> dict[str, Any]:
+    """``chart`` with its partial periods (``partial[i]`` for the i-th x) marked as such:
+    bars hatched and faded, line points drawn open, and ``note`` written on the chart
+    (a period still running must not read as a full one)."""
+    if not any(partial):
+        return chart
+    for trace in chart["figure"]["data"]:
+        marker = trace.setdefault("marker", {})
+        if trace.get("type") == "bar":
+            marker["opacity"] = [0.45 if p else 1.0 for p in partial]
+            marker["pattern"] = {"shape": ["/" if p else "" for p in partial]}
+        else:
+            marker["symbol"] = ["circle-open" if p else "circle" for p in partial]
+            marker["size"] = [10 if p else 6 for p in partial]
+    chart["figure"]["layout"]["annotations"] = [
+        {"text": label(note), "xref": "paper", "yref": "paper", "x": 1, "y": 1.1,
+         "xanchor": "right", "showarrow": False, "font": {"size": 11, "color": "#718096"}}
+    ]  # fmt: skip
+    return chart
+
+
+def points_with_mean(
+    chart_id: str,
+    title: str,
+    x: Sequence[Any],
+    points: Sequence[float],
+    mean: Sequence[float | None],
+    *,
+    mean_name: str,
+    x_title: str = "",
+    y_title: str = "",
+    y_range: tuple[float, float] | None = None,
+) -> dict[str, Any]:
+    """Separate answers as unjoined points, and their rolling mean as a line (answers
+    are not a series: joining them would draw a trend between people)."""
+    data = [
+        {"type": "scatter", "mode": "markers", "name": "answer", "x": list(x),
+         "y": list(points), "marker": {"color": PALETTE[0], "size": 8, "opacity": 0.7}},
+        {"type": "scatter", "mode": "lines", "name": label(mean_name), "x": list(x),
+         "y": list(mean), "line": {"color": PALETTE[4], "width": 2}},
+    ]  # fmt: skip
+    lay = layout(title, x_title, y_title)
+    if y_range is not None:
+        lay["yaxis"]["range"] = list(y_range)
+    return figure(chart_id, data, lay)
+
+
+def _faint(colour: str) -> str:
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},0.15)"
+
+
+def step_curves_with_band(
+    chart_id: str,
+    title: str,
+    curves: Mapping[str, Sequence[tuple[float, float, float | None, float | None]]],
+    *,
+    band_name: str,
+    x_title: str,
+    y_title: str,
+) -> dict[str, Any]:
+    """Step curves, one per entry of ``curves`` (points ``(x, y, lower, upper)``), each
+    with its confidence band shaded behind it (where the bound is known)."""
+    data: list[dict[str, Any]] = []
+    for i, (name, points) in enumerate(curves.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        xs = [p[0] for p in points]
+        group = f"g{i}"
+        data += [
+            {"type": "scatter", "mode": "lines", "x": xs, "y": [p[3] for p in points],
+             "line": {"shape": "hv", "width": 0}, "hoverinfo": "skip", "showlegend": False,
+             "legendgroup": group, "connectgaps": False},
+            {"type": "scatter", "mode": "lines", "x": xs, "y": [p[2] for p in points],
+             "line": {"shape": "hv", "width": 0}, "fill": "tonexty",
+             "fillcolor": _faint(colour), "name": f"{label(name)}: {band_name}",
+             "legendgroup": group, "hoverinfo": "skip", "connectgaps": False},
+            {"type": "scatter", "mode": "lines", "x": xs, "y": [p[1] for p in points],
+             "line": {"shape": "hv", "color": colour}, "name": label(name),
+             "legendgroup": group},
+        ]  # fmt: skip
+    return figure(chart_id, data, layout(title, x_title, y_title, height=380))

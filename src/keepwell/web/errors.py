@@ -116,13 +116,19 @@ async def _keepwell_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, exc.message, exc.hint), status, headers=headers)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+def validation_message(exc: RequestValidationError) -> str:
+    """What was wrong with the request's parameters or body, each named by where it is
+    (``query.as_of: Input should be a valid date ...``), at most 20."""
     problems = []
     for error in exc.errors()[:20]:
         where = ".".join(str(p) for p in error.get("loc", ()))
         problems.append(f"{where}: {error.get('msg', 'invalid')}")
-    return JSONResponse(error_body("invalid_request", "; ".join(problems)), 422)
+    return "; ".join(problems)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(error_body("invalid_request", validation_message(exc)), 422)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -23,8 +23,11 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from keepwell.auth import service as auth_service
 from keepwell.auth.errors import AuthenticationError, PermissionDeniedError
@@ -32,7 +35,6 @@ from keepwell.auth.principal import Principal
 from keepwell.auth.sessions import CSRF_FIELD, SESSION_COOKIE, same_token
 from keepwell.core.errors import ConfigurationError, KeepwellError
 from keepwell.core.workspace import Workspace
-from keepwell.web.errors import status_of
 from keepwell.web.state import server_state
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -246,14 +248,39 @@ def render(
     return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def _error_page(request: Request, exc: KeepwellError) -> HTMLResponse:
-    status, _ = status_of(exc)
-    user = None
+def is_page(request: Request) -> bool:
+    """Whether ``request`` asked for a page (so its errors answer a page in the layout,
+    never the API's JSON): a page route (the page routers are left out of the OpenAPI)
+    or one whose :func:`page_user` ran, or, with no route matched, a browser asking
+    for HTML outside the API's paths."""
+    if getattr(request.state, "page", False):
+        return True
+    route = request.scope.get("route")
+    if isinstance(route, APIRoute):
+        return not route.include_in_schema
+    api = request.url.path.startswith(("/api/", "/v1/"))
+    return route is None and not api and "text/html" in request.headers.get("accept", "")
+
+
+def _error_user(request: Request) -> PageUser | None:
+    """The signed-in user for the error page's layout, when there is one (an error
+    raised before :func:`page_user` ran, e.g. a bad parameter, still shows who is in)."""
+    state = server_state(request)
+    session = state.sessions.read(request.cookies.get(SESSION_COOKIE))
     principal = getattr(request.state, "principal", None)
-    if principal is not None:
-        session = server_state(request).sessions.read(request.cookies.get(SESSION_COOKIE))
-        user = PageUser(principal, session.csrf if session else "", None)
-    return render(request, user, "error.html", status, code=status, error=exc)
+    if principal is None and session is not None:
+        try:
+            principal = auth_service.principal_for(state.workspace, session.user_id, session.sid)
+        except Exception:  # signed out, or the store is down: the page without a user
+            return None
+    if principal is None:
+        return None
+    return PageUser(principal, session.csrf if session else "", None)
+
+
+def _error_page(request: Request, status: int, message: str, hint: str | None) -> HTMLResponse:
+    error = {"message": message, "hint": hint}
+    return render(request, _error_user(request), "error.html", status, code=status, error=error)
 
 
 def _plotly_js() -> Path:
@@ -277,18 +304,32 @@ def install_pages(app: FastAPI, routers: list[Any]) -> None:
 
     for router in routers:
         app.include_router(router)
-    json_handler = app.exception_handlers[KeepwellError]
 
-    async def keepwell_error(request: Request, exc: Exception) -> Response:
-        if getattr(request.state, "page", False) and isinstance(exc, KeepwellError):
-            return _error_page(request, exc)
-        response = json_handler(request, exc)
-        return await response if inspect.isawaitable(response) else response
+    json_handlers = {
+        kind: app.exception_handlers[kind]
+        for kind in (KeepwellError, RequestValidationError, HTTPException, Exception)
+    }
+
+    async def page_error(request: Request, exc: Exception) -> Response:
+        """The API's answer (status, code, message, hint; logged alike), as a page in
+        the layout when the request asked for a page."""
+        kind = next(k for k in json_handlers if isinstance(exc, k))
+        response = json_handlers[kind](request, exc)
+        answer: Response = await response if inspect.isawaitable(response) else response
+        if not is_page(request) or answer.status_code < 400:
+            return answer
+        error = json.loads(bytes(answer.body))["error"]
+        page = _error_page(request, answer.status_code, error["message"], error.get("hint"))
+        for header in ("Retry-After", "WWW-Authenticate"):
+            if header in answer.headers:
+                page.headers[header] = answer.headers[header]
+        return page
 
     async def login_required(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, LoginRequiredError)
         target = "/login" if exc.next_path == "/" else f"/login?next={quote(exc.next_path)}"
         return RedirectResponse(target, status_code=303)
 
-    app.add_exception_handler(KeepwellError, keepwell_error)
+    for kind in json_handlers:
+        app.add_exception_handler(kind, page_error)
     app.add_exception_handler(LoginRequiredError, login_required)

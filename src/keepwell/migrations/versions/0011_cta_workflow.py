@@ -1,8 +1,8 @@
 """success: CTA stake and priority reason, snooze reason; CSM renewal calls; auth:
 saved views (branch i19-workplace)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06 05:20:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import keepwell.core.database
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,84 @@
+"""Reading an entity back as an Arrow table: on SQLite from the stored values converted
+by column in Arrow (the fast path the health measures use on every scoring), the same
+table, value for value and type for type, as through SQLAlchemy's column types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from keepwell.contract import service as contract_service
+from keepwell.contract.schema import get_entity
+from keepwell.contract.service import import_file
+from keepwell.core.workspace import Workspace
+from tests.conftest import make_workspace
+from tests.factories import write_rows
+
+ROWS = {
+    "accounts": [
+        {"account_id": "A", "name": "Acme", "employees": "12", "created_at": "2024-01-31",
+         "category_budget": "1234.567891", "is_prospect": "false", "plan_tier": "gold"},
+        {"account_id": "B", "name": "Beta", "employees": "", "created_at": "",
+         "category_budget": "0.1", "is_prospect": "true", "plan_tier": ""},
+        {"account_id": "C", "name": "Gamma", "employees": "0", "created_at": "2025-02-28",
+         "category_budget": "", "is_prospect": "", "plan_tier": "12"},
+    ],
+    "contacts": [
+        {"contact_id": "c1", "account_id": "A", "email": "a@acme.example", "is_active": "false",
+         "left_on": "2025-07-15", "joined_on": "2025-06-20"},
+        {"contact_id": "c2", "account_id": "B", "email": "", "is_active": "", "left_on": "",
+         "joined_on": ""},
+    ],
+    "subscriptions": [
+        {"line_id": "l1", "account_id": "A", "product": "core", "mrr": "10000", "currency": "EUR",
+         "quantity": "3", "starts_on": "2024-10-01", "ends_on": "", "auto_renew": "true"},
+        {"line_id": "l2", "account_id": "B", "product": "core", "mrr": "99.995", "currency": "",
+         "quantity": "", "starts_on": "2024-06-01", "ends_on": "2026-05-31", "auto_renew": ""},
+        {"line_id": "l3", "account_id": "C", "product": "add-on", "mrr": "0.000001",
+         "currency": "USD", "quantity": "1", "starts_on": "2025-01-01", "ends_on": "",
+         "auto_renew": "false"},
+    ],
+    "invoices": [
+        {"invoice_id": "i1", "account_id": "A", "amount": "-12.5", "issued_on": "2025-06-01",
+         "due_on": "2025-06-16", "paid_on": "", "status": "open"},
+        {"invoice_id": "i2", "account_id": "B", "amount": "123456789.123456",
+         "issued_on": "2025-06-01", "due_on": "2025-06-16", "paid_on": "2025-06-02",
+         "status": "paid"},
+    ],
+    "tickets": [
+        {"ticket_id": "t1", "account_id": "A", "opened_at": "2025-03-01T10:00:00Z",
+         "closed_at": "2025-03-02T11:30:15.250000+02:00", "priority": "high", "csat": "4"},
+        {"ticket_id": "t2", "account_id": "B", "opened_at": "2025-03-01 23:59:59",
+         "closed_at": "", "priority": "low", "csat": ""},
+    ],
+    "activities": [
+        {"activity_id": "x1", "account_id": "A", "occurred_at": "2025-03-01T10:00:00.123456Z",
+         "kind": "call", "tags": "renewal;risk", "topic": "pricing"},
+        {"activity_id": "x2", "account_id": "B", "occurred_at": "2025-03-01T10:00:00Z",
+         "kind": "email", "tags": "", "topic": ""},
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture
+def company(tmp_path: Path) -> Workspace:
+    ws = make_workspace(tmp_path / "ws")
+    for entity, rows in ROWS.items():
+        report = import_file(ws, entity, write_rows(tmp_path / f"{entity}.csv", rows))
+        assert report.rejected == 0, (entity, report)
+    return ws
+
+
+@pytest.mark.parametrize("name", [*ROWS, "surveys", "fx_rates"])
+def test_the_sqlite_read_is_the_sqlalchemy_read(company: Workspace, name: str) -> None:
+    entity = get_entity(name)
+    fast = contract_service._read_sqlite_table(company, entity, None)
+    typed = contract_service._read_table(company, entity, None)
+    assert fast.schema.equals(typed.schema)
+    assert fast.equals(typed), (fast.to_pylist(), typed.to_pylist())
+    assert contract_service.read_table(company, name).equals(typed)
+    one = contract_service.read_table(company, name, account_id="A") if name != "fx_rates" else None
+    if one is not None:
+        assert one.equals(contract_service._read_table(company, entity, "A"))
+    company.close()
