@@ -75,7 +75,9 @@ def _effectiveness_has_figures(
     shown = run_cli(["rules", "effectiveness", "--as-of", str(run.as_of)], ws.root, capsys, mp)
     assert shown.code == 0, shown.err
     assert "95% interval" in shown.out
-    assert judged[0]["playbook"] in shown.out
+    as_json = run_cli(["rules", "effectiveness", "--as-of", str(run.as_of), "--format", "json"],
+                      ws.root, capsys, mp)  # fmt: skip
+    assert f'"playbook": "{judged[0]["playbook"]}"' in as_json.out
 
 
 def test_a_company_too_young_to_learn_from_gets_a_note_not_a_crash(tmp_path: Path) -> None:
