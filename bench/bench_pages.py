@@ -164,6 +164,8 @@ def workspace(keep: Path, accounts: int) -> Path:
         seed(root, accounts)
         (root / "READY").write_text("seeded")
         print(f"seeded and scored {accounts:,} accounts in {time.perf_counter() - t0:.1f} s")
+    else:  # kept from an earlier run: brought to this Keepwell's schema
+        init_workspace(root, settings=Settings(home=root)).close()
     return root
 
 

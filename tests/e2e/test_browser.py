@@ -1,10 +1,13 @@
 """The web app in a real browser: headless Debian Chromium driven by Playwright against
 the real server (Uvicorn on a free port) over a small demo workspace.
 
-One journey: sign in -> overview -> an account -> add a note -> close a CTA -> download
-the business review. Each page is saved as a screenshot in ``tests/e2e/artifacts/``; no
-page may log a console error; the PDF must have pages. Without Chromium the test is
-skipped on a developer machine and fails under ``CI=true``.
+One journey: sign in -> overview -> an account -> add a note -> download the business
+review; and the day's work of a CS team: close a CTA with a chosen outcome, snooze one
+to a day, reassign one, edit a plan milestone and a contact, record a renewal call —
+each checked in the store afterwards and on the timeline or the audit trail. Each page
+is saved as a screenshot in ``tests/e2e/artifacts/``; no page may log a console error;
+the PDF must have pages. Without Chromium the tests are skipped on a developer machine
+and fail under ``CI=true``.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,17 +68,23 @@ def _account_with_a_cta(ws: Workspace, as_of: date) -> str:
     return str(sorted(c["account_id"] for c in ctas)[0])
 
 
+def _plan_for(ws: Workspace, account: str, as_of: date) -> None:
+    from keepwell.success import service as success_service
+
+    success_service.create_plan(ws, account, as_of=as_of)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The real server on a 30-account demo workspace, and the account to visit."""
     _require_chromium()
     root = tmp_path_factory.mktemp("e2e")
     ws = make_workspace(root / "ws")
-    run_demo(
-        ws, root / "data", accounts=30, months=13, seed=7, end_month=END_MONTH, churn_model=False
-    )
+    run_demo(ws, root / "data", accounts=30, months=13, seed=7, end_month=END_MONTH,
+             churn_model=False, history=False)  # fmt: skip
     add_person(ws, "lead@example.com", "admin")
     account = _account_with_a_cta(ws, periods.month_end(END_MONTH))
+    _plan_for(ws, account, periods.month_end(END_MONTH))
     port = _free_port()
     config = uvicorn.Config(make_app(ws, restrict_csm=False), host="127.0.0.1", port=port,
                             log_level="warning", lifespan="on")  # fmt: skip
@@ -86,13 +95,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     while not uv.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert uv.started, "the server did not start"
-    yield {"url": f"http://127.0.0.1:{port}", "account": account}
+    yield {"url": f"http://127.0.0.1:{port}", "account": account, "ws": ws}
     uv.should_exit = True
     thread.join(timeout=10)
     ws.close()
 
 
-def test_journey_sign_in_to_business_review(server: dict[str, Any]) -> None:
+def _in_browser(server: dict[str, Any], journey: Callable[[Any, dict[str, Any]], None]) -> None:
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -109,10 +118,146 @@ def test_journey_sign_in_to_business_review(server: dict[str, Any]) -> None:
         )
         page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
         try:
-            _journey(page, server)
+            journey(page, server)
         finally:
             browser.close()
     assert errors == []
+
+
+def test_journey_sign_in_to_business_review(server: dict[str, Any]) -> None:
+    _in_browser(server, _journey)
+
+
+def test_a_cs_teams_day_of_work_is_stored_and_audited(server: dict[str, Any]) -> None:
+    """Before: Close recorded "resolved" in one click, snooze was 7 days, nothing could be
+    reassigned, and plans, contacts and renewal calls were not editable in the browser."""
+    _in_browser(server, _workday)
+
+
+def _sign_in(page: Any, url: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill("input[name=email]", "lead@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:has-text('Portfolio overview')")
+
+
+def _audit_actions(page: Any, url: str, account: str) -> str:
+    page.goto(f"{url}/admin/audit?account={account}")
+    return str(page.locator("main").inner_text())
+
+
+def _workday(page: Any, server: dict[str, Any]) -> None:
+    from keepwell.contract import service as contract_service
+    from keepwell.success import service as success_service
+
+    url, ws, account = server["url"], server["ws"], server["account"]
+    today = datetime.now(UTC).date()
+    live = success_service.list_ctas(ws, as_of=today)
+    assert len(live) >= 3, "the demo opened fewer than three CTAs"
+    first, second, third = live[0], live[1], live[2]
+    _sign_in(page, url)
+
+    # close with a chosen outcome (not the first on the list), a comment, confirmed
+    chosen = list(first["outcomes"])[-1]
+    page.goto(f"{url}/ctas/{first['cta_id']}")
+    page.select_option("#close-form select[name=outcome]", chosen)
+    page.fill("#close-form textarea[name=comment]", "Customer decided; noted on the call")
+    page.check("#close-form input[name=confirm]")
+    page.click("#close-form button[data-action=close]")
+    page.wait_for_selector("#outcome")
+    _shot(page, "20-cta-closed")
+    closed = success_service.cta_detail(ws, first["cta_id"], as_of=today)
+    assert (closed["status"], closed["outcome"], closed["close_reason"]) == (
+        "closed",
+        chosen,
+        "Customer decided; noted on the call",
+    )
+    page.goto(f"{url}/accounts/{first['account_id']}?kind=cta#timeline")
+    assert (
+        page.locator(
+            f"#timeline li:has-text('closed CTA {first['cta_id']}'):has-text('{chosen}')"
+        ).count()
+        == 1
+    )
+
+    # snooze to a chosen day with a reason
+    until = today + timedelta(days=12)
+    page.goto(f"{url}/ctas/{second['cta_id']}")
+    page.fill("#snooze-form input[name=until]", until.isoformat())
+    page.fill("#snooze-form input[name=reason]", "Sponsor on leave until then")
+    page.click("#snooze-form button[data-action=snooze]")
+    page.wait_for_selector("#status:has-text('snoozed')")
+    snoozed = success_service.cta_detail(ws, second["cta_id"], as_of=today)
+    assert (snoozed["status"], snoozed["snoozed_until"], snoozed["snooze_reason"]) == (
+        "snoozed",
+        until,
+        "Sponsor on leave until then",
+    )
+    assert "cta.snooze" in _audit_actions(page, url, second["account_id"])
+
+    # reassign
+    page.goto(f"{url}/ctas/{third['cta_id']}")
+    page.fill("#reassign-form input[name=owner]", "new.csm@example.com")
+    page.click("#reassign-form button[data-action=reassign]")
+    page.wait_for_selector("#owner:has-text('new.csm@example.com')")
+    moved = success_service.cta_detail(ws, third["cta_id"], as_of=today)
+    assert moved["owner"] == "new.csm@example.com"
+    assert "cta.reassign" in _audit_actions(page, url, third["account_id"])
+    _shot(page, "21-audit")
+
+    # a plan milestone: re-dated and done
+    plan = success_service.show_plan(ws, account, today)
+    milestone = plan["milestones"][0]
+    due = today + timedelta(days=20)
+    page.goto(f"{url}/accounts/{account}#plan")
+    row = page.locator(f"tr[data-milestone='{milestone['milestone_id']}']")
+    row.locator("input[name=due_on]").fill(due.isoformat())
+    row.locator("select[name=status]").select_option("done")
+    row.locator("button[data-action=save-milestone]").click()
+    page.wait_for_load_state()
+    after = next(m for m in success_service.show_plan(ws, account, today)["milestones"]
+                 if m["milestone_id"] == milestone["milestone_id"])  # fmt: skip
+    assert (after["due_on"], after["status"], after["completed_on"]) == (due, "done", today)
+    page.goto(f"{url}/accounts/{account}?kind=milestone#timeline")
+    assert page.locator(f"#timeline li:has-text('milestone done: {milestone['title']}')").count()
+
+    # a contact: new role, left the company
+    contact = contract_service.read_table(ws, "contacts", account_id=account).to_pylist()[0]
+    role = "champion" if contact["role"] != "champion" else "user"
+    left = today - timedelta(days=3)
+    page.goto(f"{url}/accounts/{account}#contacts")
+    row = page.locator(f"tr[data-contact='{contact['contact_id']}']")
+    row.locator("select[name=role]").select_option(role)
+    row.locator("input[name=left_on]").fill(left.isoformat())
+    row.locator("button[data-action=save-contact]").click()
+    page.wait_for_load_state()
+    stored = next(c for c in contract_service.read_table(ws, "contacts", account_id=account)
+                  .to_pylist() if c["contact_id"] == contact["contact_id"])  # fmt: skip
+    assert (stored["role"], stored["left_on"], stored["is_active"]) == (role, left, False)
+
+    # the CSM's renewal call
+    page.goto(f"{url}/accounts/{account}#renewal")
+    page.select_option("#renewal-call-form select[name=call]", "at_risk")
+    page.fill("#renewal-call-form input[name=reason]", "Budget cut announced")
+    page.click("#renewal-call-form button[data-action=renewal-call]")
+    page.wait_for_selector("#renewal-call:has-text('at risk')")
+    _shot(page, "22-account-edited")
+    call = success_service.renewal_calls(ws, [account])[account]
+    assert (call["call"], call["reason"], call["by"]) == (
+        "at_risk",
+        "Budget cut announced",
+        "lead@example.com",
+    )
+    trail = _audit_actions(page, url, account)
+    for action in ("plan.milestone", "contact.edit", "renewal.call"):
+        assert action in trail, action
+    page.goto(f"{url}/renewals")
+    page.wait_for_selector("#calls tr[data-call='at_risk']")
+    for path, name in (("/team", "23-team"), ("/my-work", "24-my-work"),
+                       ("/playbooks", "25-playbooks")):  # fmt: skip
+        page.goto(f"{url}{path}")
+        _shot(page, name)
 
 
 def _shot(page: Any, name: str) -> None:
@@ -141,12 +286,7 @@ def _journey(page: Any, server: dict[str, Any]) -> None:
     page.click("button:has-text('Add note')")
     page.wait_for_selector(f"#timeline li:has-text('{note}')")
     _shot(page, "05-note-added")
-    before = page.locator("button[data-action=close]").count()
-    assert before >= 1
-    page.locator("button[data-action=close]").first.click()
-    page.wait_for_load_state()
-    assert page.locator("button[data-action=close]").count() == before - 1
-    _shot(page, "06-cta-closed")
+    assert page.locator("a[data-action=open]").count() >= 1  # the account's CTAs
     with page.expect_download() as download:
         page.click("text=Download QBR (PDF)")
     pdf = ARTIFACTS / "qbr.pdf"

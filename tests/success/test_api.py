@@ -47,9 +47,9 @@ def test_ctas_and_plans_over_http_with_the_csm_restriction(
     assert "until" in snoozed.json()["error"]["message"]
     closed = ann.patch(
         f"/api/v1/ctas/{sponsor}",
-        json={"status": "closed", "outcome": "resolved", "reason": "new sponsor"},
+        json={"status": "closed", "outcome": "saved", "reason": "new sponsor"},
     ).json()
-    assert (closed["status"], closed["outcome"]) == ("closed", "resolved")
+    assert (closed["status"], closed["outcome"]) == ("closed", "saved")
 
     assert bob.post("/api/v1/accounts/A/plan", json={}).status_code == 404
     created = ann.post("/api/v1/accounts/A/plan", json={})

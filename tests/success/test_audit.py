@@ -46,13 +46,14 @@ def test_audit_kind_cta_lists_a_cta_closed_from_the_cli_and_from_the_web_page(
     cli = _cli(company, capsys, monkeypatch)
     live = service.list_ctas(company, as_of=AS_OF)
     by_cli, by_page = live[0], live[1]
-    cli("ctas", "close", str(by_cli["cta_id"]), "--outcome", "resolved", "--reason", "met")
+    cli("ctas", "close", str(by_cli["cta_id"]), "--outcome", "saved", "--reason", "met")
     add_person(company, "boss@example.com", "admin")
     boss = sign_in(make_app(company), "boss@example.com")
     account = by_page["account_id"]
-    form = {"csrf_token": csrf_of(boss.get(f"/accounts/{account}").text),
-            "cta_id": str(by_page["cta_id"]), "back": f"/accounts/{account}"}  # fmt: skip
-    answer = boss.post(f"/work/cta/{by_page['cta_id']}/close", data=form, follow_redirects=False)
+    outcome = next(iter(by_page["outcomes"]))
+    form = {"csrf_token": csrf_of(boss.get(f"/ctas/{by_page['cta_id']}").text),
+            "outcome": outcome, "comment": "met", "confirm": "yes"}  # fmt: skip
+    answer = boss.post(f"/ctas/{by_page['cta_id']}/close", data=form, follow_redirects=False)
     assert answer.status_code == 303, answer.text
 
     rows = json.loads(cli("audit", "--kind", "cta", "--format", "json").out)
@@ -65,7 +66,7 @@ def test_audit_kind_cta_lists_a_cta_closed_from_the_cli_and_from_the_web_page(
     ]
     assert rows[1]["details"]["after"] == {
         "status": "closed",
-        "outcome": "resolved",
+        "outcome": "saved",
         "close_reason": "met",
     }
     assert rows[1]["details"]["before"]["status"] == by_cli["status"]

@@ -53,12 +53,12 @@ def test_ctas_cli_life_cycle(
     assert json.loads(out)["status"] == "snoozed"
     code, _, err = cli("ctas", "close", str(sponsor), "--outcome", "maybe")
     assert code == 2
-    assert "unknown outcome 'maybe'" in err
-    code, _, _ = cli("ctas", "close", str(sponsor), "--outcome", "resolved", "--reason", "met")
+    assert "'maybe' is not an outcome of a risk CTA" in err
+    code, _, _ = cli("ctas", "close", str(sponsor), "--outcome", "saved", "--reason", "met")
     assert code == 0
     code, out, _ = cli("ctas", "list", "--status", "closed", "--format", "json")
     (closed,) = json.loads(out)
-    assert (closed["outcome"], closed["close_reason"]) == ("resolved", "met")
+    assert (closed["outcome"], closed["close_reason"]) == ("saved", "met")
     code, _, err = cli("ctas", "start", "999")
     assert code == 2
     assert "no CTA 999" in err

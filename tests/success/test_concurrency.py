@@ -28,7 +28,7 @@ from keepwell.success.cycle import load_rules
 from keepwell.success.matching import evaluate_rules
 from tests.conftest import make_workspace
 from tests.notify.receivers import http_server, smtp_server
-from tests.success.company import AS_OF, OWNER_A, load_company
+from tests.success.company import AS_OF, OWNER_A, OWNER_B, load_company
 
 pytestmark = pytest.mark.postgres
 PROCESSES = 4
@@ -78,7 +78,7 @@ def test_two_keepwell_run_processes_create_each_cta_and_email_once(
     assert (ctas_, keys) == (3, 3)  # sponsor-left:A, renewal-due:A, late-invoice:B
     assert tasks == 2 + 1 + 2
     # CTA emails to their owners, tech-touch emails to B's two admins: each once
-    assert received == {OWNER_A: 1, "pool@example.com": 1, "ad@beta.example": 1,
+    assert received == {OWNER_A: 1, OWNER_B: 1, "ad@beta.example": 1,
                         "ad2@beta.example": 1}  # fmt: skip
     assert notifications == 4
 

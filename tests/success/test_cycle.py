@@ -15,7 +15,7 @@ from keepwell.core.workspace import Workspace
 from keepwell.notify import service as notify_service
 from keepwell.success import service
 from keepwell.success.cycle import acquire_lease, release_lease
-from tests.success.company import AS_OF, OWNER_A, Clock, load_company
+from tests.success.company import AS_OF, OWNER_A, OWNER_B, Clock, load_company
 
 
 def _by_rule(ws: Workspace, **filters: object) -> dict[str, dict[str, object]]:
@@ -51,10 +51,10 @@ def test_cycle_opens_each_cta_once_with_reasons_tasks_and_owners(
     assert sponsor["due_on"] == AS_OF + timedelta(days=14)  # the playbook's last task
 
     late = service.cta_detail(ws, int(ctas["late-invoice:B"]["cta_id"]), as_of=AS_OF)
-    assert late["owner"] == "pool@example.com"  # assign: pool for tech-touch
+    assert late["owner"] == OWNER_B  # an owned account: its owner, never the pool
     assert late["priority"] == "urgent"
     assert "max_days_past_due=45" in late["reason"]
-    assert [t["owner"] for t in late["tasks"]] == ["finance@example.com", "pool@example.com"]
+    assert [t["owner"] for t in late["tasks"]] == ["finance@example.com", OWNER_B]
     renewal = ctas["renewal-due:A"]
     assert renewal["due_on"] == date(2025, 10, 1)  # due_in: days_to_renewal
 
@@ -92,11 +92,11 @@ def test_cta_life_cycle_snooze_close_and_cooldown(workspace: Workspace, tmp_path
     assert woke.woke == 1
     assert service.cta_detail(ws, cta_id, as_of=AS_OF)["status"] == "open"
 
-    with pytest.raises(InputError, match="unknown outcome 'meh'"):
+    with pytest.raises(InputError, match="'meh' is not an outcome of a risk CTA"):
         service.close_cta(ws, cta_id, outcome="meh", reason=None, now=clock())
-    service.close_cta(ws, cta_id, outcome="resolved", reason="new sponsor met", now=clock())
+    service.close_cta(ws, cta_id, outcome="saved", reason="new sponsor met", now=clock())
     closed = service.cta_detail(ws, cta_id, as_of=AS_OF)
-    assert (closed["status"], closed["outcome"]) == ("closed", "resolved")
+    assert (closed["status"], closed["outcome"]) == ("closed", "saved")
     with pytest.raises(InputError, match="already closed"):
         service.start_cta(ws, cta_id, clock())
     cooling = service.run_cycle(ws, AS_OF + timedelta(days=10), clock=clock, deliver=False)

@@ -22,7 +22,7 @@ from keepwell.core.workspace import Workspace
 from keepwell.success.cycle import acquire_lease, cycle_settings, heartbeat, renew_lease
 from tests.conftest import make_workspace
 from tests.notify.receivers import http_server, smtp_server
-from tests.success.company import AS_OF, OWNER_A, load_company
+from tests.success.company import AS_OF, OWNER_A, OWNER_B, load_company
 
 
 def _wall() -> datetime:
@@ -151,5 +151,5 @@ def test_a_cycle_killed_mid_delivery_is_followed_within_seconds_and_nothing_twic
     assert cta_counts == (3, 3)
     assert {status for _, status in keys} == {"sent"}
     assert mails == Counter({key: 1 for key, _ in keys})  # every email once, none twice
-    assert received == {OWNER_A: 1, "pool@example.com": 1, "ad@beta.example": 1,
+    assert received == {OWNER_A: 1, OWNER_B: 1, "ad@beta.example": 1,
                         "ad2@beta.example": 1}  # fmt: skip

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from keepwell.auth import service as auth_service
 from keepwell.core.workspace import Workspace
 from keepwell.portfolio.pages import bridge_chart
 from keepwell.success import service as success_service
@@ -26,7 +27,8 @@ from tests.web.pages_helpers import (
     sign_in,
 )
 
-#: The owner the default rules give the CTAs of tech-touch accounts.
+#: The pool the default rules give the CTAs of unowned tech-touch accounts (every
+#: account of this book has an owner, so the pool gets none).
 DIGITAL = "digital-success@keepwell-demo.example"
 PAGES = ["/", "/accounts", "/accounts/A1", "/my-work", "/renewals", "/cohorts", "/survival",
          "/simulator", "/evidence", "/feedback", "/accounts/A1/qbr"]  # fmt: skip
@@ -158,26 +160,92 @@ def test_a_note_added_on_account_360_shows_escaped_on_the_timeline(boss: TestCli
     assert "&lt;i&gt;renewal&lt;/i&gt; call" in boss.get("/accounts/A1").text
 
 
-def test_my_work_lists_the_users_ctas_and_tasks_by_due_date(app: FastAPI) -> None:
-    page = sign_in(app, DIGITAL).get("/my-work").text
-    assert page.count('data-action="close"') == 4
+def _ctas_of(app: FastAPI, owner: str) -> list[dict[str, object]]:
+    ws = app.state.workspace
+    return [c for c in success_service.list_ctas(ws, as_of=datetime.now(UTC).date())
+            if c["owner"] == owner]  # fmt: skip
+
+
+def test_my_work_lists_the_users_ctas_and_tasks_by_stake(app: FastAPI) -> None:
+    """Before: the CTAs of owned tech-touch accounts went to the pool's My work."""
+    mine = _ctas_of(app, "ann@example.com")
+    assert mine
+    page = sign_in(app, "ann@example.com").get("/my-work").text
+    assert page.count('data-action="open"') == len(mine)
     assert "Sponsor or champion left" in page
+    assert 'data-action="open"' not in sign_in(app, DIGITAL).get("/my-work").text
+    rows = page.split('data-kind="cta"')[1:]
+    shown = [int(r.split('data-cta="')[1].split('"')[0]) for r in rows]
+    stakes = {c["cta_id"]: c["stake"] for c in mine}
+    assert [stakes[i] for i in shown] == sorted(stakes.values(), reverse=True)
 
 
-def test_closing_a_cta_on_account_360_removes_it(app: FastAPI) -> None:
+def test_closing_a_cta_needs_an_outcome_of_its_type_and_a_confirmation(app: FastAPI) -> None:
     boss = sign_in(app, "boss@example.com")
-    page = boss.get("/accounts/A2").text
-    assert page.count('data-action="close"') == 1
-    form = {"csrf_token": csrf_of(page), "cta_id": "3", "back": "/accounts/A2"}
-    answer = boss.post("/work/cta/3/close", data=form, follow_redirects=False)
-    assert (answer.status_code, answer.headers["location"]) == (303, "/accounts/A2")
-    assert 'data-action="close"' not in boss.get("/accounts/A2").text
+    (cta, *_) = [c for c in _ctas_of(app, "ann@example.com") if c["account_id"] == "A2"]
+    page = boss.get(f"/ctas/{cta['cta_id']}").text
+    for key in cta["outcomes"]:  # type: ignore[attr-defined]
+        assert f'<option value="{key}">' in page
+    form = {"csrf_token": csrf_of(page), "outcome": "resolved", "comment": "done"}
+    refused = boss.post(f"/ctas/{cta['cta_id']}/close", data=form)
+    assert (refused.status_code, "needs confirming" in refused.text) == (400, True)
+    wrong = boss.post(f"/ctas/{cta['cta_id']}/close", data={**form, "confirm": "yes"})
+    assert (wrong.status_code, "is not an outcome" in wrong.text) == (400, True)
+    outcome = next(iter(cta["outcomes"]))  # type: ignore[call-overload]
+    answer = boss.post(f"/ctas/{cta['cta_id']}/close", follow_redirects=False,
+                       data={**form, "outcome": outcome, "confirm": "yes"})  # fmt: skip
+    assert (answer.status_code, answer.headers["location"]) == (303, f"/ctas/{cta['cta_id']}")
+    closed = success_service.cta_detail(app.state.workspace, int(cta["cta_id"]),  # type: ignore[call-overload]
+                                        as_of=datetime.now(UTC).date())  # fmt: skip
+    assert (closed["status"], closed["outcome"], closed["close_reason"]) == (
+        "closed",
+        outcome,
+        "done",
+    )
 
 
 def test_a_restricted_csm_cannot_act_on_another_books_cta(app: FastAPI) -> None:
+    (other, *_) = _ctas_of(app, "bob@example.com")
     ann = sign_in(app, "ann@example.com")
-    form = {"csrf_token": csrf_of(ann.get("/accounts/A1").text), "cta_id": "4"}
-    assert ann.post("/work/cta/4/close", data=form).status_code == 404
+    form = {"csrf_token": csrf_of(ann.get("/accounts/A1").text), "outcome": "saved",
+            "comment": "x", "confirm": "yes"}  # fmt: skip
+    assert ann.post(f"/ctas/{other['cta_id']}/close", data=form).status_code == 404
+    assert ann.get(f"/ctas/{other['cta_id']}").status_code == 404
+    reassign = {"csrf_token": form["csrf_token"], "owner": "ann@example.com"}
+    assert ann.post(f"/ctas/{other['cta_id']}/reassign", data=reassign).status_code == 404
+
+
+def test_team_queue_for_managers_and_admins_a_restricted_csm_sees_their_book(
+    app: FastAPI,
+) -> None:
+    """Before: no page listed the team's open CTAs; admins saw "Nothing open."."""
+    everyone = success_service.list_ctas(app.state.workspace, as_of=datetime.now(UTC).date())
+    boss = sign_in(app, "boss@example.com").get("/team").text
+    assert boss.count('data-action="open"') == len(everyone)
+    assert 'id="bulk"' in boss
+    ann = sign_in(app, "ann@example.com").get("/team").text
+    assert ann.count('data-action="open"') == len(_ctas_of(app, "ann@example.com"))
+    assert "Beta" not in ann
+    assert 'id="bulk"' not in ann
+    filtered = sign_in(app, "boss@example.com").get("/team?owner=bob%40example.com").text
+    assert filtered.count('data-action="open"') == len(_ctas_of(app, "bob@example.com"))
+
+
+def test_bulk_reassign_is_for_managers_and_moves_the_ctas(app: FastAPI) -> None:
+    bobs = [c["cta_id"] for c in _ctas_of(app, "bob@example.com")]
+    ann = sign_in(app, "ann@example.com")
+    token = csrf_of(ann.get("/team").text)
+    form = {"csrf_token": token, "owner": "ann@example.com", "cta_ids": [str(i) for i in bobs]}
+    assert ann.post("/team/reassign", data=form).status_code == 403
+    boss = sign_in(app, "boss@example.com")
+    form["csrf_token"] = csrf_of(boss.get("/team").text)
+    form["owner"] = "carl@example.com"
+    answer = boss.post("/team/reassign", data=form, follow_redirects=False)
+    assert answer.status_code == 303
+    assert _ctas_of(app, "bob@example.com") == []
+    assert {c["cta_id"] for c in _ctas_of(app, "carl@example.com")} == set(bobs)
+    back = {**form, "owner": "bob@example.com"}
+    assert boss.post("/team/reassign", data=back, follow_redirects=False).status_code == 303
 
 
 def test_bridge_steps_add_up_to_the_ending_mrr() -> None:
@@ -229,3 +297,48 @@ def test_key_pages_render_on_both_stores(workspace: Workspace) -> None:
     paths = ["/", "/accounts?sort=-arr&band=red", "/accounts/A1", "/renewals", "/accounts/A1/qbr"]
     assert {p: http.get(p).status_code for p in paths} == dict.fromkeys(paths, 200)
     assert http.get("/accounts/A1/qbr.pdf").content.startswith(b"%PDF")
+
+
+def test_saved_views_on_the_accounts_list_are_each_users_own(app: FastAPI) -> None:
+    """Before: filters had to be set again on every visit; no churn-risk column."""
+    ann = sign_in(app, "ann@example.com")
+    page = ann.get("/accounts?band=red&sort=-churn&page=2").text
+    assert "Churn risk" in page
+    form = {
+        "csrf_token": csrf_of(page),
+        "name": "Red by churn",
+        "query": "band=red&sort=-churn&page=2",
+    }
+    answer = ann.post("/accounts/views", data=form, follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (
+        303,
+        "/accounts?band=red&sort=-churn&page=2",
+    )
+    listed = ann.get("/accounts").text
+    assert 'href="/accounts?band=red&amp;sort=-churn" data-view="Red by churn"' in listed
+    assert 'data-view="Red by churn"' not in sign_in(app, "boss@example.com").get("/accounts").text
+    (view,) = auth_service.saved_views(app.state.workspace, "ann@example.com", "accounts")
+    boss = sign_in(app, "boss@example.com")
+    token = csrf_of(boss.get("/accounts").text)
+    refused = boss.post(f"/accounts/views/{view['view_id']}/delete", data={"csrf_token": token})
+    assert refused.status_code == 404
+    gone = ann.post(f"/accounts/views/{view['view_id']}/delete",
+                    data={"csrf_token": csrf_of(listed)}, follow_redirects=False)  # fmt: skip
+    assert gone.status_code == 303
+    assert auth_service.saved_views(app.state.workspace, "ann@example.com", "accounts") == []
+
+
+def test_a_viewer_cannot_close_reassign_or_edit(app: FastAPI) -> None:
+    vera = sign_in(app, "vera@example.com")
+    (cta, *_) = success_service.list_ctas(app.state.workspace, as_of=datetime.now(UTC).date())
+    page = vera.get(f"/ctas/{cta['cta_id']}").text
+    assert 'id="close-form"' not in page
+    token = csrf_of(page)
+    posts = {
+        f"/ctas/{cta['cta_id']}/close": {"outcome": "saved", "comment": "x", "confirm": "yes"},
+        f"/ctas/{cta['cta_id']}/reassign": {"owner": "vera@example.com"},
+        "/accounts/A1/renewal-call": {"call": "commit", "reason": "x"},
+        "/accounts/A1/contacts/c1": {"role": "user"},
+    }
+    for path, form in posts.items():
+        assert vera.post(path, data={**form, "csrf_token": token}).status_code == 403, path

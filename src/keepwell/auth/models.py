@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from keepwell.core.audit import AuditEntry
 from keepwell.core.database import Base, UTCDateTime
 
-__all__ = ["ApiToken", "AuditEntry", "User", "UserSession"]
+__all__ = ["ApiToken", "AuditEntry", "SavedView", "User", "UserSession"]
 
 
 class User(Base):
@@ -60,3 +60,17 @@ class UserSession(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SavedView(Base):
+    """A user's named view of a list page: the page's query string (filters, sort)."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (sa.UniqueConstraint("email", "page", "name"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    page: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    query: Mapped[str] = mapped_column(sa.String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -20,6 +20,7 @@ from keepwell.auth import throttle
 from keepwell.auth.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from keepwell.auth.models import ApiToken, AuditEntry, User, UserSession
 from keepwell.auth.principal import Principal, Role, Scope
+from keepwell.auth.views import delete_view, save_view, saved_views
 from keepwell.core.audit import (
     AUDIT_FIELDS,
     audit_csv,
@@ -46,8 +47,11 @@ __all__ = [
     "changed",
     "cli_actor",
     "current_actor",
+    "delete_view",
     "details_text",
     "record_audit",
+    "save_view",
+    "saved_views",
     "set_actor",
 ]
 

@@ -7,16 +7,19 @@ model trained on the company's history with its predictions stored for the last 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from keepwell.contract.service import ImportReport, import_file
+from keepwell.core import periods
 from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.periods import month_end, previous_month
 from keepwell.core.settings import Settings
 from keepwell.core.workspace import Workspace
+from keepwell.demo import closing
 from keepwell.demo.catalog import Billing
 from keepwell.demo.service import DemoSummary, generate_demo
 from keepwell.health.service import (
@@ -25,6 +28,7 @@ from keepwell.health.service import (
     latest_scores,
     rebuild_stage_history,
 )
+from keepwell.revenue import service as revenue_service
 from keepwell.revenue.service import Summary, account_arr, portfolio_summary
 from keepwell.risk import service as risk_service
 from keepwell.success import service as success_service
@@ -60,6 +64,8 @@ class DemoRun:
     #: Teams, CSMs, targets and cost inputs set up for the team pages.
     team: dict[str, int] = field(default_factory=dict)
     voice: DemoVoice | None = None
+    #: CTAs the replayed history opened and closed (:func:`_replay_history`).
+    history: DemoHistory | None = None
     #: Reference requests made (with outcomes) and the account that stopped giving them.
     references: DemoReferences | None = None
 
@@ -80,6 +86,16 @@ class DemoVoice:
     measures: int
     shared_plan_account: str | None
     shared_plan_url: str | None
+
+
+@dataclass(frozen=True)
+class DemoHistory:
+    """The success cycles replayed over the history: their days, the CTAs they opened
+    and how many the demo's CSMs closed (by outcome)."""
+
+    days: list[date]
+    opened: int
+    closed: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -106,11 +122,14 @@ def run_demo(
     churn_model: bool = True,
     billing: Billing = Billing.MIXED,
     settings: Settings | None = None,
+    history: bool = True,
 ) -> DemoRun:
     """Generate a demo company into ``data_dir``, import it into ``workspace``, and
     compute its portfolio summary and health scores as of the end of ``end_month``, run
     one success cycle, and (``churn_model``) train the churn model and store its
-    predictions for that day. ``billing``: see :func:`generate_demo`."""
+    predictions for that day. ``billing``: see :func:`generate_demo`. With ``history``,
+    success cycles are first replayed on past month ends and their CTAs closed with what
+    the data shows happened (:func:`_replay_history`)."""
     step = on_step or (lambda _message: None)
     step(f"generating {accounts:,} accounts over {months} months (seed {seed}, {billing} billing)")
     run = DemoRun(
@@ -135,13 +154,15 @@ def run_demo(
     rebuild_stage_history(workspace, run.as_of)
     step("scoring customer health")
     run.scores = compute_scores(workspace, run.as_of)
+    if history:
+        run.history = _replay_history(workspace, run.as_of, months, seed, step)
     step("taking the feature requests from the timeline")
     success_service.sync_requests(workspace, run.as_of)
+    step("asking reference customers: requests given and declined, one that stopped")
+    run.references = _references(workspace, run.as_of)
     step("running a success cycle (rules, CTAs, tech-touch email queued)")
     stamp = datetime.combine(run.as_of, time(23, 59), tzinfo=UTC)
     run.cycle = success_service.run_cycle(workspace, run.as_of, clock=lambda: stamp, deliver=False)
-    step("asking reference customers: requests given and declined, one that stopped")
-    run.references = _references(workspace, run.as_of)
     step("hearing the customer: a survey sent and answered, success measures, a shared plan")
     run.voice = _voice(workspace, run.as_of, stamp, settings or Settings())
     if churn_model:
@@ -158,6 +179,64 @@ def run_demo(
 def previous_month_end(day: date) -> date:
     """The last day of the month before ``day``'s month."""
     return month_end(previous_month(day))
+
+
+#: Success cycles replayed before the last day: every HISTORY_STEP months, the earliest
+#: HISTORY_MONTHS before it; CTAs of a cycle close before the next one (those of the
+#: last OPEN_MONTHS stay open).
+HISTORY_MONTHS, HISTORY_STEP, OPEN_MONTHS = 12, 2, 2
+#: Days after opening over which the demo's CSMs see what happened to the account.
+CLOSING_WINDOW = 120
+
+
+def _history_days(as_of: date, months: int) -> list[date]:
+    """Month ends HISTORY_MONTHS, ..., HISTORY_STEP months before ``as_of``'s month,
+    keeping 4 months of data before the first (usage windows need them)."""
+    first = max(0, min(HISTORY_MONTHS, months - 5))
+    days = []
+    for back in range(first, 0, -HISTORY_STEP):
+        month = as_of.replace(day=1)
+        for _ in range(back):
+            month = periods.previous_month(month)
+        days.append(month_end(month))
+    return days
+
+
+def _fixed(stamp: datetime) -> Callable[[], datetime]:
+    return lambda: stamp
+
+
+def _replay_history(
+    workspace: Workspace, as_of: date, months: int, seed: int, step: Step
+) -> DemoHistory:
+    """Run the success cycle on past month ends and close each cycle's CTAs before the
+    next one with the outcome the data shows (:mod:`keepwell.demo.closing`), as a
+    team working the cycle's CTAs would have: playbook effectiveness then has closed
+    CTAs and outcomes to count."""
+    days = _history_days(as_of, months)
+    rng = random.Random(seed)
+    renewals = revenue_service.past_renewals(workspace, days[0], as_of) if days else []
+    opened, closed = 0, dict[str, int]()
+    for index, day in enumerate(days):
+        step(f"replaying the success cycle as of {day} and closing its CTAs")
+        stamp = datetime.combine(day, time(23, 0), tzinfo=UTC)
+        report = success_service.run_cycle(workspace, day, clock=_fixed(stamp), deliver=False)
+        opened += report.opened
+        following = days[index + 1] if index + 1 < len(days) else as_of
+        if (as_of - day).days < OPEN_MONTHS * 30:
+            continue
+        for cta in success_service.list_ctas(workspace, as_of=day):
+            happened = closing.what_happened(renewals, cta["account_id"], day,
+                                             day + timedelta(days=CLOSING_WINDOW))  # fmt: skip
+            outcome = closing.closing_outcome(cta["type"], happened, rng)
+            on = min(following - timedelta(days=1), day + timedelta(days=rng.randint(7, 45)))
+            success_service.close_cta(
+                workspace, cta["cta_id"], outcome=outcome,
+                reason=f"demo: {outcome.replace('_', ' ')}, as the account's data shows",
+                now=datetime.combine(on, time(16, 0), tzinfo=UTC),
+            )  # fmt: skip
+            closed[outcome] = closed.get(outcome, 0) + 1
+    return DemoHistory(days, opened, dict(sorted(closed.items())))
 
 
 def _train_and_predict(workspace: Workspace, as_of: date) -> DemoRisk:

@@ -9,6 +9,8 @@ history can know (the back-test, the churn model's training days). The health se
 replaces both with the days since the account entered the stage, from the stored stage
 history (:mod:`keepwell.health.stage_time`). ``stage_outcome`` is the stage's outcome KPI
 (null when the stage has none).
+An account whose custom attribute ``segment_override`` names a configured segment (set
+on Account 360 by a manager, or imported) is in that segment whatever the rules say.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from keepwell.health.config import Segment, Stage
 
 UNASSIGNED = "unassigned"
 NO_STAGE = "none"
+#: The account attribute that sets its segment by hand.
+OVERRIDE = "segment_override"
 
 
 def _first_match(table: ibis.Table, rules: list[tuple[Any, str]], default: str) -> ibis.Value:
@@ -37,6 +41,9 @@ def assign_segments_and_stages(
     segment = _first_match(
         measures, [(s.rule.to_ibis(measures), s.name) for s in segments], UNASSIGNED
     )
+    if OVERRIDE in measures.columns and segments:
+        chosen = measures[OVERRIDE].cast("string")
+        segment = chosen.isin([s.name for s in segments]).fill_null(False).ifelse(chosen, segment)
     stage = _first_match(measures, [(s.rule.to_ibis(measures), s.name) for s in stages], NO_STAGE)
     with_stage = measures.mutate(segment=segment, stage=stage)
     outcomes = [

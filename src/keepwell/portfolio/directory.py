@@ -20,7 +20,7 @@ from typing import Any
 from keepwell.core.csvtext import csv_text
 
 PAGE_SIZE = 50
-SORTS = ("name", "arr", "score", "renewal", "owner", "segment", "band")
+SORTS = ("name", "arr", "score", "renewal", "owner", "segment", "band", "churn")
 COLUMNS = (
     "account_id",
     "name",
@@ -181,6 +181,9 @@ def _sort_key(sort: str) -> Any:
         return lambda r: (r[sort] is None, float(r[sort] or 0), r["account_id"])
     if sort == "renewal":
         return lambda r: (r["next_renewal"] is None, r["next_renewal"] or date.max)
+    if sort == "churn":
+        return lambda r: (r.get("churn_probability") is None,
+                          float(r.get("churn_probability") or 0), r["account_id"])  # fmt: skip
     return lambda r: ((r[sort] or "").lower(), r["name"].lower())
 
 

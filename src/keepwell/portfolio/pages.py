@@ -12,14 +12,17 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from keepwell.auth import service as auth_service
 from keepwell.core.errors import InputError
 from keepwell.portfolio import service
 from keepwell.portfolio.account import nps_trend
 from keepwell.portfolio.directory import SORTS, Filters, page_of, search, to_csv
 from keepwell.web import charts
 from keepwell.web.deps import AnalyticsLock, WorkspaceDep
+from keepwell.web.ids import PathId
 from keepwell.web.toolkit import (
     PageUser,
+    check_csrf,
     check_form,
     page_day,
     page_user,
@@ -70,11 +73,13 @@ def accounts(request: Request, user: User, ws: WorkspaceDep, f: Filtered) -> HTM
     d = service.directory(ws, today())
     rows = search(d, user.owner_scope, f)
     shown, f, pages = page_of(rows, f)
+    views = auth_service.saved_views(ws, user.principal.email, "accounts")
     return render(
         request,
         user,
         "accounts.html",
         title="Accounts",
+        views=views,
         rows=shown,
         total=len(rows),
         f=f,
@@ -84,6 +89,34 @@ def accounts(request: Request, user: User, ws: WorkspaceDep, f: Filtered) -> HTM
         as_of=d.as_of,
         snapshot=d.snapshot,
     )
+
+
+@router.post("/accounts/views")
+async def save_view(
+    user: User,
+    ws: WorkspaceDep,
+    csrf_token: Annotated[str, Form(max_length=200)],
+    name: Annotated[str, Form(max_length=120)],
+    query: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Save the accounts list's current filters and sort under a name (the user's own)."""
+    check_csrf(user, csrf_token)
+    await run_in_threadpool(auth_service.save_view, ws, user.principal.email,
+                            "accounts", name, query, now=datetime.now(UTC))  # fmt: skip
+    return RedirectResponse("/accounts?" + query.lstrip("?"), status_code=303)
+
+
+@router.post("/accounts/views/{view_id}/delete")
+async def delete_view(
+    user: User,
+    ws: WorkspaceDep,
+    view_id: PathId,
+    csrf_token: Annotated[str, Form(max_length=200)],
+) -> Response:
+    check_csrf(user, csrf_token)
+    await run_in_threadpool(auth_service.delete_view, ws,
+                            user.principal.email, view_id, now=datetime.now(UTC))  # fmt: skip
+    return RedirectResponse("/accounts", status_code=303)
 
 
 @router.get("/accounts.csv")
@@ -307,6 +340,7 @@ def renewals(request: Request, user: User, ws: WorkspaceDep, as_of: AsOf = None)
         currency=r["currency"],
         total=r["total"],
         forecast=r["forecast"],
+        calls=r["calls"],
         days=r["days"],
         month_to_month=r["month_to_month"],
         charts=[chart] if months else [],

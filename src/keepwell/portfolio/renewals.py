@@ -87,6 +87,36 @@ def by_month(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return result
 
 
+#: The CSM's renewal calls, in the order the roll-up lists them.
+CALLS = ("commit", "likely", "at_risk", "no call")
+
+
+def with_calls(rows: list[dict[str, Any]], calls: dict[str, dict[str, Any]]) -> None:
+    """Set each renewal line's ``csm_call`` (the latest call on its account, None
+    without one) and ``call_reason``."""
+    for row in rows:
+        call = calls.get(row["account_id"])
+        row["csm_call"] = call["call"] if call else None
+        row["call_reason"] = call["reason"] if call else None
+
+
+def call_rollup(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ARR up for renewal by the CSM's call (commit, likely, at risk, no call) beside
+    the model's expected renewed ARR of the same lines (None where no line has one)."""
+    result = []
+    for call in CALLS:
+        items = [r for r in rows if (r.get("csm_call") or "no call") == call]
+        expected = [r["expected_arr"] for r in items if r.get("expected_arr") is not None]
+        result.append({
+            "call": call, "lines": len(items),
+            "accounts": len({r["account_id"] for r in items}),
+            "arr": sum((r["arr"] for r in items), Decimal(0)),
+            "model_expected_arr": sum(expected, Decimal(0)) if expected else None,
+            "model_lines": len(expected),
+        })  # fmt: skip
+    return result
+
+
 def month_to_month(d: Directory, scope: str | None) -> dict[str, Any]:
     """Customers (within ``scope``) paying on the day with no renewal date: no active
     line ends, so they renew every month until they cancel. Their count and ARR."""

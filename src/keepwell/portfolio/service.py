@@ -44,7 +44,14 @@ from keepwell.portfolio.account import (
     usage_by_month,
 )
 from keepwell.portfolio.directory import Directory
-from keepwell.portfolio.renewals import arr_at_risk, by_month, month_to_month, named
+from keepwell.portfolio.renewals import (
+    arr_at_risk,
+    by_month,
+    call_rollup,
+    month_to_month,
+    named,
+    with_calls,
+)
 from keepwell.revenue import service as revenue_service
 from keepwell.risk import service as risk_service
 from keepwell.success import service as success_service
@@ -171,10 +178,14 @@ def _renewals(workspace: Workspace, scope: str | None, day: date) -> dict[str, A
     d = directory(workspace, day)
     rows = named([dict(r) for r in upcoming], d)
     forecast = risk_service.expected_renewals(rows)
+    with_calls(
+        rows, success_service.renewal_calls(workspace, sorted({r["account_id"] for r in rows}))
+    )
     months = by_month(rows)
     return {
         "currency": currency,
         "months": months,
+        "calls": call_rollup(rows),
         "total": sum((m["arr"] for m in months), Decimal(0)),
         "forecast": forecast,
         "days": RENEWAL_DAYS,
@@ -267,6 +278,9 @@ def account_view(
         "risk_model": risk_service.has_model(workspace),
         "work": success_service.work_items(workspace, as_of, account_id=account_id, scope=scope),
         "plan": _plan(workspace, account_id, as_of),
+        "renewal_call": success_service.renewal_calls(workspace, [account_id]).get(account_id),
+        "contact_roles": success_service.CONTACT_ROLES,
+        "segments": success_service.segment_names(workspace),
         "timeline": {
             "items": account_story(workspace, account_id, as_of, scope=scope, kinds=kinds),
             "kinds": sorted(story.check_kinds(kinds) or ()),

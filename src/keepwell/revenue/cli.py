@@ -232,10 +232,11 @@ def _month_to_month_note(arr: dict[str, dict[str, Any]]) -> None:
     monthly = [r["arr"] for r in arr.values() if r.get("next_renewal") is None and r["arr"] > 0]
     if monthly:
         total = Decimal(sum(monthly, Decimal(0))).quantize(Decimal(1))
-        out.print(
+        out.print(  # prose: wrapped at the terminal's width, unlike the tables
             f"{len(monthly)} customers (ARR {total:,}) are month to month: no renewal date, "
             "they renew every month until they cancel. Their risk: `keepwell risk predict` "
-            "and `keepwell risk forecast`; lines that ended: `--past DAYS`."
+            "and `keepwell risk forecast`; lines that ended: `--past DAYS`.",
+            soft_wrap=False,
         )
 
 

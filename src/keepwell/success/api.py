@@ -36,7 +36,7 @@ class CtaAction(StrEnum):
 
 class CtaUpdate(BaseModel):
     """A status change: ``in_progress``; ``snoozed`` with ``until``; ``closed`` with
-    ``outcome`` (resolved, unresolved, won, lost, churned, not_needed) and ``reason``."""
+    ``outcome`` (one of the CTA type's, see keepwell.success.outcomes) and ``reason``."""
 
     status: CtaAction
     until: date | None = None
@@ -82,6 +82,13 @@ class CtaRead(BaseModel):
     closed_on: date | None
     rule: str | None
     playbook: str | None
+    #: ARR x churn probability x urgency x sponsor factor (docs/success.md), a year.
+    stake: Decimal | None = None
+    #: Why the CTA has its priority, in words.
+    priority_why: str | None = None
+    snooze_reason: str | None = None
+    #: The outcomes it may close with (key: label).
+    outcomes: dict[str, str] = {}
 
 
 class TaskRead(BaseModel):

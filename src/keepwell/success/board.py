@@ -7,6 +7,7 @@ day asked about.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 
@@ -20,6 +21,8 @@ from keepwell.core.workspace import Workspace
 from keepwell.success import ctas
 from keepwell.success.ctas import LIVE, TASK_DONE, TASK_OPEN, Status
 from keepwell.success.models import Cta, CtaTask
+from keepwell.success.outcomes import outcomes_for
+from keepwell.success.routing import rank
 
 
 def _row(cta: Cta, as_of: date) -> dict[str, Any]:
@@ -31,6 +34,8 @@ def _row(cta: Cta, as_of: date) -> dict[str, Any]:
         "overdue": _overdue(cta, as_of), "snoozed_until": cta.snoozed_until,
         "outcome": cta.outcome, "close_reason": cta.close_reason, "closed_on": cta.closed_on,
         "rule": cta.rule, "playbook": cta.playbook,
+        "stake": cta.stake, "priority_why": cta.priority_why,
+        "snooze_reason": cta.snooze_reason, "outcomes": outcomes_for(cta.type),
     }  # fmt: skip
 
 
@@ -51,10 +56,21 @@ def list_ctas(
     status: str | None = None,
     account_id: str | None = None,
     scope: str | None = None,
+    cta_type: str | None = None,
+    priority: str | None = None,
+    owners: Collection[str] | None = None,
+    by_stake: bool = False,
 ) -> list[dict[str, Any]]:
     """CTAs (live ones unless ``status`` is given), most urgent first: overdue, then by
-    priority and due day. ``scope`` limits them to the accounts of one owner."""
+    priority and due day (``by_stake``: the most at stake first). ``scope`` limits them
+    to the accounts of one owner; ``owners`` to CTAs of these owners (a team)."""
     query = sa.select(Cta)
+    if cta_type:
+        query = query.where(Cta.type == cta_type)
+    if priority:
+        query = query.where(Cta.priority == priority)
+    if owners is not None:
+        query = query.where(Cta.owner.in_(list(owners)))
     if status is None:
         query = query.where(Cta.status.in_(LIVE))
     elif status != "all":
@@ -68,9 +84,11 @@ def list_ctas(
         rows = [_row(c, as_of) for c in session.execute(query.order_by(Cta.id)).scalars()]
     if overdue:
         rows = [r for r in rows if r["overdue"]]
-    order = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
-    rows.sort(key=lambda r: (not r["overdue"], order.get(r["priority"], 9),
-                             r["due_on"] or date.max, r["cta_id"]))  # fmt: skip
+    if by_stake:
+        rows.sort(key=lambda r: (-(r["stake"] or 0), rank(r["priority"]), r["cta_id"]))
+    else:
+        rows.sort(key=lambda r: (not r["overdue"], rank(r["priority"]),
+                                 r["due_on"] or date.max, r["cta_id"]))  # fmt: skip
     return rows
 
 
@@ -138,16 +156,56 @@ def start_cta(
 
 
 def snooze_cta(
-    workspace: Workspace, cta_id: int, until: date, now: datetime, *, scope: str | None = None
+    workspace: Workspace,
+    cta_id: int,
+    until: date,
+    now: datetime,
+    *,
+    scope: str | None = None,
+    reason: str | None = None,
 ) -> None:
-    """Put a CTA aside until ``until`` (it stays live: no second CTA opens meanwhile)."""
+    """Put a CTA aside until ``until`` for ``reason`` (it stays live: no second CTA
+    opens meanwhile)."""
     if until <= now.date():
-        raise InputError(f"snooze until {until} is not in the future")
+        raise InputError(f"snooze until {until} is not in the future", hint="pick a later day")
     with transaction(workspace.engine) as session:
         cta = _visible_live(session, cta_id, scope)
         before = _state(cta)
         cta.status, cta.snoozed_until, cta.updated_at = Status.SNOOZED.value, until, now
+        cta.snooze_reason = reason or None
         _audit(session, cta, "cta.snooze", before, now)
+
+
+def reassign_cta(
+    workspace: Workspace,
+    cta_ids: Collection[int],
+    owner: str,
+    now: datetime,
+    *,
+    scope: str | None = None,
+) -> int:
+    """Give live CTAs (and their open tasks the previous owner held) to ``owner``, in
+    one transaction; how many changed. Each change is audited."""
+    owner = owner.strip()
+    if not owner or "@" not in owner or len(owner) > 255:
+        raise InputError(f"{owner!r} is not an email address to assign to")
+    changed_count = 0
+    with transaction(workspace.engine) as session:
+        for cta_id in sorted(set(cta_ids)):
+            cta = _visible_live(session, cta_id, scope)
+            if cta.owner == owner:
+                continue
+            before = _state(cta)
+            session.execute(
+                sa.update(CtaTask)
+                .where(CtaTask.cta_id == cta.id, CtaTask.status == TASK_OPEN,
+                       sa.or_(CtaTask.owner == cta.owner, CtaTask.owner.is_(None)))
+                .values(owner=owner)
+            )  # fmt: skip
+            cta.owner, cta.updated_at = owner, now
+            _audit(session, cta, "cta.reassign", before, now)
+            changed_count += 1
+    return changed_count
 
 
 def close_cta(
@@ -159,8 +217,8 @@ def close_cta(
     now: datetime,
     scope: str | None = None,
 ) -> None:
-    """Close a CTA with its outcome (resolved, unresolved, won, lost, churned,
-    not_needed) and reason; its rule may open a new one after the cooldown."""
+    """Close a CTA with one of its type's outcomes (:mod:`keepwell.success.outcomes`)
+    and a comment; its rule may open a new one after the cooldown."""
     with transaction(workspace.engine) as session:
         cta = _visible_live(session, cta_id, scope)
         before = _state(cta)
@@ -170,7 +228,8 @@ def close_cta(
 
 def _state(cta: Cta) -> dict[str, Any]:
     return {"status": cta.status, "snoozed_until": cta.snoozed_until, "outcome": cta.outcome,
-            "close_reason": cta.close_reason}  # fmt: skip
+            "close_reason": cta.close_reason, "owner": cta.owner,
+            "snooze_reason": cta.snooze_reason}  # fmt: skip
 
 
 def _audit(session: Session, cta: Cta, action: str, before: dict[str, Any], now: datetime) -> None:
@@ -212,3 +271,62 @@ def complete_task(
             .where(CtaTask.cta_id == cta.id, CtaTask.status == TASK_OPEN, CtaTask.id != task_id)
         ).scalar_one()
         return {"task_id": task_id, "cta_id": cta.id, "open_tasks": int(remaining)}
+
+
+def _task_of(session: Session, task_id: int, scope: str | None) -> tuple[CtaTask, Cta]:
+    task = session.get(CtaTask, task_id)
+    if task is None:
+        raise NotFoundError(f"no task {task_id}", hint="see `keepwell ctas show ID`")
+    return task, _visible_live(session, task.cta_id, scope)
+
+
+def redate_task(
+    workspace: Workspace, task_id: int, due_on: date, now: datetime, *, scope: str | None = None
+) -> None:
+    """Move an open task's due day (not before the CTA opened)."""
+    with transaction(workspace.engine) as session:
+        task, cta = _task_of(session, task_id, scope)
+        if due_on < cta.opened_on:
+            raise InputError(f"due {due_on} is before the CTA opened ({cta.opened_on})")
+        before = task.due_on.isoformat()
+        task.due_on, cta.updated_at = due_on, now
+        record_audit(
+            session, action="task.redate", target=f"task {task_id}: {task.title}"[:500],
+            now=now, account_id=cta.account_id, before={"due_on": before},
+            after={"due_on": due_on.isoformat()}, details={"cta_id": cta.id},
+        )  # fmt: skip
+
+
+def add_task(
+    workspace: Workspace,
+    cta_id: int,
+    title: str,
+    due_on: date,
+    now: datetime,
+    *,
+    owner: str | None = None,
+    scope: str | None = None,
+) -> int:
+    """Add a task at the end of a live CTA's tasks (owner: the CTA's); its id."""
+    title = title.strip()
+    if not title:
+        raise InputError("a task needs a title")
+    with transaction(workspace.engine) as session:
+        cta = _visible_live(session, cta_id, scope)
+        if due_on < cta.opened_on:
+            raise InputError(f"due {due_on} is before the CTA opened ({cta.opened_on})")
+        last = session.execute(
+            sa.select(sa.func.max(CtaTask.position)).where(CtaTask.cta_id == cta_id)
+        ).scalar_one()
+        task = CtaTask(cta_id=cta_id, position=int(last or 0) + 1, title=title[:255],
+                       owner_role="csm", owner=owner or cta.owner, due_on=due_on,
+                       status=TASK_OPEN)  # fmt: skip
+        session.add(task)
+        session.flush()
+        cta.updated_at = now
+        record_audit(
+            session, action="task.add", target=f"task {task.id}: {task.title}"[:500], now=now,
+            account_id=cta.account_id, after={"title": task.title, "due_on": due_on.isoformat()},
+            details={"cta_id": cta.id},
+        )  # fmt: skip
+        return int(task.id)

@@ -33,6 +33,11 @@ AsOf = Annotated[
     str | None, typer.Option("--as-of", help="Day the cycle runs as of (default: today, UTC).")
 ]
 CtaId = Annotated[int, typer.Argument(help="CTA id (see `keepwell ctas list`).")]
+OUTCOME_HELP = (
+    "One of the CTA type's: renewal: renewed, renewed_contraction, churned, not_needed; "
+    "risk: saved, churned, not_a_risk; opportunity: won, lost, not_needed; "
+    "lifecycle: done, not_needed."
+)
 LIST_COLUMNS = ("cta_id", "account_id", "type", "priority", "title", "owner", "status",
                 "due_on", "overdue", "reason")  # fmt: skip
 
@@ -179,7 +184,11 @@ def ctas_start_command(cta_id: CtaId) -> None:
 def ctas_close_command(
     cta_id: CtaId,
     outcome: Annotated[
-        str, typer.Option("--outcome", help="resolved, unresolved, won, lost, churned, not_needed.")
+        str,
+        typer.Option(
+            "--outcome",
+            help=OUTCOME_HELP,
+        ),
     ],
     reason: Annotated[str | None, typer.Option("--reason", help="Why, in a sentence.")] = None,
 ) -> None:
@@ -192,12 +201,49 @@ def ctas_close_command(
 def ctas_snooze_command(
     cta_id: CtaId,
     until: Annotated[str, typer.Option("--until", help="Day it comes back (YYYY-MM-DD).")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why, in a sentence.")] = None,
 ) -> None:
     """Put a CTA aside until a day."""
     day = parse_day(until, "--until")
     with opened_workspace() as ws:
-        service.snooze_cta(ws, cta_id, day, now())
+        service.snooze_cta(ws, cta_id, day, now(), reason=reason)
     out.print(f"CTA {cta_id} snoozed until {day.isoformat()}")
+
+
+def ctas_reassign_command(
+    cta_id: CtaId,
+    owner: Annotated[str, typer.Option("--owner", help="Email of the new owner.")],
+) -> None:
+    """Give a CTA (and its open tasks the previous owner held) to another owner."""
+    with opened_workspace() as ws:
+        service.reassign_cta(ws, [cta_id], owner, now())
+    out.print(f"CTA {cta_id} now owned by {owner}")
+
+
+def _interval(value: Any) -> str:
+    return "—" if value is None else f"{value[0]:+.0%} to {value[1]:+.0%}"
+
+
+def rules_effectiveness_command(as_of: AsOf = None, fmt: Format = OutputFormat.TABLE) -> None:
+    """Per playbook: CTAs closed by outcome, and churn of the accounts that got it
+    against comparable accounts that did not, with 95% intervals."""
+    with opened_workspace() as ws:
+        result = service.playbook_effectiveness(ws, data_day(ws, as_of))
+    if fmt is OutputFormat.JSON:
+        print_json(result)
+        return
+    rows = [{
+        "playbook": e["playbook"], "ctas": e["openings"],
+        "outcomes": ", ".join(f"{k} {v}" for k, v in e["outcomes"].items()) or "none closed",
+        "matched": e["matched"],
+        "churn": "—" if e["treated_churn"] is None else f"{e['treated_churn']:.0%}",
+        "comparable": "—" if e["comparable_churn"] is None else f"{e['comparable_churn']:.0%}",
+        "difference": "—" if e["difference"] is None else f"{e['difference']:+.0%}",
+        "95% interval": _interval(e["difference_interval"]), "verdict": e["verdict"],
+    } for e in result["playbooks"]]  # fmt: skip
+    title = (f"Playbook effectiveness as of {result['as_of']} ({result['closed']} CTAs "
+             f"closed; churn within {result['horizon_days']} days)")  # fmt: skip
+    print_rows(rows, fmt, title=title)
 
 
 def tasks_complete_command(
@@ -215,12 +261,14 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker_command)
     rules_app = typer.Typer(help="Success rules and playbooks.", no_args_is_help=True)
     rules_app.command("check")(rules_check_command)
+    rules_app.command("effectiveness")(rules_effectiveness_command)
     app.add_typer(rules_app, name="rules")
     ctas_app = typer.Typer(help="Calls to action: list, show, start, snooze, close.",
                            no_args_is_help=True)  # fmt: skip
     for name, command in (("list", ctas_list_command), ("show", ctas_show_command),
                           ("start", ctas_start_command), ("close", ctas_close_command),
-                          ("snooze", ctas_snooze_command)):  # fmt: skip
+                          ("snooze", ctas_snooze_command),
+                          ("reassign", ctas_reassign_command)):  # fmt: skip
         ctas_app.command(name)(command)
     app.add_typer(ctas_app, name="ctas")
     tasks_app = typer.Typer(help="Playbook tasks of CTAs.", no_args_is_help=True)

@@ -23,8 +23,10 @@ from keepwell.core.errors import InputError, NotFoundError
 from keepwell.notify import service as notify_service
 from keepwell.success.matching import Match
 from keepwell.success.models import Cta, CtaTask
+from keepwell.success.outcomes import check_outcome
 from keepwell.success.playbooks import CSM_ROLE, Playbook
-from keepwell.success.rules import Assign, Assignment, Channel, render_reason
+from keepwell.success.routing import assess_stake, route_owner, task_due_dates
+from keepwell.success.rules import Assignment, Channel, render_reason
 
 
 class Status(StrEnum):
@@ -32,15 +34,6 @@ class Status(StrEnum):
     IN_PROGRESS = "in_progress"
     SNOOZED = "snoozed"
     CLOSED = "closed"
-
-
-class Outcome(StrEnum):
-    RESOLVED = "resolved"
-    UNRESOLVED = "unresolved"
-    WON = "won"
-    LOST = "lost"
-    CHURNED = "churned"
-    NOT_NEEDED = "not_needed"
 
 
 LIVE = (Status.OPEN.value, Status.IN_PROGRESS.value, Status.SNOOZED.value)
@@ -68,13 +61,10 @@ class Opening:
     notifications: int = 0
 
 
-def owner_for(values: dict[str, Any], assign: Assign, assignment: Assignment) -> str | None:
-    """The CTA's owner: the account owner or the segment's pool (``assign`` picks which
-    is tried first; the other is the fallback)."""
-    owner = values.get("owner") or None
-    pool = assignment.pools.get(str(values.get("segment")))
-    first, second = (owner, pool) if assign is Assign.OWNER else (pool, owner)
-    return first or second
+def owner_for(values: dict[str, Any], assignment: Assignment) -> str | None:
+    """The CTA's owner (:func:`keepwell.success.routing.route_owner`): the account's
+    owner, the segment's pool only for an account without one."""
+    return route_owner(values.get("owner"), values.get("segment"), assignment.pools)
 
 
 def open_cta(
@@ -134,7 +124,9 @@ def open_ctas(
         match = matches[position]
         book = playbooks.get(row["playbook"] or "") if row["playbook"] else None
         if book is not None:
-            tasks += _task_rows(cta_id, book, row["owner"], assignment, as_of)
+            due_in = match.rule.cta.due_in if match.rule.cta else None
+            event = row["due_on"] if due_in is not None else None
+            tasks += _task_rows(cta_id, book, row["owner"], assignment, as_of, event)
         for message in _messages(match, cta_id, row):
             messages.append(message)
             queued_by.append((position, message.dedupe_key))
@@ -175,12 +167,14 @@ def _cta_row(
 ) -> dict[str, Any]:
     rule, cta = match.rule, match.rule.cta
     assert cta is not None
-    owner = owner_for(match.values, cta.assign, assignment)
+    owner = owner_for(match.values, assignment)
     due = _due(match, as_of)
+    stake = assess_stake(match.values, cta.priority.value)
     return {
         "account_id": match.account_id, "rule": rule.name, "key": rule.key,
         "open_key": open_key(match.account_id, rule.key), "type": cta.type.value,
-        "priority": cta.priority.value, "title": cta.title,
+        "priority": stake.priority, "title": cta.title,
+        "stake": stake.value, "priority_why": stake.why,
         "reason": render_reason(rule, match.values), "trigger_values": _plain(match.values),
         "playbook": cta.playbook, "segment": match.values.get("segment"), "owner": owner,
         "status": Status.OPEN.value, "opened_on": as_of,
@@ -205,14 +199,19 @@ def _task_rows(
     owner: str | None,
     assignment: Assignment,
     as_of: date,
+    event_on: date | None = None,
 ) -> list[dict[str, Any]]:
+    """The playbook's tasks; for a CTA preparing an event (``due_in``: a renewal) due
+    counting backwards from it (:func:`keepwell.success.routing.task_due_dates`)."""
+    dues = task_due_dates([t.due_days for t in playbook.tasks], as_of, event_on,
+                          [t.before_days for t in playbook.tasks])  # fmt: skip
     rows = []
-    for position, task in enumerate(playbook.tasks, start=1):
+    for position, (task, due_on) in enumerate(zip(playbook.tasks, dues, strict=True), start=1):
         role_owner = None if task.owner_role == CSM_ROLE else assignment.roles.get(task.owner_role)
         rows.append(
             {"cta_id": cta_id, "position": position, "title": task.title,
              "owner_role": task.owner_role, "owner": role_owner or owner,
-             "due_on": as_of + timedelta(days=task.due_days), "status": TASK_OPEN}
+             "due_on": due_on, "status": TASK_OPEN}
         )  # fmt: skip
     return rows
 
@@ -273,11 +272,8 @@ def live_cta(session: Session, cta_id: int) -> Cta:
 
 
 def close(cta: Cta, outcome: str, reason: str | None, on: date, now: datetime) -> None:
-    """Close ``cta``: its key is free again for a new CTA."""
-    try:
-        value = Outcome(outcome)
-    except ValueError:
-        known = ", ".join(o.value for o in Outcome)
-        raise InputError(f"unknown outcome {outcome!r}", hint=f"one of {known}") from None
-    cta.status, cta.outcome, cta.close_reason = Status.CLOSED.value, value.value, reason
+    """Close ``cta`` with one of its type's outcomes (:mod:`keepwell.success.outcomes`):
+    its key is free again for a new CTA."""
+    value = check_outcome(cta.type, outcome)
+    cta.status, cta.outcome, cta.close_reason = Status.CLOSED.value, value, reason
     cta.closed_on, cta.open_key, cta.updated_at = on, None, now

@@ -26,6 +26,8 @@ TEXT_COLUMNS = frozenset(
 )
 #: Columns shown with every CTA besides those its rule reads.
 SHOWN = ("name", "owner", "segment", "stage", "score", "band", "previous_band", "arr")
+#: Columns the CTA's stake and priority read (:mod:`keepwell.success.routing`).
+STAKE = ("churn_probability", "days_to_renewal", "key_contact_left_90d")
 
 
 @dataclass(frozen=True)
@@ -70,14 +72,14 @@ def evaluate_rules(
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             problems.append(f"{rule.where} (rule {rule.name}): cannot evaluate: {first}")
             continue
-        wanted = [*sorted(rule.when.columns), *SHOWN]
+        wanted = [*sorted(rule.when.columns), *SHOWN, *STAKE]
         if rule.cta is not None and rule.cta.reason:
             wanted += template_columns(rule.cta.reason)
         if rule.cta is not None and rule.cta.due_in:
             wanted.append(rule.cta.due_in)
         for account_id in sorted(ids):
             row = by_id[account_id]
-            matches.append(Match(rule, account_id, {c: row.get(c) for c in wanted}))
+            matches.append(Match(rule, account_id, {c: row.get(c) for c in dict.fromkeys(wanted)}))
     return matches, problems
 
 

@@ -34,6 +34,10 @@ class Cta(Base):
     open_key: Mapped[str | None] = mapped_column(sa.String(600), unique=True)
     type: Mapped[str] = mapped_column(sa.String(16))
     priority: Mapped[str] = mapped_column(sa.String(16))
+    #: ARR x churn probability x urgency x sponsor factor (keepwell.success.routing).
+    stake: Mapped[Decimal | None] = mapped_column(sa.Numeric(38, 6))
+    #: Why the CTA has its priority, in words.
+    priority_why: Mapped[str | None] = mapped_column(sa.Text)
     title: Mapped[str] = mapped_column(sa.String(255))
     reason: Mapped[str] = mapped_column(sa.Text)
     trigger_values: Mapped[dict[str, Any]] = mapped_column(JSONData, default=dict)
@@ -44,6 +48,7 @@ class Cta(Base):
     opened_on: Mapped[date] = mapped_column(sa.Date)
     due_on: Mapped[date | None] = mapped_column(sa.Date)
     snoozed_until: Mapped[date | None] = mapped_column(sa.Date)
+    snooze_reason: Mapped[str | None] = mapped_column(sa.Text)
     outcome: Mapped[str | None] = mapped_column(sa.String(32))
     close_reason: Mapped[str | None] = mapped_column(sa.Text)
     closed_on: Mapped[date | None] = mapped_column(sa.Date)
@@ -197,6 +202,21 @@ class ReferenceUse(Base):
     )
     used_on: Mapped[date] = mapped_column(sa.Date)
     kind: Mapped[str] = mapped_column(sa.String(64))
+
+
+class RenewalCall(Base):
+    """A CSM's call on an account's next renewal (commit, likely, at risk) and why;
+    the latest per account counts, the earlier ones are its history."""
+
+    __tablename__ = "success_renewal_calls"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(sa.String(255), _account_fk(), index=True)
+    renewal_on: Mapped[date | None] = mapped_column(sa.Date)
+    call: Mapped[str] = mapped_column(sa.String(16))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    made_by: Mapped[str] = mapped_column(sa.String(320))
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class FeatureRequest(Base):

@@ -132,10 +132,18 @@ def _check_scope(session: Session, plan_id: int, scope: str | None, what: str) -
 
 
 def update_milestone(
-    workspace: Workspace, milestone_id: int, status: str, on: date, *, scope: str | None = None
+    workspace: Workspace,
+    milestone_id: int,
+    status: str,
+    on: date,
+    *,
+    scope: str | None = None,
+    due_on: date | None = None,
+    owner: str | None = None,
 ) -> None:
-    """Set a milestone's status (``done`` records ``on`` as its completion day); with
-    ``scope``, only on plans of accounts owned by that owner."""
+    """Set a milestone's status (``done`` records ``on`` as its completion day), and its
+    due day and owner when given; with ``scope``, only on plans of accounts owned by
+    that owner."""
     try:
         value = MilestoneStatus(status)
     except ValueError:
@@ -146,14 +154,46 @@ def update_milestone(
         if milestone is None:
             raise NotFoundError(f"no milestone {milestone_id}")
         _check_scope(session, milestone.plan_id, scope, f"milestone {milestone_id}")
-        before = milestone.status
+        before = _milestone_state(milestone)
+        if value is not MilestoneStatus(milestone.status):
+            milestone.completed_on = on if value is MilestoneStatus.DONE else None
         milestone.status = value.value
-        milestone.completed_on = on if value is MilestoneStatus.DONE else None
+        milestone.due_on = due_on or milestone.due_on
+        milestone.owner = (owner.strip() or None) if owner is not None else milestone.owner
+        old, new = changed(before, _milestone_state(milestone))
         record_audit(
             session, action="plan.milestone", target=f"milestone {milestone_id}: {milestone.title}",
-            account_id=_plan_account(session, milestone.plan_id),
-            before={"status": before}, after={"status": value.value},
+            account_id=_plan_account(session, milestone.plan_id), before=old, after=new,
         )  # fmt: skip
+
+
+def _milestone_state(milestone: PlanMilestone) -> dict[str, Any]:
+    return {"status": milestone.status, "due_on": milestone.due_on.isoformat(),
+            "owner": milestone.owner}  # fmt: skip
+
+
+def due_milestones(
+    workspace: Workspace, as_of: date, until: date, *, owner: str
+) -> list[dict[str, Any]]:
+    """Open milestones of active plans that ``owner`` holds (or, on our side with no
+    owner, on the accounts ``owner`` owns), due by ``until``; overdue first."""
+    accounts = sa.table("accounts", sa.column("account_id"), sa.column("owner"))
+    query = (
+        sa.select(PlanMilestone, SuccessPlan.account_id, SuccessPlan.title)
+        .join(SuccessPlan, SuccessPlan.id == PlanMilestone.plan_id)
+        .join(accounts, accounts.c.account_id == SuccessPlan.account_id)
+        .where(SuccessPlan.status == ACTIVE, PlanMilestone.status != MilestoneStatus.DONE.value,
+               PlanMilestone.due_on <= until,
+               sa.or_(PlanMilestone.owner == owner,
+                      sa.and_(PlanMilestone.owner.is_(None), accounts.c.owner == owner)))
+        .order_by(PlanMilestone.due_on, PlanMilestone.id)
+    )  # fmt: skip
+    with Session(workspace.engine) as session:
+        return [
+            {"milestone_id": m.id, "account_id": account_id, "plan": title, "title": m.title,
+             "side": m.side, "due_on": m.due_on, "status": m.status, "overdue": m.due_on < as_of}
+            for m, account_id, title in session.execute(query).all()
+        ]  # fmt: skip
 
 
 def update_objective(
@@ -193,9 +233,17 @@ def _plan_account(session: Session, plan_id: int) -> str | None:
 
 
 def record_checkin(
-    workspace: Workspace, account_id: str, held_on: date, notes: str | None
+    workspace: Workspace,
+    account_id: str,
+    held_on: date,
+    notes: str | None,
+    *,
+    scope: str | None = None,
 ) -> float:
-    """Record a (monthly) check-in on the account's active plan; its progress then."""
+    """Record a (monthly) check-in on the account's active plan; its progress then.
+    With ``scope``, only on accounts that owner owns."""
+    if scope is not None:
+        contract_service.visible_account(workspace, account_id, scope=scope)
     with transaction(workspace.engine) as session:
         plan = _active(session, account_id)
         if plan is None:

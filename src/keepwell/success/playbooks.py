@@ -2,7 +2,9 @@
 and owner roles.
 
 A playbook that is wrong is reported (file, line, reason) and left out; the others load.
-Task due date = the CTA's opening day + ``due_days``; the owner is the CTA's owner for
+Task due date = the CTA's opening day + ``due_days``; for a CTA preparing an event (a
+renewal, the rule's ``due_in``) counted backwards from it instead, ``before_days``
+before it at the latest (:mod:`keepwell.success.routing`); the owner is the CTA's owner for
 role ``csm``, else the address the rules file gives the role (``assignment.roles``),
 else the CTA's owner.
 """
@@ -27,6 +29,8 @@ class TaskTemplate:
     title: str
     due_days: int
     owner_role: str = CSM_ROLE
+    #: For a CTA preparing an event (a renewal): at least this many days before it.
+    before_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,12 +84,13 @@ def _playbook(reader: Reader, name: str, node: yaml.Node) -> Playbook:
     keys = reader.mapping(node, f"playbook {name!r}", ["tasks"], ["description"])
     tasks = []
     for item in reader.sequence(keys["tasks"], "tasks"):
-        task = reader.mapping(item, "a task", ["title", "due_days"], ["owner_role"])
+        task = reader.mapping(item, "a task", ["title", "due_days"], ["owner_role", "before_days"])
         tasks.append(
             TaskTemplate(
                 title=reader.value(task["title"], "title", text),
                 due_days=reader.value(task["due_days"], "due_days", days),
                 owner_role=reader.opt(task, "owner_role", identifier, CSM_ROLE),
+                before_days=reader.opt(task, "before_days", days, 0),
             )
         )
     if not tasks:

@@ -22,12 +22,16 @@ from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.notify import service as notify_service
+from keepwell.revenue import service as revenue_service
 from keepwell.success import plan_store
 from keepwell.success.board import (
+    add_task,
     close_cta,
     complete_task,
     cta_detail,
     list_ctas,
+    reassign_cta,
+    redate_task,
     snooze_cta,
     start_cta,
 )
@@ -43,6 +47,7 @@ from keepwell.success.cycle import (
     run_locked_cycle,
     wait_for_lease,
 )
+from keepwell.success.effectiveness import Opening, State, effectiveness
 from keepwell.success.feature_requests import (
     RequestStatus,
     list_requests,
@@ -54,7 +59,9 @@ from keepwell.success.feature_requests import (
 )
 from keepwell.success.feedback import add_feedback, top_requests
 from keepwell.success.models import CycleLease, CycleRun
+from keepwell.success.outcomes import OUTCOMES, outcomes_for
 from keepwell.success.plan_store import (
+    due_milestones,
     plan_progress,
     record_checkin,
     show_plan,
@@ -67,6 +74,14 @@ from keepwell.success.plan_templates import (
     default_plans_text,
     parse_plan_templates,
     template_for_segment,
+)
+from keepwell.success.records import (
+    CONTACT_ROLES,
+    edit_contact,
+    record_renewal_call,
+    renewal_calls,
+    set_account_owner,
+    set_segment_override,
 )
 from keepwell.success.references import (
     STOPPED_MEASURE,
@@ -85,6 +100,8 @@ from keepwell.success.timeline import account_timeline, add_note
 from keepwell.success.work import act_on_work, my_work, work_items
 
 __all__ = [
+    "CONTACT_ROLES",
+    "OUTCOMES",
     "STOPPED_MEASURE",
     "CycleReport",
     "RequestStatus",
@@ -93,12 +110,15 @@ __all__ = [
     "act_on_work",
     "add_feedback",
     "add_note",
+    "add_task",
     "check_rules",
     "close_cta",
     "complete_task",
     "create_plan",
     "cta_detail",
     "cycle_state",
+    "due_milestones",
+    "edit_contact",
     "feature_request_view",
     "feedback_board",
     "last_finished",
@@ -108,20 +128,29 @@ __all__ = [
     "merge_requests",
     "my_work",
     "new_holder",
+    "outcomes_for",
     "plan_progress",
     "plan_templates",
+    "playbook_effectiveness",
     "push_stopped_measure",
+    "reassign_cta",
     "record_ask",
     "record_checkin",
     "record_outcome",
+    "record_renewal_call",
     "record_use",
+    "redate_task",
     "reference_requests",
     "reference_tracker",
+    "renewal_calls",
     "request_reference",
     "run_cycle",
     "schedule_basis",
     "scheduled_tick",
+    "segment_names",
+    "set_account_owner",
     "set_referenceable",
+    "set_segment",
     "set_status",
     "show_plan",
     "show_request",
@@ -337,6 +366,62 @@ def feedback_board(workspace: Workspace, as_of: date, scope: str | None) -> dict
             "accounts_list": [{"account_id": a, "name": accounts[a]["name"]} for a in ids],
         })  # fmt: skip
     return {"items": items}
+
+
+#: Days after a CTA opened within which churn counts as its outcome.
+EFFECT_HORIZON_DAYS = 180
+
+
+def playbook_effectiveness(
+    workspace: Workspace, as_of: date, horizon_days: int = EFFECT_HORIZON_DAYS
+) -> dict[str, Any]:
+    """Per playbook: its CTAs by outcome, and the churn within ``horizon_days`` of the
+    accounts that got it against comparable accounts that did not (matched on the
+    health snapshot of the opening day; see :mod:`keepwell.success.effectiveness`)."""
+    ctas = [c for c in list_ctas(workspace, as_of=as_of, status="all")
+            if c["playbook"] and c["opened_on"] <= as_of]  # fmt: skip
+    openings = [Opening(c["playbook"], c["account_id"], c["opened_on"], c["outcome"])
+                for c in ctas]  # fmt: skip
+    days = sorted({o.day for o in openings})
+    ends: dict[str, list[tuple[date, bool]]] = {}
+    if days:
+        for row in revenue_service.past_renewals(workspace, days[0], as_of):
+            ends.setdefault(str(row["account_id"]), []).append(
+                (row["ends_on"], row["outcome"] == "churned")
+            )
+    states: dict[date, dict[str, State]] = {}
+    for day in days:
+        last = day + timedelta(days=horizon_days)
+        known = last <= as_of
+        states[day] = {}
+        for r in health_service.snapshot_rows(workspace, day):
+            window = [c for d, c in ends.get(str(r["account_id"]), []) if day < d <= last]
+            states[day][str(r["account_id"])] = State(
+                str(r["band"]),
+                str(r["segment"]),
+                r["churn_probability"],
+                any(window) if known else None,
+                renews=bool(window),
+            )
+    return {
+        "as_of": as_of,
+        "horizon_days": horizon_days,
+        "closed": sum(1 for c in ctas if c["status"] == "closed"),
+        "playbooks": [e.as_dict() for e in effectiveness(openings, states)],
+    }
+
+
+def segment_names(workspace: Workspace) -> list[str]:
+    """The segments health.yaml configures, in rule order."""
+    return [s.name for s in health_service.health_config(workspace).segments]
+
+
+def set_segment(
+    workspace: Workspace, account_id: str, segment: str | None, *, scope: str | None
+) -> None:
+    """Set (or, empty, clear) the account's segment by hand; the next scoring uses it."""
+    set_segment_override(workspace, account_id, segment, segments=segment_names(workspace),
+                         scope=scope)  # fmt: skip
 
 
 def feature_request_view(

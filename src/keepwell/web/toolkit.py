@@ -49,6 +49,7 @@ NAV = [
     ("/", "Overview"),
     ("/accounts", "Accounts"),
     ("/my-work", "My work"),
+    ("/team", "Team"),
     ("/renewals", "Renewals"),
     ("/team", "Team"),
     ("/cohorts", "Cohorts"),
