@@ -18,6 +18,7 @@ from keepwell.success.reference_signal import stopped_giving
 from tests.cli_runner import run_cli
 from tests.success.company import AS_OF, OWNER_A, OWNER_B, Clock, load_company
 from tests.web.helpers import add_user, client, make_app
+from tests.web.pages_helpers import PASSWORD, sign_in
 
 D = date(2025, 1, 1)
 LATER = AS_OF + timedelta(days=5)
@@ -65,8 +66,10 @@ def _tell_story(ws: Workspace) -> tuple[int, int]:
     again (still open). The ids of A's declined and B's open request."""
     for account in ("A", "B"):
         service.set_referenceable(ws, account, True, on=AS_OF - timedelta(days=200))
-    a1 = service.request_reference(ws, "A", purpose="Sales call with Initech",
-                                   requested_by="ae@example.com", on=AS_OF - timedelta(days=100))  # fmt: skip
+    a1 = service.request_reference(
+        ws, "A", purpose="Sales call with Initech", requested_by="ae@example.com",
+        on=AS_OF - timedelta(days=100),
+    )  # fmt: skip
     given = service.record_outcome(ws, a1, "given", on=AS_OF - timedelta(days=98),
                                    kind="case_study", actor="ae@example.com")  # fmt: skip
     assert (given["status"], given["answered_on"]) == ("given", AS_OF - timedelta(days=98))
@@ -108,7 +111,7 @@ def test_outcomes_are_recorded_audited_and_on_the_timeline(
                 sa.text(
                     "SELECT action FROM audit_log WHERE account_id = 'A' AND action LIKE "
                     "'reference.%' ORDER BY entry_id"
-                )  # fmt: skip
+                )
             )
             .scalars()
             .all()
@@ -189,3 +192,10 @@ def test_references_cli_and_http(
     assert shown.json()["stopped"] == 1.0  # gave one, then declined the latest
     assert [r["status"] for r in shown.json()["requests"]] == ["declined", "given"]
     assert bob.get("/api/v1/accounts/A/references").status_code == 404
+    add_user(ws, "page@example.com", "admin", password=PASSWORD)
+    page = sign_in(app, "page@example.com").get("/accounts/A")
+    assert page.status_code == 200, page.text[:500]
+    card = page.text.split('id="references"')[1].split("</section>")[0]
+    assert "Stopped giving references" in card
+    assert "Case study" in card
+    assert "declined" in card

@@ -75,6 +75,29 @@ def test_the_demo_has_surveys_measures_and_a_shared_plan(demo: tuple[Workspace, 
     assert [(a, v) for a, v in late if v] == [(run.voice.shared_plan_account, 1.0)]
 
 
+def test_the_demo_asks_for_references_and_one_customer_stopped(
+    demo: tuple[Workspace, DemoRun],
+) -> None:
+    ws, run = demo
+    assert run.references is not None
+    assert run.as_of is not None
+    requests = success_service.reference_requests(ws)
+    assert len(requests) == run.references.requests == 6
+    assert sorted(r["status"] for r in requests) == [
+        "declined", "declined", "given", "given", "given", "requested"]  # fmt: skip
+    stopped = run.references.stopped_account
+    signals = success_service.stopped_signals(ws, run.as_of)
+    assert [a for a, v in signals.items() if v == 1] == [stopped]
+    with ws.engine.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT account_id, value FROM health_external_measures WHERE measure = :m"),
+            {"m": "references_stopped"},
+        ).all()
+    assert sorted(stored) == sorted(signals.items())
+    timeline = success_service.account_timeline(ws, str(stopped), 50, tag="reference")
+    assert timeline[0]["subject"] == "Reference declined: Sales call with a prospect"
+
+
 def _red_account(ws: Workspace, as_of: date) -> str:
     rows = health_service.snapshot_rows(ws, as_of)
     red = [r for r in rows if r["band"] == "red"]

@@ -253,7 +253,8 @@ def account_view(
     """The account as Account 360 shows it (NotFoundError when out of ``scope``):
     detail, directory row, health and its history, usage of the last
     :data:`~keepwell.portfolio.account.USAGE_DAYS` days, key people who left, surveys,
-    churn risk, work, success plan and the whole-story timeline (:func:`account_story`,
+    churn risk, work, success plan, reference requests and whether it stopped giving
+    references, and the whole-story timeline (:func:`account_story`,
     of ``kinds``). ``lock`` guards the analytics store
     when the server shares it with its event writer."""
     detail = _unassign_gone(
@@ -279,6 +280,7 @@ def account_view(
         "work": success_service.work_items(workspace, as_of, account_id=account_id, scope=scope),
         "plan": _plan(workspace, account_id, as_of),
         "renewal_call": success_service.renewal_calls(workspace, [account_id]).get(account_id),
+        "references": success_service.account_references(workspace, account_id, as_of),
         "contact_roles": success_service.CONTACT_ROLES,
         "segments": success_service.segment_names(workspace),
         "timeline": {

@@ -279,10 +279,11 @@ def stopped_signals(
             given.setdefault(account_id, []).append(day)
         for account_id, day in session.execute(
             sa.select(ReferenceRequest.account_id, ReferenceRequest.answered_on).where(
-                ReferenceRequest.status == "declined", ReferenceRequest.answered_on.isnot(None)
+                ReferenceRequest.status == "declined"
             )
         ):
-            declined.setdefault(account_id, []).append(day)
+            if day is not None:
+                declined.setdefault(account_id, []).append(day)
     return {
         account: stopped_giving(given.get(account, []), declined.get(account, []), on, window)
         for account in sorted({*given, *declined})
