@@ -277,13 +277,13 @@ def stopped_signals(
             sa.select(ReferenceUse.account_id, ReferenceUse.used_on)
         ):
             given.setdefault(account_id, []).append(day)
-        for account_id, day in session.execute(
+        for account_id, answered in session.execute(
             sa.select(ReferenceRequest.account_id, ReferenceRequest.answered_on).where(
                 ReferenceRequest.status == "declined"
             )
         ):
-            if day is not None:
-                declined.setdefault(account_id, []).append(day)
+            if answered is not None:
+                declined.setdefault(account_id, []).append(answered)
     return {
         account: stopped_giving(given.get(account, []), declined.get(account, []), on, window)
         for account in sorted({*given, *declined})
