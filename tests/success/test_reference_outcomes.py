@@ -85,9 +85,9 @@ def _tell_story(ws: Workspace) -> tuple[int, int]:
 
 
 def test_outcomes_are_recorded_audited_and_on_the_timeline(
-    sqlite_workspace: Workspace, tmp_path: Path
+    workspace: Workspace, tmp_path: Path
 ) -> None:
-    ws = sqlite_workspace
+    ws = workspace
     load_company(ws, tmp_path)
     a2, b2 = _tell_story(ws)
     with pytest.raises(InputError, match=f"reference request {a2} is already declined"):
