@@ -119,3 +119,27 @@ def test_no_slice_reads_the_app_state_but_through_typed_dependencies() -> None:
         and re.search(r"\bapp\.state\.", path.read_text())
     )
     assert found == []
+
+
+def test_no_two_slices_ship_a_template_of_the_same_name() -> None:
+    """The page toolkit searches every slice's templates/ folder in one loader, so a
+    second ``team.html`` silently renders the first slice's page (a 500 on /team)."""
+    root = Path(keepwell.__file__).parent
+    seen: dict[str, str] = {}
+    for folder in sorted(root.glob("*/templates")):
+        for path in folder.rglob("*.html"):
+            name = str(path.relative_to(folder))
+            assert name not in seen, f"{name} in {seen.get(name)} and {folder.parent.name}"
+            seen[name] = folder.parent.name
+
+
+def test_no_two_routes_answer_the_same_method_and_path(sqlite_workspace: Any) -> None:
+    """Two slices declaring GET /team: the first one mounted wins and the other page is
+    unreachable."""
+    from fastapi.routing import APIRoute
+
+    from tests.web.helpers import make_app
+
+    routes = [r for r in make_app(sqlite_workspace).routes if isinstance(r, APIRoute)]
+    pairs = [(m, r.path) for r in routes for m in sorted(r.methods)]
+    assert sorted(p for p in set(pairs) if pairs.count(p) > 1) == []

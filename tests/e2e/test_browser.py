@@ -254,7 +254,7 @@ def _workday(page: Any, server: dict[str, Any]) -> None:
         assert action in trail, action
     page.goto(f"{url}/renewals")
     page.wait_for_selector("#calls tr[data-call='at_risk']")
-    for path, name in (("/team", "23-team"), ("/my-work", "24-my-work"),
+    for path, name in (("/queue", "23-team-queue"), ("/my-work", "24-my-work"),
                        ("/playbooks", "25-playbooks")):  # fmt: skip
         page.goto(f"{url}{path}")
         _shot(page, name)

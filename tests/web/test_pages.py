@@ -220,32 +220,32 @@ def test_team_queue_for_managers_and_admins_a_restricted_csm_sees_their_book(
 ) -> None:
     """Before: no page listed the team's open CTAs; admins saw "Nothing open."."""
     everyone = success_service.list_ctas(app.state.workspace, as_of=datetime.now(UTC).date())
-    boss = sign_in(app, "boss@example.com").get("/team").text
+    boss = sign_in(app, "boss@example.com").get("/queue").text
     assert boss.count('data-action="open"') == len(everyone)
     assert 'id="bulk"' in boss
-    ann = sign_in(app, "ann@example.com").get("/team").text
+    ann = sign_in(app, "ann@example.com").get("/queue").text
     assert ann.count('data-action="open"') == len(_ctas_of(app, "ann@example.com"))
     assert "Beta" not in ann
     assert 'id="bulk"' not in ann
-    filtered = sign_in(app, "boss@example.com").get("/team?owner=bob%40example.com").text
+    filtered = sign_in(app, "boss@example.com").get("/queue?owner=bob%40example.com").text
     assert filtered.count('data-action="open"') == len(_ctas_of(app, "bob@example.com"))
 
 
 def test_bulk_reassign_is_for_managers_and_moves_the_ctas(app: FastAPI) -> None:
     bobs = [c["cta_id"] for c in _ctas_of(app, "bob@example.com")]
     ann = sign_in(app, "ann@example.com")
-    token = csrf_of(ann.get("/team").text)
+    token = csrf_of(ann.get("/queue").text)
     form = {"csrf_token": token, "owner": "ann@example.com", "cta_ids": [str(i) for i in bobs]}
-    assert ann.post("/team/reassign", data=form).status_code == 403
+    assert ann.post("/queue/reassign", data=form).status_code == 403
     boss = sign_in(app, "boss@example.com")
-    form["csrf_token"] = csrf_of(boss.get("/team").text)
+    form["csrf_token"] = csrf_of(boss.get("/queue").text)
     form["owner"] = "carl@example.com"
-    answer = boss.post("/team/reassign", data=form, follow_redirects=False)
+    answer = boss.post("/queue/reassign", data=form, follow_redirects=False)
     assert answer.status_code == 303
     assert _ctas_of(app, "bob@example.com") == []
     assert {c["cta_id"] for c in _ctas_of(app, "carl@example.com")} == set(bobs)
     back = {**form, "owner": "bob@example.com"}
-    assert boss.post("/team/reassign", data=back, follow_redirects=False).status_code == 303
+    assert boss.post("/queue/reassign", data=back, follow_redirects=False).status_code == 303
 
 
 def test_bridge_steps_add_up_to_the_ending_mrr() -> None:

@@ -68,7 +68,7 @@ def my_work(request: Request, user: User) -> HTMLResponse:
     return render(request, user, "my_work.html", title="My work", v={"work": work})
 
 
-@router.get("/team", response_class=HTMLResponse)
+@router.get("/queue", response_class=HTMLResponse)
 def team_queue(
     request: Request,
     user: User,
@@ -88,18 +88,18 @@ def team_queue(
                "overdue": overdue}  # fmt: skip
     options = {"owners": sorted({c["owner"] for c in everyone if c["owner"]}),
                "types": list(service.OUTCOMES), "priorities": PRIORITIES}  # fmt: skip
-    return render(request, user, "team.html", title="Team queue",
+    return render(request, user, "queue.html", title="Team queue",
                   v={"work": work, "filters": filters, "options": options})  # fmt: skip
 
 
-@router.post("/team/reassign")
+@router.post("/queue/reassign")
 async def bulk_reassign(
     request: Request,
     user: User,
     csrf_token: Csrf,
     owner: Short,
     cta_ids: Annotated[list[int], Form(max_length=500)],
-    back: Back = "/team",
+    back: Back = "/queue",
 ) -> Response:
     """Give the chosen CTAs to ``owner`` (managers and admins)."""
     check_form(user, csrf_token)
@@ -107,7 +107,7 @@ async def bulk_reassign(
         raise PermissionDeniedError(f"{user.principal.email} is not an admin or manager")
     await run_in_threadpool(service.reassign_cta, workspace_of(request), cta_ids, owner, _now(),
                             scope=user.owner_scope)  # fmt: skip
-    return _back(back, "/team")
+    return _back(back, "/queue")
 
 
 @router.get("/ctas/{cta_id}", response_class=HTMLResponse)

@@ -49,7 +49,7 @@ NAV = [
     ("/", "Overview"),
     ("/accounts", "Accounts"),
     ("/my-work", "My work"),
-    ("/team", "Team"),
+    ("/queue", "Team queue"),
     ("/renewals", "Renewals"),
     ("/team", "Team"),
     ("/cohorts", "Cohorts"),
