@@ -103,8 +103,7 @@ async def bulk_reassign(
 ) -> Response:
     """Give the chosen CTAs to ``owner`` (managers and admins)."""
     check_form(user, csrf_token)
-    if not user.principal.can_manage:
-        raise PermissionDeniedError(f"{user.principal.email} is not an admin or manager")
+    _manager(user)
     await run_in_threadpool(service.reassign_cta, workspace_of(request), cta_ids, owner, _now(),
                             scope=user.owner_scope)  # fmt: skip
     return _back(back, "/queue")
@@ -219,8 +218,7 @@ async def account_owner(
 ) -> Response:
     """Give the account to another owner (managers and admins)."""
     check_form(user, csrf_token)
-    if not user.principal.can_manage:
-        raise PermissionDeniedError(f"{user.principal.email} is not an admin or manager")
+    _manager(user)
     await run_in_threadpool(service.set_account_owner, workspace_of(request), account_id, owner,
                             scope=user.owner_scope)  # fmt: skip
     return _back(None, _account(account_id))
@@ -233,8 +231,7 @@ async def account_segment(
     """Put the account in a segment by hand, or (empty) let the rules decide again
     (managers and admins); the next scoring uses it."""
     check_form(user, csrf_token)
-    if not user.principal.can_manage:
-        raise PermissionDeniedError(f"{user.principal.email} is not an admin or manager")
+    _manager(user)
     await run_in_threadpool(service.set_segment, workspace_of(request), account_id, segment,
                             scope=user.owner_scope)  # fmt: skip
     return _back(None, _account(account_id))

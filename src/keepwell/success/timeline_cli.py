@@ -122,8 +122,19 @@ def feedback_add(
     )
 
 
-def _request_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**r, "account_ids": ";".join(r["account_ids"])} for r in rows]
+def _print_requests(
+    rows: list[dict[str, Any]], fmt: OutputFormat, title: str, csv_extra: list[str] | None = None
+) -> None:
+    """Feature requests as JSON, or one row each (``csv_extra`` columns in CSV only: a
+    terminal has no room for the account ids)."""
+    if fmt is OutputFormat.JSON:
+        print_json(rows)
+        return
+    columns = ["request_id", "request", "status", "accounts", "mentions", "arr"]
+    if fmt is OutputFormat.CSV:
+        columns += csv_extra or []
+    table = [{**r, "account_ids": ";".join(r["account_ids"])} for r in rows]
+    print_rows(table, fmt, columns=columns, title=title)
 
 
 @feedback_app.command("top")
@@ -137,13 +148,7 @@ def feedback_top(
     """The most requested features: accounts asking, mentions and their ARR."""
     with opened_workspace() as ws:
         rows = service.list_requests(ws, _day(as_of), limit=limit)
-    if fmt is OutputFormat.JSON:
-        print_json(rows)
-        return
-    columns = ["request_id", "request", "status", "accounts", "mentions", "arr"]
-    if fmt is OutputFormat.CSV:  # a terminal has no room for the account ids
-        columns += ["account_ids", "last_at"]
-    print_rows(_request_rows(rows), fmt, columns=columns, title="Top feature requests")
+    _print_requests(rows, fmt, "Top feature requests", csv_extra=["account_ids", "last_at"])
 
 
 @feedback_app.command("list")
@@ -159,11 +164,7 @@ def feedback_list(
     """Every feature request (not merged away), most asked first."""
     with opened_workspace() as ws:
         rows = service.list_requests(ws, _day(as_of), status=status)
-    if fmt is OutputFormat.JSON:
-        print_json(rows)
-        return
-    columns = ["request_id", "request", "status", "accounts", "mentions", "arr"]
-    print_rows(_request_rows(rows), fmt, columns=columns, title="Feature requests")
+    _print_requests(rows, fmt, "Feature requests")
 
 
 @feedback_app.command("show")
