@@ -60,6 +60,25 @@ def test_one_month_per_account_is_what_mrr_movements_says(ws: Workspace) -> None
         assert fast == moving
 
 
+def test_rate_parts_per_account_in_the_engine_are_rate_parts_of_its_movements(
+    ws: Workspace,
+) -> None:
+    book = revenue_service.load_book(ws)
+    months = (AS_OF.replace(month=1, day=1), AS_OF.replace(day=1))
+    table = revenue_service.account_rate_parts(ws, *months, book=book).to_pylist()
+    assert len({r["account_id"] for r in table}) == len(table) == 33  # one row per account
+    for i, month in enumerate(months):
+        rows = revenue_service.account_month_movements(ws, month, book=book)
+        for r in table:
+            row = rows.get(r["account_id"])
+            expected = {} if row is None else revenue_service.rate_parts(row)
+            if row is not None:
+                expected["mrr"] = (row["ending_mrr"], row["ending_accounts"])
+            for name in revenue_service.RATE_NAMES:
+                n, d = expected.get(name, (0, 0))
+                assert (r[f"{name}_n{i}"], r[f"{name}_d{i}"]) == (n, d), (r["account_id"], name)
+
+
 def test_grr_and_mrr_parts_add_up_exactly(ws: Workspace) -> None:
     grr = service.explain_metric(ws, "grr", AS_OF)
     assert grr["vs"] == "2025-02"

@@ -698,7 +698,7 @@ def _json_column(texts: Sequence[str | None]) -> list[Any]:
     """A JSON column's stored texts decoded; the empty ones (``{}``, ``[]``, ``null``)
     share one decoded value each (read-only: the readers copy what they keep)."""
     empty = _EMPTY_JSON
-    return [empty[t] if t in empty else json.loads(t) for t in texts]
+    return [empty[t] if t in empty or t is None else json.loads(t) for t in texts]
 
 
 def _with_attributes(

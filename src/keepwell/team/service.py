@@ -37,7 +37,14 @@ from keepwell.team import attainment as targets
 from keepwell.team import books as books_module
 from keepwell.team import cost, coverage
 from keepwell.team.books import POOL, UNASSIGNED, Book
-from keepwell.team.explain import EXPLAIN_METRICS, explanation
+from keepwell.team.explain import (
+    EXPLAIN_METRICS,
+    RATE_KEYS,
+    explanation,
+    key_parts,
+    parts_table,
+    table_of,
+)
 from keepwell.team.models import Assignment, CostInput, Csm, Target, Team
 
 __all__ = ["EXPLAIN_METRICS", "POOL", "UNASSIGNED"]
@@ -535,16 +542,18 @@ def _explain(workspace: Workspace, metric: str, m0: date, m1: date) -> dict[str,
     book = revenue_service.load_book(workspace)
     labels = _labels(workspace, end1, book)
     if metric == "red_share":
-        keys0 = _band_parts(workspace, end0)
-        keys1 = _band_parts(workspace, end1)
+        rows0, rows1 = _band_parts(workspace, end0), _band_parts(workspace, end1)
+        parts = table_of(key_parts(metric, rows0, rows1, revenue_service.rate_parts))
         by_product = None
     else:
-        keys0 = revenue_service.account_month_movements(workspace, m0, book=book)
-        keys1 = revenue_service.account_month_movements(workspace, m1, book=book)
+        both = revenue_service.account_rate_parts(workspace, m0, m1, book=book)
+        name = RATE_KEYS.get(metric, metric)
+        parts = parts_table(both["account_id"], both[f"{name}_n0"], both[f"{name}_d0"],
+                            both[f"{name}_n1"], both[f"{name}_d1"])  # fmt: skip
         by_product = _two_months(workspace, m0, m1, "product", book)
     names = revenue_service.account_names(workspace, book=book)
     return explanation(
-        metric, f"{m0:%Y-%m}", f"{m1:%Y-%m}", keys0, keys1, labels, by_product, names,
+        metric, f"{m0:%Y-%m}", f"{m1:%Y-%m}", parts, labels, by_product, names,
         revenue_service.rate_parts,
     )  # fmt: skip
 
@@ -589,9 +598,15 @@ def _labels(
 ) -> dict[str, dict[str, str]]:
     """Per dimension, each account's group on ``day`` (account columns from the book
     already loaded)."""
-    accounts = book.rows(book.accounts)
+    columns = [c for c in ("account_id", "owner", "industry", "country", "plan", "plan_tier",
+                           "tier") if c in book.accounts.columns]  # fmt: skip
+    table = book.con.to_pyarrow(book.accounts.select(*columns))
+    values = {c: table[c].to_pylist() for c in columns}
+    ids = values["account_id"]
     the_org = org(workspace)
-    holders = {a["account_id"]: books_module.holder_of(a, the_org.assignments) for a in accounts}
+    owners = values.get("owner") or [None] * len(ids)
+    holders = {a: books_module.holder_of({"account_id": a, "owner": o}, the_org.assignments)
+               for a, o in zip(ids, owners, strict=True)}  # fmt: skip
     labels: dict[str, dict[str, str]] = {
         "segment": _segments(workspace, day),
         "team": {
@@ -600,12 +615,13 @@ def _labels(
             if (t := books_module.team_of(h, the_org.csm_teams)) is not None
         },
         "csm": {a: h for a, h in holders.items() if h is not None},
-        "industry": {a["account_id"]: a["industry"] for a in accounts if a.get("industry")},
-        "country": {a["account_id"]: a["country"] for a in accounts if a.get("country")},
     }
+    for name in ("industry", "country"):
+        if name in values:
+            labels[name] = {a: v for a, v in zip(ids, values[name], strict=True) if v}
     for column in ("plan", "plan_tier", "tier"):
-        if accounts and column in accounts[0]:
-            labels["plan"] = {a["account_id"]: str(a[column]) for a in accounts if a.get(column)}
+        if ids and column in values:
+            labels["plan"] = {a: str(v) for a, v in zip(ids, values[column], strict=True) if v}
             break
     return labels
 
