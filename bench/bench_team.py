@@ -150,7 +150,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=50_000)
     parser.add_argument("--csms", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) the workspace here")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep (and reuse) the workspace here"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         keep = args.keep or Path(tmp)

@@ -108,6 +108,19 @@ def account_arr(
     return result
 
 
+def paying_accounts(workspace: Workspace, as_of: date, *, book: Book | None = None) -> set[str]:
+    """The accounts with ARR > 0 on ``as_of`` (those of :func:`account_arr` with a
+    positive ``arr``), in one query that returns their ids only."""
+    book = _book(workspace, book)
+
+    def build(v: Mapping[str, Any]) -> ir.Table:
+        arr = renewals.account_arr(book.lines, v["day"])[0]
+        return arr.filter(arr.arr > 0).select("account_id")
+
+    table = book.arrow("paying_accounts", build, {"day": as_of})
+    return set(table["account_id"].to_pylist())
+
+
 def _book(workspace: Workspace, book: Book | None) -> Book:
     return book if book is not None else load_book(workspace)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from statistics import median
 from typing import Any
@@ -86,6 +86,11 @@ def risk_arr(row: Mapping[str, Any]) -> Decimal:
     return Decimal(row["arr"]) if row.get("band") == "red" else Decimal(0)
 
 
+#: The figures of a book that add up over accounts (a team's: over its holders' books).
+SUMS = ("accounts", "arr", "risk_arr", "renewals_90", "renewal_arr_90", "renewals_180",
+        "renewal_arr_180", "open_ctas", "overdue_ctas", "untouched_30")  # fmt: skip
+
+
 def _add(book: Book, row: Mapping[str, Any], as_of: date, touch: date | None,
          ctas: tuple[int, int]) -> None:  # fmt: skip
     book.accounts += 1
@@ -95,17 +100,31 @@ def _add(book: Book, row: Mapping[str, Any], as_of: date, touch: date | None,
     book.risk_arr += risk_arr(row)
     renewal = row.get("next_renewal")
     if renewal is not None:
-        for days in RENEWAL_WINDOWS:
-            if renewal <= as_of + timedelta(days=days):
-                setattr(book, f"renewals_{days}", getattr(book, f"renewals_{days}") + 1)
-                key = f"renewal_arr_{days}"
-                setattr(book, key, getattr(book, key) + Decimal(row.get("renewal_arr") or 0))
+        due = (renewal - as_of).days
+        if due <= RENEWAL_WINDOWS[1]:
+            renewal_arr = Decimal(row.get("renewal_arr") or 0)
+            book.renewals_180 += 1
+            book.renewal_arr_180 += renewal_arr
+            if due <= RENEWAL_WINDOWS[0]:
+                book.renewals_90 += 1
+                book.renewal_arr_90 += renewal_arr
     book.open_ctas += ctas[0]
     book.overdue_ctas += ctas[1]
     if touch is None or (as_of - touch).days > 30:
         book.untouched_30 += 1
     if touch is not None:
         book.touched.append((as_of - touch).days)
+
+
+def add_book(total: Book, book: Book, *, touches: bool = True) -> None:
+    """Add the figures of ``book`` to ``total`` (a team's book from its holders'); with
+    ``touches`` False, not its days since the last touch (``total`` shows none)."""
+    for key in SUMS:
+        setattr(total, key, getattr(total, key) + getattr(book, key))
+    for band, n in book.bands.items():
+        total.bands[band] += n
+    if touches:
+        total.touched.extend(book.touched)
 
 
 def build_books(
@@ -128,20 +147,23 @@ def build_books(
     accounts not touched in 30 days. Every CSM of ``csm_teams`` has a book, even empty.
     """
     holders: dict[str, Book] = {}
-    teams: dict[str, Book] = {}
     for email, own in csm_teams.items():
         holders[email] = Book(email, own)
+    no_ctas = (0, 0)
     for row in rows:
         if row.get("is_prospect") or not row["arr"]:
             continue
         holder = holder_of(row, assignments) or UNASSIGNED
-        team = team_of(None if holder == UNASSIGNED else holder, csm_teams)
-        book = holders.setdefault(holder, Book(holder, team))
-        touch = touches.get(row["account_id"])
-        counts = ctas.get(row["account_id"], (0, 0))
-        _add(book, row, as_of, touch, counts)
-        if team is not None:
-            _add(teams.setdefault(team, Book(team, team)), row, as_of, touch, counts)
+        book = holders.get(holder)
+        if book is None:
+            team = team_of(None if holder == UNASSIGNED else holder, csm_teams)
+            book = holders[holder] = Book(holder, team)
+        account = row["account_id"]
+        _add(book, row, as_of, touches.get(account), ctas.get(account, no_ctas))
+    teams: dict[str, Book] = {}
+    for book in holders.values():  # a team's book: its holders' books added up
+        if book.team is not None and book.accounts:
+            add_book(teams.setdefault(book.team, Book(book.team, book.team)), book)
     for email, (accounts, arr) in capacities.items():
         if email in holders:
             holders[email].capacity_accounts, holders[email].capacity_arr = accounts, arr

@@ -285,10 +285,26 @@ def check_scope(kind: str, scope_id: str, owner_scope: str | None) -> None:
         raise PermissionDeniedError(f"{owner_scope} may only see their own book")
 
 
-def book_view(workspace: Workspace, as_of: date, kind: str, scope_id: str) -> dict[str, Any]:
+Books = tuple[dict[str, Book], dict[str, Book]]
+
+
+def team_overview(
+    workspace: Workspace, as_of: date, kind: str, scope_id: str
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The team page's figures: :func:`book_view` of the scope and, for the company,
+    :func:`coverage_report`, from the books built once."""
+    built = books(workspace, as_of)
+    view = book_view(workspace, as_of, kind, scope_id, built=built)
+    return view, coverage_report(workspace, as_of, built=built) if kind == "company" else None
+
+
+def book_view(
+    workspace: Workspace, as_of: date, kind: str, scope_id: str, *, built: Books | None = None
+) -> dict[str, Any]:
     """The books a scope shows: a CSM's own; a team's and its CSMs'; the company's
-    teams and CSMs. Rows are :meth:`Book.as_dict`."""
-    holders, teams = books(workspace, as_of)
+    teams and CSMs. Rows are :meth:`Book.as_dict`. ``built``: :func:`books` of
+    ``as_of`` when the caller has them."""
+    holders, teams = built or books(workspace, as_of)
     if kind == "csm":
         mine = holders.get(scope_id) or Book(scope_id, None)
         return {"scope": kind, "id": scope_id, "total": mine.as_dict(), "teams": [],
@@ -301,13 +317,8 @@ def book_view(workspace: Workspace, as_of: date, kind: str, scope_id: str) -> di
         return {"scope": kind, "id": scope_id, "total": team.as_dict(),
                 "teams": [team.as_dict()], "csms": csms}  # fmt: skip
     total = Book("company", None)
-    for b in holders.values():
-        for key in ("accounts", "arr", "risk_arr", "renewals_90", "renewal_arr_90",
-                    "renewals_180", "renewal_arr_180", "open_ctas", "overdue_ctas",
-                    "untouched_30"):  # fmt: skip
-            setattr(total, key, getattr(total, key) + getattr(b, key))
-        for band, n in b.bands.items():
-            total.bands[band] += n
+    for b in holders.values():  # the company's days since the last touch: not shown
+        books_module.add_book(total, b, touches=False)
     return {"scope": kind, "id": "", "total": total.as_dict(),
             "teams": [b.as_dict() for _, b in sorted(teams.items())],
             "csms": [b.as_dict() for _, b in sorted(holders.items())]}  # fmt: skip
@@ -333,10 +344,13 @@ def scope_accounts(workspace: Workspace, as_of: date, kind: str, scope_id: str) 
 # --- coverage ------------------------------------------------------------------------
 
 
-def coverage_report(workspace: Workspace, as_of: date) -> dict[str, Any]:
-    """Coverage per segment and the rebalancing suggestion (see :mod:`coverage`)."""
+def coverage_report(
+    workspace: Workspace, as_of: date, *, built: Books | None = None
+) -> dict[str, Any]:
+    """Coverage per segment and the rebalancing suggestion (see :mod:`coverage`);
+    ``built``: :func:`books` of ``as_of`` when the caller has them."""
     the_org = org(workspace)
-    holders, _ = books(workspace, as_of)
+    holders, _ = built or books(workspace, as_of)
     seats = [
         coverage.Seat(
             email, the_org.teams[team]["segment"], *the_org.capacities[email],
@@ -414,8 +428,8 @@ def _actuals(
     summary = revenue_service.portfolio_summary(
         workspace, day, renewal_days=(day - period.start).days + 1, book=book
     )
-    now = revenue_service.account_arr(workspace, day, book=book)
-    kept = [a for a in paying if now.get(a, {}).get("arr", Decimal(0)) > 0]
+    now = revenue_service.paying_accounts(workspace, day, book=book)
+    kept = [a for a in paying if a in now]
     references = {r["account_id"] for r in success_service.list_references(workspace, day)}
 
     def dec(value: float | None) -> Decimal | None:
@@ -471,8 +485,9 @@ def _figures(
     imports and scoring, so the faces reuse them :data:`TTL_SECONDS` (targets are read
     fresh on every call)."""
     book = revenue_service.book_of(workspace, accounts)
-    before = revenue_service.account_arr(workspace, p.start - timedelta(days=1), book=book)
-    paying = [a for a, r in before.items() if r["arr"] > 0]
+    paying = sorted(
+        revenue_service.paying_accounts(workspace, p.start - timedelta(days=1), book=book)
+    )
     actual = _actuals(workspace, p, day, accounts, book, paying)
     expected = _expected_losses(workspace, day, p.end, accounts, book)
     past = [(end, _actuals(workspace, p, end, accounts, book, paying))
