@@ -73,8 +73,8 @@ def test_books_count_renewal_windows_touches_and_add_up_to_their_team() -> None:
 
     def row(account: str, owner: str, arr: int, renews_in: int | None, band: str) -> dict:
         renewal = None if renews_in is None else day + timedelta(days=renews_in)
-        return {"account_id": account, "owner": owner, "arr": Decimal(arr), "band": band,
-                "next_renewal": renewal, "renewal_arr": Decimal(arr), "is_prospect": False}  # fmt: skip
+        return {"account_id": account, "owner": owner, "arr": D(arr), "band": band,
+                "next_renewal": renewal, "renewal_arr": D(arr), "is_prospect": False}  # fmt: skip
 
     rows = [row("a", "ann", 100, 90, "red"), row("b", "ann", 200, 91, "green"),
             row("c", "bob", 300, 180, "purple"), row("d", "bob", 400, 181, "green"),
@@ -87,9 +87,11 @@ def test_books_count_renewal_windows_touches_and_add_up_to_their_team() -> None:
     ann, bob, team = holders["ann"], holders["bob"], teams["t"]
     assert (ann.renewals_90, ann.renewals_180, ann.renewal_arr_180) == (1, 2, Decimal(300))
     assert (bob.renewals_90, bob.renewals_180, bob.renewal_arr_180) == (0, 1, Decimal(300))
-    assert ann.over_capacity and not bob.over_capacity
+    assert ann.over_capacity
+    assert not bob.over_capacity
     assert bob.bands["unknown"] == 1  # a band outside the four counts as unknown
-    assert holders["(unassigned)"].accounts == 1 and holders["cy"].accounts == 0
+    assert holders["(unassigned)"].accounts == 1
+    assert holders["cy"].accounts == 0
     assert "u" not in teams  # a team whose CSMs hold nothing has no book
     # the team's book: its CSMs' and its pool's accounts added up
     assert (team.accounts, team.arr, team.risk_arr) == (5, Decimal(1050), Decimal(100))
