@@ -150,3 +150,35 @@ def test_books_and_coverage_of_a_hand_made_team(ws: Workspace) -> None:
     report = service.coverage_report(ws, AS_OF)
     # no CSM covers A's segment with room (segments here come from health: none scored)
     assert report["moves"] == [] or all(m["from"] == "ann@example.com" for m in report["moves"])
+
+
+def test_books_count_live_ctas_and_their_open_and_overdue_tasks(ws: Workspace) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from keepwell.core.database import transaction
+    from keepwell.success import service as success_service
+    from keepwell.success.models import Cta, CtaTask
+
+    at, late, soon = datetime(2025, 3, 1, tzinfo=UTC), AS_OF - timedelta(days=3), AS_OF
+    with transaction(ws.engine) as session:
+        for n, (account, status) in enumerate((("a06", "open"), ("a07", "snoozed"),
+                                               ("a08", "closed"))):  # fmt: skip
+            cta = Cta(account_id=account, rule="r", key=f"k{n}", open_key=f"o{n}", type="risk",
+                      priority="high", title="t", reason="r", trigger_values={},
+                      owner="ann@example.com", status=status, opened_on=late, due_on=late,
+                      created_at=at, updated_at=at)  # fmt: skip
+            session.add(cta)
+            session.flush()
+            for i, (due, state) in enumerate(((late, "open"), (soon, "open"), (late, "done"))):
+                session.add(CtaTask(cta_id=cta.id, position=i, title="s", owner_role="csm",
+                                    due_on=due, status=state))  # fmt: skip
+    counts = success_service.work_counts(ws, AS_OF)
+    # the snoozed CTA is live, not overdue; the closed one and its tasks count nowhere
+    assert counts == {"a06": (1, 1, 2, 1), "a07": (1, 0, 2, 1)}
+    live = success_service.list_ctas(ws, as_of=AS_OF)
+    assert sum(c[0] for c in counts.values()) == len(live)
+    assert sum(c[1] for c in counts.values()) == sum(c["overdue"] for c in live)
+    ann = {b["holder"]: b for b in service.book_view(ws, AS_OF, "company", "")["csms"]}
+    assert (ann["ann@example.com"]["open_tasks"], ann["ann@example.com"]["overdue_tasks"]) == (4, 2)
+    mine = {r["account_id"]: r for r in service.book_accounts(ws, AS_OF, "ann@example.com")}
+    assert (mine["a06"]["open_tasks"], mine["a06"]["overdue_tasks"]) == (2, 1)

@@ -92,6 +92,31 @@ def list_ctas(
     return rows
 
 
+def work_counts(workspace: Workspace, as_of: date) -> dict[str, tuple[int, int, int, int]]:
+    """Per account with live CTAs: (live CTAs, overdue CTAs, open tasks of live CTAs,
+    overdue ones among those tasks) on ``as_of`` (overdue as in :func:`list_ctas`:
+    open or in progress, or an open task, due before ``as_of``). Two aggregate queries,
+    not a row per CTA."""
+    late = sa.and_(Cta.status.in_([Status.OPEN.value, Status.IN_PROGRESS.value]),
+                   Cta.due_on.is_not(None), Cta.due_on < as_of)  # fmt: skip
+    live = (
+        sa.select(Cta.account_id, sa.func.count(), sa.func.sum(sa.case((late, 1), else_=0)))
+        .where(Cta.status.in_(LIVE))
+        .group_by(Cta.account_id)
+    )
+    tasks = (
+        sa.select(Cta.account_id, sa.func.count(),
+                  sa.func.sum(sa.case((CtaTask.due_on < as_of, 1), else_=0)))
+        .join(CtaTask, CtaTask.cta_id == Cta.id)
+        .where(Cta.status.in_(LIVE), CtaTask.status == TASK_OPEN)
+        .group_by(Cta.account_id)
+    )  # fmt: skip
+    with workspace.engine.connect() as conn:
+        ctas_of = {a: (int(n), int(o or 0)) for a, n, o in conn.execute(live)}
+        tasks_of = {a: (int(n), int(o or 0)) for a, n, o in conn.execute(tasks)}
+    return {a: (*counts, *tasks_of.get(a, (0, 0))) for a, counts in ctas_of.items()}
+
+
 def _owned(scope: str) -> sa.Select[tuple[str]]:
     accounts = sa.table("accounts", sa.column("account_id"), sa.column("owner"))
     return sa.select(accounts.c.account_id).where(accounts.c.owner == scope)

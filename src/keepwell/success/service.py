@@ -34,6 +34,7 @@ from keepwell.success.board import (
     redate_task,
     snooze_cta,
     start_cta,
+    work_counts,
 )
 from keepwell.success.cycle import (
     LEASE,
@@ -161,6 +162,7 @@ __all__ = [
     "top_requests",
     "update_milestone",
     "update_objective",
+    "work_counts",
     "work_items",
     "worker_tick",
 ]

@@ -1,6 +1,6 @@
 """Books of business: who holds each account, and per CSM and per team the accounts,
-ARR, health-band mix, churn-risk ARR, renewals due, live and overdue CTAs and days
-since the last touch. Pure: the service reads the inputs.
+ARR, health-band mix, churn-risk ARR, renewals due, live and overdue CTAs, open and
+overdue tasks of those CTAs, and days since the last touch. Pure: the service reads the inputs.
 
 Holder of an account: its assignment (a CSM's email, or ``pool:<team>`` for a team's
 pooled tech-touch book) when it has one, else the account's ``owner`` column; no
@@ -52,6 +52,8 @@ class Book:
     renewal_arr_180: Decimal = Decimal(0)
     open_ctas: int = 0
     overdue_ctas: int = 0
+    open_tasks: int = 0
+    overdue_tasks: int = 0
     untouched_30: int = 0
     capacity_accounts: int | None = None
     capacity_arr: Decimal | None = None
@@ -88,11 +90,12 @@ def risk_arr(row: Mapping[str, Any]) -> Decimal:
 
 #: The figures of a book that add up over accounts (a team's: over its holders' books).
 SUMS = ("accounts", "arr", "risk_arr", "renewals_90", "renewal_arr_90", "renewals_180",
-        "renewal_arr_180", "open_ctas", "overdue_ctas", "untouched_30")  # fmt: skip
+        "renewal_arr_180", "open_ctas", "overdue_ctas", "open_tasks", "overdue_tasks",
+        "untouched_30")  # fmt: skip
 
 
 def _add(book: Book, row: Mapping[str, Any], as_of: date, touch: date | None,
-         ctas: tuple[int, int]) -> None:  # fmt: skip
+         ctas: tuple[int, ...]) -> None:  # fmt: skip
     book.accounts += 1
     book.arr += row["arr"]
     band = row.get("band") or "unknown"
@@ -110,6 +113,9 @@ def _add(book: Book, row: Mapping[str, Any], as_of: date, touch: date | None,
                 book.renewal_arr_90 += renewal_arr
     book.open_ctas += ctas[0]
     book.overdue_ctas += ctas[1]
+    if len(ctas) > 2:
+        book.open_tasks += ctas[2]
+        book.overdue_tasks += ctas[3]
     if touch is None or (as_of - touch).days > 30:
         book.untouched_30 += 1
     if touch is not None:
@@ -134,14 +140,15 @@ def build_books(
     assignments: Mapping[str, str],
     csm_teams: Mapping[str, str],
     touches: Mapping[str, date],
-    ctas: Mapping[str, tuple[int, int]],
+    ctas: Mapping[str, tuple[int, ...]],
     capacities: Mapping[str, tuple[int | None, Decimal | None]],
 ) -> tuple[dict[str, Book], dict[str, Book]]:
     """Books per holder and per team from the directory ``rows`` (paying customers
     only: ARR > 0 on ``as_of``).
 
     ``touches``: each account's last meeting, call, email or business review on or
-    before ``as_of``; ``ctas``: per account (live CTAs, overdue CTAs); ``capacities``: per CSM
+    before ``as_of``; ``ctas``: per account (live CTAs, overdue CTAs[, open tasks of
+    live CTAs, overdue ones among them]); ``capacities``: per CSM
     (accounts, ARR). ``days_since_touch`` of a
     book is the median over its touched accounts; ``untouched_30`` counts the
     accounts not touched in 30 days. Every CSM of ``csm_teams`` has a book, even empty.

@@ -238,12 +238,9 @@ def _read_touches(workspace: Workspace, as_of: date) -> dict[str, date]:
     return dict(zip(latest["account_id"].to_pylist(), latest["day_max"].to_pylist(), strict=True))
 
 
-def _cta_counts(workspace: Workspace, as_of: date) -> dict[str, tuple[int, int]]:
-    counts: dict[str, tuple[int, int]] = {}
-    for cta in success_service.list_ctas(workspace, as_of=as_of):
-        live, overdue = counts.get(cta["account_id"], (0, 0))
-        counts[cta["account_id"]] = (live + 1, overdue + int(cta["overdue"]))
-    return counts
+def _cta_counts(workspace: Workspace, as_of: date) -> dict[str, tuple[int, int, int, int]]:
+    """Per account: live CTAs, overdue CTAs, open tasks of live CTAs, overdue tasks."""
+    return success_service.work_counts(workspace, as_of)
 
 
 def customer_rows(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
@@ -866,8 +863,9 @@ def book_accounts(workspace: Workspace, as_of: date, holder: str) -> list[dict[s
     rows = []
     for r in sorted(mine, key=lambda r: (-r["arr"], r["account_id"])):
         touch = touches.get(r["account_id"])
-        live, overdue = ctas.get(r["account_id"], (0, 0))
+        live, overdue, tasks, late = ctas.get(r["account_id"], (0, 0, 0, 0))
         days = None if touch is None else (as_of - touch).days
         rows.append({**r, "risk_arr": books_module.risk_arr(r), "live_ctas": live,
-                     "overdue_ctas": overdue, "days_since_touch": days})  # fmt: skip
+                     "overdue_ctas": overdue, "open_tasks": tasks, "overdue_tasks": late,
+                     "days_since_touch": days})  # fmt: skip
     return rows
