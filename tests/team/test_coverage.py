@@ -64,6 +64,26 @@ def test_rebalancing_never_breaks_an_arr_capacity() -> None:
     assert [(m["account_id"], m["to"]) for m in moves] == [("u0", "bob@x")]  # 500 + 700 <= 1,500
 
 
+def test_rebalancing_keeps_an_account_in_its_team_s_region() -> None:
+    accounts = [{"account_id": "u0", "segment": "smb", "country": "DE", "arr": D(700),
+                 "holder": None},
+                {"account_id": "u1", "segment": "smb", "country": "FR", "arr": D(800),
+                 "holder": None}]  # fmt: skip
+    seats = [
+        Seat("fr@x", "smb", 9, None, 0, D(0), "FR"),  # the most room, but France only
+        Seat("any@x", "smb", 5, None, 3, D(900)),  # any country
+        Seat("de@x", "smb", 2, None, 1, D(100), "DE"),
+    ]
+    moves = {m["account_id"]: m["to"] for m in coverage.rebalance(accounts, seats)}
+    # each goes to a CSM of its own region first, though another has more room
+    assert moves == {"u0": "de@x", "u1": "fr@x"}
+    full = [
+        Seat("fr@x", "smb", 9, None, 0, D(0), "FR"),
+        Seat("de@x", "smb", 1, None, 1, D(0), "DE"),
+    ]
+    assert coverage.rebalance(accounts[:1], full) == []  # no room in DE: France never takes it
+
+
 def test_books_count_renewal_windows_touches_and_add_up_to_their_team() -> None:
     from datetime import date, timedelta
 

@@ -79,6 +79,15 @@ def test_rate_parts_per_account_in_the_engine_are_rate_parts_of_its_movements(
                 assert (r[f"{name}_n{i}"], r[f"{name}_d{i}"]) == (n, d), (r["account_id"], name)
 
 
+def test_paying_accounts_are_those_with_arr_on_the_day(ws: Workspace) -> None:
+    book = revenue_service.load_book(ws)
+    for day in (AS_OF.replace(month=1, day=31), AS_OF.replace(month=2, day=15), AS_OF):
+        arr = revenue_service.account_arr(ws, day, book=book)
+        expected = {a for a, r in arr.items() if r["arr"] > 0}
+        assert revenue_service.paying_accounts(ws, day, book=book) == expected
+    assert len(revenue_service.paying_accounts(ws, AS_OF, book=book)) == 33 - 8  # 8 have left
+
+
 def test_grr_and_mrr_parts_add_up_exactly(ws: Workspace) -> None:
     grr = service.explain_metric(ws, "grr", AS_OF)
     assert grr["vs"] == "2025-02"

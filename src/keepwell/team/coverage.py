@@ -3,9 +3,10 @@
 Per segment: accounts and ARR, the CSMs of the teams covering it, accounts and ARR per
 CSM against the teams' target ratio (accounts per CSM), the accounts without a holder
 and the CSMs over capacity. The suggestion moves accounts from CSMs over capacity, and
-gives unassigned accounts, to CSMs of a team covering the account's segment with room
-left (accounts and ARR), the smallest accounts first (they cost the relationship
-least), to the CSM with the most room; it never breaks a capacity or a segment.
+gives unassigned accounts, to CSMs of a team covering the account's segment (and its
+country, when the team has a region) with room left (accounts and ARR), the smallest
+accounts first (they cost the relationship least), to the CSM with the most room (of
+the account's own region first); it never breaks a capacity, a segment or a region.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Seat:
     capacity_arr: Decimal | None
     accounts: int
     arr: Decimal
+    #: the country the CSM's team covers (None: any)
+    region: str | None = None
 
     def fits(self, arr: Decimal) -> bool:
         room_accounts = (
@@ -107,11 +110,11 @@ def rebalance(accounts: Sequence[Mapping[str, Any]], seats: Sequence[Seat]) -> l
             candidates.append(account)
             reasons[account["account_id"]] = f"{seat.email} is over capacity"
     for account in sorted(candidates, key=lambda a: (Decimal(a["arr"]), a["account_id"])):
-        segment = account.get("segment")
+        segment, country = account.get("segment"), account.get("country")
         fitting = [
             s for s in load.values()
             if s.email not in over_at_start and s.segment in (None, segment)
-            and s.fits(Decimal(account["arr"]))
+            and s.region in (None, country) and s.fits(Decimal(account["arr"]))
         ]  # fmt: skip
         if not fitting:  # stays where it is: its CSM keeps the load
             origin = load.get(str(account.get("holder")))
@@ -119,7 +122,8 @@ def rebalance(accounts: Sequence[Mapping[str, Any]], seats: Sequence[Seat]) -> l
                 origin.accounts += 1
                 origin.arr += Decimal(account["arr"])
             continue
-        best = max(fitting, key=lambda s: (s.segment == segment, s.room(), s.email))
+        best = max(fitting, key=lambda s: (s.segment == segment, s.region == country, s.room(),
+                                           s.email))  # fmt: skip
         best.accounts += 1
         best.arr += Decimal(account["arr"])
         moves.append(

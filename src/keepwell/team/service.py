@@ -353,6 +353,7 @@ def coverage_report(
             email, the_org.teams[team]["segment"], *the_org.capacities[email],
             holders[email].accounts if email in holders else 0,
             holders[email].arr if email in holders else Decimal(0),
+            the_org.teams[team]["region"],
         )
         for email, team in sorted(the_org.csm_teams.items())
     ]  # fmt: skip
