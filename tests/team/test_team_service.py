@@ -191,3 +191,34 @@ def test_books_count_live_ctas_and_their_open_and_overdue_tasks(ws: Workspace) -
     assert (ann["ann@example.com"]["open_tasks"], ann["ann@example.com"]["overdue_tasks"]) == (4, 2)
     mine = {r["account_id"]: r for r in service.book_accounts(ws, AS_OF, "ann@example.com")}
     assert (mine["a06"]["open_tasks"], mine["a06"]["overdue_tasks"]) == (2, 1)
+
+
+def test_books_count_active_plans_behind_schedule(ws: Workspace) -> None:
+    from datetime import timedelta
+
+    from keepwell.core.database import transaction
+    from keepwell.success import service as success_service
+    from keepwell.success.models import PlanMilestone, SuccessPlan
+
+    late, soon = AS_OF - timedelta(days=1), AS_OF + timedelta(days=9)
+    plans = (
+        ("a09", "active", ((late, "open"), (soon, "open"))),  # behind
+        ("a10", "active", ((late, "done"), (soon, "open"))),  # on schedule
+        ("b05", "completed", ((late, "open"),)),  # not active
+        ("b06", "active", ((late, "open"), (late, "open"))),
+    )  # behind, counted once
+    with transaction(ws.engine) as session:
+        for n, (account, status, milestones) in enumerate(plans):
+            plan = SuccessPlan(account_id=account, template="t", title="p", status=status,
+                               created_on=AS_OF, active_key=None)  # fmt: skip
+            session.add(plan)
+            session.flush()
+            for i, (due, state) in enumerate(milestones):
+                session.add(PlanMilestone(plan_id=plan.id, position=i, title=f"m{n}",
+                                          side="ours", due_on=due, status=state))  # fmt: skip
+    assert success_service.plans_behind(ws, AS_OF) == {"a09": 1, "b06": 1}
+    books = {b["holder"]: b for b in service.book_view(ws, AS_OF, "company", "")["csms"]}
+    assert books["ann@example.com"]["plans_behind"] == 1
+    assert books["bob@example.com"]["plans_behind"] == 1
+    team = service.book_view(ws, AS_OF, "team", "ta")
+    assert team["total"]["plans_behind"] == 1

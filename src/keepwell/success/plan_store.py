@@ -196,6 +196,25 @@ def due_milestones(
         ]  # fmt: skip
 
 
+def plans_behind(workspace: Workspace, as_of: date) -> dict[str, int]:
+    """Per account, its active plans behind schedule on ``as_of``: those with a milestone
+    (either side's) not done and due before ``as_of``. One aggregate query."""
+    late = (
+        sa.select(PlanMilestone.plan_id)
+        .where(PlanMilestone.status != MilestoneStatus.DONE.value, PlanMilestone.due_on < as_of)
+        .distinct()
+        .subquery()
+    )
+    query = (
+        sa.select(SuccessPlan.account_id, sa.func.count())
+        .join(late, late.c.plan_id == SuccessPlan.id)
+        .where(SuccessPlan.status == ACTIVE)
+        .group_by(SuccessPlan.account_id)
+    )
+    with workspace.engine.connect() as conn:
+        return {str(a): int(n) for a, n in conn.execute(query)}
+
+
 def update_objective(
     workspace: Workspace,
     objective_id: int,

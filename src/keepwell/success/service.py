@@ -64,6 +64,7 @@ from keepwell.success.outcomes import OUTCOMES, outcomes_for
 from keepwell.success.plan_store import (
     due_milestones,
     plan_progress,
+    plans_behind,
     record_checkin,
     show_plan,
     update_milestone,
@@ -132,6 +133,7 @@ __all__ = [
     "outcomes_for",
     "plan_progress",
     "plan_templates",
+    "plans_behind",
     "playbook_effectiveness",
     "push_stopped_measure",
     "reassign_cta",

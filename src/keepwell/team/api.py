@@ -60,6 +60,7 @@ class BookRead(BaseModel):
     overdue_ctas: int
     open_tasks: int
     overdue_tasks: int
+    plans_behind: int
     untouched_30: int
     days_since_touch: int | None
     capacity_accounts: int | None

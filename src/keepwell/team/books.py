@@ -1,6 +1,7 @@
 """Books of business: who holds each account, and per CSM and per team the accounts,
 ARR, health-band mix, churn-risk ARR, renewals due, live and overdue CTAs, open and
-overdue tasks of those CTAs, and days since the last touch. Pure: the service reads the inputs.
+overdue tasks of those CTAs, success plans behind schedule, and days since the last
+touch. Pure: the service reads the inputs.
 
 Holder of an account: its assignment (a CSM's email, or ``pool:<team>`` for a team's
 pooled tech-touch book) when it has one, else the account's ``owner`` column; no
@@ -54,6 +55,7 @@ class Book:
     overdue_ctas: int = 0
     open_tasks: int = 0
     overdue_tasks: int = 0
+    plans_behind: int = 0
     untouched_30: int = 0
     capacity_accounts: int | None = None
     capacity_arr: Decimal | None = None
@@ -91,11 +93,11 @@ def risk_arr(row: Mapping[str, Any]) -> Decimal:
 #: The figures of a book that add up over accounts (a team's: over its holders' books).
 SUMS = ("accounts", "arr", "risk_arr", "renewals_90", "renewal_arr_90", "renewals_180",
         "renewal_arr_180", "open_ctas", "overdue_ctas", "open_tasks", "overdue_tasks",
-        "untouched_30")  # fmt: skip
+        "plans_behind", "untouched_30")  # fmt: skip
 
 
 def _add(book: Book, row: Mapping[str, Any], as_of: date, touch: date | None,
-         ctas: tuple[int, ...]) -> None:  # fmt: skip
+         ctas: tuple[int, ...], plans: int = 0) -> None:  # fmt: skip
     book.accounts += 1
     book.arr += row["arr"]
     band = row.get("band") or "unknown"
@@ -116,6 +118,7 @@ def _add(book: Book, row: Mapping[str, Any], as_of: date, touch: date | None,
     if len(ctas) > 2:
         book.open_tasks += ctas[2]
         book.overdue_tasks += ctas[3]
+    book.plans_behind += plans
     if touch is None or (as_of - touch).days > 30:
         book.untouched_30 += 1
     if touch is not None:
@@ -142,13 +145,15 @@ def build_books(
     touches: Mapping[str, date],
     ctas: Mapping[str, tuple[int, ...]],
     capacities: Mapping[str, tuple[int | None, Decimal | None]],
+    plans: Mapping[str, int] | None = None,
 ) -> tuple[dict[str, Book], dict[str, Book]]:
     """Books per holder and per team from the directory ``rows`` (paying customers
     only: ARR > 0 on ``as_of``).
 
     ``touches``: each account's last meeting, call, email or business review on or
     before ``as_of``; ``ctas``: per account (live CTAs, overdue CTAs[, open tasks of
-    live CTAs, overdue ones among them]); ``capacities``: per CSM
+    live CTAs, overdue ones among them]); ``plans``: per account its active success
+    plans behind schedule; ``capacities``: per CSM
     (accounts, ARR). ``days_since_touch`` of a
     book is the median over its touched accounts; ``untouched_30`` counts the
     accounts not touched in 30 days. Every CSM of ``csm_teams`` has a book, even empty.
@@ -166,7 +171,8 @@ def build_books(
             team = team_of(None if holder == UNASSIGNED else holder, csm_teams)
             book = holders[holder] = Book(holder, team)
         account = row["account_id"]
-        _add(book, row, as_of, touches.get(account), ctas.get(account, no_ctas))
+        late = plans.get(account, 0) if plans else 0
+        _add(book, row, as_of, touches.get(account), ctas.get(account, no_ctas), late)
     teams: dict[str, Book] = {}
     for book in holders.values():  # a team's book: its holders' books added up
         if book.team is not None and book.accounts:

@@ -268,6 +268,7 @@ def books(workspace: Workspace, as_of: date) -> tuple[dict[str, Book], dict[str,
         touches=_touches(workspace, as_of),
         ctas=_cta_counts(workspace, as_of),
         capacities=the_org.capacities,
+        plans=success_service.plans_behind(workspace, as_of),
     )
 
 
@@ -861,6 +862,7 @@ def book_accounts(workspace: Workspace, as_of: date, holder: str) -> list[dict[s
     mine = [r for r in customer_rows(workspace, as_of)
             if books_module.holder_of(r, the_org.assignments) == holder]  # fmt: skip
     touches, ctas = _touches(workspace, as_of), _cta_counts(workspace, as_of)
+    plans = success_service.plans_behind(workspace, as_of)
     rows = []
     for r in sorted(mine, key=lambda r: (-r["arr"], r["account_id"])):
         touch = touches.get(r["account_id"])
@@ -868,5 +870,6 @@ def book_accounts(workspace: Workspace, as_of: date, holder: str) -> list[dict[s
         days = None if touch is None else (as_of - touch).days
         rows.append({**r, "risk_arr": books_module.risk_arr(r), "live_ctas": live,
                      "overdue_ctas": overdue, "open_tasks": tasks, "overdue_tasks": late,
+                     "plans_behind": plans.get(r["account_id"], 0),
                      "days_since_touch": days})  # fmt: skip
     return rows
