@@ -112,8 +112,8 @@ def work_counts(workspace: Workspace, as_of: date) -> dict[str, tuple[int, int, 
         .group_by(Cta.account_id)
     )  # fmt: skip
     with workspace.engine.connect() as conn:
-        ctas_of = {a: (int(n), int(o or 0)) for a, n, o in conn.execute(live)}
-        tasks_of = {a: (int(n), int(o or 0)) for a, n, o in conn.execute(tasks)}
+        ctas_of = {a: (int(n), int(o or 0)) for a, n, o in conn.execute(live).all()}
+        tasks_of = {a: (int(n), int(o or 0)) for a, n, o in conn.execute(tasks).all()}
     return {a: (*counts, *tasks_of.get(a, (0, 0))) for a, counts in ctas_of.items()}
 
 

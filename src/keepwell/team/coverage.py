@@ -63,23 +63,28 @@ def coverage(
 ) -> list[dict[str, Any]]:
     """One row per segment. ``accounts`` have ``segment``, ``arr`` and ``holder`` (None:
     unassigned); ``ratios`` the target accounts per CSM of each segment."""
-    segments = sorted({a.get("segment") or NO_SEGMENT for a in accounts} | set(ratios))
+    count: dict[str, int] = dict.fromkeys(ratios, 0)
+    held: dict[str, int] = dict.fromkeys(ratios, 0)
+    arrs: dict[str, Decimal] = {}
+    for a in accounts:  # one pass: accounts, held accounts and ARR per segment
+        segment = a.get("segment") or NO_SEGMENT
+        count[segment] = count.get(segment, 0) + 1
+        held[segment] = held.get(segment, 0) + (a.get("holder") not in (None, UNASSIGNED))
+        arrs[segment] = arrs.get(segment, Decimal(0)) + Decimal(a["arr"])
     rows = []
-    for segment in segments:
-        mine = [a for a in accounts if (a.get("segment") or NO_SEGMENT) == segment]
+    for segment in sorted(count):
         csms = [s for s in seats if s.segment == segment]
-        arr = sum((Decimal(a["arr"]) for a in mine), Decimal(0))
-        held = [a for a in mine if a.get("holder") not in (None, UNASSIGNED)]
+        arr = arrs.get(segment, Decimal(0))
         rows.append(
             {
                 "segment": segment,
-                "accounts": len(mine),
+                "accounts": count[segment],
                 "arr": arr,
                 "csms": len(csms),
-                "accounts_per_csm": round(len(held) / len(csms), 1) if csms else None,
+                "accounts_per_csm": round(held[segment] / len(csms), 1) if csms else None,
                 "arr_per_csm": (arr / len(csms)).quantize(Decimal(1)) if csms else None,
                 "target_accounts_per_csm": ratios.get(segment),
-                "unassigned": len(mine) - len(held),
+                "unassigned": count[segment] - held[segment],
                 "over_capacity": sorted(s.email for s in csms if s.over()),
             }
         )

@@ -363,7 +363,9 @@ def coverage_report(
         holder = books_module.holder_of(r, the_org.assignments)
         if holder is not None and holder.startswith(POOL):
             continue  # the pooled book is covered by automation, not by a CSM
-        accounts.append({**r, "holder": holder})
+        accounts.append({"account_id": r["account_id"], "name": r.get("name", r["account_id"]),
+                         "segment": r.get("segment"), "country": r.get("country"),
+                         "arr": r["arr"], "holder": holder})  # fmt: skip
     ratios = {t["segment"]: t["accounts_per_csm"] for t in the_org.teams.values()
               if t["segment"] and not t["pooled"]}  # fmt: skip
     return {
