@@ -28,7 +28,7 @@ Medians over ``--runs``; the load average is printed beside each figure.
         [--keep DIR]
 
 With ``--keep DIR`` the seeded workspace is kept in ``DIR/ws-<accounts>-<csms>`` and
-reused by later runs (seeding 50,000 accounts takes minutes).
+reused by later runs (seeding and scoring 50,000 accounts takes half a minute or more).
 """
 
 from __future__ import annotations
