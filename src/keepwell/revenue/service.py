@@ -428,8 +428,9 @@ def upcoming_renewals(
 def account_names(workspace: Workspace, *, book: Book | None = None) -> dict[str, str]:
     """Each account's name (its id when it has none), for faces that list accounts."""
     book = _book(workspace, book)
-    rows = book.rows(book.accounts.select("account_id", "name"))
-    return {str(r["account_id"]): str(r["name"] or r["account_id"]) for r in rows}
+    table = book.con.to_pyarrow(book.accounts.select("account_id", "name"))
+    ids, names = table["account_id"].to_pylist(), table["name"].to_pylist()
+    return {str(a): str(n or a) for a, n in zip(ids, names, strict=True)}
 
 
 def past_renewals(
