@@ -156,6 +156,13 @@ def test_books_and_coverage_of_a_hand_made_team(ws: Workspace) -> None:
     team = service.book_view(ws, AS_OF, "team", "ta")
     assert [b["holder"] for b in team["csms"]] == ["ann@example.com"]
     assert team["total"]["accounts"] == 16
+    # a CSM's or a team's view, built from its own accounts only, is the company's row
+    assert (
+        service.book_view(ws, AS_OF, "csm", "bob@example.com")["total"] == books["bob@example.com"]
+    )
+    teams = {b["holder"]: b for b in view["teams"]}
+    assert team["total"] == teams["ta"]
+    assert team["csms"] == [books["ann@example.com"]]
     report = service.coverage_report(ws, AS_OF)
     # no CSM covers A's segment with room (segments here come from health: none scored)
     assert report["moves"] == [] or all(m["from"] == "ann@example.com" for m in report["moves"])

@@ -256,12 +256,22 @@ def held_rows(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
     return [r for r in portfolio_service.directory(workspace, as_of).rows if not r["is_prospect"]]
 
 
-def books(workspace: Workspace, as_of: date) -> tuple[dict[str, Book], dict[str, Book]]:
+def books(
+    workspace: Workspace, as_of: date, kind: str = "company", scope_id: str = ""
+) -> tuple[dict[str, Book], dict[str, Book]]:
     """Every CSM's (and pool's) book and every team's on ``as_of`` (see
-    :func:`keepwell.team.books.build_books`)."""
+    :func:`keepwell.team.books.build_books`); of a team's or a CSM's accounts only when
+    ``kind`` is ``team`` or ``csm`` (that scope's books are the same, the others empty)."""
     the_org = org(workspace)
+    rows = customer_rows(workspace, as_of)
+    if kind == "csm":
+        rows = [r for r in rows if books_module.holder_of(r, the_org.assignments) == scope_id]
+    elif kind == "team":
+        teams = the_org.csm_teams
+        rows = [r for r in rows if books_module.team_of(
+            books_module.holder_of(r, the_org.assignments), teams) == scope_id]  # fmt: skip
     return books_module.build_books(
-        customer_rows(workspace, as_of),
+        rows,
         as_of,
         assignments=the_org.assignments,
         csm_teams=the_org.csm_teams,
@@ -291,7 +301,7 @@ def team_overview(
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The team page's figures: :func:`book_view` of the scope and, for the company,
     :func:`coverage_report`, from the books built once."""
-    built = books(workspace, as_of)
+    built = books(workspace, as_of, kind, scope_id)
     view = book_view(workspace, as_of, kind, scope_id, built=built)
     return view, coverage_report(workspace, as_of, built=built) if kind == "company" else None
 
@@ -301,8 +311,8 @@ def book_view(
 ) -> dict[str, Any]:
     """The books a scope shows: a CSM's own; a team's and its CSMs'; the company's
     teams and CSMs. Rows are :meth:`Book.as_dict`. ``built``: :func:`books` of
-    ``as_of`` when the caller has them."""
-    holders, teams = built or books(workspace, as_of)
+    ``as_of`` (of the company or of this scope) when the caller has them."""
+    holders, teams = built or books(workspace, as_of, kind, scope_id)
     if kind == "csm":
         mine = holders.get(scope_id) or Book(scope_id, None)
         return {"scope": kind, "id": scope_id, "total": mine.as_dict(), "teams": [],
