@@ -158,6 +158,20 @@ def _open_tasks(
     return found
 
 
+def playbook_openings(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
+    """Every CTA (any status) opened from a playbook on or before ``as_of``: its
+    ``cta_id``, ``playbook``, ``account_id``, ``opened_on``, ``status`` and ``outcome``,
+    oldest first (only these columns are read)."""
+    query = (
+        sa.select(Cta.id, Cta.playbook, Cta.account_id, Cta.opened_on, Cta.status, Cta.outcome)
+        .where(Cta.playbook.is_not(None), Cta.playbook != "", Cta.opened_on <= as_of)
+        .order_by(Cta.id)
+    )
+    keys = ("cta_id", "playbook", "account_id", "opened_on", "status", "outcome")
+    with Session(workspace.engine) as session:
+        return [dict(zip(keys, row, strict=True)) for row in session.execute(query)]
+
+
 def cta_owners(workspace: Workspace, *, scope: str | None = None) -> list[str]:
     """The owners of live CTAs (visible to ``scope``), sorted."""
     query = sa.select(Cta.owner).distinct().where(Cta.status.in_(LIVE), Cta.owner.is_not(None))
