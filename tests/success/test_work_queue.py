@@ -42,6 +42,7 @@ def _seed(ws: Workspace, tmp: Any) -> None:
         for n, (stake, priority, status, due, owner, tasks) in enumerate(CTAS):
             cta = Cta(account_id=accounts[n % 4], rule=f"r{n}", key=f"k{n}", type="risk",
                       priority=priority, stake=stake, title=f"CTA {n}", reason="hand-made",
+                      playbook="save" if n % 2 else None,
                       trigger_values={}, owner=OWNERS[owner], status=status,
                       open_key=None if status == "closed" else f"{accounts[n % 4]}:k{n}",
                       opened_on=AS_OF - timedelta(days=20),
@@ -89,3 +90,19 @@ def test_pages_of_the_queue_add_up_to_the_whole_list(
         assert paged == expected, filters
     assert service.work_items(sqlite_workspace, AS_OF, owners=[])["items"] == []
     assert service.cta_owners(sqlite_workspace) == sorted(OWNERS)
+
+
+def test_kept_playbook_figures_follow_a_closed_cta(
+    sqlite_workspace: Workspace, tmp_path: Any
+) -> None:
+    """Playbook effectiveness is kept while the playbooks' CTAs are unchanged: closing
+    one shows at once."""
+    _seed(sqlite_workspace, tmp_path)
+    before = service.playbook_effectiveness(sqlite_workspace, AS_OF)
+    (save,) = before["playbooks"]
+    assert (save["openings"], save["outcomes"], before["closed"]) == (5, {}, 1)
+    live = [c for c in service.list_ctas(sqlite_workspace, as_of=AS_OF) if c["playbook"]]
+    service.close_cta(sqlite_workspace, live[0]["cta_id"], outcome="saved", reason="ok",
+                      now=NOW - timedelta(days=30))  # fmt: skip
+    after = service.playbook_effectiveness(sqlite_workspace, AS_OF)
+    assert (after["playbooks"][0]["outcomes"], after["closed"]) == ({"saved": 1}, 2)

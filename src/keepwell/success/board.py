@@ -172,6 +172,20 @@ def playbook_openings(workspace: Workspace, as_of: date) -> list[dict[str, Any]]
         return [dict(zip(keys, row, strict=True)) for row in session.execute(query)]
 
 
+def playbook_fingerprint(workspace: Workspace, as_of: date) -> tuple[Any, ...]:
+    """What changes whenever :func:`playbook_openings` would answer differently: how
+    many there are, how many have an outcome and are closed (closing sets both; an
+    outcome is never taken back), the newest id and the latest change. One aggregate
+    query, so a page can reuse figures computed from the openings while it is equal."""
+    query = sa.select(
+        sa.func.count(), sa.func.count(Cta.outcome),
+        sa.func.count(sa.case((Cta.status == Status.CLOSED.value, 1))),
+        sa.func.max(Cta.id), sa.func.max(Cta.updated_at),
+    ).where(Cta.playbook.is_not(None), Cta.playbook != "", Cta.opened_on <= as_of)  # fmt: skip
+    with Session(workspace.engine) as session:
+        return tuple(session.execute(query).one())
+
+
 def cta_owners(workspace: Workspace, *, scope: str | None = None) -> list[str]:
     """The owners of live CTAs (visible to ``scope``), sorted."""
     query = sa.select(Cta.owner).distinct().where(Cta.status.in_(LIVE), Cta.owner.is_not(None))

@@ -32,6 +32,7 @@ from keepwell.success.board import (
     cta_detail,
     cta_owners,
     list_ctas,
+    playbook_fingerprint,
     playbook_openings,
     reassign_cta,
     redate_task,
@@ -381,7 +382,16 @@ def playbook_effectiveness(
 ) -> dict[str, Any]:
     """Per playbook: its CTAs by outcome, and the churn within ``horizon_days`` of the
     accounts that got it against comparable accounts that did not (matched on the
-    health snapshot of the opening day; see :mod:`keepwell.success.effectiveness`)."""
+    health snapshot of the opening day; see :mod:`keepwell.success.effectiveness`).
+
+    Kept while the playbooks' CTAs are unchanged (:func:`playbook_fingerprint`) like the
+    portfolio's figures (the server drops them after an import or a cycle)."""
+    fingerprint = playbook_fingerprint(workspace, as_of)
+    return memo(("playbook effectiveness", workspace.key, as_of, horizon_days, fingerprint),
+                lambda: _effectiveness(workspace, as_of, horizon_days))  # fmt: skip
+
+
+def _effectiveness(workspace: Workspace, as_of: date, horizon_days: int) -> dict[str, Any]:
     ctas = playbook_openings(workspace, as_of)
     openings = [Opening(c["playbook"], c["account_id"], c["opened_on"], c["outcome"])
                 for c in ctas]  # fmt: skip
