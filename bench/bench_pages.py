@@ -1,15 +1,25 @@
-"""Web pages benchmark: every page of the app with 50,000 accounts.
+"""Web pages benchmark: every page of the app with 50,000 accounts and a team's work.
 
-Seeds a workspace (N accounts with an owner, a subscription line ending within two
-years, a contact, an invoice; product events for every 10th account; health scored),
-kept under ``--keep`` and reused (seeding 50,000 accounts takes minutes), starts the
-real server (Uvicorn, one process) on it and signs in through the login form. Then it
-times, from this process, every page: each GET route of every slice's ``pages.py``
-that answers HTML (found by walking the routers, so a page added later is timed too;
-``{account_id}`` is a random account, the accounts page cycles through filters, sorts
-and pages). The first request of each page is reported apart (cold: it builds the
-account directory or computes figures kept for 5 minutes); then ``--requests`` warm
-requests per page, whose p50 and p95 are printed with the load average.
+Seeds a workspace, kept under ``--keep`` and reused (marked by READY and WORK files):
+1. the accounts (200 CSMs owning ~250 each; a subscription line ending within two
+   years, a contact with an email and a role, an invoice, 1 in 40 unpaid; tickets,
+   NPS answers and meetings for some; a feature request noted on 1 in 75; product
+   events for every 10th account), health scored (~30 s at 50,000);
+2. the team's work, through the services (``pages_workload.py``): 10 teams of 20 CSMs,
+   a success plan for every 125th account, the real cycle run once (its default rules
+   open ~14,000 CTAs with their playbook tasks at 50,000 accounts), the feature
+   requests, 20 shared plan links and a survey campaign's sends (~7 minutes, most of
+   it the 400 plans).
+Then it starts the real server (Uvicorn, one process) on it, signs in through the login
+form (an admin, and a CSM for My work) and times, from this process, every page: each
+GET route of every slice's ``pages.py`` that answers HTML (found by walking the
+routers, so a page added later is timed too). Path parameters come from the seeded
+work: a random account, CTA, feature request, shared plan or survey link (the public
+pages are asked from a different client address each time, as customers do; they are
+limited per address); the accounts page cycles through filters, sorts and pages. The
+first request of each page is reported apart (cold: it builds the account directory or
+computes figures kept for 5 minutes); then ``--requests`` warm requests per page,
+whose p50 and p95 are printed with the load average.
 
 Goal (issue 19 item 7): every page's p95 under 300 ms warm with 50,000 accounts.
 
