@@ -58,7 +58,7 @@ def _select(
     cta_type: str | None = None,
     priority: str | None = None,
     owners: Collection[str] | None = None,
-) -> sa.Select[tuple[Cta]]:
+) -> sa.Select[Cta]:
     """The CTAs :func:`list_ctas` and :func:`stake_page` read, filtered in the store."""
     query = sa.select(Cta)
     if cta_type:
