@@ -9,7 +9,9 @@ Seeds a workspace, kept under ``--keep`` and reused (marked by READY and WORK fi
    a success plan for every 125th account, the real cycle run once (its default rules
    open ~14,000 CTAs with their playbook tasks at 50,000 accounts), the feature
    requests, 20 shared plan links and a survey campaign's sends (~7 minutes, most of
-   it the 400 plans).
+   it the 400 plans);
+3. history: the cycle run once 200 days earlier and its CTAs closed with outcomes a
+   month later, so playbook effectiveness matches them against comparable accounts.
 Then it starts the real server (Uvicorn, one process) on it, signs in through the login
 form (an admin, and a CSM for My work) and times, from this process, every page: each
 GET route of every slice's ``pages.py`` that answers HTML (found by walking the
@@ -240,7 +242,8 @@ def load() -> str:
 
 def workspace(keep: Path, accounts: int) -> Path:
     """The seeded workspace of ``accounts`` accounts kept in ``keep`` (seeded once, in
-    two steps: the accounts, then the team's work; each marked done by a file)."""
+    three steps: the accounts, the team's work, its history; each marked done by a
+    file)."""
     root = keep / f"ws-{accounts}"
     if not (root / "READY").exists():
         t0 = time.perf_counter()
@@ -253,6 +256,9 @@ def workspace(keep: Path, accounts: int) -> Path:
         workload.seed_work(ws, root, accounts, AS_OF, PASSWORD)
         (root / "WORK").write_text("seeded")
         print(f"seeded the team's work in {time.perf_counter() - t0:.1f} s")
+    if not (root / "HISTORY").exists():
+        workload.seed_history(ws, AS_OF)
+        (root / "HISTORY").write_text("seeded")
     ws.close()
     return root
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,28 @@ def seed_work(ws: Workspace, root: Path, accounts: int, as_of: date, password: s
     (root / LINKS).write_text(json.dumps(found))
     print(f"  {len(ctas):,} live CTAs; links for the pages: "
           f"{ {k: len(v) for k, v in found.items()} }")  # fmt: skip
+
+
+#: Days before the bench's day of the history cycle, whose CTAs are closed a month later:
+#: their 180-day horizon has passed, so playbook effectiveness matches every opening.
+HISTORY_DAYS = 200
+
+
+def seed_history(ws: Workspace, as_of: date) -> None:
+    """The cycle run once on an earlier day (its health snapshot scored by the cycle),
+    and each CTA it opened closed a month later with one of its type's outcomes."""
+    t = time.perf_counter()
+    day = as_of - timedelta(days=HISTORY_DAYS)
+    noon = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)
+    report = success_service.run_cycle(ws, day, clock=lambda: noon, deliver=False)
+    t = _step(f"the cycle of {day} ({len(report.opened_ids)} CTAs opened)", t)
+    closed_at = noon + timedelta(days=30)
+    for n, cta_id in enumerate(report.opened_ids):
+        cta = success_service.cta_detail(ws, cta_id, as_of=day)
+        outcomes = list(success_service.outcomes_for(cta["type"]))
+        success_service.close_cta(ws, cta_id, outcome=outcomes[n % len(outcomes)],
+                                  reason="bench history", now=closed_at)  # fmt: skip
+    _step(f"{len(report.opened_ids)} CTAs closed with an outcome", t)
 
 
 def _share(ws: Workspace, root: Path, account_id: str, now: datetime) -> str:
