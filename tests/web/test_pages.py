@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from keepwell.auth import service as auth_service
 from keepwell.core.workspace import Workspace
 from keepwell.portfolio.pages import bridge_chart
+from keepwell.success import pages as success_pages
 from keepwell.success import service as success_service
 from keepwell.team import service as team_service
 from tests.conftest import make_workspace
@@ -243,6 +244,22 @@ def test_the_team_queue_filters_by_team(app: FastAPI) -> None:
     unknown = boss.get("/queue?team=nowhere")
     assert unknown.status_code == 400
     assert "no team" in unknown.text
+
+
+def test_the_team_queue_pages_its_ctas(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page of QUEUE_PAGE CTAs with their tasks; the pages together list every CTA once."""
+    monkeypatch.setattr(success_pages, "QUEUE_PAGE", 2)
+    everyone = success_service.list_ctas(app.state.workspace, as_of=datetime.now(UTC).date())
+    boss = sign_in(app, "boss@example.com")
+    pages = -(-len(everyone) // 2)
+    assert pages > 1
+    shown = []
+    for page in range(1, pages + 1):
+        text = boss.get(f"/queue?page={page}").text
+        assert text.count('data-action="open"') <= 2
+        assert ("Next →" in text) == (page < pages)
+        shown += [int(r.split('"')[0]) for r in text.split('data-kind="cta" data-cta="')[1:]]
+    assert sorted(shown) == sorted(c["cta_id"] for c in everyone)
 
 
 def test_bulk_reassign_is_for_managers_and_moves_the_ctas(app: FastAPI) -> None:
