@@ -18,7 +18,8 @@ GET route of every slice's ``pages.py`` that answers HTML (found by walking the
 routers, so a page added later is timed too). Path parameters come from the seeded
 work: a random account, CTA, feature request, shared plan or survey link (the public
 pages are asked from a different client address each time, as customers do; they are
-limited per address); the accounts page cycles through filters, sorts and pages. The
+limited per address); the accounts page cycles through filters, sorts and pages, the
+team queue through filters, a team and deep pages. The
 first request of each page is reported apart (cold: it builds the account directory or
 computes figures kept for 5 minutes); then ``--requests`` warm requests per page,
 whose p50 and p95 are printed with the load average.
@@ -171,6 +172,15 @@ ACCOUNT_LISTS: list[dict[str, str]] = [
 ]  # fmt: skip
 
 
+#: Query strings the team queue cycles through (filters, a team, deep pages).
+QUEUE_LISTS: list[dict[str, str]] = [
+    {}, {"team": "team-3"}, {"overdue": "true"}, {"page": "100"}, {"priority": "urgent"},
+    {"owner": workload.CSM_USER}, {"type": "renewal", "page": "20"},
+]  # fmt: skip
+#: Query strings of pages timed with several (the first request of each takes the first).
+LISTS = {"/accounts": ACCOUNT_LISTS, "/queue": QUEUE_LISTS}
+
+
 def page_paths() -> list[str]:
     """Every GET route answering HTML in a slice's ``pages.py`` (path templates)."""
     paths = []
@@ -216,7 +226,8 @@ def _get(
     url = path
     for name, value in values.items():
         url = url.replace(name, value)
-    params = ACCOUNT_LISTS[n % len(ACCOUNT_LISTS)] if path == "/accounts" else {}
+    lists = LISTS.get(path, [{}])
+    params = lists[n % len(lists)]
     public = path.startswith(("/p/", "/s/"))
     headers = {"X-Forwarded-For": f"10.9.{n // 250}.{n % 250 + 1}"} if public else {}
     return url, params, headers
