@@ -73,36 +73,32 @@ def _shown(work: dict[str, Any]) -> list[tuple[str, int, int | None, bool]]:
     return [(i["kind"], i["id"], i["cta_id"], i["overdue"]) for i in work["items"]]
 
 
-def test_pages_of_the_queue_add_up_to_the_whole_list(
-    sqlite_workspace: Workspace, tmp_path: Any
-) -> None:
-    _seed(sqlite_workspace, tmp_path)
+def test_pages_of_the_queue_add_up_to_the_whole_list(workspace: Workspace, tmp_path: Any) -> None:
+    _seed(workspace, tmp_path)
     for filters in ({}, {"owner": OWNERS[1]}, {"overdue": True}, {"priority": "urgent"},
                     {"owners": [OWNERS[0]]}, {"owners": []}):  # fmt: skip
-        expected = _whole_list(sqlite_workspace, **filters)
-        whole = service.work_items(sqlite_workspace, AS_OF, **filters)
+        expected = _whole_list(workspace, **filters)
+        whole = service.work_items(workspace, AS_OF, **filters)
         assert _shown(whole) == expected, filters
         paged = []
         for offset in range(0, len(CTAS), 3):
-            page = service.work_items(sqlite_workspace, AS_OF, limit=3, offset=offset, **filters)
+            page = service.work_items(workspace, AS_OF, limit=3, offset=offset, **filters)
             assert page["ctas"] == whole["ctas"] == sum(1 for k, *_ in expected if k == "cta")
             paged += _shown(page)
         assert paged == expected, filters
-    assert service.work_items(sqlite_workspace, AS_OF, owners=[])["items"] == []
-    assert service.cta_owners(sqlite_workspace) == sorted(OWNERS)
+    assert service.work_items(workspace, AS_OF, owners=[])["items"] == []
+    assert service.cta_owners(workspace) == sorted(OWNERS)
 
 
-def test_kept_playbook_figures_follow_a_closed_cta(
-    sqlite_workspace: Workspace, tmp_path: Any
-) -> None:
+def test_kept_playbook_figures_follow_a_closed_cta(workspace: Workspace, tmp_path: Any) -> None:
     """Playbook effectiveness is kept while the playbooks' CTAs are unchanged: closing
     one shows at once."""
-    _seed(sqlite_workspace, tmp_path)
-    before = service.playbook_effectiveness(sqlite_workspace, AS_OF)
+    _seed(workspace, tmp_path)
+    before = service.playbook_effectiveness(workspace, AS_OF)
     (save,) = before["playbooks"]
     assert (save["openings"], save["outcomes"], before["closed"]) == (5, {}, 1)
-    live = [c for c in service.list_ctas(sqlite_workspace, as_of=AS_OF) if c["playbook"]]
-    service.close_cta(sqlite_workspace, live[0]["cta_id"], outcome="saved", reason="ok",
+    live = [c for c in service.list_ctas(workspace, as_of=AS_OF) if c["playbook"]]
+    service.close_cta(workspace, live[0]["cta_id"], outcome="saved", reason="ok",
                       now=NOW - timedelta(days=30))  # fmt: skip
-    after = service.playbook_effectiveness(sqlite_workspace, AS_OF)
+    after = service.playbook_effectiveness(workspace, AS_OF)
     assert (after["playbooks"][0]["outcomes"], after["closed"]) == ({"saved": 1}, 2)
