@@ -191,6 +191,7 @@ def test_books_count_live_ctas_and_their_open_and_overdue_tasks(ws: Workspace) -
     counts = success_service.work_counts(ws, AS_OF)
     # the snoozed CTA is live, not overdue; the closed one and its tasks count nowhere
     assert counts == {"a06": (1, 1, 2, 1), "a07": (1, 0, 2, 1)}
+    assert success_service.work_counts(ws, AS_OF, ["a07", "b00"]) == {"a07": (1, 0, 2, 1)}
     live = success_service.list_ctas(ws, as_of=AS_OF)
     assert sum(c[0] for c in counts.values()) == len(live)
     assert sum(c[1] for c in counts.values()) == sum(c["overdue"] for c in live)
@@ -224,6 +225,7 @@ def test_books_count_active_plans_behind_schedule(ws: Workspace) -> None:
                 session.add(PlanMilestone(plan_id=plan.id, position=i, title=f"m{n}",
                                           side="ours", due_on=due, status=state))  # fmt: skip
     assert success_service.plans_behind(ws, AS_OF) == {"a09": 1, "b06": 1}
+    assert success_service.plans_behind(ws, AS_OF, ["b06", "a10"]) == {"b06": 1}
     books = {b["holder"]: b for b in service.book_view(ws, AS_OF, "company", "")["csms"]}
     assert books["ann@example.com"]["plans_behind"] == 1
     assert books["bob@example.com"]["plans_behind"] == 1

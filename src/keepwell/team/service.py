@@ -238,9 +238,12 @@ def _read_touches(workspace: Workspace, as_of: date) -> dict[str, date]:
     return dict(zip(latest["account_id"].to_pylist(), latest["day_max"].to_pylist(), strict=True))
 
 
-def _cta_counts(workspace: Workspace, as_of: date) -> dict[str, tuple[int, int, int, int]]:
-    """Per account: live CTAs, overdue CTAs, open tasks of live CTAs, overdue tasks."""
-    return success_service.work_counts(workspace, as_of)
+def _cta_counts(
+    workspace: Workspace, as_of: date, accounts: Collection[str] | None = None
+) -> dict[str, tuple[int, int, int, int]]:
+    """Per account (of ``accounts`` only, when given): live CTAs, overdue CTAs, open
+    tasks of live CTAs, overdue tasks."""
+    return success_service.work_counts(workspace, as_of, accounts)
 
 
 def customer_rows(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
@@ -270,15 +273,16 @@ def books(
         teams = the_org.csm_teams
         rows = [r for r in rows if books_module.team_of(
             books_module.holder_of(r, the_org.assignments), teams) == scope_id]  # fmt: skip
+    mine = None if kind == "company" else [r["account_id"] for r in rows]
     return books_module.build_books(
         rows,
         as_of,
         assignments=the_org.assignments,
         csm_teams=the_org.csm_teams,
         touches=_touches(workspace, as_of),
-        ctas=_cta_counts(workspace, as_of),
+        ctas=_cta_counts(workspace, as_of, mine),
         capacities=the_org.capacities,
-        plans=success_service.plans_behind(workspace, as_of),
+        plans=success_service.plans_behind(workspace, as_of, mine),
     )
 
 
@@ -873,8 +877,9 @@ def book_accounts(workspace: Workspace, as_of: date, holder: str) -> list[dict[s
     the_org = org(workspace)
     mine = [r for r in customer_rows(workspace, as_of)
             if books_module.holder_of(r, the_org.assignments) == holder]  # fmt: skip
-    touches, ctas = _touches(workspace, as_of), _cta_counts(workspace, as_of)
-    plans = success_service.plans_behind(workspace, as_of)
+    ids = [r["account_id"] for r in mine]
+    touches, ctas = _touches(workspace, as_of), _cta_counts(workspace, as_of, ids)
+    plans = success_service.plans_behind(workspace, as_of, ids)
     rows = []
     for r in sorted(mine, key=lambda r: (-r["arr"], r["account_id"])):
         touch = touches.get(r["account_id"])
