@@ -111,6 +111,10 @@ def main() -> None:
         from keepwell.server import runtime
 
         runtime.collector_paused = contextlib.nullcontext  # type: ignore[assignment]
+    if os.environ.get("STALLS_FREEZE") == "0":  # experiments: no freeze after the start
+        from keepwell.server import runtime
+
+        runtime.settle_startup_heap = lambda: None
     if "STALLS_SWITCH" in os.environ:  # experiments: the GIL's switch interval (seconds)
         sys.setswitchinterval(float(os.environ["STALLS_SWITCH"]))
     sys.argv = ["keepwell", *args]

@@ -26,7 +26,12 @@ def serve(
     from keepwell.core.server_record import ServerRecord, claim_server, new_token
     from keepwell.portfolio.service import warm
     from keepwell.server.app import create_app
-    from keepwell.server.runtime import CycleScheduler, ServerRuntime, cycle_holder
+    from keepwell.server.runtime import (
+        CycleScheduler,
+        ServerRuntime,
+        cycle_holder,
+        settle_startup_heap,
+    )
     from keepwell.web.toolkit import today
 
     settings = get_settings()
@@ -48,6 +53,7 @@ def serve(
                 claim, scheduler, grace=settings.shutdown_grace, command=execute
             )
             app = create_app(ws, server_settings, runtime)
+            settle_startup_heap()
             warm(
                 ws,
                 today(),
