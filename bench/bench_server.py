@@ -256,6 +256,14 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+def _memory(pid: int, field: str) -> str:
+    """A memory figure of process ``pid`` from /proc (Linux), e.g. ``VmHWM`` (peak RSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return f"{int(line.split()[1]) / 1024:,.0f} MB"
+    return "?"
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of process ``pid`` and its threads so far (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -461,6 +469,8 @@ def main() -> None:
                           f" p99 {_pct(values, 0.99):.1f} ms")  # fmt: skip
             if opts.cycle:
                 bench_cycle(root, base, key, opts, server.pid)
+            print(f"server memory: peak {_memory(server.pid, 'VmHWM')}, now "
+                  f"{_memory(server.pid, 'VmRSS')}")  # fmt: skip
         finally:
             server.terminate()
             server.wait(timeout=30)
