@@ -105,16 +105,16 @@ def main() -> None:
         from keepwell.server import runtime
 
         runtime.CYCLE_NICENESS = int(os.environ["STALLS_NICENESS"])
-    if os.environ.get("STALLS_GC_PAUSE") == "0":  # experiments: as before the pause
+    if os.environ.get("STALLS_GC_PAUSE") == "0":  # experiments: the collector never paused
         import contextlib
 
-        from keepwell.server import runtime
+        from keepwell.core import heap
 
-        runtime.collector_paused = contextlib.nullcontext  # type: ignore[assignment]
-    if os.environ.get("STALLS_FREEZE") == "0":  # experiments: no freeze after the start
-        from keepwell.server import runtime
+        heap.paused = contextlib.nullcontext  # type: ignore[assignment]
+    if os.environ.get("STALLS_FREEZE") == "0":  # experiments: nothing frozen (heap.settle)
+        from keepwell.core import heap
 
-        runtime.settle_startup_heap = lambda: None
+        heap.enable = lambda: None
     if "STALLS_SWITCH" in os.environ:  # experiments: the GIL's switch interval (seconds)
         sys.setswitchinterval(float(os.environ["STALLS_SWITCH"]))
     sys.argv = ["keepwell", *args]

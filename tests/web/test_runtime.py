@@ -32,9 +32,7 @@ from keepwell.server.runtime import (
     CycleInterrupted,
     CycleScheduler,
     ServerRuntime,
-    collector_paused,
     cycle_holder,
-    settle_startup_heap,
 )
 from keepwell.success import service as success_service
 from tests.cli_runner import run_cli
@@ -283,29 +281,6 @@ def test_a_batch_not_committed_within_the_wait_is_a_503_and_its_retry_is_stored_
     assert raw.execute("SELECT count(*) FROM events").fetchall() == [(1,)]
 
 
-def test_the_collector_is_paused_while_anyone_needs_it_paused() -> None:
-    """A full collection during a cycle walks its millions of objects while every
-    request waits; paused, it is back on once the last user leaves, even on an error,
-    and stays off if it was off before."""
-    assert gc.isenabled()
-    with collector_paused():
-        assert not gc.isenabled()
-        with collector_paused():  # a command beside the cycle
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the cycle still runs
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), collector_paused():
-        raise RuntimeError("a failed cycle")
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with collector_paused():
-            pass
-        assert not gc.isenabled()  # left as it was
-    finally:
-        gc.enable()
-
-
 def test_the_scheduled_cycle_runs_with_the_collector_paused(
     sqlite_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -320,13 +295,3 @@ def test_the_scheduled_cycle_runs_with_the_collector_paused(
     assert scheduler.tick() is False  # the fake ran no cycle
     assert seen == [False]
     assert gc.isenabled()
-
-
-def test_what_the_server_started_with_is_frozen_out_of_full_collections() -> None:
-    before = gc.get_freeze_count()
-    try:
-        settle_startup_heap()
-        assert gc.get_freeze_count() > before  # the modules and app: never walked again
-        assert gc.isenabled()  # later objects are collected as usual
-    finally:
-        gc.unfreeze()

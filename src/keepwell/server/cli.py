@@ -23,15 +23,11 @@ def serve(
     import uvicorn
 
     from keepwell.cli import execute
+    from keepwell.core import heap
     from keepwell.core.server_record import ServerRecord, claim_server, new_token
     from keepwell.portfolio.service import warm
     from keepwell.server.app import create_app
-    from keepwell.server.runtime import (
-        CycleScheduler,
-        ServerRuntime,
-        cycle_holder,
-        settle_startup_heap,
-    )
+    from keepwell.server.runtime import CycleScheduler, ServerRuntime, cycle_holder
     from keepwell.web.toolkit import today
 
     settings = get_settings()
@@ -53,7 +49,8 @@ def serve(
                 claim, scheduler, grace=settings.shutdown_grace, command=execute
             )
             app = create_app(ws, server_settings, runtime)
-            settle_startup_heap()
+            heap.enable()  # long-lived structures are frozen once built (core.heap)
+            heap.settle()  # the first: what the start built (modules, the app)
             warm(
                 ws,
                 today(),

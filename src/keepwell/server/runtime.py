@@ -19,18 +19,15 @@ process), so the cycle and the commands read while the tracking API appends:
   output captured; commands that write events or the rollup hold the event writer's
   lock, so tracked batches wait for them instead of conflicting.
 
-Both run with Python's cyclic garbage collector paused (:func:`collector_paused`): a
-cycle at 50,000 accounts holds millions of small objects at once, and each full
+Both run with Python's cyclic garbage collector paused (:func:`keepwell.core.heap.paused`):
+a cycle at 50,000 accounts holds millions of small objects at once, and each full
 collection, which walks them all while every other thread of the process waits,
-stopped the tracking API for up to 1.5 s (``bench/bench_server.py --stalls``); and
-what the server's start built (modules, the app) is frozen out of the collector's
-walks (:func:`settle_startup_heap`).
+stopped the tracking API for up to 1.5 s (``bench/bench_server.py --stalls``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import io
 import logging
@@ -40,7 +37,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -49,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.responses import JSONResponse
 
+from keepwell.core import heap
 from keepwell.core.database import check_connection
 from keepwell.core.errors import KeepwellError
 from keepwell.core.schedule import CycleSchedule, next_run
@@ -72,51 +70,6 @@ RETRY_SECONDS = 300.0
 READY_WAIT_SECONDS = 2.0
 #: Seconds between deliveries of due notification retries when no cycle runs.
 DELIVERY_SECONDS = 30.0
-
-
-class _CollectorUsers:
-    """Who pauses the collector now: the first one in turns it off, the last one out
-    turns it back on (if it was on)."""
-
-    lock = threading.Lock()
-    count = 0
-    was_enabled = True
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off inside (for every thread of the process:
-    there is one collector), back on when the last user leaves.
-
-    A cycle or a command builds millions of objects that live until it ends; each full
-    collection meanwhile walks all of them while holding the interpreter, so every
-    request of the server waits (seconds at 50,000 accounts, more as they grow).
-    Paused, nothing is lost: objects without reference cycles, almost all of them, are
-    freed as usual when their last reference goes; those in a cycle wait for the next
-    collection once the collector is back on."""
-    with _CollectorUsers.lock:
-        _CollectorUsers.count += 1
-        if _CollectorUsers.count == 1:
-            _CollectorUsers.was_enabled = gc.isenabled()
-            gc.disable()
-    try:
-        yield
-    finally:
-        with _CollectorUsers.lock:
-            _CollectorUsers.count -= 1
-            if _CollectorUsers.count == 0 and _CollectorUsers.was_enabled:
-                gc.enable()
-
-
-def settle_startup_heap() -> None:
-    """Collect the garbage of the server's start, then move every object alive (the
-    modules, the app, the settings) out of the collector's reach for the process's
-    life (:func:`gc.freeze`). They are never garbage, but each full collection walked
-    all of them (~330,000 objects, 0.25-0.3 s on 2 shared cores) while every request
-    waited, about once a second under ingestion; later objects are collected as
-    usual."""
-    gc.collect()
-    gc.freeze()
 
 
 class CycleInterrupted(BaseException):
@@ -234,7 +187,7 @@ class CycleScheduler:
         as_of = self.today(now)
         self._running.set()
         try:
-            with collector_paused():
+            with heap.paused():
                 report = success_service.scheduled_tick(
                     self._workspace, as_of=as_of, clock=self.clock, holder=self.holder,
                     is_due=lambda last: self.next_due(last, now) <= now,
@@ -348,7 +301,7 @@ class CommandRunner:
         try:
             with (
                 lock,
-                collector_paused(),
+                heap.paused(),
                 contextlib.redirect_stdout(stdout),
                 contextlib.redirect_stderr(stderr),
             ):
