@@ -694,8 +694,9 @@ def data_end(inputs: MeasureInputs) -> date | None:
 
 
 def first_usage_day(workspace: Workspace) -> date | None:
-    """The first day of product usage data (event rollup), None when there is none."""
-    day: date | None = measure_inputs(workspace).rollup.day.min().to_pyarrow().as_py()
+    """The first day of product usage data (event rollup), None when there is none (one
+    aggregate: no table is read whole)."""
+    day: date | None = workspace.analytics().rollup().day.min().to_pyarrow().as_py()
     return day
 
 
