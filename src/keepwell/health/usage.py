@@ -321,31 +321,40 @@ def _window_days(days: AsOfDays, window_days: int) -> ibis.Table:
 
 def custom_history(rollup: ibis.Table, days: AsOfDays, measure: CustomMeasure) -> ibis.Table:
     """:func:`custom_measure` as of each of ``days``: one row per (``as_of``, account
-    with an event in the window). Each rollup row joins the as-of days whose window
-    holds its day (:func:`_window_days`)."""
+    with an event in the window).
+
+    Each rollup row joins the as-of days whose window holds its day
+    (:func:`_window_days`); the rows are summed per user first, so the distinct users
+    (and, for one event, the user-days: one rollup row per user, day and event) are
+    counted as rows rather than by a distinct count over the whole window."""
     windows = _window_days(days, measure.window_days)
     window = rollup.join(windows, rollup.day == windows.day).select(
         windows.as_of, rollup.account_id, rollup.user_id, rollup.day, rollup.event,
         rollup["count"],
     )  # fmt: skip
     mine = window.event.isin(list(measure.events))
-    if measure.aggregation is Aggregation.USER_DAYS:
-        window = window.group_by([AS_OF, "account_id", "user_id", "day"]).aggregate(
-            count=window["count"].sum(where=mine), hit=mine.any()
+    if measure.aggregation is Aggregation.ACTIVE_DAYS:
+        agg = window.group_by([AS_OF, "account_id"]).aggregate(
+            value=window.day.nunique(where=mine).fill_null(0).cast("float64"),
+            users=window.user_id.nunique(),
         )
-        mine = window.hit & window.user_id.notnull()
-    value: ibis.Value
-    if measure.aggregation is Aggregation.COUNT:
-        value = window["count"].sum(where=mine)
-    elif measure.aggregation is Aggregation.ACTIVE_USERS:
-        value = window.user_id.nunique(where=mine)
-    elif measure.aggregation is Aggregation.ACTIVE_DAYS:
-        value = window.day.nunique(where=mine)
     else:
-        value = mine.sum()
-    agg = window.group_by([AS_OF, "account_id"]).aggregate(
-        value=value.fill_null(0).cast("float64"), users=window.user_id.nunique()
-    )
+        if measure.aggregation is Aggregation.USER_DAYS and len(set(measure.events)) > 1:
+            days_hit = window.day.nunique(where=mine)
+        else:
+            days_hit = mine.sum()  # one row per (user, day) of the event
+        users = window.group_by([AS_OF, "account_id", "user_id"]).aggregate(
+            count=window["count"].sum(where=mine), hit=mine.any(), days_hit=days_hit
+        )
+        named = users.user_id.notnull()
+        value = {
+            Aggregation.COUNT: users["count"].sum(),
+            Aggregation.ACTIVE_USERS: (named & users.hit).sum(),
+            Aggregation.USER_DAYS: users.days_hit.sum(where=named),
+        }[measure.aggregation]
+        agg = users.group_by([AS_OF, "account_id"]).aggregate(
+            value=value.fill_null(0).cast("float64"), users=named.sum()
+        )
     result = (
         ibis.cases((agg.users > 0, agg.value / agg.users), else_=ibis.null())
         if measure.per_active_user
