@@ -20,7 +20,7 @@ Prints the time of each step, the held-out ROC AUC, the peak memory (RSS) and th
 average of the machine (it is shared).
 
     .venv/bin/python bench/bench_risk.py [--workspace DIR [--as-of DAY]
-        [--baseline-days 3]] [--accounts 50000] [--months 24] [--seed 0]
+        [--baseline-days 3] [--memory-limit 8GB]] [--accounts 50000] [--months 24] [--seed 0]
 """
 
 from __future__ import annotations
@@ -104,8 +104,12 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _workspace_run(root: Path, as_of: date, baseline_days: int) -> int:
+def _workspace_run(
+    root: Path, as_of: date, baseline_days: int, memory_limit: str | None = None
+) -> int:
     workspace = Workspace.at(root)
+    if memory_limit:  # the analytics store opens with it (DuckDB's default: 80 % of RAM)
+        workspace.analytics(memory_limit=memory_limit)
     load_before = os.getloadavg()
     cpu = [time.process_time()]
     started = time.perf_counter()
@@ -163,10 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace", type=Path, help="time risk train on this workspace")
     parser.add_argument("--as-of", type=date.fromisoformat, help="default: its last data day")
     parser.add_argument("--baseline-days", type=int, default=3, help="0: no baseline")
+    parser.add_argument("--memory-limit", help="DuckDB memory limit, e.g. 8GB (a shared machine)")
     args = parser.parse_args(argv)
     if args.workspace is not None:
         as_of = args.as_of or health_service.last_data_day(Workspace.at(args.workspace))
-        return _workspace_run(args.workspace, as_of, args.baseline_days)
+        return _workspace_run(args.workspace, as_of, args.baseline_days, args.memory_limit)
     load_before = os.getloadavg()
     started = time.perf_counter()
     rows = snapshot_rows(args.accounts, args.months, args.seed)
