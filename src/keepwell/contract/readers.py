@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from keepwell.contract.csvscan import BadLine, Block, CsvScanner, has_bare_cr, record_lines
+from keepwell.contract.csvscan import BadLine, Block, CsvScanner, record_lines
 from keepwell.contract.dialect import Dialect, sniff_delimiter
 from keepwell.contract.schema import REJECT_REASON_COLUMN
 from keepwell.core.errors import UnusableFileError
@@ -291,7 +291,7 @@ class CsvSource:
     def _arrow_block(self, block: Block) -> tuple[pa.Table, npt.NDArray[np.int64]] | None:
         columns = self.columns or []
         data = block.data
-        if has_bare_cr(data):
+        if block.bare_cr:
             return None
         invalid: list[object] = []
 
@@ -318,9 +318,10 @@ class CsvSource:
             return None
         if invalid:
             return None
-        simple = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        empty_lines = data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data
-        if not empty_lines and table.num_rows == simple:
+        # Arrow skips an empty line, and a line end inside a quoted cell ends no row:
+        # as many rows as line ends means each line end ended one non-empty row
+        simple = block.lf + (0 if data.endswith(b"\n") else 1)
+        if table.num_rows == simple:
             lines = np.arange(block.first_line, block.first_line + simple, dtype=np.int64)
         else:
             lines = record_lines(block)
