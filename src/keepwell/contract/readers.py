@@ -93,6 +93,9 @@ class EngineBatch:
 
     table: pa.Table
     lines: npt.NDArray[np.int64]
+    #: no cell holds a NUL character or a ``\\u0000`` escape (a CSV block without
+    #: those bytes): the engine need not look for them cell by cell
+    nul_free: bool = False
 
 
 class Source(Protocol):
@@ -285,8 +288,9 @@ class CsvSource:
                     yield rows[start : start + size]
                 continue
             table, lines = parsed
+            nul_free = block.data.find(b"\x00") < 0 and block.data.find(b"\\u0000") < 0
             for start in range(0, table.num_rows, size):
-                yield EngineBatch(table.slice(start, size), lines[start : start + size])
+                yield EngineBatch(table.slice(start, size), lines[start : start + size], nul_free)
 
     def _arrow_block(self, block: Block) -> tuple[pa.Table, npt.NDArray[np.int64]] | None:
         columns = self.columns or []

@@ -498,7 +498,7 @@ def _events_engine(
                 )
             else:
                 schema = batch.table.schema.append(pa.field("_kw_line", pa.int64()))
-                check = fastpath.events_sql(schema, raw="_kw_batch")
+                check = fastpath.events_sql(schema, raw="_kw_batch", nul_free=batch.nul_free)
                 lines = batch.lines.tolist()
                 refused = store.append_events(batch.table, lines, check=check).refused
                 report.read += batch.table.num_rows - len(refused)
