@@ -137,7 +137,11 @@ def _no_nul(schema: pa.Schema) -> list[str]:
 
 
 def events_sql(
-    schema: pa.Schema, raw: str = "_kw_raw", accounts: str = "_kw_accounts", *, nul_free: bool = False
+    schema: pa.Schema,
+    raw: str = "_kw_raw",
+    accounts: str = "_kw_accounts",
+    *,
+    nul_free: bool = False,
 ) -> str:
     """A SELECT over the table ``raw`` (of ``schema``, plus an int64 column ``_kw_line``)
     giving, for each row, its values in the analytics store's batch schema, ``_kw_line``
