@@ -229,3 +229,21 @@ def test_a_killed_import_leaves_the_stores_as_before_and_then_completes(tmp_path
     assert done.returncode == 0, done.stderr.decode()
     summary = json.loads(done.stdout)
     assert (summary["read"], summary["new"], summary["unchanged"]) == (400_000, 399_990, 10)
+
+
+def test_nul_characters_in_a_parquet_file_are_rejected(
+    events_ws: Workspace, tmp_path: Path
+) -> None:
+    """The engine skips its NUL checks for a batch whose text bytes hold none: the
+    batches that hold one keep them (in a column of its own or in the shared buffer
+    of a slice)."""
+    rows = [event(i) for i in range(1, 101)]
+    rows[9]["user_id"] = "u\x00"
+    rows[99]["event"] = "log\x00in"
+    path = write_rows(tmp_path / "events.parquet", rows)
+
+    report = import_file(events_ws, "events", path, batch_size=10)
+
+    assert [r.line for r in report.examples] == [10, 100]
+    assert all("NUL" in r.reason for r in report.examples)
+    assert (report.read, report.rejected, report.counts.new) == (100, 2, 98)

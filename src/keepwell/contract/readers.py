@@ -416,6 +416,26 @@ def _json_row(line: int, data: bytes) -> RawRow:
     return RawRow(line, value, value)
 
 
+def _nul_free(table: pa.Table) -> bool:
+    """Whether no text cell of ``table`` holds a NUL character, nor ``properties`` a
+    ``\\u0000`` escape: a look at the bytes of each text column (a whole buffer, even
+    where the table is a slice of it: a NUL outside the slice only costs the checks)."""
+    for column_type, name, column in zip(
+        table.schema.types, table.schema.names, table.columns, strict=True
+    ):
+        if not (pa.types.is_string(column_type) or pa.types.is_large_string(column_type)):
+            continue
+        for chunk in column.chunks:
+            data = chunk.buffers()[2]
+            if data is None or data.size == 0:
+                continue
+            if np.frombuffer(data, np.uint8).min() == 0:
+                return False
+            if name == "properties" and bytes(data).find(b"\\u0000") >= 0:
+                return False
+    return True
+
+
 class ParquetSource:
     """Parquet; the "line" of a row is its row number (1 = the first row)."""
 
@@ -453,7 +473,7 @@ class ParquetSource:
     def engine_batches(self, size: int) -> Iterator[EngineBatch]:
         for table, first in self.arrow_batches(size):
             lines = np.arange(first, first + table.num_rows, dtype=np.int64)
-            yield EngineBatch(table, lines)
+            yield EngineBatch(table, lines, _nul_free(table))
 
     def batches(self, size: int) -> Iterator[list[RawRow]]:
         try:

@@ -54,6 +54,7 @@ from keepwell.contract.queries import (
 from keepwell.contract.queries import (
     visible_account as visible_account,
 )
+from keepwell.contract.readahead import read_ahead
 from keepwell.contract.readers import (
     CsvSource,
     EngineBatch,
@@ -489,9 +490,9 @@ def _events_engine(
     and words the reason."""
     store = loading.store
     assert store is not None
-    accounts = pa.table({"account_id": pa.array(sorted(loading.accounts), pa.string())})
-    with store.registered("_kw_accounts", accounts):
-        for batch in source.engine_batches(batch_size * FAST_BATCH_FACTOR):
+    with store.registered_values("_kw_accounts", "account_id", sorted(loading.accounts)):
+        # the next batch is parsed while this one is checked and staged
+        for batch in read_ahead(source.engine_batches(batch_size * FAST_BATCH_FACTOR)):
             if isinstance(batch, list):  # rows the engine could not read exactly as csv does
                 good = _validate_batch(
                     batch, loading.validator, report, rejects.write, prepare=loading.prepare
@@ -499,8 +500,7 @@ def _events_engine(
             else:
                 schema = batch.table.schema.append(pa.field("_kw_line", pa.int64()))
                 check = fastpath.events_sql(schema, raw="_kw_batch", nul_free=batch.nul_free)
-                lines = batch.lines.tolist()
-                refused = store.append_events(batch.table, lines, check=check).refused
+                refused = store.append_events(batch.table, batch.lines, check=check).refused
                 report.read += batch.table.num_rows - len(refused)
                 rows = _rows_at(source, batch, list(refused))
                 good = _validate_batch(
