@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -490,9 +490,14 @@ def _events_engine(
     and words the reason."""
     store = loading.store
     assert store is not None
-    with store.registered_values("_kw_accounts", "account_id", sorted(loading.accounts)):
-        # the next batch is parsed while this one is checked and staged
-        for batch in read_ahead(source.engine_batches(batch_size * FAST_BATCH_FACTOR)):
+    # the next batch is parsed while this one is checked and staged; closed (its thread
+    # stopped) before the source is, even when staging fails
+    batches = read_ahead(source.engine_batches(batch_size * FAST_BATCH_FACTOR))
+    with (
+        closing(batches),
+        store.registered_values("_kw_accounts", "account_id", sorted(loading.accounts)),
+    ):
+        for batch in batches:
             if isinstance(batch, list):  # rows the engine could not read exactly as csv does
                 good = _validate_batch(
                     batch, loading.validator, report, rejects.write, prepare=loading.prepare
