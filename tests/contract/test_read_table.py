@@ -82,3 +82,23 @@ def test_the_sqlite_read_is_the_sqlalchemy_read(company: Workspace, name: str) -
     if one is not None:
         assert one.equals(contract_service._read_table(company, entity, "A"))
     company.close()
+
+
+def test_tagged_activities_are_those_the_whole_table_shows_with_the_tag(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The store picks the rows by the tags' text; the result is what reading every
+    activity and checking its tags gives (trimmed, any case; not a longer tag)."""
+    import_file(
+        workspace, "accounts", write_rows(tmp_path / "a.csv", [{"account_id": "A", "name": "Acme"}])
+    )
+    tags = ["Feature_Request ", "feature_requests", "x", "y;feature_request", "featureXrequest",
+            "", "feature%request"]  # fmt: skip
+    rows = [{"activity_id": f"n{i}", "account_id": "A", "kind": "note", "tags": t,
+             "occurred_at": f"2026-01-0{i + 1}T10:00:00Z"} for i, t in enumerate(tags)]  # fmt: skip
+    import_file(workspace, "activities", write_rows(tmp_path / "n.csv", rows))
+    every = contract_service.read_table(workspace, "activities").to_pylist()
+    expected = [a["activity_id"] for a in every
+                if "feature_request" in {t.strip().lower() for t in a["tags"] or []}]  # fmt: skip
+    found = contract_service.tagged_activities(workspace, "feature_request")
+    assert [a["activity_id"] for a in found] == expected == ["n0", "n3"]

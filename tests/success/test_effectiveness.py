@@ -84,3 +84,57 @@ def test_outcomes_by_cta_type() -> None:
         "success",
     )
     assert effect_of("risk", None) is None
+
+
+def _one_by_one(openings: list[Opening], states: dict[date, dict[str, State]]) -> list[dict]:
+    """The matching as it was first written: each opening's comparables found account by
+    account (the reference the grouped count must equal)."""
+    from keepwell.success.effectiveness import EXCLUSION_DAYS, Effect, _summarise
+
+    treated: dict[tuple[str, str], list[date]] = {}
+    for o in openings:
+        treated.setdefault((o.playbook, o.account_id), []).append(o.day)
+    effects: dict[str, Effect] = {}
+    pairs: dict[str, list[tuple[float, float]]] = {}
+    churned: dict[str, list[bool]] = {}
+    for o in openings:
+        effect = effects.setdefault(o.playbook, Effect(o.playbook))
+        effect.openings += 1
+        if o.outcome:
+            effect.outcomes[o.outcome] = effect.outcomes.get(o.outcome, 0) + 1
+        day = states.get(o.day, {})
+        me = day.get(o.account_id)
+        if me is None or me.churned is None:
+            continue
+        effect.known += 1
+        churned.setdefault(o.playbook, []).append(me.churned)
+        peers = [s.churned for a, s in day.items()
+                 if s.key == me.key and s.churned is not None and not any(
+                     abs((d - o.day).days) <= EXCLUSION_DAYS
+                     for d in treated.get((o.playbook, a), []))]  # fmt: skip
+        if peers:
+            pairs.setdefault(o.playbook, []).append((float(me.churned), sum(peers) / len(peers)))
+    for name, effect in effects.items():
+        _summarise(effect, churned.get(name, []), pairs.get(name, []))
+    return [effects[k].as_dict() for k in sorted(effects)]
+
+
+def test_grouped_matching_equals_matching_account_by_account() -> None:
+    import random
+
+    rng = random.Random(5)
+    for _ in range(30):
+        days = [DAY + timedelta(days=rng.choice([0, 30, 60, 95, 200, 400])) for _ in range(4)]
+        states = {
+            day: {f"a{i}": State(rng.choice(["red", "green"]), rng.choice(["x", "y"]),
+                                 rng.choice([None, 0.1, 0.5]), rng.choice([None, True, False]),
+                                 renews=rng.random() < 0.3)
+                  for i in range(40) if rng.random() < 0.9}
+            for day in days
+        }  # fmt: skip
+        openings = [Opening(rng.choice(["p", "q", "r"]), f"a{rng.randrange(45)}",
+                            rng.choice(days), rng.choice([None, "saved", "churned"]))
+                    for _ in range(rng.randrange(1, 120))]  # fmt: skip
+        assert [e.as_dict() for e in effectiveness(openings, states)] == _one_by_one(
+            openings, states
+        )

@@ -16,7 +16,9 @@ from fastapi.testclient import TestClient
 from keepwell.auth import service as auth_service
 from keepwell.core.workspace import Workspace
 from keepwell.portfolio.pages import bridge_chart
+from keepwell.success import pages as success_pages
 from keepwell.success import service as success_service
+from keepwell.team import service as team_service
 from tests.conftest import make_workspace
 from tests.web.helpers import client, make_app
 from tests.web.pages_helpers import (
@@ -229,6 +231,35 @@ def test_team_queue_for_managers_and_admins_a_restricted_csm_sees_their_book(
     assert 'id="bulk"' not in ann
     filtered = sign_in(app, "boss@example.com").get("/queue?owner=bob%40example.com").text
     assert filtered.count('data-action="open"') == len(_ctas_of(app, "bob@example.com"))
+
+
+def test_the_team_queue_filters_by_team(app: FastAPI) -> None:
+    """Before: the queue could not filter by team (the team model came in parallel)."""
+    team_service.add_team(app.state.workspace, "north", "North team")
+    team_service.add_csm(app.state.workspace, "bob@example.com", "north")
+    boss = sign_in(app, "boss@example.com")
+    page = boss.get("/queue?team=north").text
+    assert page.count('data-action="open"') == len(_ctas_of(app, "bob@example.com")) > 0
+    assert '<option value="north" selected>North team</option>' in page
+    unknown = boss.get("/queue?team=nowhere")
+    assert unknown.status_code == 400
+    assert "no team" in unknown.text
+
+
+def test_the_team_queue_pages_its_ctas(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page of QUEUE_PAGE CTAs with their tasks; the pages together list every CTA once."""
+    monkeypatch.setattr(success_pages, "QUEUE_PAGE", 2)
+    everyone = success_service.list_ctas(app.state.workspace, as_of=datetime.now(UTC).date())
+    boss = sign_in(app, "boss@example.com")
+    pages = -(-len(everyone) // 2)
+    assert pages > 1
+    shown = []
+    for page in range(1, pages + 1):
+        text = boss.get(f"/queue?page={page}").text
+        assert text.count('data-action="open"') <= 2
+        assert ("Next →" in text) == (page < pages)
+        shown += [int(r.split('"')[0]) for r in text.split('data-kind="cta" data-cta="')[1:]]
+    assert sorted(shown) == sorted(c["cta_id"] for c in everyone)
 
 
 def test_bulk_reassign_is_for_managers_and_moves_the_ctas(app: FastAPI) -> None:

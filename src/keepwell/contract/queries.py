@@ -8,6 +8,7 @@ not found, exactly like one that does not exist.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -294,3 +295,25 @@ def account_activities(
             {c.key: getattr(row, c.key) for c in sa.inspect(Activity).column_attrs}
             for row in session.execute(query).scalars()
         ]
+
+
+def tagged_activities(workspace: Workspace, tag: str) -> list[dict[str, Any]]:
+    """Every activity carrying ``tag`` (tags compared trimmed and case-insensitively),
+    oldest first. The store picks the rows whose tags' text holds the tag; only those
+    are read and checked: a board that looks for new requests on each visit does not
+    read every note and meeting of the book."""
+    wanted = tag.strip().lower()
+    query = sa.select(Activity).order_by(Activity.occurred_at, Activity.activity_id)
+    if re.fullmatch(r"[a-z0-9_\- ]+", wanted):  # stored as written in the JSON text
+        text = sa.cast(Activity.tags, sa.Text)
+        query = query.where(text.ilike(f"%{_like_escaped(wanted)}%", escape="\\"))
+    with Session(workspace.engine) as session:
+        rows = [
+            {c.key: getattr(row, c.key) for c in sa.inspect(Activity).column_attrs}
+            for row in session.execute(query).scalars()
+        ]
+    return [r for r in rows if wanted in {str(t).strip().lower() for t in r["tags"] or []}]
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -52,6 +52,9 @@ from keepwell.contract.queries import (
     subscription_lines as subscription_lines,
 )
 from keepwell.contract.queries import (
+    tagged_activities as tagged_activities,
+)
+from keepwell.contract.queries import (
     visible_account as visible_account,
 )
 from keepwell.contract.readahead import read_ahead

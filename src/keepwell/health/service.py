@@ -444,6 +444,20 @@ def snapshot_rows(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
         return [{c: getattr(row, c) for c in SNAPSHOT_COLUMNS} for row in rows]
 
 
+def snapshot_states(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
+    """The ``account_id``, ``band``, ``segment`` and ``churn_probability`` of each
+    account in the stored snapshot of ``as_of``, ordered by account: the columns of
+    :func:`snapshot_rows` that matching accounts needs, read without the others."""
+    query = sa.select(
+        HealthScore.account_id, HealthScore.band, HealthScore.segment,
+        HealthScore.churn_probability,
+    ).where(HealthScore.as_of == as_of)  # fmt: skip
+    keys = ("account_id", "band", "segment", "churn_probability")
+    with Session(workspace.engine) as session:
+        rows = session.execute(query.order_by(HealthScore.account_id))
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
 def latest_scores(workspace: Workspace, on_or_before: date) -> dict[str, tuple[str, float | None]]:
     """Each account's (band, score 0-100) from its latest snapshot on or before
     ``on_or_before``, in one query; accounts without such a snapshot are absent."""

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 
+from keepwell.core import heap
 from keepwell.portfolio.directory import Directory
 
 #: Seconds a built directory is served before it is rebuilt (in the background).
@@ -32,6 +33,7 @@ def cached(key: Key, build: Builder) -> Directory:
             for _, old in mine[: max(0, len(mine) - KEEP + 1)]:
                 del _cache[old]  # the oldest days' directories of this workspace
             _cache[key] = (time.monotonic(), build())
+            heap.settle()  # the directory is long-lived: out of the collector's walks
             return _cache[key][1]
         if time.monotonic() - hit[0] >= TTL_SECONDS and key not in _refreshing:
             _refreshing.add(key)
@@ -50,6 +52,7 @@ def _refresh(key: Key, build: Builder) -> None:
         built = build()
         with _lock:
             _cache[key] = (time.monotonic(), built)
+        heap.settle()
     finally:
         with _lock:
             _refreshing.discard(key)

@@ -23,6 +23,7 @@ def serve(
     import uvicorn
 
     from keepwell.cli import execute
+    from keepwell.core import heap
     from keepwell.core.server_record import ServerRecord, claim_server, new_token
     from keepwell.portfolio.service import warm
     from keepwell.server.app import create_app
@@ -48,6 +49,7 @@ def serve(
                 claim, scheduler, grace=settings.shutdown_grace, command=execute
             )
             app = create_app(ws, server_settings, runtime)
+            heap.enable()  # long-lived structures are frozen once built (core.heap)
             warm(
                 ws,
                 today(),

@@ -47,6 +47,41 @@ def _overdue(cta: Cta, as_of: date) -> bool:
     )
 
 
+def _select(
+    *,
+    as_of: date,
+    owner: str | None = None,
+    overdue: bool = False,
+    status: str | None = None,
+    account_id: str | None = None,
+    scope: str | None = None,
+    cta_type: str | None = None,
+    priority: str | None = None,
+    owners: Collection[str] | None = None,
+) -> sa.Select[Cta]:
+    """The CTAs :func:`list_ctas` and :func:`stake_page` read, filtered in the store."""
+    query = sa.select(Cta)
+    if cta_type:
+        query = query.where(Cta.type == cta_type)
+    if priority:
+        query = query.where(Cta.priority == priority)
+    if owners is not None:
+        query = query.where(Cta.owner.in_(list(owners)))
+    if status is None:
+        query = query.where(Cta.status.in_(LIVE))
+    elif status != "all":
+        query = query.where(Cta.status == _status(status).value)
+    for column, value in ((Cta.owner, owner), (Cta.account_id, account_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if scope is not None:
+        query = query.where(Cta.account_id.in_(_owned(scope)))
+    if overdue:  # as :func:`_overdue`
+        query = query.where(Cta.status.in_((Status.OPEN.value, Status.IN_PROGRESS.value)),
+                            Cta.due_on.is_not(None), Cta.due_on < as_of)  # fmt: skip
+    return query
+
+
 def list_ctas(
     workspace: Workspace,
     *,
@@ -64,32 +99,100 @@ def list_ctas(
     """CTAs (live ones unless ``status`` is given), most urgent first: overdue, then by
     priority and due day (``by_stake``: the most at stake first). ``scope`` limits them
     to the accounts of one owner; ``owners`` to CTAs of these owners (a team)."""
-    query = sa.select(Cta)
-    if cta_type:
-        query = query.where(Cta.type == cta_type)
-    if priority:
-        query = query.where(Cta.priority == priority)
-    if owners is not None:
-        query = query.where(Cta.owner.in_(list(owners)))
-    if status is None:
-        query = query.where(Cta.status.in_(LIVE))
-    elif status != "all":
-        query = query.where(Cta.status == _status(status).value)
-    for column, value in ((Cta.owner, owner), (Cta.account_id, account_id)):
-        if value is not None:
-            query = query.where(column == value)
-    if scope is not None:
-        query = query.where(Cta.account_id.in_(_owned(scope)))
+    query = _select(as_of=as_of, owner=owner, overdue=overdue, status=status,
+                    account_id=account_id, scope=scope, cta_type=cta_type, priority=priority,
+                    owners=owners)  # fmt: skip
     with Session(workspace.engine) as session:
         rows = [_row(c, as_of) for c in session.execute(query.order_by(Cta.id)).scalars()]
-    if overdue:
-        rows = [r for r in rows if r["overdue"]]
     if by_stake:
         rows.sort(key=lambda r: (-(r["stake"] or 0), rank(r["priority"]), r["cta_id"]))
     else:
         rows.sort(key=lambda r: (not r["overdue"], rank(r["priority"]),
                                  r["due_on"] or date.max, r["cta_id"]))  # fmt: skip
     return rows
+
+
+def stake_page(
+    workspace: Workspace,
+    *,
+    as_of: date,
+    limit: int | None,
+    offset: int = 0,
+    **filters: Any,
+) -> tuple[list[dict[str, Any]], int]:
+    """Live CTAs filtered as in :func:`list_ctas`, the most at stake first (ties: the
+    oldest CTA first), ``limit`` of them (None: all) from ``offset``, with their open
+    tasks (``tasks``); and how many CTAs the filters match. Sorted, counted and cut in
+    the store: a page of a queue of 10,000 CTAs reads one page."""
+    query = _select(as_of=as_of, **filters)
+    total_query = sa.select(sa.func.count()).select_from(query.subquery())
+    ordered = query.order_by(sa.func.coalesce(Cta.stake, 0).desc(), Cta.id)
+    if limit is not None:
+        ordered = ordered.limit(limit).offset(offset)
+    with Session(workspace.engine) as session:
+        rows = [_row(c, as_of) for c in session.execute(ordered).scalars()]
+        total = len(rows) if limit is None else int(session.execute(total_query).scalar_one())
+        tasks = _open_tasks(session, [r["cta_id"] for r in rows], as_of)
+    for row in rows:
+        row["tasks"] = tasks.get(row["cta_id"], [])
+    return rows, total
+
+
+#: CTA ids per query (SQLite allows 32,766 parameters; PostgreSQL 65,535).
+CHUNK = 5000
+
+
+def _open_tasks(
+    session: Session, cta_ids: list[int], as_of: date
+) -> dict[int, list[dict[str, Any]]]:
+    """The open tasks of these CTAs, in their order, by CTA id."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    for start in range(0, len(cta_ids), CHUNK):
+        query = (
+            sa.select(CtaTask)
+            .where(CtaTask.cta_id.in_(cta_ids[start : start + CHUNK]), CtaTask.status == TASK_OPEN)
+            .order_by(CtaTask.cta_id, CtaTask.position)
+        )
+        for task in session.execute(query).scalars():
+            found.setdefault(task.cta_id, []).append(_task(task, as_of))
+    return found
+
+
+def playbook_openings(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
+    """Every CTA (any status) opened from a playbook on or before ``as_of``: its
+    ``cta_id``, ``playbook``, ``account_id``, ``opened_on``, ``status`` and ``outcome``,
+    oldest first (only these columns are read)."""
+    query = (
+        sa.select(Cta.id, Cta.playbook, Cta.account_id, Cta.opened_on, Cta.status, Cta.outcome)
+        .where(Cta.playbook.is_not(None), Cta.playbook != "", Cta.opened_on <= as_of)
+        .order_by(Cta.id)
+    )
+    keys = ("cta_id", "playbook", "account_id", "opened_on", "status", "outcome")
+    with Session(workspace.engine) as session:
+        return [dict(zip(keys, row, strict=True)) for row in session.execute(query)]
+
+
+def playbook_fingerprint(workspace: Workspace, as_of: date) -> tuple[Any, ...]:
+    """What changes whenever :func:`playbook_openings` would answer differently: how
+    many there are, how many have an outcome and are closed (closing sets both; an
+    outcome is never taken back), the newest id and the latest change. One aggregate
+    query, so a page can reuse figures computed from the openings while it is equal."""
+    query = sa.select(
+        sa.func.count(), sa.func.count(Cta.outcome),
+        sa.func.count(sa.case((Cta.status == Status.CLOSED.value, 1))),
+        sa.func.max(Cta.id), sa.func.max(Cta.updated_at),
+    ).where(Cta.playbook.is_not(None), Cta.playbook != "", Cta.opened_on <= as_of)  # fmt: skip
+    with Session(workspace.engine) as session:
+        return tuple(session.execute(query).one())
+
+
+def cta_owners(workspace: Workspace, *, scope: str | None = None) -> list[str]:
+    """The owners of live CTAs (visible to ``scope``), sorted."""
+    query = sa.select(Cta.owner).distinct().where(Cta.status.in_(LIVE), Cta.owner.is_not(None))
+    if scope is not None:
+        query = query.where(Cta.account_id.in_(_owned(scope)))
+    with Session(workspace.engine) as session:
+        return sorted(str(o) for o in session.execute(query).scalars())
 
 
 def _owned(scope: str) -> sa.Select[tuple[str]]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -98,19 +98,53 @@ def wilson(successes: int, n: int) -> tuple[float, float] | None:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def _treated_days(openings: Iterable[Opening]) -> dict[tuple[str, str], list[date]]:
-    days: dict[tuple[str, str], list[date]] = defaultdict(list)
-    for o in openings:
-        days[(o.playbook, o.account_id)].append(o.day)
-    return days
+#: Known accounts of a group of comparable ones: (how many, how many churned).
+Tally = tuple[int, int]
+
+
+def _groups(day: Mapping[str, State]) -> dict[tuple[str, str, str, bool], Tally]:
+    """The accounts of a day with a known outcome, tallied by what they are matched on."""
+    groups: dict[tuple[str, str, str, bool], list[int]] = defaultdict(lambda: [0, 0])
+    for s in day.values():
+        if s.churned is not None:
+            tally = groups[s.key]
+            tally[0] += 1
+            tally[1] += s.churned
+    return {k: (n, c) for k, (n, c) in groups.items()}
+
+
+def _treated_near(
+    day: date, states: Mapping[str, State], treated: Mapping[str, list[date]]
+) -> dict[tuple[str, str, str, bool], Tally]:
+    """The known accounts of ``day`` that got the playbook within
+    :data:`EXCLUSION_DAYS` of it (``treated``: account -> its opening days), tallied by
+    group: they are no comparables."""
+    near: dict[tuple[str, str, str, bool], list[int]] = defaultdict(lambda: [0, 0])
+    for account, days in treated.items():
+        s = states.get(account)
+        if s is None or s.churned is None:
+            continue
+        if any(abs((d - day).days) <= EXCLUSION_DAYS for d in days):
+            tally = near[s.key]
+            tally[0] += 1
+            tally[1] += s.churned
+    return {k: (n, c) for k, (n, c) in near.items()}
 
 
 def effectiveness(
     openings: Sequence[Opening], states: Mapping[date, Mapping[str, State]]
 ) -> list[Effect]:
     """Per playbook (by name), its figures from ``openings`` and the snapshot
-    ``states`` of each opening day."""
-    treated_days = _treated_days(openings)
+    ``states`` of each opening day.
+
+    The comparables of an opening are counted by group (a day's known accounts by what
+    they are matched on, less those treated near that day), not account by account:
+    the cost grows with the openings and the accounts, not with their product."""
+    treated: dict[str, dict[str, list[date]]] = defaultdict(lambda: defaultdict(list))
+    for o in openings:
+        treated[o.playbook][o.account_id].append(o.day)
+    groups: dict[date, dict[tuple[str, str, str, bool], Tally]] = {}
+    near: dict[tuple[str, date], dict[tuple[str, str, str, bool], Tally]] = {}
     effects: dict[str, Effect] = {}
     pairs: dict[str, list[tuple[float, float]]] = defaultdict(list)
     churned: dict[str, list[bool]] = defaultdict(list)
@@ -125,14 +159,14 @@ def effectiveness(
             continue
         effect.known += 1
         churned[o.playbook].append(me.churned)
-        peers = [
-            s.churned for a, s in day.items()
-            if s.key == me.key and s.churned is not None and not any(
-                abs((d - o.day).days) <= EXCLUSION_DAYS
-                for d in treated_days.get((o.playbook, a), []))
-        ]  # fmt: skip
-        if peers:
-            pairs[o.playbook].append((float(me.churned), sum(peers) / len(peers)))
+        if o.day not in groups:
+            groups[o.day] = _groups(day)
+        if (o.playbook, o.day) not in near:
+            near[(o.playbook, o.day)] = _treated_near(o.day, day, treated[o.playbook])
+        n, c = groups[o.day].get(me.key, (0, 0))
+        n_near, c_near = near[(o.playbook, o.day)].get(me.key, (0, 0))
+        if n - n_near:
+            pairs[o.playbook].append((float(me.churned), (c - c_near) / (n - n_near)))
     for name, effect in effects.items():
         _summarise(effect, churned[name], pairs[name])
     return [effects[k] for k in sorted(effects)]

@@ -33,6 +33,7 @@ from keepwell.contract import service as contract_service
 from keepwell.core.audit import record_audit
 from keepwell.core.database import transaction
 from keepwell.core.errors import InputError, NotFoundError
+from keepwell.core.memo import memo
 from keepwell.core.workspace import Workspace
 from keepwell.revenue import service as revenue_service
 from keepwell.success.feature_news import (
@@ -90,6 +91,14 @@ def _status(value: str) -> RequestStatus:
 def account_arr(workspace: Workspace, as_of: date) -> dict[str, Decimal]:
     """ARR of each account paying on ``as_of`` (revenue's figure: 12 x the MRR of its
     lines active that day, base currency)."""
+    # kept like the portfolio's figures (the server drops them after an import or a
+    # cycle): the feedback board ranks by it on each visit; building it reads the book
+    return memo(
+        ("paying accounts' ARR", workspace.key, as_of), lambda: _account_arr(workspace, as_of)
+    )
+
+
+def _account_arr(workspace: Workspace, as_of: date) -> dict[str, Decimal]:
     paying = revenue_service.account_arr(workspace, as_of).items()
     return {account: Decimal(row["arr"]) for account, row in paying if row["arr"] > 0}
 
@@ -242,10 +251,9 @@ def request_text(activity: Mapping[str, Any]) -> str:
 
 
 def _tagged_activities(workspace: Workspace) -> Iterable[Ask]:
-    for a in contract_service.read_table(workspace, "activities").to_pylist():
-        tags = {t.strip().lower() for t in a.get("tags") or []}
+    for a in contract_service.tagged_activities(workspace, FEATURE_REQUEST):
         title = " ".join(request_text(a).split())[:TITLE_LENGTH]
-        if FEATURE_REQUEST not in tags or not normalize_request(title):
+        if not normalize_request(title):
             continue
         body = (a.get("body") or "").strip()
         quote = body if (a.get("subject") or "").strip() else "\n".join(body.splitlines()[1:])

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from keepwell.auth.errors import PermissionDeniedError
 from keepwell.core.errors import InputError
 from keepwell.success import service
+from keepwell.team import service as team_service
 from keepwell.web.ids import FormId, PathId
 from keepwell.web.toolkit import (
     PageUser,
@@ -68,25 +69,41 @@ def my_work(request: Request, user: User) -> HTMLResponse:
     return render(request, user, "my_work.html", title="My work", v={"work": work})
 
 
+#: CTAs per page of the team queue (each with its open tasks).
+QUEUE_PAGE = 50
+
+
 @router.get("/queue", response_class=HTMLResponse)
 def team_queue(
     request: Request,
     user: User,
     owner: Filter = None,
+    team: Filter = None,
     type: Filter = None,
     priority: Filter = None,
     overdue: Annotated[bool, Query()] = False,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     """Every open CTA and task of the team (a CSM restricted to a book: theirs), the
-    most at stake first; filtered by owner, type, priority and overdue."""
+    most at stake first, :data:`QUEUE_PAGE` CTAs a page; filtered by owner, team (its
+    CSMs' CTAs), type, priority and overdue."""
     ws = workspace_of(request)
+    teams = team_service.list_teams(ws)
+    members = None
+    if team:
+        chosen = next((t for t in teams if t["team_id"] == team), None)
+        if chosen is None:
+            raise InputError(f"no team {team[:60]!r}", hint="pick a team from the list")
+        members = chosen["csms"]
     work = service.work_items(ws, today(), owner=owner or None, scope=user.owner_scope,
-                              cta_type=type or None, priority=priority or None,
-                              overdue=overdue)  # fmt: skip
-    everyone = service.list_ctas(ws, as_of=today(), scope=user.owner_scope)
-    filters = {"owner": owner or "", "type": type or "", "priority": priority or "",
-               "overdue": overdue}  # fmt: skip
-    options = {"owners": sorted({c["owner"] for c in everyone if c["owner"]}),
+                              owners=members, cta_type=type or None, priority=priority or None,
+                              overdue=overdue, limit=QUEUE_PAGE,
+                              offset=(page - 1) * QUEUE_PAGE)  # fmt: skip
+    filters = {"owner": owner or "", "team": team or "", "type": type or "",
+               "priority": priority or "", "overdue": overdue, "page": page,
+               "pages": max(1, -(-work["ctas"] // QUEUE_PAGE))}  # fmt: skip
+    options = {"owners": service.cta_owners(ws, scope=user.owner_scope),
+               "teams": [(t["team_id"], t["name"]) for t in teams],
                "types": list(service.OUTCOMES), "priorities": PRIORITIES}  # fmt: skip
     return render(request, user, "queue.html", title="Team queue",
                   v={"work": work, "filters": filters, "options": options})  # fmt: skip

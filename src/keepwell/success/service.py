@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from keepwell.contract import service as contract_service
 from keepwell.core.errors import InputError, NotFoundError
+from keepwell.core.memo import memo
 from keepwell.core.workspace import Workspace
 from keepwell.health import service as health_service
 from keepwell.notify import service as notify_service
@@ -29,7 +30,10 @@ from keepwell.success.board import (
     close_cta,
     complete_task,
     cta_detail,
+    cta_owners,
     list_ctas,
+    playbook_fingerprint,
+    playbook_openings,
     reassign_cta,
     redate_task,
     snooze_cta,
@@ -116,6 +120,7 @@ __all__ = [
     "complete_task",
     "create_plan",
     "cta_detail",
+    "cta_owners",
     "cycle_state",
     "due_milestones",
     "edit_contact",
@@ -377,12 +382,38 @@ def playbook_effectiveness(
 ) -> dict[str, Any]:
     """Per playbook: its CTAs by outcome, and the churn within ``horizon_days`` of the
     accounts that got it against comparable accounts that did not (matched on the
-    health snapshot of the opening day; see :mod:`keepwell.success.effectiveness`)."""
-    ctas = [c for c in list_ctas(workspace, as_of=as_of, status="all")
-            if c["playbook"] and c["opened_on"] <= as_of]  # fmt: skip
+    health snapshot of the opening day; see :mod:`keepwell.success.effectiveness`).
+
+    Kept while the playbooks' CTAs are unchanged (:func:`playbook_fingerprint`) like the
+    portfolio's figures (the server drops them after an import or a cycle)."""
+    fingerprint = playbook_fingerprint(workspace, as_of)
+    return memo(("playbook effectiveness", workspace.key, as_of, horizon_days, fingerprint),
+                lambda: _effectiveness(workspace, as_of, horizon_days))  # fmt: skip
+
+
+def _effectiveness(workspace: Workspace, as_of: date, horizon_days: int) -> dict[str, Any]:
+    ctas = playbook_openings(workspace, as_of)
     openings = [Opening(c["playbook"], c["account_id"], c["opened_on"], c["outcome"])
                 for c in ctas]  # fmt: skip
-    days = sorted({o.day for o in openings})
+    days = tuple(sorted({o.day for o in openings}))
+    # the accounts' states on the opening days come from stored snapshots and renewals:
+    # kept like the portfolio's figures (the server drops them after an import or a cycle)
+    states = memo(("playbook states", workspace.key, as_of, horizon_days, days),
+                  lambda: _opening_states(workspace, as_of, horizon_days, days))  # fmt: skip
+    return {
+        "as_of": as_of,
+        "horizon_days": horizon_days,
+        "closed": sum(1 for c in ctas if c["status"] == "closed"),
+        "playbooks": [e.as_dict() for e in effectiveness(openings, states)],
+    }
+
+
+def _opening_states(
+    workspace: Workspace, as_of: date, horizon_days: int, days: tuple[date, ...]
+) -> dict[date, dict[str, State]]:
+    """Each account's state on each of ``days``: its band, segment and churn
+    probability in that day's snapshot, and whether it churned at a renewal within
+    ``horizon_days`` (None while that window is not over on ``as_of``)."""
     ends: dict[str, list[tuple[date, bool]]] = {}
     if days:
         for row in revenue_service.past_renewals(workspace, days[0], as_of):
@@ -394,7 +425,7 @@ def playbook_effectiveness(
         last = day + timedelta(days=horizon_days)
         known = last <= as_of
         states[day] = {}
-        for r in health_service.snapshot_rows(workspace, day):
+        for r in health_service.snapshot_states(workspace, day):
             window = [c for d, c in ends.get(str(r["account_id"]), []) if day < d <= last]
             states[day][str(r["account_id"])] = State(
                 str(r["band"]),
@@ -403,12 +434,7 @@ def playbook_effectiveness(
                 any(window) if known else None,
                 renews=bool(window),
             )
-    return {
-        "as_of": as_of,
-        "horizon_days": horizon_days,
-        "closed": sum(1 for c in ctas if c["status"] == "closed"),
-        "playbooks": [e.as_dict() for e in effectiveness(openings, states)],
-    }
+    return states
 
 
 def segment_names(workspace: Workspace) -> list[str]:

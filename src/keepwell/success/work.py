@@ -16,7 +16,7 @@ from keepwell.core.errors import InputError, NotFoundError
 from keepwell.core.memo import memo
 from keepwell.core.workspace import Workspace
 from keepwell.revenue import service as revenue_service
-from keepwell.success.board import complete_task, cta_detail, list_ctas, start_cta
+from keepwell.success.board import complete_task, cta_detail, stake_page, start_cta
 from keepwell.success.plan_store import due_milestones
 
 KINDS = ("cta", "task")
@@ -35,16 +35,14 @@ def _cta_item(cta: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _task_items(workspace: Workspace, cta: dict[str, Any], as_of: date) -> list[dict[str, Any]]:
-    detail = cta_detail(workspace, cta["cta_id"], as_of=as_of)
+def _task_items(cta: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {"kind": "task", "id": t["task_id"], "cta_id": cta["cta_id"], "title": t["title"],
          "account_id": cta["account_id"], "due_on": t["due_on"], "priority": cta["priority"],
          "status": t["status"], "overdue": t["overdue"], "owner": t["owner"],
          "stake": cta["stake"], "type": "task", "priority_why": None,
          "actions": ["complete"]}
-        for t in detail["tasks"]
-        if t["status"] == "open"
+        for t in cta["tasks"]
     ]  # fmt: skip
 
 
@@ -64,19 +62,24 @@ def work_items(
     cta_type: str | None = None,
     priority: str | None = None,
     overdue: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> dict[str, Any]:
     """Live CTAs (of ``owner`` / ``owners`` / ``account_id`` / type / priority when
     given, visible to ``scope``; only overdue ones with ``overdue``) and their open
-    tasks, the most at stake first: ``items`` and the number of ``ctas``."""
-    ctas = list_ctas(workspace, as_of=as_of, owner=owner, account_id=account_id, scope=scope,
-                     owners=owners, cta_type=cta_type, priority=priority, overdue=overdue,
-                     by_stake=True)  # fmt: skip
+    tasks, the most at stake first: ``items``, and the number of ``ctas`` matching.
+    With ``limit``, the items of that many CTAs from the ``offset``-th (a page)."""
+    if (limit is not None and limit < 1) or offset < 0:
+        raise InputError(f"no page of {limit} CTAs from {offset}", hint="a positive page")
+    ctas, total = stake_page(workspace, as_of=as_of, limit=limit, offset=offset, owner=owner,
+                             account_id=account_id, scope=scope, owners=owners,
+                             cta_type=cta_type, priority=priority, overdue=overdue)  # fmt: skip
     items = []
     for cta in ctas:
         items.append(_cta_item(cta))
-        items += _task_items(workspace, cta, as_of)
+        items += _task_items(cta)
     items.sort(key=_by_stake)
-    return {"items": items, "ctas": len(ctas)}
+    return {"items": items, "ctas": total, "offset": offset, "limit": limit}
 
 
 def _named(workspace: Workspace, items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
