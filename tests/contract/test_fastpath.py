@@ -159,3 +159,32 @@ def _events(ws: Workspace) -> list[tuple[Any, ...]]:
     )
     views = [(*r[:6], None if r[6] is None else json.loads(r[6])) for r in rows]
     return sorted(views, key=lambda v: str(v[5]))
+
+
+def test_cells_python_reads_as_empty_are_never_accepted_by_the_engine() -> None:
+    """Tabs and wide spaces make a cell empty for the validator (``str.isspace``), not
+    only the ASCII space: the fast path leaves such a cell to Python."""
+    columns = list(EVENTS.names)
+    good = {
+        "timestamp": "2026-01-01T10:00:00Z", "account_id": "0042", "user_id": "u1",
+        "event": "login", "count": "2", "message_id": "m1", "properties": "",
+    }  # fmt: skip
+    rows = [
+        {**good, "message_id": f"m{i}-{j}", column: blank}
+        for i, column in enumerate(("event", "user_id", "message_id"))
+        for j, blank in enumerate(("\t", "\u00a0", "\u3000", "\n", " \t", "\x1f", "\u2028"))
+    ]
+    table = fastpath.as_text_table(columns, [[r[c] for c in columns] for r in rows])
+    assert table is not None
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+
+    result = fastpath.check_events(con, table, pa.table({"account_id": ["0042"]}))
+
+    validator = RowValidator(EVENTS, {"0042"}.__contains__)
+    accepted = sorted(set(range(len(rows))) - set(result.undecided))
+    for position, fast_row in zip(accepted, result.accepted.to_pylist(), strict=True):
+        record = validator.validate(rows[position], position + 2)[0]
+        assert record is not None, f"fast path accepted a row Python rejects: {rows[position]}"
+        assert fast_view(fast_row) == python_view(record)
+    assert len(result.undecided) == len(rows)  # none of them is plainly valid

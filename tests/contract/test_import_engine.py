@@ -229,3 +229,43 @@ def test_a_killed_import_leaves_the_stores_as_before_and_then_completes(tmp_path
     assert done.returncode == 0, done.stderr.decode()
     summary = json.loads(done.stdout)
     assert (summary["read"], summary["new"], summary["unchanged"]) == (400_000, 399_990, 10)
+
+
+def test_nul_characters_in_a_parquet_file_are_rejected(
+    events_ws: Workspace, tmp_path: Path
+) -> None:
+    """The engine skips its NUL checks for a batch whose text bytes hold none: the
+    batches that hold one keep them (in a column of its own or in the shared buffer
+    of a slice)."""
+    rows = [event(i) for i in range(1, 101)]
+    rows[9]["user_id"] = "u\x00"
+    rows[99]["event"] = "log\x00in"
+    path = write_rows(tmp_path / "events.parquet", rows)
+
+    report = import_file(events_ws, "events", path, batch_size=10)
+
+    assert [r.line for r in report.examples] == [10, 100]
+    assert all("NUL" in r.reason for r in report.examples)
+    assert (report.read, report.rejected, report.counts.new) == (100, 2, 98)
+
+
+def test_a_failure_while_staging_stops_the_reading_thread(
+    events_ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from keepwell.core.warehouse import AnalyticsStore
+
+    path = tmp_path / "events.csv"
+    write_events_csv(path, 20_000)
+    monkeypatch.setattr(csvscan, "BLOCK_BYTES", 4096)  # many batches: one is read ahead
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(AnalyticsStore, "append_events", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_file(events_ws, "events", path)
+
+    assert not [t for t in threading.enumerate() if t.name == "keepwell-read-ahead"]
+    assert events_ws.analytics().events().count().execute() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import ibis
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -13,6 +14,7 @@ from keepwell.health.scorecard import (
     Band,
     band_of,
     percentile_points,
+    portfolio_scores,
     score_portfolio,
     threshold_points,
 )
@@ -163,3 +165,41 @@ def test_segments_and_stages_follow_the_first_matching_rule() -> None:
     assert rows["B"]["stage_overdue"] is True  # 100 days in onboarding, 60 expected
     assert rows["C"]["stage_overdue"] is False
     assert rows["B"]["days_in_stage"] == 100
+
+
+def test_column_wise_scores_equal_the_per_account_scores_of_each_day() -> None:
+    """The training history scores a million rows column-wise: each row's score must be
+    the per-account one, bit for bit, with percentiles among the same day and segment,
+    the any-red cap, renormalization and missing values (None, NaN, text)."""
+    config = parse_config(CONFIG)
+    rng = np.random.default_rng(7)
+    measures = ("active_users_30d", "days_since_last_activity", "has_sponsor",
+                "days_since_meeting", "nps_180d")  # fmt: skip
+    rows, days = [], []
+    for i in range(400):
+        row: dict[str, Any] = {"account_id": f"A{i}", "segment": ("big", "small")[i % 3 == 0]}
+        for m in measures:
+            draw = rng.random()
+            if draw < 0.15:
+                continue  # no such value at all
+            row[m] = (
+                None if draw < 0.2 else float("nan") if draw < 0.23 else "n/a" if draw < 0.25
+                else int(rng.integers(0, 3)) if m == "has_sponsor"
+                else round(float(rng.normal(30, 40)), int(rng.integers(0, 3)))
+            )  # fmt: skip
+        rows.append(row if i % 50 else {"account_id": f"A{i}", "segment": "big"})  # no data
+        days.append(("2025-01-31", "2025-02-28")[i % 2])
+    expected = []
+    for day in ("2025-01-31", "2025-02-28"):
+        on_day = [r for r, d in zip(rows, days, strict=True) if d == day]
+        expected += [
+            (r["account_id"], s.score) for r, s in zip(on_day, _score(on_day), strict=True)
+        ]
+    columns = {m: [r.get(m) for r in rows] for m in measures}
+    got = portfolio_scores(columns, [r["segment"] for r in rows], days, config)
+    by_account = {r["account_id"]: g for r, g in zip(rows, got, strict=True)}
+    assert len(expected) == len(rows)
+    for account, score in expected:
+        value = by_account[account]
+        assert (score is None and np.isnan(value)) or score == value, account
+    assert any(score is None for _, score in expected)  # the data covers no-data rows too

@@ -46,9 +46,13 @@ def test_serve_starts_uvicorn_on_the_given_address(
 ) -> None:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr("uvicorn.run", lambda app, **kw: calls.append(kw))
+    settled: list[bool] = []  # the start's objects frozen out of the collector's walks
+    monkeypatch.setattr("keepwell.core.heap.enable", lambda: None)  # not this test process
+    monkeypatch.setattr("keepwell.core.heap.settle", lambda: settled.append(not calls))
     result = CliRunner().invoke(app, ["serve", "--host", "127.0.0.1", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert (calls[0]["host"], calls[0]["port"]) == ("127.0.0.1", 8123)
+    assert settled[0] is True  # before serving (the directory built later settles again)
 
 
 def test_serve_refuses_the_default_secret_in_production(

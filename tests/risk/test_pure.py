@@ -13,7 +13,14 @@ from keepwell.risk import forecast, icp, metrics, outcomes
 from keepwell.risk.drivers import phrase, top_drivers
 from keepwell.risk.features import KNOWN_AT, build_features, shift_months
 from keepwell.risk.prospects import score_prospects
-from keepwell.risk.terms import contract_features, is_term_end, next_anniversary
+from keepwell.risk.terms import (
+    CONTRACT_COLUMNS,
+    contract_features,
+    contract_frame,
+    contract_history,
+    is_term_end,
+    next_anniversary,
+)
 
 
 def test_metrics_of_a_perfect_and_a_useless_scorer() -> None:
@@ -256,3 +263,40 @@ def test_a_mid_term_change_keeps_the_contract_end_it_was_co_termed_with() -> Non
     assert f["open_ended_share"] == 0.0
     assert f["days_to_known_renewal"] == (date(2026, 1, 10) - day).days
     assert f[KNOWN_AT + "days_to_renewal"] == date(2025, 5, 20)  # known since the change
+
+
+def test_contract_features_column_wise_equal_the_per_account_ones() -> None:
+    """The training history computes contract features for a million account-days as
+    columns: each must equal :func:`contract_history`'s, exactly (sums of 8 lines or
+    more, ties on the earliest end, a 29 February start, no product, no MRR)."""
+    lines = [
+        ["A", "core", 100.1, date(2020, 2, 29), None, True],
+        ["A", "addon", 33.3, date(2024, 1, 5), date(2025, 1, 5), False],  # a term
+        ["A", None, 12.7, date(2024, 2, 1), date(2025, 1, 5), True],  # ties, not a term
+        ["B", "core", 0.0, date(2024, 6, 30), None, False],  # no MRR at all
+        ["C", "core", 100.0, date(2024, 1, 5), date(2024, 9, 5), True],  # stopped
+        ["C", "core", 80.0, date(2024, 9, 5), None, False],
+    ]
+    # 11 lines: summed as numpy sums 8 or more values, not one after the other
+    lines += [
+        ["D", f"p{i % 3}", round(62.16 / (i + 3) + i / 10, 2), date(2024, 1, 1 + i), None, i % 2]
+        for i in range(11)
+    ]  # fmt: skip
+    subs = pd.DataFrame(
+        lines, columns=["account_id", "product", "mrr", "starts_on", "ends_on", "auto_renew"]
+    )
+    days = [date(2023, 12, 31), date(2024, 1, 31), date(2024, 2, 29), date(2024, 8, 31),
+            date(2024, 9, 30), date(2025, 1, 4), date(2025, 2, 28)]  # fmt: skip
+    expected = contract_history(subs, days)
+    frame = contract_frame(subs, days)
+    got = {
+        (row["as_of"], row["account_id"]): {c: row[c] for c in CONTRACT_COLUMNS}
+        for row in frame.to_dict("records")
+    }
+    assert set(got) == {(d, a) for d, per in expected.items() for a in per}
+    for (day, account), values in got.items():
+        want = expected[day][account]
+        assert list(want) == list(CONTRACT_COLUMNS)
+        for column, value in want.items():
+            same = value == values[column] or (pd.isna(value) and pd.isna(values[column]))
+            assert same, (day, account, column, value, values[column])

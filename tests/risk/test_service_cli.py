@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -24,6 +25,7 @@ from keepwell.health import service as health_service
 from keepwell.health.api_schemas import HealthExplanationRead
 from keepwell.risk import service
 from keepwell.risk.api import AccountRiskRead, ModelCardRead, RenewalForecastRead
+from keepwell.risk.features import build_features
 from keepwell.risk.store import models_dir
 from keepwell.success import service as success_service
 from tests.cli_runner import run_cli
@@ -263,6 +265,28 @@ def test_labels_stop_at_the_last_day_with_data_not_at_a_later_as_of(company: Wor
     # what the labels would have been had the later day been taken as known
     censored = service.training_rows(company, later, 180, first, until=later)
     assert censored.dropna(subset=["label"])["snapshot"].max() > last_known
+
+
+def test_training_rows_built_column_wise_equal_the_per_account_history(company: Workspace) -> None:
+    """``risk train`` builds its rows from the health history as columns (a million rows
+    at 50,000 accounts); the model must see what the per-account path gave: the same
+    columns in the same order, values, labels and so the same feature matrix."""
+    first = END - timedelta(days=400)
+    days = service.snapshot_days(first, END)
+    known = service.outcomes_known_until(company, END)
+    subscriptions = service._subscriptions(company)
+    history = health_service.point_in_time_history(company, days, 180, until=known)
+    before = service._rows(history, subscriptions)
+    after = service.training_rows(company, END, 180, first)
+    assert list(after.columns) == list(before.columns)
+    assert before["label"].notna().any()
+    assert before["label"].isna().any()  # the days whose outcomes are not known yet
+    old, new = build_features(before), build_features(after)
+    assert (new.features, new.categories, new.excluded) == (
+        old.features, old.categories, old.excluded,
+    )  # fmt: skip
+    assert "days_since_cancelled_on" in new.excluded  # the planted leak, still caught
+    pd.testing.assert_frame_equal(new.frame, old.frame, check_exact=True)
 
 
 RISK_RULES = """

@@ -4,6 +4,7 @@ beside it, and the scheduled cycle (due, not due, interrupted and resumed)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -27,7 +28,12 @@ from keepwell.ingest import service as ingest_service
 from keepwell.notify import service as notify_service
 from keepwell.server.app import create_app
 from keepwell.server.forward import CONTROL_PATH, TOKEN_HEADER, absolute_paths
-from keepwell.server.runtime import CycleInterrupted, CycleScheduler, ServerRuntime, cycle_holder
+from keepwell.server.runtime import (
+    CycleInterrupted,
+    CycleScheduler,
+    ServerRuntime,
+    cycle_holder,
+)
 from keepwell.success import service as success_service
 from tests.cli_runner import run_cli
 from tests.success.company import AS_OF, load_company
@@ -273,3 +279,19 @@ def test_a_batch_not_committed_within_the_wait_is_a_503_and_its_retry_is_stored_
         assert again.status_code == 200
     raw = ws.analytics().con.con
     assert raw.execute("SELECT count(*) FROM events").fetchall() == [(1,)]
+
+
+def test_the_scheduled_cycle_runs_with_the_collector_paused(
+    sqlite_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+
+    def tick(*args: object, **kwargs: object) -> None:
+        seen.append(gc.isenabled())
+
+    monkeypatch.setattr(success_service, "scheduled_tick", tick)
+    ws = sqlite_workspace
+    scheduler = CycleScheduler(ws.root, Settings(home=ws.root), EVERY_HOUR, "test")
+    assert scheduler.tick() is False  # the fake ran no cycle
+    assert seen == [False]
+    assert gc.isenabled()

@@ -36,10 +36,24 @@ _NEWLINE = ord("\n")
 @dataclass(frozen=True)
 class Block:
     """Whole records: ``data`` starts at a record boundary and ends at one (or at the
-    end of the file); ``first_line`` is the physical line of its first byte."""
+    end of the file); ``first_line`` is the physical line of its first byte.
+
+    The counts of its line ends are taken once, when it is cut (each is a pass over
+    the bytes): ``lf`` of ``\\n``, ``line_breaks`` as universal newlines count them,
+    ``bare_cr`` whether a ``\\r`` ends a line alone."""
 
     data: bytes
     first_line: int
+    lf: int = -1
+    line_breaks: int = -1
+    bare_cr: bool = False
+
+    @classmethod
+    def cut(cls, data: bytes, first_line: int) -> Block:
+        lf = data.count(b"\n")
+        cr = data.count(b"\r")
+        crlf = data.count(b"\r\n") if cr else 0  # most files have no \r: two passes
+        return cls(data, first_line, lf, lf + cr - crlf, cr != crlf)
 
 
 @dataclass(frozen=True)
@@ -54,10 +68,6 @@ def newlines(data: bytes) -> int:
     """Physical line breaks in ``data`` as Python's universal newlines count them
     (``\\n``, ``\\r\\n`` and a bare ``\\r``), so line numbers agree with the ``csv`` module."""
     return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
-
-
-def has_bare_cr(data: bytes) -> bool:
-    return data.count(b"\r") != data.count(b"\r\n")
 
 
 def record_ends(data: bytes) -> npt.NDArray[np.int64]:
@@ -85,7 +95,7 @@ def record_lines(block: Block) -> npt.NDArray[np.int64]:
     """The physical line on which each non-empty record of ``block`` starts.
 
     Empty lines (nothing, or a lone ``\\r``, between two record ends) are skipped as the
-    ``csv`` module skips them. Assumes no bare ``\\r`` line ends (:func:`has_bare_cr`).
+    ``csv`` module skips them. Assumes no bare ``\\r`` line ends (``block.bare_cr``).
     """
     data = block.data
     array = np.frombuffer(data, np.uint8)
@@ -146,8 +156,8 @@ class CsvScanner:
             cut = len(data) if self._eof and data.count(b'"') % 2 == 0 else _last_boundary(data)
             if cut:
                 self._carry = data[cut:]
-                block = Block(data[:cut], self._line)
-                self._line += newlines(block.data)
+                block = Block.cut(data[:cut], self._line)
+                self._line += block.line_breaks
                 yield block
                 continue
             if not self._eof and len(data) <= MAX_RECORD_BYTES:

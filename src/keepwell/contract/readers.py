@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from keepwell.contract.csvscan import BadLine, Block, CsvScanner, has_bare_cr, record_lines
+from keepwell.contract.csvscan import BadLine, Block, CsvScanner, record_lines
 from keepwell.contract.dialect import Dialect, sniff_delimiter
 from keepwell.contract.schema import REJECT_REASON_COLUMN
 from keepwell.core.errors import UnusableFileError
@@ -93,6 +93,9 @@ class EngineBatch:
 
     table: pa.Table
     lines: npt.NDArray[np.int64]
+    #: no cell holds a NUL character or a ``\\u0000`` escape (a CSV block without
+    #: those bytes): the engine need not look for them cell by cell
+    nul_free: bool = False
 
 
 class Source(Protocol):
@@ -285,13 +288,14 @@ class CsvSource:
                     yield rows[start : start + size]
                 continue
             table, lines = parsed
+            nul_free = block.data.find(b"\x00") < 0 and block.data.find(b"\\u0000") < 0
             for start in range(0, table.num_rows, size):
-                yield EngineBatch(table.slice(start, size), lines[start : start + size])
+                yield EngineBatch(table.slice(start, size), lines[start : start + size], nul_free)
 
     def _arrow_block(self, block: Block) -> tuple[pa.Table, npt.NDArray[np.int64]] | None:
         columns = self.columns or []
         data = block.data
-        if has_bare_cr(data):
+        if block.bare_cr:
             return None
         invalid: list[object] = []
 
@@ -318,9 +322,10 @@ class CsvSource:
             return None
         if invalid:
             return None
-        simple = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        empty_lines = data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data
-        if not empty_lines and table.num_rows == simple:
+        # Arrow skips an empty line, and a line end inside a quoted cell ends no row:
+        # as many rows as line ends means each line end ended one non-empty row
+        simple = block.lf + (0 if data.endswith(b"\n") else 1)
+        if table.num_rows == simple:
             lines = np.arange(block.first_line, block.first_line + simple, dtype=np.int64)
         else:
             lines = record_lines(block)
@@ -411,6 +416,26 @@ def _json_row(line: int, data: bytes) -> RawRow:
     return RawRow(line, value, value)
 
 
+def _nul_free(table: pa.Table) -> bool:
+    """Whether no text cell of ``table`` holds a NUL character, nor ``properties`` a
+    ``\\u0000`` escape: a look at the bytes of each text column (a whole buffer, even
+    where the table is a slice of it: a NUL outside the slice only costs the checks)."""
+    for column_type, name, column in zip(
+        table.schema.types, table.schema.names, table.columns, strict=True
+    ):
+        if not (pa.types.is_string(column_type) or pa.types.is_large_string(column_type)):
+            continue
+        for chunk in column.chunks:
+            data = chunk.buffers()[2]
+            if data is None or data.size == 0:
+                continue
+            if np.frombuffer(data, np.uint8).min() == 0:
+                return False
+            if name == "properties" and bytes(data).find(b"\\u0000") >= 0:
+                return False
+    return True
+
+
 class ParquetSource:
     """Parquet; the "line" of a row is its row number (1 = the first row)."""
 
@@ -448,7 +473,7 @@ class ParquetSource:
     def engine_batches(self, size: int) -> Iterator[EngineBatch]:
         for table, first in self.arrow_batches(size):
             lines = np.arange(first, first + table.num_rows, dtype=np.int64)
-            yield EngineBatch(table, lines)
+            yield EngineBatch(table, lines, _nul_free(table))
 
     def batches(self, size: int) -> Iterator[list[RawRow]]:
         try:

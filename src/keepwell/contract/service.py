@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -57,6 +57,7 @@ from keepwell.contract.queries import (
 from keepwell.contract.queries import (
     visible_account as visible_account,
 )
+from keepwell.contract.readahead import read_ahead
 from keepwell.contract.readers import (
     CsvSource,
     EngineBatch,
@@ -492,18 +493,22 @@ def _events_engine(
     and words the reason."""
     store = loading.store
     assert store is not None
-    accounts = pa.table({"account_id": pa.array(sorted(loading.accounts), pa.string())})
-    with store.registered("_kw_accounts", accounts):
-        for batch in source.engine_batches(batch_size * FAST_BATCH_FACTOR):
+    # the next batch is parsed while this one is checked and staged; closed (its thread
+    # stopped) before the source is, even when staging fails
+    batches = read_ahead(source.engine_batches(batch_size * FAST_BATCH_FACTOR))
+    with (
+        closing(batches),
+        store.registered_values("_kw_accounts", "account_id", sorted(loading.accounts)),
+    ):
+        for batch in batches:
             if isinstance(batch, list):  # rows the engine could not read exactly as csv does
                 good = _validate_batch(
                     batch, loading.validator, report, rejects.write, prepare=loading.prepare
                 )
             else:
                 schema = batch.table.schema.append(pa.field("_kw_line", pa.int64()))
-                check = fastpath.events_sql(schema, raw="_kw_batch")
-                lines = batch.lines.tolist()
-                refused = store.append_events(batch.table, lines, check=check).refused
+                check = fastpath.events_sql(schema, raw="_kw_batch", nul_free=batch.nul_free)
+                refused = store.append_events(batch.table, batch.lines, check=check).refused
                 report.read += batch.table.num_rows - len(refused)
                 rows = _rows_at(source, batch, list(refused))
                 good = _validate_batch(

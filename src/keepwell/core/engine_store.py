@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 import ibis
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from keepwell.core.engines import EngineKind, connect, engine_kind, has_table
@@ -88,7 +90,11 @@ class EngineStore(AnalyticsStore):
         yield Staging()  # pragma: no cover
 
     def append_events(
-        self, batch: pa.Table, lines: list[int] | None = None, *, check: str | None = None
+        self,
+        batch: pa.Table,
+        lines: list[int] | npt.NDArray[np.int64] | None = None,
+        *,
+        check: str | None = None,
     ) -> AppendResult:
         self._read_only()
 

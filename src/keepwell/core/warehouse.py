@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ibis
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
@@ -98,6 +99,13 @@ _ROLLUP_MATCH = (
     "r.day = a.day AND r.account_id = a.account_id"
     " AND r.user_id IS NOT DISTINCT FROM a.user_id AND r.event = a.event"
 )
+
+
+def _int64_array(values: list[int] | npt.NDArray[np.int64]) -> pa.Array:
+    """``values`` as an Arrow int64 array over the same memory, without ``pa.array``
+    (whose first call imports pandas, ~0.2 s of a command that never uses it)."""
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
 
 
 @dataclass(frozen=True)
@@ -329,8 +337,27 @@ class AnalyticsStore:
         finally:
             raw.unregister(name)
 
+    @contextmanager
+    def registered_values(self, name: str, column: str, values: list[str]) -> Iterator[None]:
+        """``values`` visible to this store's SQL as the one-column table ``name`` while
+        the block runs (a temporary table, made by the engine from the list: building
+        an Arrow array from Python objects costs the first caller pyarrow's import of
+        pandas, ~0.2 s, which the CSV import otherwise never needs)."""
+        self.con.con.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT unnest(?::VARCHAR[]) AS "{column}"',
+            [values],
+        )
+        try:
+            yield
+        finally:
+            self._sql(f'DROP TABLE IF EXISTS "{name}"')
+
     def append_events(
-        self, batch: pa.Table, lines: list[int] | None = None, *, check: str | None = None
+        self,
+        batch: pa.Table,
+        lines: list[int] | npt.NDArray[np.int64] | None = None,
+        *,
+        check: str | None = None,
     ) -> AppendResult:
         """Store ``batch`` (schema :data:`EVENT_BATCH_SCHEMA`) and fold it into the rollup.
 
@@ -374,11 +401,13 @@ class AnalyticsStore:
             raw.unregister("_kw_batch")
         return AppendResult(inserted=inserted, duplicates=batch.num_rows - inserted)
 
-    def _append_checked(self, batch: pa.Table, lines: list[int] | None, check: str) -> AppendResult:
-        if not self._staging or lines is None:
+    def _append_checked(
+        self, batch: pa.Table, lines: list[int] | npt.NDArray[np.int64] | None, check: str
+    ) -> AppendResult:
+        if not self._staging or lines is None or len(lines) == 0:
             raise StoreError("a checked append needs a staged import and the rows' lines")
         raw = self.con.con
-        raw.register("_kw_batch", batch.append_column("_kw_line", pa.array(lines, pa.int64())))
+        raw.register("_kw_batch", batch.append_column("_kw_line", _int64_array(lines)))
         try:
             self._sql(
                 f"INSERT INTO {_STAGE} SELECT {_COLUMNS}, "
@@ -388,7 +417,7 @@ class AnalyticsStore:
         finally:
             raw.unregister("_kw_batch")
         refused = self.con.con.execute(
-            f"SELECT ord FROM {_STAGE} WHERE ord >= ? AND NOT ok ORDER BY ord", [lines[0]]
+            f"SELECT ord FROM {_STAGE} WHERE ord >= ? AND NOT ok ORDER BY ord", [int(lines[0])]
         ).fetchall()
         return AppendResult(
             inserted=batch.num_rows - len(refused),

@@ -53,6 +53,12 @@ def end(offset: int) -> str:
     return f"end_{offset}"
 
 
+def window_from(day: date) -> date:
+    """The earliest day a windowed usage measure as of ``day`` reads: the 90-day window's
+    first day, or 30 days before the quarter start (the lapse window) when earlier."""
+    return min(quarter_start(day) - timedelta(days=LAPSE_DAYS), day - timedelta(days=89))
+
+
 @dataclass(frozen=True)
 class AsOfDays:
     """Distinct as-of days, oldest first, and their boundaries as an Ibis table (see
@@ -91,9 +97,6 @@ def as_of_days(
     columns["quarter_start"] = pa.array(starts, pa.date32())
     columns["lapsed_from"] = pa.array(lapsed, pa.date32())
     columns["lapsed_to"] = pa.array([d - timedelta(days=LAPSE_DAYS) for d in ordered], pa.date32())
-    columns["window_from"] = pa.array(
-        [min(f, d - timedelta(days=89)) for f, d in zip(lapsed, ordered, strict=True)],
-        pa.date32(),
-    )
+    columns["window_from"] = pa.array([window_from(d) for d in ordered], pa.date32())
     columns["as_of_number"] = pa.array([(d - EPOCH).days for d in ordered], pa.int64())
     return AsOfDays(tuple(ordered), ibis.memtable(pa.table(columns)))

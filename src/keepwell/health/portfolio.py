@@ -14,11 +14,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
+
 from keepwell.health.config import HealthConfig
-from keepwell.health.days import AS_OF
+from keepwell.health.days import AS_OF, AsOfDays
 from keepwell.health.measures import MeasureInputs, compute_history, history_days
-from keepwell.health.scorecard import AccountScore, score_portfolio
+from keepwell.health.scorecard import AccountScore, portfolio_scores, score_portfolio
 from keepwell.health.segments import assign_segments_and_stages
+
+#: The overall score's column in :func:`history_frame`.
+HEALTH_SCORE = "health_score"
 
 
 @dataclass(frozen=True)
@@ -61,10 +67,7 @@ def assess_history(
     """:func:`assess_portfolio` as of each of ``days`` (every day a key, oldest first),
     from one query over the inputs (:func:`~keepwell.health.measures.compute_history`)
     instead of one per day. Percentiles are taken among the customers of the same day."""
-    wanted = history_days(inputs, days, config.measures)
-    measures = compute_history(inputs, wanted, config.measures)
-    table = assign_segments_and_stages(measures, config.segments, config.stages)
-    arrow = table.order_by([AS_OF, "account_id"]).to_pyarrow()
+    wanted, arrow = history_table(inputs, days, config)
     on = arrow[AS_OF].to_pylist()
     rows = arrow.drop_columns([AS_OF]).to_pylist()
     result: dict[date, list[AccountHealth]] = {day: [] for day in wanted.days}
@@ -74,6 +77,36 @@ def assess_history(
         result[day] = _assess(day, rows[start:stop], config)
         start = stop
     return result
+
+
+def history_table(
+    inputs: MeasureInputs, days: Iterable[date], config: HealthConfig
+) -> tuple[AsOfDays, pa.Table]:
+    """The days of :func:`assess_history` and its one query's result: every measure,
+    segment and stage per (``as_of``, customer), ordered by day and account."""
+    wanted = history_days(inputs, days, config.measures)
+    measures = compute_history(inputs, wanted, config.measures)
+    table = assign_segments_and_stages(measures, config.segments, config.stages)
+    return wanted, table.order_by([AS_OF, "account_id"]).to_pyarrow()
+
+
+def history_frame(
+    inputs: MeasureInputs, days: Iterable[date], config: HealthConfig
+) -> pd.DataFrame:
+    """:func:`assess_history` as one frame, without the per-account explanations: a row
+    per (``as_of``, customer) with the values :attr:`AccountHealth.values` holds and
+    ``health_score`` (NaN: no measure had data), scored column-wise
+    (:func:`~keepwell.health.scorecard.portfolio_scores`: the same scores)."""
+    _, arrow = history_table(inputs, days, config)
+    frame: pd.DataFrame = arrow.to_pandas(date_as_object=True)
+    measures = {r.measure for c in config.scorecards.values() for g in c.groups for r in g.measures}
+    frame[HEALTH_SCORE] = portfolio_scores(
+        {m: frame[m].to_numpy() for m in measures if m in frame},
+        frame["segment"].tolist(),
+        frame[AS_OF].to_numpy(),
+        config,
+    )
+    return frame
 
 
 def _assess(as_of: date, rows: list[dict[str, Any]], config: HealthConfig) -> list[AccountHealth]:

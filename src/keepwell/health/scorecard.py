@@ -22,6 +22,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+import numpy as np
+import pandas as pd
+
 from keepwell.core.errors import ConfigurationError
 from keepwell.health.config import Bands, Group, HealthConfig, MeasureRule, Scorecard
 
@@ -250,3 +253,95 @@ def score_portfolio(rows: Sequence[Mapping[str, Any]], config: HealthConfig) -> 
         score_account(row, config.scorecard_for(str(row["segment"])), config.bands, index)
         for row in rows
     ]
+
+
+def _numbers(values: Any) -> np.ndarray:
+    """A measure column as floats, NaN where :func:`as_number` gives None (null, NaN,
+    text)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+        return values.astype(float)
+    return np.array([np.nan if (n := as_number(v)) is None else n for v in values], dtype=float)
+
+
+def _percentiles(
+    values: np.ndarray, groups: Sequence[np.ndarray], higher_is_better: bool
+) -> np.ndarray:
+    """:func:`percentile_points` of each value among the values of its group (rows
+    ``groups[k]``), NaN where the value is NaN."""
+    points = np.full(len(values), np.nan)
+    for rows in groups:
+        v = values[rows]
+        known = ~np.isnan(v)
+        if not known.any():
+            continue
+        ordered = np.sort(v[known])
+        below = np.searchsorted(ordered, v[known], side="left")
+        equal = np.searchsorted(ordered, v[known], side="right") - below
+        rank = 100.0 * (below + 0.5 * equal) / len(ordered)
+        points[rows[known]] = rank if higher_is_better else 100.0 - rank
+    return points
+
+
+def portfolio_scores(
+    columns: Mapping[str, Any],
+    segments: Sequence[str] | np.ndarray,
+    days: Sequence[Any] | np.ndarray,
+    config: HealthConfig,
+) -> np.ndarray:
+    """The overall score of every row, as :func:`score_portfolio` gives it for the rows of
+    each day (percentiles among the rows of the same day and segment), NaN where it is
+    None. Columns of values, not a call per account: the training history scores a
+    million rows. ``columns``: measure name -> one value per row (missing: no data)."""
+    n = len(segments)
+    segment = np.asarray([str(s) for s in segments], dtype=object)
+    keys = pd.DataFrame({"day": np.asarray(days), "segment": segment})
+    groups = [np.asarray(g) for g in keys.groupby(["day", "segment"], sort=False).indices.values()]
+    numbers: dict[str, np.ndarray] = {}
+
+    def points(rule: MeasureRule) -> np.ndarray:
+        if rule.measure not in numbers:
+            numbers[rule.measure] = (
+                _numbers(columns[rule.measure]) if rule.measure in columns else np.full(n, np.nan)
+            )
+        value = numbers[rule.measure]
+        if rule.percentile:
+            return _percentiles(value, groups, rule.higher_is_better)
+        if rule.red is None or rule.green is None:
+            raise ConfigurationError(f"measure {rule.measure}: no thresholds and no percentile")
+        return np.minimum(
+            100.0, np.maximum(0.0, 50.0 + 25.0 * (value - rule.red) / (rule.green - rule.red))
+        )
+
+    result = np.full(n, np.nan)
+    cards = pd.Series([config.scorecard_for(s).name for s in segment], dtype=object)
+    for name, indices in cards.groupby(cards, sort=False).indices.items():
+        rows = np.asarray(indices)
+        card = config.scorecards[str(name)]
+        total = np.zeros(len(rows))
+        weighted_total = np.zeros(len(rows))
+        for group in card.groups:
+            score = _group_scores(group, points, rows, config.bands)
+            known = ~np.isnan(score)
+            total = np.where(known, total + group.weight, total)
+            weighted_total = np.where(known, weighted_total + group.weight * score, weighted_total)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result[rows] = np.where(total > 0, weighted_total / total, np.nan)
+    return result
+
+
+def _group_scores(group: Group, points: Any, rows: np.ndarray, bands: Bands) -> np.ndarray:
+    """:func:`_score_group`'s score of ``rows``, in the same order of operations."""
+    weight_sum = np.zeros(len(rows))
+    weighted = np.zeros(len(rows))
+    lowest_red = np.full(len(rows), np.inf)
+    for rule in group.measures:
+        p = points(rule)[rows]
+        known = ~np.isnan(p)
+        weight_sum = np.where(known, weight_sum + rule.weight, weight_sum)
+        weighted = np.where(known, weighted + rule.weight * p, weighted)
+        lowest_red = np.where(known & (p < bands.red_below), np.minimum(lowest_red, p), lowest_red)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw = np.where(weight_sum > 0, weighted / weight_sum, np.nan)
+    if group.any_red:
+        raw = np.where(np.isfinite(lowest_red), np.minimum(raw, lowest_red), raw)
+    return raw

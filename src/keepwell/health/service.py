@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -28,12 +30,13 @@ from keepwell.health.backtest import BacktestReport as BacktestReport  # re-expo
 from keepwell.health.backtest import month_ends, outcomes_history, run_backtest
 from keepwell.health.catalog import MeasureEntry, measure_catalog
 from keepwell.health.config import HealthConfig, ensure_config_file, load_config
+from keepwell.health.days import AS_OF
 from keepwell.health.history import score_history as score_history  # re-exported
 from keepwell.health.journey import stage_summary
 from keepwell.health.measures import ENTITIES, MeasureInputs
 from keepwell.health.models import ExternalMeasure, HealthScore, StageEntry
 from keepwell.health.portfolio import AccountHealth as AccountHealth  # re-exported
-from keepwell.health.portfolio import assess_history, assess_portfolio
+from keepwell.health.portfolio import assess_history, assess_portfolio, history_frame
 from keepwell.health.scorecard import Band
 from keepwell.health.stage_time import Entry, finished_stints, new_entries, replay, time_in_stage
 from keepwell.health.usage import USAGE_MEASURES, usage_measures
@@ -618,6 +621,42 @@ def point_in_time_history(
     return [PointInTime(day, assessed[day], happened.get(day)) for day in days]
 
 
+#: Outcome columns of :func:`point_in_time_frame` (1.0 / 0.0; NaN: not known yet).
+CHURNED, CONTRACTED = "churned", "contracted"
+
+
+def point_in_time_frame(
+    workspace: Workspace, days: Sequence[date], horizon_days: int, *, until: date | None = None
+) -> pd.DataFrame:
+    """:func:`point_in_time_history` as one frame, for a model to learn from: a row per
+    (``as_of``, customer) with every value :attr:`AccountHealth.values` holds, the
+    ``health_score`` (NaN: no data) and the outcomes ``churned`` and ``contracted`` over
+    ``horizon_days`` (NaN on the days whose horizon passes ``until``; no such columns
+    when no day's does). Without the per-account explanations nor the time in stage,
+    which a snapshot stores and a model does not read: a million rows at 50,000
+    accounts."""
+    inputs = measure_inputs(workspace)
+    end = until or data_end(inputs)
+    frame = history_frame(inputs, days, health_config(workspace))
+    known = [d for d in days if end is not None and d + timedelta(days=horizon_days) <= end]
+    if not known:
+        return frame
+    happened = outcomes_history(inputs.subscriptions, known, horizon_days)
+    outcomes = pd.DataFrame(
+        [
+            (day, a, float(c), float(k))
+            for day, per in happened.items()
+            for a, (c, k) in per.items()
+        ],
+        columns=[AS_OF, "account_id", CHURNED, CONTRACTED],
+    )
+    frame = frame.merge(outcomes, on=[AS_OF, "account_id"], how="left", validate="1:1")
+    on_known = frame[AS_OF].isin(set(known)).to_numpy()
+    for column in (CHURNED, CONTRACTED):  # a customer without MRR on the day: neither
+        frame[column] = np.where(on_known, frame[column].fillna(0.0), np.nan)
+    return frame
+
+
 def _snapshot(workspace: Workspace, account_id: str, as_of: date | None) -> HealthScore | None:
     query = sa.select(HealthScore).where(HealthScore.account_id == account_id)
     if as_of is not None:
@@ -669,8 +708,9 @@ def data_end(inputs: MeasureInputs) -> date | None:
 
 
 def first_usage_day(workspace: Workspace) -> date | None:
-    """The first day of product usage data (event rollup), None when there is none."""
-    day: date | None = measure_inputs(workspace).rollup.day.min().to_pyarrow().as_py()
+    """The first day of product usage data (event rollup), None when there is none (one
+    aggregate: no table is read whole)."""
+    day: date | None = workspace.analytics().rollup().day.min().to_pyarrow().as_py()
     return day
 
 

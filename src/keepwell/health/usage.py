@@ -23,6 +23,7 @@ from keepwell.health.days import (
     as_of_days,
     minus,
     quarter_start,
+    window_from,
 )
 
 #: The measures :func:`usage_measures` returns, besides ``account_id``.
@@ -130,9 +131,18 @@ def _per_user(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ibis.T
     as-of days whose windows hold it (``window_from`` to as_of, at most 122 days), so
     the rollup is read once for every as-of day. A segment is inside or outside each
     window as a whole, so its first day stands for all its days."""
-    d = days.table
     segments = _segments(rollup, days, config)
-    past = segments.join(d, [segments.segment <= d.as_of, segments.segment >= d.window_from])
+    # the (segment, as-of day) pairs with window_from <= segment <= as_of, joined on the
+    # segment (a hash join) rather than comparing every segment with every day
+    starts = _cuts(days)
+    pairs = [(s, d) for d in days.days for s in starts if window_from(d) <= s <= d]
+    schema = pa.schema([("segment", pa.date32()), ("on", pa.date32())])
+    held = ibis.memtable(
+        pa.table({"segment": [p[0] for p in pairs], "on": [p[1] for p in pairs]}, schema=schema)
+    )
+    d = days.table
+    pairs_days = held.join(d, held.on == d.as_of).drop("on")
+    past = segments.join(pairs_days, "segment")
     day = past.segment
     in_7 = day > past[minus(7)]
     in_30 = day > past[minus(30)]
@@ -184,26 +194,47 @@ def _bucket(day: ibis.Value, days: AsOfDays) -> ibis.Value:
     return ibis.cases(*((day <= d, ibis.literal(d)) for d in days.days), else_=ibis.null("date"))
 
 
+def _quarter_days(days: AsOfDays) -> ibis.Table:
+    """Every day from each as-of day's quarter start to it, with that as-of day."""
+    pairs = []
+    for as_of in days.days:
+        day = quarter_start(as_of)
+        while day <= as_of:
+            pairs.append((day, as_of))
+            day += timedelta(days=1)
+    schema = pa.schema([("day", pa.date32()), (AS_OF, pa.date32())])
+    columns = {"day": [p[0] for p in pairs], AS_OF: [p[1] for p in pairs]}
+    return ibis.memtable(pa.table(columns, schema=schema))
+
+
 def _per_account(rollup: ibis.Table, days: AsOfDays) -> ibis.Table:
     """Per (as_of, account) with an event on or before as_of: the last event day and
     the users first seen from the first day of the as-of quarter to as_of.
 
     Without reading the history once per day: the first and last event day per user
-    and *bucket* (the days after one as-of day up to the next), then per user and
-    as-of day the earliest and latest over the buckets up to it."""
+    and *bucket* (the days after one as-of day up to the next); the last event day as
+    of each day is the latest over the account's buckets up to it, and a user is added
+    in the quarter of the as-of days whose quarter holds their first day."""
     past = rollup.filter(rollup.day <= days.days[-1])
     per_bucket = past.group_by(
         ["account_id", "user_id", _bucket(past.day, days).name("bucket")]
     ).aggregate(first_day=past.day.min(), last_day=past.day.max())
+    accounts = per_bucket.group_by(["account_id", "bucket"]).aggregate(
+        last_day=per_bucket.last_day.max()
+    )
     d = days.table
-    seen = per_bucket.join(d, per_bucket.bucket <= d.as_of)
-    users = seen.group_by([AS_OF, "quarter_start", "account_id", "user_id"]).aggregate(
-        first_day=seen.first_day.min(), last_day=seen.last_day.max()
-    )
-    added = users.user_id.notnull() & (users.first_day >= users.quarter_start)
-    return users.group_by([AS_OF, "account_id"]).aggregate(
-        last_day=users.last_day.max(), users_added_quarter=added.sum()
-    )
+    seen = accounts.join(d, accounts.bucket <= d.as_of)
+    last = seen.group_by([AS_OF, "account_id"]).aggregate(last_day=seen.last_day.max())
+    named = per_bucket.filter(per_bucket.user_id.notnull())
+    users = named.group_by(["account_id", "user_id"]).aggregate(first_day=named.first_day.min())
+    quarters = _quarter_days(days)
+    new = users.join(quarters, users.first_day == quarters.day)
+    added = new.group_by([AS_OF, "account_id"]).aggregate(users_added_quarter=new.count())
+    both = last.left_join(added, [AS_OF, "account_id"])
+    return both.select(
+        last.as_of, last.account_id, last.last_day,
+        users_added_quarter=both.users_added_quarter.fill_null(0),
+    )  # fmt: skip
 
 
 def usage_history(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ibis.Table:
@@ -278,31 +309,52 @@ def usage_measures(rollup: ibis.Table, as_of: date, config: UsageConfig) -> ibis
     return usage_history(rollup, as_of_days([as_of]), config).drop(AS_OF)
 
 
+def _window_days(days: AsOfDays, window_days: int) -> ibis.Table:
+    """Every day of each as-of day's window ``(as_of - window_days, as_of]`` with that
+    as-of day: a day in two windows has two rows. Joined on the day (a hash join), not
+    by comparing every rollup row with every window."""
+    pairs = [(as_of - timedelta(days=k), as_of) for as_of in days.days for k in range(window_days)]
+    schema = pa.schema([("day", pa.date32()), (AS_OF, pa.date32())])
+    columns = {"day": [p[0] for p in pairs], AS_OF: [p[1] for p in pairs]}
+    return ibis.memtable(pa.table(columns, schema=schema))
+
+
 def custom_history(rollup: ibis.Table, days: AsOfDays, measure: CustomMeasure) -> ibis.Table:
     """:func:`custom_measure` as of each of ``days``: one row per (``as_of``, account
-    with an event in the window)."""
-    d = days.table
-    window = rollup.join(
-        d, [rollup.day > d[minus(measure.window_days)], rollup.day <= d.as_of]
-    ).select(AS_OF, "account_id", "user_id", "day", "event", "count")
+    with an event in the window).
+
+    Each rollup row joins the as-of days whose window holds its day
+    (:func:`_window_days`); the rows are summed per user first, so the distinct users
+    (and, for one event, the user-days: one rollup row per user, day and event) are
+    counted as rows rather than by a distinct count over the whole window."""
+    windows = _window_days(days, measure.window_days)
+    window = rollup.join(windows, rollup.day == windows.day).select(
+        windows.as_of, rollup.account_id, rollup.user_id, rollup.day, rollup.event,
+        rollup["count"],
+    )  # fmt: skip
     mine = window.event.isin(list(measure.events))
-    if measure.aggregation is Aggregation.USER_DAYS:
-        window = window.group_by([AS_OF, "account_id", "user_id", "day"]).aggregate(
-            count=window["count"].sum(where=mine), hit=mine.any()
+    if measure.aggregation is Aggregation.ACTIVE_DAYS:
+        agg = window.group_by([AS_OF, "account_id"]).aggregate(
+            value=window.day.nunique(where=mine).fill_null(0).cast("float64"),
+            users=window.user_id.nunique(),
         )
-        mine = window.hit & window.user_id.notnull()
-    value: ibis.Value
-    if measure.aggregation is Aggregation.COUNT:
-        value = window["count"].sum(where=mine)
-    elif measure.aggregation is Aggregation.ACTIVE_USERS:
-        value = window.user_id.nunique(where=mine)
-    elif measure.aggregation is Aggregation.ACTIVE_DAYS:
-        value = window.day.nunique(where=mine)
     else:
-        value = mine.sum()
-    agg = window.group_by([AS_OF, "account_id"]).aggregate(
-        value=value.fill_null(0).cast("float64"), users=window.user_id.nunique()
-    )
+        if measure.aggregation is Aggregation.USER_DAYS and len(set(measure.events)) > 1:
+            days_hit = window.day.nunique(where=mine)
+        else:
+            days_hit = mine.sum()  # one row per (user, day) of the event
+        users = window.group_by([AS_OF, "account_id", "user_id"]).aggregate(
+            count=window["count"].sum(where=mine), hit=mine.any(), days_hit=days_hit
+        )
+        named = users.user_id.notnull()
+        value = {
+            Aggregation.COUNT: users["count"].sum(),
+            Aggregation.ACTIVE_USERS: (named & users.hit).sum(),
+            Aggregation.USER_DAYS: users.days_hit.sum(where=named),
+        }[measure.aggregation]
+        agg = users.group_by([AS_OF, "account_id"]).aggregate(
+            value=value.fill_null(0).cast("float64"), users=named.sum()
+        )
     result = (
         ibis.cases((agg.users > 0, agg.value / agg.users), else_=ibis.null())
         if measure.per_active_user

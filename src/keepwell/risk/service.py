@@ -24,7 +24,7 @@ from keepwell.risk import forecast, icp, outcomes, store
 from keepwell.risk import prospects as prospect_fit
 from keepwell.risk.drivers import top_drivers
 from keepwell.risk.features import CHURNED, LABEL, LAG_MONTHS, build_features, shift_months
-from keepwell.risk.terms import contract_history
+from keepwell.risk.terms import CONTRACT_COLUMNS, contract_frame, contract_history
 from keepwell.risk.training import train_churn_model
 
 CHURN_OR_CONTRACTION, CHURN = "churn-or-contraction", "churn"
@@ -33,6 +33,8 @@ TARGETS = (CHURN_OR_CONTRACTION, CHURN)
 USAGE_WINDOW = 30
 #: A horizon so long that no outcome is computed (prediction needs none).
 NO_OUTCOMES = 365 * 100
+AS_OF, HEALTH_SCORE = "as_of", "health_score"
+OUTCOMES = (health_service.CHURNED, health_service.CONTRACTED)
 
 
 def snapshot_days(first: date, as_of: date) -> list[date]:
@@ -65,6 +67,28 @@ def _rows(history: list[health_service.PointInTime], subscriptions: pd.DataFrame
                 row[CHURNED] = float(churned)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _history_rows(history: pd.DataFrame, subscriptions: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_rows` from :func:`health_service.point_in_time_frame`: the same columns
+    in the same order (the health values, the contract features, ``snapshot``,
+    ``health_score``, the label), built column-wise."""
+    contracts = contract_frame(subscriptions, sorted(set(history[AS_OF])))
+    merged = history[[AS_OF, "account_id"]].merge(
+        contracts, on=[AS_OF, "account_id"], how="left", validate="1:1"
+    )
+    values = [c for c in history.columns if c not in {AS_OF, HEALTH_SCORE, *OUTCOMES}]
+    columns: dict[str, Any] = {c: history[c] for c in values}
+    for name in CONTRACT_COLUMNS:  # a contract feature named like a value replaces it
+        columns[name] = merged[name].to_numpy()
+    columns["snapshot"] = history[AS_OF].to_numpy()
+    columns[HEALTH_SCORE] = history[HEALTH_SCORE].to_numpy(float)
+    if health_service.CHURNED in history:
+        churned = history[health_service.CHURNED].to_numpy(float)
+        contracted = history[health_service.CONTRACTED].to_numpy(float)
+        columns[LABEL] = np.where(np.isnan(churned), np.nan, np.maximum(churned, contracted))
+        columns[CHURNED] = churned
+    return pd.DataFrame(columns).reset_index(drop=True)
 
 
 def outcomes_known_until(workspace: Workspace, as_of: date) -> date:
@@ -101,8 +125,8 @@ def training_rows(
         raise InputError("the workspace has no subscriptions to learn from", hint="import data")
     days = snapshot_days(first or first_snapshot_day(workspace, subscriptions), as_of)
     known = until or outcomes_known_until(workspace, as_of)
-    history = health_service.point_in_time_history(workspace, days, horizon_days, until=known)
-    return _rows(history, subscriptions)
+    history = health_service.point_in_time_frame(workspace, days, horizon_days, until=known)
+    return _history_rows(history, subscriptions)
 
 
 def train_model(

@@ -182,3 +182,97 @@ def contract_features(subscriptions: pd.DataFrame, day: date) -> dict[str, dict[
     products), ``days_to_known_renewal`` (days) and ``known_at:<column>`` for the
     :data:`RENEWAL_DERIVED` health columns."""
     return contract_history(subscriptions, [day])[day]
+
+
+#: Columns of :func:`contract_frame`, in the order :func:`contract_features` gives them.
+CONTRACT_COLUMNS = (
+    "auto_renew_share", "open_ended_share", "products", "days_to_known_renewal",
+    *(f"{KNOWN_AT}{c}" for c in RENEWAL_DERIVED),
+)  # fmt: skip
+
+
+def _totals(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """Per group, the sum of ``values`` (rows sorted by ``group``, in line order) as
+    :func:`_total` adds them: in order below 8 values, numpy's sum from 8."""
+    sizes = np.bincount(group, minlength=groups)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    position = np.arange(len(group)) - starts[group]
+    total = np.zeros(groups)
+    for k in range(min(int(sizes.max(initial=0)), 8)):
+        at = position == k
+        total[group[at]] += values[at]
+    for g in np.flatnonzero(sizes >= 8):
+        total[g] = float(np.sum(values[starts[g] : starts[g] + sizes[g]]))
+    return total
+
+
+def contract_frame(subscriptions: pd.DataFrame, days: Iterable[date]) -> pd.DataFrame:
+    """:func:`contract_history` as one frame: a row per (``as_of``, account with an
+    active line that day) with the :data:`CONTRACT_COLUMNS`, computed column-wise (the
+    same values: a training history holds a million account-days)."""
+    lines = [line for account_lines in _lines(subscriptions).values() for line in account_lines]
+    starts = np.array([line.starts_on for line in lines], dtype="datetime64[D]")
+    ends = np.array([line.ends_on or date.max for line in lines], dtype="datetime64[D]")
+    has_end = np.array([line.ends_on is not None for line in lines], dtype=bool)
+    parts = []
+    for day in sorted(set(days)):
+        d = np.datetime64(day, "D")
+        active = np.flatnonzero((starts <= d) & (~has_end | (ends > d)))
+        parts.append(pd.DataFrame({"as_of": day, "line": active}))
+    pairs = (
+        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"as_of": [], "line": []})
+    )
+    # rows sorted by (day, account, line order): lines are already by account, in order
+    index = pairs["line"].to_numpy(dtype=np.int64)
+    account = np.array([line.account for line in lines], dtype=object)[index]
+    keys = pd.DataFrame({"as_of": pairs["as_of"], "account_id": account})
+    group = keys.groupby(["as_of", "account_id"], sort=False).ngroup().to_numpy()
+    n = int(group.max(initial=-1)) + 1
+    first = np.unique(group, return_index=True)[1]
+    mrr = np.array([line.mrr for line in lines], dtype=float)[index]
+    auto = np.array([line.auto_renew for line in lines], dtype=bool)[index]
+    term = np.array([line.term_end for line in lines], dtype=bool)[index]
+    total = _totals(mrr, group, n)
+    shares = {
+        name: _totals(mrr[mask], group[mask], n)
+        for name, mask in (("auto_renew_share", auto), ("open_ended_share", ~term))
+    }
+    result = keys.iloc[first].reset_index(drop=True)
+    for name, part in shares.items():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result[name] = np.where(total != 0, part / np.where(total != 0, total, 1.0), np.nan)
+    products = pd.Series([lines[i].product for i in index], dtype=object)
+    present = ~products.map(_missing).to_numpy(dtype=bool)
+    result["products"] = (
+        pd.Series(products[present].to_numpy(), dtype=object)
+        .groupby(group[present])
+        .nunique()
+        .reindex(range(n), fill_value=0)
+        .to_numpy(dtype=float)
+    )
+    day_of = pairs["as_of"].to_numpy()
+    anniversaries: dict[tuple[date, date], date] = {}
+    renewal = []
+    for i, day in zip(index, day_of, strict=True):
+        line = lines[i]
+        if line.ends_on is not None and line.term_end:
+            renewal.append(line.ends_on)
+            continue
+        key = (line.starts_on, day)
+        if key not in anniversaries:
+            anniversaries[key] = next_anniversary(line.starts_on, day)
+        renewal.append(anniversaries[key])
+    renews = pd.Series(np.array(renewal, dtype="datetime64[D]")).groupby(group).min().to_numpy()
+    on = np.array(result["as_of"].tolist(), dtype="datetime64[D]")
+    result["days_to_known_renewal"] = (renews - on).astype("timedelta64[D]").astype(float)
+    # when the earliest end was known: the first line (in order) with the earliest end
+    ending = np.flatnonzero(has_end[index])
+    order = ending[np.lexsort((ending, ends[index][ending], group[ending]))]
+    earliest = order[np.unique(group[order], return_index=True)[1]]
+    known: list[date | None] = [None] * n
+    for row in earliest:
+        line = lines[index[row]]
+        known[group[row]] = line.starts_on if line.term_end else line.ends_on
+    for column in RENEWAL_DERIVED:
+        result[f"{KNOWN_AT}{column}"] = pd.Series(known, dtype=object)
+    return result

@@ -50,6 +50,7 @@ def serve(
             )
             app = create_app(ws, server_settings, runtime)
             heap.enable()  # long-lived structures are frozen once built (core.heap)
+            heap.settle()  # the first: what the start built (modules, the app)
             warm(
                 ws,
                 today(),

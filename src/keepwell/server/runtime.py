@@ -18,6 +18,11 @@ process), so the cycle and the commands read while the tracking API appends:
   ...) sent by a ``keepwell`` process of the same workspace, one at a time, with its
   output captured; commands that write events or the rollup hold the event writer's
   lock, so tracked batches wait for them instead of conflicting.
+
+Both run with Python's cyclic garbage collector paused (:func:`keepwell.core.heap.paused`):
+a cycle at 50,000 accounts holds millions of small objects at once, and each full
+collection, which walks them all while every other thread of the process waits,
+stopped the tracking API for up to 1.5 s (``bench/bench_server.py --stalls``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.responses import JSONResponse
 
+from keepwell.core import heap
 from keepwell.core.database import check_connection
 from keepwell.core.errors import KeepwellError
 from keepwell.core.schedule import CycleSchedule, next_run
@@ -181,10 +187,11 @@ class CycleScheduler:
         as_of = self.today(now)
         self._running.set()
         try:
-            report = success_service.scheduled_tick(
-                self._workspace, as_of=as_of, clock=self.clock, holder=self.holder,
-                is_due=lambda last: self.next_due(last, now) <= now,
-            )  # fmt: skip
+            with heap.paused():
+                report = success_service.scheduled_tick(
+                    self._workspace, as_of=as_of, clock=self.clock, holder=self.holder,
+                    is_due=lambda last: self.next_due(last, now) <= now,
+                )  # fmt: skip
         except CycleInterrupted:
             self.last = CycleOutcome(datetime.now(UTC), "interrupted")
             log.warning("cycle as of %s interrupted by the shutdown; it runs again next start",
@@ -292,7 +299,12 @@ class CommandRunner:
         saved_stdin = sys.stdin
         sys.stdin = io.StringIO("")
         try:
-            with lock, contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            with (
+                lock,
+                heap.paused(),
+                contextlib.redirect_stdout(stdout),
+                contextlib.redirect_stderr(stderr),
+            ):
                 code = self._main(argv)
                 if argv[0] == "settings":
                     self._reopen()
