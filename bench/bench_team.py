@@ -6,20 +6,29 @@ three countries), a subscription line each from 2024 with a quarter of them endi
 within the last year, every fifth expanding by a second line in the last six months,
 an activity per account (its last touch); health scored as of the last day; teams per
 health segment with the CSMs and a target of each kind for the company and a team.
-Then times, in this process, each call cold (the first: it builds the account directory
-and compiles the queries), warm (again: figures the faces keep for 5 minutes are
-reused, as the overview's are) and recomputed (those kept figures dropped: read again
-from the stores with the queries compiled):
+Then times, in this process, each call three ways:
+
+- cold: the first call (it builds the account directory and compiles the queries);
+- memo: again, with the figures the faces keep for 5 minutes reused (as the overview's
+  are) — NOT the goal's figure: nothing is computed;
+- recomputed: those kept figures dropped (``keepwell.core.memo``), so the call reads
+  the stores and computes every figure afresh, with imports done, the queries compiled
+  and the account directory (the read model every page shares, rebuilt after imports)
+  kept. **This is the goal's column**: each under 2 s at 50,000 accounts / 200 CSMs.
+  Its CPU seconds (this process, engine threads included) are printed beside it, a
+  figure the load of other processes barely moves.
 
 - books: ``team.service.book_view`` of the company (every CSM's and team's book);
 - attainment: ``team.service.attainment`` of the company and of one team;
 - explain: ``team.service.explain_metric("nrr", last month)``.
 
-Goal: each under 2 s warm. Books are never kept whole (their CTA counts are read on
-every call): their warm and recomputed times differ by the activities read only.
-The load average is printed beside each figure.
+Medians over ``--runs``; the load average is printed beside each figure.
 
     .venv/bin/python bench/bench_team.py [--accounts 50000] [--csms 200] [--runs 3]
+        [--keep DIR]
+
+With ``--keep DIR`` the seeded workspace is kept in ``DIR/ws-<accounts>-<csms>`` and
+reused by later runs (seeding and scoring 50,000 accounts takes half a minute or more).
 """
 
 from __future__ import annotations
@@ -103,29 +112,51 @@ def seed(root: Path, accounts: int, csms: int) -> Workspace:
     return ws
 
 
+def workspace(root: Path, accounts: int, csms: int) -> Workspace:
+    """The seeded workspace at ``root``: seeded when it is not there yet, else reused
+    (brought to this Keepwell's schema)."""
+    if (root / "READY").exists():
+        return init_workspace(root, settings=Settings(home=root))
+    started = time.perf_counter()
+    ws = seed(root, accounts, csms)
+    (root / "READY").write_text("seeded")
+    print(f"seeded {accounts:,} accounts, {csms} CSMs in "
+          f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+    return ws
+
+
 def _forget() -> None:
     """Drop the figures the faces keep for 5 minutes (not the account directory): the
     next call recomputes them from the stores, with its queries already compiled."""
     memo_module._values.clear()
 
 
-def timed(label: str, call: Callable[[], Any], runs: int) -> None:
+GOAL_SECONDS = 2.0
+
+
+def timed(label: str, call: Callable[[], Any], runs: int) -> bool:
+    """Print the cold, memo and recomputed times of ``call``; True when the recomputed
+    median is under the goal."""
     start = time.perf_counter()
     call()
     cold = time.perf_counter() - start
-    warm, recomputed = [], []
+    warm, recomputed, cpu = [], [], []
     for _ in range(runs):
         start = time.perf_counter()
         call()
         warm.append(time.perf_counter() - start)
         _forget()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         call()
         recomputed.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     load = os.getloadavg()[0]
-    print(f"{label:<26} cold {cold:6.2f} s  warm {statistics.median(warm):6.2f} s  "
-          f"recomputed {statistics.median(recomputed):6.2f} s  (load {load:.2f})",
+    figure = statistics.median(recomputed)
+    verdict = "under" if figure < GOAL_SECONDS else "OVER"
+    print(f"{label:<28} {cold:6.2f} {statistics.median(warm):6.2f} {figure:11.2f} "
+          f"{statistics.median(cpu):6.2f}  {verdict} {GOAL_SECONDS:.0f} s  (load {load:.2f})",
           flush=True)  # fmt: skip
+    return figure < GOAL_SECONDS
 
 
 def main() -> None:
@@ -133,23 +164,26 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=50_000)
     parser.add_argument("--csms", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep (and reuse) the workspace here"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        ws = seed(Path(tmp) / "ws", args.accounts, args.csms)
-        print(f"seeded {args.accounts:,} accounts, {args.csms} CSMs in "
-              f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+        keep = args.keep or Path(tmp)
+        ws = workspace(keep / f"ws-{args.accounts}-{args.csms}", args.accounts, args.csms)
         team = sorted(t["team_id"] for t in team_service.list_teams(ws))[0]
-        timed(
-            "books (company)", lambda: team_service.book_view(ws, AS_OF, "company", ""), args.runs
-        )
-        timed(
-            "attainment (company)", lambda: team_service.attainment(ws, "2026-Q4", AS_OF), args.runs
-        )
+        print(f"{'seconds':<28} {'cold':>6} {'memo':>6} {'recomputed':>11} {'cpu':>6}  "
+              "(the goal: recomputed < 2 s)")  # fmt: skip
+        met = []
+        books = lambda: team_service.book_view(ws, AS_OF, "company", "")  # noqa: E731
+        met.append(timed("books (company)", books, args.runs))
+        company = lambda: team_service.attainment(ws, "2026-Q4", AS_OF)  # noqa: E731
+        met.append(timed("attainment (company)", company, args.runs))
         of_team = lambda: team_service.attainment(ws, "2026-Q4", AS_OF, "team", team)  # noqa: E731
-        timed(f"attainment (team {team})", of_team, args.runs)
+        met.append(timed(f"attainment (team {team})", of_team, args.runs))
         explain = lambda: team_service.explain_metric(ws, "nrr", date(2026, 10, 1))  # noqa: E731
-        timed("explain nrr 2026-10", explain, args.runs)
+        met.append(timed("explain nrr 2026-10", explain, args.runs))
+        print("every figure recomputed under 2 s" if all(met) else "NOT every figure under 2 s")
         ws.close()
 
 

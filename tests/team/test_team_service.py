@@ -60,6 +60,34 @@ def test_one_month_per_account_is_what_mrr_movements_says(ws: Workspace) -> None
         assert fast == moving
 
 
+def test_rate_parts_per_account_in_the_engine_are_rate_parts_of_its_movements(
+    ws: Workspace,
+) -> None:
+    book = revenue_service.load_book(ws)
+    months = (AS_OF.replace(month=1, day=1), AS_OF.replace(day=1))
+    table = revenue_service.account_rate_parts(ws, *months, book=book).to_pylist()
+    assert len({r["account_id"] for r in table}) == len(table) == 33  # one row per account
+    for i, month in enumerate(months):
+        rows = revenue_service.account_month_movements(ws, month, book=book)
+        for r in table:
+            row = rows.get(r["account_id"])
+            expected = {} if row is None else revenue_service.rate_parts(row)
+            if row is not None:
+                expected["mrr"] = (row["ending_mrr"], row["ending_accounts"])
+            for name in revenue_service.RATE_NAMES:
+                n, d = expected.get(name, (0, 0))
+                assert (r[f"{name}_n{i}"], r[f"{name}_d{i}"]) == (n, d), (r["account_id"], name)
+
+
+def test_paying_accounts_are_those_with_arr_on_the_day(ws: Workspace) -> None:
+    book = revenue_service.load_book(ws)
+    for day in (AS_OF.replace(month=1, day=31), AS_OF.replace(month=2, day=15), AS_OF):
+        arr = revenue_service.account_arr(ws, day, book=book)
+        expected = {a for a, r in arr.items() if r["arr"] > 0}
+        assert revenue_service.paying_accounts(ws, day, book=book) == expected
+    assert len(revenue_service.paying_accounts(ws, AS_OF, book=book)) == 33 - 8  # 8 have left
+
+
 def test_grr_and_mrr_parts_add_up_exactly(ws: Workspace) -> None:
     grr = service.explain_metric(ws, "grr", AS_OF)
     assert grr["vs"] == "2025-02"
@@ -128,6 +156,78 @@ def test_books_and_coverage_of_a_hand_made_team(ws: Workspace) -> None:
     team = service.book_view(ws, AS_OF, "team", "ta")
     assert [b["holder"] for b in team["csms"]] == ["ann@example.com"]
     assert team["total"]["accounts"] == 16
+    # a CSM's or a team's view, built from its own accounts only, is the company's row
+    assert (
+        service.book_view(ws, AS_OF, "csm", "bob@example.com")["total"] == books["bob@example.com"]
+    )
+    teams = {b["holder"]: b for b in view["teams"]}
+    assert team["total"] == teams["ta"]
+    assert team["csms"] == [books["ann@example.com"]]
     report = service.coverage_report(ws, AS_OF)
     # no CSM covers A's segment with room (segments here come from health: none scored)
     assert report["moves"] == [] or all(m["from"] == "ann@example.com" for m in report["moves"])
+
+
+def test_books_count_live_ctas_and_their_open_and_overdue_tasks(ws: Workspace) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from keepwell.core.database import transaction
+    from keepwell.success import service as success_service
+    from keepwell.success.models import Cta, CtaTask
+
+    at, late, soon = datetime(2025, 3, 1, tzinfo=UTC), AS_OF - timedelta(days=3), AS_OF
+    with transaction(ws.engine) as session:
+        for n, (account, status) in enumerate((("a06", "open"), ("a07", "snoozed"),
+                                               ("a08", "closed"))):  # fmt: skip
+            cta = Cta(account_id=account, rule="r", key=f"k{n}", open_key=f"o{n}", type="risk",
+                      priority="high", title="t", reason="r", trigger_values={},
+                      owner="ann@example.com", status=status, opened_on=late, due_on=late,
+                      created_at=at, updated_at=at)  # fmt: skip
+            session.add(cta)
+            session.flush()
+            for i, (due, state) in enumerate(((late, "open"), (soon, "open"), (late, "done"))):
+                session.add(CtaTask(cta_id=cta.id, position=i, title="s", owner_role="csm",
+                                    due_on=due, status=state))  # fmt: skip
+    counts = success_service.work_counts(ws, AS_OF)
+    # the snoozed CTA is live, not overdue; the closed one and its tasks count nowhere
+    assert counts == {"a06": (1, 1, 2, 1), "a07": (1, 0, 2, 1)}
+    assert success_service.work_counts(ws, AS_OF, ["a07", "b00"]) == {"a07": (1, 0, 2, 1)}
+    live = success_service.list_ctas(ws, as_of=AS_OF)
+    assert sum(c[0] for c in counts.values()) == len(live)
+    assert sum(c[1] for c in counts.values()) == sum(c["overdue"] for c in live)
+    ann = {b["holder"]: b for b in service.book_view(ws, AS_OF, "company", "")["csms"]}
+    assert (ann["ann@example.com"]["open_tasks"], ann["ann@example.com"]["overdue_tasks"]) == (4, 2)
+    mine = {r["account_id"]: r for r in service.book_accounts(ws, AS_OF, "ann@example.com")}
+    assert (mine["a06"]["open_tasks"], mine["a06"]["overdue_tasks"]) == (2, 1)
+
+
+def test_books_count_active_plans_behind_schedule(ws: Workspace) -> None:
+    from datetime import timedelta
+
+    from keepwell.core.database import transaction
+    from keepwell.success import service as success_service
+    from keepwell.success.models import PlanMilestone, SuccessPlan
+
+    late, soon = AS_OF - timedelta(days=1), AS_OF + timedelta(days=9)
+    plans = (
+        ("a09", "active", ((late, "open"), (soon, "open"))),  # behind
+        ("a10", "active", ((late, "done"), (soon, "open"))),  # on schedule
+        ("b05", "completed", ((late, "open"),)),  # not active
+        ("b06", "active", ((late, "open"), (late, "open"))),
+    )  # behind, counted once
+    with transaction(ws.engine) as session:
+        for n, (account, status, milestones) in enumerate(plans):
+            plan = SuccessPlan(account_id=account, template="t", title="p", status=status,
+                               created_on=AS_OF, active_key=None)  # fmt: skip
+            session.add(plan)
+            session.flush()
+            for i, (due, state) in enumerate(milestones):
+                session.add(PlanMilestone(plan_id=plan.id, position=i, title=f"m{n}",
+                                          side="ours", due_on=due, status=state))  # fmt: skip
+    assert success_service.plans_behind(ws, AS_OF) == {"a09": 1, "b06": 1}
+    assert success_service.plans_behind(ws, AS_OF, ["b06", "a10"]) == {"b06": 1}
+    books = {b["holder"]: b for b in service.book_view(ws, AS_OF, "company", "")["csms"]}
+    assert books["ann@example.com"]["plans_behind"] == 1
+    assert books["bob@example.com"]["plans_behind"] == 1
+    team = service.book_view(ws, AS_OF, "team", "ta")
+    assert team["total"]["plans_behind"] == 1

@@ -671,8 +671,8 @@ def _read_sqlite_table(workspace: Workspace, entity: Entity, account_id: str | N
     params: tuple[str, ...] = ()
     if account_id is not None:
         sql, params = sql + " WHERE account_id = ?", (account_id,)
-    with workspace.engine.connect() as conn:
-        rows = conn.exec_driver_sql(sql, params).fetchall()
+    with workspace.engine.connect() as conn:  # the driver's tuples, without result rows
+        rows = conn.connection.driver_connection.execute(sql, params).fetchall()  # type: ignore[union-attr]
     values = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(names) + 1)]
     columns: dict[str, pa.Array] = {}
     for index, column in enumerate(entity.columns):
@@ -692,20 +692,21 @@ def _read_sqlite_table(workspace: Workspace, entity: Entity, account_id: str | N
         elif column.kind is Kind.BOOLEAN:
             columns[column.name] = pa.array(raw, pa.int64()).cast(pa.bool_())
         elif column.kind is Kind.TAGS:
-            columns[column.name] = pa.array([_json(v) for v in raw], type=arrow_type)
+            columns[column.name] = pa.array(_json_column(raw), type=arrow_type)
         else:
             columns[column.name] = pa.array(raw, type=arrow_type)
-    return _with_attributes(columns, [_json(v) for v in values[-1]])
+    return _with_attributes(columns, _json_column(values[-1]))
 
 
-def _json(text: str | None) -> Any:
-    """A JSON column's stored text decoded (``{}`` and ``null``, most of them, without
-    the decoder)."""
-    if text is None or text == "null":
-        return None
-    if text == "{}":
-        return {}
-    return json.loads(text)
+#: Stored JSON texts decoded without the decoder (most rows hold one of them).
+_EMPTY_JSON: dict[str | None, Any] = {None: None, "null": None, "{}": {}, "[]": []}
+
+
+def _json_column(texts: Sequence[str | None]) -> list[Any]:
+    """A JSON column's stored texts decoded; the empty ones (``{}``, ``[]``, ``null``)
+    share one decoded value each (read-only: the readers copy what they keep)."""
+    empty = _EMPTY_JSON
+    return [empty[t] if t in empty or t is None else json.loads(t) for t in texts]
 
 
 def _with_attributes(

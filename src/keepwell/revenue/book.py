@@ -71,6 +71,21 @@ class Book:
         result: list[dict[str, Any]] = self.duckdb.sql(sql).to_arrow_table().to_pylist()
         return result
 
+    def arrow(
+        self,
+        name: str,
+        build: Builder,
+        values: Mapping[str, Value],
+        inputs: tuple[ir.Table, ...] = (),
+    ) -> pa.Table:
+        """:meth:`query` as an Arrow table (columns, not a dict per row: for results of
+        one row per account that are summed further)."""
+        if self.duckdb is None:
+            return self.con.to_pyarrow(build(values))
+        sql = self._template(name, build, values, inputs).render(values)
+        table: pa.Table = self.duckdb.sql(sql).to_arrow_table()
+        return table
+
     def _template(
         self, name: str, build: Builder, values: Mapping[str, Value], inputs: tuple[ir.Table, ...]
     ) -> Template:

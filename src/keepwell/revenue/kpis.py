@@ -48,12 +48,15 @@ def monthly_rates(month: Mapping[str, Any]) -> MonthlyRates:
 def rate_parts(month: Mapping[str, Any]) -> dict[str, tuple[Decimal | int, Decimal | int]]:
     """(numerator, denominator) of each rate of :class:`MonthlyRates` for one month of
     movements (the formulas of :func:`monthly_rates`; "why did it move" splits them by
-    group, so both read them here)."""
+    group, so both read them here). ``month`` may also be an Ibis table of such rows
+    (one per account): the parts are then its column expressions, the same formulas
+    computed in the engine."""
     start: Decimal = month["starting_mrr"]
     lost: Decimal = month["churn"] + month["contraction"]
+    column_abs = getattr(lost, "abs", None)  # an Ibis column's; a Decimal has none
     return {
         "logo_churn_rate": (month["churn_accounts"], month["starting_accounts"]),
-        "gross_mrr_churn_rate": (abs(lost), start),
+        "gross_mrr_churn_rate": (abs(lost) if column_abs is None else column_abs(), start),
         "nrr": (start + month["expansion"] + lost, start),
         "grr": (start + lost, start),
     }

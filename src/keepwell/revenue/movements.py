@@ -22,7 +22,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from keepwell.revenue.ledger import MONEY
+from keepwell.revenue.ledger import MONEY, mrr_at, mrr_changes
 
 #: The group of every row when movements are not grouped.
 ALL = "all"
@@ -93,6 +93,40 @@ def movement_amounts(changes: ir.Table) -> ir.Table:
         where=rows.kind == str(Movement.CHURN)
     )
     return rows.group_by(["group", "m"]).aggregate(**metrics)
+
+
+def account_month(lines: ir.Table, m: ir.IntegerValue | int) -> ir.Table:
+    """Per account with MRR at the end of month ``m - 1`` or of ``m``, or a movement in
+    ``m``: ``key`` (the account) and the columns of :data:`COLUMNS` after ``m`` for that
+    month (amounts 0 and counts 0 where the account had none; ``starting_accounts`` and
+    ``ending_accounts`` are 1 for an account with MRR then, else 0). One expression over
+    every account: the figures of :func:`monthly_movements` grouped by account, for one
+    month, without walking each account's history."""
+    changes = mrr_changes(lines)
+    changes = changes.filter(changes.m == m).mutate(group=changes.account_id)
+    amounts = movement_amounts(changes).drop("m")
+    start = mrr_at(lines, m - 1).rename(start_id="account_id", start_mrr="mrr")
+    end = mrr_at(lines, m).rename(end_id="account_id", end_mrr="mrr")
+    keys = (
+        start.select(key=start.start_id)
+        .union(end.select(key=end.end_id), distinct=True)
+        .union(amounts.select(key=amounts.group), distinct=True)
+    )
+    joined = keys.left_join(start, keys.key == start.start_id)
+    joined = joined.left_join(end, joined.key == end.end_id)
+    joined = joined.left_join(amounts, joined.key == amounts.group)
+    zero = ibis.literal(0).cast(MONEY)
+    starting = joined.start_mrr.fill_null(zero)
+    ending = joined.end_mrr.fill_null(zero)
+    return joined.select(
+        key=joined.key,
+        starting_mrr=starting,
+        **{k: joined[k].fill_null(zero).cast(MONEY) for k in MOVEMENTS},
+        ending_mrr=ending,
+        starting_accounts=(starting > 0).ifelse(1, 0).cast("int64"),
+        **{f"{k}_accounts": joined[f"{k}_accounts"].fill_null(0).cast("int64") for k in MOVEMENTS},
+        ending_accounts=(ending > 0).ifelse(1, 0).cast("int64"),
+    )
 
 
 def monthly_movements(

@@ -32,17 +32,15 @@ from keepwell.revenue.ledger import (
     month_index,
     month_label,
     month_start,
-    mrr_at,
     mrr_changes,
 )
 from keepwell.revenue.movements import (
     ALL,
     COLUMNS,
-    MOVEMENTS,
+    account_month,
     monthly_movements,
     movement_amounts,
 )
-from keepwell.revenue.movements import ZERO as ZERO_MONEY
 from keepwell.revenue.renewal_cohorts import RenewalPeriod, survivor_counts
 from keepwell.revenue.sbg import ShiftedBetaGeometric
 from keepwell.revenue.simulator import Scenario, compare
@@ -108,6 +106,19 @@ def account_arr(
     for row in book.rows(renewal):
         result.setdefault(row["account_id"], {"arr": Decimal(0)}).update(row)
     return result
+
+
+def paying_accounts(workspace: Workspace, as_of: date, *, book: Book | None = None) -> set[str]:
+    """The accounts with ARR > 0 on ``as_of`` (those of :func:`account_arr` with a
+    positive ``arr``), in one query that returns their ids only."""
+    book = _book(workspace, book)
+
+    def build(v: Mapping[str, Any]) -> ir.Table:
+        arr = renewals.account_arr(book.lines, v["day"])[0]
+        return arr.filter(arr.arr > 0).select("account_id")
+
+    table = book.arrow("paying_accounts", build, {"day": as_of})
+    return set(table["account_id"].to_pylist())
 
 
 def _book(workspace: Workspace, book: Book | None) -> Book:
@@ -219,33 +230,50 @@ def account_month_movements(
     query, without walking each account's history in Python): per account with MRR at
     the end of the month before or at its end, or a movement in it."""
     book = _book(workspace, book)
-    m = month_index(month)
-    lines = book.lines
-    changes = mrr_changes(lines)
-    changes = changes.filter(changes.m == m).mutate(group=changes.account_id)
-    amounts = movement_amounts(changes).drop("m")
-    start = mrr_at(lines, m - 1).rename(start_id="account_id", start_mrr="mrr")
-    end = mrr_at(lines, m).rename(end_id="account_id", end_mrr="mrr")
-    keys = (
-        start.select(key=start.start_id)
-        .union(end.select(key=end.end_id))
-        .union(amounts.select(key=amounts.group))
-    )
-    joined = keys.left_join(start, keys.key == start.start_id)
-    joined = joined.left_join(end, joined.key == end.end_id)
-    joined = joined.left_join(amounts, joined.key == amounts.group)
-    label = month_label(m)
+    values: dict[str, Value] = {"m": month_index(month)}
+    table = book.arrow("account_month", lambda v: account_month(book.lines, v["m"]), values)
+    label = month_label(month_index(month))
     result: dict[str, dict[str, Any]] = {}
-    for r in book.rows(joined.drop("start_id", "end_id", "group")):
-        starting = r["start_mrr"] or ZERO_MONEY
-        row: dict[str, Any] = {"group": r["key"], "month": label, "starting_mrr": starting}
-        row.update({k: r[k] or ZERO_MONEY for k in MOVEMENTS})
-        row["ending_mrr"] = r["end_mrr"] or ZERO_MONEY
-        row["starting_accounts"] = int(starting > 0)
-        row.update({f"{k}_accounts": int(r[f"{k}_accounts"] or 0) for k in MOVEMENTS})
-        row["ending_accounts"] = int(row["ending_mrr"] > 0)
-        result[str(r["key"])] = row
+    for r in table.to_pylist():
+        key = str(r.pop("key"))
+        result[key] = {"group": key, "month": label, **r}
     return result
+
+
+#: Columns of :func:`account_rate_parts` per month ``i``: ``<rate>_n<i>`` and
+#: ``<rate>_d<i>`` for each rate of :func:`rate_parts`, and the level ``mrr_n<i>``
+#: (ending MRR) over ``mrr_d<i>`` (ending accounts).
+RATE_NAMES = ("logo_churn_rate", "gross_mrr_churn_rate", "nrr", "grr", "mrr")
+
+
+def account_rate_parts(
+    workspace: Workspace, m0: date, m1: date, *, book: Book | None = None
+) -> pa.Table:
+    """Per account (``account_id``) with MRR at the start or end of the month of ``m0``
+    or of ``m1``, or a movement in one of them: the numerator and denominator of each
+    monthly rate of :func:`rate_parts` in each month (the same formulas, computed in the
+    engine over every account at once; columns named in :data:`RATE_NAMES`), 0 where
+    the account had nothing that month. Money decimal(38, 6), counts int64."""
+    book = _book(workspace, book)
+
+    def build(v: Mapping[str, Any]) -> ir.Table:
+        months = []
+        for i, m in enumerate((v["m0"], v["m1"])):
+            rows = account_month(book.lines, m)
+            parts = {**kpis.rate_parts(rows), "mrr": (rows.ending_mrr, rows.ending_accounts)}
+            named = {f"{n}_n{i}": parts[n][0] for n in RATE_NAMES}
+            named.update({f"{n}_d{i}": parts[n][1] for n in RATE_NAMES})
+            months.append(rows.select(**{f"k{i}": rows.key}, **named))
+        first, second = months
+        keys = first.select(key=first.k0).union(second.select(key=second.k1), distinct=True)
+        joined = keys.left_join(first, keys.key == first.k0)
+        joined = joined.left_join(second, joined.key == second.k1)
+        columns = [c for c in joined.columns if c not in ("key", "k0", "k1")]
+        filled = {c: joined[c].fill_null(0).cast(joined[c].type()) for c in columns}
+        return joined.select(account_id=joined.key, **filled)
+
+    values: dict[str, Value] = {"m0": month_index(m0), "m1": month_index(m1)}
+    return book.arrow("account_rate_parts", build, values)
 
 
 def mark_partial_months(rows: list[dict[str, Any]], as_of: date) -> list[dict[str, Any]]:
@@ -400,8 +428,9 @@ def upcoming_renewals(
 def account_names(workspace: Workspace, *, book: Book | None = None) -> dict[str, str]:
     """Each account's name (its id when it has none), for faces that list accounts."""
     book = _book(workspace, book)
-    rows = book.rows(book.accounts.select("account_id", "name"))
-    return {str(r["account_id"]): str(r["name"] or r["account_id"]) for r in rows}
+    table = book.con.to_pyarrow(book.accounts.select("account_id", "name"))
+    ids, names = table["account_id"].to_pylist(), table["name"].to_pylist()
+    return {str(a): str(n or a) for a, n in zip(ids, names, strict=True)}
 
 
 def past_renewals(

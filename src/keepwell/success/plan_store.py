@@ -3,6 +3,7 @@ progress of every active plan (offered to rules and health as a measure)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import Any
 
@@ -194,6 +195,39 @@ def due_milestones(
              "side": m.side, "due_on": m.due_on, "status": m.status, "overdue": m.due_on < as_of}
             for m, account_id, title in session.execute(query).all()
         ]  # fmt: skip
+
+
+def plans_behind(
+    workspace: Workspace, as_of: date, accounts: Collection[str] | None = None
+) -> dict[str, int]:
+    """Per account (of ``accounts`` only, when given), its active plans behind schedule
+    on ``as_of``: those with a milestone (either side's) not done and due before
+    ``as_of``. One aggregate query (per 5,000 accounts)."""
+    if accounts is not None:
+        ids, found = sorted(accounts), {}
+        for start in range(0, len(ids), 5000):
+            found.update(_plans_behind(workspace, as_of, ids[start : start + 5000]))
+        return found
+    return _plans_behind(workspace, as_of, None)
+
+
+def _plans_behind(workspace: Workspace, as_of: date, ids: list[str] | None) -> dict[str, int]:
+    late = (
+        sa.select(PlanMilestone.plan_id)
+        .where(PlanMilestone.status != MilestoneStatus.DONE.value, PlanMilestone.due_on < as_of)
+        .distinct()
+        .subquery()
+    )
+    query = (
+        sa.select(SuccessPlan.account_id, sa.func.count())
+        .join(late, late.c.plan_id == SuccessPlan.id)
+        .where(SuccessPlan.status == ACTIVE)
+        .group_by(SuccessPlan.account_id)
+    )
+    if ids is not None:
+        query = query.where(SuccessPlan.account_id.in_(ids))
+    with workspace.engine.connect() as conn:
+        return {str(a): int(n) for a, n in conn.execute(query)}
 
 
 def update_objective(

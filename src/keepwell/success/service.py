@@ -38,6 +38,7 @@ from keepwell.success.board import (
     redate_task,
     snooze_cta,
     start_cta,
+    work_counts,
 )
 from keepwell.success.cycle import (
     LEASE,
@@ -67,6 +68,7 @@ from keepwell.success.outcomes import OUTCOMES, outcomes_for
 from keepwell.success.plan_store import (
     due_milestones,
     plan_progress,
+    plans_behind,
     record_checkin,
     show_plan,
     update_milestone,
@@ -136,6 +138,7 @@ __all__ = [
     "outcomes_for",
     "plan_progress",
     "plan_templates",
+    "plans_behind",
     "playbook_effectiveness",
     "push_stopped_measure",
     "reassign_cta",
@@ -166,6 +169,7 @@ __all__ = [
     "top_requests",
     "update_milestone",
     "update_objective",
+    "work_counts",
     "work_items",
     "worker_tick",
 ]

@@ -58,6 +58,9 @@ class BookRead(BaseModel):
     renewal_arr_180: Decimal
     open_ctas: int
     overdue_ctas: int
+    open_tasks: int
+    overdue_tasks: int
+    plans_behind: int
     untouched_30: int
     days_since_touch: int | None
     capacity_accounts: int | None

@@ -1,6 +1,7 @@
 """Books of business: who holds each account, and per CSM and per team the accounts,
-ARR, health-band mix, churn-risk ARR, renewals due, live and overdue CTAs and days
-since the last touch. Pure: the service reads the inputs.
+ARR, health-band mix, churn-risk ARR, renewals due, live and overdue CTAs, open and
+overdue tasks of those CTAs, success plans behind schedule, and days since the last
+touch. Pure: the service reads the inputs.
 
 Holder of an account: its assignment (a CSM's email, or ``pool:<team>`` for a team's
 pooled tech-touch book) when it has one, else the account's ``owner`` column; no
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from statistics import median
 from typing import Any
@@ -52,6 +53,9 @@ class Book:
     renewal_arr_180: Decimal = Decimal(0)
     open_ctas: int = 0
     overdue_ctas: int = 0
+    open_tasks: int = 0
+    overdue_tasks: int = 0
+    plans_behind: int = 0
     untouched_30: int = 0
     capacity_accounts: int | None = None
     capacity_arr: Decimal | None = None
@@ -86,8 +90,14 @@ def risk_arr(row: Mapping[str, Any]) -> Decimal:
     return Decimal(row["arr"]) if row.get("band") == "red" else Decimal(0)
 
 
+#: The figures of a book that add up over accounts (a team's: over its holders' books).
+SUMS = ("accounts", "arr", "risk_arr", "renewals_90", "renewal_arr_90", "renewals_180",
+        "renewal_arr_180", "open_ctas", "overdue_ctas", "open_tasks", "overdue_tasks",
+        "plans_behind", "untouched_30")  # fmt: skip
+
+
 def _add(book: Book, row: Mapping[str, Any], as_of: date, touch: date | None,
-         ctas: tuple[int, int]) -> None:  # fmt: skip
+         ctas: tuple[int, ...], plans: int = 0) -> None:  # fmt: skip
     book.accounts += 1
     book.arr += row["arr"]
     band = row.get("band") or "unknown"
@@ -95,17 +105,35 @@ def _add(book: Book, row: Mapping[str, Any], as_of: date, touch: date | None,
     book.risk_arr += risk_arr(row)
     renewal = row.get("next_renewal")
     if renewal is not None:
-        for days in RENEWAL_WINDOWS:
-            if renewal <= as_of + timedelta(days=days):
-                setattr(book, f"renewals_{days}", getattr(book, f"renewals_{days}") + 1)
-                key = f"renewal_arr_{days}"
-                setattr(book, key, getattr(book, key) + Decimal(row.get("renewal_arr") or 0))
+        due = (renewal - as_of).days
+        if due <= RENEWAL_WINDOWS[1]:
+            renewal_arr = Decimal(row.get("renewal_arr") or 0)
+            book.renewals_180 += 1
+            book.renewal_arr_180 += renewal_arr
+            if due <= RENEWAL_WINDOWS[0]:
+                book.renewals_90 += 1
+                book.renewal_arr_90 += renewal_arr
     book.open_ctas += ctas[0]
     book.overdue_ctas += ctas[1]
+    if len(ctas) > 2:
+        book.open_tasks += ctas[2]
+        book.overdue_tasks += ctas[3]
+    book.plans_behind += plans
     if touch is None or (as_of - touch).days > 30:
         book.untouched_30 += 1
     if touch is not None:
         book.touched.append((as_of - touch).days)
+
+
+def add_book(total: Book, book: Book, *, touches: bool = True) -> None:
+    """Add the figures of ``book`` to ``total`` (a team's book from its holders'); with
+    ``touches`` False, not its days since the last touch (``total`` shows none)."""
+    for key in SUMS:
+        setattr(total, key, getattr(total, key) + getattr(book, key))
+    for band, n in book.bands.items():
+        total.bands[band] += n
+    if touches:
+        total.touched.extend(book.touched)
 
 
 def build_books(
@@ -115,33 +143,40 @@ def build_books(
     assignments: Mapping[str, str],
     csm_teams: Mapping[str, str],
     touches: Mapping[str, date],
-    ctas: Mapping[str, tuple[int, int]],
+    ctas: Mapping[str, tuple[int, ...]],
     capacities: Mapping[str, tuple[int | None, Decimal | None]],
+    plans: Mapping[str, int] | None = None,
 ) -> tuple[dict[str, Book], dict[str, Book]]:
     """Books per holder and per team from the directory ``rows`` (paying customers
     only: ARR > 0 on ``as_of``).
 
     ``touches``: each account's last meeting, call, email or business review on or
-    before ``as_of``; ``ctas``: per account (live CTAs, overdue CTAs); ``capacities``: per CSM
+    before ``as_of``; ``ctas``: per account (live CTAs, overdue CTAs[, open tasks of
+    live CTAs, overdue ones among them]); ``plans``: per account its active success
+    plans behind schedule; ``capacities``: per CSM
     (accounts, ARR). ``days_since_touch`` of a
     book is the median over its touched accounts; ``untouched_30`` counts the
     accounts not touched in 30 days. Every CSM of ``csm_teams`` has a book, even empty.
     """
     holders: dict[str, Book] = {}
-    teams: dict[str, Book] = {}
     for email, own in csm_teams.items():
         holders[email] = Book(email, own)
+    no_ctas = (0, 0)
     for row in rows:
         if row.get("is_prospect") or not row["arr"]:
             continue
         holder = holder_of(row, assignments) or UNASSIGNED
-        team = team_of(None if holder == UNASSIGNED else holder, csm_teams)
-        book = holders.setdefault(holder, Book(holder, team))
-        touch = touches.get(row["account_id"])
-        counts = ctas.get(row["account_id"], (0, 0))
-        _add(book, row, as_of, touch, counts)
-        if team is not None:
-            _add(teams.setdefault(team, Book(team, team)), row, as_of, touch, counts)
+        book = holders.get(holder)
+        if book is None:
+            team = team_of(None if holder == UNASSIGNED else holder, csm_teams)
+            book = holders[holder] = Book(holder, team)
+        account = row["account_id"]
+        late = plans.get(account, 0) if plans else 0
+        _add(book, row, as_of, touches.get(account), ctas.get(account, no_ctas), late)
+    teams: dict[str, Book] = {}
+    for book in holders.values():  # a team's book: its holders' books added up
+        if book.team is not None and book.accounts:
+            add_book(teams.setdefault(book.team, Book(book.team, book.team)), book)
     for email, (accounts, arr) in capacities.items():
         if email in holders:
             holders[email].capacity_accounts, holders[email].capacity_arr = accounts, arr

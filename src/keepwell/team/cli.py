@@ -110,7 +110,7 @@ def assign(
 
 #: Columns of the ``team books`` table (every figure in csv and json).
 BOOK_COLUMNS = ("book", "team", "accts", "arr", "red", "risk_arr", "renew_90d", "ctas", "overdue",
-                "untouched", "over_cap")  # fmt: skip
+                "tasks", "late_tasks", "late_plans", "untouched", "over_cap")  # fmt: skip
 
 
 def _book_line(row: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +120,9 @@ def _book_line(row: dict[str, Any]) -> dict[str, Any]:
         "accts": row["accounts"], "arr": Decimal(row["arr"]).quantize(whole),
         "red": row["bands"]["red"], "risk_arr": Decimal(row["risk_arr"]).quantize(whole),
         "renew_90d": row["renewals_90"], "ctas": row["open_ctas"],
-        "overdue": row["overdue_ctas"], "untouched": row["untouched_30"],
+        "overdue": row["overdue_ctas"], "tasks": row["open_tasks"],
+        "late_tasks": row["overdue_tasks"], "late_plans": row["plans_behind"],
+        "untouched": row["untouched_30"],
         "over_cap": "yes" if row["over_capacity"] else "",
     }  # fmt: skip
 

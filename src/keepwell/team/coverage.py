@@ -3,9 +3,10 @@
 Per segment: accounts and ARR, the CSMs of the teams covering it, accounts and ARR per
 CSM against the teams' target ratio (accounts per CSM), the accounts without a holder
 and the CSMs over capacity. The suggestion moves accounts from CSMs over capacity, and
-gives unassigned accounts, to CSMs of a team covering the account's segment with room
-left (accounts and ARR), the smallest accounts first (they cost the relationship
-least), to the CSM with the most room; it never breaks a capacity or a segment.
+gives unassigned accounts, to CSMs of a team covering the account's segment (and its
+country, when the team has a region) with room left (accounts and ARR), the smallest
+accounts first (they cost the relationship least), to the CSM with the most room (of
+the account's own region first); it never breaks a capacity, a segment or a region.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Seat:
     capacity_arr: Decimal | None
     accounts: int
     arr: Decimal
+    #: the country the CSM's team covers (None: any)
+    region: str | None = None
 
     def fits(self, arr: Decimal) -> bool:
         room_accounts = (
@@ -60,23 +63,28 @@ def coverage(
 ) -> list[dict[str, Any]]:
     """One row per segment. ``accounts`` have ``segment``, ``arr`` and ``holder`` (None:
     unassigned); ``ratios`` the target accounts per CSM of each segment."""
-    segments = sorted({a.get("segment") or NO_SEGMENT for a in accounts} | set(ratios))
+    count: dict[str, int] = dict.fromkeys(ratios, 0)
+    held: dict[str, int] = dict.fromkeys(ratios, 0)
+    arrs: dict[str, Decimal] = {}
+    for a in accounts:  # one pass: accounts, held accounts and ARR per segment
+        segment = a.get("segment") or NO_SEGMENT
+        count[segment] = count.get(segment, 0) + 1
+        held[segment] = held.get(segment, 0) + (a.get("holder") not in (None, UNASSIGNED))
+        arrs[segment] = arrs.get(segment, Decimal(0)) + Decimal(a["arr"])
     rows = []
-    for segment in segments:
-        mine = [a for a in accounts if (a.get("segment") or NO_SEGMENT) == segment]
+    for segment in sorted(count):
         csms = [s for s in seats if s.segment == segment]
-        arr = sum((Decimal(a["arr"]) for a in mine), Decimal(0))
-        held = [a for a in mine if a.get("holder") not in (None, UNASSIGNED)]
+        arr = arrs.get(segment, Decimal(0))
         rows.append(
             {
                 "segment": segment,
-                "accounts": len(mine),
+                "accounts": count[segment],
                 "arr": arr,
                 "csms": len(csms),
-                "accounts_per_csm": round(len(held) / len(csms), 1) if csms else None,
+                "accounts_per_csm": round(held[segment] / len(csms), 1) if csms else None,
                 "arr_per_csm": (arr / len(csms)).quantize(Decimal(1)) if csms else None,
                 "target_accounts_per_csm": ratios.get(segment),
-                "unassigned": len(mine) - len(held),
+                "unassigned": count[segment] - held[segment],
                 "over_capacity": sorted(s.email for s in csms if s.over()),
             }
         )
@@ -107,11 +115,11 @@ def rebalance(accounts: Sequence[Mapping[str, Any]], seats: Sequence[Seat]) -> l
             candidates.append(account)
             reasons[account["account_id"]] = f"{seat.email} is over capacity"
     for account in sorted(candidates, key=lambda a: (Decimal(a["arr"]), a["account_id"])):
-        segment = account.get("segment")
+        segment, country = account.get("segment"), account.get("country")
         fitting = [
             s for s in load.values()
             if s.email not in over_at_start and s.segment in (None, segment)
-            and s.fits(Decimal(account["arr"]))
+            and s.region in (None, country) and s.fits(Decimal(account["arr"]))
         ]  # fmt: skip
         if not fitting:  # stays where it is: its CSM keeps the load
             origin = load.get(str(account.get("holder")))
@@ -119,7 +127,8 @@ def rebalance(accounts: Sequence[Mapping[str, Any]], seats: Sequence[Seat]) -> l
                 origin.accounts += 1
                 origin.arr += Decimal(account["arr"])
             continue
-        best = max(fitting, key=lambda s: (s.segment == segment, s.room(), s.email))
+        best = max(fitting, key=lambda s: (s.segment == segment, s.region == country, s.room(),
+                                           s.email))  # fmt: skip
         best.accounts += 1
         best.arr += Decimal(account["arr"])
         moves.append(

@@ -23,6 +23,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 #: Decimal places of the parts shown: fractions (rates) and money (levels).
 PLACES = 6
 
@@ -54,6 +57,35 @@ def parts(n0: Decimal | int, d0: Decimal | int, n1: Decimal | int, d1: Decimal |
 
 
 ZERO = Parts(0, 0, 0, 0)
+
+
+def units_array(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    """:func:`parts`' units of a whole column: exact decimals (at most six places) or
+    integers as int64 millionths (nulls as 0). Raises ValueError for more places."""
+    if pa.types.is_decimal(values.type):
+        if values.type.scale > PLACES:
+            raise ValueError(f"{values.type} has more than {PLACES} decimals")
+        # at most 30 digits (a checked cast), so the exact product fits 38
+        narrow = values.cast(pa.decimal128(30, values.type.scale))
+        values = pc.multiply(narrow, pa.scalar(Decimal(SCALE), pa.decimal128(PLACES + 1, 0)))
+    else:
+        values = pc.multiply(values.cast(pa.int64()), pa.scalar(SCALE, pa.int64()))
+    return pc.fill_null(values.cast(pa.int64()), 0)
+
+
+def aggregate_table(table: pa.Table, label: str, missing: str) -> dict[str, Parts]:
+    """:func:`aggregate` of a table of parts (columns ``n0, d0, n1, d1`` in units, one
+    row per key) into the groups of its column ``label`` (``missing`` for null or
+    empty), summed by the engine of Arrow: exact integers."""
+    labels = pc.fill_null(table[label], missing)
+    labels = pc.if_else(pc.equal(labels, ""), missing, labels)
+    grouped = pa.table({"g": labels, **{c: table[c] for c in Parts._fields}})
+    sums = grouped.group_by("g").aggregate([(c, "sum") for c in Parts._fields])
+    columns = [sums[f"{c}_sum"].to_pylist() for c in Parts._fields]
+    return {
+        str(g): Parts(*(int(col[i]) for col in columns))
+        for i, g in enumerate(sums["g"].to_pylist())
+    }
 
 
 def add(a: Parts, b: Parts) -> Parts:

@@ -21,6 +21,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from keepwell.core.errors import InputError
 from keepwell.team import decomposition as dec
 
@@ -84,25 +87,52 @@ def _shown_groups(d: dec.Decomposition, places: int) -> list[dict[str, Any]]:
     ]
 
 
+def parts_table(
+    account_ids: pa.Array | pa.ChunkedArray,
+    n0: pa.Array | pa.ChunkedArray,
+    d0: pa.Array | pa.ChunkedArray,
+    n1: pa.Array | pa.ChunkedArray,
+    d1: pa.Array | pa.ChunkedArray,
+) -> pa.Table:
+    """Per account its parts in both months as units (:func:`dec.units_array`) from
+    columns of exact decimals or counts; accounts with nothing in either month left
+    out (as :func:`key_parts` leaves them)."""
+    table = pa.table({"account_id": account_ids, "n0": dec.units_array(n0),
+                      "d0": dec.units_array(d0), "n1": dec.units_array(n1),
+                      "d1": dec.units_array(d1)})  # fmt: skip
+    some = pc.or_(pc.or_(pc.not_equal(table["n0"], 0), pc.not_equal(table["d0"], 0)),
+                  pc.or_(pc.not_equal(table["n1"], 0), pc.not_equal(table["d1"], 0)))  # fmt: skip
+    return table.filter(some)
+
+
+def table_of(by_key: Mapping[str, dec.Parts]) -> pa.Table:
+    """:func:`key_parts`' parts as a table of the layout of :func:`parts_table`."""
+    keys = list(by_key)
+    columns = {f: pa.array([getattr(by_key[k], f) for k in keys], pa.int64())
+               for f in dec.Parts._fields}  # fmt: skip
+    return pa.table({"account_id": pa.array(keys, pa.string()), **columns})
+
+
 def explanation(
     metric: str,
     month0: str,
     month1: str,
-    rows0: Mapping[str, Mapping[str, Any]],
-    rows1: Mapping[str, Mapping[str, Any]],
+    accounts: pa.Table,
     labels: Mapping[str, Mapping[str, str]],
     by_product: tuple[Mapping[str, Mapping[str, Any]], Mapping[str, Mapping[str, Any]]] | None,
     names: Mapping[str, str],
     rates: Rates,
 ) -> dict[str, Any]:
     """The explanation of ``metric`` from ``month0`` to ``month1`` (``YYYY-MM``):
-    ``rows0``/``rows1`` per account; ``labels`` each dimension's group per account;
-    ``by_product`` the rows per product (None: no product dimension)."""
+    ``accounts`` the parts of each account (:func:`parts_table`); ``labels`` each
+    dimension's group per account; ``by_product`` the rows per product (None: no
+    product dimension). Groups are summed over the accounts' columns at once."""
     level = metric == "mrr"
     places = dec.PLACES
-    accounts = key_parts(metric, rows0, rows1, rates)
+    ids = accounts["account_id"].to_pylist()
+    totals = [sum(accounts[f].to_pylist()) for f in dec.Parts._fields]
     try:
-        whole = dec.decompose(dec.aggregate(accounts, {}, "all"), level=level)
+        whole = dec.decompose({"all": dec.Parts(*totals)}, level=level)
     except ValueError:
         raise _undefined(metric, month0, month1) from None
     dimensions: dict[str, list[dict[str, Any]]] = {}
@@ -112,14 +142,18 @@ def explanation(
                 continue
             groups = key_parts(metric, *by_product, rates)
         elif name in labels:
-            groups = dec.aggregate(accounts, labels[name], NONE)
+            mine = labels[name]
+            column = pa.array([mine.get(a) for a in ids], pa.string())
+            groups = dec.aggregate_table(accounts.append_column("label", column), "label", NONE)
         else:
             continue
         dimensions[name] = _shown_groups(dec.decompose(groups, level=level), places)
+    columns = [accounts[f].to_pylist() for f in dec.Parts._fields]
+    by_key = dict(zip(ids, map(dec.Parts._make, zip(*columns, strict=True)), strict=True))
     top = [
         {"account_id": key, "name": names.get(key, key),
          "change": dec.shown([change], change, places)[0]}
-        for key, change in dec.top_keys(accounts, level, TOP)
+        for key, change in dec.top_keys(by_key, level, TOP)
     ]  # fmt: skip
     result = {
         "metric": metric,

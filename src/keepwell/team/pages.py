@@ -44,8 +44,7 @@ def team(
     """Books of business of the caller's scope, and coverage when it is the company's."""
     ws, day = workspace_of(request), page_day(request, as_of)
     kind, ident = _scope(request, user, scope, id)
-    view = service.book_view(ws, day, kind, ident)
-    report = service.coverage_report(ws, day) if kind == "company" else None
+    view, report = service.team_overview(ws, day, kind, ident)
     rows = view["csms"]
     series = {"ARR": [float(r["arr"]) for r in rows],
               "churn-risk ARR": [float(r["risk_arr"]) for r in rows]}  # fmt: skip

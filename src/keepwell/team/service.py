@@ -37,7 +37,14 @@ from keepwell.team import attainment as targets
 from keepwell.team import books as books_module
 from keepwell.team import cost, coverage
 from keepwell.team.books import POOL, UNASSIGNED, Book
-from keepwell.team.explain import EXPLAIN_METRICS, explanation
+from keepwell.team.explain import (
+    EXPLAIN_METRICS,
+    RATE_KEYS,
+    explanation,
+    key_parts,
+    parts_table,
+    table_of,
+)
 from keepwell.team.models import Assignment, CostInput, Csm, Target, Team
 
 __all__ = ["EXPLAIN_METRICS", "POOL", "UNASSIGNED"]
@@ -231,12 +238,12 @@ def _read_touches(workspace: Workspace, as_of: date) -> dict[str, date]:
     return dict(zip(latest["account_id"].to_pylist(), latest["day_max"].to_pylist(), strict=True))
 
 
-def _cta_counts(workspace: Workspace, as_of: date) -> dict[str, tuple[int, int]]:
-    counts: dict[str, tuple[int, int]] = {}
-    for cta in success_service.list_ctas(workspace, as_of=as_of):
-        live, overdue = counts.get(cta["account_id"], (0, 0))
-        counts[cta["account_id"]] = (live + 1, overdue + int(cta["overdue"]))
-    return counts
+def _cta_counts(
+    workspace: Workspace, as_of: date, accounts: Collection[str] | None = None
+) -> dict[str, tuple[int, int, int, int]]:
+    """Per account (of ``accounts`` only, when given): live CTAs, overdue CTAs, open
+    tasks of live CTAs, overdue tasks."""
+    return success_service.work_counts(workspace, as_of, accounts)
 
 
 def customer_rows(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
@@ -252,18 +259,30 @@ def held_rows(workspace: Workspace, as_of: date) -> list[dict[str, Any]]:
     return [r for r in portfolio_service.directory(workspace, as_of).rows if not r["is_prospect"]]
 
 
-def books(workspace: Workspace, as_of: date) -> tuple[dict[str, Book], dict[str, Book]]:
+def books(
+    workspace: Workspace, as_of: date, kind: str = "company", scope_id: str = ""
+) -> tuple[dict[str, Book], dict[str, Book]]:
     """Every CSM's (and pool's) book and every team's on ``as_of`` (see
-    :func:`keepwell.team.books.build_books`)."""
+    :func:`keepwell.team.books.build_books`); of a team's or a CSM's accounts only when
+    ``kind`` is ``team`` or ``csm`` (that scope's books are the same, the others empty)."""
     the_org = org(workspace)
+    rows = customer_rows(workspace, as_of)
+    if kind == "csm":
+        rows = [r for r in rows if books_module.holder_of(r, the_org.assignments) == scope_id]
+    elif kind == "team":
+        teams = the_org.csm_teams
+        rows = [r for r in rows if books_module.team_of(
+            books_module.holder_of(r, the_org.assignments), teams) == scope_id]  # fmt: skip
+    mine = None if kind == "company" else [r["account_id"] for r in rows]
     return books_module.build_books(
-        customer_rows(workspace, as_of),
+        rows,
         as_of,
         assignments=the_org.assignments,
         csm_teams=the_org.csm_teams,
         touches=_touches(workspace, as_of),
-        ctas=_cta_counts(workspace, as_of),
+        ctas=_cta_counts(workspace, as_of, mine),
         capacities=the_org.capacities,
+        plans=success_service.plans_behind(workspace, as_of, mine),
     )
 
 
@@ -278,10 +297,26 @@ def check_scope(kind: str, scope_id: str, owner_scope: str | None) -> None:
         raise PermissionDeniedError(f"{owner_scope} may only see their own book")
 
 
-def book_view(workspace: Workspace, as_of: date, kind: str, scope_id: str) -> dict[str, Any]:
+Books = tuple[dict[str, Book], dict[str, Book]]
+
+
+def team_overview(
+    workspace: Workspace, as_of: date, kind: str, scope_id: str
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The team page's figures: :func:`book_view` of the scope and, for the company,
+    :func:`coverage_report`, from the books built once."""
+    built = books(workspace, as_of, kind, scope_id)
+    view = book_view(workspace, as_of, kind, scope_id, built=built)
+    return view, coverage_report(workspace, as_of, built=built) if kind == "company" else None
+
+
+def book_view(
+    workspace: Workspace, as_of: date, kind: str, scope_id: str, *, built: Books | None = None
+) -> dict[str, Any]:
     """The books a scope shows: a CSM's own; a team's and its CSMs'; the company's
-    teams and CSMs. Rows are :meth:`Book.as_dict`."""
-    holders, teams = books(workspace, as_of)
+    teams and CSMs. Rows are :meth:`Book.as_dict`. ``built``: :func:`books` of
+    ``as_of`` (of the company or of this scope) when the caller has them."""
+    holders, teams = built or books(workspace, as_of, kind, scope_id)
     if kind == "csm":
         mine = holders.get(scope_id) or Book(scope_id, None)
         return {"scope": kind, "id": scope_id, "total": mine.as_dict(), "teams": [],
@@ -294,13 +329,8 @@ def book_view(workspace: Workspace, as_of: date, kind: str, scope_id: str) -> di
         return {"scope": kind, "id": scope_id, "total": team.as_dict(),
                 "teams": [team.as_dict()], "csms": csms}  # fmt: skip
     total = Book("company", None)
-    for b in holders.values():
-        for key in ("accounts", "arr", "risk_arr", "renewals_90", "renewal_arr_90",
-                    "renewals_180", "renewal_arr_180", "open_ctas", "overdue_ctas",
-                    "untouched_30"):  # fmt: skip
-            setattr(total, key, getattr(total, key) + getattr(b, key))
-        for band, n in b.bands.items():
-            total.bands[band] += n
+    for b in holders.values():  # the company's days since the last touch: not shown
+        books_module.add_book(total, b, touches=False)
     return {"scope": kind, "id": "", "total": total.as_dict(),
             "teams": [b.as_dict() for _, b in sorted(teams.items())],
             "csms": [b.as_dict() for _, b in sorted(holders.items())]}  # fmt: skip
@@ -326,15 +356,19 @@ def scope_accounts(workspace: Workspace, as_of: date, kind: str, scope_id: str) 
 # --- coverage ------------------------------------------------------------------------
 
 
-def coverage_report(workspace: Workspace, as_of: date) -> dict[str, Any]:
-    """Coverage per segment and the rebalancing suggestion (see :mod:`coverage`)."""
+def coverage_report(
+    workspace: Workspace, as_of: date, *, built: Books | None = None
+) -> dict[str, Any]:
+    """Coverage per segment and the rebalancing suggestion (see :mod:`coverage`);
+    ``built``: :func:`books` of ``as_of`` when the caller has them."""
     the_org = org(workspace)
-    holders, _ = books(workspace, as_of)
+    holders, _ = built or books(workspace, as_of)
     seats = [
         coverage.Seat(
             email, the_org.teams[team]["segment"], *the_org.capacities[email],
             holders[email].accounts if email in holders else 0,
             holders[email].arr if email in holders else Decimal(0),
+            the_org.teams[team]["region"],
         )
         for email, team in sorted(the_org.csm_teams.items())
     ]  # fmt: skip
@@ -343,7 +377,9 @@ def coverage_report(workspace: Workspace, as_of: date) -> dict[str, Any]:
         holder = books_module.holder_of(r, the_org.assignments)
         if holder is not None and holder.startswith(POOL):
             continue  # the pooled book is covered by automation, not by a CSM
-        accounts.append({**r, "holder": holder})
+        accounts.append({"account_id": r["account_id"], "name": r.get("name", r["account_id"]),
+                         "segment": r.get("segment"), "country": r.get("country"),
+                         "arr": r["arr"], "holder": holder})  # fmt: skip
     ratios = {t["segment"]: t["accounts_per_csm"] for t in the_org.teams.values()
               if t["segment"] and not t["pooled"]}  # fmt: skip
     return {
@@ -407,8 +443,8 @@ def _actuals(
     summary = revenue_service.portfolio_summary(
         workspace, day, renewal_days=(day - period.start).days + 1, book=book
     )
-    now = revenue_service.account_arr(workspace, day, book=book)
-    kept = [a for a in paying if now.get(a, {}).get("arr", Decimal(0)) > 0]
+    now = revenue_service.paying_accounts(workspace, day, book=book)
+    kept = [a for a in paying if a in now]
     references = {r["account_id"] for r in success_service.list_references(workspace, day)}
 
     def dec(value: float | None) -> Decimal | None:
@@ -464,8 +500,9 @@ def _figures(
     imports and scoring, so the faces reuse them :data:`TTL_SECONDS` (targets are read
     fresh on every call)."""
     book = revenue_service.book_of(workspace, accounts)
-    before = revenue_service.account_arr(workspace, p.start - timedelta(days=1), book=book)
-    paying = [a for a, r in before.items() if r["arr"] > 0]
+    paying = sorted(
+        revenue_service.paying_accounts(workspace, p.start - timedelta(days=1), book=book)
+    )
     actual = _actuals(workspace, p, day, accounts, book, paying)
     expected = _expected_losses(workspace, day, p.end, accounts, book)
     past = [(end, _actuals(workspace, p, end, accounts, book, paying))
@@ -535,16 +572,18 @@ def _explain(workspace: Workspace, metric: str, m0: date, m1: date) -> dict[str,
     book = revenue_service.load_book(workspace)
     labels = _labels(workspace, end1, book)
     if metric == "red_share":
-        keys0 = _band_parts(workspace, end0)
-        keys1 = _band_parts(workspace, end1)
+        rows0, rows1 = _band_parts(workspace, end0), _band_parts(workspace, end1)
+        parts = table_of(key_parts(metric, rows0, rows1, revenue_service.rate_parts))
         by_product = None
     else:
-        keys0 = revenue_service.account_month_movements(workspace, m0, book=book)
-        keys1 = revenue_service.account_month_movements(workspace, m1, book=book)
+        both = revenue_service.account_rate_parts(workspace, m0, m1, book=book)
+        name = RATE_KEYS.get(metric, metric)
+        parts = parts_table(both["account_id"], both[f"{name}_n0"], both[f"{name}_d0"],
+                            both[f"{name}_n1"], both[f"{name}_d1"])  # fmt: skip
         by_product = _two_months(workspace, m0, m1, "product", book)
     names = revenue_service.account_names(workspace, book=book)
     return explanation(
-        metric, f"{m0:%Y-%m}", f"{m1:%Y-%m}", keys0, keys1, labels, by_product, names,
+        metric, f"{m0:%Y-%m}", f"{m1:%Y-%m}", parts, labels, by_product, names,
         revenue_service.rate_parts,
     )  # fmt: skip
 
@@ -589,9 +628,15 @@ def _labels(
 ) -> dict[str, dict[str, str]]:
     """Per dimension, each account's group on ``day`` (account columns from the book
     already loaded)."""
-    accounts = book.rows(book.accounts)
+    columns = [c for c in ("account_id", "owner", "industry", "country", "plan", "plan_tier",
+                           "tier") if c in book.accounts.columns]  # fmt: skip
+    table = book.con.to_pyarrow(book.accounts.select(*columns))
+    values = {c: table[c].to_pylist() for c in columns}
+    ids = values["account_id"]
     the_org = org(workspace)
-    holders = {a["account_id"]: books_module.holder_of(a, the_org.assignments) for a in accounts}
+    owners = values.get("owner") or [None] * len(ids)
+    holders = {a: books_module.holder_of({"account_id": a, "owner": o}, the_org.assignments)
+               for a, o in zip(ids, owners, strict=True)}  # fmt: skip
     labels: dict[str, dict[str, str]] = {
         "segment": _segments(workspace, day),
         "team": {
@@ -600,12 +645,13 @@ def _labels(
             if (t := books_module.team_of(h, the_org.csm_teams)) is not None
         },
         "csm": {a: h for a, h in holders.items() if h is not None},
-        "industry": {a["account_id"]: a["industry"] for a in accounts if a.get("industry")},
-        "country": {a["account_id"]: a["country"] for a in accounts if a.get("country")},
     }
+    for name in ("industry", "country"):
+        if name in values:
+            labels[name] = {a: v for a, v in zip(ids, values[name], strict=True) if v}
     for column in ("plan", "plan_tier", "tier"):
-        if accounts and column in accounts[0]:
-            labels["plan"] = {a["account_id"]: str(a[column]) for a in accounts if a.get(column)}
+        if ids and column in values:
+            labels["plan"] = {a: str(v) for a, v in zip(ids, values[column], strict=True) if v}
             break
     return labels
 
@@ -831,12 +877,16 @@ def book_accounts(workspace: Workspace, as_of: date, holder: str) -> list[dict[s
     the_org = org(workspace)
     mine = [r for r in customer_rows(workspace, as_of)
             if books_module.holder_of(r, the_org.assignments) == holder]  # fmt: skip
-    touches, ctas = _touches(workspace, as_of), _cta_counts(workspace, as_of)
+    ids = [r["account_id"] for r in mine]
+    touches, ctas = _touches(workspace, as_of), _cta_counts(workspace, as_of, ids)
+    plans = success_service.plans_behind(workspace, as_of, ids)
     rows = []
     for r in sorted(mine, key=lambda r: (-r["arr"], r["account_id"])):
         touch = touches.get(r["account_id"])
-        live, overdue = ctas.get(r["account_id"], (0, 0))
+        live, overdue, tasks, late = ctas.get(r["account_id"], (0, 0, 0, 0))
         days = None if touch is None else (as_of - touch).days
         rows.append({**r, "risk_arr": books_module.risk_arr(r), "live_ctas": live,
-                     "overdue_ctas": overdue, "days_since_touch": days})  # fmt: skip
+                     "overdue_ctas": overdue, "open_tasks": tasks, "overdue_tasks": late,
+                     "plans_behind": plans.get(r["account_id"], 0),
+                     "days_since_touch": days})  # fmt: skip
     return rows
