@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+import pyarrow as pa
+
 from keepwell.team import decomposition as dec
 
 F = Fraction
@@ -53,3 +55,17 @@ def test_shown_decimals_add_up_exactly_to_the_rounded_total() -> None:
     assert sum(shown, Decimal(0)) == Decimal("1.0000")
     assert all(abs(Decimal(v.numerator) / v.denominator - s) < Decimal("0.0001")
                for v, s in zip(thirds, shown, strict=True))  # fmt: skip
+
+
+def test_group_sums_of_large_books_in_any_currency_stay_exact() -> None:
+    """A book whose MRR in millionths passes 2**63 (4e12 of a currency such as the
+    rupiah, per account) sums exactly: int64 units would wrap around silently."""
+    big = Decimal("4000000000000.123456")
+    units = dec.units_array(pa.array([big, big, big, Decimal("1")], pa.decimal128(20, 6)))
+    table = pa.table({"g": ["a", "a", "a", "b"], "n0": units, "d0": units,
+                      "n1": units, "d1": units})  # fmt: skip
+    sums = dec.aggregate_table(table, "g", "none")
+    assert sums["a"].n0 == 3 * 4_000_000_000_000_123_456
+    assert sums["b"].d1 == 1_000_000
+    counts = dec.units_array(pa.array([2, None], pa.int64()))
+    assert counts.to_pylist() == [Decimal(2_000_000), Decimal(0)]

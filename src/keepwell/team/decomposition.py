@@ -33,6 +33,8 @@ PLACES = 6
 #: Every numerator and denominator is held as an integer of millionths: money has six
 #: decimals, so sums over 50,000 accounts stay exact and fast (no fraction per account).
 SCALE = 10**PLACES
+#: The Arrow type of a column of units: whole millionths, exact to 38 digits.
+UNITS = pa.decimal128(38, 0)
 
 
 class Parts(NamedTuple):
@@ -61,7 +63,10 @@ ZERO = Parts(0, 0, 0, 0)
 
 def units_array(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     """:func:`parts`' units of a whole column: exact decimals (at most six places) or
-    integers as int64 millionths (nulls as 0). Raises ValueError for more places."""
+    integers as whole millionths (nulls as 0), typed ``decimal128(38, 0)``. Raises
+    ValueError for more places. Not int64: Arrow's grouped sum of int64 wraps around
+    silently, and a company's MRR in millionths passes 2**63 at about 9.2e12 of its
+    currency (under 600 M USD a month in rupiah); 38 digits never do."""
     if pa.types.is_decimal(values.type):
         if values.type.scale > PLACES:
             raise ValueError(f"{values.type} has more than {PLACES} decimals")
@@ -70,7 +75,7 @@ def units_array(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray | pa.Arra
         values = pc.multiply(narrow, pa.scalar(Decimal(SCALE), pa.decimal128(PLACES + 1, 0)))
     else:
         values = pc.multiply(values.cast(pa.int64()), pa.scalar(SCALE, pa.int64()))
-    return pc.fill_null(values.cast(pa.int64()), 0)
+    return pc.fill_null(values.cast(UNITS), Decimal(0))
 
 
 def aggregate_table(table: pa.Table, label: str, missing: str) -> dict[str, Parts]:

@@ -100,15 +100,16 @@ def parts_table(
     table = pa.table({"account_id": account_ids, "n0": dec.units_array(n0),
                       "d0": dec.units_array(d0), "n1": dec.units_array(n1),
                       "d1": dec.units_array(d1)})  # fmt: skip
-    some = pc.or_(pc.or_(pc.not_equal(table["n0"], 0), pc.not_equal(table["d0"], 0)),
-                  pc.or_(pc.not_equal(table["n1"], 0), pc.not_equal(table["d1"], 0)))  # fmt: skip
+    zero = pa.scalar(Decimal(0), dec.UNITS)
+    nonzero = [pc.not_equal(table[f], zero) for f in dec.Parts._fields]
+    some = pc.or_(pc.or_(nonzero[0], nonzero[1]), pc.or_(nonzero[2], nonzero[3]))
     return table.filter(some)
 
 
 def table_of(by_key: Mapping[str, dec.Parts]) -> pa.Table:
     """:func:`key_parts`' parts as a table of the layout of :func:`parts_table`."""
     keys = list(by_key)
-    columns = {f: pa.array([getattr(by_key[k], f) for k in keys], pa.int64())
+    columns = {f: pa.array([Decimal(getattr(by_key[k], f)) for k in keys], dec.UNITS)
                for f in dec.Parts._fields}  # fmt: skip
     return pa.table({"account_id": pa.array(keys, pa.string()), **columns})
 
@@ -130,7 +131,8 @@ def explanation(
     level = metric == "mrr"
     places = dec.PLACES
     ids = accounts["account_id"].to_pylist()
-    totals = [sum(accounts[f].to_pylist()) for f in dec.Parts._fields]
+    columns = [[int(v) for v in accounts[f].to_pylist()] for f in dec.Parts._fields]
+    totals = [sum(column) for column in columns]
     try:
         whole = dec.decompose({"all": dec.Parts(*totals)}, level=level)
     except ValueError:
@@ -148,7 +150,6 @@ def explanation(
         else:
             continue
         dimensions[name] = _shown_groups(dec.decompose(groups, level=level), places)
-    columns = [accounts[f].to_pylist() for f in dec.Parts._fields]
     by_key = dict(zip(ids, map(dec.Parts._make, zip(*columns, strict=True)), strict=True))
     top = [
         {"account_id": key, "name": names.get(key, key),
