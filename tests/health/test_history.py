@@ -23,9 +23,16 @@ from keepwell.demo.service import generate_demo
 from keepwell.health import service as health_service
 from keepwell.health.backtest import outcomes, outcomes_history
 from keepwell.health.config import default_config_text, parse_config
+from keepwell.health.days import AS_OF, as_of_days
 from keepwell.health.measures import MeasureConfig, MeasureInputs
 from keepwell.health.portfolio import AccountHealth, assess_history, assess_portfolio
-from keepwell.health.usage import Aggregation, CustomMeasure, UsageConfig
+from keepwell.health.usage import (
+    Aggregation,
+    CustomMeasure,
+    UsageConfig,
+    custom_history,
+    usage_history,
+)
 from tests.conftest import make_workspace
 
 from .factories import rollup, table, ts
@@ -278,3 +285,29 @@ def test_demo_point_in_time_history_equals_each_day_assessed_alone(demo: Workspa
         _assert_equal(pit.accounts, health_service.assess(demo, pit.as_of), pit.as_of)
     assert history[-1].outcomes is None  # its horizon passes the data's end
     assert history[0].outcomes is not None
+
+
+def test_custom_measures_with_the_usage_windows_equal_their_own_query() -> None:
+    """The custom measures :func:`usage_history` computes from its per-segment sums have
+    the values of :func:`custom_history` over the rollup rows, on every day and account
+    (anonymous rows, a user without the event, windows cutting the segments)."""
+    customs = (
+        CustomMeasure("reports", ("report_created",)),
+        CustomMeasure("reports_7d_per_user", ("report_created",), 7, per_active_user=True),
+        CustomMeasure("exporters_90d", ("export",), 90, Aggregation.ACTIVE_USERS),
+        CustomMeasure("login_days", ("login",), 30, Aggregation.USER_DAYS, per_active_user=True),
+        CustomMeasure("work_days_45d", ("login", "export"), 45, Aggregation.USER_DAYS),
+        CustomMeasure("views", ("page_viewed",), 30, Aggregation.ACTIVE_DAYS),  # by itself
+    )
+    events = rollup(_events())
+    days = as_of_days(DAYS, offsets=[m.window_days for m in customs])
+    config = UsageConfig(key_features=("report_created",))
+    usage = usage_history(events, days, config, customs).to_pyarrow().to_pylist()
+    assert "views" not in usage[0]
+    for measure in customs[:-1]:
+        alone = custom_history(events, days, measure).to_pyarrow().to_pylist()
+        expected = {(r[AS_OF], r["account_id"]): r[measure.name] for r in alone}
+        got = {(r[AS_OF], r["account_id"]): r[measure.name] for r in usage}
+        assert {k: got[k] for k in expected} == expected, measure.name
+        assert all(v is None for k, v in got.items() if k not in expected), measure.name
+        assert any(v for v in expected.values()), measure.name  # not all zero or empty

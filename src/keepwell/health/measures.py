@@ -26,6 +26,7 @@ from keepwell.health.usage import (
     USAGE_MEASURES,
     CustomMeasure,
     UsageConfig,
+    by_segment,
     custom_history,
     usage_history,
 )
@@ -157,17 +158,22 @@ def compute_history(inputs: MeasureInputs, days: AsOfDays, config: MeasureConfig
     )
     parts = [
         subscription_history(inputs.subscriptions, days),
-        usage_history(inputs.rollup, days, config.usage),
+        # with the custom measures it can compute from the same read of the rollup
+        usage_history(inputs.rollup, days, config.usage, config.custom),
         relationship_history(inputs.contacts, inputs.activities, days),
         support_history(inputs.tickets, days),
         sentiment_history(inputs.surveys, days),
         payment_history(inputs.invoices, days),
-        *(custom_history(inputs.rollup, days, m) for m in config.custom),
+        *(custom_history(inputs.rollup, days, m) for m in config.custom if not by_segment(m)),
         *([external_history(inputs.external, days, config.external)] if config.external else []),
     ]
     wide = acc
     for part in parts:
         wide = wide.left_join(part, [AS_OF, "account_id"]).drop("as_of_right", "account_id_right")
+    # the custom measures after the built-in ones, in their configured order
+    customs = [m.name for m in config.custom]
+    ordered = [c for c in wide.columns if c not in customs and c not in config.external]
+    wide = wide.select(*ordered, *customs, *[c for c in wide.columns if c in config.external])
     wide = wide.filter(wide.mrr > 0)
     seats = wide.licensed_seats
     budget = wide.category_budget.cast("float64")

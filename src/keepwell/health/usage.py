@@ -7,6 +7,7 @@ Nothing dated after ``as_of`` is read, so a value never changes when later data 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -79,22 +80,24 @@ def _ratio_change(now: ibis.Value, before: ibis.Value) -> ibis.Value:
     return ibis.cases((before > 0, now.cast("float64") / before - 1.0), else_=ibis.null())
 
 
-def _cuts(days: AsOfDays) -> list[date]:
+def _cuts(days: AsOfDays, windows: tuple[int, ...] = ()) -> list[date]:
     """The first days of the *segments*: the stretches of days that every window
     predicate of every as-of day treats alike (7, 30, 60 and 90 days, the lapse window,
-    the first day read, and the day after as_of)."""
+    the first day read, the day after as_of, and the first days of the windows of
+    ``windows`` days)."""
     cuts: set[date] = set()
     for d in days.days:
         cuts |= {d - timedelta(days=n) for n in (6, 29, 59, SLOPE_DAYS - 1)}
+        cuts |= {d - timedelta(days=n - 1) for n in windows}
         start = quarter_start(d) - timedelta(days=LAPSE_DAYS)
         cuts |= {start, min(start, d - timedelta(days=SLOPE_DAYS - 1)), d + timedelta(days=1)}
     return sorted(cuts)
 
 
-def _calendar(days: AsOfDays) -> ibis.Table:
+def _calendar(days: AsOfDays, windows: tuple[int, ...] = ()) -> ibis.Table:
     """Every day from the first cut to the last as-of day with its segment's first day
     and its number (days since 1970-01-01)."""
-    cuts = _cuts(days)
+    cuts = _cuts(days, windows)
     rows: dict[str, list[Any]] = {"day": [], "segment": [], "day_number": []}
     segment, day, k = cuts[0], cuts[0], 0
     while day <= days.days[-1]:
@@ -109,38 +112,63 @@ def _calendar(days: AsOfDays) -> ibis.Table:
     return ibis.memtable(pa.table(rows, schema=schema))
 
 
-def _segments(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ibis.Table:
+def by_segment(custom: CustomMeasure) -> bool:
+    """Whether ``custom`` is computed with the usage windows (:func:`usage_history`
+    with it): a window of at most 90 days (inside the rows every as-of day joins) and
+    any aggregation but ``active_days``, which counts distinct days across users."""
+    return custom.aggregation is not Aggregation.ACTIVE_DAYS and custom.window_days <= SLOPE_DAYS
+
+
+def segments(
+    rollup: ibis.Table,
+    days: AsOfDays,
+    config: UsageConfig,
+    custom: tuple[CustomMeasure, ...] = (),
+) -> ibis.Table:
     """The rollup summed per (account, user, segment): events, logins, events x day
-    number (for the slope), and whether each key feature was used."""
-    calendar = _calendar(days)
+    number (for the slope), whether each key feature was used, and per custom measure
+    number ``m`` (:func:`by_segment` ones; the segments then also break at the first
+    day of their windows) ``custom_<m>_count`` (its events' count), ``custom_<m>_hit``
+    (one of its events) and ``custom_<m>_days`` (the days with one of them).
+
+    Read by :func:`_per_user`."""
+    mine = {m: x for m, x in enumerate(custom) if by_segment(x)}
+    calendar = _calendar(days, tuple(sorted({x.window_days for x in mine.values()})))
     rows = rollup.join(calendar, rollup.day == calendar.day)
     c = rows["count"]
     keys = {f"key_{i}": (rows.event == k).any() for i, k in enumerate(config.key_features)}
+    extra: dict[str, ibis.Value] = {}
+    for m, measure in mine.items():
+        hit = rows.event.isin(list(measure.events))
+        extra[f"custom_{m}_count"] = c.sum(where=hit)
+        extra[f"custom_{m}_hit"] = hit.any()
+        if measure.aggregation is Aggregation.USER_DAYS:
+            # one rollup row per (user, day, event): for one event its rows are its days
+            many = len(set(measure.events)) > 1
+            extra[f"custom_{m}_days"] = rows.day.nunique(where=hit) if many else hit.sum()
     return rows.group_by(["account_id", "user_id", "segment"]).aggregate(
         count=c.sum(),
         logins=c.sum(where=rows.event == config.login_event),
         count_day=(c * rows.day_number).sum(),
         **keys,
+        **extra,
     )
 
 
-def _per_user(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ibis.Table:
+def _per_user(
+    segments: ibis.Table, days: AsOfDays, config: UsageConfig, custom: dict[int, CustomMeasure]
+) -> ibis.Table:
     """Per (as_of, account, user) with an event in the windows: the window figures.
 
-    The rollup is summed per segment first (:func:`_segments`); each segment joins the
+    The rollup is summed per segment first (:func:`segments`); each segment joins the
     as-of days whose windows hold it (``window_from`` to as_of, at most 122 days), so
     the rollup is read once for every as-of day. A segment is inside or outside each
     window as a whole, so its first day stands for all its days."""
-    segments = _segments(rollup, days, config)
     # the (segment, as-of day) pairs with window_from <= segment <= as_of, joined on the
-    # segment (a hash join) rather than comparing every segment with every day
-    starts = _cuts(days)
-    pairs = [(s, d) for d in days.days for s in starts if window_from(d) <= s <= d]
-    schema = pa.schema([("segment", pa.date32()), ("on", pa.date32())])
-    held = ibis.memtable(
-        pa.table({"segment": [p[0] for p in pairs], "on": [p[1] for p in pairs]}, schema=schema)
-    )
+    # segment (a hash join) rather than comparing every segment with every day; the
+    # segments may be finer (custom windows) than the cuts of the usage windows
     d = days.table
+    held = _held(days, window_from)
     pairs_days = held.join(d, held.on == d.as_of).drop("on")
     past = segments.join(pairs_days, "segment")
     day = past.segment
@@ -153,6 +181,13 @@ def _per_user(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ibis.T
     # x = 89 - as_of + day, so Σ c·x = (89 - as_of number) Σ c + Σ c·day number
     sum_xy = ((SLOPE_DAYS - 1) - past.as_of_number) * c + past.count_day
     keys = {f"key_{i}": (in_30 & past[f"key_{i}"]).any() for i in range(len(config.key_features))}
+    for m, measure in custom.items():  # as custom_history sums its users' rollup rows
+        in_m = day > past[minus(measure.window_days)]
+        keys[f"custom_{m}_in"] = in_m.any()
+        keys[f"custom_{m}_count"] = past[f"custom_{m}_count"].sum(where=in_m)
+        keys[f"custom_{m}_hit"] = (in_m & past[f"custom_{m}_hit"]).any()
+        if measure.aggregation is Aggregation.USER_DAYS:
+            keys[f"custom_{m}_days"] = past[f"custom_{m}_days"].sum(where=in_m)
     return past.group_by([AS_OF, "account_id", "user_id"]).aggregate(
         in_7=in_7.any(),
         in_30=in_30.any(),
@@ -168,9 +203,37 @@ def _per_user(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ibis.T
     )
 
 
-def _windows(users: ibis.Table, config: UsageConfig) -> ibis.Table:
-    """Per (as_of, account) from :func:`_per_user`."""
+def _held(days: AsOfDays, first: Callable[[date], date]) -> ibis.Table:
+    """``(segment, on)``: every day from ``first(on)`` to ``on`` for each as-of day
+    ``on``, named ``segment``: a segment (its first day) joins the as-of days whose
+    window holds it. Every day rather than the cuts, so segments cut finer join too."""
+    pairs = [
+        (first(d) + timedelta(days=k), d) for d in days.days for k in range((d - first(d)).days + 1)
+    ]
+    schema = pa.schema([("segment", pa.date32()), ("on", pa.date32())])
+    return ibis.memtable(
+        pa.table({"segment": [p[0] for p in pairs], "on": [p[1] for p in pairs]}, schema=schema)
+    )
+
+
+def _windows(
+    users: ibis.Table, config: UsageConfig, custom: dict[int, CustomMeasure]
+) -> ibis.Table:
+    """Per (as_of, account) from :func:`_per_user`; per custom measure number ``m`` its
+    value (``custom_<m>_value``), named active users in its window (``_users``) and
+    whether the account had an event in it (``_in``)."""
     named = users.user_id.notnull()
+    customs: dict[str, ibis.Value] = {}
+    for m, measure in custom.items():
+        if measure.aggregation is Aggregation.COUNT:
+            value = users[f"custom_{m}_count"].sum()
+        elif measure.aggregation is Aggregation.ACTIVE_USERS:
+            value = (named & users[f"custom_{m}_hit"]).sum()
+        else:  # user_days (active_days is not by_segment)
+            value = users[f"custom_{m}_days"].sum(where=named)
+        customs[f"custom_{m}_value"] = value
+        customs[f"custom_{m}_users"] = (named & users[f"custom_{m}_in"]).sum()
+        customs[f"custom_{m}_in"] = users[f"custom_{m}_in"].any()
     # CASE, not a cast: PostgreSQL has no boolean -> bigint cast
     keys = [
         users[f"key_{i}"].ifelse(1, 0).cast("int64").max() for i in range(len(config.key_features))
@@ -186,6 +249,7 @@ def _windows(users: ibis.Table, config: UsageConfig) -> ibis.Table:
         sum_y=users.sum_y.sum(),
         sum_xy=users.sum_xy.sum(),
         key_features_30d=sum(keys[1:], keys[0]) if keys else ibis.literal(0),
+        **customs,
     )
 
 
@@ -237,15 +301,26 @@ def _per_account(rollup: ibis.Table, days: AsOfDays) -> ibis.Table:
     )  # fmt: skip
 
 
-def usage_history(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ibis.Table:
+def usage_history(
+    rollup: ibis.Table,
+    days: AsOfDays,
+    config: UsageConfig,
+    custom: tuple[CustomMeasure, ...] = (),
+) -> ibis.Table:
     """:func:`usage_measures` as of each of ``days`` in one query: one row per
-    (``as_of``, account with an event on or before as_of).
+    (``as_of``, account with an event on or before as_of), with a column per custom
+    measure of ``custom`` that is :func:`by_segment` (``days`` must then have the
+    offsets of their windows): the values :func:`custom_history` gives, null for an
+    account without an event in its window.
 
-    Two reads of the rollup: its rows join the as-of days whose windows hold them (the
-    window figures), and per-user summaries of the whole history give the last event
-    day and the users added (see :func:`_per_account`)."""
+    Two reads of the rollup: its rows summed per segment (:func:`segments`) join the
+    as-of days whose windows hold them (the window figures, the custom measures), and
+    per-user summaries of the whole history give the last event day and the users
+    added (see :func:`_per_account`)."""
+    mine = {m: x for m, x in enumerate(custom) if by_segment(x)}
     accounts = _per_account(rollup, days)
-    windows = _windows(_per_user(rollup, days, config), config)
+    per_segment = segments(rollup, days, config, custom)
+    windows = _windows(_per_user(per_segment, days, config, mine), config, mine)
     w = accounts.left_join(windows, [AS_OF, "account_id"])
     zero = {
         name: w[name].fill_null(0)
@@ -254,9 +329,19 @@ def usage_history(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ib
             "active_users_prev_30d", "key_features_30d",
         )
     }  # fmt: skip
+    customs: dict[str, ibis.Value] = {}
+    for m, measure in mine.items():
+        value = w[f"custom_{m}_value"].fill_null(0).cast("float64")
+        users = w[f"custom_{m}_users"]
+        result = (
+            ibis.cases((users > 0, value / users), else_=ibis.null())
+            if measure.per_active_user
+            else value
+        )
+        customs[measure.name] = ibis.cases((w[f"custom_{m}_in"], result), else_=ibis.null())
     w = w.select(
         accounts.as_of, accounts.account_id, accounts.last_day, accounts.users_added_quarter,
-        "events_30d", "events_prev_30d", "logins_30d", "sum_y", "sum_xy", **zero,
+        "events_30d", "events_prev_30d", "logins_30d", "sum_y", "sum_xy", **zero, **customs,
     )  # fmt: skip
     n = SLOPE_DAYS
     sum_x, sum_xx = n * (n - 1) / 2, (n - 1) * n * (2 * n - 1) / 6
@@ -287,6 +372,7 @@ def usage_history(rollup: ibis.Table, days: AsOfDays, config: UsageConfig) -> ib
         days_since_last_activity=w.as_of.delta(w.last_day, unit="day"),
         users_added_quarter=w.users_added_quarter,
         users_removed_quarter=w.users_removed_quarter,
+        **{measure.name: w[measure.name] for measure in mine.values()},
     )
 
 
