@@ -39,12 +39,19 @@ def _row(cta: Cta, as_of: date) -> dict[str, Any]:
     }  # fmt: skip
 
 
+#: The statuses of a CTA that can be overdue (its work not started or under way).
+_WORKING = (Status.OPEN.value, Status.IN_PROGRESS.value)
+
+
 def _overdue(cta: Cta, as_of: date) -> bool:
-    return (
-        cta.status in (Status.OPEN.value, Status.IN_PROGRESS.value)
-        and cta.due_on is not None
-        and cta.due_on < as_of
-    )
+    """Whether ``cta`` is overdue on ``as_of``; :func:`_overdue_clause` is the same test
+    in the store."""
+    return cta.status in _WORKING and cta.due_on is not None and cta.due_on < as_of
+
+
+def _overdue_clause(as_of: date) -> sa.ColumnElement[bool]:
+    """:func:`_overdue` as a SQL condition on :class:`Cta`."""
+    return sa.and_(Cta.status.in_(_WORKING), Cta.due_on.is_not(None), Cta.due_on < as_of)
 
 
 def _select(
@@ -76,9 +83,8 @@ def _select(
             query = query.where(column == value)
     if scope is not None:
         query = query.where(Cta.account_id.in_(_owned(scope)))
-    if overdue:  # as :func:`_overdue`
-        query = query.where(Cta.status.in_((Status.OPEN.value, Status.IN_PROGRESS.value)),
-                            Cta.due_on.is_not(None), Cta.due_on < as_of)  # fmt: skip
+    if overdue:
+        query = query.where(_overdue_clause(as_of))
     return query
 
 
@@ -131,8 +137,7 @@ def work_counts(
 def _work_counts(
     workspace: Workspace, as_of: date, ids: list[str] | None
 ) -> dict[str, tuple[int, int, int, int]]:
-    late = sa.and_(Cta.status.in_([Status.OPEN.value, Status.IN_PROGRESS.value]),
-                   Cta.due_on.is_not(None), Cta.due_on < as_of)  # fmt: skip
+    late = _overdue_clause(as_of)
     live = (
         sa.select(Cta.account_id, sa.func.count(), sa.func.sum(sa.case((late, 1), else_=0)))
         .where(Cta.status.in_(LIVE))
