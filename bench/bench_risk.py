@@ -20,7 +20,8 @@ Prints the time of each step, the held-out ROC AUC, the peak memory (RSS) and th
 average of the machine (it is shared).
 
     .venv/bin/python bench/bench_risk.py [--workspace DIR [--as-of DAY]
-        [--baseline-days 3] [--memory-limit 8GB]] [--accounts 50000] [--months 24] [--seed 0]
+        [--baseline-days 3] [--memory-limit 8GB] [--snapshots 24]] [--accounts 50000]
+        [--months 24] [--seed 0]
 """
 
 from __future__ import annotations
@@ -105,7 +106,11 @@ def _peak_mb() -> float:
 
 
 def _workspace_run(
-    root: Path, as_of: date, baseline_days: int, memory_limit: str | None = None
+    root: Path,
+    as_of: date,
+    baseline_days: int,
+    memory_limit: str | None = None,
+    snapshots: int | None = None,
 ) -> int:
     workspace = Workspace.at(root)
     if memory_limit:  # the analytics store opens with it (DuckDB's default: 80 % of RAM)
@@ -113,7 +118,11 @@ def _workspace_run(
     load_before = os.getloadavg()
     cpu = [time.process_time()]
     started = time.perf_counter()
-    rows = risk_service.training_rows(workspace, as_of, HORIZON)
+    # the last ``snapshots`` month ends, as ``risk train --from`` their first month
+    first = None if snapshots is None else shift_months(periods.month_end(as_of), 1 - snapshots)
+    if first is not None and periods.month_end(as_of) > as_of:
+        first = shift_months(first, -1)  # as_of's own month has no month end yet
+    rows = risk_service.training_rows(workspace, as_of, HORIZON, first)
     snapshots = time.perf_counter()
     cpu.append(time.process_time())
     features = build_features(rows)
@@ -168,10 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", type=date.fromisoformat, help="default: its last data day")
     parser.add_argument("--baseline-days", type=int, default=3, help="0: no baseline")
     parser.add_argument("--memory-limit", help="DuckDB memory limit, e.g. 8GB (a shared machine)")
+    parser.add_argument("--snapshots", type=int,
+                        help="with --workspace: the last N month ends (default: all)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.workspace is not None:
         as_of = args.as_of or health_service.last_data_day(Workspace.at(args.workspace))
-        return _workspace_run(args.workspace, as_of, args.baseline_days, args.memory_limit)
+        return _workspace_run(
+            args.workspace, as_of, args.baseline_days, args.memory_limit, args.snapshots
+        )
     load_before = os.getloadavg()
     started = time.perf_counter()
     rows = snapshot_rows(args.accounts, args.months, args.seed)
