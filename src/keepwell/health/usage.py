@@ -81,41 +81,49 @@ def _ratio_change(now: ibis.Value, before: ibis.Value) -> ibis.Value:
 
 
 def _cuts(days: AsOfDays, windows: tuple[int, ...] = ()) -> list[date]:
-    """The first days of the *segments*: the stretches of days that every window
-    predicate of every as-of day treats alike (7, 30, 60 and 90 days, the lapse window,
-    the first day read, the day after as_of, and the first days of the windows of
-    ``windows`` days)."""
+    """The first days of the *segments*: the stretches of days that every window sum of
+    every as-of day treats alike (30, 60 and 90 days, the first day read, the day after
+    as_of, and the first days of the windows of ``windows`` days)."""
     cuts: set[date] = set()
     for d in days.days:
-        cuts |= {d - timedelta(days=n) for n in (6, 29, 59, SLOPE_DAYS - 1)}
+        cuts |= {d - timedelta(days=n) for n in (29, 59, SLOPE_DAYS - 1)}
         cuts |= {d - timedelta(days=n - 1) for n in windows}
-        start = quarter_start(d) - timedelta(days=LAPSE_DAYS)
-        cuts |= {start, min(start, d - timedelta(days=SLOPE_DAYS - 1)), d + timedelta(days=1)}
+        cuts |= {window_from(d), d + timedelta(days=1)}
     return sorted(cuts)
 
 
 def _calendar(days: AsOfDays, windows: tuple[int, ...] = ()) -> ibis.Table:
-    """Every day from the first cut to the last as-of day with its segment's first day
-    and its number (days since 1970-01-01)."""
+    """Every day from the first cut to the last as-of day with its segment's first day,
+    its number (days since 1970-01-01) and its *bucket*: the first as-of day on or
+    after it."""
     cuts = _cuts(days, windows)
-    rows: dict[str, list[Any]] = {"day": [], "segment": [], "day_number": []}
-    segment, day, k = cuts[0], cuts[0], 0
+    rows: dict[str, list[Any]] = {"day": [], "segment": [], "day_number": [], "bucket": []}
+    segment, day, k, b = cuts[0], cuts[0], 0, 0
     while day <= days.days[-1]:
         if k + 1 < len(cuts) and day >= cuts[k + 1]:
             k += 1
             segment = cuts[k]
+        while days.days[b] < day:
+            b += 1
         rows["day"].append(day)
         rows["segment"].append(segment)
         rows["day_number"].append((day - EPOCH).days)
+        rows["bucket"].append(days.days[b])
         day += timedelta(days=1)
-    schema = pa.schema([("day", pa.date32()), ("segment", pa.date32()), ("day_number", pa.int64())])
+    schema = pa.schema(
+        [("day", pa.date32()), ("segment", pa.date32()), ("day_number", pa.int64()),
+         ("bucket", pa.date32())]
+    )  # fmt: skip
     return ibis.memtable(pa.table(rows, schema=schema))
 
 
 def by_segment(custom: CustomMeasure) -> bool:
     """Whether ``custom`` is computed with the usage windows (:func:`usage_history`
     with it): a window of at most 90 days (inside the rows every as-of day joins) and
-    any aggregation but ``active_days``, which counts distinct days across users."""
+    any aggregation but ``active_days`` and the ``user_days`` of several events, which
+    count distinct days across users or events."""
+    if custom.aggregation is Aggregation.USER_DAYS and len(set(custom.events)) > 1:
+        return False
     return custom.aggregation is not Aggregation.ACTIVE_DAYS and custom.window_days <= SLOPE_DAYS
 
 
@@ -123,83 +131,43 @@ def segments(
     rollup: ibis.Table,
     days: AsOfDays,
     config: UsageConfig,
-    custom: tuple[CustomMeasure, ...] = (),
+    custom: dict[int, CustomMeasure],
 ) -> ibis.Table:
-    """The rollup summed per (account, user, segment): events, logins, events x day
-    number (for the slope), whether each key feature was used, and per custom measure
-    number ``m`` (:func:`by_segment` ones; the segments then also break at the first
-    day of their windows) ``custom_<m>_count`` (its events' count), ``custom_<m>_hit``
-    (one of its events) and ``custom_<m>_days`` (the days with one of them).
+    """The rollup up to the last as-of day summed per (account, segment): events,
+    logins, events x day number (for the slope), whether each key feature was used, the
+    last event day, and per custom measure number ``m`` (:func:`by_segment` ones; the
+    segments then also break at the first day of their windows) ``custom_<m>_count``
+    (its events' count) and ``custom_<m>_days`` (the days of named users with its
+    event: one rollup row per user, day and event). Days before the first segment sum
+    into one segment, the day before it, that no window holds (for the last event day).
 
-    Read by :func:`_per_user`."""
-    mine = {m: x for m, x in enumerate(custom) if by_segment(x)}
-    calendar = _calendar(days, tuple(sorted({x.window_days for x in mine.values()})))
-    rows = rollup.join(calendar, rollup.day == calendar.day)
+    Per account, not per user: the distinct users come from :func:`user_buckets`, so
+    the sums group a few rows per account and day instead of one per user."""
+    windows = tuple(sorted({x.window_days for x in custom.values()}))
+    calendar = _calendar(days, windows)
+    past = rollup.filter(rollup.day <= days.days[-1])
+    rows = past.left_join(calendar, past.day == calendar.day)
+    pre = ibis.literal(_cuts(days, windows)[0] - timedelta(days=1))
+    rows = rows.mutate(
+        segment=rows.segment.fill_null(pre),
+        bucket=rows.bucket.fill_null(ibis.literal(days.days[0])),
+        day_number=rows.day_number.fill_null(0),
+    )
     c = rows["count"]
     keys = {f"key_{i}": (rows.event == k).any() for i, k in enumerate(config.key_features)}
     extra: dict[str, ibis.Value] = {}
-    for m, measure in mine.items():
+    for m, measure in custom.items():
         hit = rows.event.isin(list(measure.events))
         extra[f"custom_{m}_count"] = c.sum(where=hit)
-        extra[f"custom_{m}_hit"] = hit.any()
         if measure.aggregation is Aggregation.USER_DAYS:
-            # one rollup row per (user, day, event): for one event its rows are its days
-            many = len(set(measure.events)) > 1
-            extra[f"custom_{m}_days"] = rows.day.nunique(where=hit) if many else hit.sum()
-    return rows.group_by(["account_id", "user_id", "segment"]).aggregate(
+            extra[f"custom_{m}_days"] = (hit & rows.user_id.notnull()).sum()
+    return rows.group_by(["account_id", "segment", "bucket"]).aggregate(
         count=c.sum(),
         logins=c.sum(where=rows.event == config.login_event),
         count_day=(c * rows.day_number).sum(),
+        last_day=rows.day.max(),
         **keys,
         **extra,
-    )
-
-
-def _per_user(
-    segments: ibis.Table, days: AsOfDays, config: UsageConfig, custom: dict[int, CustomMeasure]
-) -> ibis.Table:
-    """Per (as_of, account, user) with an event in the windows: the window figures.
-
-    The rollup is summed per segment first (:func:`segments`); each segment joins the
-    as-of days whose windows hold it (``window_from`` to as_of, at most 122 days), so
-    the rollup is read once for every as-of day. A segment is inside or outside each
-    window as a whole, so its first day stands for all its days."""
-    # the (segment, as-of day) pairs with window_from <= segment <= as_of, joined on the
-    # segment (a hash join) rather than comparing every segment with every day; the
-    # segments may be finer (custom windows) than the cuts of the usage windows
-    d = days.table
-    held = _held(days, window_from)
-    pairs_days = held.join(d, held.on == d.as_of).drop("on")
-    past = segments.join(pairs_days, "segment")
-    day = past.segment
-    in_7 = day > past[minus(7)]
-    in_30 = day > past[minus(30)]
-    in_prev = ~in_30 & (day > past[minus(60)])
-    in_90 = day > past[minus(SLOPE_DAYS)]
-    c = past["count"]
-    # Σ c·x with x = day index 0..89 in the 90-day window (89 = as_of):
-    # x = 89 - as_of + day, so Σ c·x = (89 - as_of number) Σ c + Σ c·day number
-    sum_xy = ((SLOPE_DAYS - 1) - past.as_of_number) * c + past.count_day
-    keys = {f"key_{i}": (in_30 & past[f"key_{i}"]).any() for i in range(len(config.key_features))}
-    for m, measure in custom.items():  # as custom_history sums its users' rollup rows
-        in_m = day > past[minus(measure.window_days)]
-        keys[f"custom_{m}_in"] = in_m.any()
-        keys[f"custom_{m}_count"] = past[f"custom_{m}_count"].sum(where=in_m)
-        keys[f"custom_{m}_hit"] = (in_m & past[f"custom_{m}_hit"]).any()
-        if measure.aggregation is Aggregation.USER_DAYS:
-            keys[f"custom_{m}_days"] = past[f"custom_{m}_days"].sum(where=in_m)
-    return past.group_by([AS_OF, "account_id", "user_id"]).aggregate(
-        in_7=in_7.any(),
-        in_30=in_30.any(),
-        in_prev=in_prev.any(),
-        # the last event in [quarter start - 30, as_of - 30] and none after: lapsed
-        lapsed=day.between(past.lapsed_from, past.lapsed_to).any() & ~in_30.any(),
-        events_30d=c.sum(where=in_30),
-        events_prev_30d=c.sum(where=in_prev),
-        logins_30d=past.logins.sum(where=in_30),
-        sum_y=c.sum(where=in_90),
-        sum_xy=sum_xy.sum(where=in_90),
-        **keys,
     )
 
 
@@ -216,89 +184,190 @@ def _held(days: AsOfDays, first: Callable[[date], date]) -> ibis.Table:
     )
 
 
-def _windows(
-    users: ibis.Table, config: UsageConfig, custom: dict[int, CustomMeasure]
+def _sums(
+    segments: ibis.Table, days: AsOfDays, config: UsageConfig, custom: dict[int, CustomMeasure]
 ) -> ibis.Table:
-    """Per (as_of, account) from :func:`_per_user`; per custom measure number ``m`` its
-    value (``custom_<m>_value``), named active users in its window (``_users``) and
-    whether the account had an event in it (``_in``)."""
-    named = users.user_id.notnull()
-    customs: dict[str, ibis.Value] = {}
-    for m, measure in custom.items():
-        if measure.aggregation is Aggregation.COUNT:
-            value = users[f"custom_{m}_count"].sum()
-        elif measure.aggregation is Aggregation.ACTIVE_USERS:
-            value = (named & users[f"custom_{m}_hit"]).sum()
-        else:  # user_days (active_days is not by_segment)
-            value = users[f"custom_{m}_days"].sum(where=named)
-        customs[f"custom_{m}_value"] = value
-        customs[f"custom_{m}_users"] = (named & users[f"custom_{m}_in"]).sum()
-        customs[f"custom_{m}_in"] = users[f"custom_{m}_in"].any()
+    """Per (as_of, account) with an event in the windows: the window sums.
+
+    Each segment joins the as-of days whose windows hold it (``window_from`` to as_of,
+    at most 122 days) on the segment (a hash join) rather than comparing every segment
+    with every day. A segment is inside or outside each window as a whole, so its first
+    day stands for all its days."""
+    d = days.table
+    held = _held(days, window_from)
+    pairs_days = held.join(d, held.on == d.as_of).drop("on")
+    past = segments.join(pairs_days, "segment")
+    day = past.segment
+    in_30 = day > past[minus(30)]
+    in_prev = ~in_30 & (day > past[minus(60)])
+    in_90 = day > past[minus(SLOPE_DAYS)]
+    c = past["count"]
+    # Σ c·x with x = day index 0..89 in the 90-day window (89 = as_of):
+    # x = 89 - as_of + day, so Σ c·x = (89 - as_of number) Σ c + Σ c·day number
+    sum_xy = ((SLOPE_DAYS - 1) - past.as_of_number) * c + past.count_day
     # CASE, not a cast: PostgreSQL has no boolean -> bigint cast
     keys = [
-        users[f"key_{i}"].ifelse(1, 0).cast("int64").max() for i in range(len(config.key_features))
+        (in_30 & past[f"key_{i}"]).any().ifelse(1, 0).cast("int64")
+        for i in range(len(config.key_features))
     ]
-    return users.group_by([AS_OF, "account_id"]).aggregate(
-        users_removed_quarter=(named & users.lapsed).sum(),
-        active_users_7d=(named & users.in_7).sum(),
-        active_users_30d=(named & users.in_30).sum(),
-        active_users_prev_30d=(named & users.in_prev).sum(),
-        events_30d=users.events_30d.sum(),
-        events_prev_30d=users.events_prev_30d.sum(),
-        logins_30d=users.logins_30d.sum(),
-        sum_y=users.sum_y.sum(),
-        sum_xy=users.sum_xy.sum(),
+    customs: dict[str, ibis.Value] = {}
+    for m, measure in custom.items():  # as custom_history sums its users' rollup rows
+        in_m = day > past[minus(measure.window_days)]
+        customs[f"custom_{m}_in"] = in_m.any()
+        if measure.aggregation is Aggregation.COUNT:
+            customs[f"custom_{m}_value"] = past[f"custom_{m}_count"].sum(where=in_m)
+        elif measure.aggregation is Aggregation.USER_DAYS:
+            customs[f"custom_{m}_value"] = past[f"custom_{m}_days"].sum(where=in_m)
+    return past.group_by([AS_OF, "account_id"]).aggregate(
+        events_30d=c.sum(where=in_30),
+        events_prev_30d=c.sum(where=in_prev),
+        logins_30d=past.logins.sum(where=in_30),
+        sum_y=c.sum(where=in_90),
+        sum_xy=sum_xy.sum(where=in_90),
         key_features_30d=sum(keys[1:], keys[0]) if keys else ibis.literal(0),
         **customs,
     )
 
 
-def _bucket(day: ibis.Value, days: AsOfDays) -> ibis.Value:
-    """The first as-of day on or after ``day`` (null after the last)."""
-    return ibis.cases(*((day <= d, ibis.literal(d)) for d in days.days), else_=ibis.null("date"))
+@ibis.udf.agg.builtin(name="bit_or")
+def _bit_or(x: int) -> int:  # type: ignore[empty-body]
+    """The SQL aggregate ``bit_or`` (DuckDB, PostgreSQL, Spark), which Ibis compiles on
+    DuckDB and PostgreSQL but not on Spark."""
 
 
-def _quarter_days(days: AsOfDays) -> ibis.Table:
-    """Every day from each as-of day's quarter start to it, with that as-of day."""
-    pairs = []
-    for as_of in days.days:
-        day = quarter_start(as_of)
-        while day <= as_of:
-            pairs.append((day, as_of))
-            day += timedelta(days=1)
-    schema = pa.schema([("day", pa.date32()), (AS_OF, pa.date32())])
-    columns = {"day": [p[0] for p in pairs], AS_OF: [p[1] for p in pairs]}
-    return ibis.memtable(pa.table(columns, schema=schema))
+#: Bits of a bucket word (a signed 64-bit integer: the sign bit left alone).
+WORD_BITS = 63
 
 
-def _per_account(rollup: ibis.Table, days: AsOfDays) -> ibis.Table:
-    """Per (as_of, account) with an event on or before as_of: the last event day and
-    the users first seen from the first day of the as-of quarter to as_of.
+@dataclass(frozen=True)
+class _Buckets:
+    """The user-activity buckets of some as-of days: ``ends`` are the last days of the
+    buckets (bucket ``k`` holds the days after ``ends[k - 1]`` up to ``ends[k]``; the
+    first, every day up to ``ends[0]``), placed so that each window a user count reads
+    is a run of whole buckets; bucket ``k`` is bit ``k % 63`` of word ``k // 63``."""
 
-    Without reading the history once per day: the first and last event day per user
-    and *bucket* (the days after one as-of day up to the next); the last event day as
-    of each day is the latest over the account's buckets up to it, and a user is added
-    in the quarter of the as-of days whose quarter holds their first day."""
-    past = rollup.filter(rollup.day <= days.days[-1])
-    per_bucket = past.group_by(
-        ["account_id", "user_id", _bucket(past.day, days).name("bucket")]
-    ).aggregate(first_day=past.day.min(), last_day=past.day.max())
-    accounts = per_bucket.group_by(["account_id", "bucket"]).aggregate(
-        last_day=per_bucket.last_day.max()
+    ends: tuple[date, ...]
+
+    @staticmethod
+    def of(days: AsOfDays, windows: tuple[int, ...]) -> _Buckets:
+        ends: set[date] = set()
+        for d in days.days:
+            ends |= {d - timedelta(days=n) for n in (0, 7, LAPSE_DAYS, 2 * LAPSE_DAYS, *windows)}
+            ends.add(quarter_start(d) - timedelta(days=LAPSE_DAYS + 1))
+        return _Buckets(tuple(sorted(ends)))
+
+    @property
+    def words(self) -> int:
+        return (len(self.ends) + WORD_BITS - 1) // WORD_BITS
+
+    def mask(self, after: date, until: date) -> list[int]:
+        """The words of the buckets holding the days after ``after`` up to ``until``
+        (both bucket ends)."""
+        words = [0] * self.words
+        for k, end_ in enumerate(self.ends):
+            if after < end_ <= until:
+                words[k // WORD_BITS] |= 1 << (k % WORD_BITS)
+        return words
+
+    def calendar(self) -> ibis.Table:
+        """Every day after the first bucket up to the last with its bucket's bit in its
+        word (``word_<j>``, 0 in the others)."""
+        rows: dict[str, list[Any]] = {"day": [], **{f"word_{j}": [] for j in range(self.words)}}
+        for k in range(1, len(self.ends)):
+            day = self.ends[k - 1] + timedelta(days=1)
+            while day <= self.ends[k]:
+                rows["day"].append(day)
+                for j in range(self.words):
+                    rows[f"word_{j}"].append(1 << (k % WORD_BITS) if k // WORD_BITS == j else 0)
+                day += timedelta(days=1)
+        fields = [("day", pa.date32()), *((f"word_{j}", pa.int64()) for j in range(self.words))]
+        return ibis.memtable(pa.table(rows, schema=pa.schema(fields)))
+
+
+def user_buckets(
+    rollup: ibis.Table, days: AsOfDays, buckets: _Buckets, custom: dict[int, CustomMeasure]
+) -> ibis.Table:
+    """Per named user (account, user) up to the last as-of day: the first event day and
+    the buckets with an event, as bits (``word_<j>``: bit_or of the days' bits), and per
+    ``active_users`` custom measure number ``m`` the buckets with one of its events
+    (``hit_<m>_<j>``). One group per user, not per user and day or segment."""
+    past = rollup.filter((rollup.day <= days.days[-1]) & rollup.user_id.notnull())
+    calendar = buckets.calendar()
+    rows = past.left_join(calendar, past.day == calendar.day)
+    words = {f"word_{j}": _bit_or(rows[f"word_{j}"].fill_null(0)) for j in range(buckets.words)}
+    for m, measure in custom.items():
+        if measure.aggregation is Aggregation.ACTIVE_USERS:
+            hit = rows.event.isin(list(measure.events))
+            for j in range(buckets.words):
+                words[f"hit_{m}_{j}"] = _bit_or(rows[f"word_{j}"].fill_null(0), where=hit)
+    return rows.group_by(["account_id", "user_id"]).aggregate(first_day=rows.day.min(), **words)
+
+
+def _active(pairs: ibis.Table, prefix: str, mask: str, words: int) -> ibis.Value:
+    """Whether a user's bucket bits (``<prefix>_<j>``) meet the as-of day's mask
+    (``<mask>_<j>``) in any word."""
+    hits = [(pairs[f"{prefix}_{j}"].fill_null(0) & pairs[f"{mask}_{j}"]) != 0 for j in range(words)]
+    return ibis.or_(*hits)
+
+
+def _user_counts(
+    users: ibis.Table, days: AsOfDays, buckets: _Buckets, custom: dict[int, CustomMeasure]
+) -> ibis.Table:
+    """Per (as_of, account): the named users active in each window (7 and 30 days, the
+    30 before, each custom measure's), lapsed this quarter (last event from the quarter
+    start - 30 days to as_of - 30 and none after), and hitting an ``active_users``
+    custom measure's events in its window. Each user meets each as-of day once; a
+    window is a mask of buckets."""
+    columns: dict[str, list[Any]] = {
+        AS_OF: list(days.days),
+        "quarter_start": [quarter_start(d) for d in days.days],
+    }
+
+    def add(name: str, windows: list[tuple[date, date]]) -> None:
+        masks = [buckets.mask(after, until) for after, until in windows]
+        for j in range(buckets.words):
+            columns[f"{name}_{j}"] = [w[j] for w in masks]
+
+    lapse = timedelta(days=LAPSE_DAYS)
+    add("in_7", [(d - timedelta(days=7), d) for d in days.days])
+    add("in_30", [(d - lapse, d) for d in days.days])
+    add("in_prev", [(d - 2 * lapse, d - lapse) for d in days.days])
+    add("lapsed", [(quarter_start(d) - lapse - timedelta(days=1), d - lapse) for d in days.days])
+    for m, measure in custom.items():
+        add(f"custom_{m}_in", [(d - timedelta(days=measure.window_days), d) for d in days.days])
+    fields = [
+        (AS_OF, pa.date32()), ("quarter_start", pa.date32()),
+        *((c, pa.int64()) for c in list(columns)[2:]),
+    ]  # fmt: skip
+    masks = ibis.memtable(pa.table(columns, schema=pa.schema(fields)))
+    pairs = users.cross_join(masks)
+    n = buckets.words
+    in_30 = _active(pairs, "word", "in_30", n)
+    counts: dict[str, ibis.Value] = {}
+    for m, measure in custom.items():
+        counts[f"custom_{m}_users"] = _active(pairs, "word", f"custom_{m}_in", n).sum()
+        if measure.aggregation is Aggregation.ACTIVE_USERS:
+            counts[f"custom_{m}_value"] = _active(pairs, f"hit_{m}", f"custom_{m}_in", n).sum()
+    return pairs.group_by([AS_OF, "account_id"]).aggregate(
+        users_removed_quarter=(_active(pairs, "word", "lapsed", n) & ~in_30).sum(),
+        active_users_7d=_active(pairs, "word", "in_7", n).sum(),
+        active_users_30d=in_30.sum(),
+        active_users_prev_30d=_active(pairs, "word", "in_prev", n).sum(),
+        users_added_quarter=pairs.first_day.between(pairs.quarter_start, pairs.as_of).sum(),
+        **counts,
+    )
+
+
+def _last_days(segments: ibis.Table, days: AsOfDays) -> ibis.Table:
+    """Per (as_of, account) with an event on or before as_of: the last event day, the
+    latest of the account's buckets (the days after one as-of day up to the next) up
+    to as_of, from the segments."""
+    accounts = segments.group_by(["account_id", "bucket"]).aggregate(
+        last_day=segments.last_day.max()
     )
     d = days.table
     seen = accounts.join(d, accounts.bucket <= d.as_of)
-    last = seen.group_by([AS_OF, "account_id"]).aggregate(last_day=seen.last_day.max())
-    named = per_bucket.filter(per_bucket.user_id.notnull())
-    users = named.group_by(["account_id", "user_id"]).aggregate(first_day=named.first_day.min())
-    quarters = _quarter_days(days)
-    new = users.join(quarters, users.first_day == quarters.day)
-    added = new.group_by([AS_OF, "account_id"]).aggregate(users_added_quarter=new.count())
-    both = last.left_join(added, [AS_OF, "account_id"])
-    return both.select(
-        last.as_of, last.account_id, last.last_day,
-        users_added_quarter=both.users_added_quarter.fill_null(0),
-    )  # fmt: skip
+    return seen.group_by([AS_OF, "account_id"]).aggregate(last_day=seen.last_day.max())
 
 
 def usage_history(
@@ -313,34 +382,41 @@ def usage_history(
     offsets of their windows): the values :func:`custom_history` gives, null for an
     account without an event in its window.
 
-    Two reads of the rollup: its rows summed per segment (:func:`segments`) join the
-    as-of days whose windows hold them (the window figures, the custom measures), and
-    per-user summaries of the whole history give the last event day and the users
-    added (see :func:`_per_account`)."""
+    Two reads of the rollup, each grouped into few rows: the sums per account and
+    segment (:func:`segments`, joined to the as-of days whose windows hold them), and
+    per named user the buckets with an event as bits (:func:`user_buckets`, each user
+    then meeting every as-of day's masks once)."""
     mine = {m: x for m, x in enumerate(custom) if by_segment(x)}
-    accounts = _per_account(rollup, days)
-    per_segment = segments(rollup, days, config, custom)
-    windows = _windows(_per_user(per_segment, days, config, mine), config, mine)
-    w = accounts.left_join(windows, [AS_OF, "account_id"])
+    windows = tuple(sorted({x.window_days for x in mine.values()}))
+    buckets = _Buckets.of(days, windows)
+    per_segment = segments(rollup, days, config, mine)
+    users = user_buckets(rollup, days, buckets, mine)
+    accounts = _last_days(per_segment, days)
+    sums = _sums(per_segment, days, config, mine)
+    counts = _user_counts(users, days, buckets, mine)
+    w = accounts.left_join(sums, [AS_OF, "account_id"]).drop("as_of_right", "account_id_right")
+    w = w.left_join(counts, [AS_OF, "account_id"]).drop("as_of_right", "account_id_right")
     zero = {
         name: w[name].fill_null(0)
         for name in (
             "users_removed_quarter", "active_users_7d", "active_users_30d",
-            "active_users_prev_30d", "key_features_30d",
+            "active_users_prev_30d", "key_features_30d", "users_added_quarter",
         )
     }  # fmt: skip
     customs: dict[str, ibis.Value] = {}
     for m, measure in mine.items():
         value = w[f"custom_{m}_value"].fill_null(0).cast("float64")
-        users = w[f"custom_{m}_users"]
+        users_m = w[f"custom_{m}_users"]
         result = (
-            ibis.cases((users > 0, value / users), else_=ibis.null())
+            ibis.cases((users_m > 0, value / users_m), else_=ibis.null())
             if measure.per_active_user
             else value
         )
-        customs[measure.name] = ibis.cases((w[f"custom_{m}_in"], result), else_=ibis.null())
+        customs[measure.name] = ibis.cases(
+            (w[f"custom_{m}_in"].fill_null(False), result), else_=ibis.null()
+        )
     w = w.select(
-        accounts.as_of, accounts.account_id, accounts.last_day, accounts.users_added_quarter,
+        "as_of", "account_id", "last_day",
         "events_30d", "events_prev_30d", "logins_30d", "sum_y", "sum_xy", **zero, **customs,
     )  # fmt: skip
     n = SLOPE_DAYS
