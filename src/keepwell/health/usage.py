@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import pyarrow as pa
 
 from keepwell.health.days import (
@@ -138,21 +139,14 @@ def segments(
     last event day, and per custom measure number ``m`` (:func:`by_segment` ones; the
     segments then also break at the first day of their windows) ``custom_<m>_count``
     (its events' count) and ``custom_<m>_days`` (the days of named users with its
-    event: one rollup row per user, day and event). Days before the first segment sum
-    into one segment, the day before it, that no window holds (for the last event day).
+    event: one rollup row per user, day and event). Each segment also has its bucket
+    (:func:`_calendar`).
 
     Per account, not per user: the distinct users come from :func:`user_buckets`, so
     the sums group a few rows per account and day instead of one per user."""
     windows = tuple(sorted({x.window_days for x in custom.values()}))
     calendar = _calendar(days, windows)
-    past = rollup.filter(rollup.day <= days.days[-1])
-    rows = past.left_join(calendar, past.day == calendar.day)
-    pre = ibis.literal(_cuts(days, windows)[0] - timedelta(days=1))
-    rows = rows.mutate(
-        segment=rows.segment.fill_null(pre),
-        bucket=rows.bucket.fill_null(ibis.literal(days.days[0])),
-        day_number=rows.day_number.fill_null(0),
-    )
+    rows = rollup.join(calendar, rollup.day == calendar.day)
     c = rows["count"]
     keys = {f"key_{i}": (rows.event == k).any() for i, k in enumerate(config.key_features)}
     extra: dict[str, ibis.Value] = {}
@@ -229,7 +223,7 @@ def _sums(
     )
 
 
-@ibis.udf.agg.builtin(name="bit_or")
+@ibis.udf.agg.builtin(name="bit_or")  # type: ignore[untyped-decorator]
 def _bit_or(x: int) -> int:  # type: ignore[empty-body]
     """The SQL aggregate ``bit_or`` (DuckDB, PostgreSQL, Spark), which Ibis compiles on
     DuckDB and PostgreSQL but not on Spark."""
@@ -358,13 +352,23 @@ def _user_counts(
     )
 
 
-def _last_days(segments: ibis.Table, days: AsOfDays) -> ibis.Table:
+def _last_days(
+    rollup: ibis.Table, segments: ibis.Table, days: AsOfDays, windows: tuple[int, ...]
+) -> ibis.Table:
     """Per (as_of, account) with an event on or before as_of: the last event day, the
     latest of the account's buckets (the days after one as-of day up to the next) up
-    to as_of, from the segments."""
-    accounts = segments.group_by(["account_id", "bucket"]).aggregate(
-        last_day=segments.last_day.max()
+    to as_of: from the segments, and before them from the rollup (its day column)."""
+    first = _cuts(days, windows)[0]
+    before = rollup.filter(rollup.day < first)
+    earlier = before.group_by("account_id").aggregate(
+        bucket=ibis.literal(days.days[0]), last_day=before.day.max()
     )
+    # nullable columns on both sides: a set operation needs equal schemas, and a
+    # rollup table may declare its columns NOT NULL
+    kinds = {"account_id": dt.String(), "bucket": dt.Date(), "last_day": dt.Date()}
+    per_segment = segments.select(**{c: segments[c].cast(k) for c, k in kinds.items()})
+    both = per_segment.union(earlier.select(**{c: earlier[c].cast(k) for c, k in kinds.items()}))
+    accounts = both.group_by(["account_id", "bucket"]).aggregate(last_day=both.last_day.max())
     d = days.table
     seen = accounts.join(d, accounts.bucket <= d.as_of)
     return seen.group_by([AS_OF, "account_id"]).aggregate(last_day=seen.last_day.max())
@@ -391,7 +395,7 @@ def usage_history(
     buckets = _Buckets.of(days, windows)
     per_segment = segments(rollup, days, config, mine)
     users = user_buckets(rollup, days, buckets, mine)
-    accounts = _last_days(per_segment, days)
+    accounts = _last_days(rollup, per_segment, days, windows)
     sums = _sums(per_segment, days, config, mine)
     counts = _user_counts(users, days, buckets, mine)
     w = accounts.left_join(sums, [AS_OF, "account_id"]).drop("as_of_right", "account_id_right")
