@@ -170,7 +170,9 @@ def leakage_guard(
     snapshot = pd.to_datetime(frame["snapshot"]).to_numpy()
     problems = {}
     for name, when in known_at.items():
-        known = pd.to_datetime(pd.Series(list(when), index=frame.index)).to_numpy()
+        # by position, as the rows are; a Series' values without a Python list
+        values = when.to_numpy() if isinstance(when, pd.Series) else list(when)
+        known = pd.to_datetime(pd.Series(values, index=frame.index)).to_numpy()
         late = known > snapshot
         if late.any():
             i = int(np.argmax(late))
