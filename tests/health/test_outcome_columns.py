@@ -8,10 +8,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import ibis
+import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keepwell.health.backtest import CONTRACTION, _checks, outcomes_history
+from keepwell.health.backtest import CONTRACTION, _checks, outcomes_frame, outcomes_history
 from keepwell.health.days import AS_OF, as_of_days
 from keepwell.health.operational import subscription_history
 
@@ -81,3 +82,13 @@ def test_outcomes_history_equals_the_account_by_account_reading(
     assert [list(per.items()) for per in got.values()] == [
         list(per.items()) for per in want.values()
     ]  # the same order of days and accounts
+    frame = outcomes_frame(subscriptions, days, horizon, ("churned", "contracted"))
+    built = pd.DataFrame(  # the frame point_in_time_frame built from the dicts
+        [(d, a, float(c), float(k)) for d, per in want.items() for a, (c, k) in per.items()],
+        columns=[AS_OF, "account_id", "churned", "contracted"],
+    )
+    if len(built):
+        pd.testing.assert_frame_equal(frame, built, check_exact=True)
+    else:
+        assert frame.empty
+        assert list(frame.columns) == list(built.columns)

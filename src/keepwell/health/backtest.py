@@ -125,6 +125,29 @@ def outcomes_history(
     return result
 
 
+def outcomes_frame(
+    subscriptions: ibis.Table, days: Iterable[date], horizon: int, columns: tuple[str, str]
+) -> pd.DataFrame:
+    """:func:`outcomes_history` as one frame: ``as_of``, ``account_id`` and the two
+    ``columns`` (churned, contracted) as 1.0 / 0.0, rows as the dicts give them."""
+    checks = {day: _checks(day, horizon) for day in days}
+    churned_name, contracted_name = columns
+    if not checks:
+        return pd.DataFrame(columns=[AS_OF, "account_id", churned_name, contracted_name])
+    mrr = _mrr_on(subscriptions, {*checks, *(d for c in checks.values() for d in c)})
+    parts = [(day, *_outcome(mrr, day, later)) for day, later in checks.items()]
+    return pd.DataFrame(
+        {
+            AS_OF: np.repeat(
+                np.array([p[0] for p in parts], dtype=object), [len(p[1]) for p in parts]
+            ),
+            "account_id": np.concatenate([mrr.accounts[p[1]] for p in parts]),
+            churned_name: np.concatenate([p[2] for p in parts]).astype(float),
+            contracted_name: np.concatenate([p[3] for p in parts]).astype(float),
+        }
+    )
+
+
 def _outcome(
     mrr: _MrrOn, day: date, later: list[date]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
