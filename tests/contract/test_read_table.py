@@ -102,3 +102,27 @@ def test_tagged_activities_are_those_the_whole_table_shows_with_the_tag(
                 if "feature_request" in {t.strip().lower() for t in a["tags"] or []}]  # fmt: skip
     found = contract_service.tagged_activities(workspace, "feature_request")
     assert [a["activity_id"] for a in found] == expected == ["n0", "n3"]
+
+
+def test_attributes_decoded_once_per_text_are_those_of_each_row(company: Workspace) -> None:
+    """The fast read decodes each distinct attributes text once and spreads it over its
+    rows: the same columns, names (a collision twice over) and texts of every value."""
+    shared = '{"account_id": "x", "attr_account_id": 1, "n": 2.5, "b": true, "o": {"k": [1]}}'
+    with company.engine.begin() as conn:
+        driver = conn.connection.driver_connection
+        for table, key, texts in (
+            ("accounts", "account_id", {"A": shared, "B": shared, "C": "null"}),
+            ("contacts", "contact_id", {"c1": '{"zeta": null, "n": 0}', "c2": "{}"}),
+        ):
+            for row, text in texts.items():
+                driver.execute(f"UPDATE {table} SET attributes = ? WHERE {key} = ?", (text, row))
+        driver.execute('UPDATE activities SET tags = \'["a", "b"]\'')
+    for name in ("accounts", "contacts", "activities"):
+        entity = get_entity(name)
+        fast = contract_service._read_sqlite_table(company, entity, None)
+        typed = contract_service._read_table(company, entity, None)
+        assert fast.equals(typed), (fast.to_pylist(), typed.to_pylist())
+    accounts = contract_service.read_table(company, "accounts")
+    assert {"attr_account_id", "attr_attr_account_id", "n", "b", "o"} <= set(accounts.column_names)
+    assert accounts["attr_attr_account_id"].to_pylist() == ["1", "1", None]
+    company.close()

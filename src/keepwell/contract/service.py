@@ -692,10 +692,10 @@ def _read_sqlite_table(workspace: Workspace, entity: Entity, account_id: str | N
         elif column.kind is Kind.BOOLEAN:
             columns[column.name] = pa.array(raw, pa.int64()).cast(pa.bool_())
         elif column.kind is Kind.TAGS:
-            columns[column.name] = pa.array(_json_column(raw), type=arrow_type)
+            columns[column.name] = _json_array(raw, arrow_type)
         else:
             columns[column.name] = pa.array(raw, type=arrow_type)
-    return _with_attributes(columns, _json_column(values[-1]))
+    return _with_stored_attributes(columns, values[-1])
 
 
 #: Stored JSON texts decoded without the decoder (most rows hold one of them).
@@ -709,16 +709,49 @@ def _json_column(texts: Sequence[str | None]) -> list[Any]:
     return [empty[t] if t in empty or t is None else json.loads(t) for t in texts]
 
 
+def _distinct_json(texts: Sequence[str | None]) -> tuple[list[Any], pa.Array]:
+    """The distinct stored texts of a JSON column decoded once each, and per row the
+    index of its text (null where the text is): most rows repeat a few texts."""
+    encoded = pa.array(texts, pa.string()).dictionary_encode()
+    return _json_column(encoded.dictionary.to_pylist()), encoded.indices
+
+
+def _json_array(texts: Sequence[str | None], arrow_type: pa.DataType) -> pa.Array:
+    """``pa.array(_json_column(texts), arrow_type)``, each distinct text decoded once."""
+    decoded, indices = _distinct_json(texts)
+    return pa.array(decoded, type=arrow_type).take(indices)
+
+
+def _with_stored_attributes(columns: dict[str, pa.Array], texts: Sequence[str | None]) -> pa.Table:
+    """:func:`_with_attributes` of the stored attribute texts, each distinct text decoded
+    and converted once, then spread over the rows by Arrow."""
+    decoded, indices = _distinct_json(texts)
+    for name, values in _attribute_columns(columns, decoded).items():
+        columns[name] = values.take(indices)
+    return pa.table(columns)
+
+
 def _with_attributes(
     columns: dict[str, pa.Array], attributes: Sequence[dict[str, Any] | None]
 ) -> pa.Table:
+    columns.update(_attribute_columns(columns, attributes))
+    return pa.table(columns)
+
+
+def _attribute_columns(
+    columns: dict[str, pa.Array], attributes: Sequence[dict[str, Any] | None]
+) -> dict[str, pa.Array]:
+    """A string column per custom attribute (by name, ``attr_NAME`` where it would
+    collide with ``columns``): the value as text, null where a row has none."""
+    result: dict[str, pa.Array] = {}
     for name in sorted({k for a in attributes for k in (a or {})}):
-        target = f"attr_{name}" if name in columns or name == REJECT_REASON_COLUMN else name
-        columns[target] = pa.array(
+        taken = name in columns or name in result or name == REJECT_REASON_COLUMN
+        target = f"attr_{name}" if taken else name
+        result[target] = pa.array(
             [None if (v := (a or {}).get(name)) is None else str(v) for a in attributes],
             pa.string(),
         )
-    return pa.table(columns)
+    return result
 
 
 def refresh_event_rollup(workspace: Workspace, since: date | None = None) -> RefreshResult | None:

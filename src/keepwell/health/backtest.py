@@ -27,6 +27,7 @@ from typing import Any
 
 import ibis
 import numpy as np
+import pandas as pd
 
 from keepwell.core import periods
 from keepwell.health.backtest_stats import LogisticWeights, roc_auc
@@ -67,17 +68,34 @@ def _checks(as_of: date, horizon: int) -> list[date]:
     return checks
 
 
-def _mrr_on(subscriptions: ibis.Table, days: set[date]) -> dict[date, dict[str, float]]:
+@dataclass(frozen=True)
+class _MrrOn:
+    """MRR per account on some days: ``mrr[row[day], code]`` (0.0 without a row), and
+    per day the account codes in the query's row order; ``accounts`` names the codes."""
+
+    row: dict[date, int]
+    accounts: np.ndarray
+    mrr: np.ndarray
+    listed: list[np.ndarray]
+
+
+def _mrr_on(subscriptions: ibis.Table, days: set[date]) -> _MrrOn:
     """MRR per account on each of ``days`` (one query for them all)."""
+    ordered = sorted(days)
     table = subscription_history(subscriptions, as_of_days(days))
     rows = table.select(AS_OF, "account_id", "mrr").to_pyarrow()
-    result: dict[date, dict[str, float]] = {day: {} for day in days}
-    for day, account, mrr in zip(
-        rows[AS_OF].to_pylist(), rows["account_id"].to_pylist(), rows["mrr"].to_pylist(),
-        strict=True,
-    ):  # fmt: skip
-        result[day][account] = mrr
-    return result
+    day = np.searchsorted(
+        np.array(ordered, dtype="datetime64[D]"), rows[AS_OF].to_numpy().astype("datetime64[D]")
+    )
+    codes, accounts = pd.factorize(
+        np.array(rows["account_id"].to_pylist(), dtype=object), use_na_sentinel=False
+    )
+    mrr = np.zeros((len(ordered), len(accounts)))
+    mrr[day, codes] = rows["mrr"].to_numpy()  # one row per (day, account)
+    by_day = np.argsort(day, kind="stable")
+    listed = np.split(codes[by_day], np.cumsum(np.bincount(day, minlength=len(ordered)))[:-1])
+    row = {d: i for i, d in enumerate(ordered)}
+    return _MrrOn(row, np.asarray(accounts, dtype=object), mrr, listed)
 
 
 def outcomes(subscriptions: ibis.Table, as_of: date, horizon: int) -> dict[str, tuple[bool, bool]]:
@@ -89,25 +107,61 @@ def outcomes_history(
     subscriptions: ibis.Table, days: Iterable[date], horizon: int
 ) -> dict[date, dict[str, tuple[bool, bool]]]:
     """:func:`outcomes` as of each of ``days``, from one query of MRR on every day looked
-    at."""
+    at (accounts in the order the query gives them)."""
     checks = {day: _checks(day, horizon) for day in days}
     if not checks:
         return {}
     mrr = _mrr_on(subscriptions, {*checks, *(d for c in checks.values() for d in c)})
-    return {day: _outcome(mrr[day], [mrr[d] for d in later]) for day, later in checks.items()}
+    result: dict[date, dict[str, tuple[bool, bool]]] = {}
+    for day, later in checks.items():
+        codes, churned, contracted = _outcome(mrr, day, later)
+        result[day] = dict(
+            zip(
+                mrr.accounts[codes].tolist(),
+                zip(churned.tolist(), contracted.tolist(), strict=True),
+                strict=True,
+            )
+        )
+    return result
+
+
+def outcomes_frame(
+    subscriptions: ibis.Table, days: Iterable[date], horizon: int, columns: tuple[str, str]
+) -> pd.DataFrame:
+    """:func:`outcomes_history` as one frame: ``as_of``, ``account_id`` and the two
+    ``columns`` (churned, contracted) as 1.0 / 0.0, rows as the dicts give them."""
+    checks = {day: _checks(day, horizon) for day in days}
+    churned_name, contracted_name = columns
+    if not checks:
+        return pd.DataFrame(columns=[AS_OF, "account_id", churned_name, contracted_name])
+    mrr = _mrr_on(subscriptions, {*checks, *(d for c in checks.values() for d in c)})
+    parts = [(day, *_outcome(mrr, day, later)) for day, later in checks.items()]
+    return pd.DataFrame(
+        {
+            AS_OF: np.repeat(
+                np.array([p[0] for p in parts], dtype=object), [len(p[1]) for p in parts]
+            ),
+            "account_id": np.concatenate([mrr.accounts[p[1]] for p in parts]),
+            churned_name: np.concatenate([p[2] for p in parts]).astype(float),
+            contracted_name: np.concatenate([p[3] for p in parts]).astype(float),
+        }
+    )
 
 
 def _outcome(
-    start: dict[str, float], later: list[dict[str, float]]
-) -> dict[str, tuple[bool, bool]]:
-    result = {}
-    for account, mrr in start.items():
-        if mrr <= 0:
-            continue
-        churned = any(m.get(account, 0.0) <= 0 for m in later)
-        contracted = not churned and later[-1].get(account, 0.0) < CONTRACTION * mrr
-        result[account] = (churned, contracted)
-    return result
+    mrr: _MrrOn, day: date, later: list[date]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The accounts with MRR on ``day`` (codes, in row order), whether each churned (no
+    MRR on a day of ``later``) and contracted (not churned, and the last day's MRR below
+    :data:`CONTRACTION` x the day's)."""
+    listed = mrr.listed[mrr.row[day]]
+    start = mrr.mrr[mrr.row[day], listed]
+    kept = ~(start <= 0)  # NaN MRR counts as some, as a comparison with it is false
+    codes, start = listed[kept], start[kept]
+    after = mrr.mrr[np.ix_([mrr.row[d] for d in later], codes)]
+    churned = np.asarray((after <= 0).any(axis=0))
+    contracted = ~churned & (after[-1] < CONTRACTION * start)
+    return codes, churned, contracted
 
 
 @dataclass

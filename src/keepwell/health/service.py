@@ -27,7 +27,7 @@ from keepwell.core.errors import InputError, NotFoundError, StoreError
 from keepwell.core.workspace import Workspace
 from keepwell.health import background, operational
 from keepwell.health.backtest import BacktestReport as BacktestReport  # re-exported
-from keepwell.health.backtest import month_ends, outcomes_history, run_backtest
+from keepwell.health.backtest import month_ends, outcomes_frame, outcomes_history, run_backtest
 from keepwell.health.catalog import MeasureEntry, measure_catalog
 from keepwell.health.config import HealthConfig, ensure_config_file, load_config
 from keepwell.health.days import AS_OF
@@ -641,15 +641,7 @@ def point_in_time_frame(
     known = [d for d in days if end is not None and d + timedelta(days=horizon_days) <= end]
     if not known:
         return frame
-    happened = outcomes_history(inputs.subscriptions, known, horizon_days)
-    outcomes = pd.DataFrame(
-        [
-            (day, a, float(c), float(k))
-            for day, per in happened.items()
-            for a, (c, k) in per.items()
-        ],
-        columns=[AS_OF, "account_id", CHURNED, CONTRACTED],
-    )
+    outcomes = outcomes_frame(inputs.subscriptions, known, horizon_days, (CHURNED, CONTRACTED))
     frame = frame.merge(outcomes, on=[AS_OF, "account_id"], how="left", validate="1:1")
     on_known = frame[AS_OF].isin(set(known)).to_numpy()
     for column in (CHURNED, CONTRACTED):  # a customer without MRR on the day: neither

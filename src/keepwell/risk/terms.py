@@ -206,73 +206,166 @@ def _totals(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
     return total
 
 
+@dataclass(frozen=True)
+class _LineColumns:
+    """The lines of :func:`_lines` as columns: sorted by account, in frame order within
+    one; ``account`` indexes ``names``, ``product`` numbers the distinct products (-1:
+    none), ``ends`` is ``date.max`` where ``has_end`` is false."""
+
+    names: np.ndarray
+    account: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    has_end: np.ndarray
+    term: np.ndarray
+    mrr: np.ndarray
+    auto: np.ndarray
+    product: np.ndarray
+
+
+def _line_columns(subscriptions: pd.DataFrame) -> _LineColumns:
+    s = subscriptions
+    starts = [to_day(v) for v in s["starts_on"].tolist()]
+    keep = np.array([v is not None for v in starts], dtype=bool)
+    names, codes = np.unique(
+        np.array([str(a) for a in s["account_id"].tolist()], dtype=object)[keep],
+        return_inverse=True,
+    )
+    order = np.argsort(codes, kind="stable")
+    rows = np.flatnonzero(keep)[order]
+    ends = [to_day(v) for v in s["ends_on"].tolist()]
+    end_days = np.array([ends[i] or date.max for i in rows], dtype="datetime64[D]")
+    has_end = np.array([ends[i] is not None for i in rows], dtype=bool)
+    start_days = np.array([starts[i] for i in rows], dtype="datetime64[D]")
+    account = codes[order]
+    products: dict[Any, int] = {}
+    product = np.array(
+        [
+            -1 if _missing(v) else products.setdefault(v, len(products))
+            for v in s["product"].to_numpy(dtype=object)[rows]
+        ],
+        dtype=np.int64,
+    )
+    mrr = pd.to_numeric(s["mrr"], errors="coerce").astype(float).fillna(0.0).to_numpy()
+    auto = s["auto_renew"].fillna(False).astype(bool).to_numpy()
+    return _LineColumns(
+        names=names,
+        account=account,
+        starts=start_days,
+        ends=end_days,
+        has_end=has_end,
+        term=_term_ends(account, start_days, end_days, has_end),
+        mrr=mrr[rows],
+        auto=auto[rows],
+        product=product,
+    )
+
+
+def _term_ends(
+    account: np.ndarray, starts: np.ndarray, ends: np.ndarray, has_end: np.ndarray
+) -> np.ndarray:
+    """:func:`_closes_term` of each line: its end lies within a day of 1 to 5 whole years
+    from the start of a line of its account that starts no later."""
+    years = np.repeat(np.arange(1, MAX_TERM_YEARS + 1), len(starts))
+    candidates = (
+        pd.DataFrame(
+            {
+                "account": np.tile(account, MAX_TERM_YEARS),
+                "day": _add_years_days(np.tile(starts, MAX_TERM_YEARS), years).astype(np.int64),
+                "earliest": np.tile(starts, MAX_TERM_YEARS).astype(np.int64),
+            }
+        )
+        .groupby(["account", "day"], as_index=False)["earliest"]
+        .min()
+    )
+    ending = np.flatnonzero(has_end)
+    shifts = np.repeat([-1, 0, 1], len(ending))
+    wanted = pd.DataFrame(
+        {
+            "line": np.tile(ending, 3),
+            "account": np.tile(account[ending], 3),
+            "day": np.tile(ends[ending].astype(np.int64), 3) + shifts,
+            "start": np.tile(starts[ending].astype(np.int64), 3),
+        }
+    )
+    found = wanted.merge(candidates, on=["account", "day"])
+    term = np.zeros(len(starts), dtype=bool)
+    term[found["line"].to_numpy()[found["earliest"].to_numpy() <= found["start"].to_numpy()]] = True
+    return term
+
+
+def _add_years_days(days: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """:func:`_add_years` of datetime64[D] days (29 February to 28 February)."""
+    months = days.astype("datetime64[M]")
+    year = months.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = (months - months.astype("datetime64[Y]").astype("datetime64[M]")).astype(np.int64)
+    day = (days - months.astype("datetime64[D]")).astype(np.int64)
+    target = year + years
+    leap = (target % 4 == 0) & ((target % 100 != 0) | (target % 400 == 0))
+    day = np.where((month == 1) & (day == 28) & ~leap, 27, day)
+    first = ((target - 1970) * 12 + month).astype("datetime64[M]").astype("datetime64[D]")
+    result: np.ndarray = first + day
+    return result
+
+
+def _next_anniversaries(starts: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """:func:`next_anniversary` of datetime64[D] starts after each of ``days``."""
+    year = starts.astype("datetime64[Y]").astype(np.int64)
+    years = np.maximum(1, days.astype("datetime64[Y]").astype(np.int64) - year)
+    result = _add_years_days(starts, years)
+    while (late := result <= days).any():
+        years = years + late
+        result = np.where(late, _add_years_days(starts, years), result)
+    return result
+
+
 def contract_frame(subscriptions: pd.DataFrame, days: Iterable[date]) -> pd.DataFrame:
     """:func:`contract_history` as one frame: a row per (``as_of``, account with an
-    active line that day) with the :data:`CONTRACT_COLUMNS`, computed column-wise (the
-    same values: a training history holds a million account-days)."""
-    lines = [line for account_lines in _lines(subscriptions).values() for line in account_lines]
-    starts = np.array([line.starts_on for line in lines], dtype="datetime64[D]")
-    ends = np.array([line.ends_on or date.max for line in lines], dtype="datetime64[D]")
-    has_end = np.array([line.ends_on is not None for line in lines], dtype=bool)
-    parts = []
-    for day in sorted(set(days)):
-        d = np.datetime64(day, "D")
-        active = np.flatnonzero((starts <= d) & (~has_end | (ends > d)))
-        parts.append(pd.DataFrame({"as_of": day, "line": active}))
-    pairs = (
-        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"as_of": [], "line": []})
+    active line that day, rows by day then account) with the :data:`CONTRACT_COLUMNS`,
+    computed column-wise in numpy (the same values: a training history holds a million
+    account-days)."""
+    lines = _line_columns(subscriptions)
+    on = np.array(sorted(set(days)), dtype="datetime64[D]")
+    parts = [np.flatnonzero((lines.starts <= d) & (~lines.has_end | (lines.ends > d))) for d in on]
+    index = np.concatenate([np.zeros(0, dtype=np.int64), *parts])  # (day, account, line) order
+    day = np.repeat(np.arange(len(on)), [len(p) for p in parts])
+    account = lines.account[index]
+    new = np.ones(len(index), dtype=bool)
+    new[1:] = (day[1:] != day[:-1]) | (account[1:] != account[:-1])
+    group, first = np.cumsum(new) - 1, np.flatnonzero(new)
+    n = len(first)
+    result = pd.DataFrame(
+        {
+            "as_of": pd.Series(on.astype(object)[day[first]], dtype=object),
+            "account_id": pd.Series(lines.names[account[first]], dtype=object),
+        }
     )
-    # rows sorted by (day, account, line order): lines are already by account, in order
-    index = pairs["line"].to_numpy(dtype=np.int64)
-    account = np.array([line.account for line in lines], dtype=object)[index]
-    keys = pd.DataFrame({"as_of": pairs["as_of"], "account_id": account})
-    group = keys.groupby(["as_of", "account_id"], sort=False).ngroup().to_numpy()
-    n = int(group.max(initial=-1)) + 1
-    first = np.unique(group, return_index=True)[1]
-    mrr = np.array([line.mrr for line in lines], dtype=float)[index]
-    auto = np.array([line.auto_renew for line in lines], dtype=bool)[index]
-    term = np.array([line.term_end for line in lines], dtype=bool)[index]
+    mrr = lines.mrr[index]
     total = _totals(mrr, group, n)
-    shares = {
-        name: _totals(mrr[mask], group[mask], n)
-        for name, mask in (("auto_renew_share", auto), ("open_ended_share", ~term))
-    }
-    result = keys.iloc[first].reset_index(drop=True)
-    for name, part in shares.items():
+    for name, mask in (
+        ("auto_renew_share", lines.auto[index]),
+        ("open_ended_share", ~lines.term[index]),
+    ):
+        part = _totals(mrr[mask], group[mask], n)
         with np.errstate(invalid="ignore", divide="ignore"):
             result[name] = np.where(total != 0, part / np.where(total != 0, total, 1.0), np.nan)
-    products = pd.Series([lines[i].product for i in index], dtype=object)
-    present = ~products.map(_missing).to_numpy(dtype=bool)
-    result["products"] = (
-        pd.Series(products[present].to_numpy(), dtype=object)
-        .groupby(group[present])
-        .nunique()
-        .reindex(range(n), fill_value=0)
-        .to_numpy(dtype=float)
-    )
-    day_of = pairs["as_of"].to_numpy()
-    anniversaries: dict[tuple[date, date], date] = {}
-    renewal = []
-    for i, day in zip(index, day_of, strict=True):
-        line = lines[i]
-        if line.ends_on is not None and line.term_end:
-            renewal.append(line.ends_on)
-            continue
-        key = (line.starts_on, day)
-        if key not in anniversaries:
-            anniversaries[key] = next_anniversary(line.starts_on, day)
-        renewal.append(anniversaries[key])
-    renews = pd.Series(np.array(renewal, dtype="datetime64[D]")).groupby(group).min().to_numpy()
-    on = np.array(result["as_of"].tolist(), dtype="datetime64[D]")
-    result["days_to_known_renewal"] = (renews - on).astype("timedelta64[D]").astype(float)
+    product = lines.product[index]
+    present, width = product >= 0, int(lines.product.max(initial=0)) + 1
+    distinct = np.unique(group[present] * width + product[present])  # (group, product) pairs
+    result["products"] = np.bincount(distinct // width, minlength=n).astype(float)
+    starts, closes = lines.starts[index], lines.has_end[index] & lines.term[index]
+    renewal = np.where(closes, lines.ends[index], _next_anniversaries(starts, on[day]))
+    renews = np.minimum.reduceat(renewal, first) if n else renewal[:0]
+    result["days_to_known_renewal"] = (renews - on[day[first]]).astype(np.int64).astype(float)
     # when the earliest end was known: the first line (in order) with the earliest end
-    ending = np.flatnonzero(has_end[index])
-    order = ending[np.lexsort((ending, ends[index][ending], group[ending]))]
+    ending = np.flatnonzero(lines.has_end[index])
+    order = ending[np.lexsort((ending, lines.ends[index][ending], group[ending]))]
     earliest = order[np.unique(group[order], return_index=True)[1]]
-    known: list[date | None] = [None] * n
-    for row in earliest:
-        line = lines[index[row]]
-        known[group[row]] = line.starts_on if line.term_end else line.ends_on
+    chosen = index[earliest]
+    known = np.full(n, None, dtype=object)
+    known[group[earliest]] = np.where(
+        lines.term[chosen], lines.starts[chosen], lines.ends[chosen]
+    ).astype(object)
     for column in RENEWAL_DERIVED:
-        result[f"{KNOWN_AT}{column}"] = pd.Series(known, dtype=object)
+        result[f"{KNOWN_AT}{column}"] = pd.Series(known.tolist(), dtype=object)
     return result
