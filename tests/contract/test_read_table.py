@@ -11,6 +11,7 @@ import pytest
 from keepwell.contract import service as contract_service
 from keepwell.contract.schema import get_entity
 from keepwell.contract.service import import_file
+from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
 from tests.conftest import make_workspace
 from tests.factories import write_rows
@@ -125,4 +126,25 @@ def test_attributes_decoded_once_per_text_are_those_of_each_row(company: Workspa
     accounts = contract_service.read_table(company, "accounts")
     assert {"attr_account_id", "attr_attr_account_id", "n", "b", "o"} <= set(accounts.column_names)
     assert accounts["attr_attr_account_id"].to_pylist() == ["1", "1", None]
+    company.close()
+
+
+@pytest.mark.parametrize("name", [*ROWS])
+def test_a_read_of_some_columns_is_those_columns_of_the_whole_read(
+    company: Workspace, name: str
+) -> None:
+    """``columns`` reads those contract columns, in the contract's order, without the
+    custom attributes, with the values and types of the whole read, on both paths."""
+    entity = get_entity(name)
+    whole = contract_service.read_table(company, name)
+    wanted = [c.name for c in entity.columns][::-2]  # every other one, reversed
+    part = contract_service.read_table(company, name, columns=wanted)
+    order = [c.name for c in entity.columns if c.name in wanted]
+    assert part.column_names == order
+    assert part.equals(whole.select(order))
+    chosen = [c for c in entity.columns if c.name in wanted]
+    typed = contract_service._read_table(company, entity, None, chosen, attributes=False)
+    assert typed.equals(part)
+    with pytest.raises(InputError, match="no column nope"):
+        contract_service.read_table(company, name, columns=["nope"])
     company.close()

@@ -72,10 +72,19 @@ def list_measures(workspace: Workspace) -> list[MeasureEntry]:
     return measure_catalog(health_config(workspace))
 
 
+#: The columns the measures read of an entity, where reading every column (and the
+#: custom attributes) would cost: the activities' subjects and notes, a million rows in
+#: a large book, are not a measure's.
+INPUT_COLUMNS: dict[str, tuple[str, ...]] = {"activities": ("account_id", "kind", "occurred_at")}
+
+
 def measure_inputs(workspace: Workspace) -> MeasureInputs:
     """The rollup and every operational entity as Ibis tables for the measures
     (subscription MRR in the workspace's base currency, see :func:`base_currency_lines`)."""
-    arrow = {name: contract_service.read_table(workspace, name) for name in ENTITIES}
+    arrow = {
+        name: contract_service.read_table(workspace, name, columns=INPUT_COLUMNS.get(name))
+        for name in ENTITIES
+    }
     arrow["subscriptions"] = base_currency_lines(workspace, arrow["subscriptions"])
     tables = {name: ibis.memtable(table) for name, table in arrow.items()}
     return MeasureInputs(
