@@ -89,7 +89,7 @@ def _lines(subscriptions: pd.DataFrame) -> dict[str, list[_Line]]:
     """The lines per account (accounts sorted, lines in frame order)."""
     s = subscriptions
     mrr = pd.to_numeric(s["mrr"], errors="coerce").astype(float).fillna(0.0).tolist()
-    auto = s["auto_renew"].fillna(False).astype(bool).tolist()
+    auto = s["auto_renew"].eq(True).tolist()  # None and NaN: False, without fillna's downcast
     rows: dict[str, list[tuple[Any, date, date | None, float, bool]]] = {}
     for account, product, start, end, m, a in zip(
         s["account_id"].tolist(), s["product"].tolist(), s["starts_on"].tolist(),
@@ -247,7 +247,7 @@ def _line_columns(subscriptions: pd.DataFrame) -> _LineColumns:
         dtype=np.int64,
     )
     mrr = pd.to_numeric(s["mrr"], errors="coerce").astype(float).fillna(0.0).to_numpy()
-    auto = s["auto_renew"].fillna(False).astype(bool).to_numpy()
+    auto = s["auto_renew"].eq(True).to_numpy()  # None and NaN: False
     return _LineColumns(
         names=names,
         account=account,
