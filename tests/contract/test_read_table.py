@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from keepwell.contract import service as contract_service
-from keepwell.contract.schema import get_entity
+from keepwell.contract.schema import Entity, get_entity
 from keepwell.contract.service import import_file
 from keepwell.core.errors import InputError
 from keepwell.core.workspace import Workspace
@@ -62,6 +62,10 @@ ROWS = {
 }  # fmt: skip
 
 
+def every_column(entity: Entity) -> contract_service._Read:
+    return contract_service._Read(entity, entity.columns)
+
+
 @pytest.fixture
 def company(tmp_path: Path) -> Workspace:
     ws = make_workspace(tmp_path / "ws")
@@ -74,14 +78,14 @@ def company(tmp_path: Path) -> Workspace:
 @pytest.mark.parametrize("name", [*ROWS, "surveys", "fx_rates"])
 def test_the_sqlite_read_is_the_sqlalchemy_read(company: Workspace, name: str) -> None:
     entity = get_entity(name)
-    fast = contract_service._read_sqlite_table(company, entity, None)
-    typed = contract_service._read_table(company, entity, None)
+    fast = contract_service._read_sqlite_table(company, every_column(entity), None)
+    typed = contract_service._read_table(company, every_column(entity), None)
     assert fast.schema.equals(typed.schema)
     assert fast.equals(typed), (fast.to_pylist(), typed.to_pylist())
     assert contract_service.read_table(company, name).equals(typed)
     one = contract_service.read_table(company, name, account_id="A") if name != "fx_rates" else None
     if one is not None:
-        assert one.equals(contract_service._read_table(company, entity, "A"))
+        assert one.equals(contract_service._read_table(company, every_column(entity), "A"))
     company.close()
 
 
@@ -120,8 +124,8 @@ def test_attributes_decoded_once_per_text_are_those_of_each_row(company: Workspa
         driver.execute('UPDATE activities SET tags = \'["a", "b"]\'')
     for name in ("accounts", "contacts", "activities"):
         entity = get_entity(name)
-        fast = contract_service._read_sqlite_table(company, entity, None)
-        typed = contract_service._read_table(company, entity, None)
+        fast = contract_service._read_sqlite_table(company, every_column(entity), None)
+        typed = contract_service._read_table(company, every_column(entity), None)
         assert fast.equals(typed), (fast.to_pylist(), typed.to_pylist())
     accounts = contract_service.read_table(company, "accounts")
     assert {"attr_account_id", "attr_attr_account_id", "n", "b", "o"} <= set(accounts.column_names)
@@ -143,7 +147,8 @@ def test_a_read_of_some_columns_is_those_columns_of_the_whole_read(
     assert part.column_names == order
     assert part.equals(whole.select(order))
     chosen = [c for c in entity.columns if c.name in wanted]
-    typed = contract_service._read_table(company, entity, None, chosen, attributes=False)
+    read = contract_service._Read(entity, chosen, attributes=False)
+    typed = contract_service._read_table(company, read, None)
     assert typed.equals(part)
     with pytest.raises(InputError, match="no column nope"):
         contract_service.read_table(company, name, columns=["nope"])

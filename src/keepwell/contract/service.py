@@ -633,32 +633,38 @@ def read_table(
             f"{entity.name} live in the analytics store",
             hint="use workspace.analytics().events() or .rollup()",
         )
-    chosen = list(entity.columns)
+    read = _Read(entity, entity.columns)
     if columns is not None:
         unknown = sorted(set(columns) - {c.name for c in entity.columns})
         if unknown:
             raise InputError(f"{entity.name} have no column {', '.join(unknown)}")
-        chosen = [c for c in entity.columns if c.name in set(columns)]
-    attributes = columns is None
+        read = _Read(entity, [c for c in entity.columns if c.name in set(columns)], False)
     if workspace.engine.dialect.name == "sqlite":
         try:
-            return _read_sqlite_table(workspace, entity, account_id, chosen, attributes)
+            return _read_sqlite_table(workspace, read, account_id)
         except (pa.ArrowException, TypeError, ValueError, ArithmeticError):
             pass  # a value stored in another shape: read through SQLAlchemy's types
-    return _read_table(workspace, entity, account_id, chosen, attributes)
+    return _read_table(workspace, read, account_id)
 
 
-def _read_table(
-    workspace: Workspace,
-    entity: Entity,
-    account_id: str | None,
-    chosen: Sequence[Column] | None = None,
-    attributes: bool = True,
-) -> pa.Table:
+@dataclass(frozen=True)
+class _Read:
+    """What :func:`read_table` reads of ``entity``: the contract columns ``chosen``,
+    and the custom attributes when ``attributes``."""
+
+    entity: Entity
+    chosen: Sequence[Column]
+    attributes: bool = True
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.chosen] + (["attributes"] if self.attributes else [])
+
+
+def _read_table(workspace: Workspace, read: _Read, account_id: str | None) -> pa.Table:
     """:func:`read_table` through SQLAlchemy's column types (any database)."""
+    entity, chosen, names = read.entity, read.chosen, read.names
     table = MODELS[entity.name].__table__
-    chosen = entity.columns if chosen is None else chosen
-    names = [c.name for c in chosen] + (["attributes"] if attributes else [])
     query = sa.select(*(table.c[n] for n in names))
     if account_id is not None:
         query = query.where(table.c.account_id == account_id)
@@ -668,7 +674,7 @@ def _read_table(
     columns: dict[str, pa.Array] = {}
     for index, column in enumerate(chosen):
         columns[column.name] = pa.array(values[index], type=_arrow_type(entity, column))
-    return _with_attributes(columns, values[-1]) if attributes else pa.table(columns)
+    return _with_attributes(columns, values[-1]) if read.attributes else pa.table(columns)
 
 
 def _arrow_type(entity: Entity, column: Column) -> pa.DataType:
@@ -677,22 +683,15 @@ def _arrow_type(entity: Entity, column: Column) -> pa.DataType:
     return _ARROW_TYPES.get(column.kind, pa.string())
 
 
-def _read_sqlite_table(
-    workspace: Workspace,
-    entity: Entity,
-    account_id: str | None,
-    chosen: Sequence[Column] | None = None,
-    attributes: bool = True,
-) -> pa.Table:
+def _read_sqlite_table(workspace: Workspace, read: _Read, account_id: str | None) -> pa.Table:
     """:func:`read_table` on SQLite from the values as stored, converted by column in
     Arrow (dates, timestamps, booleans) rather than by SQLAlchemy value by value: the
     same table, several times faster on the million rows of a large book (the health
     measures read every entity on each scoring). Money is converted as SQLAlchemy
     converts it (``Decimal`` of the value formatted to the column's scale); JSON is
     decoded only where it is not empty."""
+    entity, chosen, names = read.entity, read.chosen, read.names
     table = MODELS[entity.name].__table__
-    chosen = entity.columns if chosen is None else chosen
-    names = [c.name for c in chosen] + (["attributes"] if attributes else [])
     quoted = ", ".join(f'"{name}"' for name in names)
     sql = f'SELECT {quoted} FROM "{table.name}"'
     params: tuple[str, ...] = ()
@@ -722,7 +721,7 @@ def _read_sqlite_table(
             columns[column.name] = _json_array(raw, arrow_type)
         else:
             columns[column.name] = pa.array(raw, type=arrow_type)
-    return _with_stored_attributes(columns, values[-1]) if attributes else pa.table(columns)
+    return _with_stored_attributes(columns, values[-1]) if read.attributes else pa.table(columns)
 
 
 #: Stored JSON texts decoded without the decoder (most rows hold one of them).
