@@ -108,13 +108,9 @@ def outcomes_history(
 ) -> dict[date, dict[str, tuple[bool, bool]]]:
     """:func:`outcomes` as of each of ``days``, from one query of MRR on every day looked
     at (accounts in the order the query gives them)."""
-    checks = {day: _checks(day, horizon) for day in days}
-    if not checks:
-        return {}
-    mrr = _mrr_on(subscriptions, {*checks, *(d for c in checks.values() for d in c)})
+    mrr, parts = _outcomes(subscriptions, days, horizon)
     result: dict[date, dict[str, tuple[bool, bool]]] = {}
-    for day, later in checks.items():
-        codes, churned, contracted = _outcome(mrr, day, later)
+    for day, codes, churned, contracted in parts:
         result[day] = dict(
             zip(
                 mrr.accounts[codes].tolist(),
@@ -130,12 +126,10 @@ def outcomes_frame(
 ) -> pd.DataFrame:
     """:func:`outcomes_history` as one frame: ``as_of``, ``account_id`` and the two
     ``columns`` (churned, contracted) as 1.0 / 0.0, rows as the dicts give them."""
-    checks = {day: _checks(day, horizon) for day in days}
     churned_name, contracted_name = columns
-    if not checks:
+    mrr, parts = _outcomes(subscriptions, days, horizon)
+    if not parts:
         return pd.DataFrame(columns=[AS_OF, "account_id", churned_name, contracted_name])
-    mrr = _mrr_on(subscriptions, {*checks, *(d for c in checks.values() for d in c)})
-    parts = [(day, *_outcome(mrr, day, later)) for day, later in checks.items()]
     return pd.DataFrame(
         {
             AS_OF: np.repeat(
@@ -146,6 +140,18 @@ def outcomes_frame(
             contracted_name: np.concatenate([p[3] for p in parts]).astype(float),
         }
     )
+
+
+def _outcomes(
+    subscriptions: ibis.Table, days: Iterable[date], horizon: int
+) -> tuple[_MrrOn, list[tuple[date, np.ndarray, np.ndarray, np.ndarray]]]:
+    """The MRR of every day looked at (one query) and, per day of ``days``, its
+    :func:`_outcome`: what both :func:`outcomes_history` and :func:`outcomes_frame` give."""
+    checks = {day: _checks(day, horizon) for day in days}
+    if not checks:
+        return _MrrOn({}, np.array([], dtype=object), np.zeros((0, 0)), []), []
+    mrr = _mrr_on(subscriptions, {*checks, *(d for c in checks.values() for d in c)})
+    return mrr, [(day, *_outcome(mrr, day, later)) for day, later in checks.items()]
 
 
 def _outcome(
