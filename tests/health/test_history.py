@@ -222,6 +222,7 @@ def _assert_equal(history: list[AccountHealth], alone: list[AccountHealth], day:
         ), where  # fmt: skip
 
 
+@pytest.mark.slow
 def test_history_equals_each_day_assessed_alone() -> None:
     inputs = _inputs()
     history = assess_history(inputs, reversed(DAYS), CONFIG)  # any order in, oldest first out

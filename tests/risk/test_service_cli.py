@@ -115,6 +115,7 @@ def test_predictions_are_stored_with_the_snapshot_and_shown(
     assert shown["risk"]["drivers"] == drivers
 
 
+@pytest.mark.slow
 def test_renewal_forecast_now_and_against_the_past(
     company: Workspace, card: dict[str, Any]
 ) -> None:

@@ -30,7 +30,7 @@ from tests.conftest import make_workspace
 from tests.notify.receivers import http_server, smtp_server
 from tests.success.company import AS_OF, OWNER_A, OWNER_B, load_company
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 PROCESSES = 4
 NOW = datetime(2025, 7, 31, 23, 0, tzinfo=UTC)
 

@@ -89,6 +89,7 @@ def test_lease_settings_must_leave_room_for_late_beats(monkeypatch: pytest.Monke
         cycle_settings()
 
 
+@pytest.mark.slow
 def test_a_cycle_killed_mid_delivery_is_followed_within_seconds_and_nothing_twice(
     tmp_path: Path,
 ) -> None:

@@ -25,6 +25,7 @@ from keepwell.voice import service
 from tests.conftest import make_workspace
 from tests.web.helpers import make_settings
 
+pytestmark = pytest.mark.slow
 END_MONTH = date(2026, 10, 1)
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 SEGMENTS = ("high-touch", "mid-touch", "tech-touch")

@@ -196,6 +196,7 @@ def test_read_bodies_match_their_schemas(served: Served) -> None:
     assert seen >= 12
 
 
+@pytest.mark.slow
 def test_generated_requests_get_documented_answers(served: Served) -> None:
     """Generated requests (valid and not) to every operation, signed in, read-only and
     anonymous: every status is documented and every body matches its schema."""

@@ -18,6 +18,7 @@ from tests.conftest import make_workspace
 from tests.web.helpers import add_user, make_app, two_csm_book
 
 #: Generated requests per operation.
+pytestmark = pytest.mark.slow
 EXAMPLES = 12
 
 
