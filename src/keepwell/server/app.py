@@ -31,6 +31,7 @@ from keepwell.ingest.writer import EventWriter
 from keepwell.notify import api as notify_api
 from keepwell.portfolio import api as portfolio_api
 from keepwell.portfolio import pages as portfolio_pages
+from keepwell.portfolio import service as portfolio_service
 from keepwell.reports import pages as report_pages
 from keepwell.revenue import api as revenue_api
 from keepwell.revenue import pages as revenue_pages
@@ -39,6 +40,7 @@ from keepwell.risk import pages as risk_pages
 from keepwell.server import control, login
 from keepwell.server.audit import install_audit
 from keepwell.server.dates import iso_days
+from keepwell.server.freshness import ForgetKeptAfterWrites
 from keepwell.server.nul import RejectNulMiddleware
 from keepwell.server.runtime import ServerRuntime, readiness
 from keepwell.success import api as success_api
@@ -110,6 +112,7 @@ def create_app(
     install_audit(app)
     _pages(app)
     app.add_middleware(RejectNulMiddleware)
+    app.add_middleware(ForgetKeptAfterWrites, forget=lambda: portfolio_service.forget(workspace))
     _routes(app)
     if runtime is not None:
         app.include_router(control.router)
