@@ -39,3 +39,18 @@ def test_a_forwarded_command_that_writes_drops_what_the_pages_kept() -> None:
     runner.run(["import", "accounts", "/tmp/a.csv"])
     runner.run(["score"])
     assert changes == ["changed", "changed"]
+
+
+def test_a_value_computed_across_a_forget_is_not_kept() -> None:
+    """A page computing the overview while an import lands must not keep what it read
+    before the import for the next five minutes."""
+    ours = ("/ws/race", "sqlite:///race")
+    calls: list[int] = []
+
+    def compute_during_an_import() -> int:
+        calls.append(1)
+        forget(ours)  # the import finishes while the figures are computed
+        return len(calls)
+
+    assert memo(("overview", ours), compute_during_an_import) == 1
+    assert memo(("overview", ours), lambda: 2) == 2  # computed again, not the kept 1

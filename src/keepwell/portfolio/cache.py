@@ -22,6 +22,9 @@ Builder = Callable[[], Directory]
 _cache: dict[Key, tuple[float, Directory]] = {}
 _lock = threading.Lock()
 _refreshing: set[Key] = set()
+#: Per workspace, how many times :func:`forget` dropped its directories: a background
+#: rebuild that spans a forget is not kept (it may hold rows from before the change).
+_forgets: dict[tuple[str, str], int] = {}
 
 
 def cached(key: Key, build: Builder) -> Directory:
@@ -37,7 +40,8 @@ def cached(key: Key, build: Builder) -> Directory:
             return _cache[key][1]
         if time.monotonic() - hit[0] >= TTL_SECONDS and key not in _refreshing:
             _refreshing.add(key)
-            threading.Thread(target=_refresh, args=(key, build), daemon=True).start()
+            forgets = _forgets.get(key[0], 0)
+            threading.Thread(target=_refresh, args=(key, build, forgets), daemon=True).start()
         return hit[1]
 
 
@@ -47,10 +51,12 @@ def holds(key: Key) -> bool:
         return key in _cache
 
 
-def _refresh(key: Key, build: Builder) -> None:
+def _refresh(key: Key, build: Builder, forgets: int) -> None:
     try:
         built = build()
         with _lock:
+            if _forgets.get(key[0], 0) != forgets:
+                return  # dropped while it was built: the next request builds anew
             _cache[key] = (time.monotonic(), built)
         heap.settle()
     finally:
@@ -61,5 +67,6 @@ def _refresh(key: Key, build: Builder) -> None:
 def forget(workspace_key: tuple[str, str]) -> None:
     """Drop the directories of the workspace named ``workspace_key``."""
     with _lock:
+        _forgets[workspace_key] = _forgets.get(workspace_key, 0) + 1
         for key in [k for k in _cache if k[0] == workspace_key]:
             del _cache[key]
