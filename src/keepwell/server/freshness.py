@@ -6,7 +6,9 @@ minutes before.
 
 The tracking API is left out: event batches arrive many times a second, and usage
 reaches the pages through the next scoring, not through the kept figures. So are
-signing in and out, which change nothing a page shows.
+signing in and out, which change nothing a page shows, and the commands forwarded by
+the CLI: the server's command runner drops the kept figures itself after those that
+write (not after ``export`` or ``qbr``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from keepwell.server.forward import CONTROL_PATH
 from keepwell.web.deps import SAFE_METHODS
 
-#: Paths whose writes change nothing the kept figures hold.
-UNKEPT_PREFIXES = ("/v1/", "/login", "/logout")
+#: Paths whose writes change nothing the kept figures hold, or that drop them
+#: themselves (forwarded commands).
+UNKEPT_PREFIXES = ("/v1/", "/login", "/logout", CONTROL_PATH)
 
 
 class ForgetKeptAfterWrites:
