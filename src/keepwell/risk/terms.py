@@ -85,11 +85,18 @@ def to_day(value: Any) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+def _mrr_and_auto(subscriptions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's MRR as a float (0.0 where missing or not a number) and whether it
+    renews automatically (None and NaN: False, without ``fillna``'s downcast)."""
+    s = subscriptions
+    mrr = pd.to_numeric(s["mrr"], errors="coerce").astype(float).fillna(0.0).to_numpy()
+    return mrr, s["auto_renew"].eq(True).to_numpy()
+
+
 def _lines(subscriptions: pd.DataFrame) -> dict[str, list[_Line]]:
     """The lines per account (accounts sorted, lines in frame order)."""
     s = subscriptions
-    mrr = pd.to_numeric(s["mrr"], errors="coerce").astype(float).fillna(0.0).tolist()
-    auto = s["auto_renew"].eq(True).tolist()  # None and NaN: False, without fillna's downcast
+    mrr, auto = (values.tolist() for values in _mrr_and_auto(s))
     rows: dict[str, list[tuple[Any, date, date | None, float, bool]]] = {}
     for account, product, start, end, m, a in zip(
         s["account_id"].tolist(), s["product"].tolist(), s["starts_on"].tolist(),
@@ -246,8 +253,7 @@ def _line_columns(subscriptions: pd.DataFrame) -> _LineColumns:
         ],
         dtype=np.int64,
     )
-    mrr = pd.to_numeric(s["mrr"], errors="coerce").astype(float).fillna(0.0).to_numpy()
-    auto = s["auto_renew"].eq(True).to_numpy()  # None and NaN: False
+    mrr, auto = _mrr_and_auto(s)
     return _LineColumns(
         names=names,
         account=account,
