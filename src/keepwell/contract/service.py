@@ -635,10 +635,11 @@ def read_table(
         )
     read = _Read(entity, entity.columns)
     if columns is not None:
-        unknown = sorted(set(columns) - {c.name for c in entity.columns})
+        wanted = set(columns)
+        unknown = sorted(wanted - {c.name for c in entity.columns})
         if unknown:
             raise InputError(f"{entity.name} have no column {', '.join(unknown)}")
-        read = _Read(entity, [c for c in entity.columns if c.name in set(columns)], False)
+        read = _Read(entity, [c for c in entity.columns if c.name in wanted], False)
     if workspace.engine.dialect.name == "sqlite":
         try:
             return _read_sqlite_table(workspace, read, account_id)
